@@ -1,0 +1,61 @@
+"""What a handler receives besides its inputs: the event, the workflow, its own action, the state of the
+run so far, the Step API, and a logger that stays quiet while recorded steps are replayed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from .step import Step, StepSync
+from .workflow import Workflow, WorkflowAction
+
+_LOGGER = logging.getLogger("workflow_kit.actions")
+
+
+class ReplayAwareLogger(logging.LoggerAdapter[logging.Logger]):
+    """Tags records with the run and action, and drops them while the handler replays recorded steps,
+    so a line logged before a sleep appears once, not once per resumption."""
+
+    def __init__(self, run_id: str, action_id: str, replaying: Callable[[], bool]) -> None:
+        super().__init__(_LOGGER, {"run_id": run_id, "action_id": action_id})
+        self._replaying = replaying
+
+    def isEnabledFor(self, level: int) -> bool:
+        return not self._replaying() and super().isEnabledFor(level)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    event: dict[str, Any]
+    """The event that triggered the run: ``{name, data, id?, ts, v?}``."""
+    events: tuple[dict[str, Any], ...]
+    """Every event of the run (one, unless the workflow batches events)."""
+    workflow: Workflow
+    action: WorkflowAction
+    """This action, with its inputs interpolated."""
+    state: Mapping[str, Any]
+    """Read-only outputs of the actions that completed before this one started, by action id."""
+    run_id: str
+    attempt: int
+    """0 on the first attempt of the step being executed; incremented by each retry."""
+    logger: logging.LoggerAdapter[logging.Logger]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext(_Context):
+    """The context of an async handler: ``await ctx.step.run(...)``."""
+
+    step: Step
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContextSync(_Context):
+    """The context of a sync handler: ``ctx.step.run(...)`` blocks until the step is recorded."""
+
+    step: StepSync

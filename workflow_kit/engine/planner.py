@@ -1,0 +1,77 @@
+"""The planner: from a workflow's graph and what has happened so far, decide what runs next. Pure.
+
+- An action is considered once every parent is resolved (completed or skipped): a join waits for all
+  its parents and is decided once.
+- It runs if at least one incoming edge is taken: the edge's source completed and its condition holds.
+- Otherwise it is skipped, and because its own out-edges then cannot be taken, skips propagate to
+  every descendant that has no other live path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..records import ActionStatus
+from ..workflow import SOURCE, WorkflowEdge
+from .conditions import holds
+from .graph import WorkflowGraph
+
+_DONE = ActionStatus.COMPLETED
+_PENDING = ActionStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    ready: tuple[str, ...]
+    """Actions to start now, parents first."""
+    skipped: tuple[str, ...]
+    """Actions newly decided as skipped, parents first."""
+    finished: bool
+    """Every action is completed or skipped: the run is done."""
+
+
+def plan(
+    graph: WorkflowGraph,
+    statuses: Mapping[str, ActionStatus],
+    outputs: Mapping[str, Any],
+    event: dict[str, Any],
+) -> Plan:
+    """Decide which pending actions are ready and which are skipped.
+
+    `statuses` maps action ids to their status (missing means pending); `outputs` holds the outputs of
+    completed actions. Raises `ConditionError` if an edge condition cannot be evaluated.
+    """
+    decided: dict[str, ActionStatus] = {}
+    ready: list[str] = []
+    skipped: list[str] = []
+
+    def status(action_id: str) -> ActionStatus:
+        return decided.get(action_id) or statuses.get(action_id, _PENDING)
+
+    state = dict(outputs)
+    for action_id in graph.order:
+        if status(action_id) != _PENDING:
+            continue
+        edges = graph.incoming[action_id]
+        if any(e.from_ != SOURCE and not status(e.from_).resolved for e in edges):
+            continue
+        if any(_taken(edge, status, state, event) for edge in edges):
+            decided[action_id] = ActionStatus.RUNNING
+            ready.append(action_id)
+        else:
+            decided[action_id] = ActionStatus.SKIPPED
+            skipped.append(action_id)
+    finished = not ready and all(status(a).resolved for a in graph.order)
+    return Plan(tuple(ready), tuple(skipped), finished)
+
+
+def _taken(edge: WorkflowEdge, status: Any, state: dict[str, Any], event: dict[str, Any]) -> bool:
+    source = edge.from_
+    if source != SOURCE and status(source) != _DONE:
+        return False
+    if edge.conditional is None:
+        return True
+    output = state.get(source) if source != SOURCE else None
+    return holds(edge.conditional, output=output, event=event, state=state)

@@ -1,0 +1,83 @@
+"""Events: ``{name, data, id?, ts?, v?}``, checked with clear errors and explicit size limits."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import msgspec
+
+from . import paths
+from .errors import WorkflowKitError
+
+MAX_EVENT_BYTES = 512 * 1024
+MAX_EVENT_NAME_LENGTH = 256
+_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class EventError(WorkflowKitError):
+    """An event is malformed or too large; `path` says where."""
+
+    code = "invalid_event"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.reason = message
+
+
+def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, Any]:
+    """A checked copy of an event: ``data`` defaults to ``{}``, ``ts`` to now (epoch milliseconds)."""
+    if not isinstance(raw, dict):
+        raise EventError(path, f"an event is a JSON object, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise EventError(paths.key(path, unknown[0]), "unknown field (an event has name, data, id, ts, v)")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise EventError(paths.key(path, "name"), "an event needs a non-empty string name")
+    if len(name) > MAX_EVENT_NAME_LENGTH:
+        raise EventError(paths.key(path, "name"), f"longer than {MAX_EVENT_NAME_LENGTH} characters")
+    data = raw.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise EventError(paths.key(path, "data"), f"expected an object, got {type(data).__name__}")
+    event: dict[str, Any] = {"name": name, "data": data}
+    if raw.get("id") is not None:
+        if not isinstance(raw["id"], str) or not raw["id"]:
+            raise EventError(paths.key(path, "id"), "expected a non-empty string")
+        event["id"] = raw["id"]
+    ts = raw.get("ts")
+    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
+        raise EventError(paths.key(path, "ts"), "expected epoch milliseconds (a non-negative integer)")
+    event["ts"] = ts if ts else now_ms
+    if raw.get("v") is not None:
+        if not isinstance(raw["v"], str):
+            raise EventError(paths.key(path, "v"), "expected a string")
+        event["v"] = raw["v"]
+    if raw.get("user") is not None:
+        event["user"] = raw["user"]
+    try:
+        size = len(msgspec.json.encode(event))
+    except (TypeError, ValueError) as exc:
+        raise EventError(paths.key(path, "data"), f"not JSON: {exc}") from None
+    if size > MAX_EVENT_BYTES:
+        raise EventError(path, f"the event is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes (512 KB)")
+    return event
+
+
+def normalize_events(raw: Any, now_ms: int, *, path: str = "events") -> list[dict[str, Any]]:
+    """One event or a list of them, each checked."""
+    if isinstance(raw, dict):
+        return [normalize_event(raw, now_ms, path=path)]
+    if not isinstance(raw, list | tuple):
+        raise EventError(path, f"expected an event or a list of events, got {type(raw).__name__}")
+    return [normalize_event(item, now_ms, path=paths.index(path, i)) for i, item in enumerate(raw)]
+
+
+def new_id(now_ms: int) -> str:
+    """A ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, sortable by time."""
+    value = (now_ms << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

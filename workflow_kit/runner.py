@@ -1,0 +1,164 @@
+"""Drive one run forward: ask the planner what is ready, start those actions concurrently, record how
+each ended, and repeat until nothing more can happen now.
+
+`RunDriver.advance` returns when the run completed, failed, or every live action is parked (on a
+sleep, a wait or a backoff); the caller decides when to call it again: the in-memory runner moves a
+virtual clock, the durable runtime schedules a wake-up. The same driver serves both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .actions import ActionRegistry
+from .engine import ConditionError, WorkflowGraph, plan
+from .errors import ErrorInfo
+from .executor import Completed, Failed, Outcome, Retry, RunContext, Suspended, invoke_action
+from .records import ActionRecord, ActionStatus
+from .step import StepJournal
+
+RunStatus = Literal["completed", "failed", "suspended"]
+
+
+class RunJournal(StepJournal, Protocol):
+    """Persistence of a run's action records (the durable runtime writes them to its tables)."""
+
+    async def save_action(self, record: ActionRecord) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a run stands after `RunDriver.advance`."""
+
+    status: RunStatus
+    wake_at_ms: int | None = None
+    """Suspended: the earliest time an action should be looked at again."""
+    error: dict[str, Any] | None = None
+    """Failed: ``{"name", "message", "action", "step"?}``."""
+
+
+@dataclass
+class RunDriver:
+    registry: ActionRegistry
+    graph: WorkflowGraph
+    run: RunContext
+    journal: RunJournal
+    records: dict[str, ActionRecord] = field(default_factory=dict)
+    resolve_waits: Callable[[ActionRecord], bool] | None = None
+    """Called when an action parks on a wait; returns True if it resolved some (the in-memory runner)."""
+    trace: list[tuple[str, str]] = field(default_factory=list)
+    """``(event, action id)`` in the order things happened: started, completed, failed, skipped."""
+
+    def __post_init__(self) -> None:
+        for action_id in self.graph.order:
+            self.records.setdefault(action_id, ActionRecord(id=action_id))
+        self._error: dict[str, Any] | None = next(
+            (_run_error(r.id, r.error) for r in self.records.values() if r.status == ActionStatus.FAILED and r.error),
+            None,
+        )
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return {k: r.output for k, r in self.records.items() if r.status == ActionStatus.COMPLETED}
+
+    async def advance(self) -> Progress:
+        running: dict[asyncio.Task[Outcome], str] = {}
+        while True:
+            if self._error is None:
+                for action_id in await self._startable():
+                    running[asyncio.create_task(self._invoke(action_id))] = action_id
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                await self._record(running.pop(task), task.result())
+        return self._progress()
+
+    async def _startable(self) -> list[str]:
+        now = self.run.clock.now_ms()
+        statuses = {k: r.status for k, r in self.records.items()}
+        try:
+            decided = plan(self.graph, statuses, self.outputs, self.run.event)
+        except ConditionError as exc:
+            self._error = {"name": "ConditionError", "message": str(exc)}
+            return []
+        for action_id in decided.skipped:
+            record = self.records[action_id]
+            record.status, record.ended_at = ActionStatus.SKIPPED, now
+            await self.journal.save_action(record)
+            self.trace.append(("skipped", action_id))
+        start: list[str] = []
+        for action_id in decided.ready:
+            record = self.records[action_id]
+            record.status, record.started_at = ActionStatus.RUNNING, now
+            await self.journal.save_action(record)
+            self.trace.append(("started", action_id))
+            start.append(action_id)
+        for record in self.records.values():
+            if record.due(now):
+                record.status, record.wake_at = ActionStatus.RUNNING, None
+                await self.journal.save_action(record)
+                start.append(record.id)
+        return start
+
+    async def _invoke(self, action_id: str) -> Outcome:
+        action = self.graph.actions[action_id]
+        definition = self.registry.get(action.kind)
+        if definition is None:
+            return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
+        return await invoke_action(self.run, action, definition, self.records[action_id], self.outputs)
+
+    async def _record(self, action_id: str, outcome: Outcome) -> None:
+        record = self.records[action_id]
+        now = self.run.clock.now_ms()
+        if isinstance(outcome, Completed):
+            record.status, record.output, record.error, record.ended_at = (
+                ActionStatus.COMPLETED,
+                outcome.output,
+                None,
+                now,
+            )
+            self.trace.append(("completed", action_id))
+        elif isinstance(outcome, Failed):
+            record.status, record.error, record.ended_at = ActionStatus.FAILED, outcome.error, now
+            self.trace.append(("failed", action_id))
+            if self._error is None:
+                self._error = _run_error(action_id, outcome.error, outcome.step)
+        elif isinstance(outcome, Retry):
+            record.status, record.error, record.wake_at = ActionStatus.RETRYING, outcome.error, outcome.at_ms
+        elif isinstance(outcome, Suspended):
+            record.wake_at = outcome.wake_at_ms
+            if outcome.waiting:
+                record.status = ActionStatus.WAITING
+            else:
+                record.status = ActionStatus.SLEEPING if outcome.sleeping else ActionStatus.RETRYING
+            if outcome.waiting and self.resolve_waits is not None and self.resolve_waits(record):
+                record.wake_at = now
+        await self.journal.save_action(record)
+
+    def _progress(self) -> Progress:
+        if self._error is not None:
+            return Progress("failed", error=self._error)
+        if all(r.status.resolved for r in self.records.values()):
+            return Progress("completed")
+        wakes = [r.wake_at for r in self.records.values() if r.status.suspended and r.wake_at is not None]
+        return Progress("suspended", wake_at_ms=min(wakes) if wakes else None)
+
+
+def _run_error(action_id: str, error: ErrorInfo | None, step: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": error.name if error else "Error",
+        "message": error.message if error else "the action failed",
+        "action": action_id,
+    }
+    if step:
+        payload["step"] = step
+    return payload
+
+
+def state_of(records: Mapping[str, ActionRecord]) -> dict[str, Any]:
+    """Outputs of the completed actions, by id."""
+    return {k: r.output for k, r in records.items() if r.status == ActionStatus.COMPLETED}

@@ -1,0 +1,224 @@
+"""JSON Schema from Python types (through msgspec), and the walks over schemas that validation needs.
+
+One source of truth: an action's annotated input and output types give the JSON Schemas the editor's
+forms use, the schemas inputs are validated against, and the paths a ref into an output may take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any, get_args, get_origin, is_typeddict
+
+import jsonschema
+import msgspec
+from jsonschema import Draft202012Validator
+
+Schema = dict[str, Any]
+ANY: Schema = {}
+
+
+def type_schema(annotation: Any) -> Schema:
+    """A self-contained JSON Schema for a Python type: the top level inlined, shared parts in ``$defs``."""
+    if annotation is Any:
+        return {}
+    raw = msgspec.json.schema(annotation)
+    defs: dict[str, Any] = raw.pop("$defs", {})
+    ref = raw.get("$ref")
+    if isinstance(ref, str) and len(raw) == 1:
+        raw = dict(defs[ref.rsplit("/", 1)[-1]])
+    if defs:
+        raw["$defs"] = defs
+    return raw
+
+
+def input_schema(annotation: Any) -> Schema:
+    """Like `type_schema`, but record-like types (Struct, TypedDict, dataclass) reject unknown fields,
+    so a misspelt input name is a problem at save time instead of a silently ignored value."""
+    schema = type_schema(annotation)
+    for node in [schema, *schema.get("$defs", {}).values()]:
+        if node.get("type") == "object" and "properties" in node:
+            node.setdefault("additionalProperties", False)
+    return schema
+
+
+def is_record_type(annotation: Any) -> bool:
+    return (
+        (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct))
+        or is_typeddict(annotation)
+        or dataclasses.is_dataclass(annotation)
+    )
+
+
+def is_mapping_type(annotation: Any) -> bool:
+    origin = get_origin(annotation) or annotation
+    if origin not in (dict, Mapping):
+        return False
+    args = get_args(annotation)
+    return not args or args[0] is str
+
+
+def validator_for(schema: Schema) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Walking a schema
+
+
+def resolve(root: Schema, node: Any) -> Schema:
+    """Follow local ``$ref`` pointers (``#/$defs/Name``)."""
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:
+        pointer = node["$ref"]
+        if not pointer.startswith("#/"):
+            return ANY
+        target: Any = root
+        for part in pointer[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node, seen = target, seen + 1
+    return node if isinstance(node, dict) else ANY
+
+
+def branches(root: Schema, node: Any) -> list[Schema]:
+    """The alternatives a schema allows (``anyOf``/``oneOf`` flattened, refs resolved)."""
+    node = resolve(root, node)
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list):
+        return [b for option in options for b in branches(root, option)]
+    return [node]
+
+
+def json_types(root: Schema, node: Any) -> set[str] | None:
+    """The JSON types a schema admits (``integer`` counted as ``number`` too), or None if any."""
+    found: set[str] = set()
+    for branch in branches(root, node):
+        if "const" in branch:
+            found.add(_type_of(branch["const"]))
+        elif isinstance(branch.get("enum"), list):
+            found.update(_type_of(v) for v in branch["enum"])
+        elif "type" in branch:
+            declared = branch["type"]
+            found.update(declared if isinstance(declared, list) else [declared])
+        elif "properties" in branch:
+            found.add("object")
+        elif "items" in branch or "prefixItems" in branch:
+            found.add("array")
+        else:
+            return None
+    if "integer" in found:
+        found.add("number")
+    return found
+
+
+def child(root: Schema, node: Any, step: str | int) -> list[Schema] | None:
+    """The schemas of `node`'s member or item `step`: a list (empty if the schema has no such member),
+    or None when the schema does not constrain it (free-form object, any)."""
+    found: list[Schema] = []
+    for branch in branches(root, node):
+        types = json_types(root, branch)
+        if types is None:
+            return None
+        if isinstance(step, str) and "object" in types:
+            properties = branch.get("properties") or {}
+            extra = branch.get("additionalProperties")
+            if step in properties:
+                found.append(properties[step])
+            elif isinstance(extra, dict):
+                if not extra:
+                    return None
+                found.append(extra)
+            elif extra is None and "properties" not in branch:
+                return None  # a free-form object
+        elif isinstance(step, int) and "array" in types:
+            prefix = branch.get("prefixItems") or []
+            items = branch.get("items")
+            if 0 <= step < len(prefix):
+                found.append(prefix[step])
+            elif isinstance(items, dict):
+                if not items:
+                    return None
+                found.append(items)
+            elif items is None and not prefix:
+                return None
+    return found
+
+
+def describe_types(types: set[str] | None) -> str:
+    if types is None:
+        return "any value"
+    shown = sorted(types - {"integer"} if "number" in types else types)
+    return " or ".join(shown)
+
+
+def compatible(source: set[str] | None, target: set[str] | None) -> bool:
+    """Could a value of the `source` types satisfy the `target` types?"""
+    if source is None or target is None:
+        return True
+    if "number" in target:
+        target = target | {"integer"}
+    return bool(source & target)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Errors
+
+
+def iter_errors(validator: Draft202012Validator, instance: Any) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    """Validation errors as ``(path, code, message)``: ``missing_input``, ``unknown_input`` or
+    ``invalid_input``, one per offending member, in path order."""
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
+    for error in validator.iter_errors(instance):
+        base = tuple(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    found.append(((*base, name), "missing_input", "required, but not given"))
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for name in error.instance:
+                if name not in allowed:
+                    known = ", ".join(sorted(allowed)) or "none"
+                    found.append(((*base, name), "unknown_input", f"unknown input (known: {known})"))
+        else:
+            root = validator.schema if isinstance(validator.schema, dict) else {}
+            found.append((base, "invalid_input", _message(error, root)))
+    yield from sorted(set(found), key=lambda item: [str(p) for p in item[0]])
+
+
+def _message(error: jsonschema.ValidationError, root: Schema) -> str:
+    if error.validator == "type":
+        expected = error.validator_value
+        shown = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"expected {shown}, got {_type_of(error.instance)}"
+    if error.validator in ("anyOf", "oneOf"):
+        return f"{_short(error.instance)} does not match any allowed form ({_describe_options(error, root)})"
+    return error.message
+
+
+def _describe_options(error: jsonschema.ValidationError, root: Schema) -> str:
+    options = error.validator_value if isinstance(error.validator_value, list) else []
+    return " or ".join(describe_types(json_types(root, option)) for option in options)
+
+
+def _short(value: Any) -> str:
+    text = msgspec.json.encode(value).decode() if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -1,0 +1,399 @@
+"""Validation at save time: every problem of a workflow, each with a stable code and a path.
+
+Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``duplicate_action_id``,
+``unknown_kind``, ``unknown_edge_source``, ``unknown_edge_target``, ``edge_into_source``,
+``duplicate_edge``, ``cycle``, ``no_start``, ``unreachable``, ``unknown_conditional_type``,
+``missing_ref``, ``missing_match_value``, ``malformed_ref``, ``invalid_ref_root``, ``unknown_event_field``,
+``ref_not_upstream``, ``ref_path_not_in_output``, ``ref_type_mismatch``, ``template_type_mismatch``,
+``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+import msgspec
+from jsonschema import Draft202012Validator
+
+from . import paths, refs, schemas
+from .actions import ActionDefinition, ActionRegistry
+from .engine.conditions import CONDITIONAL_TYPES
+from .engine.graph import find_cycle, reachable
+from .errors import ExpressionError, Problem, RefError, WorkflowValidationError
+from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
+from .workflow import SOURCE, Workflow, WorkflowLike, load_workflow
+
+EVENT_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
+Parts = tuple[str | int, ...]
+
+
+def validate(workflow: WorkflowLike, registry: ActionRegistry) -> list[Problem]:
+    """Every problem in `workflow` against the actions in `registry`; an empty list means it is valid."""
+    try:
+        loaded = load_workflow(workflow)
+    except WorkflowValidationError as exc:
+        return exc.problems
+    return _Validator(loaded, registry).problems()
+
+
+def ensure_valid(workflow: WorkflowLike, registry: ActionRegistry) -> Workflow:
+    """Load and validate; raise `WorkflowValidationError` with every problem if there are any."""
+    loaded = load_workflow(workflow)
+    problems = _Validator(loaded, registry).problems()
+    if problems:
+        raise WorkflowValidationError(problems)
+    return loaded
+
+
+class _Validator:
+    def __init__(self, workflow: Workflow, registry: ActionRegistry) -> None:
+        self.workflow = workflow
+        self.registry = registry
+        self.found: list[Problem] = []
+        self.index: dict[str, int] = {}
+        self.links: list[tuple[str, str]] = []
+        self.upstream: dict[str, set[str]] = {}
+
+    def add(self, code: str, path: str, message: str) -> None:
+        self.found.append(Problem(code, path, message))
+
+    def problems(self) -> list[Problem]:
+        self.check_actions()
+        self.check_edges()
+        self.check_graph()
+        self.upstream = self.compute_upstream()
+        for i, action in enumerate(self.workflow.actions):
+            definition = self.registry.get(action.kind)
+            if definition is not None and self.index.get(action.id) == i:
+                self.check_inputs(i, action.id, action.inputs, definition)
+        for j, edge in enumerate(self.workflow.edges):
+            if edge.conditional is not None:
+                self.check_condition(j)
+        return self.found
+
+    # -- structure -------------------------------------------------------------------------------
+
+    def check_actions(self) -> None:
+        for i, action in enumerate(self.workflow.actions):
+            path = f"actions[{i}]"
+            if not action.id.strip():
+                self.add("invalid_id", f"{path}.id", "an action id must be a non-empty string")
+            elif action.id == SOURCE:
+                self.add("reserved_id", f"{path}.id", f"'{SOURCE}' is reserved for the trigger; pick another id")
+            elif action.id in self.index:
+                first = self.index[action.id]
+                self.add(
+                    "duplicate_action_id",
+                    f"{path}.id",
+                    f"id {action.id!r} is already used by actions[{first}]",
+                )
+            else:
+                self.index[action.id] = i
+            if action.kind not in self.registry:
+                self.add("unknown_kind", f"{path}.kind", f"unknown action kind {action.kind!r}")
+
+    def check_edges(self) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for j, edge in enumerate(self.workflow.edges):
+            path = f"edges[{j}]"
+            valid = True
+            if edge.from_ != SOURCE and edge.from_ not in self.index:
+                self.add("unknown_edge_source", f"{path}.from", f"edge from unknown action {edge.from_!r}")
+                valid = False
+            if edge.to == SOURCE:
+                self.add("edge_into_source", f"{path}.to", f"no edge may lead into '{SOURCE}' (the trigger)")
+                valid = False
+            elif edge.to not in self.index:
+                self.add("unknown_edge_target", f"{path}.to", f"edge to unknown action {edge.to!r}")
+                valid = False
+            pair = (edge.from_, edge.to)
+            if pair in seen:
+                first = seen[pair]
+                self.add("duplicate_edge", path, f"edge {edge.from_} -> {edge.to} duplicates edges[{first}]")
+            elif valid:
+                seen[pair] = j
+                self.links.append(pair)
+
+    def check_graph(self) -> None:
+        ids = list(self.index)
+        cycle = find_cycle(ids, self.links)
+        if cycle is not None:
+            closing = (cycle[-2], cycle[-1])
+            j = next(j for j, e in enumerate(self.workflow.edges) if (e.from_, e.to) == closing)
+            self.add("cycle", f"edges[{j}]", "the edges form a cycle: " + " -> ".join(cycle))
+        if not any(source == SOURCE for source, _ in self.links):
+            self.add("no_start", "edges", f"no edge starts from '{SOURCE}', so no action would ever run")
+            return
+        reached = reachable(SOURCE, self.links)
+        for action_id, i in self.index.items():
+            if action_id not in reached:
+                self.add("unreachable", f"actions[{i}]", f"action {action_id!r} is not reachable from '{SOURCE}'")
+
+    def compute_upstream(self) -> dict[str, set[str]]:
+        reverse = [(target, source) for source, target in self.links]
+        return {action_id: reachable(action_id, reverse) - {SOURCE, action_id} for action_id in self.index}
+
+    # -- inputs ----------------------------------------------------------------------------------
+
+    def check_inputs(self, i: int, action_id: str, inputs: dict[str, Any], definition: ActionDefinition) -> None:
+        base = f"actions[{i}].inputs"
+        root = definition.input_schema
+        probe = _probe(inputs)
+        for parts, code, message in schemas.iter_errors(_lenient_validator(definition), probe):
+            self.add(code, paths.join(base, parts), message)
+        for parts, text in _strings(inputs, ()):
+            path = paths.join(base, parts)
+            targets = _schemas_at(root, parts)
+            if _is_expression(root, targets):
+                self.check_expression(path, text)
+                continue
+            if refs.REF_OPEN not in text:
+                continue
+            spans = self.scan(path, text)
+            if spans is None:
+                continue
+            whole = len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(text)
+            for span in spans:
+                checked, source_types = self.check_ref(path, span, upstream=self.upstream.get(action_id, set()))
+                if whole and checked and targets is not None:
+                    target_types = _union_types(root, targets)
+                    if not schemas.compatible(source_types, target_types):
+                        self.add(
+                            "ref_type_mismatch",
+                            path,
+                            f"{span.text} gives {schemas.describe_types(source_types)}, but this input takes "
+                            f"{schemas.describe_types(target_types)}",
+                        )
+            if not whole and targets is not None:
+                target_types = _union_types(root, targets)
+                if target_types is not None and "string" not in target_types:
+                    self.add(
+                        "template_type_mismatch",
+                        path,
+                        f"text with refs always gives a string, but this input takes "
+                        f"{schemas.describe_types(target_types)}; use a single !ref(...) as the whole value",
+                    )
+
+    def check_expression(self, path: str, text: str) -> None:
+        if refs.REF_OPEN in text:
+            self.add(
+                "ref_in_expression",
+                path,
+                "a CEL expression reads values directly (event.data.x, state['action-id'].y); remove the !ref(...)",
+            )
+            return
+        try:
+            check(text, CONDITION_VARIABLES)
+        except ExpressionError as exc:
+            self.add("invalid_expression", path, str(exc))
+
+    # -- edge conditions -------------------------------------------------------------------------
+
+    def check_condition(self, j: int) -> None:
+        edge = self.workflow.edges[j]
+        conditional = edge.conditional
+        assert conditional is not None
+        path = f"edges[{j}].conditional"
+        if conditional.type not in CONDITIONAL_TYPES:
+            allowed = ", ".join(CONDITIONAL_TYPES)
+            self.add(
+                "unknown_conditional_type",
+                f"{path}.type",
+                f"unknown type {conditional.type!r} (use {allowed})",
+            )
+        if conditional.type == "match" and conditional.value is msgspec.UNSET:
+            self.add("missing_match_value", f"{path}.value", "a match condition needs the value to compare with")
+        if not conditional.ref:
+            self.add("missing_ref", f"{path}.ref", "a condition needs a ref, e.g. !ref($.output.result)")
+            return
+        spans = self.scan(f"{path}.ref", conditional.ref)
+        if spans is None or (edge.from_ not in self.index and edge.from_ != SOURCE):
+            return
+        upstream = self.upstream.get(edge.from_, set()) | ({edge.from_} - {SOURCE})
+        output_of = edge.from_ if edge.from_ != SOURCE else None
+        for span in spans:
+            self.check_ref(f"{path}.ref", span, upstream=upstream, output_of=output_of, edge=True)
+
+    # -- refs ------------------------------------------------------------------------------------
+
+    def scan(self, path: str, text: str) -> list[refs.RefSpan] | None:
+        try:
+            spans = refs.scan(text)
+            for span in spans:
+                refs.compile_ref(span.path)
+        except RefError as exc:
+            self.add("malformed_ref", path, str(exc))
+            return None
+        if not spans:
+            self.add("malformed_ref", path, f"expected a ref such as !ref($.output.result), got {text!r}")
+            return None
+        return spans
+
+    def check_ref(
+        self,
+        path: str,
+        span: refs.RefSpan,
+        *,
+        upstream: set[str],
+        output_of: str | None = None,
+        edge: bool = False,
+    ) -> tuple[bool, set[str] | None]:
+        """Check a ref's root and target: (no problem found, the JSON types it gives or None if unknown)."""
+        ref = refs.compile_ref(span.path)
+        roots = ("event", "state", "output") if edge else ("event", "state")
+        root = ref.root
+        if root not in roots:
+            where = "an edge condition" if edge else "an action input"
+            shown = ", ".join(f"$.{r}" for r in roots)
+            self.add("invalid_ref_root", path, f"{span.text}: in {where} a ref starts with {shown}")
+            return False, None
+        rest = ref.prefix[1:]
+        if root == "event":
+            if rest and isinstance(rest[0], str) and rest[0] not in EVENT_FIELDS:
+                self.add(
+                    "unknown_event_field",
+                    path,
+                    f"{span.text}: an event has name, data, id, ts and v; did you mean $.event.data.{rest[0]}?",
+                )
+                return False, None
+            return True, None
+        if root == "output":
+            if output_of is None:
+                self.add(
+                    "invalid_ref_root",
+                    path,
+                    f"{span.text}: edges from '{SOURCE}' have no $.output; use $.event",
+                )
+                return False, None
+            return self.output_types(path, span, output_of, rest, ref.singular)
+        if not rest or not isinstance(rest[0], str):
+            return True, None
+        target = rest[0]
+        if target not in upstream:
+            if target not in self.index:
+                message = f"{span.text}: there is no action {target!r}"
+            else:
+                message = f"{span.text}: action {target!r} is not upstream of this one, so its output is not known here"
+            self.add("ref_not_upstream", path, message)
+            return False, None
+        return self.output_types(path, span, target, rest[1:], ref.singular)
+
+    def output_types(
+        self, path: str, span: refs.RefSpan, action_id: str, rest: Parts, singular: bool
+    ) -> tuple[bool, set[str] | None]:
+        action = self.workflow.actions[self.index[action_id]]
+        definition = self.registry.get(action.kind)
+        if definition is None:
+            return False, None
+        output = definition.output_schema
+        nodes: list[schemas.Schema] = [output]
+        walked: list[str | int] = []
+        for step in rest:
+            found: list[schemas.Schema] = []
+            for node in nodes:
+                children = schemas.child(output, node, step)
+                if children is None:
+                    return True, (None if singular else {"array"})
+                found.extend(children)
+            walked.append(step)
+            if not found:
+                self.add(
+                    "ref_path_not_in_output",
+                    path,
+                    f"{span.text}: the output of {action_id!r} ({definition.kind}) has no "
+                    f"{paths.join('', walked).lstrip('.') or 'such field'}",
+                )
+                return False, None
+            nodes = found
+        if not singular:
+            return True, {"array"}
+        return True, _union_types(output, nodes)
+
+
+@lru_cache(maxsize=1024)
+def _lenient_validator(definition: ActionDefinition) -> Draft202012Validator:
+    validator: Draft202012Validator = _LenientValidator(
+        definition.input_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return validator
+
+
+class _RefValue:
+    """Stands in for a string holding refs while literal inputs are checked: its value is not known yet."""
+
+    __slots__ = ()
+
+
+_REF_VALUE = _RefValue()
+
+
+def _skip_ref_values(check_keyword: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
+    def check_unless_ref(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if instance is _REF_VALUE:
+            return
+        errors = check_keyword(validator, value, instance, schema)
+        if errors is not None:
+            yield from errors
+
+    return check_unless_ref
+
+
+_LenientValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    {keyword: _skip_ref_values(fn) for keyword, fn in Draft202012Validator.VALIDATORS.items()},
+)
+
+
+def _probe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _REF_VALUE if refs.REF_OPEN in value else value
+    if isinstance(value, dict):
+        return {k: _probe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_probe(v) for v in value]
+    return value
+
+
+def _strings(value: Any, parts: Parts) -> Iterator[tuple[Parts, str]]:
+    if isinstance(value, str):
+        yield parts, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, (*parts, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, (*parts, i))
+
+
+def _schemas_at(root: schemas.Schema, parts: Parts) -> list[schemas.Schema] | None:
+    nodes = [root]
+    for step in parts:
+        found: list[schemas.Schema] = []
+        for node in nodes:
+            children = schemas.child(root, node, step)
+            if children is None:
+                return None
+            found.extend(children)
+        if not found:
+            return None
+        nodes = found
+    return nodes
+
+
+def _union_types(root: schemas.Schema, nodes: list[schemas.Schema]) -> set[str] | None:
+    types: set[str] = set()
+    for node in nodes:
+        found = schemas.json_types(root, node)
+        if found is None:
+            return None
+        types |= found
+    return types
+
+
+def _is_expression(root: schemas.Schema, nodes: list[schemas.Schema] | None) -> bool:
+    if not nodes:
+        return False
+    return any(b.get("format") == CEL_FORMAT for n in nodes for b in schemas.branches(root, n))
