@@ -8,6 +8,7 @@ Builtins and user actions are the same thing: the engine knows only this contrac
 
 from __future__ import annotations
 
+import copy
 import inspect
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -82,13 +83,17 @@ class ActionDefinition:
         edges: Sequence[PredefinedEdge | dict[str, Any]] = (),
         allow_add: bool = True,
         retries: int | None = None,
+        localns: dict[str, Any] | None = None,
     ) -> ActionDefinition:
-        """Build a definition from a handler's signature and annotations; raises `TypeError` if unusable."""
+        """Build a definition from a handler's signature and annotations; raises `TypeError` if unusable.
+
+        `localns` resolves string annotations naming types local to a function (see `WorkflowKit.action`).
+        """
         if not isinstance(kind, str) or not kind.strip() or kind == "$source":
             raise ValueError(f"an action kind must be a non-empty string other than '$source', got {kind!r}")
         if retries is not None and not 0 <= retries <= MAX_RETRIES:
             raise ValueError(f"retries for action {kind!r} must be between 0 and {MAX_RETRIES}, got {retries}")
-        input_type, output_type, takes_inputs = _signature_types(handler, kind)
+        input_type, output_type, takes_inputs = _signature_types(handler, kind, localns)
         doc = inspect.getdoc(handler) or ""
         return cls(
             kind=kind,
@@ -121,8 +126,8 @@ class ActionDefinition:
             "name": self.name,
             "description": self.description,
             "icon": self.icon,
-            "inputs": self.input_schema,
-            "outputs": self.output_schema,
+            "inputs": copy.deepcopy(self.input_schema),
+            "outputs": copy.deepcopy(self.output_schema),
             "edges": {"allow_add": self.allow_add, "edges": [e.public() for e in self.edges]},
         }
 
@@ -149,7 +154,7 @@ class ActionDefinition:
             raise OutputError(f"the output of action {self.kind!r} is not JSON: {exc}") from None
         if self.output_type is not Any:
             try:
-                msgspec.convert(encoded, self.output_type, strict=False)
+                msgspec.convert(encoded, self.output_type)
             except msgspec.ValidationError as exc:
                 raise OutputError(
                     f"the output of action {self.kind!r} does not match its declared type: {exc}"
@@ -184,7 +189,7 @@ class ActionRegistry:
         return [definition.public() for definition in self._actions.values()]
 
 
-def _signature_types(handler: Handler, kind: str) -> tuple[Any, Any, bool]:
+def _signature_types(handler: Handler, kind: str, localns: dict[str, Any] | None) -> tuple[Any, Any, bool]:
     if not callable(handler):
         raise TypeError(f"the handler of action {kind!r} is not callable")
     params = [
@@ -197,7 +202,7 @@ def _signature_types(handler: Handler, kind: str) -> tuple[Any, Any, bool]:
             f"the handler of action {kind!r} must take (ctx) or (ctx, inputs), got {len(params)} parameters"
         )
     try:
-        hints = typing.get_type_hints(handler, include_extras=True)
+        hints = typing.get_type_hints(handler, localns=localns, include_extras=True)
     except Exception as exc:
         raise TypeError(f"cannot read the type hints of action {kind!r}'s handler: {exc}") from None
     takes_inputs = len(params) == 2

@@ -52,7 +52,7 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
     ts = raw.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
         raise EventError(paths.key(path, "ts"), "expected epoch milliseconds (a non-negative integer)")
-    event["ts"] = ts if ts else now_ms
+    event["ts"] = ts if ts else now_ms  # 0 means "now", as Inngest's Python client treats it
     if raw.get("v") is not None:
         if not isinstance(raw["v"], str):
             raise EventError(paths.key(path, "v"), "expected a string")

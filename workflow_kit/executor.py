@@ -115,10 +115,13 @@ async def invoke_action(
             step_sync = StepSync(core, run.journal, asyncio.get_running_loop())
             value = await asyncio.to_thread(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
     except Suspend:
+        await core.drain()
         return _suspended(record)
     except (NonRetriableError, StepError) as exc:
+        await core.drain()
         return _failed(record, exc, started, run.clock.now_ms())
     except Exception as exc:
+        await core.drain()
         return _retry_or_fail(record, exc, started, policy, run.clock.now_ms())
     try:
         output = definition.encode_output(value)

@@ -19,7 +19,7 @@ import msgspec
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, base_functions
 from lark import Token, Tree
 
 from .errors import ExpressionError
@@ -43,6 +43,28 @@ _ENV = celpy.Environment()
 _COMPILE_LOCK = threading.Lock()  # cel-python shares one Lark parser per process
 
 
+def _loosely_numeric(operation: Any) -> Any:
+    """JSON has one number type, so ``event.data.n > 1.5`` must work when n decodes as an int.
+    Like Inngest's CEL, mixed int/double operands are compared and combined as doubles."""
+
+    def apply(left: Any, right: Any) -> Any:
+        left_int = isinstance(left, celtypes.IntType | celtypes.UintType) and not isinstance(left, celtypes.BoolType)
+        right_int = isinstance(right, celtypes.IntType | celtypes.UintType) and not isinstance(right, celtypes.BoolType)
+        if left_int and isinstance(right, celtypes.DoubleType):
+            left = celtypes.DoubleType(left)
+        elif right_int and isinstance(left, celtypes.DoubleType):
+            right = celtypes.DoubleType(right)
+        return operation(left, right)
+
+    return apply
+
+
+_FUNCTIONS = {
+    name: _loosely_numeric(base_functions[name])
+    for name in ("_+_", "_-_", "_*_", "_/_", "_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_")
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Expression:
     """A compiled CEL program and the free variable names it reads."""
@@ -64,7 +86,7 @@ def compile_expression(source: str) -> Expression:
             tree = _ENV.compile(source)
         except CELParseError as exc:
             raise ExpressionError(source, "syntax error", line=exc.line, column=exc.column) from None
-        program = _ENV.program(tree)
+        program = _ENV.program(tree, functions=_FUNCTIONS)
     return Expression(source, program, _free_names(tree))
 
 

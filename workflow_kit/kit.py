@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -49,6 +50,8 @@ class WorkflowKit:
         """
 
         def register(handler: H) -> H:
+            # Types defined in the decorating scope (e.g. inside a function) resolve string annotations.
+            scope = sys._getframe(1).f_locals
             self.register(
                 ActionDefinition.from_handler(
                     handler,
@@ -59,6 +62,7 @@ class WorkflowKit:
                     edges=edges,
                     allow_add=allow_add,
                     retries=retries,
+                    localns=dict(scope),
                 )
             )
             return handler

@@ -5,8 +5,9 @@
 - Refs embedded in a longer string are rendered into it (strings as they are, anything else as compact
   JSON); several refs per string are fine. An embedded ref that matches nothing is an error naming it.
 - A query that can match several values (wildcard, slice, filter, descendant) always yields a list.
-- For workflows written for the TypeScript kit, dotted names RFC 9535 does not allow (``$.state.1``,
-  ``$.state.step-1``) are read as quoted names (``$.state['1']``).
+- For workflows written for the TypeScript kit, dotted names RFC 9535 does not allow are read as quoted
+  names (``$.state.step-1`` as ``$.state['step-1']``), and dotted numbers as a key or an index, as
+  JavaScript reads them (``$.state.1`` finds action ``"1"``, ``$.event.data.items.0`` the first item).
 """
 
 from __future__ import annotations
@@ -117,17 +118,30 @@ def compile_ref(path: str) -> Ref:
         raise RefError(f"{REF_OPEN}{path})", f"invalid JSONPath: {exc}") from None
     prefix: list[str | int] = []
     for segment in query.segments:
-        selectors = segment.selectors
-        if not isinstance(segment, JSONPathChildSegment) or len(selectors) != 1:
+        step = _singular_step(segment)
+        if step is None:
             break
-        selector = selectors[0]
-        if isinstance(selector, NameSelector):
-            prefix.append(selector.name)
-        elif isinstance(selector, IndexSelector):
-            prefix.append(selector.index)
-        else:
-            break
-    return Ref(f"{REF_OPEN}{path})", path, query, query.singular_query(), tuple(prefix))
+        prefix.append(step)
+    singular = len(prefix) == len(query.segments)
+    return Ref(f"{REF_OPEN}{path})", path, query, singular, tuple(prefix))
+
+
+def _singular_step(segment: object) -> str | int | None:
+    """The name or index a segment selects, if it selects at most one value."""
+    if not isinstance(segment, JSONPathChildSegment):
+        return None
+    selectors = segment.selectors
+    if len(selectors) == 1 and isinstance(selectors[0], NameSelector | IndexSelector):
+        only = selectors[0]
+        return only.name if isinstance(only, NameSelector) else only.index
+    if (  # the ['1',1] pair a dotted number becomes: at most one matches, as a value is an object or an array
+        len(selectors) == 2
+        and isinstance(selectors[0], NameSelector)
+        and isinstance(selectors[1], IndexSelector)
+        and selectors[0].name == str(selectors[1].index)
+    ):
+        return selectors[0].name
+    return None
 
 
 def resolve(ref: Ref, context: Mapping[str, Any]) -> Any:
@@ -139,10 +153,24 @@ def resolve(ref: Ref, context: Mapping[str, Any]) -> Any:
 
 
 def render(value: Any) -> str:
-    """How a value appears inside a string: strings as they are, anything else as compact JSON."""
+    """How a value appears inside a string: strings as they are, anything else as compact JSON.
+
+    Whole floats render as integers (``15.0`` -> ``15``), as JSON has one number type and the
+    TypeScript kit renders them so.
+    """
     if isinstance(value, str):
         return value
-    return msgspec.json.encode(value).decode()
+    return msgspec.json.encode(_plain_numbers(value)).decode()
+
+
+def _plain_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
+    return value
 
 
 def interpolate_string(text: str, context: Mapping[str, Any]) -> Any:
@@ -239,8 +267,12 @@ def _normalize_dotted_names(path: str) -> str:
             dots = ".." if path.startswith("..", i) else "."
             match = _LOOSE_NAME.match(path, i + len(dots))
             if match and not _SHORTHAND.match(match.group()):
-                name = match.group().replace("\\", "\\\\").replace("'", "\\'")
-                out.append(f"{dots}['{name}']" if dots == ".." else f"['{name}']")
+                token = match.group()
+                if token.isdigit() and len(token) < 16:
+                    selector = f"['{token}',{int(token)}]"  # a key "1" of an object, or item 1 of an array
+                else:
+                    selector = "['" + token.replace("\\", "\\\\").replace("'", "\\'") + "']"
+                out.append(f"..{selector}" if dots == ".." else selector)
                 i = match.end()
                 continue
             out.append(dots)

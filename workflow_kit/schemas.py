@@ -119,6 +119,8 @@ def child(root: Schema, node: Any, step: str | int) -> list[Schema] | None:
         types = json_types(root, branch)
         if types is None:
             return None
+        if isinstance(step, str) and step.isdigit() and "array" in types:
+            step = int(step)  # a dotted number (``items.0``) read the JavaScript way
         if isinstance(step, str) and "object" in types:
             properties = branch.get("properties") or {}
             extra = branch.get("additionalProperties")

@@ -96,10 +96,28 @@ class StepCore:
     position: int = 0
     _counts: dict[str, int] = field(default_factory=dict)
     _memoized: int = 0
+    _in_flight: int = 0
+    _landed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         done = (StepStatus.COMPLETED, StepStatus.FAILED)
         self._memoized = sum(1 for s in self.record.steps if s.status in done)
+        self._landed.set()
+
+    def take_off(self) -> None:
+        """A step body starts (async handlers may run several at once, e.g. with asyncio.gather)."""
+        self._in_flight += 1
+        self._landed.clear()
+
+    def land(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._landed.set()
+
+    async def drain(self) -> None:
+        """Wait until every step body that started has recorded its result, so that a sibling's
+        suspension or failure never leaves a step half-recorded."""
+        await self._landed.wait()
 
     @property
     def replaying(self) -> bool:
@@ -318,18 +336,29 @@ class Step:
         return ids
 
     async def _execute(self, nxt: _Next, body: Callable[[], Any]) -> _Next:
-        assert nxt.record is not None
+        """Run a step body and record its result; the record is saved before this returns, so a
+        sibling step's suspension (with asyncio.gather) never leaves it half-recorded."""
+        record = nxt.record
+        assert record is not None
         started = self._core.now()
-        token = _current_step.set(nxt.record.key)
+        token = _current_step.set(record.key)
+        self._core.take_off()
         try:
-            value = body()
-            if inspect.isawaitable(value):
-                value = await value
-        except Exception as exc:
-            return self._core.failed(nxt.record, exc, started)
+            try:
+                value = body()
+                if inspect.isawaitable(value):
+                    value = await value
+            except Exception as exc:
+                done = self._core.failed(record, exc, started)
+            else:
+                done = self._core.succeeded(record, value, started)
+            finally:
+                _current_step.reset(token)
+            await self._journal.save_step(self._core.action_id, record)
+            done.save = False
+            return done
         finally:
-            _current_step.reset(token)
-        return self._core.succeeded(nxt.record, value, started)
+            self._core.land()
 
     async def _settle(self, nxt: _Next) -> Any:
         if nxt.save and nxt.record is not None:

@@ -7,6 +7,7 @@ Keys this model does not know survive a load/dump round trip (kept in each objec
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -117,6 +118,8 @@ def load_workflow(source: WorkflowLike) -> Workflow:
 def dump_workflow(workflow: Workflow) -> dict[str, Any]:
     """The workflow as decoded JSON; unknown keys kept at load time are merged back in place."""
     data: dict[str, Any] = msgspec.to_builtins(workflow)
+    data.setdefault("actions", [])  # the TypeScript kit requires both arrays
+    data.setdefault("edges", [])
     _merge_extra(data)
     for action in data.get("actions", ()):
         _merge_extra(action)
@@ -134,7 +137,9 @@ _KNOWN: dict[type[msgspec.Struct], frozenset[str]] = {
 
 
 def _unknown(cls: type[msgspec.Struct], raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in raw.items() if k not in _KNOWN[cls]}
+    """Keys to restore on dump: unknown ones, and known ones holding an empty value (``null``, ``[]``,
+    ``{}``) that encoding would otherwise omit, so a round trip gives back exactly what was loaded."""
+    return {k: v for k, v in raw.items() if k not in _KNOWN[cls] or v is None or v in ([], {})}
 
 
 def _attach_extras(workflow: Workflow, raw: dict[str, Any]) -> None:
@@ -181,4 +186,11 @@ def _split_msgspec_error(text: str) -> tuple[str, str]:
         return "", text
     path = where.rstrip("`")
     path = path[2:] if path.startswith("$.") else path.removeprefix("$")
+    missing = _MISSING_FIELD.match(message)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        message = "required, but missing"
     return path, message
+
+
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")

@@ -1,0 +1,27 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+
+def edge(source: str, target: str, conditional: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"from": source, "to": target, **extra}
+    if conditional is not None:
+        out["conditional"] = conditional
+    return out
+
+
+def action(action_id: str, kind: str, **inputs: Any) -> dict[str, Any]:
+    return {"id": action_id, "kind": kind, "inputs": inputs}
+
+
+def workflow(actions: list[dict[str, Any]], edges: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"actions": actions, "edges": edges, **extra}
+
+
+def chain(*ids: str, kind: str = "noop") -> dict[str, Any]:
+    """$source -> ids[0] -> ids[1] -> ..."""
+    nodes = ["$source", *ids]
+    return workflow([action(i, kind) for i in ids], [edge(a, b) for a, b in itertools.pairwise(nodes)])

@@ -1,0 +1,123 @@
+"""The conformance cases: workflows in the TypeScript kit's format and what our semantics must give.
+
+The cases live in tests/conformance/cases (copied from the shared suite; its README explains the format).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from workflow_kit import WorkflowKit, WorkflowValidationError
+from workflow_kit.testing import RunResult, run_workflow
+
+CASES = sorted((Path(__file__).parent / "conformance" / "cases").glob("*.json"))
+TYPES: dict[str, Any] = {
+    "number": float,
+    "string": str,
+    "boolean": bool,
+    "object": dict[str, Any],
+    "array": list[Any],
+    "any": Any,
+}
+
+
+def kit_for(specs: list[dict[str, Any]]) -> WorkflowKit:
+    kit = WorkflowKit()
+    for spec in specs:
+        kit.register(_definition(spec))
+    return kit
+
+
+def _definition(spec: dict[str, Any]) -> Any:
+    from workflow_kit import ActionDefinition
+
+    behaviour = spec["behaviour"]
+    input_type: Any = dict[str, Any]
+    if "inputs" in spec:
+        input_type = msgspec.defstruct(
+            f"{spec['kind'].title()}Inputs", [(name, TYPES[t]) for name, t in spec["inputs"].items()]
+        )
+
+    def get(inputs: Any, name: str) -> Any:
+        return inputs[name] if isinstance(inputs, dict) else getattr(inputs, name)
+
+    def handler(ctx: Any, inputs: Any) -> Any:
+        if behaviour == "echo":
+            return inputs if isinstance(inputs, dict) else msgspec.to_builtins(inputs)
+        if behaviour == "add":
+            return get(inputs, "a") + get(inputs, "b")
+        if behaviour == "const":
+            return get(inputs, "value")
+        if behaviour == "fail":
+            raise RuntimeError(get(inputs, "message"))
+        if behaviour == "noop":
+            return None
+        raise AssertionError(f"unknown behaviour {behaviour}")
+
+    handler.__annotations__ = {"ctx": Any, "inputs": input_type, "return": Any}
+    return ActionDefinition.from_handler(handler, kind=spec["kind"])
+
+
+def check_expectations(result: RunResult, expect: dict[str, Any]) -> None:
+    if "status" in expect:
+        assert result.status == expect["status"], result.error
+    if "executed" in expect:
+        assert result.executed == expect["executed"]
+    if "executed_set" in expect:
+        assert set(result.executed) == set(expect["executed_set"])
+    for action_id in expect.get("not_executed", []):
+        assert action_id not in result.executed
+    if "skipped" in expect:
+        assert result.skipped == expect["skipped"]
+    if "skipped_set" in expect:
+        assert set(result.skipped) == set(expect["skipped_set"])
+    if expect.get("runs_once"):
+        started = [a for what, a in result.trace if what == "started"]
+        assert len(started) == len(set(started))
+        assert all(len(r.attempts) <= 1 for r in result.actions.values() if r.status == "completed")
+    positions = {(what, a): i for i, (what, a) in enumerate(result.trace)}
+    for first, second in expect.get("before", []):
+        assert positions[("completed", first)] < positions[("started", second)], (first, second)
+    for action_id, value in expect.get("state", {}).items():
+        actual = result.state[action_id]
+        if isinstance(value, dict) and isinstance(actual, dict):
+            for key, expected in value.items():
+                assert actual[key] == expected, (action_id, key)
+        else:
+            assert actual == value, action_id
+    for where, (prefix, value) in expect.get("state_json_suffix", {}).items():
+        action_id, field = where.split(".", 1)
+        text = result.state[action_id][field]
+        assert text.startswith(prefix)
+        assert json.loads(text[len(prefix) :]) == value
+    if "error_contains" in expect:
+        assert result.error is not None
+        assert expect["error_contains"] in result.error["message"]
+        assert "undefined" not in result.error["message"]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_conformance_case(path: Path) -> None:
+    case = json.loads(path.read_text())
+    kit = kit_for(case["actions"])
+    expect = case["expect"]
+    if expect.get("invalid"):
+        problems = kit.validate(case["workflow"])
+        assert problems, "expected validation problems"
+        if "problem_path_contains" in expect:
+            assert any(expect["problem_path_contains"] in p.path for p in problems), problems
+        with pytest.raises(WorkflowValidationError):
+            run_workflow(kit, case["workflow"], case["event"])
+        return
+    assert kit.validate(case["workflow"]) == []
+    result = run_workflow(kit, case["workflow"], case["event"])
+    check_expectations(result, expect)
+
+
+def test_cases_are_present() -> None:
+    assert len(CASES) >= 11

@@ -1,0 +1,273 @@
+"""CEL expressions (workflow_kit/expressions.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workflow_kit import expressions
+from workflow_kit.errors import ExpressionError
+from workflow_kit.expressions import CONDITION_VARIABLES, check, compile_expression, evaluate, evaluate_bool
+
+
+@pytest.fixture
+def variables() -> dict[str, Any]:
+    return {
+        "event": {
+            "name": "app/order.created",
+            "data": {
+                "n": 5,
+                "price": 10.5,
+                "plan": "pro",
+                "vip": True,
+                "nothing": None,
+                "tags": ["a", "b"],
+                "profile": {"email": "ann@example.com"},
+                "items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            },
+        },
+        "state": {"fetch": {"total": 3}},
+    }
+
+
+# --- compiling -------------------------------------------------------------------------------------
+
+
+def test_compile_expression_is_cached() -> None:
+    first = compile_expression("event.data.n > 100")
+    assert compile_expression("event.data.n > 100") is first
+    assert compile_expression("event.data.n > 101") is not first
+
+
+def test_compile_expression_records_free_names() -> None:
+    compiled = compile_expression("event.data.n > 1 && state.fetch.total == 3")
+    assert compiled.source == "event.data.n > 1 && state.fetch.total == 3"
+    assert compiled.names == frozenset({"event", "state"})
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "column"),
+    [
+        ("1 +", 1, 3),
+        ("event.data.n >", 1, None),
+        ("event.data.n > 1 &&\n(state", 2, None),
+        ("'unterminated", 1, None),
+        ("a b", 1, None),
+    ],
+)
+def test_syntax_error_carries_expression_line_and_column(source: str, line: int, column: int | None) -> None:
+    with pytest.raises(ExpressionError) as info:
+        compile_expression(source)
+    error = info.value
+    assert error.expression == source
+    assert error.line == line
+    assert isinstance(error.column, int)
+    if column is not None:
+        assert error.column == column
+    assert repr(source) in str(error)
+    assert f"line {error.line}, column {error.column}" in str(error)
+    assert error.code == "invalid_expression"
+
+
+@pytest.mark.parametrize("source", ["", "   ", "\n\t"])
+def test_empty_expression_is_an_error(source: str) -> None:
+    with pytest.raises(ExpressionError, match="empty") as info:
+        compile_expression(source)
+    assert info.value.expression == source
+
+
+def test_too_long_expression_is_an_error() -> None:
+    source = " || ".join(["true"] * 2000)
+    assert len(source) > expressions.MAX_EXPRESSION_LENGTH
+    with pytest.raises(ExpressionError, match="longer than"):
+        compile_expression(source)
+
+
+# --- check -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "unknown"),
+    [
+        ("foo == 1", "foo"),
+        ("event.data.n > 1 && output == 2", "output"),
+        ("steps.a.ok", "steps"),
+        ("size(items) > 0", "items"),
+    ],
+)
+def test_check_rejects_unknown_variables(source: str, unknown: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        check(source, CONDITION_VARIABLES)
+    message = str(info.value)
+    assert f"unknown variable {unknown!r}" in message
+    assert info.value.expression == source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "event.data.n > 1",
+        "state.fetch.total == 3 && event.name == 'x'",
+        "event.data.items.exists(i, i.qty > 1)",
+        "event.data.items.all(item, item.qty >= 1)",
+        "event.data.items.exists_one(x, x.sku == 'A')",
+        "event.data.items.map(it, it.qty).filter(q, q > 1).size() > 0",
+        "size(event.data.items) > 1",
+        "has(event.data.x)",
+        "type(event.data.n) == int",
+        "int(event.data.n) + 1 > 0",
+        "string(state.fetch.total) == '3'",
+        "event.data.plan.startsWith('p')",
+    ],
+)
+def test_check_accepts_known_variables_macros_and_functions(source: str) -> None:
+    compiled = check(source, CONDITION_VARIABLES)
+    assert compiled.names <= {"event", "state"}
+
+
+def test_check_with_other_variable_sets() -> None:
+    assert check("async.data.ok == true", ["event", "async"]).names == frozenset({"async"})
+    with pytest.raises(ExpressionError, match="'state'"):
+        check("state.x == 1", ["event", "async"])
+
+
+# --- evaluating ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "expected_type"),
+    [
+        ("event.data.vip", True, bool),
+        ("event.data.n", 5, int),
+        ("event.data.n + 2", 7, int),
+        ("event.data.price", 10.5, float),
+        ("event.data.plan", "pro", str),
+        ("event.data.nothing", None, type(None)),
+        ("event.data.tags", ["a", "b"], list),
+        ("event.data.profile", {"email": "ann@example.com"}, dict),
+        ("event.data.items[0]", {"sku": "A", "qty": 2}, dict),
+        ("event.data.items.map(i, i.qty)", [2, 1], list),
+        ("{'k': [1, 'two', true, null]}", {"k": [1, "two", True, None]}, dict),
+    ],
+)
+def test_evaluate_returns_plain_json_values(
+    variables: dict[str, Any], source: str, expected: Any, expected_type: type
+) -> None:
+    result = evaluate(source, variables)
+    assert result == expected
+    assert type(result) is expected_type
+
+
+def test_evaluate_nested_values_are_exact_builtins(variables: dict[str, Any]) -> None:
+    result = evaluate("{'a': [1, 2.5, 'x', true], 'b': {'c': 3}}", variables)
+    assert type(result) is dict
+    assert all(type(k) is str for k in result)
+    assert [type(v) for v in result["a"]] == [int, float, str, bool]
+    assert type(result["a"]) is list
+    assert type(result["b"]) is dict
+    assert type(result["b"]["c"]) is int
+
+
+def test_evaluate_accepts_a_compiled_expression(variables: dict[str, Any]) -> None:
+    compiled = compile_expression("event.data.n * 2")
+    assert evaluate(compiled, variables) == 10
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("event.data.plan + '-' + event.name", "pro-app/order.created"),
+        ("'Hi ' + event.data.profile.email", "Hi ann@example.com"),
+        ("event.data.vip ? 'gold' : 'basic'", "gold"),
+        ("event.data.n > 10 ? 'big' : 'small'", "small"),
+        ("event.data.vip && event.data.n > 1", True),
+        ("event.data.vip && event.data.n > 10", False),
+        ("!event.data.vip || event.data.plan == 'pro'", True),
+        ("false || false", False),
+        ("'a' in event.data.tags", True),
+        ("'z' in event.data.tags", False),
+        ("'email' in event.data.profile", True),
+        ("event.data.plan in ['pro', 'team']", True),
+        ("event.data.n >= 5 && event.data.n <= 5", True),
+        ("event.data.plan != 'free'", True),
+        ("size(event.data.items) == 2", True),
+        ("has(event.data.profile.email)", True),
+        ("has(event.data.nope)", False),
+        ("event.data.items.exists(i, i.qty > 1)", True),
+        ("event.data.items.all(i, i.qty > 1)", False),
+    ],
+)
+def test_evaluate_operators(variables: dict[str, Any], source: str, expected: Any) -> None:
+    assert evaluate(source, variables) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("event.data.n > 1.5", True),  # JSON int vs double literal
+        ("event.data.n < 5.5", True),
+        ("event.data.price > 10", True),  # JSON double vs int literal
+        ("event.data.price < event.data.n", False),
+        ("event.data.n <= 5.0", True),
+        ("event.data.n == 5.0", True),
+        ("1 < 1.5", True),
+        ("2.0 >= 2", True),
+    ],
+)
+def test_evaluate_compares_int_with_float(variables: dict[str, Any], source: str, expected: bool) -> None:
+    result = evaluate(source, variables)
+    assert result is expected
+
+
+def test_evaluate_missing_key_raises_with_expression(variables: dict[str, Any]) -> None:
+    with pytest.raises(ExpressionError) as info:
+        evaluate("event.data.nope == 1", variables)
+    assert info.value.expression == "event.data.nope == 1"
+    assert "event.data.nope == 1" in str(info.value)
+    assert "nope" in str(info.value)
+
+
+def test_evaluate_undeclared_variable_raises_without_dumping_the_activation(variables: dict[str, Any]) -> None:
+    with pytest.raises(ExpressionError) as info:
+        evaluate("missing_var == 1", variables)
+    assert "missing_var == 1" in str(info.value)
+    assert "ann@example.com" not in str(info.value)
+
+
+@pytest.mark.parametrize("source", ["1 / 0", "event.data.plan + 1", "event.data.items[9]"])
+def test_evaluate_runtime_errors_raise_expression_error(variables: dict[str, Any], source: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        evaluate(source, variables)
+    assert info.value.expression == source
+    assert source in str(info.value)
+
+
+# --- evaluate_bool -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [("event.data.vip", True), ("event.data.n > 10", False), ("true", True), ("!true", False)],
+)
+def test_evaluate_bool(variables: dict[str, Any], source: str, expected: bool) -> None:
+    assert evaluate_bool(source, variables) is expected
+
+
+@pytest.mark.parametrize("source", ["event.data.n", "1", "event.data.plan", "event.data.nothing", "event.data.tags"])
+def test_evaluate_bool_requires_a_bool(variables: dict[str, Any], source: str) -> None:
+    with pytest.raises(ExpressionError, match="true or false") as info:
+        evaluate_bool(source, variables)
+    assert info.value.expression == source
+
+
+def test_evaluate_bool_with_compiled_expression_names_the_source(variables: dict[str, Any]) -> None:
+    compiled = compile_expression("event.data.n + 0")
+    with pytest.raises(ExpressionError) as info:
+        evaluate_bool(compiled, variables)
+    assert info.value.expression == "event.data.n + 0"
+
+
+def test_evaluate_bool_propagates_evaluation_errors(variables: dict[str, Any]) -> None:
+    with pytest.raises(ExpressionError, match="nope"):
+        evaluate_bool("event.data.nope == 1", variables)
