@@ -416,6 +416,7 @@ def test_context_carries_the_run(kit: WorkflowKit) -> None:
             state=dict(ctx.state),
             run_id=ctx.run_id,
             workflow_name=ctx.workflow.name,
+            is_context=isinstance(ctx, ActionContext),
         )
         with pytest.raises(TypeError):
             ctx.state["x"] = 1  # type: ignore[index]
@@ -433,6 +434,7 @@ def test_context_carries_the_run(kit: WorkflowKit) -> None:
     assert seen["state"] == {"a": {"v": 1}}
     assert seen["run_id"] == "run-1"
     assert seen["workflow_name"] == "Inspect"
+    assert seen["is_context"]  # a sync handler's context is an ActionContext too
 
 
 async def test_arun_workflow_inside_an_event_loop(kit: WorkflowKit) -> None:

@@ -55,7 +55,10 @@ class ActionContext(_Context):
 
 
 @dataclass(frozen=True, slots=True)
-class ActionContextSync(_Context):
-    """The context of a sync handler: ``ctx.step.run(...)`` blocks until the step is recorded."""
+class ActionContextSync(ActionContext):
+    """The context of a sync handler: ``ctx.step.run(...)`` blocks until the step is recorded.
 
-    step: StepSync
+    A subclass of `ActionContext`, so a sync handler annotated with either works; annotate
+    `ActionContextSync` to have the blocking Step API typed."""
+
+    step: StepSync  # type: ignore[assignment]

@@ -62,7 +62,7 @@ class RunDriver:
 
     @property
     def outputs(self) -> dict[str, Any]:
-        return {k: r.output for k, r in self.records.items() if r.status == ActionStatus.COMPLETED}
+        return state_of(self.records)
 
     async def advance(self) -> Progress:
         running: dict[asyncio.Task[Outcome], str] = {}
