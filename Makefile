@@ -24,8 +24,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Runs the suite against SQLite and a throwaway PostgreSQL (see scripts/with-postgres).
 pytest: $(STAMP)
-	$(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest
 
 test: lint typecheck pytest
 

@@ -13,7 +13,7 @@ from .errors import WorkflowKitError
 MAX_EVENT_BYTES = 512 * 1024
 MAX_EVENT_NAME_LENGTH = 256
 _FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 class EventError(WorkflowKitError):
@@ -80,4 +80,4 @@ def normalize_events(raw: Any, now_ms: int, *, path: str = "events") -> list[dic
 def new_id(now_ms: int) -> str:
     """A ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, sortable by time."""
     value = (now_ms << 80) | int.from_bytes(os.urandom(10), "big")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

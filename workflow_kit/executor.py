@@ -9,7 +9,7 @@ sub-steps it recorded and goes on from there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +22,7 @@ from .context import ActionContext, ActionContextSync, ReplayAwareLogger
 from .errors import ErrorInfo, NonRetriableError, RefError, RetryAfterError, StepError
 from .records import ActionRecord, Attempt, StepStatus
 from .retry import RetryPolicy
-from .step import Step, StepBudget, StepCore, StepJournal, StepSync, Suspend
+from .step import Interrupted, Step, StepBudget, StepCore, StepJournal, StepSync, Suspend
 from .timeutil import Clock
 from .workflow import Workflow, WorkflowAction
 
@@ -39,6 +39,8 @@ class RunContext:
     journal: StepJournal
     events: tuple[dict[str, Any], ...] = ()
     budget: StepBudget = field(default_factory=StepBudget)
+    stopped: Callable[[], bool] = lambda: False
+    """True once the run must start no further step (cancelled, or the worker is stopping)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -86,6 +88,8 @@ async def invoke_action(
     state: Mapping[str, Any],
 ) -> Outcome:
     """Run one attempt of `action` (replaying its recorded sub-steps) and report how it ended."""
+    if run.stopped():
+        raise Interrupted(run.run_id)
     started = run.clock.now_ms()
     policy = run.policy.with_retries(definition.retries)
     try:
@@ -96,7 +100,7 @@ async def invoke_action(
         return _failed(record, error, started, run.clock.now_ms())
     if record.inputs is None:
         record.inputs = inputs
-    core = StepCore(action.id, record, run.clock, policy, run.budget)
+    core = StepCore(action.id, record, run.clock, policy, run.budget, run_id=run.run_id, stopped=run.stopped)
     fields: dict[str, Any] = {
         "event": run.event,
         "events": run.events,

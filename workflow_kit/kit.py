@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
 from .engine.builtins import builtin_actions
 from .errors import Problem
+from .events import normalize_events
 from .retry import RetryPolicy
+from .runtime.db import DEFAULT_URL, Database
+from .runtime.ingest import receive
+from .runtime.runs import RunStore
+from .runtime.worker import Notifier, Worker
+from .runtime.workflows import WorkflowStore, check_tenant
+from .timeutil import Clock, SystemClock
 from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
@@ -17,18 +27,97 @@ H = TypeVar("H", bound=Callable[..., Any])
 
 
 class WorkflowKit:
-    """Register typed actions, validate workflows against them, and run them.
+    """Register typed actions, validate workflows against them, and run them durably.
 
-    `WorkflowKit()` is a registry with the builtin actions (``builtin:if``, ...) registered, unless
-    `disable_builtin_actions` is set. `retry_policy` is the default for every step.
+    `WorkflowKit()` is a registry with the builtin actions (``builtin:if``, ``builtin:sleep``, ...)
+    registered, unless `disable_builtin_actions` is set; it touches no database until the runtime is
+    used (``kit.workflows``, ``kit.runs``, ``kit.send``, ``kit.worker()``). The database is
+    `database_url`, else ``$WORKFLOW_KIT_DATABASE_URL``, else ``sqlite:///workflow-kit.db``.
+    `retry_policy` is the default for every step; `clock` is injectable for tests.
     """
 
-    def __init__(self, *, disable_builtin_actions: bool = False, retry_policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        disable_builtin_actions: bool = False,
+        retry_policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.registry = ActionRegistry()
         self.retry_policy = retry_policy or RetryPolicy()
+        self.database_url = database_url or os.environ.get("WORKFLOW_KIT_DATABASE_URL") or DEFAULT_URL
+        self.clock: Clock = clock or SystemClock()
+        self._notifier = Notifier()
+        self._workers: list[Worker] = []
         if not disable_builtin_actions:
             for definition in builtin_actions():
                 self.registry.register(definition)
+
+    # -- the runtime -------------------------------------------------------------------------------
+
+    @cached_property
+    def db(self) -> Database:
+        """The database (created, and its tables migrated, on first use)."""
+        return Database(self.database_url)
+
+    @cached_property
+    def workflows(self) -> WorkflowStore:
+        """Stored workflows per tenant: ``create``, ``update``, ``publish``, ``enable``, ``disable``,
+        ``get``, ``list``, ``delete``, ``versions``."""
+        return WorkflowStore(self.db, self.registry, self.clock)
+
+    @cached_property
+    def runs(self) -> RunStore:
+        """Runs per tenant (async): ``list``, ``get`` (with the timeline), ``cancel``, ``rerun``."""
+        return RunStore(self.db, self.clock, self.notify, self._cancelled)
+
+    async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
+        """Receive one or more events for `tenant`: each starts every matching enabled workflow and
+        resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
+        (then nothing is stored)."""
+        return await asyncio.to_thread(self.send_sync, tenant, events)
+
+    def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
+        """`send` for synchronous code."""
+        check_tenant(tenant)
+        now = self.clock.now_ms()
+        checked = normalize_events(events, now)
+        with self.db.write() as conn:
+            received = receive(self.db, conn, tenant, checked, now)
+        if received.woke:
+            self.notify()
+        return received.event_ids
+
+    def worker(self, **options: Any) -> Worker:
+        """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,
+        poll_ms, shutdown_grace_ms, name."""
+        return Worker(self, **options)
+
+    def migrate(self) -> str:
+        """Create or upgrade the database tables; returns the schema revision."""
+        return self.db.migrate()
+
+    def notify(self) -> None:
+        """Wake this process's workers (something became due)."""
+        self._notifier.notify()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if "db" in self.__dict__:
+            self.db.dispose()
+
+    def _attach_worker(self, worker: Worker, loop: asyncio.AbstractEventLoop) -> None:
+        self._workers.append(worker)
+        self._notifier.subscribe(loop, worker._wakeup)
+
+    def _detach_worker(self, worker: Worker) -> None:
+        self._notifier.unsubscribe(worker._wakeup)
+        self._workers = [w for w in self._workers if w is not worker]
+
+    def _cancelled(self, run_id: str) -> None:
+        for worker in list(self._workers):
+            worker.cancelled(run_id)
 
     def action(
         self,

@@ -60,6 +60,14 @@ class WaitSpec(msgspec.Struct, omit_defaults=True):
     registered_at: int = 0
 
 
+class InvokeSpec(msgspec.Struct, omit_defaults=True):
+    """What an invoke step started: another workflow of the tenant, with this data, as this run."""
+
+    workflow_id: str
+    run_id: str
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class StepRecord(msgspec.Struct, omit_defaults=True):
     """One sub-step (``ctx.step.*``) of an action: its memoized result and its attempts."""
 
@@ -73,6 +81,7 @@ class StepRecord(msgspec.Struct, omit_defaults=True):
     wake_at: int | None = None
     """Sleeping: when it ends. Waiting: the timeout. Retrying: when the next attempt may start."""
     wait: WaitSpec | None = None
+    invoke: InvokeSpec | None = None
 
     @property
     def failures(self) -> int:

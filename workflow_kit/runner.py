@@ -9,7 +9,7 @@ virtual clock, the durable runtime schedules a wake-up. The same driver serves b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -47,8 +47,8 @@ class RunDriver:
     run: RunContext
     journal: RunJournal
     records: dict[str, ActionRecord] = field(default_factory=dict)
-    resolve_waits: Callable[[ActionRecord], bool] | None = None
-    """Called when an action parks on a wait; returns True if it resolved some (the in-memory runner)."""
+    resolve_waits: Callable[[ActionRecord], Awaitable[bool]] | None = None
+    """Called when an action parks on a wait or an invoke; True if it resolved some (the in-memory runner)."""
     trace: list[tuple[str, str]] = field(default_factory=list)
     """``(event, action id)`` in the order things happened: started, completed, failed, skipped."""
 
@@ -66,18 +66,25 @@ class RunDriver:
 
     async def advance(self) -> Progress:
         running: dict[asyncio.Task[Outcome], str] = {}
-        while True:
-            if self._error is None:
-                for action_id in await self._startable():
-                    running[asyncio.create_task(self._invoke(action_id))] = action_id
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                await self._record(running.pop(task), task.result())
+        try:
+            while True:
+                if self._error is None:
+                    for action_id in await self._startable(set(running.values())):
+                        running[asyncio.create_task(self._invoke(action_id))] = action_id
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    await self._record(running.pop(task), task.result())
+        except BaseException:
+            # A control-flow signal (the run was taken away or cancelled) or a bug: stop the siblings.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
         return self._progress()
 
-    async def _startable(self) -> list[str]:
+    async def _startable(self, active: set[str]) -> list[str]:
         now = self.run.clock.now_ms()
         statuses = {k: r.status for k, r in self.records.items()}
         try:
@@ -102,6 +109,8 @@ class RunDriver:
                 record.status, record.wake_at = ActionStatus.RUNNING, None
                 await self.journal.save_action(record)
                 start.append(record.id)
+            elif record.status == ActionStatus.RUNNING and record.id not in active and record.id not in start:
+                start.append(record.id)  # interrupted mid-attempt (its worker died): run it again
         return start
 
     async def _invoke(self, action_id: str) -> Outcome:
@@ -135,7 +144,7 @@ class RunDriver:
                 record.status = ActionStatus.WAITING
             else:
                 record.status = ActionStatus.SLEEPING if outcome.sleeping else ActionStatus.RETRYING
-            if outcome.waiting and self.resolve_waits is not None and self.resolve_waits(record):
+            if outcome.waiting and self.resolve_waits is not None and await self.resolve_waits(record):
                 record.wake_at = now
         await self.journal.save_action(record)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import inspect
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from .errors import (
     RetryAfterError,
     StepError,
 )
-from .events import EventError, normalize_events
-from .records import ActionRecord, Attempt, StepRecord, StepStatus, WaitSpec
+from .events import CROCKFORD, EventError, normalize_events
+from .records import ActionRecord, Attempt, InvokeSpec, StepRecord, StepStatus, WaitSpec
 from .retry import RetryPolicy
 from .timeutil import Clock, parse_duration, parse_instant, to_ms
 
@@ -50,6 +51,10 @@ _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("work
 
 class Suspend(BaseException):
     """The action cannot go on now: it is sleeping, waiting for an event, or backing off before a retry."""
+
+
+class Interrupted(BaseException):
+    """The run is being stopped (cancelled, or its worker is shutting down): start no further step."""
 
 
 class InvalidStepError(NonRetriableError):
@@ -93,6 +98,8 @@ class StepCore:
     clock: Clock
     policy: RetryPolicy
     budget: StepBudget = field(default_factory=StepBudget)
+    run_id: str = ""
+    stopped: Callable[[], bool] = lambda: False
     position: int = 0
     _counts: dict[str, int] = field(default_factory=dict)
     _memoized: int = 0
@@ -128,6 +135,8 @@ class StepCore:
         """Assign the call its key and position; return the recorded step there, if any."""
         if not isinstance(step_id, str) or not step_id:
             raise InvalidStepError(f"a step id must be a non-empty string, got {step_id!r}")
+        if self.stopped():
+            raise Interrupted(self.run_id)
         outer = _current_step.get()
         if outer is not None:
             raise InvalidStepError(f"steps cannot be nested: step {step_id!r} was called inside step {outer!r}")
@@ -220,6 +229,23 @@ class StepCore:
             return _Next(record=record, save=True, error=Suspend())
         return self._resume_timer(record)
 
+    def start_invoke(self, step_id: str, workflow_id: str, data: dict[str, Any], timeout_ms: int) -> _Next:
+        key, record = self.enter(step_id, "invoke")
+        if record is None:
+            child = InvokeSpec(
+                workflow_id=workflow_id, run_id=child_run_id(self.run_id, self.action_id, key), data=data
+            )
+            record = self.new(key, "invoke", StepStatus.WAITING, wake_at=self.now() + timeout_ms, invoke=child)
+            return _Next(record=record, save=True, error=Suspend())
+        replay = self._replay(record)
+        if replay is not None:
+            return replay
+        if record.wake_at is not None and record.wake_at <= self.now():
+            error = ErrorInfo(name="InvokeTimeoutError", message="timed out waiting for the invoked workflow to finish")
+            record.status, record.error, record.wake_at = StepStatus.FAILED, error, None
+            return _Next(record=record, save=True, error=self._step_error(record))
+        return _Next(error=Suspend())
+
     def _resume_timer(self, record: StepRecord) -> _Next:
         replay = self._replay(record)
         if replay is not None:
@@ -248,6 +274,20 @@ class StepCore:
     def _step_error(self, record: StepRecord) -> StepError:
         error = record.error or ErrorInfo(name="Error", message="step failed")
         return StepError(error.message, name=error.name, stack=error.stack, step_id=record.key)
+
+
+def child_run_id(run_id: str, action_id: str, key: str) -> str:
+    """The id of the run an invoke step starts: derived from the step, so a replay finds the same run."""
+    digest = int.from_bytes(hashlib.sha256(f"{run_id}/{action_id}/{key}".encode()).digest()[:16], "big")
+    return "".join(CROCKFORD[(digest >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def _invoke_args(workflow_id: str, data: dict[str, Any] | None, timeout: int | timedelta | str | None) -> int:
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise InvalidStepError(f"invoke needs a workflow id, got {workflow_id!r}")
+    if data is not None and not isinstance(data, dict):
+        raise InvalidStepError(f"invoke data must be an object, got {type(data).__name__}")
+    return MAX_SLEEP_MS if timeout is None else _duration_ms(timeout, "invoke timeout")
 
 
 def _wait_args(event: str, if_exp: str | None, timeout: int | timedelta | str) -> int:
@@ -326,6 +366,20 @@ class Step:
         result: dict[str, Any] | None = await self._settle(self._core.start_wait(step_id, event, if_exp, timeout_ms))
         return result
 
+    async def invoke(
+        self,
+        step_id: str,
+        *,
+        workflow_id: str,
+        data: dict[str, Any] | None = None,
+        timeout: int | timedelta | str | None = None,
+    ) -> Any:
+        """Start a run of another workflow of the tenant (its latest published version, with the event
+        ``workflow/invoked`` carrying `data`) and wait for it; returns its output. Its failure, or no
+        result within `timeout` (default: the maximum, 366 days), raises `StepError`."""
+        timeout_ms = _invoke_args(workflow_id, data, timeout)
+        return await self._settle(self._core.start_invoke(step_id, workflow_id, dict(data or {}), timeout_ms))
+
     async def send_event(self, step_id: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Send one or more events, once (a replay does not send again); returns their ids."""
         checked = _checked_events(events, self._core.now())
@@ -399,6 +453,18 @@ class StepSync:
         timeout_ms = _wait_args(event, if_exp, timeout)
         result: dict[str, Any] | None = self._settle(self._core.start_wait(step_id, event, if_exp, timeout_ms))
         return result
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        workflow_id: str,
+        data: dict[str, Any] | None = None,
+        timeout: int | timedelta | str | None = None,
+    ) -> Any:
+        """Run another workflow and wait for its output; see `Step.invoke`."""
+        timeout_ms = _invoke_args(workflow_id, data, timeout)
+        return self._settle(self._core.start_invoke(step_id, workflow_id, dict(data or {}), timeout_ms))
 
     def send_event(self, step_id: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Send events once; see `Step.send_event`."""

@@ -76,7 +76,7 @@ class _MemoryJournal:
         self.inbox.extend(sent)
         return [event["id"] for event in sent]
 
-    def resolve_waits(self, record: ActionRecord) -> bool:
+    async def resolve_waits(self, record: ActionRecord) -> bool:
         resolved = False
         for step in record.steps:
             if step.status != StepStatus.WAITING or step.wait is None:

@@ -1,0 +1,183 @@
+"""The database: engine setup for SQLite and PostgreSQL, transactions, migrations, and upserts.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` by default: a committed step survives a process crash
+*and* a power loss. ``?synchronous=normal`` in the URL trades the last commits on power loss (never on
+a process crash) for speed. Write transactions start with ``BEGIN IMMEDIATE`` so two processes never
+deadlock upgrading a read lock, and a busy timeout makes writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from . import schema
+
+DEFAULT_URL = "sqlite:///workflow-kit.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "wk_alembic_version"
+_SQLITE_SYNC = {"full": "FULL", "normal": "NORMAL", "off": "OFF", "extra": "EXTRA"}
+_MIGRATION_LOCK = 7_347_201  # pg_advisory_xact_lock key: one migrating process at a time
+
+
+def _json_dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+class Database:
+    """One engine per kit. Sync SQLAlchemy Core; async callers run it in a thread."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, pool_size: int = 10) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(parsed)
+        elif self.dialect == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self.engine = sa.create_engine(
+                parsed,
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+                pool_pre_ping=True,
+                json_serializer=_json_dumps,
+                json_deserializer=msgspec.json.decode,
+            )
+        else:
+            raise ValueError(f"unsupported database {url!r}: use sqlite:///path or postgresql+psycopg://...")
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        self.ensure_schema()
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(wk_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction."""
+        self.ensure_schema()
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the tables once per process (a new database gets them on first use)."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if not self._ready:
+                self.migrate()
+                self._ready = True
+
+    def migrate(self) -> str:
+        """Upgrade the schema to the newest migration (Alembic); returns the revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        head = _head_revision()
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(wk_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                if _current_revision(conn) == head:
+                    return head
+                config = Config()
+                config.set_main_option("script_location", str(MIGRATIONS))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        return head
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- dialect helpers -----------------------------------------------------------------------
+
+    def upsert(self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+        """Insert rows, or update every non-key column where the key exists."""
+        if not rows:
+            return
+        insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+        columns = [c for c in rows[0] if c not in keys]
+        statement = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
+        )
+        conn.execute(statement, list(rows))
+
+    def insert_ignore(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
+        """Insert unless the primary key exists; True if inserted."""
+        insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+        result = conn.execute(insert.on_conflict_do_nothing().values(**row))
+        return bool(result.rowcount)
+
+    def truncate_all(self) -> None:
+        """Empty every runtime table (tests)."""
+        with self.write() as conn:
+            for table in reversed(schema.TABLES):
+                conn.execute(table.delete())
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    query = dict(url.query)
+    synchronous = _SQLITE_SYNC.get(str(query.pop("synchronous", "full")).lower())
+    if synchronous is None:
+        raise ValueError(f"synchronous must be one of {', '.join(_SQLITE_SYNC)}")
+    url = url.set(query=query)
+    memory = url.database in (None, "", ":memory:")
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=StaticPool if memory else None,
+        json_serializer=_json_dumps,
+        json_deserializer=msgspec.json.decode,
+    )
+
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("wk_write") else "BEGIN")
+
+    return engine
+
+
+@cache
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()

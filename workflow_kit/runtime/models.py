@@ -1,0 +1,129 @@
+"""What the runtime's Python API returns: workflow records, versions and runs (msgspec Structs, JSON-ready).
+
+Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from ..errors import Problem, WorkflowKitError, WorkflowValidationError
+from ..records import ActionRecord
+from ..retry import MAX_RETRIES
+from .triggers import Trigger
+
+
+class NotFoundError(WorkflowKitError):
+    """No such workflow, version or run for this tenant (another tenant's ids are not found either)."""
+
+    code = "not_found"
+
+
+class ConflictError(WorkflowKitError):
+    """A write was based on a stale version of the record (optimistic concurrency)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SLEEPING = "sleeping"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+TERMINAL = tuple(s.value for s in RunStatus if s.terminal)
+
+
+class WorkflowSettings(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Per-workflow settings. `retries` (0-20) overrides the kit's default retry count for every step."""
+
+    retries: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> WorkflowSettings:
+        if value is None:
+            return cls()
+        if isinstance(value, WorkflowSettings):
+            settings = value
+        else:
+            try:
+                settings = msgspec.convert(value, cls)
+            except msgspec.ValidationError as exc:
+                message, _, where = str(exc).rpartition(" - at `")
+                path = "settings" + where.rstrip("`").removeprefix("$") if where else "settings"
+                raise WorkflowValidationError([Problem("invalid_settings", path, message or str(exc))]) from None
+        if settings.retries is not None and not 0 <= settings.retries <= MAX_RETRIES:
+            raise WorkflowValidationError(
+                [Problem("invalid_settings", "settings.retries", f"must be between 0 and {MAX_RETRIES}")]
+            )
+        return settings
+
+
+class WorkflowRecord(msgspec.Struct, kw_only=True):
+    """A tenant's workflow: trigger, enabled flag, the editable draft and its published versions."""
+
+    id: str
+    tenant: str
+    name: str
+    description: str
+    trigger: Trigger
+    enabled: bool
+    version: int
+    """The draft's revision, for optimistic concurrency: a write naming an older one is a conflict."""
+    draft: dict[str, Any]
+    """The workflow instance being edited (may be invalid until it is published)."""
+    published_version: int | None
+    settings: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+class WorkflowVersion(msgspec.Struct, kw_only=True):
+    """An immutable published snapshot of a workflow."""
+
+    id: str
+    workflow_id: str
+    number: int | None
+    workflow: dict[str, Any]
+    trigger: Trigger
+    settings: dict[str, Any]
+    created_at: int
+
+
+class Run(msgspec.Struct, kw_only=True):
+    """A run and, from `runs.get`, its timeline: every action with its attempts and sub-steps."""
+
+    id: str
+    tenant: str
+    workflow_id: str
+    version: int | None
+    version_id: str
+    status: RunStatus
+    event: dict[str, Any]
+    output: Any = None
+    error: dict[str, Any] | None = None
+    created_at: int
+    started_at: int | None = None
+    ended_at: int | None = None
+    rerun_of: str | None = None
+    parent_run_id: str | None = None
+    actions: list[ActionRecord] = msgspec.field(default_factory=list)
+    """The timeline (from `runs.get`): every action in the workflow's order, with its steps."""
+
+    def action(self, action_id: str) -> ActionRecord | None:
+        return next((a for a in self.actions if a.id == action_id), None)

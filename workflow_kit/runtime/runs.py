@@ -1,0 +1,220 @@
+"""Runs as users see them (``kit.runs``): list, get with the timeline, cancel, rerun, and test runs."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from ..events import normalize_event
+from ..records import ActionStatus, StepStatus
+from ..timeutil import Clock
+from ..workflow import load_workflow
+from . import schema
+from .db import Database
+from .ingest import Received, create_run
+from .journal import finish_run
+from .models import TERMINAL, NotFoundError, Run, RunStatus
+from .rows import action_row, records_from_rows, run_from_row, step_row
+from .workflows import MAX_LIST, check_tenant
+
+R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
+
+
+class RerunError(NotFoundError):
+    """The run cannot be rerun that way (e.g. from its failed step, when nothing failed)."""
+
+    code = "cannot_rerun"
+
+
+class RunStore:
+    """``kit.runs``: every method is async and takes the tenant first; another tenant's run is not found."""
+
+    def __init__(
+        self, db: Database, clock: Clock, notify: Callable[[], None], on_cancel: Callable[[str], None]
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notify = notify
+        self._on_cancel = on_cancel
+
+    async def list(
+        self,
+        tenant: str,
+        workflow_id: str | None = None,
+        status: RunStatus | str | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> builtins.list[Run]:
+        """The tenant's runs, newest first, optionally of one workflow, with one status, created in
+        ``[since, until)`` (epoch milliseconds)."""
+        check_tenant(tenant)
+        query = R.select().where(R.c.tenant == tenant)
+        if workflow_id is not None:
+            query = query.where(R.c.workflow_id == workflow_id)
+        if status is not None:
+            query = query.where(R.c.status == RunStatus(status).value)
+        if since is not None:
+            query = query.where(R.c.created_at >= since)
+        if until is not None:
+            query = query.where(R.c.created_at < until)
+        query = query.order_by(R.c.created_at.desc(), R.c.id.desc()).limit(max(1, min(limit, MAX_LIST))).offset(offset)
+
+        def read() -> builtins.list[Run]:
+            with self._db.read() as conn:
+                return [run_from_row(row) for row in conn.execute(query).mappings()]
+
+        return await asyncio.to_thread(read)
+
+    async def get(self, tenant: str, run_id: str) -> Run:
+        """The run with its timeline: every action of the workflow in order, each with its status,
+        inputs, output or error, attempts (with timings and errors) and sub-steps."""
+        check_tenant(tenant)
+        return await asyncio.to_thread(self._get, tenant, run_id)
+
+    async def cancel(self, tenant: str, run_id: str) -> Run:
+        """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
+        but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
+        changes nothing."""
+        check_tenant(tenant)
+
+        def cancel() -> Received:
+            with self._db.write() as conn:
+                row = self._row(conn, tenant, run_id)
+                if row["status"] in TERMINAL:
+                    return Received()
+                error = {"name": "Cancelled", "message": "the run was cancelled"}
+                return finish_run(self._db, conn, row, "cancelled", None, error, self._clock.now_ms())
+
+        received = await asyncio.to_thread(cancel)
+        self._on_cancel(run_id)
+        if received.woke:
+            self._notify()
+        return await self.get(tenant, run_id)
+
+    async def rerun(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
+        """Start a new run for the same event and return its id.
+
+        ``from_failed_step=True``: on the same version, keeping every completed action and sub-step of
+        the original, so it resumes at the step that failed (or where it was cancelled).
+        ``from_failed_step=False``: from scratch, on the workflow's latest published version.
+        """
+        check_tenant(tenant)
+        new_id = await asyncio.to_thread(self._rerun, tenant, run_id, from_failed_step)
+        self._notify()
+        return new_id
+
+    async def start(self, tenant: str, workflow_id: str, version_id: str, event: dict[str, Any]) -> str:
+        """Start a run of a given version (e.g. a test run of a draft snapshot) for an event."""
+        check_tenant(tenant)
+        now = self._clock.now_ms()
+        checked = normalize_event(event, now)
+
+        def start() -> str:
+            with self._db.write() as conn:
+                version = (
+                    conn.execute(
+                        V.select().where(V.c.id == version_id, V.c.tenant == tenant, V.c.workflow_id == workflow_id)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if version is None:
+                    raise NotFoundError(f"no version {version_id!r} of workflow {workflow_id!r}")
+                return create_run(
+                    conn,
+                    tenant=tenant,
+                    workflow_id=workflow_id,
+                    version_id=version_id,
+                    version_number=version["number"],
+                    event=checked,
+                    event_id=None,
+                    now=now,
+                )
+
+        run_id = await asyncio.to_thread(start)
+        self._notify()
+        return run_id
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _row(self, conn: sa.Connection, tenant: str, run_id: str) -> Any:
+        row = conn.execute(R.select().where(R.c.id == run_id, R.c.tenant == tenant)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r}")
+        return row
+
+    def _get(self, tenant: str, run_id: str) -> Run:
+        with self._db.read() as conn:
+            row = self._row(conn, tenant, run_id)
+            version = conn.execute(V.select().where(V.c.id == row["version_id"])).mappings().one()
+            actions = conn.execute(A.select().where(A.c.run_id == run_id)).mappings().all()
+            steps = conn.execute(S.select().where(S.c.run_id == run_id)).mappings().all()
+        order = [a.id for a in load_workflow(version["definition"]).actions]
+        records = records_from_rows(actions, steps, order)
+        timeline = [records.get(action_id) or _pending(action_id) for action_id in order]
+        return run_from_row(row, timeline)
+
+    def _rerun(self, tenant: str, run_id: str, from_failed_step: bool) -> str:
+        now = self._clock.now_ms()
+        with self._db.write() as conn:
+            original = self._row(conn, tenant, run_id)
+            if not from_failed_step:
+                latest = conn.execute(
+                    sa.select(V.c.id, V.c.number)
+                    .join(W, sa.and_(W.c.id == V.c.workflow_id, W.c.published_version == V.c.number))
+                    .where(W.c.id == original["workflow_id"], W.c.tenant == tenant)
+                ).first()
+                if latest is None:
+                    raise RerunError(f"workflow {original['workflow_id']!r} has no published version to rerun on")
+                return self._create(conn, original, latest.id, latest.number, now)
+            if original["status"] not in ("failed", "cancelled"):
+                raise RerunError(f"run {run_id!r} is {original['status']}: only a failed or cancelled run resumes")
+            actions = conn.execute(A.select().where(A.c.run_id == run_id)).mappings().all()
+            steps = conn.execute(S.select().where(S.c.run_id == run_id)).mappings().all()
+            new_run = self._create(conn, original, original["version_id"], original["version_number"], now)
+            kept_actions, kept_steps = [], []
+            for record in records_from_rows(actions, steps).values():
+                if record.status in (ActionStatus.COMPLETED, ActionStatus.SKIPPED):
+                    kept_actions.append(action_row(new_run, record))
+                    kept_steps += [step_row(new_run, record.id, i, s) for i, s in enumerate(record.steps)]
+                    continue
+                done = [s for s in record.steps if s.status == StepStatus.COMPLETED]
+                prefix = len(done) if all(s.status == StepStatus.COMPLETED for s in record.steps[: len(done)]) else 0
+                kept_steps += [step_row(new_run, record.id, i, s) for i, s in enumerate(record.steps[:prefix])]
+                if prefix:
+                    fresh = msgspec.structs.replace(
+                        record, status=ActionStatus.RUNNING, error=None, wake_at=None, steps=[]
+                    )
+                    kept_actions.append(action_row(new_run, fresh))
+            if kept_actions:
+                conn.execute(A.insert(), kept_actions)
+            if kept_steps:
+                conn.execute(S.insert(), kept_steps)
+            return new_run
+
+    def _create(self, conn: sa.Connection, original: Any, version_id: str, number: int | None, now: int) -> str:
+        return create_run(
+            conn,
+            tenant=original["tenant"],
+            workflow_id=original["workflow_id"],
+            version_id=version_id,
+            version_number=number,
+            event=original["event"],
+            event_id=original["event_id"],
+            now=now,
+            rerun_of=original["id"],
+        )
+
+
+def _pending(action_id: str) -> Any:
+    from ..records import ActionRecord
+
+    return ActionRecord(id=action_id)

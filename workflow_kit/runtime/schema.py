@@ -1,0 +1,202 @@
+"""Every durable table of the runtime, in one module. Read this first to understand the engine.
+
+- ``wk_workflows``: a tenant's workflow record: trigger, enabled flag, the editable draft (with a
+  revision number for optimistic concurrency) and the number of the latest published version.
+- ``wk_workflow_versions``: immutable snapshots (definition, trigger, settings). Published versions are
+  numbered 1, 2, ...; a test run of a draft gets an unnumbered snapshot. A run pins one version.
+- ``wk_events``: every event received, duplicates included; ``wk_event_keys`` holds the 24-hour
+  deduplication window of events that carry their own ``id``.
+- ``wk_runs``: one row per run. ``due_at`` is the only thing workers poll: for a parked run it is when to
+  look again (a timer, a timeout, a retry); for a running run it is when its lease expires. ``claim_seq``
+  fences writes: a worker writes only while the run's ``claim_seq`` is the one it claimed.
+- ``wk_run_actions`` / ``wk_run_steps``: the journal: one row per action, one row per sub-step (keyed
+  by position), each with its status, output or error, and attempts.
+- ``wk_waits``: open ``wait_for_event`` steps, found by (tenant, event name) when an event arrives.
+
+Times are epoch milliseconds (BIGINT). JSON columns are JSONB on PostgreSQL, JSON text on SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+
+class Base(SQLModel, registry=registry()):
+    """The runtime's own metadata, apart from any tables the host application defines with SQLModel."""
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_column(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(JSONType, nullable=nullable))
+
+
+def ms_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=nullable, index=index))
+
+
+class WorkflowRow(Base, table=True):
+    __tablename__ = "wk_workflows"
+    __table_args__ = (sa.Index("ix_wk_workflows_trigger", "tenant", "trigger_event", "enabled"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(max_length=128, index=True)
+    name: str = Field(max_length=256)
+    description: str = Field(default="")
+    trigger_event: str = Field(max_length=256)
+    trigger_if: str | None = Field(default=None)
+    enabled: bool = Field(default=False)
+    draft: dict[str, Any] = json_column(nullable=False)
+    revision: int = Field(default=1)
+    published_version: int | None = Field(default=None)
+    settings: dict[str, Any] = json_column(nullable=False)
+    created_at: int = ms_column(nullable=False)
+    updated_at: int = ms_column(nullable=False)
+
+
+class WorkflowVersionRow(Base, table=True):
+    __tablename__ = "wk_workflow_versions"
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "number", name="uq_wk_workflow_versions_number"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=64, index=True)
+    tenant: str = Field(max_length=128)
+    number: int | None = Field(default=None)
+    definition: dict[str, Any] = json_column(nullable=False)
+    trigger_event: str = Field(max_length=256)
+    trigger_if: str | None = Field(default=None)
+    settings: dict[str, Any] = json_column(nullable=False)
+    created_at: int = ms_column(nullable=False)
+
+
+class EventRow(Base, table=True):
+    __tablename__ = "wk_events"
+    __table_args__ = (sa.Index("ix_wk_events_tenant_received", "tenant", "received_at"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(max_length=128)
+    name: str = Field(max_length=256)
+    payload: dict[str, Any] = json_column(nullable=False)
+    key: str | None = Field(default=None, max_length=256)
+    duplicate: bool = Field(default=False)
+    received_at: int = ms_column(nullable=False)
+
+
+class EventKeyRow(Base, table=True):
+    __tablename__ = "wk_event_keys"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    key: str = Field(primary_key=True, max_length=256)
+    event_id: str = Field(max_length=64)
+    expires_at: int = ms_column(nullable=False)
+
+
+class RunRow(Base, table=True):
+    __tablename__ = "wk_runs"
+    __table_args__ = (
+        sa.Index("ix_wk_runs_due", "due_at"),
+        sa.Index("ix_wk_runs_tenant_created", "tenant", "created_at"),
+        sa.Index("ix_wk_runs_tenant_workflow", "tenant", "workflow_id", "created_at"),
+        sa.Index("ix_wk_runs_parent", "parent_run_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(max_length=128)
+    workflow_id: str = Field(max_length=64)
+    version_id: str = Field(max_length=64)
+    version_number: int | None = Field(default=None)
+    event_id: str | None = Field(default=None, max_length=64)
+    event: dict[str, Any] = json_column(nullable=False)
+    status: str = Field(max_length=16)
+    output: Any = json_column()
+    error: dict[str, Any] | None = json_column()
+    created_at: int = ms_column(nullable=False)
+    started_at: int | None = ms_column()
+    ended_at: int | None = ms_column()
+    updated_at: int = ms_column(nullable=False)
+    due_at: int | None = ms_column()
+    lease_owner: str | None = Field(default=None, max_length=128)
+    claim_seq: int = Field(default=0)
+    wake_requested: bool = Field(default=False)
+    parent_run_id: str | None = Field(default=None, max_length=64)
+    parent_action_id: str | None = Field(default=None, max_length=256)
+    parent_step_position: int | None = Field(default=None)
+    rerun_of: str | None = Field(default=None, max_length=64)
+    system_depth: int = Field(default=0)
+
+
+class RunActionRow(Base, table=True):
+    __tablename__ = "wk_run_actions"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    action_id: str = Field(primary_key=True, max_length=256)
+    status: str = Field(max_length=16)
+    inputs: dict[str, Any] | None = json_column()
+    output: Any = json_column()
+    error: dict[str, Any] | None = json_column()
+    attempts: list[Any] = json_column(nullable=False)
+    started_at: int | None = ms_column()
+    ended_at: int | None = ms_column()
+    wake_at: int | None = ms_column()
+
+
+class RunStepRow(Base, table=True):
+    __tablename__ = "wk_run_steps"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    action_id: str = Field(primary_key=True, max_length=256)
+    position: int = Field(primary_key=True)
+    key: str = Field(max_length=512)
+    kind: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    output: Any = json_column()
+    error: dict[str, Any] | None = json_column()
+    attempts: list[Any] = json_column(nullable=False)
+    wake_at: int | None = ms_column()
+    wait: dict[str, Any] | None = json_column()
+    invoke: dict[str, Any] | None = json_column()
+
+
+class WaitRow(Base, table=True):
+    __tablename__ = "wk_waits"
+    __table_args__ = (
+        sa.Index(
+            "ix_wk_waits_open",
+            "tenant",
+            "event_name",
+            sqlite_where=sa.text("status = 'waiting'"),
+            postgresql_where=sa.text("status = 'waiting'"),
+        ),
+        sa.Index("ix_wk_waits_run", "run_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=600)
+    tenant: str = Field(max_length=128)
+    run_id: str = Field(max_length=64)
+    action_id: str = Field(max_length=256)
+    position: int
+    event_name: str = Field(max_length=256)
+    if_exp: str | None = Field(default=None)
+    registered_at: int = ms_column(nullable=False)
+    expires_at: int = ms_column(nullable=False)
+    status: str = Field(max_length=16)
+    event_id: str | None = Field(default=None, max_length=64)
+
+
+metadata = Base.metadata
+workflows: sa.Table = WorkflowRow.__table__  # type: ignore[attr-defined]
+workflow_versions: sa.Table = WorkflowVersionRow.__table__  # type: ignore[attr-defined]
+events: sa.Table = EventRow.__table__  # type: ignore[attr-defined]
+event_keys: sa.Table = EventKeyRow.__table__  # type: ignore[attr-defined]
+runs: sa.Table = RunRow.__table__  # type: ignore[attr-defined]
+run_actions: sa.Table = RunActionRow.__table__  # type: ignore[attr-defined]
+run_steps: sa.Table = RunStepRow.__table__  # type: ignore[attr-defined]
+waits: sa.Table = WaitRow.__table__  # type: ignore[attr-defined]
+
+TABLES = (workflows, workflow_versions, events, event_keys, runs, run_actions, run_steps, waits)

@@ -1,0 +1,90 @@
+"""Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``. Pure.
+
+Wildcards may only end a name, right after a ``/`` or a ``.``: ``app/*``, ``app/user.*``. An incoming
+``app/user.created`` is matched by looking up ``app/user.created``, ``app/*`` and ``app/user.*``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from .. import expressions
+from ..errors import ExpressionError, Problem, WorkflowValidationError
+
+MAX_TRIGGER_NAME = 255
+TRIGGER_VARIABLES = ("event",)
+_LOG = logging.getLogger("workflow_kit.runtime")
+
+
+class Trigger(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What starts a workflow: an event name (``app/*`` wildcards allowed) and an optional CEL filter."""
+
+    event: str
+    if_: str | None = msgspec.field(default=None, name="if")
+
+
+def parse_trigger(value: Trigger | str | dict[str, Any]) -> Trigger:
+    """A checked trigger from a bare event name, ``{"event", "if"?}``, or a `Trigger`."""
+    if isinstance(value, str):
+        value = Trigger(event=value)
+    elif isinstance(value, dict):
+        unknown = sorted(set(value) - {"event", "if"})
+        if unknown:
+            raise WorkflowValidationError([Problem("invalid_trigger", f"trigger.{unknown[0]}", "unknown field")])
+        event, condition = value.get("event"), value.get("if")
+        if not isinstance(event, str):
+            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.event", "expected an event name")])
+        if condition is not None and not isinstance(condition, str):
+            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.if", "expected a CEL expression")])
+        value = Trigger(event=event, if_=condition or None)
+    problems = trigger_problems(value)
+    if problems:
+        raise WorkflowValidationError(problems)
+    return value
+
+
+def trigger_problems(trigger: Trigger) -> list[Problem]:
+    problems: list[Problem] = []
+    name = trigger.event.strip()
+    if not name:
+        problems.append(Problem("invalid_trigger", "trigger.event", "an event name is required"))
+    elif len(name) > MAX_TRIGGER_NAME:
+        problems.append(Problem("invalid_trigger", "trigger.event", f"longer than {MAX_TRIGGER_NAME} characters"))
+    elif "*" in name and not (name.endswith(("/*", ".*")) and name.count("*") == 1):
+        problems.append(
+            Problem(
+                "invalid_trigger",
+                "trigger.event",
+                "a wildcard may only end the name, right after '/' or '.', e.g. 'app/*' or 'app/user.*'",
+            )
+        )
+    if trigger.if_ is not None:
+        try:
+            expressions.check(trigger.if_, TRIGGER_VARIABLES)
+        except ExpressionError as exc:
+            problems.append(Problem("invalid_expression", "trigger.if", str(exc)))
+    return problems
+
+
+def patterns_for(name: str) -> list[str]:
+    """The trigger names that match an incoming event name: itself and every wildcard prefix."""
+    found = [name]
+    for index, char in enumerate(name):
+        if char in "/." and index + 1 < len(name):
+            found.append(name[: index + 1] + "*")
+    return found
+
+
+def condition_holds(condition: str | None, event: dict[str, Any]) -> bool:
+    """Whether a trigger's ``if`` accepts the event. An expression that cannot be evaluated for this
+    event (a missing field, a type mismatch) does not match; it is logged."""
+    if condition is None:
+        return True
+    try:
+        return expressions.evaluate_bool(condition, {"event": event})
+    except ExpressionError as exc:
+        _LOG.info("trigger condition did not match event %s: %s", event.get("name"), exc)
+        return False

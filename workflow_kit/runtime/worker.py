@@ -1,0 +1,298 @@
+"""The worker: claims due runs, drives each with the shared `RunDriver` on a database journal, and parks
+or finishes it. Any number of workers, in one process or many, share the work through leases.
+
+A worker sleeps until something is due: it is woken at once by events and run changes made in its
+own process (a notifier), and otherwise looks again at the next due time or after `poll_ms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from ..engine import WorkflowGraph
+from ..events import new_id
+from ..executor import RunContext
+from ..records import ActionRecord, ActionStatus, StepRecord
+from ..runner import RunDriver, state_of
+from ..step import MAX_STEPS_PER_RUN, Interrupted, StepBudget
+from ..workflow import load_workflow
+from .journal import Claim, JournalUnavailable, LoadedRun, ReloadRun, RunJournalStore, StaleRun
+from .models import WorkflowSettings
+
+if TYPE_CHECKING:
+    from ..kit import WorkflowKit
+
+_LOG = logging.getLogger("workflow_kit.worker")
+GRAPH_CACHE_SIZE = 256
+
+
+class Notifier:
+    """Wakes the workers of this process (thread-safe): called when runs become due."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._targets: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        with self._lock:
+            self._targets.append((loop, event))
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        with self._lock:
+            self._targets = [(loop, e) for loop, e in self._targets if e is not event]
+
+    def notify(self) -> None:
+        with self._lock:
+            targets = list(self._targets)
+        for loop, event in targets:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop is closed
+                self.unsubscribe(event)
+
+
+class _DbJournal:
+    """The `RunJournal` of a claimed run: every write fenced by the claim."""
+
+    def __init__(self, worker: Worker, claim: Claim, loaded: LoadedRun) -> None:
+        self._worker = worker
+        self._claim = claim
+        self._tenant = loaded.tenant
+        self._records = loaded.records
+
+    async def save_action(self, record: ActionRecord) -> None:
+        now = self._worker.kit.clock.now_ms()
+        await asyncio.to_thread(self._worker.store.save_action, self._claim, record, now)
+
+    async def save_step(self, action_id: str, record: StepRecord) -> None:
+        steps = self._records[action_id].steps
+        position = next(i for i, step in enumerate(steps) if step is record)
+        now = self._worker.kit.clock.now_ms()
+        await asyncio.to_thread(
+            self._worker.store.save_step, self._claim, self._tenant, action_id, position, record, now
+        )
+
+    async def send_events(self, events: list[dict[str, Any]]) -> list[str]:
+        now = self._worker.kit.clock.now_ms()
+        received = await asyncio.to_thread(self._worker.store.send, self._claim, self._tenant, events, now)
+        if received.woke:
+            self._worker.kit.notify()
+        return received.event_ids
+
+
+class Worker:
+    """Executes runs. Use ``async with kit.worker(): ...`` or `start`/`stop`.
+
+    - `concurrency`: runs executed at once by this worker.
+    - `lease_ms`: how long a claimed run stays this worker's without a heartbeat; after a crash,
+      another worker takes the run over once the lease expires.
+    - `poll_ms`: the longest sleep between looks at the database (other processes' events).
+    """
+
+    def __init__(
+        self,
+        kit: WorkflowKit,
+        *,
+        concurrency: int = 32,
+        lease_ms: int = 30_000,
+        poll_ms: int = 1_000,
+        shutdown_grace_ms: int = 10_000,
+        name: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.kit = kit
+        self.store = RunJournalStore(kit.db)
+        self.concurrency = concurrency
+        self.lease_ms = lease_ms
+        self.poll_ms = poll_ms
+        self.shutdown_grace_ms = shutdown_grace_ms
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id(kit.clock.now_ms())[-6:]}"
+        self._active: dict[str, tuple[Claim, asyncio.Task[None]]] = {}
+        self._cancelled: set[str] = set()
+        self._graphs: OrderedDict[str, WorkflowGraph] = OrderedDict()
+        self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Worker:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.kit._attach_worker(self, loop)
+        self._tasks = [loop.create_task(self._claim_loop()), loop.create_task(self._heartbeat())]
+
+    async def stop(self) -> None:
+        """Stop claiming; let executing runs reach their next step boundary (up to the grace period),
+        then hand any still executing back to the database for another worker."""
+        self._stopping = True
+        self._wakeup.set()
+        pending = [task for _, task in self._active.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.shutdown_grace_ms / 1000)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        leftovers = list(self._active.values())
+        for _, task in leftovers:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in leftovers), return_exceptions=True)
+        self.kit._detach_worker(self)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def cancelled(self, run_id: str) -> None:
+        """Told by ``kit.runs.cancel`` in this process: stop that run before its next step."""
+        if run_id in self._active:
+            self._cancelled.add(run_id)
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait until this worker executes nothing and no run is due (by the kit's clock). For tests."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not self._active:
+                due = await asyncio.to_thread(self.store.next_due)
+                if not self._active and (due is None or due > self.kit.clock.now_ms()):
+                    return
+            self._changed.clear()
+            self._wakeup.set()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"worker not idle after {timeout} s ({len(self._active)} runs executing)")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
+
+    # -- loops -------------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            free = self.concurrency - len(self._active)
+            claims: list[Claim] = []
+            if free > 0:
+                try:
+                    claims = await asyncio.to_thread(
+                        self.store.claim, self.name, free, self.lease_ms, self.kit.clock.now_ms()
+                    )
+                except Exception:
+                    _LOG.exception("worker %s: claiming runs failed; retrying", self.name)
+            for claim in claims:
+                if claim.run_id in self._active:  # our own lease ran out meanwhile: the old execution is fenced off
+                    self._cancelled.add(claim.run_id)
+                task = asyncio.create_task(self._execute(claim))
+                self._active[claim.run_id] = (claim, task)
+            self._changed.set()
+            if free > 0 and len(claims) == free:
+                continue  # there may be more due
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        timeout = self.poll_ms / 1000
+        if len(self._active) < self.concurrency:
+            try:
+                due = await asyncio.to_thread(self.store.next_due)
+            except Exception:
+                due = None
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - self.kit.clock.now_ms()) / 1000))
+        if timeout > 0 and not self._wakeup.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            claims = [claim for claim, _ in self._active.values()]
+            if not claims:
+                continue
+            try:
+                lost = await asyncio.to_thread(self.store.renew, claims, self.lease_ms, self.kit.clock.now_ms())
+            except Exception:
+                _LOG.exception("worker %s: renewing leases failed", self.name)
+                continue
+            for claim in lost:
+                self._cancelled.add(claim.run_id)
+
+    # -- one run -----------------------------------------------------------------------------------
+
+    async def _execute(self, claim: Claim) -> None:
+        clock = self.kit.clock
+        try:
+            loaded = await asyncio.to_thread(self.store.load, claim)
+            graph = self._graph(loaded)
+            settings = WorkflowSettings.parse(loaded.settings)
+            journal = _DbJournal(self, claim, loaded)
+            context = RunContext(
+                run_id=claim.run_id,
+                workflow=graph.workflow,
+                event=loaded.event,
+                clock=clock,
+                policy=self.kit.retry_policy.with_retries(settings.retries),
+                journal=journal,
+                budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
+                stopped=lambda: self._stopping or claim.run_id in self._cancelled,
+            )
+            driver = RunDriver(self.kit.registry, graph, context, journal, records=loaded.records)
+            progress = await driver.advance()
+            now = clock.now_ms()
+            if progress.status == "suspended":
+                waiting = any(r.status == ActionStatus.WAITING for r in driver.records.values())
+                await asyncio.to_thread(
+                    self.store.park, claim, "waiting" if waiting else "sleeping", progress.wake_at_ms, now
+                )
+            else:
+                output = state_of(driver.records) if progress.status == "completed" else None
+                received = await asyncio.to_thread(
+                    self.store.finish, claim, progress.status, output, progress.error, now
+                )
+                if received.woke:
+                    self.kit.notify()
+        except StaleRun:
+            _LOG.info("worker %s: run %s was cancelled or taken over", self.name, claim.run_id)
+        except Interrupted:
+            await self._release(claim, clock.now_ms())
+        except ReloadRun:
+            await self._release(claim, clock.now_ms())
+        except JournalUnavailable as exc:
+            _LOG.warning("worker %s: database unavailable during run %s: %s", self.name, claim.run_id, exc)
+            await self._release(claim, clock.now_ms() + 1_000)
+        except Exception:
+            _LOG.exception("worker %s: run %s failed inside the worker; it will be retried", self.name, claim.run_id)
+            await self._release(claim, clock.now_ms() + 5_000)
+        finally:
+            self._active.pop(claim.run_id, None)
+            self._cancelled.discard(claim.run_id)
+            self._changed.set()
+            self._wakeup.set()
+
+    async def _release(self, claim: Claim, due_at: int) -> None:
+        try:
+            await asyncio.to_thread(self.store.release, claim, due_at, self.kit.clock.now_ms())
+        except Exception:  # the lease expires on its own
+            _LOG.warning("worker %s: could not release run %s", self.name, claim.run_id)
+
+    def _graph(self, loaded: LoadedRun) -> WorkflowGraph:
+        graph = self._graphs.get(loaded.version_id)
+        if graph is None:
+            graph = WorkflowGraph.build(load_workflow(loaded.definition))
+            self._graphs[loaded.version_id] = graph
+            if len(self._graphs) > GRAPH_CACHE_SIZE:
+                self._graphs.popitem(last=False)
+        else:
+            self._graphs.move_to_end(loaded.version_id)
+        return graph

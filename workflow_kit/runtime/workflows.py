@@ -1,0 +1,301 @@
+"""Workflow records and their immutable versions, per tenant (``kit.workflows``).
+
+A record holds the trigger, the enabled flag and an editable draft. `publish` validates the draft and
+freezes it as version 1, 2, ...; events start runs of the latest published version of enabled
+workflows, and each run pins the version it started on.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import msgspec
+from sqlalchemy.engine import Connection, RowMapping
+
+from ..actions import ActionRegistry
+from ..errors import Problem, WorkflowValidationError
+from ..events import new_id
+from ..timeutil import Clock
+from ..validation import validate
+from ..workflow import WorkflowLike, dump_workflow, load_workflow
+from . import schema
+from .db import Database
+from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowSettings, WorkflowVersion
+from .triggers import Trigger, parse_trigger
+
+W, V = schema.workflows, schema.workflow_versions
+MAX_TENANT_LENGTH = 128
+MAX_LIST = 500
+
+
+def check_tenant(tenant: str) -> str:
+    if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > MAX_TENANT_LENGTH:
+        raise ValueError(f"a tenant is a non-empty string of at most {MAX_TENANT_LENGTH} characters, got {tenant!r}")
+    return tenant
+
+
+class WorkflowStore:
+    """``kit.workflows``: create, edit, publish, enable and list a tenant's workflows. Every method takes
+    the tenant first; another tenant's workflow raises `NotFoundError`."""
+
+    def __init__(self, db: Database, registry: ActionRegistry, clock: Clock) -> None:
+        self._db = db
+        self._registry = registry
+        self._clock = clock
+
+    def create(
+        self,
+        tenant: str,
+        *,
+        name: str,
+        trigger: Trigger | str | dict[str, Any],
+        workflow: WorkflowLike,
+        description: str = "",
+        settings: WorkflowSettings | dict[str, Any] | None = None,
+        enabled: bool = True,
+        publish: bool = True,
+    ) -> WorkflowRecord:
+        """Store a new workflow. By default its workflow is validated, published as version 1 and enabled,
+        so matching events start runs at once; pass ``publish=False`` to keep it as a draft."""
+        check_tenant(tenant)
+        checked_trigger = parse_trigger(trigger)
+        checked_settings = WorkflowSettings.parse(settings)
+        draft = self._draft(workflow, validate_fully=publish)
+        if not isinstance(name, str) or not name.strip():
+            raise WorkflowValidationError([Problem("invalid_name", "name", "a workflow needs a name")])
+        now = self._clock.now_ms()
+        workflow_id = new_id(now)
+        with self._db.write() as conn:
+            conn.execute(
+                W.insert().values(
+                    id=workflow_id,
+                    tenant=tenant,
+                    name=name.strip(),
+                    description=description or "",
+                    trigger_event=checked_trigger.event,
+                    trigger_if=checked_trigger.if_,
+                    enabled=enabled and publish,
+                    draft=draft,
+                    revision=1,
+                    published_version=None,
+                    settings=_settings_json(checked_settings),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            if publish:
+                self._publish(conn, self._row(conn, tenant, workflow_id), now)
+            return _record(self._row(conn, tenant, workflow_id))
+
+    def update(
+        self,
+        tenant: str,
+        workflow_id: str,
+        *,
+        workflow: WorkflowLike | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        trigger: Trigger | str | dict[str, Any] | None = None,
+        settings: WorkflowSettings | dict[str, Any] | None = None,
+        expected_version: int | None = None,
+        publish: bool = False,
+    ) -> WorkflowRecord:
+        """Change the draft and/or the record's fields. `expected_version` makes the write conditional
+        (a stale one raises `ConflictError`). Trigger, settings and name apply at once; the workflow
+        itself applies to new runs when it is published (``publish=True`` does it in the same step)."""
+        check_tenant(tenant)
+        values: dict[str, Any] = {}
+        if workflow is not None:
+            values["draft"] = self._draft(workflow, validate_fully=publish)
+        if name is not None:
+            if not name.strip():
+                raise WorkflowValidationError([Problem("invalid_name", "name", "a workflow needs a name")])
+            values["name"] = name.strip()
+        if description is not None:
+            values["description"] = description
+        if trigger is not None:
+            checked = parse_trigger(trigger)
+            values["trigger_event"], values["trigger_if"] = checked.event, checked.if_
+        if settings is not None:
+            values["settings"] = _settings_json(WorkflowSettings.parse(settings))
+        now = self._clock.now_ms()
+        with self._db.write() as conn:
+            row = self._row(conn, tenant, workflow_id)
+            _check_version(row, expected_version)
+            if values:
+                conn.execute(
+                    W.update()
+                    .where(W.c.id == workflow_id)
+                    .values(**values, revision=row["revision"] + 1, updated_at=now)
+                )
+            if publish:
+                self._publish(conn, self._row(conn, tenant, workflow_id), now)
+            return _record(self._row(conn, tenant, workflow_id))
+
+    def publish(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> WorkflowVersion:
+        """Validate the draft and freeze it as the next version; new runs use it from now on.
+        Raises `WorkflowValidationError` with every problem if the draft is invalid."""
+        check_tenant(tenant)
+        with self._db.write() as conn:
+            row = self._row(conn, tenant, workflow_id)
+            _check_version(row, expected_version)
+            return self._publish(conn, row, self._clock.now_ms())
+
+    def enable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+        """Let matching events start runs (the workflow must have a published version)."""
+        return self._set_enabled(tenant, workflow_id, True)
+
+    def disable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+        """Stop starting runs; runs in flight carry on."""
+        return self._set_enabled(tenant, workflow_id, False)
+
+    def get(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+        check_tenant(tenant)
+        with self._db.read() as conn:
+            return _record(self._row(conn, tenant, workflow_id))
+
+    def list(self, tenant: str, *, limit: int = 100, offset: int = 0) -> builtins.list[WorkflowRecord]:
+        """The tenant's workflows, most recently updated first."""
+        check_tenant(tenant)
+        query = (
+            W.select()
+            .where(W.c.tenant == tenant)
+            .order_by(W.c.updated_at.desc(), W.c.id.desc())
+            .limit(max(1, min(limit, MAX_LIST)))
+            .offset(max(0, offset))
+        )
+        with self._db.read() as conn:
+            return [_record(row) for row in conn.execute(query).mappings()]
+
+    def delete(self, tenant: str, workflow_id: str) -> None:
+        """Delete the record; its versions stay, so the history of its runs remains readable."""
+        check_tenant(tenant)
+        with self._db.write() as conn:
+            self._row(conn, tenant, workflow_id)
+            conn.execute(W.delete().where(W.c.id == workflow_id))
+
+    def versions(self, tenant: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
+        """The published versions, newest first."""
+        check_tenant(tenant)
+        with self._db.read() as conn:
+            self._row(conn, tenant, workflow_id)
+            query = (
+                V.select()
+                .where(V.c.workflow_id == workflow_id, V.c.tenant == tenant, V.c.number.is_not(None))
+                .order_by(V.c.number.desc())
+            )
+            return [_version(row) for row in conn.execute(query).mappings()]
+
+    def version(self, tenant: str, workflow_id: str, number: int) -> WorkflowVersion:
+        check_tenant(tenant)
+        with self._db.read() as conn:
+            query = V.select().where(V.c.workflow_id == workflow_id, V.c.tenant == tenant, V.c.number == number)
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFoundError(f"workflow {workflow_id!r} has no version {number}")
+        return _version(row)
+
+    def snapshot(self, tenant: str, workflow_id: str) -> WorkflowVersion:
+        """An unnumbered, validated snapshot of the draft, for a test run."""
+        check_tenant(tenant)
+        with self._db.write() as conn:
+            row = self._row(conn, tenant, workflow_id)
+            return self._freeze(conn, row, None, self._clock.now_ms())
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _draft(self, workflow: WorkflowLike, *, validate_fully: bool) -> dict[str, Any]:
+        loaded = load_workflow(workflow)
+        if validate_fully:
+            problems = validate(loaded, self._registry)
+            if problems:
+                raise WorkflowValidationError(problems)
+        return dump_workflow(loaded)
+
+    def _row(self, conn: Connection, tenant: str, workflow_id: str) -> RowMapping:
+        row = conn.execute(W.select().where(W.c.id == workflow_id, W.c.tenant == tenant)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no workflow {workflow_id!r}")
+        return row
+
+    def _publish(self, conn: Connection, row: RowMapping, now: int) -> WorkflowVersion:
+        number = (row["published_version"] or 0) + 1
+        version = self._freeze(conn, row, number, now)
+        conn.execute(W.update().where(W.c.id == row["id"]).values(published_version=number, updated_at=now))
+        return version
+
+    def _freeze(self, conn: Connection, row: RowMapping, number: int | None, now: int) -> WorkflowVersion:
+        problems = validate(row["draft"], self._registry)
+        if problems:
+            raise WorkflowValidationError(problems)
+        version_id = new_id(now)
+        conn.execute(
+            V.insert().values(
+                id=version_id,
+                workflow_id=row["id"],
+                tenant=row["tenant"],
+                number=number,
+                definition=row["draft"],
+                trigger_event=row["trigger_event"],
+                trigger_if=row["trigger_if"],
+                settings=row["settings"],
+                created_at=now,
+            )
+        )
+        return _version(conn.execute(V.select().where(V.c.id == version_id)).mappings().one())
+
+    def _set_enabled(self, tenant: str, workflow_id: str, enabled: bool) -> WorkflowRecord:
+        check_tenant(tenant)
+        now = self._clock.now_ms()
+        with self._db.write() as conn:
+            row = self._row(conn, tenant, workflow_id)
+            if enabled and row["published_version"] is None:
+                raise WorkflowValidationError(
+                    [Problem("not_published", "published_version", "publish the workflow before enabling it")]
+                )
+            if row["enabled"] != enabled:
+                conn.execute(W.update().where(W.c.id == workflow_id).values(enabled=enabled, updated_at=now))
+            return _record(self._row(conn, tenant, workflow_id))
+
+
+def _check_version(row: RowMapping, expected: int | None) -> None:
+    if expected is not None and expected != row["revision"]:
+        raise ConflictError(
+            f"workflow {row['id']!r} is at version {row['revision']}, not {expected}: someone else changed it",
+            current_version=row["revision"],
+        )
+
+
+def _settings_json(settings: WorkflowSettings) -> dict[str, Any]:
+    encoded: dict[str, Any] = msgspec.to_builtins(settings)
+    return encoded
+
+
+def _record(row: RowMapping) -> WorkflowRecord:
+    return WorkflowRecord(
+        id=row["id"],
+        tenant=row["tenant"],
+        name=row["name"],
+        description=row["description"],
+        trigger=Trigger(event=row["trigger_event"], if_=row["trigger_if"]),
+        enabled=row["enabled"],
+        version=row["revision"],
+        draft=row["draft"],
+        published_version=row["published_version"],
+        settings=row["settings"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _version(row: RowMapping) -> WorkflowVersion:
+    return WorkflowVersion(
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        number=row["number"],
+        workflow=row["definition"],
+        trigger=Trigger(event=row["trigger_event"], if_=row["trigger_if"]),
+        settings=row["settings"],
+        created_at=row["created_at"],
+    )
