@@ -21,9 +21,11 @@ from jsonschema import Draft202012Validator
 
 from . import paths, schemas
 from .errors import NonRetriableError
+from .events import NUL_MESSAGE, has_nul
 
 Handler = Callable[..., Any]
 MAX_RETRIES = 20
+MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 
 
 class InputError(NonRetriableError):
@@ -150,8 +152,15 @@ class ActionDefinition:
         """The handler's return value as JSON builtins, checked against the declared output type."""
         try:
             encoded = msgspec.to_builtins(value)
+            text = msgspec.json.encode(encoded)
         except (TypeError, ValueError) as exc:
             raise OutputError(f"the output of action {self.kind!r} is not JSON: {exc}") from None
+        if has_nul(text):
+            raise OutputError(f"the output of action {self.kind!r}: {NUL_MESSAGE}")
+        if len(text) > MAX_OUTPUT_BYTES:
+            raise OutputError(
+                f"the output of action {self.kind!r} is {len(text)} bytes; the limit is {MAX_OUTPUT_BYTES} (4 MB)"
+            )
         if self.output_type is not Any:
             try:
                 msgspec.convert(encoded, self.output_type)

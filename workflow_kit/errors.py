@@ -7,6 +7,7 @@ failed step raises *into* a handler (`StepError`) follow Inngest's Python SDK. C
 
 from __future__ import annotations
 
+import re
 import traceback
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,3 +142,25 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     """The JSON form of an error for results and APIs: ``{"name", "message"}``."""
     info = ErrorInfo.from_exception(exc)
     return {"name": info.name, "message": info.message}
+
+
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]+)`")
+
+
+def split_msgspec_error(text: str, base: str = "") -> tuple[str, str]:
+    """A msgspec validation message as (path, message): ``"Expected `str`, got `int` - at `$.actions[0].id`"``
+    gives ``("actions[0].id", "Expected `str`, got `int`")``; a missing or unknown field is named in the path."""
+    message, sep, where = text.rpartition(" - at `")
+    if not sep:
+        message, where = text, "$`"
+    path = where.rstrip("`")
+    path = path[2:] if path.startswith("$.") else path.removeprefix("$")
+    if base:
+        path = f"{base}.{path}" if path and not path.startswith("[") else base + path
+    for pattern, reason in ((_MISSING_FIELD, "required, but missing"), (_UNKNOWN_FIELD, "unknown field")):
+        found = pattern.match(message)
+        if found:
+            path = f"{path}.{found.group(1)}" if path else found.group(1)
+            message = reason
+    return path, message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import msgspec
@@ -12,6 +13,9 @@ from .errors import WorkflowKitError
 
 MAX_EVENT_BYTES = 512 * 1024
 MAX_EVENT_NAME_LENGTH = 256
+MAX_EVENT_ID_LENGTH = 256
+NUL_MESSAGE = "text may not contain the NUL character (\\u0000): the database cannot store it"
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an escape, not an escaped backslash followed by u0000
 _FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -48,6 +52,8 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
     if raw.get("id") is not None:
         if not isinstance(raw["id"], str) or not raw["id"]:
             raise EventError(paths.key(path, "id"), "expected a non-empty string")
+        if len(raw["id"]) > MAX_EVENT_ID_LENGTH:
+            raise EventError(paths.key(path, "id"), f"longer than {MAX_EVENT_ID_LENGTH} characters")
         event["id"] = raw["id"]
     ts = raw.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
@@ -60,9 +66,12 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
     if raw.get("user") is not None:
         event["user"] = raw["user"]
     try:
-        size = len(msgspec.json.encode(event))
+        encoded = msgspec.json.encode(event)
     except (TypeError, ValueError) as exc:
         raise EventError(paths.key(path, "data"), f"not JSON: {exc}") from None
+    size = len(encoded)
+    if has_nul(encoded):
+        raise EventError(path, NUL_MESSAGE)
     if size > MAX_EVENT_BYTES:
         raise EventError(path, f"the event is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes (512 KB)")
     return event
@@ -81,3 +90,8 @@ def new_id(now_ms: int) -> str:
     """A ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, sortable by time."""
     value = (now_ms << 80) | int.from_bytes(os.urandom(10), "big")
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def has_nul(encoded: bytes) -> bool:
+    """Whether JSON text holds a NUL character (PostgreSQL's JSONB rejects ``\\u0000``)."""
+    return b"\\u0000" in encoded and _NUL.search(encoded) is not None

@@ -5,25 +5,29 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
 from .engine.builtins import builtin_actions
 from .errors import Problem
 from .events import normalize_events
 from .retry import RetryPolicy
-from .runtime.db import DEFAULT_URL, Database
-from .runtime.ingest import receive
-from .runtime.runs import RunStore
-from .runtime.worker import Notifier, Worker
-from .runtime.workflows import WorkflowStore, check_tenant
 from .timeutil import Clock, SystemClock
 from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
+if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
+    from .runtime.db import Database
+    from .runtime.runs import RunStore
+    from .runtime.worker import Worker
+    from .runtime.workflows import WorkflowStore
+
+
 H = TypeVar("H", bound=Callable[..., Any])
+DEFAULT_URL = "sqlite:///workflow-kit.db"
 
 
 class WorkflowKit:
@@ -48,7 +52,7 @@ class WorkflowKit:
         self.retry_policy = retry_policy or RetryPolicy()
         self.database_url = database_url or os.environ.get("WORKFLOW_KIT_DATABASE_URL") or DEFAULT_URL
         self.clock: Clock = clock or SystemClock()
-        self._notifier = Notifier()
+        self._notifier = _Notifier()
         self._workers: list[Worker] = []
         if not disable_builtin_actions:
             for definition in builtin_actions():
@@ -59,17 +63,23 @@ class WorkflowKit:
     @cached_property
     def db(self) -> Database:
         """The database (created, and its tables migrated, on first use)."""
+        from .runtime.db import Database
+
         return Database(self.database_url)
 
     @cached_property
     def workflows(self) -> WorkflowStore:
         """Stored workflows per tenant: ``create``, ``update``, ``publish``, ``enable``, ``disable``,
         ``get``, ``list``, ``delete``, ``versions``."""
+        from .runtime.workflows import WorkflowStore
+
         return WorkflowStore(self.db, self.registry, self.clock)
 
     @cached_property
     def runs(self) -> RunStore:
         """Runs per tenant (async): ``list``, ``get`` (with the timeline), ``cancel``, ``rerun``."""
+        from .runtime.runs import RunStore
+
         return RunStore(self.db, self.clock, self.notify, self._cancelled)
 
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
@@ -80,6 +90,9 @@ class WorkflowKit:
 
     def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """`send` for synchronous code."""
+        from .runtime.ingest import receive
+        from .runtime.workflows import check_tenant
+
         check_tenant(tenant)
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
@@ -92,6 +105,8 @@ class WorkflowKit:
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,
         poll_ms, shutdown_grace_ms, name."""
+        from .runtime.worker import Worker
+
         return Worker(self, **options)
 
     def migrate(self) -> str:
@@ -174,3 +189,28 @@ class WorkflowKit:
     def load(self, workflow: WorkflowLike) -> Workflow:
         """Load and validate; raises `WorkflowValidationError` listing every problem."""
         return ensure_valid(workflow, self.registry)
+
+
+class _Notifier:
+    """Wakes the workers of this process (thread-safe): called when runs become due."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._targets: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        with self._lock:
+            self._targets.append((loop, event))
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        with self._lock:
+            self._targets = [(loop, e) for loop, e in self._targets if e is not event]
+
+    def notify(self) -> None:
+        with self._lock:
+            targets = list(self._targets)
+        for loop, event in targets:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop is closed
+                self.unsubscribe(event)

@@ -34,7 +34,7 @@ from .errors import (
     RetryAfterError,
     StepError,
 )
-from .events import CROCKFORD, EventError, normalize_events
+from .events import CROCKFORD, NUL_MESSAGE, EventError, has_nul, normalize_events
 from .records import ActionRecord, Attempt, InvokeSpec, StepRecord, StepStatus, WaitSpec
 from .retry import RetryPolicy
 from .timeutil import Clock, parse_duration, parse_instant, to_ms
@@ -181,10 +181,15 @@ class StepCore:
     def succeeded(self, record: StepRecord, value: Any, started_at: int) -> _Next:
         try:
             output = msgspec.to_builtins(value)
-            size = len(msgspec.json.encode(output))
+            encoded = msgspec.json.encode(output)
+            size = len(encoded)
         except (TypeError, ValueError) as exc:
             failure = NonRetriableError(f"the output of step {record.key!r} is not JSON: {exc}")
             return self.failed(record, failure, started_at)
+        if has_nul(encoded):
+            return self.failed(
+                record, NonRetriableError(f"the output of step {record.key!r}: {NUL_MESSAGE}"), started_at
+            )
         if size > MAX_STEP_OUTPUT_BYTES:
             failure = LimitExceededError(
                 f"the output of step {record.key!r} is {size} bytes; the limit is {MAX_STEP_OUTPUT_BYTES} (4 MB)"

@@ -147,8 +147,9 @@ class _Validator:
         for parts, text in _strings(inputs, ()):
             path = paths.join(base, parts)
             targets = _schemas_at(root, parts)
-            if _is_expression(root, targets):
-                self.check_expression(path, text)
+            variables = _expression_variables(root, targets)
+            if variables is not None:
+                self.check_expression(path, text, variables)
                 continue
             if refs.REF_OPEN not in text:
                 continue
@@ -177,16 +178,16 @@ class _Validator:
                         f"{schemas.describe_types(target_types)}; use a single !ref(...) as the whole value",
                     )
 
-    def check_expression(self, path: str, text: str) -> None:
+    def check_expression(self, path: str, text: str, variables: tuple[str, ...]) -> None:
         if refs.REF_OPEN in text:
             self.add(
                 "ref_in_expression",
                 path,
-                "a CEL expression reads values directly (event.data.x, state['action-id'].y); remove the !ref(...)",
+                "a CEL expression reads its variables directly (e.g. event.data.x); remove the !ref(...)",
             )
             return
         try:
-            check(text, CONDITION_VARIABLES)
+            check(text, variables)
         except ExpressionError as exc:
             self.add("invalid_expression", path, str(exc))
 
@@ -393,7 +394,10 @@ def _union_types(root: schemas.Schema, nodes: list[schemas.Schema]) -> set[str] 
     return types
 
 
-def _is_expression(root: schemas.Schema, nodes: list[schemas.Schema] | None) -> bool:
-    if not nodes:
-        return False
-    return any(b.get("format") == CEL_FORMAT for n in nodes for b in schemas.branches(root, n))
+def _expression_variables(root: schemas.Schema, nodes: list[schemas.Schema] | None) -> tuple[str, ...] | None:
+    """If the input takes a CEL expression (``format: cel``), the variables it may read."""
+    for node in nodes or ():
+        for branch in schemas.branches(root, node):
+            if branch.get("format") == CEL_FORMAT:
+                return tuple(branch.get("x-cel-variables") or CONDITION_VARIABLES)
+    return None

@@ -7,12 +7,11 @@ Keys this model does not know survive a load/dump round trip (kept in each objec
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
-from .errors import Problem, WorkflowValidationError
+from .errors import Problem, WorkflowValidationError, split_msgspec_error
 
 SOURCE = "$source"
 """The id of the trigger node: edges from it start the workflow."""
@@ -109,7 +108,7 @@ def load_workflow(source: WorkflowLike) -> Workflow:
     try:
         workflow = msgspec.convert(data, Workflow)
     except msgspec.ValidationError as exc:
-        path, message = _split_msgspec_error(str(exc))
+        path, message = split_msgspec_error(str(exc))
         raise WorkflowValidationError([Problem("invalid_format", path, message)]) from None
     _attach_extras(workflow, data)
     return workflow
@@ -177,20 +176,3 @@ def _merge_extra(obj: dict[str, Any]) -> None:
     if extra:
         for key, value in extra.items():
             obj.setdefault(key, value)
-
-
-def _split_msgspec_error(text: str) -> tuple[str, str]:
-    """``"Expected `str`, got `int` - at `$.actions[0].id`"`` -> ``("actions[0].id", "Expected ...")``."""
-    message, sep, where = text.rpartition(" - at `")
-    if not sep:
-        return "", text
-    path = where.rstrip("`")
-    path = path[2:] if path.startswith("$.") else path.removeprefix("$")
-    missing = _MISSING_FIELD.match(message)
-    if missing:
-        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
-        message = "required, but missing"
-    return path, message
-
-
-_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")

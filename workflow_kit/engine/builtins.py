@@ -10,7 +10,8 @@ from json_logic import jsonLogic
 from ..actions import ActionDefinition, PredefinedEdge
 from ..context import ActionContext
 from ..errors import ExpressionError, NonRetriableError
-from ..expressions import CelExpression, evaluate_bool
+from ..expressions import CEL_FORMAT, CelExpression, evaluate_bool
+from ..step import WAIT_VARIABLES
 from .conditions import truthy
 
 IF_KIND = "builtin:if"
@@ -46,6 +47,85 @@ async def if_handler(ctx: ActionContext, inputs: IfInputs) -> IfResult:
         raise NonRetriableError(f"json-logic condition failed: {exc}") from None
 
 
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*)+$"
+Duration = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=DURATION_PATTERN,
+        description="A number and a unit (ms, s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m",
+        examples=["1h", "1d"],
+    ),
+]
+
+
+class SleepInputs(msgspec.Struct, forbid_unknown_fields=True):
+    duration: Annotated[Duration, msgspec.Meta(title="Duration")]
+
+
+class SleepUntilInputs(msgspec.Struct, forbid_unknown_fields=True):
+    until: Annotated[
+        str | int,
+        msgspec.Meta(
+            title="Until",
+            description="An ISO 8601 time (e.g. 2026-01-31T09:00:00Z) or epoch milliseconds; often a ref",
+        ),
+    ]
+
+
+class WaitInputs(msgspec.Struct, forbid_unknown_fields=True):
+    event: Annotated[str, msgspec.Meta(title="Event name", min_length=1)]
+    timeout: Annotated[Duration, msgspec.Meta(title="Timeout")] = "1d"
+    if_: Annotated[
+        str | None,
+        msgspec.Meta(
+            title="Match",
+            description="A CEL expression over `event` (the trigger) and `async` (the awaited event), "
+            "e.g. async.data.id == event.data.id",
+            extra_json_schema={"format": CEL_FORMAT, "x-cel-variables": list(WAIT_VARIABLES)},
+        ),
+    ] = msgspec.field(default=None, name="if")
+
+
+class SendEventInputs(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(title="Event name", min_length=1)]
+    data: Annotated[dict[str, Any], msgspec.Meta(title="Data")] = msgspec.field(default_factory=dict)
+
+
+class SentEvents(msgspec.Struct):
+    ids: list[str]
+
+
+class InvokeInputs(msgspec.Struct, forbid_unknown_fields=True):
+    workflow_id: Annotated[str, msgspec.Meta(title="Workflow", min_length=1)]
+    data: Annotated[dict[str, Any], msgspec.Meta(title="Data")] = msgspec.field(default_factory=dict)
+    timeout: Annotated[Duration | None, msgspec.Meta(title="Timeout")] = None
+
+
+async def sleep_handler(ctx: ActionContext, inputs: SleepInputs) -> None:
+    """Pause the run for a while."""
+    await ctx.step.sleep("sleep", inputs.duration)
+
+
+async def sleep_until_handler(ctx: ActionContext, inputs: SleepUntilInputs) -> None:
+    """Pause the run until a time."""
+    await ctx.step.sleep_until("sleep-until", inputs.until)
+
+
+async def wait_handler(ctx: ActionContext, inputs: WaitInputs) -> dict[str, Any] | None:
+    """Wait for an event; the output is the event, or null after the timeout."""
+    return await ctx.step.wait_for_event("wait", event=inputs.event, if_exp=inputs.if_, timeout=inputs.timeout)
+
+
+async def send_event_handler(ctx: ActionContext, inputs: SendEventInputs) -> SentEvents:
+    """Send an event (it can start workflows and satisfy waits)."""
+    return SentEvents(ids=await ctx.step.send_event("send", {"name": inputs.name, "data": inputs.data}))
+
+
+async def invoke_handler(ctx: ActionContext, inputs: InvokeInputs) -> Any:
+    """Run another workflow and wait for its result."""
+    return await ctx.step.invoke("invoke", workflow_id=inputs.workflow_id, data=inputs.data, timeout=inputs.timeout)
+
+
 def builtin_actions() -> list[ActionDefinition]:
     """The builtins a kit registers unless told not to."""
     return [
@@ -60,5 +140,40 @@ def builtin_actions() -> list[ActionDefinition]:
                 PredefinedEdge("True", {"type": "if", "ref": "!ref($.output.result)"}),
                 PredefinedEdge("False", {"type": "else", "ref": "!ref($.output.result)"}),
             ],
+        ),
+        ActionDefinition.from_handler(
+            sleep_handler, kind="builtin:sleep", name="Sleep", description="Pause for a while", icon="clock"
+        ),
+        ActionDefinition.from_handler(
+            sleep_until_handler,
+            kind="builtin:sleep_until",
+            name="Sleep until",
+            description="Pause until a time",
+            icon="calendar",
+        ),
+        ActionDefinition.from_handler(
+            wait_handler,
+            kind="builtin:wait_for_event",
+            name="Wait for an event",
+            description="Wait for a matching event, up to a timeout",
+            icon="hourglass",
+            edges=[
+                PredefinedEdge("Received", {"type": "if", "ref": "!ref($.output)"}),
+                PredefinedEdge("Timed out", {"type": "else", "ref": "!ref($.output)"}),
+            ],
+        ),
+        ActionDefinition.from_handler(
+            send_event_handler,
+            kind="builtin:send_event",
+            name="Send an event",
+            description="Send an event",
+            icon="send",
+        ),
+        ActionDefinition.from_handler(
+            invoke_handler,
+            kind="builtin:invoke",
+            name="Run a workflow",
+            description="Run another workflow and wait for its result",
+            icon="workflow",
         ),
     ]

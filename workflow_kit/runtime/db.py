@@ -8,6 +8,7 @@ deadlock upgrading a read lock, and a busy timeout makes writers queue instead o
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,6 @@ from sqlalchemy.pool import StaticPool
 
 from . import schema
 
-DEFAULT_URL = "sqlite:///workflow-kit.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "wk_alembic_version"
 _SQLITE_SYNC = {"full": "FULL", "normal": "NORMAL", "off": "OFF", "extra": "EXTRA"}
@@ -38,7 +38,7 @@ def _json_dumps(value: Any) -> str:
 class Database:
     """One engine per kit. Sync SQLAlchemy Core; async callers run it in a thread."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
@@ -59,12 +59,18 @@ class Database:
             raise ValueError(f"unsupported database {url!r}: use sqlite:///path or postgresql+psycopg://...")
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._writer: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success.
+
+        SQLite has one writer at a time: threads of this process queue on a lock rather than on
+        SQLite's busy handler, whose sleeps grow to 100 ms under contention."""
         self.ensure_schema()
-        with self.engine.connect() as plain:
+        with self._writer, self.engine.connect() as plain:
             conn = plain.execution_options(wk_write=True)
             with conn.begin():
                 yield conn

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import Problem, WorkflowKitError, WorkflowValidationError
+from ..errors import Problem, WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from ..records import ActionRecord
 from ..retry import MAX_RETRIES
 from .triggers import Trigger
@@ -64,9 +64,8 @@ class WorkflowSettings(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_
             try:
                 settings = msgspec.convert(value, cls)
             except msgspec.ValidationError as exc:
-                message, _, where = str(exc).rpartition(" - at `")
-                path = "settings" + where.rstrip("`").removeprefix("$") if where else "settings"
-                raise WorkflowValidationError([Problem("invalid_settings", path, message or str(exc))]) from None
+                path, message = split_msgspec_error(str(exc), "settings")
+                raise WorkflowValidationError([Problem("invalid_settings", path, message)]) from None
         if settings.retries is not None and not 0 <= settings.retries <= MAX_RETRIES:
             raise WorkflowValidationError(
                 [Problem("invalid_settings", "settings.retries", f"must be between 0 and {MAX_RETRIES}")]

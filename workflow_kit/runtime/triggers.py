@@ -40,6 +40,7 @@ def parse_trigger(value: Trigger | str | dict[str, Any]) -> Trigger:
         if condition is not None and not isinstance(condition, str):
             raise WorkflowValidationError([Problem("invalid_trigger", "trigger.if", "expected a CEL expression")])
         value = Trigger(event=event, if_=condition or None)
+    value = Trigger(event=value.event.strip(), if_=value.if_.strip() if value.if_ else None)
     problems = trigger_problems(value)
     if problems:
         raise WorkflowValidationError(problems)

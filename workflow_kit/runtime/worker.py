@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -31,31 +30,6 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger("workflow_kit.worker")
 GRAPH_CACHE_SIZE = 256
-
-
-class Notifier:
-    """Wakes the workers of this process (thread-safe): called when runs become due."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._targets: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-
-    def subscribe(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
-        with self._lock:
-            self._targets.append((loop, event))
-
-    def unsubscribe(self, event: asyncio.Event) -> None:
-        with self._lock:
-            self._targets = [(loop, e) for loop, e in self._targets if e is not event]
-
-    def notify(self) -> None:
-        with self._lock:
-            targets = list(self._targets)
-        for loop, event in targets:
-            try:
-                loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # that loop is closed
-                self.unsubscribe(event)
 
 
 class _DbJournal:
@@ -165,17 +139,17 @@ class Worker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            self._changed.clear()
             if not self._active:
                 due = await asyncio.to_thread(self.store.next_due)
                 if not self._active and (due is None or due > self.kit.clock.now_ms()):
                     return
-            self._changed.clear()
-            self._wakeup.set()
+                self._wakeup.set()  # something is due: make sure the claim loop looks now
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"worker not idle after {timeout} s ({len(self._active)} runs executing)")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.5))
 
     # -- loops -------------------------------------------------------------------------------------
 

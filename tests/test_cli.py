@@ -1,0 +1,100 @@
+"""The command line: migrate, send, runs, and a worker process (`--app` like uvicorn)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workflow_kit.cli import load_app, main
+
+TESTS = Path(__file__).parent
+APP = "apps.cli_app:kit"
+
+
+def cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    command = [sys.executable, "-m", "workflow_kit.cli", *args, "--app", APP, "--database-url", database_url]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_migrate_is_idempotent(database_url: str) -> None:
+    first = cli("migrate", database_url=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "schema at revision 0001" in first.stdout
+    second = cli("migrate", database_url=database_url)
+    assert second.returncode == 0 and "0001" in second.stdout
+
+
+def test_worker_process_runs_what_send_starts(database_url: str, tmp_path: Path) -> None:
+    from apps.cli_app import setup
+
+    setup(database_url)
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workflow_kit.cli",
+                "worker",
+                "--app",
+                APP,
+                "--database-url",
+                database_url,
+                "--poll-ms",
+                "50",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    try:
+        sent = cli("send", "acme", '{"name": "greet/requested", "data": {"name": "Ann"}}', database_url=database_url)
+        assert sent.returncode == 0, sent.stderr
+        assert len(json.loads(sent.stdout)["ids"]) == 1
+        deadline = time.monotonic() + 30
+        runs: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            listed = cli("runs", "acme", database_url=database_url)
+            runs = json.loads(listed.stdout)
+            if runs and runs[0]["status"] == "completed":
+                break
+            time.sleep(0.1)
+        assert runs and runs[0]["status"] == "completed", runs
+        assert runs[0]["output"] == {"hello": "Hello, Ann!"}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # a clean, graceful stop
+    assert "Traceback" not in (tmp_path / "worker.log").read_text()
+
+
+def test_send_reports_bad_events(database_url: str) -> None:
+    bad_json = cli("send", "acme", "{not json", database_url=database_url)
+    assert bad_json.returncode != 0 and "not valid JSON" in bad_json.stderr
+    bad_event = cli("send", "acme", '{"data": {}}', database_url=database_url)
+    assert bad_event.returncode == 1
+    assert "events.name" in bad_event.stderr
+
+
+def test_load_app_errors() -> None:
+    with pytest.raises(SystemExit, match=r"mypkg\.module:kit"):
+        load_app("nocolon")
+    with pytest.raises(SystemExit, match="cannot import"):
+        load_app("no_such_module_xyz:kit")
+    with pytest.raises(SystemExit, match="no attribute"):
+        load_app("json:nothing_here")
+    with pytest.raises(SystemExit, match="not a WorkflowKit"):
+        load_app("json:dumps")
+
+
+def test_main_in_process_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["migrate", "--database-url", url]) == 0
+    assert "0001" in capsys.readouterr().out

@@ -1,0 +1,133 @@
+"""Crash tests: a worker process is killed with SIGKILL in the middle of a run; a new worker finishes it.
+
+Every step that completed before the crash ran exactly once; the step that was executing when the
+worker died runs again (at-least-once for a step's body); each step's output is recorded once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from helpers import action, edge, workflow
+
+from workflow_kit import WorkflowKit
+from workflow_kit.runtime import schema
+from workflow_kit.runtime.models import RunStatus
+
+TESTS = Path(__file__).parent
+TENANT = "crash-co"
+
+
+@pytest.fixture
+def marks(tmp_path: Path) -> Path:
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def spawn(database_url: str, marks: Path) -> Iterator[object]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        env = {**os.environ, "WK_MARKS": str(marks), "PYTHONPATH": str(TESTS)}
+        command = [
+            sys.executable, "-m", "workflow_kit.cli", "worker", "--app", "apps.crash_app:kit",
+            "--database-url", database_url, "--lease-ms", "1500", "--poll-ms", "50", "--concurrency", "4",
+        ]  # fmt: skip
+        log = (marks / f"worker-{len(started)}.log").open("wb")
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        started.append(process)
+        return process
+
+    yield start_worker
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def wait_until(condition: object, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_status(kit: WorkflowKit) -> str | None:
+    with kit.db.read() as conn:
+        return conn.execute(sa.select(schema.runs.c.status)).scalar()
+
+
+def recorded_steps(kit: WorkflowKit) -> list[tuple[str, str, str]]:
+    with kit.db.read() as conn:
+        rows = conn.execute(sa.select(schema.run_steps.c.action_id, schema.run_steps.c.key, schema.run_steps.c.status))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def read_marks(marks: Path) -> Counter[str]:
+    path = marks / "marks.log"
+    return Counter(path.read_text().split()) if path.exists() else Counter()
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def setup_kit(database_url: str, second: str) -> WorkflowKit:
+    from apps.crash_app import kit as app_kit
+
+    kit = WorkflowKit(database_url=database_url)
+    for definition in app_kit.registry:
+        if not definition.kind.startswith("builtin:"):
+            kit.register(definition)
+    wf = workflow(
+        [action("first", "mark"), action("second", second, gate="g"), action("third", "mark")],
+        [edge("$source", "first"), edge("first", "second"), edge("second", "third")],
+    )
+    kit.workflows.create(TENANT, name="Crash", trigger="crash/go", workflow=wf)
+    return kit
+
+
+@pytest.mark.parametrize("where", ["between steps", "inside a step"])
+def test_killed_worker_is_resumed_by_another(database_url: str, marks: Path, spawn: object, where: str) -> None:
+    second = "gate_then_mark" if where == "between steps" else "mark_then_gate"
+    kit = setup_kit(database_url, second)
+    try:
+        kit.send_sync(TENANT, {"name": "crash/go", "data": {}})  # sent while no worker runs: not lost
+        first_worker = spawn()  # type: ignore[operator]
+        wait_until((marks / "g.waiting").exists, what="the run to reach the gate")
+        kill(first_worker)
+        assert run_status(kit) == RunStatus.RUNNING  # the dead worker still holds the lease
+        (marks / "g.open").touch()
+        spawn()  # type: ignore[operator]
+        wait_until(lambda: run_status(kit) == RunStatus.COMPLETED, what="the new worker to finish the run")
+        logs = "".join(p.read_text() for p in sorted(marks.glob("worker-*.log")))
+        assert "Traceback" not in logs, logs
+        counts = read_marks(marks)
+        assert counts["first"] == 1, counts  # completed before the crash: never re-executed
+        assert counts["second"] == 1, counts
+        assert counts["third"] == 1, counts
+        if where == "inside a step":
+            assert counts["second:started"] == 2, counts  # the interrupted step body ran again
+        steps = recorded_steps(kit)
+        assert sorted(steps) == sorted(
+            [("first", "mark", "completed"), ("second", "mark" if where == "between steps" else "slow", "completed"),
+             ("third", "mark", "completed")]
+        )  # fmt: skip
+        print(f"\n{where}: marks {dict(counts)}; recorded steps {len(steps)}")
+    finally:
+        kit.close()

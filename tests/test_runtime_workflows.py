@@ -1,0 +1,516 @@
+"""Stored workflows (``kit.workflows``) on both databases: records, drafts, published versions,
+optimistic concurrency, enabling, listing, deleting, tenant isolation and input validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from helpers import action, chain, edge, workflow
+
+from workflow_kit import ActionContextSync, WorkflowKit
+from workflow_kit.errors import WorkflowValidationError
+from workflow_kit.runtime.models import ConflictError, NotFoundError, WorkflowRecord
+from workflow_kit.timeutil import VirtualClock
+
+TENANT = "acme"
+OTHER = "globex"
+
+
+@pytest.fixture(autouse=True)
+def _actions(kit: WorkflowKit) -> None:
+    """Register the small actions the workflows below use."""
+
+    @kit.action(kind="noop")
+    def noop(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+        return "ok"
+
+    @kit.action(kind="say")
+    def say(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return inputs.get("word")
+
+
+def say(word: str) -> dict[str, Any]:
+    """A one-action workflow whose output is `word` (distinct content per version)."""
+    return workflow([action("s", "say", word=word)], [edge("$source", "s")])
+
+
+def invalid() -> dict[str, Any]:
+    """Well-formed JSON that fails validation: an unknown kind and an edge to a missing action."""
+    return workflow([action("a", "nope")], [edge("$source", "a"), edge("a", "ghost")])
+
+
+def create(kit: WorkflowKit, tenant: str = TENANT, **overrides: Any) -> WorkflowRecord:
+    options: dict[str, Any] = {"name": "Flow", "trigger": "app/go", "workflow": chain("a")}
+    options.update(overrides)
+    return kit.workflows.create(tenant, **options)
+
+
+def codes_and_paths(exc: WorkflowValidationError) -> set[tuple[str, str]]:
+    return {(p.code, p.path) for p in exc.problems}
+
+
+# --- create ------------------------------------------------------------------------------------
+
+
+def test_create_with_defaults_publishes_version_1_and_enables(kit: WorkflowKit, clock: VirtualClock) -> None:
+    record = kit.workflows.create(TENANT, name="  Welcome  ", trigger="app/user.created", workflow=chain("a", "b"))
+    assert record.id
+    assert record.tenant == TENANT
+    assert record.name == "Welcome"
+    assert record.description == ""
+    assert record.enabled is True
+    assert record.version == 1
+    assert record.published_version == 1
+    assert record.trigger.event == "app/user.created"
+    assert record.trigger.if_ is None
+    assert record.settings == {}
+    assert [a["id"] for a in record.draft["actions"]] == ["a", "b"]
+    assert record.created_at == record.updated_at == clock.now_ms()
+
+    assert kit.workflows.get(TENANT, record.id) == record
+    [v1] = kit.workflows.versions(TENANT, record.id)
+    assert v1.number == 1
+    assert v1.workflow_id == record.id
+    assert v1.workflow == record.draft
+    assert v1.trigger.event == "app/user.created"
+    assert kit.workflows.version(TENANT, record.id, 1) == v1
+
+
+def test_create_keeps_description_trigger_condition_and_settings(kit: WorkflowKit) -> None:
+    record = create(
+        kit,
+        description="Greets new users",
+        trigger={"event": "app/user.*", "if": "event.data.plan == 'pro'"},
+        settings={"retries": 3},
+    )
+    assert record.description == "Greets new users"
+    assert record.trigger.event == "app/user.*"
+    assert record.trigger.if_ == "event.data.plan == 'pro'"
+    assert record.settings == {"retries": 3}
+    [v1] = kit.workflows.versions(TENANT, record.id)
+    assert v1.trigger.if_ == "event.data.plan == 'pro'"
+    assert v1.settings == {"retries": 3}
+
+
+def test_create_without_publish_is_a_disabled_draft(kit: WorkflowKit) -> None:
+    record = create(kit, publish=False)  # enabled=True by default, but nothing is published
+    assert record.enabled is False
+    assert record.published_version is None
+    assert record.version == 1
+    assert kit.workflows.versions(TENANT, record.id) == []
+    with pytest.raises(NotFoundError):
+        kit.workflows.version(TENANT, record.id, 1)
+
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.enable(TENANT, record.id)
+    assert [p.code for p in info.value.problems] == ["not_published"]
+    assert kit.workflows.get(TENANT, record.id).enabled is False
+
+    v1 = kit.workflows.publish(TENANT, record.id)
+    assert v1.number == 1
+    assert kit.workflows.get(TENANT, record.id).enabled is False  # publishing does not enable
+    assert kit.workflows.enable(TENANT, record.id).enabled is True
+    assert kit.workflows.get(TENANT, record.id).published_version == 1
+
+
+def test_create_disabled_but_published(kit: WorkflowKit) -> None:
+    record = create(kit, enabled=False)
+    assert record.enabled is False
+    assert record.published_version == 1
+    assert kit.workflows.enable(TENANT, record.id).enabled is True
+
+
+def test_create_with_an_invalid_workflow_and_publish_raises_and_stores_nothing(kit: WorkflowKit) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, workflow=invalid())
+    assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
+    assert ("unknown_edge_target", "edges[1].to") in codes_and_paths(info.value)
+    assert kit.workflows.list(TENANT) == []
+
+
+def test_a_draft_may_be_invalid_when_not_published(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=invalid(), publish=False)
+    assert record.draft["actions"][0]["kind"] == "nope"
+    assert kit.workflows.get(TENANT, record.id).draft == record.draft
+
+    updated = kit.workflows.update(TENANT, record.id, workflow=workflow([], []))  # no start: still a draft
+    assert updated.version == 2
+    assert updated.draft == {"actions": [], "edges": []}
+    assert updated.published_version is None
+
+
+def test_create_with_a_malformed_workflow_raises_even_as_a_draft(kit: WorkflowKit) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, workflow={"actions": "not a list", "edges": []}, publish=False)
+    assert {p.code for p in info.value.problems} == {"invalid_format"}
+    assert kit.workflows.list(TENANT) == []
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_create_needs_a_name(kit: WorkflowKit, name: str) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, name=name)
+    assert codes_and_paths(info.value) == {("invalid_name", "name")}
+    assert kit.workflows.list(TENANT) == []
+
+
+# --- update ------------------------------------------------------------------------------------
+
+
+def test_update_bumps_the_version_and_applies_fields(kit: WorkflowKit, clock: VirtualClock) -> None:
+    record = create(kit, workflow=say("one"))
+    clock.advance(timedelta(seconds=5))
+
+    updated = kit.workflows.update(
+        TENANT,
+        record.id,
+        name="Renamed",
+        description="now described",
+        trigger={"event": "app/order.*", "if": "event.data.total > 10"},
+        settings={"retries": 5},
+    )
+    assert updated.version == 2
+    assert updated.name == "Renamed"
+    assert updated.description == "now described"
+    assert updated.trigger.event == "app/order.*"
+    assert updated.trigger.if_ == "event.data.total > 10"
+    assert updated.settings == {"retries": 5}
+    assert updated.updated_at == clock.now_ms()
+    assert updated.created_at == record.created_at
+    assert updated.published_version == 1  # fields apply at once, without a new version
+    assert kit.workflows.get(TENANT, record.id) == updated
+
+    again = kit.workflows.update(TENANT, record.id, workflow=say("two"))
+    assert again.version == 3
+    assert again.draft == say("two")
+    assert again.published_version == 1  # the workflow itself waits for a publish
+    assert kit.workflows.version(TENANT, record.id, 1).workflow == say("one")
+
+    trigger_only = kit.workflows.update(TENANT, record.id, trigger="app/plain")
+    assert trigger_only.version == 4
+    assert trigger_only.trigger.event == "app/plain"
+    assert trigger_only.trigger.if_ is None
+
+
+def test_update_with_publish_publishes_the_new_draft(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"))
+    updated = kit.workflows.update(TENANT, record.id, workflow=say("two"), publish=True)
+    assert updated.version == 2
+    assert updated.published_version == 2
+    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [2, 1]
+    assert kit.workflows.version(TENANT, record.id, 2).workflow == say("two")
+
+
+def test_update_with_an_invalid_workflow_and_publish_changes_nothing(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"))
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update(TENANT, record.id, workflow=invalid(), name="Never", publish=True)
+    assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
+    assert kit.workflows.get(TENANT, record.id) == record
+    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+
+
+def test_stale_expected_version_is_a_conflict(kit: WorkflowKit) -> None:
+    record = create(kit)
+    first = kit.workflows.update(TENANT, record.id, name="First", expected_version=1)
+    assert first.version == 2
+
+    with pytest.raises(ConflictError) as info:
+        kit.workflows.update(TENANT, record.id, name="Second", expected_version=1)
+    assert info.value.current_version == 2
+    assert info.value.code == "conflict"
+    assert kit.workflows.get(TENANT, record.id) == first
+
+    with pytest.raises(ConflictError):
+        kit.workflows.publish(TENANT, record.id, expected_version=1)
+    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+
+    assert kit.workflows.update(TENANT, record.id, name="Second", expected_version=2).name == "Second"
+    assert kit.workflows.publish(TENANT, record.id, expected_version=3).number == 2
+
+
+# --- publish and versions ----------------------------------------------------------------------
+
+
+def test_publish_numbers_versions_and_keeps_each_immutable(kit: WorkflowKit, clock: VirtualClock) -> None:
+    record = create(kit, workflow=say("one"), trigger="app/one", settings={"retries": 1})
+    for word, trigger, retries in [("two", "app/two", 2), ("three", "app/three", 3)]:
+        clock.advance(timedelta(seconds=1))
+        kit.workflows.update(TENANT, record.id, workflow=say(word), trigger=trigger, settings={"retries": retries})
+        version = kit.workflows.publish(TENANT, record.id)
+        assert version.workflow == say(word)
+        assert version.created_at == clock.now_ms()
+
+    versions = kit.workflows.versions(TENANT, record.id)
+    assert [v.number for v in versions] == [3, 2, 1]
+    assert len({v.id for v in versions}) == 3
+    assert kit.workflows.get(TENANT, record.id).published_version == 3
+
+    # Later edits of the draft never change a published version.
+    kit.workflows.update(TENANT, record.id, workflow=say("four"), trigger="app/four", settings={"retries": 4})
+    for number, word in [(1, "one"), (2, "two"), (3, "three")]:
+        version = kit.workflows.version(TENANT, record.id, number)
+        assert version.number == number
+        assert version.workflow == say(word)
+        assert version.trigger.event == f"app/{word}"
+        assert version.settings == {"retries": number}
+    assert kit.workflows.versions(TENANT, record.id) == versions
+    with pytest.raises(NotFoundError):
+        kit.workflows.version(TENANT, record.id, 4)
+
+
+def test_publish_of_an_invalid_draft_raises_with_paths_and_changes_nothing(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"))
+    draft = kit.workflows.update(TENANT, record.id, workflow=invalid())
+    assert draft.version == 2
+
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.publish(TENANT, record.id)
+    assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
+    assert ("unknown_edge_target", "edges[1].to") in codes_and_paths(info.value)
+    assert all(p.path and p.message for p in info.value.problems)
+
+    assert kit.workflows.get(TENANT, record.id) == draft
+    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+    assert kit.workflows.version(TENANT, record.id, 1).workflow == say("one")
+
+    # Fixing the draft lets the next publish take number 2 (the failed one used no number).
+    kit.workflows.update(TENANT, record.id, workflow=say("fixed"))
+    assert kit.workflows.publish(TENANT, record.id).number == 2
+
+
+def test_publish_of_a_draft_that_was_never_valid(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=invalid(), publish=False)
+    with pytest.raises(WorkflowValidationError):
+        kit.workflows.publish(TENANT, record.id)
+    after = kit.workflows.get(TENANT, record.id)
+    assert after.published_version is None
+    assert after.enabled is False
+    assert kit.workflows.versions(TENANT, record.id) == []
+
+
+# --- enable / disable --------------------------------------------------------------------------
+
+
+def test_enable_and_disable(kit: WorkflowKit, clock: VirtualClock) -> None:
+    record = create(kit)
+    clock.advance(timedelta(seconds=1))
+    disabled = kit.workflows.disable(TENANT, record.id)
+    assert disabled.enabled is False
+    assert disabled.updated_at == clock.now_ms()
+    assert disabled.published_version == 1
+    assert disabled.version == record.version  # enabling is not an edit of the draft
+    assert kit.workflows.get(TENANT, record.id).enabled is False
+
+    assert kit.workflows.disable(TENANT, record.id).enabled is False  # idempotent
+    enabled = kit.workflows.enable(TENANT, record.id)
+    assert enabled.enabled is True
+    assert kit.workflows.get(TENANT, record.id).enabled is True
+    assert kit.workflows.enable(TENANT, record.id).enabled is True
+
+
+# --- list --------------------------------------------------------------------------------------
+
+
+def test_list_is_most_recently_updated_first_and_pages(kit: WorkflowKit, clock: VirtualClock) -> None:
+    ids = []
+    for name in ["a", "b", "c", "d", "e"]:
+        ids.append(create(kit, name=name).id)
+        clock.advance(timedelta(seconds=1))
+    assert [r.name for r in kit.workflows.list(TENANT)] == ["e", "d", "c", "b", "a"]
+
+    kit.workflows.update(TENANT, ids[1], description="touched")  # b moves to the front
+    assert [r.name for r in kit.workflows.list(TENANT)] == ["b", "e", "d", "c", "a"]
+
+    assert [r.name for r in kit.workflows.list(TENANT, limit=2)] == ["b", "e"]
+    assert [r.name for r in kit.workflows.list(TENANT, limit=2, offset=2)] == ["d", "c"]
+    assert [r.name for r in kit.workflows.list(TENANT, limit=2, offset=4)] == ["a"]
+    assert kit.workflows.list(TENANT, limit=2, offset=5) == []
+    assert [r.id for r in kit.workflows.list(TENANT)] == [ids[1], ids[4], ids[3], ids[2], ids[0]]
+
+
+def test_list_is_scoped_to_the_tenant(kit: WorkflowKit, clock: VirtualClock) -> None:
+    mine = create(kit, TENANT, name="mine")
+    clock.advance(timedelta(seconds=1))
+    theirs = create(kit, OTHER, name="theirs")
+    assert [r.id for r in kit.workflows.list(TENANT)] == [mine.id]
+    assert [r.id for r in kit.workflows.list(OTHER)] == [theirs.id]
+    assert kit.workflows.list("initech") == []
+    assert kit.workflows.get(OTHER, theirs.id).tenant == OTHER
+
+
+# --- delete and not found ----------------------------------------------------------------------
+
+
+def test_delete_then_get_raises_not_found(kit: WorkflowKit) -> None:
+    keep = create(kit, name="keep")
+    gone = create(kit, name="gone")
+    assert kit.workflows.delete(TENANT, gone.id) is None
+    with pytest.raises(NotFoundError):
+        kit.workflows.get(TENANT, gone.id)
+    with pytest.raises(NotFoundError):
+        kit.workflows.delete(TENANT, gone.id)
+    with pytest.raises(NotFoundError):
+        kit.workflows.update(TENANT, gone.id, name="back")
+    assert [r.id for r in kit.workflows.list(TENANT)] == [keep.id]
+    assert kit.workflows.get(TENANT, keep.id) == keep
+
+
+OPERATIONS: dict[str, Callable[[WorkflowKit, str, str], Any]] = {
+    "get": lambda kit, tenant, wid: kit.workflows.get(tenant, wid),
+    "update": lambda kit, tenant, wid: kit.workflows.update(tenant, wid, name="hijacked"),
+    "update_workflow": lambda kit, tenant, wid: kit.workflows.update(tenant, wid, workflow=chain("x"), publish=True),
+    "update_expected_version": lambda kit, tenant, wid: kit.workflows.update(
+        tenant, wid, name="hijacked", expected_version=1
+    ),
+    "publish": lambda kit, tenant, wid: kit.workflows.publish(tenant, wid),
+    "enable": lambda kit, tenant, wid: kit.workflows.enable(tenant, wid),
+    "disable": lambda kit, tenant, wid: kit.workflows.disable(tenant, wid),
+    "delete": lambda kit, tenant, wid: kit.workflows.delete(tenant, wid),
+    "versions": lambda kit, tenant, wid: kit.workflows.versions(tenant, wid),
+    "version": lambda kit, tenant, wid: kit.workflows.version(tenant, wid, 1),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_another_tenants_workflow_is_not_found(kit: WorkflowKit, operation: str) -> None:
+    record = create(kit, TENANT)
+    with pytest.raises(NotFoundError):
+        OPERATIONS[operation](kit, OTHER, record.id)
+    # ... and the owner's workflow is untouched.
+    assert kit.workflows.get(TENANT, record.id) == record
+    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_an_unknown_id_is_not_found(kit: WorkflowKit, operation: str) -> None:
+    create(kit, TENANT)
+    with pytest.raises(NotFoundError):
+        OPERATIONS[operation](kit, TENANT, "01NOSUCHWORKFLOW")
+
+
+# --- trigger validation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        "app/user.created",
+        "app/*",
+        "app/user.*",
+        "billing/invoice.paid.*",
+        {"event": "app/user.created"},
+        {"event": "app/*", "if": "event.data.plan == 'pro'"},
+        {"event": "app/x", "if": "has(event.data.n) && event.data.n > 2"},
+        {"event": "app/x", "if": None},
+    ],
+)
+def test_valid_triggers(kit: WorkflowKit, trigger: Any) -> None:
+    record = create(kit, trigger=trigger)
+    expected_event = trigger if isinstance(trigger, str) else trigger["event"]
+    expected_if = None if isinstance(trigger, str) else trigger.get("if")
+    assert record.trigger.event == expected_event
+    assert record.trigger.if_ == expected_if
+    updated = kit.workflows.update(TENANT, record.id, trigger=trigger)
+    assert updated.trigger == record.trigger
+
+
+@pytest.mark.parametrize(
+    ("trigger", "code", "path"),
+    [
+        ("", "invalid_trigger", "trigger.event"),
+        ("   ", "invalid_trigger", "trigger.event"),
+        ("*", "invalid_trigger", "trigger.event"),
+        ("app*", "invalid_trigger", "trigger.event"),
+        ("app/user.up*", "invalid_trigger", "trigger.event"),
+        ("app/*.x", "invalid_trigger", "trigger.event"),
+        ("app/**", "invalid_trigger", "trigger.event"),
+        ("app/*/*", "invalid_trigger", "trigger.event"),
+        ("a" * 300, "invalid_trigger", "trigger.event"),
+        ({"if": "true"}, "invalid_trigger", "trigger.event"),
+        ({"event": 5}, "invalid_trigger", "trigger.event"),
+        ({"event": "app/x", "when": "true"}, "invalid_trigger", "trigger.when"),
+        ({"event": "app/x", "if": 5}, "invalid_trigger", "trigger.if"),
+        ({"event": "app/x", "if": "event.data.n >"}, "invalid_expression", "trigger.if"),
+        ({"event": "app/x", "if": "user.id == 'u1'"}, "invalid_expression", "trigger.if"),
+        ({"event": "app/x", "if": "async.data.n == 1"}, "invalid_expression", "trigger.if"),
+    ],
+)
+def test_invalid_triggers(kit: WorkflowKit, trigger: Any, code: str, path: str) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, trigger=trigger)
+    assert (code, path) in codes_and_paths(info.value)
+    assert kit.workflows.list(TENANT) == []
+
+    record = create(kit, trigger="app/ok")
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update(TENANT, record.id, trigger=trigger)
+    assert (code, path) in codes_and_paths(info.value)
+    assert kit.workflows.get(TENANT, record.id) == record
+
+
+# --- settings validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("retries", [0, 1, 20])
+def test_valid_settings(kit: WorkflowKit, retries: int) -> None:
+    record = create(kit, settings={"retries": retries})
+    assert record.settings == {"retries": retries}
+    assert kit.workflows.versions(TENANT, record.id)[0].settings == {"retries": retries}
+    assert kit.workflows.update(TENANT, record.id, settings={}).settings == {}
+
+
+@pytest.mark.parametrize(
+    ("settings", "paths"),
+    [
+        ({"retries": -1}, {"settings.retries"}),
+        ({"retries": 21}, {"settings.retries"}),
+        ({"retries": "3"}, {"settings.retries"}),
+        ({"retries": True}, {"settings.retries"}),
+        ({"retries": 2.5}, {"settings.retries"}),
+        ({"concurrency": 4}, {"settings", "settings.concurrency"}),
+        ([1, 2], {"settings"}),
+    ],
+)
+def test_invalid_settings(kit: WorkflowKit, settings: Any, paths: set[str]) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, settings=settings)
+    [problem] = info.value.problems
+    assert problem.code == "invalid_settings"
+    assert problem.path in paths, problem.path
+    assert kit.workflows.list(TENANT) == []
+
+    record = create(kit, settings={"retries": 2})
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update(TENANT, record.id, settings=settings)
+    assert info.value.problems[0].code == "invalid_settings"
+    assert kit.workflows.get(TENANT, record.id) == record
+
+
+# --- tenants -----------------------------------------------------------------------------------
+
+BAD_TENANTS = ["", "   ", "t" * 129, None, 42]
+
+
+@pytest.mark.parametrize("tenant", BAD_TENANTS, ids=["empty", "blank", "too-long", "none", "int"])
+def test_bad_tenant_strings_raise_value_error(kit: WorkflowKit, tenant: Any) -> None:
+    record = create(kit)
+    with pytest.raises(ValueError, match="tenant"):
+        create(kit, tenant)
+    with pytest.raises(ValueError, match="tenant"):
+        kit.workflows.list(tenant)
+    for operation in OPERATIONS.values():
+        with pytest.raises(ValueError, match="tenant"):
+            operation(kit, tenant, record.id)
+    assert [r.id for r in kit.workflows.list(TENANT)] == [record.id]
+
+
+def test_longest_tenant_is_accepted(kit: WorkflowKit) -> None:
+    tenant = "t" * 128
+    record = create(kit, tenant)
+    assert kit.workflows.get(tenant, record.id).tenant == tenant
+    with pytest.raises(NotFoundError):
+        kit.workflows.get(tenant[:-1], record.id)

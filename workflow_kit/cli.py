@@ -1,0 +1,132 @@
+"""``workflow-kit``: the command line.
+
+    workflow-kit migrate [--app MODULE:KIT | --database-url URL]
+    workflow-kit worker  --app MODULE:KIT [--concurrency N] [--lease-ms MS] [--poll-ms MS]
+    workflow-kit send    --app MODULE:KIT TENANT EVENT_JSON
+    workflow-kit runs    --app MODULE:KIT TENANT [--workflow ID] [--status STATUS] [--limit N]
+
+``--app`` names the kit the way uvicorn names an app: ``mypkg.module:kit`` (an attribute holding a
+`WorkflowKit`, or a function returning one). ``--database-url`` overrides the kit's database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .errors import WorkflowKitError
+from .kit import WorkflowKit
+
+
+def load_app(spec: str) -> WorkflowKit:
+    """Import ``module:attribute`` and return the `WorkflowKit` it names (calling it if a factory)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"--app must look like mypkg.module:kit, got {spec!r}")
+    sys.path.insert(0, ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"cannot import {module_name!r}: {exc}") from None
+    target: Any = module
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise SystemExit(f"{module_name!r} has no attribute {attribute!r}")
+    if not isinstance(target, WorkflowKit) and callable(target) and _takes_no_arguments(target):
+        target = target()
+    if not isinstance(target, WorkflowKit):
+        raise SystemExit(f"{spec!r} is not a WorkflowKit (got {type(target).__name__})")
+    return target
+
+
+def _takes_no_arguments(factory: Any) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
+
+
+def _kit(args: argparse.Namespace) -> WorkflowKit:
+    kit = load_app(args.app) if args.app else WorkflowKit()
+    if args.database_url:
+        kit.database_url = args.database_url
+    return kit
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
+
+
+async def _run_worker(kit: WorkflowKit, args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    kit.migrate()
+    async with kit.worker(concurrency=args.concurrency, lease_ms=args.lease_ms, poll_ms=args.poll_ms) as worker:
+        logging.getLogger("workflow_kit.worker").info("worker %s started on %s", worker.name, kit.database_url)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="workflow-kit", description="workflow-kit: durable user-defined workflows")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--app", help="the kit, as mypkg.module:kit")
+        cmd.add_argument("--database-url", help="overrides the kit's database URL")
+        return cmd
+
+    command("migrate", "create or upgrade the database tables")
+    worker = command("worker", "run a worker until interrupted")
+    worker.add_argument("--concurrency", type=int, default=32)
+    worker.add_argument("--lease-ms", type=int, default=30_000)
+    worker.add_argument("--poll-ms", type=int, default=1_000)
+    send = command("send", "send an event for a tenant")
+    send.add_argument("tenant")
+    send.add_argument("event", help='JSON, e.g. \'{"name": "app/signup", "data": {"id": 1}}\' (or a list)')
+    runs = command("runs", "list a tenant's runs, newest first")
+    runs.add_argument("tenant")
+    runs.add_argument("--workflow")
+    runs.add_argument("--status")
+    runs.add_argument("--limit", type=int, default=20)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kit = _kit(args)
+    try:
+        if args.command == "migrate":
+            print(f"schema at revision {kit.migrate()} on {kit.database_url}")
+        elif args.command == "worker":
+            asyncio.run(_run_worker(kit, args))
+        elif args.command == "send":
+            try:
+                events = msgspec.json.decode(args.event)
+            except msgspec.DecodeError as exc:
+                raise SystemExit(f"the event is not valid JSON: {exc}") from None
+            _print_json({"ids": kit.send_sync(args.tenant, events)})
+        elif args.command == "runs":
+            found = asyncio.run(kit.runs.list(args.tenant, args.workflow, args.status, limit=args.limit))
+            _print_json([msgspec.structs.replace(run, actions=[]) for run in found])
+    except WorkflowKitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        kit.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
