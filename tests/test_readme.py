@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,3 +22,15 @@ def test_quickstart_runs_and_prints_what_it_says(tmp_path: Path) -> None:
     script.write_text(blocks[0])
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.splitlines() == ["[]", "completed {'sum': 11.0, 'big': {'result': True}}"]
+
+
+def test_durable_quickstart_runs_in_a_fresh_folder(tmp_path: Path) -> None:
+    blocks = python_blocks()
+    script = tmp_path / "durable.py"
+    script.write_text(blocks[1])
+    env = {k: v for k, v in os.environ.items() if k != "WORKFLOW_KIT_DATABASE_URL"}
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.splitlines() == ["completed {'w': 'sent to ann@example.com'}"]
+    assert (tmp_path / "workflow-kit.db").exists()

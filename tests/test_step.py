@@ -456,3 +456,35 @@ async def test_parallel_steps_with_gather_are_recorded_even_when_one_suspends(ki
     assert result.state == {"a": ["done", None]}
     assert calls == ["slow"]  # recorded during the first invocation, replayed after the nap
     assert [s.key for s in result.steps("a")] == ["slow", "nap"]
+
+
+def test_invoke_runs_another_workflow_in_memory(kit: WorkflowKit) -> None:
+    @kit.action(kind="double")
+    def double(ctx: ActionContextSync, inputs: dict[str, Any]) -> int:
+        return int(ctx.event["data"]["n"]) * 2
+
+    @kit.action(kind="caller")
+    def caller(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return ctx.step.invoke("call", workflow_id="doubler", data={"n": 21})
+
+    child = workflow([action("d", "double")], [edge("$source", "d")])
+    result = one(kit, "caller", workflows={"doubler": child})
+    assert result.state == {"a": {"d": 42}}
+
+
+def test_invoke_failures_in_memory(kit: WorkflowKit) -> None:
+    @kit.action(kind="broken")
+    def broken(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
+        raise NonRetriableError("child broke")
+
+    @kit.action(kind="caller")
+    def caller(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return ctx.step.invoke("call", workflow_id=inputs.get("target", "broken"))
+
+    failing = workflow([action("b", "broken")], [edge("$source", "b")])
+    result = one(kit, "caller", workflows={"broken": failing})
+    assert result.status == "failed"
+    assert result.error is not None and "child broke" in result.error["message"]
+    wf = workflow([action("a", "caller", target="missing")], [edge("$source", "a")])
+    missing = run_workflow(kit, wf, EVENT)
+    assert missing.error is not None and "missing" in missing.error["message"]

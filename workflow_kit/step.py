@@ -196,7 +196,7 @@ class StepCore:
             )
             return self.failed(record, failure, started_at)
         record.attempts.append(Attempt(started_at=started_at, ended_at=self.now()))
-        record.status, record.output, record.wake_at = StepStatus.COMPLETED, output, None
+        record.status, record.output, record.error, record.wake_at = StepStatus.COMPLETED, output, None, None
         return _Next(record=record, save=True, value=output)
 
     def failed(self, record: StepRecord, exc: Exception, started_at: int) -> _Next:

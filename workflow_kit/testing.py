@@ -9,14 +9,14 @@ Events sent with ``ctx.step.send_event`` are collected in ``result.sent_events``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import expressions
 from .engine import WorkflowGraph
-from .errors import ExpressionError
+from .errors import ErrorInfo, ExpressionError
 from .events import new_id, normalize_event, normalize_events
 from .executor import RunContext
 from .records import ActionRecord, StepRecord, StepStatus
@@ -58,11 +58,18 @@ class RunResult:
 
 
 class _MemoryJournal:
-    def __init__(self, clock: VirtualClock, trigger: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        clock: VirtualClock,
+        trigger: dict[str, Any],
+        events: list[dict[str, Any]],
+        invoke: Callable[[str, dict[str, Any]], Awaitable[RunResult]],
+    ) -> None:
         self.clock = clock
         self.trigger = trigger
         self.inbox = list(events)
         self.sent: list[dict[str, Any]] = []
+        self.invoke = invoke
 
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         return None
@@ -79,6 +86,10 @@ class _MemoryJournal:
     async def resolve_waits(self, record: ActionRecord) -> bool:
         resolved = False
         for step in record.steps:
+            if step.status == StepStatus.WAITING and step.invoke is not None:
+                await self._run_child(step, step.invoke.workflow_id, step.invoke.data)
+                resolved = True
+                continue
             if step.status != StepStatus.WAITING or step.wait is None:
                 continue
             for candidate in self.inbox:
@@ -88,6 +99,19 @@ class _MemoryJournal:
                     resolved = True
                     break
         return resolved
+
+    async def _run_child(self, step: StepRecord, workflow_id: str, data: dict[str, Any]) -> None:
+        try:
+            child = await self.invoke(workflow_id, data)
+        except LookupError as exc:
+            step.status, step.error, step.wake_at = StepStatus.FAILED, ErrorInfo("NotFoundError", str(exc)), None
+            return
+        if child.status == "completed":
+            step.status, step.output, step.wake_at = StepStatus.COMPLETED, child.state, None
+        else:
+            message = (child.error or {}).get("message", "")
+            error = ErrorInfo(name="InvokeError", message=f"the invoked run {child.run_id} failed: {message}")
+            step.status, step.error, step.wake_at = StepStatus.FAILED, error, None
 
     def _matches(self, if_exp: str | None, candidate: dict[str, Any]) -> bool:
         if if_exp is None:
@@ -107,8 +131,11 @@ async def arun_workflow(
     retry_policy: RetryPolicy | None = None,
     start_time: datetime | None = None,
     run_id: str | None = None,
+    workflows: Mapping[str, WorkflowLike] | None = None,
 ) -> RunResult:
     """Validate and run `workflow` for `event` in memory; see the module docstring.
+
+    `workflows` maps workflow ids to workflows that ``ctx.step.invoke`` (and ``builtin:invoke``) may run.
 
     Raises `WorkflowValidationError` (with every problem) before anything runs if the workflow is
     invalid, and `EventError` if an event is malformed.
@@ -116,7 +143,17 @@ async def arun_workflow(
     checked = ensure_valid(workflow, kit.registry)
     clock = VirtualClock(to_ms(start_time) if start_time else None)
     trigger = normalize_event(event or DEFAULT_EVENT, clock.now_ms())
-    journal = _MemoryJournal(clock, trigger, normalize_events(list(events), clock.now_ms()))
+    known = dict(workflows or {})
+
+    async def invoke(workflow_id: str, data: dict[str, Any]) -> RunResult:
+        if workflow_id not in known:
+            raise _UnknownWorkflow(workflow_id)
+        child_event = {"name": "workflow/invoked", "data": data}
+        return await arun_workflow(
+            kit, known[workflow_id], child_event, retry_policy=retry_policy, start_time=clock.now(), workflows=known
+        )
+
+    journal = _MemoryJournal(clock, trigger, normalize_events(list(events), clock.now_ms()), invoke)
     run = RunContext(
         run_id=run_id or new_id(clock.now_ms()),
         workflow=checked,
@@ -155,6 +192,7 @@ def run_workflow(
     retry_policy: RetryPolicy | None = None,
     start_time: datetime | None = None,
     run_id: str | None = None,
+    workflows: Mapping[str, WorkflowLike] | None = None,
 ) -> RunResult:
     """`arun_workflow` for synchronous code (it starts its own event loop)."""
     try:
@@ -172,5 +210,11 @@ def run_workflow(
             retry_policy=retry_policy,
             start_time=start_time,
             run_id=run_id,
+            workflows=workflows,
         )
     )
+
+
+class _UnknownWorkflow(LookupError):
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"no workflow {workflow_id!r} was given in workflows={{...}}")

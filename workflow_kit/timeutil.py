@@ -89,6 +89,9 @@ class VirtualClock:
     def now_ms(self) -> int:
         return self._now
 
+    def now(self) -> datetime:
+        return from_ms(self._now)
+
     def advance_to(self, ms: int) -> None:
         self._now = max(self._now, ms)
 

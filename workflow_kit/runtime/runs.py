@@ -48,24 +48,31 @@ class RunStore:
         workflow_id: str | None = None,
         status: RunStatus | str | None = None,
         *,
+        event_id: str | None = None,
         since: int | None = None,
         until: int | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> builtins.list[Run]:
-        """The tenant's runs, newest first, optionally of one workflow, with one status, created in
-        ``[since, until)`` (epoch milliseconds)."""
+        """The tenant's runs, newest first, optionally of one workflow, with one status, started by one
+        event (an id `send` returned), created in ``[since, until)`` (epoch milliseconds)."""
         check_tenant(tenant)
         query = R.select().where(R.c.tenant == tenant)
         if workflow_id is not None:
             query = query.where(R.c.workflow_id == workflow_id)
         if status is not None:
             query = query.where(R.c.status == RunStatus(status).value)
+        if event_id is not None:
+            query = query.where(R.c.event_id == event_id)
         if since is not None:
             query = query.where(R.c.created_at >= since)
         if until is not None:
             query = query.where(R.c.created_at < until)
-        query = query.order_by(R.c.created_at.desc(), R.c.id.desc()).limit(max(1, min(limit, MAX_LIST))).offset(offset)
+        query = (
+            query.order_by(R.c.created_at.desc(), R.c.id.desc())
+            .limit(max(1, min(limit, MAX_LIST)))
+            .offset(max(0, offset))
+        )
 
         def read() -> builtins.list[Run]:
             with self._db.read() as conn:
@@ -78,6 +85,18 @@ class RunStore:
         inputs, output or error, attempts (with timings and errors) and sub-steps."""
         check_tenant(tenant)
         return await asyncio.to_thread(self._get, tenant, run_id)
+
+    async def wait(self, tenant: str, run_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Run:
+        """Wait (in real time) until the run has ended, and return it; `TimeoutError` after `timeout` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            run = await self.get(tenant, run_id)
+            if run.status.terminal:
+                return run
+            if loop.time() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run.status.value} after {timeout} s")
+            await asyncio.sleep(interval)
 
     async def cancel(self, tenant: str, run_id: str) -> Run:
         """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
@@ -191,7 +210,7 @@ class RunStore:
                 kept_steps += [step_row(new_run, record.id, i, s) for i, s in enumerate(record.steps[:prefix])]
                 if prefix:
                     fresh = msgspec.structs.replace(
-                        record, status=ActionStatus.RUNNING, error=None, wake_at=None, steps=[]
+                        record, status=ActionStatus.RUNNING, error=None, wake_at=None, attempts=[], steps=[]
                     )
                     kept_actions.append(action_row(new_run, fresh))
             if kept_actions:

@@ -95,6 +95,7 @@ class Worker:
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = False
+        self._claiming = False
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Worker:
@@ -140,9 +141,9 @@ class Worker:
         deadline = loop.time() + timeout
         while True:
             self._changed.clear()
-            if not self._active:
+            if not self._active and not self._claiming:
                 due = await asyncio.to_thread(self.store.next_due)
-                if not self._active and (due is None or due > self.kit.clock.now_ms()):
+                if not self._active and not self._claiming and (due is None or due > self.kit.clock.now_ms()):
                     return
                 self._wakeup.set()  # something is due: make sure the claim loop looks now
             remaining = deadline - loop.time()
@@ -159,6 +160,7 @@ class Worker:
             free = self.concurrency - len(self._active)
             claims: list[Claim] = []
             if free > 0:
+                self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
                 try:
                     claims = await asyncio.to_thread(
                         self.store.claim, self.name, free, self.lease_ms, self.kit.clock.now_ms()
@@ -170,6 +172,7 @@ class Worker:
                     self._cancelled.add(claim.run_id)
                 task = asyncio.create_task(self._execute(claim))
                 self._active[claim.run_id] = (claim, task)
+            self._claiming = False
             self._changed.set()
             if free > 0 and len(claims) == free:
                 continue  # there may be more due
