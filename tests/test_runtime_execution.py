@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from helpers import action, edge, workflow
@@ -33,6 +34,7 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 ONE_ACTION = workflow([action("a", "work")], [edge("$source", "a")])
+T = TypeVar("T")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -51,6 +53,17 @@ async def only_run(kit: WorkflowKit, workflow_id: str, tenant: str = TENANT) -> 
     return runs[0]
 
 
+async def close_kit(kit: WorkflowKit) -> None:
+    """Close a kit made in the test, once the threads of its stopped workers gave their connections
+    back (`Worker.stop` does not wait for them: see test_a_stopped_worker_holds_no_database_connection)."""
+    if "db" in kit.__dict__:
+        for _ in range(200):
+            if kit.db.engine.pool.checkedout() == 0:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.01)
+    kit.close()
+
+
 async def settle(worker: Worker, clock: VirtualClock, *, within_ms: int = 1_000, rounds: int = 100) -> None:
     """Idle, moving the virtual clock to whatever is due within `within_ms` (e.g. 1 ms retry backoffs),
     but never past a longer timer."""
@@ -61,6 +74,16 @@ async def settle(worker: Worker, clock: VirtualClock, *, within_ms: int = 1_000,
             return
         clock.advance_to(due)
     raise AssertionError(f"the worker kept finding due runs after {rounds} rounds")
+
+
+def counted(calls: list[str], name: str, value: T) -> Callable[[], T]:
+    """A step body that notes each real execution of itself in `calls`."""
+
+    def body() -> T:
+        calls.append(name)
+        return value
+
+    return body
 
 
 def steps_of(run: Run, action_id: str = "a") -> list[Any]:
@@ -89,9 +112,9 @@ async def test_run_steps_are_memoized_across_a_sleep(kit: WorkflowKit, worker: W
 
     @kit.action(kind="work")
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
-        first = ctx.step.run("load", lambda: calls.append("load") or {"id": 7})
+        first = ctx.step.run("load", counted(calls, "load", {"id": 7}))
         ctx.step.sleep("nap", "1h")
-        second = ctx.step.run("save", lambda x: calls.append("save") or x + 1, first["id"])
+        second = ctx.step.run("save", counted(calls, "save", first["id"] + 1))
         return {"first": first, "second": second}
 
     wf = kit.workflows.create(TENANT, name="Memo", trigger="app/x", workflow=ONE_ACTION)
@@ -131,7 +154,7 @@ async def test_async_handler_steps_are_memoized(kit: WorkflowKit, worker: Worker
     async def work(ctx: ActionContext, inputs: dict[str, Any]) -> int:
         doubled: int = await ctx.step.run("fetch", fetch, 21)
         await ctx.step.sleep("nap", timedelta(minutes=5))
-        plain: int = await ctx.step.run("plain", lambda: calls.append("plain") or 1)
+        plain: int = await ctx.step.run("plain", counted(calls, "plain", 1))
         return doubled + plain
 
     wf = kit.workflows.create(TENANT, name="Async", trigger="app/x", workflow=ONE_ACTION)
@@ -638,8 +661,11 @@ async def test_builtin_if_follows_the_branch(kit: WorkflowKit, worker: Worker) -
         name="Branch",
         trigger="app/x",
         workflow=workflow(
-            [action("cond", "builtin:if", condition="event.data.amount > 100"), action("big", "mark")]
-            + [action("small", "mark")],
+            [
+                action("cond", "builtin:if", condition="event.data.amount > 100"),
+                action("big", "mark"),
+                action("small", "mark"),
+            ],
             [
                 edge("$source", "cond"),
                 edge("cond", "big", {"type": "if", "ref": "!ref($.output.result)"}, name="True"),
@@ -774,7 +800,7 @@ async def test_retry_after_error_reschedules_at_its_time(kit: WorkflowKit, clock
             assert second.started_at - first.started_at == 90 * SECOND
             assert tries == [start, start + 90 * SECOND]
     finally:
-        kit2.close()
+        await close_kit(kit2)
 
 
 async def test_workflow_setting_retries_zero_gives_one_attempt(
@@ -851,7 +877,7 @@ async def test_default_backoff_schedule_on_the_virtual_clock(kit: WorkflowKit, c
                 start + 225 * SECOND,
             ]
     finally:
-        kit2.close()
+        await close_kit(kit2)
 
 
 # -- versions and determinism ----------------------------------------------------------------------
@@ -978,9 +1004,9 @@ async def test_a_parked_run_is_finished_by_a_fresh_kit_and_worker(kit: WorkflowK
     def register(target: WorkflowKit, calls: list[str]) -> None:
         @target.action(kind="work")
         def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
-            loaded = ctx.step.run("load", lambda: calls.append("load") or {"id": ctx.event["data"]["id"]})
+            loaded = ctx.step.run("load", counted(calls, "load", {"id": ctx.event["data"]["id"]}))
             ctx.step.sleep("nap", "1h")
-            saved = ctx.step.run("save", lambda: calls.append("save") or loaded["id"] + 1)
+            saved = ctx.step.run("save", counted(calls, "save", loaded["id"] + 1))
             return {"loaded": loaded, "saved": saved}
 
     first_calls: list[str] = []
@@ -1006,14 +1032,18 @@ async def test_a_parked_run_is_finished_by_a_fresh_kit_and_worker(kit: WorkflowK
         assert second_calls == ["save"]  # "load" came from the database, not recomputed
         assert first_calls == ["load"]
     finally:
-        kit2.close()
+        await close_kit(kit2)
 
 
 async def test_independent_async_branches_run_concurrently(kit: WorkflowKit, worker: Worker) -> None:
+    spans: dict[str, tuple[float, float]] = {}
+
     @kit.action(kind="slow")
     async def slow(ctx: ActionContext, inputs: dict[str, Any]) -> str:
         async def nap() -> str:
+            began = time.perf_counter()
             await asyncio.sleep(0.3)
+            spans[ctx.action.id] = (began, time.perf_counter())
             return ctx.action.id
 
         return str(await ctx.step.run("nap", nap))
@@ -1024,7 +1054,7 @@ async def test_independent_async_branches_run_concurrently(kit: WorkflowKit, wor
         trigger="app/x",
         workflow=workflow([action("l", "slow"), action("r", "slow")], [edge("$source", "l"), edge("$source", "r")]),
     )
-    await worker.idle()  # the worker is up and idle before the clock starts
+    await worker.idle()  # the worker is up and idle before the stopwatch starts
     began = time.perf_counter()
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
@@ -1032,7 +1062,10 @@ async def test_independent_async_branches_run_concurrently(kit: WorkflowKit, wor
     run = await only_run(kit, wf.id)
     assert run.status == RunStatus.COMPLETED, run.error
     assert run.output == {"l": "l", "r": "r"}
-    assert elapsed < 0.55, f"two 0.3 s branches took {elapsed:.3f} s: they did not run concurrently"
+    (l_start, l_end), (r_start, r_end) = spans["l"], spans["r"]
+    assert l_start < r_end and r_start < l_end, "the two step bodies did not overlap"
+    assert max(l_end, r_end) - min(l_start, r_start) < 0.45
+    assert elapsed < 0.6, f"two 0.3 s branches took {elapsed:.3f} s through the worker: not concurrent"
 
 
 # -- limits ----------------------------------------------------------------------------------------
@@ -1055,3 +1088,15 @@ async def test_a_step_output_over_4_mb_fails_the_run(kit: WorkflowKit, worker: W
     [big] = steps_of(run)
     assert big.status == StepStatus.FAILED and big.output is None
     assert len(big.attempts) == 1  # a limit is not retried
+
+
+async def test_a_stopped_worker_holds_no_database_connection(kit: WorkflowKit) -> None:
+    """``async with kit.worker(): ...`` then ``kit.close()`` must not leak a connection; a stopped
+    worker must not leave a thread using the database."""
+    try:
+        for _ in range(10):
+            async with kit.worker(poll_ms=50) as w:
+                await w.idle()
+            assert kit.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await close_kit(kit)

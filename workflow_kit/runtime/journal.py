@@ -149,7 +149,16 @@ class RunJournalStore:
 
     def save_action(self, claim: Claim, record: ActionRecord, now: int) -> None:
         with self._fenced(claim, now) as conn:
-            self.db.upsert(conn, A, [action_row(claim.run_id, record)], ["run_id", "action_id"])
+            row = action_row(claim.run_id, record)
+            if record.status.suspended and record.wake_at is not None:
+                # An event or a finished child may have made the action due while it was running
+                # (ingest sets wake_at); parking must not push that back.
+                current = conn.execute(
+                    sa.select(A.c.wake_at).where(A.c.run_id == claim.run_id, A.c.action_id == record.id)
+                ).scalar()
+                if current is not None and current < record.wake_at:
+                    row["wake_at"] = current
+            self.db.upsert(conn, A, [row], ["run_id", "action_id"])
 
     def save_step(self, claim: Claim, tenant: str, action_id: str, position: int, record: StepRecord, now: int) -> None:
         with self._fenced(claim, now) as conn:

@@ -95,6 +95,7 @@ class Worker:
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = False
+        self._halt = asyncio.Event()
         self._claiming = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -118,6 +119,9 @@ class Worker:
         pending = [task for _, task in self._active.values()]
         if pending:
             await asyncio.wait(pending, timeout=self.shutdown_grace_ms / 1000)
+        self._halt.set()
+        # Let the loops end on their own: a cancelled task would leave its database thread running.
+        await asyncio.wait(self._tasks, timeout=10)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -192,8 +196,11 @@ class Worker:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
 
     async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ms / 3000)
+        while not self._halt.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), timeout=self.lease_ms / 3000)
+            if self._halt.is_set():
+                return
             claims = [claim for claim, _ in self._active.values()]
             if not claims:
                 continue
