@@ -1064,8 +1064,9 @@ async def test_independent_async_branches_run_concurrently(kit: WorkflowKit, wor
     assert run.output == {"l": "l", "r": "r"}
     (l_start, l_end), (r_start, r_end) = spans["l"], spans["r"]
     assert l_start < r_end and r_start < l_end, "the two step bodies did not overlap"
-    assert max(l_end, r_end) - min(l_start, r_start) < 0.45
-    assert elapsed < 0.6, f"two 0.3 s branches took {elapsed:.3f} s through the worker: not concurrent"
+    assert max(l_end, r_end) - min(l_start, r_start) < 0.45  # run one after the other, they would span 0.6 s
+    # End to end (send, claim, two steps, finish) on a loaded CI machine: generous, the spans prove the overlap.
+    assert elapsed < 1.5, f"two 0.3 s branches took {elapsed:.3f} s through the worker"
 
 
 # -- limits ----------------------------------------------------------------------------------------

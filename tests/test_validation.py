@@ -128,6 +128,11 @@ def test_valid_workflow_has_no_problems(kit: WorkflowKit) -> None:
 CASES: list[Any] = [
     # -- structure -------------------------------------------------------------------------------
     pytest.param(
+        wf([add(f"a{i}") for i in range(1001)], [edge(SOURCE, f"a{i}") for i in range(1001)]),
+        [("too_many_actions", "actions")],
+        id="too_many_actions",
+    ),
+    pytest.param(
         wf([act("a", "nope")], [edge(SOURCE, "a")]),
         [("unknown_kind", "actions[0].kind")],
         id="unknown_kind",
@@ -492,7 +497,7 @@ def test_invalid_format(kit: WorkflowKit, workflow: Any, path: str) -> None:
 def test_every_documented_code_is_covered() -> None:
     documented = set(re.findall(r"``([a-z_]+)``", validation_module.__doc__ or ""))
     covered = {code for case in CASES for code, _ in case.values[1]} | {"invalid_json", "invalid_format"}
-    assert len(documented) == 28
+    assert len(documented) == 29
     assert documented == covered
 
 

@@ -9,7 +9,7 @@ virtual clock, the durable runtime schedules a wake-up. The same driver serves b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -26,7 +26,8 @@ RunStatus = Literal["completed", "failed", "suspended"]
 class RunJournal(StepJournal, Protocol):
     """Persistence of a run's action records (the durable runtime writes them to its tables)."""
 
-    async def save_action(self, record: ActionRecord) -> None: ...
+    async def save_actions(self, records: Sequence[ActionRecord]) -> None:
+        """Record these actions' states together (one transaction)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +67,22 @@ class RunDriver:
 
     async def advance(self) -> Progress:
         running: dict[asyncio.Task[Outcome], str] = {}
+        changed: list[ActionRecord] = []
         try:
             while True:
-                if self._error is None:
-                    for action_id in await self._startable(set(running.values())):
-                        running[asyncio.create_task(self._invoke(action_id))] = action_id
+                start = self._startable(set(running.values()), changed) if self._error is None else []
+                if changed:
+                    # How the finished actions ended and what starts next, in one transaction: an action
+                    # starts only once that is recorded (and the worker proved it still owns the run).
+                    await self.journal.save_actions(changed)
+                    changed = []
+                for action_id in start:
+                    running[asyncio.create_task(self._invoke(action_id))] = action_id
                 if not running:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    await self._record(running.pop(task), task.result())
+                    changed.append(await self._record(running.pop(task), task.result()))
         except BaseException:
             # A control-flow signal (the run was taken away or cancelled) or a bug: stop the siblings.
             for task in running:
@@ -84,7 +91,8 @@ class RunDriver:
             raise
         return self._progress()
 
-    async def _startable(self, active: set[str]) -> list[str]:
+    def _startable(self, active: set[str], changed: list[ActionRecord]) -> list[str]:
+        """Decide what starts now (marking it running) and what is skipped; add them to `changed`."""
         now = self.run.clock.now_ms()
         statuses = {k: r.status for k, r in self.records.items()}
         try:
@@ -95,19 +103,19 @@ class RunDriver:
         for action_id in decided.skipped:
             record = self.records[action_id]
             record.status, record.ended_at = ActionStatus.SKIPPED, now
-            await self.journal.save_action(record)
+            changed.append(record)
             self.trace.append(("skipped", action_id))
         start: list[str] = []
         for action_id in decided.ready:
             record = self.records[action_id]
             record.status, record.started_at = ActionStatus.RUNNING, now
-            await self.journal.save_action(record)
+            changed.append(record)
             self.trace.append(("started", action_id))
             start.append(action_id)
         for record in self.records.values():
             if record.due(now):
                 record.status, record.wake_at = ActionStatus.RUNNING, None
-                await self.journal.save_action(record)
+                changed.append(record)
                 start.append(record.id)
             elif record.status == ActionStatus.RUNNING and record.id not in active and record.id not in start:
                 start.append(record.id)  # interrupted mid-attempt (its worker died): run it again
@@ -120,7 +128,7 @@ class RunDriver:
             return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
         return await invoke_action(self.run, action, definition, self.records[action_id], self.outputs)
 
-    async def _record(self, action_id: str, outcome: Outcome) -> None:
+    async def _record(self, action_id: str, outcome: Outcome) -> ActionRecord:
         record = self.records[action_id]
         now = self.run.clock.now_ms()
         if isinstance(outcome, Completed):
@@ -146,7 +154,7 @@ class RunDriver:
                 record.status = ActionStatus.SLEEPING if outcome.sleeping else ActionStatus.RETRYING
             if outcome.waiting and self.resolve_waits is not None and await self.resolve_waits(record):
                 record.wake_at = now
-        await self.journal.save_action(record)
+        return record
 
     def _progress(self) -> Progress:
         if self._error is not None:

@@ -9,7 +9,7 @@ Events sent with ``ctx.step.send_event`` are collected in ``result.sent_events``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,7 +74,7 @@ class _MemoryJournal:
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         return None
 
-    async def save_action(self, record: ActionRecord) -> None:
+    async def save_actions(self, records: Sequence[ActionRecord]) -> None:
         return None
 
     async def send_events(self, events: list[dict[str, Any]]) -> list[str]:

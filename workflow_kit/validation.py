@@ -5,7 +5,8 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 ``duplicate_edge``, ``cycle``, ``no_start``, ``unreachable``, ``unknown_conditional_type``,
 ``missing_ref``, ``missing_match_value``, ``malformed_ref``, ``invalid_ref_root``, ``unknown_event_field``,
 ``ref_not_upstream``, ``ref_path_not_in_output``, ``ref_type_mismatch``, ``template_type_mismatch``,
-``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``.
+``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``,
+``too_many_actions``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .errors import ExpressionError, Problem, RefError, WorkflowValidationError
 from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
 from .workflow import SOURCE, Workflow, WorkflowLike, load_workflow
 
+MAX_ACTIONS = 1000
 EVENT_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
 Parts = tuple[str | int, ...]
 
@@ -77,6 +79,8 @@ class _Validator:
     # -- structure -------------------------------------------------------------------------------
 
     def check_actions(self) -> None:
+        if len(self.workflow.actions) > MAX_ACTIONS:
+            self.add("too_many_actions", "actions", f"a workflow has at most {MAX_ACTIONS} actions")
         for i, action in enumerate(self.workflow.actions):
             path = f"actions[{i}]"
             if not action.id.strip():

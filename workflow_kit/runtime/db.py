@@ -59,6 +59,7 @@ class Database:
             raise ValueError(f"unsupported database {url!r}: use sqlite:///path or postgresql+psycopg://...")
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
         self._writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
@@ -119,11 +120,15 @@ class Database:
         """Insert rows, or update every non-key column where the key exists."""
         if not rows:
             return
-        insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
-        columns = [c for c in rows[0] if c not in keys]
-        statement = insert.on_conflict_do_update(
-            index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
-        )
+        shape = (table.name, tuple(keys), tuple(rows[0]))
+        statement = self._upserts.get(shape)
+        if statement is None:  # building the statement costs more than running it: keep it
+            insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+            columns = [c for c in rows[0] if c not in keys]
+            statement = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
+            )
+            self._upserts[shape] = statement
         conn.execute(statement, list(rows))
 
     def insert_ignore(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:

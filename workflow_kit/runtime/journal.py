@@ -10,7 +10,7 @@ it does after that is recorded. Hence: a step's body runs at least once, its rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +40,13 @@ R, A, S, WT, V, W = (
 )
 MAX_SYSTEM_DEPTH = 3
 _LOG = logging.getLogger("workflow_kit.runtime")
+
+
+_FENCE = (
+    R.update()
+    .where(R.c.id == sa.bindparam("fence_run"), R.c.claim_seq == sa.bindparam("fence_seq"), R.c.status == "running")
+    .values(updated_at=sa.bindparam("fence_now"))
+)
 
 
 class StaleRun(BaseException):
@@ -147,18 +154,21 @@ class RunJournalStore:
 
     # -- journal writes ----------------------------------------------------------------------------
 
-    def save_action(self, claim: Claim, record: ActionRecord, now: int) -> None:
+    def save_actions(self, claim: Claim, records: Sequence[ActionRecord], now: int) -> None:
         with self._fenced(claim, now) as conn:
-            row = action_row(claim.run_id, record)
-            if record.status.suspended and record.wake_at is not None:
-                # An event or a finished child may have made the action due while it was running
-                # (ingest sets wake_at); parking must not push that back.
-                current = conn.execute(
-                    sa.select(A.c.wake_at).where(A.c.run_id == claim.run_id, A.c.action_id == record.id)
-                ).scalar()
-                if current is not None and current < record.wake_at:
-                    row["wake_at"] = current
-            self.db.upsert(conn, A, [row], ["run_id", "action_id"])
+            rows = []
+            for record in records:
+                row = action_row(claim.run_id, record)
+                if record.status.suspended and record.wake_at is not None:
+                    # An event or a finished child may have made the action due while it was running
+                    # (ingest sets wake_at); parking must not push that back.
+                    current = conn.execute(
+                        sa.select(A.c.wake_at).where(A.c.run_id == claim.run_id, A.c.action_id == record.id)
+                    ).scalar()
+                    if current is not None and current < record.wake_at:
+                        row["wake_at"] = current
+                rows.append(row)
+            self.db.upsert(conn, A, rows, ["run_id", "action_id"])
 
     def save_step(self, claim: Claim, tenant: str, action_id: str, position: int, record: StepRecord, now: int) -> None:
         with self._fenced(claim, now) as conn:
@@ -222,11 +232,7 @@ class RunJournalStore:
         """A write transaction that first proves this worker still owns the run."""
         try:
             with self.db.write() as conn:
-                owned = conn.execute(
-                    R.update()
-                    .where(R.c.id == claim.run_id, R.c.claim_seq == claim.seq, R.c.status == "running")
-                    .values(updated_at=now)
-                )
+                owned = conn.execute(_FENCE, {"fence_run": claim.run_id, "fence_seq": claim.seq, "fence_now": now})
                 if not owned.rowcount:
                     raise _Rollback(StaleRun(claim.run_id))
                 yield conn

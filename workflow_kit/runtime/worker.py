@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..engine import WorkflowGraph
@@ -41,9 +42,9 @@ class _DbJournal:
         self._tenant = loaded.tenant
         self._records = loaded.records
 
-    async def save_action(self, record: ActionRecord) -> None:
+    async def save_actions(self, records: Sequence[ActionRecord]) -> None:
         now = self._worker.kit.clock.now_ms()
-        await asyncio.to_thread(self._worker.store.save_action, self._claim, record, now)
+        await asyncio.to_thread(self._worker.store.save_actions, self._claim, records, now)
 
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         steps = self._records[action_id].steps
