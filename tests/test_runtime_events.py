@@ -586,3 +586,23 @@ async def test_a_run_in_flight_keeps_its_version(kit: WorkflowKit, worker: Worke
     assert done.status == RunStatus.COMPLETED
     assert done.version == 1
     assert done.output["e"] == "v1"
+
+
+async def test_concurrent_sends_of_one_event_id_start_one_run(kit: WorkflowKit) -> None:
+    import asyncio as aio
+
+    @kit.action(kind="noop_concurrent")
+    def noop_concurrent(ctx: Any, inputs: dict[str, Any]) -> None:
+        return None
+
+    kit.workflows.create(
+        "acme",
+        name="Once",
+        trigger="once/go",
+        workflow={"actions": [{"id": "n", "kind": "noop_concurrent"}], "edges": [{"from": "$source", "to": "n"}]},
+    )
+    event = {"name": "once/go", "id": "order-7", "data": {}}
+    results = await aio.gather(*(kit.send("acme", event) for _ in range(8)))
+    assert len({ids[0] for ids in results}) == 8  # every copy is stored, with its own id
+    runs = await kit.runs.list("acme")
+    assert len(runs) == 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from .. import expressions
@@ -115,18 +116,17 @@ def wake(conn: Connection, run_id: str, now: int) -> None:
 
 
 def _is_duplicate(db: Database, conn: Connection, tenant: str, key: str | None, event_id: str, now: int) -> bool:
+    """Claim the key for 24 hours, atomically: two concurrent sends of one id cannot both start runs."""
     if key is None:
         return False
-    row = conn.execute(sa.select(K.c.expires_at).where(K.c.tenant == tenant, K.c.key == key)).first()
-    if row is not None and row.expires_at > now:
-        return True
-    db.upsert(
-        conn,
-        K,
-        [{"tenant": tenant, "key": key, "event_id": event_id, "expires_at": now + DEDUPE_WINDOW_MS}],
-        ["tenant", "key"],
-    )
-    return False
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    insert = dialect.insert(K).values(tenant=tenant, key=key, event_id=event_id, expires_at=now + DEDUPE_WINDOW_MS)
+    claim = insert.on_conflict_do_update(
+        index_elements=["tenant", "key"],
+        set_={"event_id": insert.excluded.event_id, "expires_at": insert.excluded.expires_at},
+        where=K.c.expires_at <= now,  # an expired key is taken over; a live one is left alone
+    ).returning(K.c.event_id)
+    return conn.execute(claim).first() is None
 
 
 def _start_runs(

@@ -311,9 +311,9 @@ def finish_run(
     if output is not None and len(msgspec.json.encode(output)) > MAX_STEP_OUTPUT_BYTES:
         _LOG.warning("run %s: its output is larger than 4 MB and is not stored", run["id"])
         output = None
-    conn.execute(
+    ended = conn.execute(
         R.update()
-        .where(R.c.id == run["id"])
+        .where(R.c.id == run["id"], R.c.status.not_in(TERMINAL))
         .values(
             status=status,
             output=output,
@@ -326,8 +326,10 @@ def finish_run(
             claim_seq=R.c.claim_seq + 1,
         )
     )
-    conn.execute(WT.update().where(WT.c.run_id == run["id"], WT.c.status == "waiting").values(status="cancelled"))
     received = Received()
+    if not ended.rowcount:  # it ended meanwhile (a worker finished it as it was being cancelled)
+        return received
+    conn.execute(WT.update().where(WT.c.run_id == run["id"], WT.c.status == "waiting").values(status="cancelled"))
     if run["parent_run_id"]:
         _resolve_parent(conn, run, status, output, error, now)
         received.woke = True
