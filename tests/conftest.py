@@ -11,10 +11,11 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from workflow_kit import WorkflowKit
+from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.retry import RetryPolicy
 from workflow_kit.runtime.db import Database
 from workflow_kit.runtime.worker import Worker
@@ -62,3 +63,55 @@ def kit(database_url: str, clock: VirtualClock) -> Iterator[WorkflowKit]:
 async def worker(kit: WorkflowKit) -> AsyncIterator[Worker]:
     async with kit.worker(poll_ms=50, lease_ms=5_000) as worker:
         yield worker
+
+
+# -- the editor API -------------------------------------------------------------------------------
+
+SECRET = "test-secret-" + "x" * 32
+SERVER_KEY = "server-key-for-tests-" + "y" * 16
+
+
+class Api:
+    """A TestClient for the editor API on a fresh database, with helpers to mint tokens."""
+
+    def __init__(self, kit: WorkflowKit, client: Any) -> None:
+        self.kit = kit
+        self.client = client
+
+    def token(self, tenant: str = "acme", user: str = "ann", **options: Any) -> str:
+        return self.kit.editor_token(tenant, user, **options)
+
+    def headers(self, tenant: str = "acme", user: str = "ann", **options: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(tenant, user, **options)}"}
+
+    def server_headers(self, tenant: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {SERVER_KEY}", "X-Workflow-Kit-Tenant": tenant}
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    """The editor API with an in-process worker, a real clock and fast retries; actions `echo`,
+    `fail` and `nap` (sleeps 50 ms of virtual... real time) are registered."""
+    from litestar.testing import TestClient
+
+    from editor_api import create_app
+
+    kit = WorkflowKit(database_url=database_url, retry_policy=RetryPolicy.fast(), secret=SECRET)
+
+    @kit.action(kind="echo", name="Echo", description="Returns its inputs", icon="repeat")
+    def echo(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
+        return inputs
+
+    @kit.action(kind="fail", name="Fail", description="Always fails")
+    def fail(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
+        raise NonRetriableError(str(inputs.get("message", "failed on purpose")))
+
+    @kit.action(kind="nap", name="Nap", description="Sleeps a little")
+    async def nap(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        await ctx.step.sleep("nap", int(inputs.get("ms", 50)))
+        return "rested"
+
+    app = create_app(kit, server_keys=[SERVER_KEY], run_worker=True, worker_options={"poll_ms": 50})
+    with TestClient(app) as client:
+        yield Api(kit, client)
+    kit.close()

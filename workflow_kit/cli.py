@@ -1,6 +1,7 @@
 """``workflow-kit``: the command line.
 
     workflow-kit migrate [--app MODULE:KIT | --database-url URL]
+    workflow-kit serve   --app MODULE:KIT [--host 127.0.0.1] [--port 8000] [--demo] [--no-worker]
     workflow-kit worker  --app MODULE:KIT [--concurrency N] [--lease-ms MS] [--poll-ms MS]
     workflow-kit send    --app MODULE:KIT TENANT EVENT_JSON
     workflow-kit runs    --app MODULE:KIT TENANT [--workflow ID] [--status STATUS] [--limit N]
@@ -79,6 +80,20 @@ async def _run_worker(kit: WorkflowKit, args: argparse.Namespace) -> None:
         await stop.wait()
 
 
+def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from editor_api import ConfigurationError, create_app
+
+    kit.migrate()
+    try:
+        app = create_app(kit, demo=args.demo, run_worker=not args.no_worker)
+    except ConfigurationError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"workflow-kit editor on http://{args.host}:{args.port}/ (API at /api, OpenAPI at /schema/openapi.json)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="on")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="workflow-kit", description="workflow-kit: durable user-defined workflows")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd
 
     command("migrate", "create or upgrade the database tables")
+    serve = command("serve", "serve the editor API and the editor, with an in-process worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="no secret needed; hands out demo tokens")
+    serve.add_argument("--no-worker", action="store_true", help="serve only; run workers separately")
     worker = command("worker", "run a worker until interrupted")
     worker.add_argument("--concurrency", type=int, default=32)
     worker.add_argument("--lease-ms", type=int, default=30_000)
@@ -111,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"schema at revision {kit.migrate()} on {kit.database_url}")
         elif args.command == "worker":
             asyncio.run(_run_worker(kit, args))
+        elif args.command == "serve":
+            _serve(kit, args)
         elif args.command == "send":
             try:
                 events = msgspec.json.decode(args.event)

@@ -6,7 +6,8 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,11 +17,13 @@ from .errors import Problem
 from .events import normalize_events
 from .retry import RetryPolicy
 from .timeutil import Clock, SystemClock
+from .tokens import SCOPES, TokenError, mint
 from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
     from .runtime.db import Database
+    from .runtime.events_store import EventStore
     from .runtime.runs import RunStore
     from .runtime.worker import Worker
     from .runtime.workflows import WorkflowStore
@@ -47,11 +50,14 @@ class WorkflowKit:
         disable_builtin_actions: bool = False,
         retry_policy: RetryPolicy | None = None,
         clock: Clock | None = None,
+        secret: str | None = None,
     ) -> None:
         self.registry = ActionRegistry()
         self.retry_policy = retry_policy or RetryPolicy()
         self.database_url = database_url or os.environ.get("WORKFLOW_KIT_DATABASE_URL") or DEFAULT_URL
         self.clock: Clock = clock or SystemClock()
+        self.secret = secret or os.environ.get("WORKFLOW_KIT_SECRET")
+        """Signs editor tokens (``$WORKFLOW_KIT_SECRET`` when not given; at least 32 characters)."""
         self._notifier = _Notifier()
         self._workers: list[Worker] = []
         if not disable_builtin_actions:
@@ -82,6 +88,13 @@ class WorkflowKit:
 
         return RunStore(self.db, self.clock, self.notify, self._cancelled)
 
+    @cached_property
+    def events(self) -> EventStore:
+        """Received events per tenant: ``list`` (newest first), ``get``."""
+        from .runtime.events_store import EventStore
+
+        return EventStore(self.db)
+
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
@@ -108,6 +121,21 @@ class WorkflowKit:
         from .runtime.worker import Worker
 
         return Worker(self, **options)
+
+    def editor_token(
+        self,
+        tenant: str,
+        user: str,
+        *,
+        ttl: timedelta | int = timedelta(hours=1),
+        scopes: Iterable[str] = SCOPES,
+    ) -> str:
+        """A short-lived signed token for one end user of `tenant`, for the editor API
+        (``Authorization: Bearer <token>``). `ttl` is a timedelta or seconds; `scopes` default to all
+        the editor needs. Signed with the kit's `secret` (``$WORKFLOW_KIT_SECRET``)."""
+        if self.secret is None:
+            raise TokenError("no signing secret: pass WorkflowKit(secret=...) or set WORKFLOW_KIT_SECRET")
+        return mint(self.secret, tenant, user, ttl=ttl, now_ms=self.clock.now_ms(), scopes=scopes)
 
     def migrate(self) -> str:
         """Create or upgrade the database tables; returns the schema revision."""

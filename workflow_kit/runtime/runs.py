@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from ..errors import WorkflowKitError
 from ..events import normalize_event
 from ..records import ActionStatus, StepStatus
 from ..timeutil import Clock
@@ -25,7 +26,7 @@ from .workflows import MAX_LIST, check_tenant
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
 
 
-class RerunError(NotFoundError):
+class RerunError(WorkflowKitError):
     """The run cannot be rerun that way (e.g. from its failed step, when nothing failed)."""
 
     code = "cannot_rerun"

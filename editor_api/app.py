@@ -1,0 +1,181 @@
+"""`create_app(kit)`: the editor API as a Litestar app, mountable in a host's ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Litestar, MediaType, Request, Router, get, post
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import Body
+from litestar.static_files import create_static_files_router
+
+from workflow_kit import WorkflowKit
+from workflow_kit.tokens import Principal, check_secret
+
+from . import errors
+from .auth import Authenticator
+from .models import TokenOut, TokenRequest
+from .routes import actions, events, runs, workflows
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_FRONTEND = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+_LOG = logging.getLogger("editor_api")
+
+
+class ConfigurationError(RuntimeError):
+    """The API cannot start as configured (e.g. no signing secret outside demo mode)."""
+
+
+def create_app(
+    kit: WorkflowKit,
+    *,
+    secret: str | None = None,
+    server_keys: Sequence[str] | None = None,
+    demo: bool = False,
+    run_worker: bool = False,
+    frontend_dir: str | Path | None = None,
+    cors_origins: Sequence[str] = (),
+    worker_options: dict[str, Any] | None = None,
+) -> Litestar:
+    """The editor API for `kit`: routes under ``/api``, OpenAPI at ``/schema/openapi.json``, the built
+    frontend (when there is one) at ``/``.
+
+    - `secret` signs and checks editor tokens (default: the kit's, i.e. ``$WORKFLOW_KIT_SECRET``);
+      without one the app refuses to start, unless `demo` (then a random one is made, and
+      ``POST /api/demo/token`` hands out tokens: never expose a demo server).
+    - `server_keys` (default ``$WORKFLOW_KIT_SERVER_KEYS``, comma-separated) let the host's backend act
+      for any tenant, named in the ``X-Workflow-Kit-Tenant`` header.
+    - `run_worker` runs an in-process worker for the app's lifetime (``workflow-kit serve`` does).
+    """
+    secret = secret or kit.secret
+    if not secret:
+        if not demo:
+            raise ConfigurationError("set WORKFLOW_KIT_SECRET (at least 32 characters): it signs the editor's tokens")
+        secret = secrets.token_urlsafe(32)
+    check_secret(secret)
+    kit.secret = secret
+    keys = list(server_keys) if server_keys is not None else _env_list("WORKFLOW_KIT_SERVER_KEYS")
+    authenticator = Authenticator(kit, secret, keys)
+
+    handlers: list[Any] = [
+        actions.list_actions,
+        events.send_events,
+        events.list_events,
+        events.get_event,
+        runs.list_runs,
+        runs.get_run,
+        runs.cancel_run,
+        runs.rerun_run,
+        runs.stream_run,
+        workflows.list_workflows,
+        workflows.create_workflow,
+        workflows.validate_instance,
+        workflows.import_workflow,
+        workflows.get_workflow,
+        workflows.update_workflow,
+        workflows.patch_workflow,
+        workflows.delete_workflow,
+        workflows.validate_draft,
+        workflows.publish_workflow,
+        workflows.list_versions,
+        workflows.get_version,
+        workflows.enable_workflow,
+        workflows.disable_workflow,
+        workflows.export_workflow,
+        workflows.test_workflow,
+    ]
+    if demo:
+        handlers.append(demo_token)
+    api = Router(
+        path="/api",
+        route_handlers=handlers,
+        dependencies={"principal": Provide(_principal, sync_to_thread=False)},
+        security=[{"bearer": []}],
+    )
+    public = Router(path="/api", route_handlers=[health], include_in_schema=True)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if run_worker:
+            async with kit.worker(**(worker_options or {})):
+                yield
+        else:
+            yield
+
+    return Litestar(
+        route_handlers=[api, public, *_frontend(frontend_dir)],
+        dependencies={"kit": Provide(_kit, sync_to_thread=False)},
+        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY_BYTES,
+        cors_config=CORSConfig(
+            allow_origins=list(cors_origins), allow_headers=["Authorization", "Content-Type", "If-Match"]
+        )
+        if cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="workflow-kit editor API",
+            version="0.1.0",
+            path="/schema",
+            description="Build, publish and watch user-defined workflows. Authenticate with "
+            "`Authorization: Bearer <token>` (a token from `kit.editor_token(tenant, user)`).",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+        ),
+        lifespan=[lifespan],
+        state=State({"demo": demo, "kit": kit, "authenticator": authenticator}),
+        debug=False,
+    )
+
+
+def _kit(state: State) -> WorkflowKit:
+    kit: WorkflowKit = state.kit
+    return kit
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator.principal(request)
+
+
+@get("/health", summary="Health check", tags=["meta"], security=[])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@post("/demo/token", summary="A token for the demo (demo mode only)", tags=["meta"], status_code=201)
+async def demo_token(
+    kit: NamedDependency[WorkflowKit], data: Annotated[TokenRequest | None, Body()] = None
+) -> TokenOut:
+    request = data or TokenRequest()
+    return TokenOut(token=kit.editor_token(request.tenant, request.user), tenant=request.tenant, user=request.user)
+
+
+def _frontend(frontend_dir: str | Path | None) -> list[Any]:
+    folder = Path(frontend_dir or os.environ.get("WORKFLOW_KIT_FRONTEND_DIR") or DEFAULT_FRONTEND)
+    if (folder / "index.html").exists():
+        return [create_static_files_router(path="/", directories=[folder], html_mode=True, include_in_schema=False)]
+    return [placeholder]
+
+
+@get("/", media_type=MediaType.HTML, include_in_schema=False)
+async def placeholder() -> str:
+    return (
+        "<!doctype html><title>workflow-kit</title><h1>workflow-kit</h1>"
+        "<p>The editor API runs here (<a href='/schema/openapi.json'>OpenAPI</a>). "
+        "The browser editor is not built: run <code>make demo</code> or build <code>frontend/</code>.</p>"
+    )
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]

@@ -1,0 +1,98 @@
+"""Errors as JSON ``{code, message, path?, problems?}`` with the right status; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
+from workflow_kit.events import EventError
+from workflow_kit.runtime.models import ConflictError, NotFoundError
+from workflow_kit.runtime.runs import RerunError
+from workflow_kit.tokens import TokenError
+
+from .models import ErrorBody
+
+_LOG = logging.getLogger("editor_api")
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+}
+
+
+def _response(status: int, body: ErrorBody) -> Response[ErrorBody]:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """The kit's own errors, mapped to statuses."""
+    if isinstance(exc, TokenError):
+        return _response(401, ErrorBody(code=exc.code, message=str(exc)))
+    if isinstance(exc, NotFoundError):
+        return _response(404, ErrorBody(code=exc.code, message=str(exc)))
+    if isinstance(exc, ConflictError):
+        return _response(409, ErrorBody(code=exc.code, message=str(exc), current_version=exc.current_version))
+    if isinstance(exc, RerunError):
+        return _response(409, ErrorBody(code=exc.code, message=str(exc)))
+    if isinstance(exc, WorkflowValidationError):
+        body = ErrorBody(code=exc.code, message=str(exc), problems=exc.problems)
+        return _response(422, body)
+    if isinstance(exc, EventError):
+        return _response(400, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
+    if isinstance(exc, WorkflowKitError):
+        return _response(400, ErrorBody(code=exc.code, message=str(exc)))
+    return unexpected(_, exc)
+
+
+def bad_value(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """A ValueError from the kit: a bad argument (e.g. an empty tenant)."""
+    return _response(400, ErrorBody(code="bad_request", message=str(exc)))
+
+
+def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """Litestar's own errors: malformed bodies (400 with the field's path), unknown routes, sizes."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        return unexpected(_, exc)
+    path = None
+    message = exc.detail
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            key, source, reason = first.get("key"), first.get("source"), str(first.get("message", ""))
+            if source == "body":
+                path, reason = split_msgspec_error(reason)
+                path = path or None
+            elif key:
+                path = f"{source}.{key}" if source else str(key)
+            message = f"{exc.detail}: {reason}".rstrip(": ")
+    return _response(status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=message, path=path))
+
+
+def unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    _LOG.exception("unexpected error", exc_info=exc)
+    return _response(
+        HTTP_500_INTERNAL_SERVER_ERROR, ErrorBody(code="internal_error", message="an unexpected error occurred")
+    )
+
+
+HANDLERS = {
+    WorkflowKitError: kit_error,
+    ValueError: bad_value,
+    HTTPException: http_error,
+    Exception: unexpected,
+}

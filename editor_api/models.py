@@ -1,0 +1,179 @@
+"""Request and response bodies of the editor API (msgspec Structs: they are the OpenAPI schema too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from workflow_kit.errors import Problem
+from workflow_kit.runtime.events_store import StoredEvent
+from workflow_kit.runtime.models import Run, WorkflowRecord, WorkflowVersion
+
+
+class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """An event name (``app/*`` wildcards allowed) and an optional CEL filter over ``event``."""
+
+    event: str
+    if_: str | None = msgspec.field(default=None, name="if")
+
+
+class WorkflowCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new workflow. It is stored as a draft (`publish` to also publish it, `enabled` to enable it)."""
+
+    name: str
+    trigger: Trigger
+    workflow: dict[str, Any]
+    description: str = ""
+    settings: dict[str, Any] | None = None
+    publish: bool = False
+    enabled: bool = False
+
+
+class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A change to a workflow: only the fields given change. `version` (or an ``If-Match`` header) makes
+    it conditional on the draft's current version."""
+
+    version: int | None = None
+    name: str | None = None
+    description: str | None = None
+    trigger: Trigger | None = None
+    workflow: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+    publish: bool = False
+
+
+class PublishRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    version: int | None = None
+
+
+class WorkflowOut(msgspec.Struct, kw_only=True):
+    """A workflow record, and the problems of its draft (empty when it could be published)."""
+
+    id: str
+    name: str
+    description: str
+    trigger: Trigger
+    enabled: bool
+    version: int
+    draft: dict[str, Any]
+    published_version: int | None
+    settings: dict[str, Any]
+    created_at: int
+    updated_at: int
+    problems: list[Problem] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: WorkflowRecord, problems: list[Problem] | None = None) -> WorkflowOut:
+        return cls(
+            id=record.id,
+            name=record.name,
+            description=record.description,
+            trigger=Trigger(event=record.trigger.event, if_=record.trigger.if_),
+            enabled=record.enabled,
+            version=record.version,
+            draft=record.draft,
+            published_version=record.published_version,
+            settings=record.settings,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            problems=problems or [],
+        )
+
+
+class WorkflowPage(msgspec.Struct):
+    items: list[WorkflowOut]
+    limit: int
+    offset: int
+
+
+class VersionOut(msgspec.Struct, kw_only=True):
+    workflow_id: str
+    number: int | None
+    workflow: dict[str, Any]
+    trigger: Trigger
+    settings: dict[str, Any]
+    created_at: int
+
+    @classmethod
+    def of(cls, version: WorkflowVersion) -> VersionOut:
+        return cls(
+            workflow_id=version.workflow_id,
+            number=version.number,
+            workflow=version.workflow,
+            trigger=Trigger(event=version.trigger.event, if_=version.trigger.if_),
+            settings=version.settings,
+            created_at=version.created_at,
+        )
+
+
+class VersionList(msgspec.Struct):
+    items: list[VersionOut]
+
+
+class ValidateResult(msgspec.Struct):
+    problems: list[Problem]
+
+
+class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """An event: ``{name, data, id?, ts?, v?}``. An `id` deduplicates for 24 hours."""
+
+    name: str
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    id: str | None = None
+    ts: int | None = None
+    v: str | None = None
+
+
+class EventIds(msgspec.Struct):
+    ids: list[str]
+
+
+class EventPage(msgspec.Struct):
+    items: list[StoredEvent]
+    limit: int
+    offset: int
+
+
+class TestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A sample event for a test run of the draft (default: the trigger's event with empty data)."""
+
+    event: Event | None = None
+
+
+class RunId(msgspec.Struct):
+    run_id: str
+
+
+class RerunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """`from_failed_step`: keep what completed and resume at the failed step (same version); otherwise
+    start from scratch on the latest published version."""
+
+    from_failed_step: bool = True
+
+
+class RunPage(msgspec.Struct):
+    items: list[Run]
+    limit: int
+    offset: int
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error: a stable `code`, a `message`, and where it applies a `path` or the `problems`."""
+
+    code: str
+    message: str
+    path: str | None = None
+    problems: list[Problem] | None = None
+    current_version: int | None = None
+
+
+class TokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tenant: str = "demo"
+    user: str = "demo-user"
+
+
+class TokenOut(msgspec.Struct):
+    token: str
+    tenant: str
+    user: str

@@ -1,0 +1,1 @@
+"""The editor API's routes, one module per resource."""

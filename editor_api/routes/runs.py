@@ -1,0 +1,95 @@
+"""Runs: list, get (the timeline), cancel, rerun, and a live stream of a run's updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import msgspec
+from litestar import get, post
+from litestar.params import Body, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from workflow_kit.runtime.models import Run, RunStatus
+
+from ..models import RerunRequest, RunId, RunPage
+from .common import Caller, Id, Kit, Limit, Millis, Offset
+
+STREAM_INTERVAL = 0.25
+STREAM_HEARTBEAT = 15.0
+
+
+@get("/runs", summary="List runs", tags=["runs"])
+async def list_runs(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    status: Annotated[RunStatus | None, QueryParameter()] = None,
+    event_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    since: Millis = None,
+    until: Millis = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunPage:
+    """The tenant's runs, newest first, filtered by workflow, status, triggering event or creation time."""
+    principal.require("runs:read")
+    items = await kit.runs.list(
+        principal.tenant, workflow_id, status, event_id=event_id, since=since, until=until, limit=limit, offset=offset
+    )
+    return RunPage(items=items, limit=limit, offset=offset)
+
+
+@get("/runs/{run_id:str}", summary="Get a run with its timeline", tags=["runs"])
+async def get_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
+    """The run and its timeline: each action with its status, inputs, output or error, attempts (with
+    timings and errors) and sub-steps."""
+    principal.require("runs:read")
+    return await kit.runs.get(principal.tenant, run_id)
+
+
+@post("/runs/{run_id:str}/cancel", summary="Cancel a run", tags=["runs"], status_code=200)
+async def cancel_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
+    principal.require("runs:write")
+    return await kit.runs.cancel(principal.tenant, run_id)
+
+
+@post("/runs/{run_id:str}/rerun", summary="Rerun a run", tags=["runs"], status_code=201)
+async def rerun_run(
+    kit: Kit,
+    principal: Caller,
+    run_id: Id,
+    data: Annotated[RerunRequest | None, Body()] = None,
+) -> RunId:
+    """From the failed step (default; same version, completed steps kept), or from scratch on the latest
+    published version (``{"from_failed_step": false}``)."""
+    principal.require("runs:write")
+    from_failed = data.from_failed_step if data is not None else True
+    return RunId(run_id=await kit.runs.rerun(principal.tenant, run_id, from_failed_step=from_failed))
+
+
+@get("/runs/{run_id:str}/stream", summary="Live updates of a run (server-sent events)", tags=["runs"])
+async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent:
+    """Server-sent events: a ``run`` event with the whole run (timeline included) whenever it changes,
+    until it ends. EventSource cannot send headers: pass the token as ``?token=``."""
+    principal.require("runs:read")
+    first = await kit.runs.get(principal.tenant, run_id)  # 404 before the stream starts
+
+    async def updates() -> AsyncIterator[ServerSentEventMessage]:
+        run, last, quiet = first, b"", 0.0
+        while True:
+            body = msgspec.json.encode(run)
+            if body != last:
+                last, quiet = body, 0.0
+                yield ServerSentEventMessage(data=body.decode(), event="run", id=str(run.status))
+            elif quiet >= STREAM_HEARTBEAT:
+                quiet = 0.0
+                yield ServerSentEventMessage(comment="keep-alive")
+            if run.status.terminal:
+                yield ServerSentEventMessage(data=run.status.value, event="end")
+                return
+            await asyncio.sleep(STREAM_INTERVAL)
+            quiet += STREAM_INTERVAL
+            run = await kit.runs.get(principal.tenant, run_id)
+
+    return ServerSentEvent(updates())

@@ -1,0 +1,248 @@
+"""Workflows: list, get, create, update the draft (optimistic concurrency), delete, validate, publish,
+versions, enable/disable, export/import in the TypeScript kit's format, and test runs of the draft."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response, delete, get, patch, post, put
+from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
+
+from workflow_kit.errors import Problem, WorkflowValidationError
+from workflow_kit.runtime.models import WorkflowRecord
+from workflow_kit.workflow import dump_workflow, load_workflow
+
+from ..models import (
+    PublishRequest,
+    RunId,
+    TestRequest,
+    ValidateResult,
+    VersionList,
+    VersionOut,
+    WorkflowCreate,
+    WorkflowOut,
+    WorkflowPage,
+    WorkflowUpdate,
+)
+from .common import Caller, Id, Kit, Limit, Offset, blocking
+
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="the version the change is based on (409 if stale)")
+]
+
+
+def _out(kit: Kit, record: WorkflowRecord) -> Response[WorkflowOut]:
+    problems = kit.validate(record.draft)
+    return Response(WorkflowOut.of(record, problems), headers={"ETag": f'"{record.version}"'})
+
+
+def _expected(body_version: int | None, if_match: str | None) -> int | None:
+    if body_version is not None:
+        return body_version
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValueError(f"If-Match must be a version number, got {if_match!r}")
+    return int(value)
+
+
+@get("/workflows", summary="List workflows", tags=["workflows"])
+async def list_workflows(kit: Kit, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> WorkflowPage:
+    principal.require("workflows:read")
+    records = await blocking(kit.workflows.list, principal.tenant, limit=limit, offset=offset)
+    return WorkflowPage(items=[WorkflowOut.of(r, kit.validate(r.draft)) for r in records], limit=limit, offset=offset)
+
+
+@post("/workflows", summary="Create a workflow", tags=["workflows"], status_code=201)
+async def create_workflow(
+    kit: Kit, principal: Caller, data: Annotated[WorkflowCreate, Body()]
+) -> Response[WorkflowOut]:
+    """Store a new workflow as a draft (set `publish` and `enabled` to also publish and enable it)."""
+    principal.require("workflows:write")
+    record = await blocking(
+        kit.workflows.create,
+        principal.tenant,
+        name=data.name,
+        trigger=msgspec.to_builtins(data.trigger),
+        workflow=data.workflow,
+        description=data.description,
+        settings=data.settings,
+        publish=data.publish,
+        enabled=data.enabled,
+    )
+    response = _out(kit, record)
+    response.status_code = 201
+    return response
+
+
+@post("/workflows/validate", summary="Validate a workflow instance", tags=["workflows"], status_code=200)
+async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[str, Any], Body()]) -> ValidateResult:
+    """Every problem of a workflow instance, each with a code and a path; nothing is saved."""
+    principal.require("workflows:read")
+    return ValidateResult(problems=kit.validate(data))
+
+
+@post("/workflows/import", summary="Import a workflow (TypeScript kit format)", tags=["workflows"], status_code=201)
+async def import_workflow(
+    kit: Kit,
+    principal: Caller,
+    data: Annotated[dict[str, Any], Body()],
+    trigger: Annotated[str | None, QueryParameter(max_length=256)] = None,
+    name: Annotated[str | None, QueryParameter(max_length=256)] = None,
+) -> Response[WorkflowOut]:
+    """Store a workflow instance exported from here or from the TypeScript Workflow Kit, as a draft. The
+    trigger comes from `?trigger=` or from the instance's ``metadata.trigger`` (what export writes)."""
+    principal.require("workflows:write")
+    instance = load_workflow(data)
+    found: Any = trigger or instance.metadata.get("trigger")
+    if not found:
+        problem = Problem("missing_trigger", "trigger", "give the trigger event as ?trigger=app/event.name")
+        raise WorkflowValidationError([problem])
+    title = name or instance.name or "Imported workflow"
+    record = await blocking(
+        kit.workflows.create,
+        principal.tenant,
+        name=title,
+        trigger=found,
+        workflow=instance,
+        description=instance.description or "",
+        publish=False,
+        enabled=False,
+    )
+    response = _out(kit, record)
+    response.status_code = 201
+    return response
+
+
+@get("/workflows/{workflow_id:str}", summary="Get a workflow", tags=["workflows"])
+async def get_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
+    principal.require("workflows:read")
+    return _out(kit, await blocking(kit.workflows.get, principal.tenant, workflow_id))
+
+
+@put("/workflows/{workflow_id:str}", summary="Update a workflow", tags=["workflows"])
+async def update_workflow(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    data: Annotated[WorkflowUpdate, Body()],
+    if_match: IfMatch = None,
+) -> Response[WorkflowOut]:
+    """Change the draft and/or the record's fields; only the given fields change. A stale `version`
+    (or ``If-Match``) is a 409, so two editors never silently overwrite each other."""
+    principal.require("workflows:write")
+    record = await blocking(
+        kit.workflows.update,
+        principal.tenant,
+        workflow_id,
+        workflow=data.workflow,
+        name=data.name,
+        description=data.description,
+        trigger=msgspec.to_builtins(data.trigger) if data.trigger is not None else None,
+        settings=data.settings,
+        expected_version=_expected(data.version, if_match),
+        publish=data.publish,
+    )
+    return _out(kit, record)
+
+
+@patch("/workflows/{workflow_id:str}", summary="Update a workflow (same as PUT)", tags=["workflows"])
+async def patch_workflow(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    data: Annotated[WorkflowUpdate, Body()],
+    if_match: IfMatch = None,
+) -> Response[WorkflowOut]:
+    return await update_workflow.fn(kit, principal, workflow_id, data, if_match)  # type: ignore[no-any-return]
+
+
+@delete("/workflows/{workflow_id:str}", summary="Delete a workflow", tags=["workflows"], status_code=204)
+async def delete_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> None:
+    principal.require("workflows:write")
+    await blocking(kit.workflows.delete, principal.tenant, workflow_id)
+
+
+@post("/workflows/{workflow_id:str}/validate", summary="Validate the draft", tags=["workflows"], status_code=200)
+async def validate_draft(kit: Kit, principal: Caller, workflow_id: Id) -> ValidateResult:
+    principal.require("workflows:read")
+    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
+    return ValidateResult(problems=kit.validate(record.draft))
+
+
+@post("/workflows/{workflow_id:str}/publish", summary="Publish the draft", tags=["workflows"], status_code=201)
+async def publish_workflow(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    data: Annotated[PublishRequest | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> VersionOut:
+    """Validate the draft and freeze it as the next immutable version (422 with every problem if invalid)."""
+    principal.require("workflows:write")
+    expected = _expected(data.version if data else None, if_match)
+    version = await blocking(kit.workflows.publish, principal.tenant, workflow_id, expected_version=expected)
+    return VersionOut.of(version)
+
+
+@get("/workflows/{workflow_id:str}/versions", summary="Published versions", tags=["workflows"])
+async def list_versions(kit: Kit, principal: Caller, workflow_id: Id) -> VersionList:
+    principal.require("workflows:read")
+    versions = await blocking(kit.workflows.versions, principal.tenant, workflow_id)
+    return VersionList(items=[VersionOut.of(v) for v in versions])
+
+
+@get("/workflows/{workflow_id:str}/versions/{number:int}", summary="One published version", tags=["workflows"])
+async def get_version(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    number: Annotated[int, PathParameter(ge=1, le=2**31)],
+) -> VersionOut:
+    principal.require("workflows:read")
+    return VersionOut.of(await blocking(kit.workflows.version, principal.tenant, workflow_id, number))
+
+
+@post("/workflows/{workflow_id:str}/enable", summary="Enable", tags=["workflows"], status_code=200)
+async def enable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
+    principal.require("workflows:write")
+    return _out(kit, await blocking(kit.workflows.enable, principal.tenant, workflow_id))
+
+
+@post("/workflows/{workflow_id:str}/disable", summary="Disable", tags=["workflows"], status_code=200)
+async def disable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
+    principal.require("workflows:write")
+    return _out(kit, await blocking(kit.workflows.disable, principal.tenant, workflow_id))
+
+
+@get("/workflows/{workflow_id:str}/export", summary="Export (TypeScript kit format)", tags=["workflows"])
+async def export_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> dict[str, Any]:
+    """The draft as a workflow instance in the TypeScript kit's format; the trigger rides along in
+    ``metadata.trigger`` so that importing it again needs nothing else."""
+    principal.require("workflows:read")
+    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
+    instance = load_workflow(record.draft)
+    instance.name, instance.description = record.name, record.description or instance.description
+    exported = dump_workflow(instance)
+    exported["metadata"] = {**exported.get("metadata", {}), "trigger": msgspec.to_builtins(record.trigger)}
+    return exported
+
+
+@post("/workflows/{workflow_id:str}/test", summary="Test-run the draft", tags=["workflows"], status_code=201)
+async def test_workflow(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    data: Annotated[TestRequest | None, Body()] = None,
+) -> RunId:
+    """Run the current draft (validated, 422 if not) against a sample event; returns the run id."""
+    principal.require("runs:write")
+    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
+    if data is not None and data.event is not None:
+        event = msgspec.to_builtins(data.event)
+    else:
+        event = {"name": record.trigger.event.rstrip("*").rstrip("./") or "workflow/test", "data": {}}
+    snapshot = await blocking(kit.workflows.snapshot, principal.tenant, workflow_id)
+    return RunId(run_id=await kit.runs.start(principal.tenant, workflow_id, snapshot.id, event))
