@@ -14,6 +14,7 @@ from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Body
@@ -117,6 +118,7 @@ def create_app(
         dependencies={"kit": Provide(_kit, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
+        before_request=_reject_nul,
         cors_config=CORSConfig(
             allow_origins=list(cors_origins), allow_headers=["Authorization", "Content-Type", "If-Match"]
         )
@@ -136,6 +138,13 @@ def create_app(
         state=State({"demo": demo, "kit": kit, "authenticator": authenticator}),
         debug=False,
     )
+
+
+async def _reject_nul(request: Request[Any, Any, Any]) -> None:
+    """NUL characters cannot be stored (PostgreSQL refuses them): a clear 400 instead of a failure deep down."""
+    raw_query: bytes = request.scope.get("query_string", b"")
+    if "\x00" in request.scope["path"] or b"%00" in raw_query.lower():
+        raise ValidationException("the URL contains a NUL character (%00)")
 
 
 def _kit(state: State) -> WorkflowKit:

@@ -34,7 +34,7 @@ from .errors import (
     RetryAfterError,
     StepError,
 )
-from .events import CROCKFORD, NUL_MESSAGE, EventError, has_nul, normalize_events
+from .events import CROCKFORD, MAX_EVENT_NAME_LENGTH, NUL_MESSAGE, EventError, has_nul, normalize_events
 from .records import ActionRecord, Attempt, InvokeSpec, StepRecord, StepStatus, WaitSpec
 from .retry import RetryPolicy
 from .timeutil import Clock, parse_duration, parse_instant, to_ms
@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024
 MAX_STEPS_PER_RUN = 1000
+MAX_STEP_ID_LENGTH = 256
 MAX_SLEEP_MS = 366 * 86_400_000
 WAIT_VARIABLES = ("event", "async")
 
@@ -135,6 +136,8 @@ class StepCore:
         """Assign the call its key and position; return the recorded step there, if any."""
         if not isinstance(step_id, str) or not step_id:
             raise InvalidStepError(f"a step id must be a non-empty string, got {step_id!r}")
+        if len(step_id) > MAX_STEP_ID_LENGTH or "\x00" in step_id:
+            raise InvalidStepError(f"a step id is at most {MAX_STEP_ID_LENGTH} characters, without NUL characters")
         if self.stopped():
             raise Interrupted(self.run_id)
         outer = _current_step.get()
@@ -296,8 +299,8 @@ def _invoke_args(workflow_id: str, data: dict[str, Any] | None, timeout: int | t
 
 
 def _wait_args(event: str, if_exp: str | None, timeout: int | timedelta | str) -> int:
-    if not isinstance(event, str) or not event:
-        raise InvalidStepError(f"wait_for_event needs an event name, got {event!r}")
+    if not isinstance(event, str) or not event or len(event) > MAX_EVENT_NAME_LENGTH:
+        raise InvalidStepError(f"wait_for_event needs an event name of at most {MAX_EVENT_NAME_LENGTH} characters")
     if if_exp is not None:
         try:
             expressions.check(if_exp, WAIT_VARIABLES)

@@ -28,6 +28,7 @@ from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
 from .workflow import SOURCE, Workflow, WorkflowLike, load_workflow
 
 MAX_ACTIONS = 1000
+MAX_ACTION_ID_LENGTH = 128
 EVENT_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
 Parts = tuple[str | int, ...]
 
@@ -85,6 +86,9 @@ class _Validator:
             path = f"actions[{i}]"
             if not action.id.strip():
                 self.add("invalid_id", f"{path}.id", "an action id must be a non-empty string")
+            elif len(action.id) > MAX_ACTION_ID_LENGTH or "\x00" in action.id:
+                message = f"an action id is at most {MAX_ACTION_ID_LENGTH} characters, without NUL characters"
+                self.add("invalid_id", f"{path}.id", message)
             elif action.id == SOURCE:
                 self.add("reserved_id", f"{path}.id", f"'{SOURCE}' is reserved for the trigger; pick another id")
             elif action.id in self.index:

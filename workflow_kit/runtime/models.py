@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from ..errors import Problem, WorkflowKitError, WorkflowValidationError, split_msgspec_error
+from ..events import NUL_MESSAGE, has_nul
 from ..records import ActionRecord
 from ..retry import MAX_RETRIES
 from .triggers import Trigger
@@ -66,6 +67,8 @@ class WorkflowSettings(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_
             except msgspec.ValidationError as exc:
                 path, message = split_msgspec_error(str(exc), "settings")
                 raise WorkflowValidationError([Problem("invalid_settings", path, message)]) from None
+        if has_nul(msgspec.json.encode(settings)):
+            raise WorkflowValidationError([Problem("invalid_settings", "settings", NUL_MESSAGE)])
         if settings.retries is not None and not 0 <= settings.retries <= MAX_RETRIES:
             raise WorkflowValidationError(
                 [Problem("invalid_settings", "settings.retries", f"must be between 0 and {MAX_RETRIES}")]

@@ -62,6 +62,9 @@ def trigger_problems(trigger: Trigger) -> list[Problem]:
                 "a wildcard may only end the name, right after '/' or '.', e.g. 'app/*' or 'app/user.*'",
             )
         )
+    if "\x00" in trigger.event or (trigger.if_ is not None and "\x00" in trigger.if_):
+        problems.append(Problem("invalid_trigger", "trigger", "text may not contain the NUL character"))
+        return problems
     if trigger.if_ is not None:
         try:
             expressions.check(trigger.if_, TRIGGER_VARIABLES)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from ..actions import ActionRegistry
 from ..errors import Problem, WorkflowValidationError
-from ..events import new_id
+from ..events import NUL_MESSAGE, has_nul, new_id
 from ..timeutil import Clock
 from ..validation import validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
@@ -29,10 +29,25 @@ MAX_TENANT_LENGTH = 128
 MAX_LIST = 500
 
 
+MAX_NAME_LENGTH = 256
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
 def check_tenant(tenant: str) -> str:
-    if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > MAX_TENANT_LENGTH:
+    if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > MAX_TENANT_LENGTH or "\x00" in tenant:
         raise ValueError(f"a tenant is a non-empty string of at most {MAX_TENANT_LENGTH} characters, got {tenant!r}")
     return tenant
+
+
+def _text(value: object, path: str, limit: int, *, required: bool = False) -> str:
+    """A checked text field: a string, within its length limit, without NUL characters."""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise WorkflowValidationError([Problem("invalid_text", path, "a non-empty text is required")])
+    if len(value) > limit:
+        raise WorkflowValidationError([Problem("invalid_text", path, f"longer than {limit} characters")])
+    if "\x00" in value:
+        raise WorkflowValidationError([Problem("invalid_text", path, NUL_MESSAGE)])
+    return value.strip() if required else value
 
 
 class WorkflowStore:
@@ -59,11 +74,11 @@ class WorkflowStore:
         """Store a new workflow. By default its workflow is validated, published as version 1 and enabled,
         so matching events start runs at once; pass ``publish=False`` to keep it as a draft."""
         check_tenant(tenant)
+        name = _text(name, "name", MAX_NAME_LENGTH, required=True)
+        description = _text(description or "", "description", MAX_DESCRIPTION_LENGTH)
         checked_trigger = parse_trigger(trigger)
         checked_settings = WorkflowSettings.parse(settings)
         draft = self._draft(workflow, validate_fully=publish)
-        if not isinstance(name, str) or not name.strip():
-            raise WorkflowValidationError([Problem("invalid_name", "name", "a workflow needs a name")])
         now = self._clock.now_ms()
         workflow_id = new_id(now)
         with self._db.write() as conn:
@@ -71,8 +86,8 @@ class WorkflowStore:
                 W.insert().values(
                     id=workflow_id,
                     tenant=tenant,
-                    name=name.strip(),
-                    description=description or "",
+                    name=name,
+                    description=description,
                     trigger_event=checked_trigger.event,
                     trigger_if=checked_trigger.if_,
                     enabled=enabled and publish,
@@ -109,11 +124,9 @@ class WorkflowStore:
         if workflow is not None:
             values["draft"] = self._draft(workflow, validate_fully=publish)
         if name is not None:
-            if not name.strip():
-                raise WorkflowValidationError([Problem("invalid_name", "name", "a workflow needs a name")])
-            values["name"] = name.strip()
+            values["name"] = _text(name, "name", MAX_NAME_LENGTH, required=True)
         if description is not None:
-            values["description"] = description
+            values["description"] = _text(description, "description", MAX_DESCRIPTION_LENGTH)
         if trigger is not None:
             checked = parse_trigger(trigger)
             values["trigger_event"], values["trigger_if"] = checked.event, checked.if_
@@ -207,6 +220,8 @@ class WorkflowStore:
 
     def _draft(self, workflow: WorkflowLike, *, validate_fully: bool) -> dict[str, Any]:
         loaded = load_workflow(workflow)
+        if has_nul(loaded.to_json()):
+            raise WorkflowValidationError([Problem("invalid_text", "workflow", NUL_MESSAGE)])
         if validate_fully:
             problems = validate(loaded, self._registry)
             if problems:
