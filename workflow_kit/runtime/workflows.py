@@ -41,12 +41,13 @@ def check_tenant(tenant: str) -> str:
 
 def _text(value: object, path: str, limit: int, *, required: bool = False) -> str:
     """A checked text field: a string, within its length limit, without NUL characters."""
+    code = f"invalid_{path}"
     if not isinstance(value, str) or (required and not value.strip()):
-        raise WorkflowValidationError([Problem("invalid_text", path, "a non-empty text is required")])
+        raise WorkflowValidationError([Problem(code, path, f"a workflow needs a {path}")])
     if len(value) > limit:
-        raise WorkflowValidationError([Problem("invalid_text", path, f"longer than {limit} characters")])
+        raise WorkflowValidationError([Problem(code, path, f"longer than {limit} characters")])
     if "\x00" in value:
-        raise WorkflowValidationError([Problem("invalid_text", path, NUL_MESSAGE)])
+        raise WorkflowValidationError([Problem(code, path, NUL_MESSAGE)])
     return value.strip() if required else value
 
 
