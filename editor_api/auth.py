@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Request
 
 from workflow_kit import WorkflowKit
-from workflow_kit.runtime.workflows import check_tenant
+from workflow_kit.tenancy import check_tenant
 from workflow_kit.tokens import SCOPES, Principal, TokenError, verify
 
 TENANT_HEADER = "x-workflow-kit-tenant"

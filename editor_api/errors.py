@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -73,10 +74,14 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]
         if isinstance(first, dict):
-            key, source, reason = first.get("key"), first.get("source"), str(first.get("message", ""))
+            key, reason = first.get("key"), str(first.get("message", ""))
+            source = getattr(first.get("source"), "value", first.get("source"))
             if source == "body":
-                path, reason = split_msgspec_error(reason)
-                path = path or None
+                # msgspec's own error has the full path, under the handler's `data` argument.
+                cause = exc.__cause__
+                text = str(cause) if isinstance(cause, msgspec.ValidationError) else reason
+                path, reason = split_msgspec_error(text)
+                path = path.removeprefix("data").removeprefix(".") or None
             elif key:
                 path = f"{source}.{key}" if source else str(key)
             message = f"{exc.detail}: {reason}".rstrip(": ")

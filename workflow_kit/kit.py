@@ -104,7 +104,7 @@ class WorkflowKit:
     def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """`send` for synchronous code."""
         from .runtime.ingest import receive
-        from .runtime.workflows import check_tenant
+        from .tenancy import check_tenant
 
         check_tenant(tenant)
         now = self.clock.now_ms()

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 
 from .errors import WorkflowKitError
+from .tenancy import check_tenant
 
 ISSUER = "workflow-kit"
 MIN_SECRET_LENGTH = 32
@@ -68,8 +69,9 @@ def mint(
     lifetime = ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
     if not timedelta(0) < lifetime <= MAX_TTL:
         raise ValueError(f"a token's ttl must be positive and at most {MAX_TTL.days} days")
-    if not isinstance(tenant, str) or not tenant or not isinstance(user, str) or not user:
-        raise ValueError("a token needs a tenant and a user")
+    check_tenant(tenant)
+    if not isinstance(user, str) or not user.strip():
+        raise ValueError("a token needs a user")
     granted = sorted(set(scopes))
     unknown = sorted(set(granted) - set(SCOPES))
     if unknown:
@@ -101,8 +103,12 @@ def verify(secret: str, token: str, *, now_ms: int) -> Principal:
     if not isinstance(claims.get("exp"), int) or claims["exp"] * 1000 <= now_ms:
         raise TokenError("the token has expired")
     tenant, user, scopes = claims.get("tenant"), claims.get("sub"), claims.get("scopes")
-    if not isinstance(tenant, str) or not tenant or not isinstance(user, str):
+    if not isinstance(tenant, str) or not isinstance(user, str):
         raise TokenError("the token names no tenant")
+    try:
+        check_tenant(tenant)
+    except ValueError as exc:
+        raise TokenError(f"the token's tenant is not usable: {exc}") from None
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise TokenError("the token's scopes are malformed")
     return Principal(tenant=tenant, user=user, scopes=frozenset(scopes))

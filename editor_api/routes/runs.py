@@ -11,6 +11,7 @@ from litestar import get, post
 from litestar.params import Body, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from workflow_kit.errors import ErrorInfo
 from workflow_kit.runtime.models import Run, RunStatus
 
 from ..models import RerunRequest, RunId, RunPage
@@ -18,6 +19,25 @@ from .common import Caller, Id, Kit, Limit, Millis, Offset
 
 STREAM_INTERVAL = 0.25
 STREAM_HEARTBEAT = 15.0
+
+
+def for_end_users(run: Run) -> Run:
+    """The run without Python tracebacks: end users of the host product see what failed and why, not the
+    server's files and code (they stay in the database and in `kit.runs.get` for the developers)."""
+    for record in run.actions:
+        _strip(record.error)
+        for attempt in record.attempts:
+            _strip(attempt.error)
+        for step in record.steps:
+            _strip(step.error)
+            for attempt in step.attempts:
+                _strip(attempt.error)
+    return run
+
+
+def _strip(error: ErrorInfo | None) -> None:
+    if error is not None:
+        error.stack = None
 
 
 @get("/runs", summary="List runs", tags=["runs"])
@@ -45,13 +65,13 @@ async def get_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
     """The run and its timeline: each action with its status, inputs, output or error, attempts (with
     timings and errors) and sub-steps."""
     principal.require("runs:read")
-    return await kit.runs.get(principal.tenant, run_id)
+    return for_end_users(await kit.runs.get(principal.tenant, run_id))
 
 
 @post("/runs/{run_id:str}/cancel", summary="Cancel a run", tags=["runs"], status_code=200)
 async def cancel_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
     principal.require("runs:write")
-    return await kit.runs.cancel(principal.tenant, run_id)
+    return for_end_users(await kit.runs.cancel(principal.tenant, run_id))
 
 
 @post("/runs/{run_id:str}/rerun", summary="Rerun a run", tags=["runs"], status_code=201)
@@ -73,7 +93,7 @@ async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent
     """Server-sent events: a ``run`` event with the whole run (timeline included) whenever it changes,
     until it ends. EventSource cannot send headers: pass the token as ``?token=``."""
     principal.require("runs:read")
-    first = await kit.runs.get(principal.tenant, run_id)  # 404 before the stream starts
+    first = for_end_users(await kit.runs.get(principal.tenant, run_id))  # 404 before the stream starts
 
     async def updates() -> AsyncIterator[ServerSentEventMessage]:
         run, last, quiet = first, b"", 0.0
@@ -90,6 +110,6 @@ async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent
                 return
             await asyncio.sleep(STREAM_INTERVAL)
             quiet += STREAM_INTERVAL
-            run = await kit.runs.get(principal.tenant, run_id)
+            run = for_end_users(await kit.runs.get(principal.tenant, run_id))
 
     return ServerSentEvent(updates())

@@ -7,10 +7,11 @@ from typing import Any
 
 import msgspec
 
+from ..tenancy import check_tenant
 from . import schema
 from .db import Database
 from .models import NotFoundError
-from .workflows import MAX_LIST, check_tenant
+from .workflows import MAX_LIST
 
 E = schema.events
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ..errors import WorkflowKitError
 from ..events import normalize_event
 from ..records import ActionStatus, StepStatus
+from ..tenancy import check_tenant
 from ..timeutil import Clock
 from ..workflow import load_workflow
 from . import schema
@@ -21,7 +22,7 @@ from .ingest import Received, create_run
 from .journal import finish_run
 from .models import TERMINAL, NotFoundError, Run, RunStatus
 from .rows import action_row, records_from_rows, run_from_row, step_row
-from .workflows import MAX_LIST, check_tenant
+from .workflows import MAX_LIST
 
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from ..actions import ActionRegistry
 from ..errors import Problem, WorkflowValidationError
 from ..events import NUL_MESSAGE, has_nul, new_id
+from ..tenancy import check_tenant
 from ..timeutil import Clock
 from ..validation import validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
@@ -25,18 +26,11 @@ from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowSettin
 from .triggers import Trigger, parse_trigger
 
 W, V = schema.workflows, schema.workflow_versions
-MAX_TENANT_LENGTH = 128
 MAX_LIST = 500
 
 
 MAX_NAME_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 10_000
-
-
-def check_tenant(tenant: str) -> str:
-    if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > MAX_TENANT_LENGTH or "\x00" in tenant:
-        raise ValueError(f"a tenant is a non-empty string of at most {MAX_TENANT_LENGTH} characters, got {tenant!r}")
-    return tenant
 
 
 def _text(value: object, path: str, limit: int, *, required: bool = False) -> str:
@@ -69,12 +63,18 @@ class WorkflowStore:
         workflow: WorkflowLike,
         description: str = "",
         settings: WorkflowSettings | dict[str, Any] | None = None,
-        enabled: bool = True,
+        enabled: bool | None = None,
         publish: bool = True,
     ) -> WorkflowRecord:
         """Store a new workflow. By default its workflow is validated, published as version 1 and enabled,
-        so matching events start runs at once; pass ``publish=False`` to keep it as a draft."""
+        so matching events start runs at once; pass ``publish=False`` to keep it as a draft (then it
+        cannot be enabled yet), or ``enabled=False`` to publish without enabling."""
         check_tenant(tenant)
+        if enabled is None:
+            enabled = publish
+        if enabled and not publish:
+            problem = Problem("not_published", "enabled", "a workflow can be enabled once published: publish it too")
+            raise WorkflowValidationError([problem])
         name = _text(name, "name", MAX_NAME_LENGTH, required=True)
         description = _text(description or "", "description", MAX_DESCRIPTION_LENGTH)
         checked_trigger = parse_trigger(trigger)
@@ -91,7 +91,7 @@ class WorkflowStore:
                     description=description,
                     trigger_event=checked_trigger.event,
                     trigger_if=checked_trigger.if_,
-                    enabled=enabled and publish,
+                    enabled=enabled,
                     draft=draft,
                     revision=1,
                     published_version=None,

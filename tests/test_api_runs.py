@@ -1,0 +1,551 @@
+"""The editor API's runs: list (filters, paging), get (the timeline), cancel, rerun, and the live stream
+(server-sent events). Through a TestClient with an in-process worker and a real clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from conftest import Api
+from helpers import action, edge, workflow
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def create_workflow(
+    api: Api, definition: dict[str, Any], trigger: str, *, name: str = "W", tenant: str = "acme"
+) -> str:
+    """Create, publish and enable a workflow; its id."""
+    created = api.client.post(
+        "/api/workflows",
+        headers=api.headers(tenant),
+        json={
+            "name": name,
+            "trigger": {"event": trigger},
+            "workflow": definition,
+            "publish": True,
+            "enabled": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["published_version"] == 1 and body["enabled"] is True, body
+    return str(body["id"])
+
+
+def send(api: Api, name: str, data: dict[str, Any] | None = None, *, tenant: str = "acme") -> str:
+    """Send one event; its id."""
+    sent = api.client.post("/api/events", headers=api.headers(tenant), json={"name": name, "data": data or {}})
+    assert sent.status_code == 202, sent.text
+    [event_id] = sent.json()["ids"]
+    return str(event_id)
+
+
+def run_of(api: Api, event_id: str, *, tenant: str = "acme") -> str:
+    """The id of the one run an event started."""
+    listed = api.client.get("/api/runs", headers=api.headers(tenant), params={"event_id": event_id})
+    assert listed.status_code == 200, listed.text
+    [run] = listed.json()["items"]
+    return str(run["id"])
+
+
+def get_run(api: Api, run_id: str, *, tenant: str = "acme") -> dict[str, Any]:
+    got = api.client.get(f"/api/runs/{run_id}", headers=api.headers(tenant))
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+def wait_run(
+    api: Api,
+    run_id: str,
+    until: Callable[[dict[str, Any]], bool] = lambda run: run["status"] in TERMINAL,
+    *,
+    timeout: float = 20.0,
+) -> dict[str, Any]:
+    """Poll the run until `until` holds (by default: until it has ended)."""
+    deadline = time.monotonic() + timeout
+    run = get_run(api, run_id)
+    while not until(run):
+        assert time.monotonic() < deadline, f"run {run_id} stayed {run['status']}: {run}"
+        time.sleep(0.03)
+        run = get_run(api, run_id)
+    return run
+
+
+def start(api: Api, trigger: str, data: dict[str, Any] | None = None) -> str:
+    """Send an event that starts exactly one run; the run's id."""
+    return run_of(api, send(api, trigger, data))
+
+
+def list_runs(api: Api, **params: Any) -> list[dict[str, Any]]:
+    listed = api.client.get("/api/runs", headers=api.headers(), params=params)
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
+def action_status(record: dict[str, Any]) -> str:
+    # ActionRecord omits defaults: the OpenAPI schema gives "pending" as the status's default
+    return str(record.get("status", "pending"))
+
+
+def read_events(lines: list[str]) -> list[dict[str, str]]:
+    """Parse server-sent events: each is a dict of its fields (``event``, ``data``, ``id``)."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if current:
+                events.append(current)
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue  # a comment (keep-alive)
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        current[field] = current[field] + "\n" + value if field in current else value
+    if current:
+        events.append(current)
+    return events
+
+
+def stream(api: Api, url: str, *, headers: dict[str, str] | None = None, timeout: float = 30.0) -> Any:
+    """GET a stream, collecting its lines until it ends (bounded by `timeout`)."""
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    with api.client.stream("GET", url, headers=headers or {}) as response:
+        status, content_type = response.status_code, response.headers.get("content-type", "")
+        for line in response.iter_lines():
+            lines.append(line)
+            assert time.monotonic() < deadline, f"the stream did not end in {timeout} s: {lines}"
+    return status, content_type, lines
+
+
+ECHO = workflow([action("a", "echo", x="!ref($.event.data.x)")], [edge("$source", "a")])
+BROKEN = workflow([action("a", "fail", message="broken !ref($.event.data.x)")], [edge("$source", "a")])
+
+
+# -- list ------------------------------------------------------------------------------------------
+
+
+def test_list_runs_newest_first_with_filters_and_paging(api: Api) -> None:
+    echo_id = create_workflow(api, ECHO, "app/echo", name="Echo")
+    broken_id = create_workflow(api, BROKEN, "app/broken", name="Broken")
+    event_ids = []
+    for name, x in [("app/echo", 0), ("app/broken", 1), ("app/echo", 2), ("app/echo", 3)]:
+        event_ids.append(send(api, name, {"x": x}))
+        time.sleep(0.01)  # distinct creation times
+    run_ids = [run_of(api, e) for e in event_ids]
+    for run_id in run_ids:
+        wait_run(api, run_id)
+
+    everything = list_runs(api)
+    assert [r["id"] for r in everything] == run_ids[::-1]  # newest first
+    created = [r["created_at"] for r in everything]
+    assert created == sorted(created, reverse=True) and len(set(created)) == 4
+    assert [r["event"]["data"]["x"] for r in everything] == [3, 2, 1, 0]
+    assert [r["status"] for r in everything] == ["completed", "completed", "failed", "completed"]
+    assert {r["tenant"] for r in everything} == {"acme"}
+
+    # by workflow, status, event
+    assert [r["id"] for r in list_runs(api, workflow_id=echo_id)] == [run_ids[3], run_ids[2], run_ids[0]]
+    assert [r["id"] for r in list_runs(api, workflow_id=broken_id)] == [run_ids[1]]
+    assert list_runs(api, workflow_id="no-such-workflow") == []
+    assert [r["id"] for r in list_runs(api, status="failed")] == [run_ids[1]]
+    assert [r["id"] for r in list_runs(api, status="completed")] == [run_ids[3], run_ids[2], run_ids[0]]
+    assert list_runs(api, status="cancelled") == []
+    assert list_runs(api, status="completed", workflow_id=broken_id) == []
+    assert [r["id"] for r in list_runs(api, event_id=event_ids[2])] == [run_ids[2]]
+    assert list_runs(api, event_id="no-such-event") == []
+
+    # creation time: since is inclusive, until exclusive
+    c0, c1, c2, c3 = created[::-1]
+    assert [r["id"] for r in list_runs(api, since=c1)] == [run_ids[3], run_ids[2], run_ids[1]]
+    assert [r["id"] for r in list_runs(api, until=c2)] == [run_ids[1], run_ids[0]]
+    assert [r["id"] for r in list_runs(api, since=c1, until=c3)] == [run_ids[2], run_ids[1]]
+    assert list_runs(api, since=c3 + 1) == []
+    assert list_runs(api, until=c0) == []
+    assert [r["id"] for r in list_runs(api, since=c0, workflow_id=echo_id, status="completed", until=c3)] == [
+        run_ids[2],
+        run_ids[0],
+    ]
+
+    # paging
+    page = api.client.get("/api/runs", headers=api.headers(), params={"limit": 3}).json()
+    assert (page["limit"], page["offset"]) == (3, 0)
+    assert [r["id"] for r in page["items"]] == [run_ids[3], run_ids[2], run_ids[1]]
+    page = api.client.get("/api/runs", headers=api.headers(), params={"limit": 3, "offset": 3}).json()
+    assert (page["limit"], page["offset"]) == (3, 3)
+    assert [r["id"] for r in page["items"]] == [run_ids[0]]
+    assert [r["id"] for r in list_runs(api, limit=2, offset=1)] == [run_ids[2], run_ids[1]]
+    assert list_runs(api, offset=4) == []
+
+    # another tenant sees none of them
+    other = api.client.get("/api/runs", headers=api.headers("globex", "bob"))
+    assert other.status_code == 200 and other.json()["items"] == []
+
+
+def test_list_runs_rejects_bad_parameters(api: Api) -> None:
+    bad_status = api.client.get("/api/runs", headers=api.headers(), params={"status": "exploded"})
+    assert bad_status.status_code == 400, bad_status.text
+    body = bad_status.json()
+    assert body["code"] == "bad_request"
+    assert "exploded" in body["message"]
+    for params in [{"limit": 0}, {"limit": 501}, {"offset": -1}, {"since": -1}, {"until": "soon"}, {"limit": "x"}]:
+        response = api.client.get("/api/runs", headers=api.headers(), params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["code"] == "bad_request"
+    for status in ["queued", "running", "sleeping", "waiting", "completed", "failed", "cancelled"]:
+        assert api.client.get("/api/runs", headers=api.headers(), params={"status": status}).status_code == 200
+    assert api.client.get("/api/runs").status_code == 401
+
+
+def test_a_bad_query_parameter_error_names_the_parameter(api: Api) -> None:
+    """The error's `path` names the query parameter as ``query.<name>`` (like ``body`` paths name fields)."""
+    for params, path in [({"status": "exploded"}, "query.status"), ({"limit": 0}, "query.limit")]:
+        response = api.client.get("/api/runs", headers=api.headers(), params=params)
+        assert response.status_code == 400
+        assert response.json()["path"] == path, response.json()
+
+
+# -- get: the timeline -------------------------------------------------------------------------------
+
+
+def test_get_run_returns_the_timeline_in_workflow_order(api: Api) -> None:
+    definition = workflow(
+        # listed out of execution order on purpose: the timeline follows the workflow's list
+        [
+            action("nap", "nap", ms=30),
+            action("first", "echo", x="!ref($.event.data.x)"),
+            action("boom", "fail", message="boom at !ref($.event.data.x)"),
+            action("never", "echo", y=1),
+        ],
+        [edge("$source", "first"), edge("first", "nap"), edge("nap", "boom"), edge("boom", "never")],
+    )
+    workflow_id = create_workflow(api, definition, "app/timeline")
+    before = int(time.time() * 1000)
+    run_id = start(api, "app/timeline", {"x": 7})
+    run = wait_run(api, run_id)
+
+    assert run["id"] == run_id
+    assert run["workflow_id"] == workflow_id and run["version"] == 1 and run["tenant"] == "acme"
+    assert run["status"] == "failed"
+    assert run["event"]["name"] == "app/timeline" and run["event"]["data"] == {"x": 7}
+    assert run["output"] is None
+    assert run["error"]["name"] == "NonRetriableError"
+    assert run["error"]["message"] == "boom at 7"
+    assert run["error"]["action"] == "boom"
+    assert before - 1000 <= run["created_at"] <= run["started_at"] <= run["ended_at"]
+    assert run.get("rerun_of") is None
+
+    assert [a["id"] for a in run["actions"]] == ["nap", "first", "boom", "never"]
+    nap, first, boom, never = run["actions"]
+
+    assert action_status(first) == "completed"
+    assert first["inputs"] == {"x": 7}
+    assert first["output"] == {"x": 7}
+    assert first.get("error") is None
+    [attempt] = first["attempts"]
+    assert run["started_at"] <= attempt["started_at"] <= attempt["ended_at"] <= run["ended_at"]
+    assert attempt.get("error") is None
+    assert first["started_at"] <= first["ended_at"]
+
+    assert action_status(nap) == "completed"
+    assert nap["inputs"] == {"ms": 30} and nap["output"] == "rested"
+    [step] = nap["steps"]
+    assert (step["key"], step["kind"], step["status"]) == ("nap", "sleep", "completed")
+    assert nap["attempts"] and all(a["started_at"] <= a["ended_at"] for a in nap["attempts"])
+    assert nap["ended_at"] - nap["started_at"] >= 30  # it slept 30 ms
+    assert first["ended_at"] <= nap["started_at"]
+
+    assert action_status(boom) == "failed"
+    assert boom["inputs"] == {"message": "boom at 7"}
+    assert boom["error"]["name"] == "NonRetriableError" and boom["error"]["message"] == "boom at 7"
+    assert boom.get("output") is None
+    [failed] = boom["attempts"]  # not retried: a NonRetriableError
+    assert failed["error"]["message"] == "boom at 7"
+    assert failed["started_at"] <= failed["ended_at"]
+    assert nap["ended_at"] <= boom["started_at"]
+
+    assert action_status(never) == "pending"
+    assert never.get("inputs") is None and never.get("attempts", []) == [] and never.get("steps", []) == []
+
+
+def test_get_run_unknown_or_of_another_tenant_is_404(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo")
+    run_id = start(api, "app/echo", {"x": 1})
+    wait_run(api, run_id)
+    for url, headers in [
+        ("/api/runs/no-such-run", api.headers()),
+        (f"/api/runs/{run_id}", api.headers("globex", "bob")),
+    ]:
+        response = api.client.get(url, headers=headers)
+        assert response.status_code == 404, response.text
+        assert response.json()["code"] == "not_found"
+    assert api.client.get(f"/api/runs/{run_id}").status_code == 401
+
+
+# -- cancel ----------------------------------------------------------------------------------------
+
+
+def test_cancel_a_sleeping_run(api: Api) -> None:
+    definition = workflow(
+        [action("sleep", "nap", ms=600_000), action("after", "echo", y=1)],
+        [edge("$source", "sleep"), edge("sleep", "after")],
+    )
+    create_workflow(api, definition, "app/sleepy")
+    run_id = start(api, "app/sleepy")
+    sleeping = wait_run(api, run_id, lambda run: run["status"] == "sleeping")
+    assert action_status(sleeping["actions"][0]) == "sleeping"
+    assert sleeping.get("ended_at") is None
+
+    cancelled = api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers())
+    assert cancelled.status_code == 200, cancelled.text
+    run = cancelled.json()
+    assert run["id"] == run_id
+    assert run["status"] == "cancelled"
+    assert run["error"]["name"] == "Cancelled"
+    assert run["ended_at"] is not None and run["ended_at"] >= run["created_at"]
+    assert run["ended_at"] - run["created_at"] < 600_000
+    assert [a["id"] for a in run["actions"]] == ["sleep", "after"]
+    assert action_status(run["actions"][1]) == "pending"  # nothing ran after the cancel
+
+    time.sleep(0.3)  # the worker polls every 50 ms: nothing resumes it
+    again = get_run(api, run_id)
+    assert again["status"] == "cancelled" and again["ended_at"] == run["ended_at"]
+    assert action_status(again["actions"][1]) == "pending"
+
+    # cancelling it again changes nothing
+    twice = api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers())
+    assert twice.status_code == 200 and twice.json() == again
+
+    [listed] = list_runs(api, status="cancelled")
+    assert listed["id"] == run_id
+
+
+def test_cancel_an_ended_run_returns_it_unchanged(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo")
+    run_id = start(api, "app/echo", {"x": "done"})
+    completed = wait_run(api, run_id)
+    assert completed["status"] == "completed"
+    response = api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers())
+    assert response.status_code == 200, response.text
+    assert response.json() == completed
+    assert get_run(api, run_id) == completed
+    assert response.json()["output"] == {"a": {"x": "done"}}
+
+
+def test_cancel_unknown_or_without_scope(api: Api) -> None:
+    missing = api.client.post("/api/runs/no-such-run/cancel", headers=api.headers())
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+    create_workflow(api, workflow([action("s", "nap", ms=600_000)], [edge("$source", "s")]), "app/sleepy")
+    run_id = start(api, "app/sleepy")
+    wait_run(api, run_id, lambda run: run["status"] == "sleeping")
+    other_tenant = api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers("globex", "bob"))
+    assert other_tenant.status_code == 404
+    read_only = api.headers(scopes=["runs:read"])
+    refused = api.client.post(f"/api/runs/{run_id}/cancel", headers=read_only)
+    assert refused.status_code in (401, 403), refused.text
+    assert get_run(api, run_id)["status"] == "sleeping"  # neither cancelled it
+    assert api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers()).json()["status"] == "cancelled"
+
+
+# -- rerun -----------------------------------------------------------------------------------------
+
+
+def test_rerun_a_failed_run_from_the_failed_step(api: Api) -> None:
+    definition = workflow(
+        [action("a", "echo", x="!ref($.event.data.x)"), action("b", "fail", message="still broken")],
+        [edge("$source", "a"), edge("a", "b")],
+    )
+    create_workflow(api, definition, "app/flaky")
+    original_id = start(api, "app/flaky", {"x": 3})
+    original = wait_run(api, original_id)
+    assert original["status"] == "failed"
+
+    rerun = api.client.post(f"/api/runs/{original_id}/rerun", headers=api.headers(), json={"from_failed_step": True})
+    assert rerun.status_code == 201, rerun.text
+    new_id = rerun.json()["run_id"]
+    assert new_id != original_id
+    new = wait_run(api, new_id)
+    assert new["rerun_of"] == original_id
+    assert new["version"] == original["version"] and new["version_id"] == original["version_id"]
+    assert new["event"] == original["event"]
+    assert new["status"] == "failed" and new["error"]["action"] == "b"
+    a_before, b_before = original["actions"]
+    a_after, b_after = new["actions"]
+    assert a_after == a_before  # kept as it was, not run again
+    assert b_after["attempts"] != b_before["attempts"]  # the failed step ran again
+    assert b_after["attempts"][0]["started_at"] >= new["created_at"]
+
+    # the original is untouched, and both are listed
+    assert get_run(api, original_id) == original
+    assert {r["id"] for r in list_runs(api)} == {original_id, new_id}
+
+    # the default body, and no body at all, mean from_failed_step
+    for body in [{}, None]:
+        again = api.client.post(f"/api/runs/{original_id}/rerun", headers=api.headers(), json=body)
+        assert again.status_code == 201, again.text
+        assert get_run(api, again.json()["run_id"])["rerun_of"] == original_id
+
+
+def test_rerun_a_completed_run_from_the_failed_step_is_a_conflict(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo")
+    run_id = start(api, "app/echo", {"x": 1})
+    assert wait_run(api, run_id)["status"] == "completed"
+    for body in [{"from_failed_step": True}, None]:
+        response = api.client.post(f"/api/runs/{run_id}/rerun", headers=api.headers(), json=body)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "cannot_rerun"
+    assert [r["id"] for r in list_runs(api)] == [run_id]  # no run was started
+
+    # from scratch works for a completed run
+    fresh = api.client.post(f"/api/runs/{run_id}/rerun", headers=api.headers(), json={"from_failed_step": False})
+    assert fresh.status_code == 201, fresh.text
+    rerun = wait_run(api, fresh.json()["run_id"])
+    assert rerun["status"] == "completed" and rerun["output"] == {"a": {"x": 1}} and rerun["rerun_of"] == run_id
+
+
+def test_rerun_from_scratch_runs_the_latest_published_version(api: Api) -> None:
+    v1 = workflow(
+        [action("a", "echo", x="!ref($.event.data.x)"), action("b", "fail")],
+        [edge("$source", "a"), edge("a", "b")],
+    )
+    workflow_id = create_workflow(api, v1, "app/fixme")
+    original_id = start(api, "app/fixme", {"x": 9})
+    original = wait_run(api, original_id)
+    assert original["status"] == "failed" and original["version"] == 1
+
+    v2 = workflow(
+        [action("a", "echo", x="!ref($.event.data.x)"), action("c", "echo", got="!ref($.state.a.x)")],
+        [edge("$source", "a"), edge("a", "c")],
+    )
+    updated = api.client.put(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"workflow": v2})
+    assert updated.status_code == 200, updated.text
+    # the draft is not published yet: a rerun from scratch still runs version 1
+    draft_rerun = api.client.post(
+        f"/api/runs/{original_id}/rerun", headers=api.headers(), json={"from_failed_step": False}
+    )
+    assert draft_rerun.status_code == 201
+    on_v1 = wait_run(api, draft_rerun.json()["run_id"])
+    assert on_v1["version"] == 1 and on_v1["status"] == "failed"
+
+    published = api.client.post(f"/api/workflows/{workflow_id}/publish", headers=api.headers())
+    assert published.status_code == 201 and published.json()["number"] == 2
+    rerun = api.client.post(f"/api/runs/{original_id}/rerun", headers=api.headers(), json={"from_failed_step": False})
+    assert rerun.status_code == 201, rerun.text
+    new = wait_run(api, rerun.json()["run_id"])
+    assert new["rerun_of"] == original_id
+    assert new["version"] == 2 and new["version_id"] != original["version_id"]
+    assert new["event"] == original["event"]
+    assert new["status"] == "completed"
+    assert new["output"] == {"a": {"x": 9}, "c": {"got": 9}}
+    assert [a["id"] for a in new["actions"]] == ["a", "c"]
+    # run from scratch: a ran again (its attempt started after the new run was created)
+    assert new["actions"][0]["attempts"][0]["started_at"] >= new["created_at"]
+
+    # from the failed step stays on the original's version
+    resumed = api.client.post(f"/api/runs/{original_id}/rerun", headers=api.headers(), json={"from_failed_step": True})
+    assert resumed.status_code == 201
+    assert wait_run(api, resumed.json()["run_id"])["version"] == 1
+
+
+def test_rerun_unknown_run_or_bad_body(api: Api) -> None:
+    missing = api.client.post("/api/runs/no-such-run/rerun", headers=api.headers(), json={"from_failed_step": False})
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    create_workflow(api, BROKEN, "app/broken")
+    run_id = start(api, "app/broken", {"x": 1})
+    wait_run(api, run_id)
+    for body in [{"from_failed_step": "yes please"}, {"from_scratch": True}, [1]]:
+        response = api.client.post(f"/api/runs/{run_id}/rerun", headers=api.headers(), json=body)
+        assert response.status_code == 400, (body, response.text)
+    assert [r["id"] for r in list_runs(api)] == [run_id]
+
+
+# -- stream ----------------------------------------------------------------------------------------
+
+
+def completed_actions(run: dict[str, Any]) -> int:
+    return sum(1 for a in run["actions"] if action_status(a) == "completed")
+
+
+def test_stream_sends_the_run_as_it_progresses_then_end(api: Api) -> None:
+    definition = workflow(
+        [action("one", "nap", ms=600), action("two", "nap", ms=600), action("three", "echo", x=3)],
+        [edge("$source", "one"), edge("one", "two"), edge("two", "three")],
+    )
+    create_workflow(api, definition, "app/slow")
+    run_id = start(api, "app/slow")
+
+    status, content_type, lines = stream(api, f"/api/runs/{run_id}/stream", headers=api.headers())
+    assert status == 200
+    assert content_type.startswith("text/event-stream")
+    events = read_events(lines)
+    assert events, lines
+    *updates, end = events
+    assert end["event"] == "end" and end["data"] == "completed"
+    assert updates and all(e["event"] == "run" for e in updates), events
+
+    runs = [json.loads(e["data"]) for e in updates]
+    assert all(r["id"] == run_id for r in runs)
+    assert all(e["id"] == r["status"] for e, r in zip(updates, runs, strict=True))
+    progress = [completed_actions(r) for r in runs]
+    assert progress == sorted(progress), progress  # never goes back
+    assert len(set(progress)) >= 3, progress  # saw the run move through its actions
+    assert all(a != b for a, b in itertools.pairwise(updates))  # only changes are sent
+    assert [r["status"] for r in runs].count("completed") == 1
+    last = runs[-1]
+    assert last["status"] == "completed"
+    assert last["output"] == {"one": "rested", "two": "rested", "three": {"x": 3}}
+    assert last == get_run(api, run_id)  # the whole run, timeline included
+
+
+def test_stream_of_an_ended_run_sends_it_once_then_end(api: Api) -> None:
+    create_workflow(api, BROKEN, "app/broken")
+    run_id = start(api, "app/broken", {"x": 2})
+    failed = wait_run(api, run_id)
+    _, _, lines = stream(api, f"/api/runs/{run_id}/stream", headers=api.headers())
+    events = read_events(lines)
+    assert [e["event"] for e in events] == ["run", "end"]
+    assert json.loads(events[0]["data"]) == failed
+    assert events[1]["data"] == "failed"
+
+
+def test_stream_accepts_the_token_as_a_query_parameter(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo")
+    run_id = start(api, "app/echo", {"x": "q"})
+    completed = wait_run(api, run_id)
+
+    status, content_type, lines = stream(api, f"/api/runs/{run_id}/stream?token={api.token()}")
+    assert status == 200 and content_type.startswith("text/event-stream")
+    events = read_events(lines)
+    assert [e["event"] for e in events] == ["run", "end"]
+    assert json.loads(events[0]["data"]) == completed
+
+    # no token, a bad one, another tenant's: no stream
+    for url, code in [
+        (f"/api/runs/{run_id}/stream", 401),
+        (f"/api/runs/{run_id}/stream?token=not-a-token", 401),
+        (f"/api/runs/{run_id}/stream?token={api.token('globex', 'bob')}", 404),
+    ]:
+        status, _, lines = stream(api, url)
+        assert status == code, (url, lines)
+        assert not any(line.startswith("event:") for line in lines)
+    # the query token is for streams only (EventSource cannot send headers; everything else can)
+    assert api.client.get(f"/api/runs/{run_id}?token={api.token()}").status_code == 401
+
+
+def test_stream_of_an_unknown_run_is_404_before_any_event(api: Api) -> None:
+    status, content_type, lines = stream(api, "/api/runs/no-such-run/stream", headers=api.headers())
+    assert status == 404
+    assert content_type.startswith("application/json")
+    assert json.loads("\n".join(lines))["code"] == "not_found"
+    assert not any(line.startswith(("event:", "data:")) for line in lines)

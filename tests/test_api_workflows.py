@@ -1,0 +1,898 @@
+"""The editor API's workflow routes through a TestClient: create, list, get, update (optimistic
+concurrency), delete, validate, publish, versions, enable/disable, export/import and test runs, with
+their success and error statuses and bodies."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from conftest import Api
+
+ECHO = {
+    "actions": [{"id": "a", "kind": "echo", "inputs": {"x": "!ref($.event.data.x)"}}],
+    "edges": [{"from": "$source", "to": "a"}],
+}
+
+# A workflow with four distinct problems, each at a known path.
+BROKEN = {
+    "actions": [
+        {"id": "a", "kind": "nope"},
+        {"id": "b", "kind": "echo", "inputs": {"x": "!ref($.state.zz.q)"}},
+    ],
+    "edges": [{"from": "$source", "to": "a"}, {"from": "a", "to": "q"}],
+}
+BROKEN_PROBLEMS = {
+    ("unknown_kind", "actions[0].kind"),
+    ("unknown_edge_target", "edges[1].to"),
+    ("unreachable", "actions[1]"),
+    ("ref_not_upstream", "actions[1].inputs.x"),
+}
+
+# A workflow exported by the TypeScript Workflow Kit: numeric ids, refs into state by those ids, and keys
+# this kit does not know (which must survive).
+TS_WORKFLOW = {
+    "name": "Blog post review",
+    "actions": [
+        {"id": "1", "kind": "echo", "name": "Draft", "inputs": {"x": "!ref($.event.data.title)"}, "ui": {"x": 10}},
+        {"id": "2", "kind": "echo", "inputs": {"y": "!ref($.state.1.x)"}, "position": {"x": 1, "y": 2}},
+    ],
+    "edges": [{"from": "$source", "to": "1", "style": "dashed"}, {"from": "1", "to": "2"}],
+    "workflowVersion": 3,
+    "createdBy": {"id": "u-1"},
+}
+
+
+def create(api: Api, expect: int = 201, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Echo", "trigger": {"event": "app/x"}, "workflow": ECHO, **fields}
+    response = api.client.post("/api/workflows", headers=api.headers(), json=body)
+    assert response.status_code == expect, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def problems_of(body: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(p["code"], p["path"]) for p in body["problems"]}
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert "Traceback" not in response.text
+    return body
+
+
+def wait_for_run(api: Api, run_id: str, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.client.get(f"/api/runs/{run_id}", headers=api.headers())
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()
+        if run["status"] in ("completed", "failed", "cancelled"):
+            return run
+        assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {timeout}s"
+        time.sleep(0.05)
+
+
+def next_millisecond() -> None:
+    """Let the wall clock move on so that consecutive writes get distinct timestamps."""
+    start = time.time_ns() // 1_000_000
+    while time.time_ns() // 1_000_000 <= start:
+        time.sleep(0.001)
+
+
+# -- POST /api/workflows --------------------------------------------------------------------------
+
+
+def test_create_stores_a_draft(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows",
+        headers=api.headers(),
+        json={"name": "  Echo  ", "description": "says it back", "trigger": {"event": "app/x"}, "workflow": ECHO},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["etag"] == '"1"'
+    assert body["name"] == "Echo"
+    assert body["description"] == "says it back"
+    assert body["trigger"] == {"event": "app/x"}
+    assert body["published_version"] is None
+    assert body["enabled"] is False
+    assert body["version"] == 1
+    assert body["draft"] == ECHO
+    assert body["problems"] == []
+    assert body["settings"] == {}
+    assert isinstance(body["id"], str) and body["id"]
+    assert body["created_at"] == body["updated_at"] > 0
+    listed = api.client.get("/api/workflows", headers=api.headers()).json()["items"]
+    assert [w["id"] for w in listed] == [body["id"]]
+    assert api.client.get(f"/api/workflows/{body['id']}/versions", headers=api.headers()).json() == {"items": []}
+
+
+def test_create_keeps_an_invalid_draft_and_lists_its_problems(api: Api) -> None:
+    body = create(api, workflow=BROKEN)
+    assert body["published_version"] is None
+    assert body["enabled"] is False
+    assert problems_of(body) == BROKEN_PROBLEMS
+    assert all(p["message"] for p in body["problems"])
+    fetched = api.client.get(f"/api/workflows/{body['id']}", headers=api.headers()).json()
+    assert problems_of(fetched) == BROKEN_PROBLEMS
+
+
+def test_create_with_publish_and_enabled(api: Api) -> None:
+    body = create(api, trigger={"event": "app/*", "if": "event.data.x > 1"}, publish=True, enabled=True)
+    assert body["published_version"] == 1
+    assert body["enabled"] is True
+    assert body["trigger"] == {"event": "app/*", "if": "event.data.x > 1"}
+    versions = api.client.get(f"/api/workflows/{body['id']}/versions", headers=api.headers()).json()["items"]
+    assert [v["number"] for v in versions] == [1]
+    assert versions[0]["workflow"] == ECHO
+
+
+def test_create_rejects_malformed_json(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows", headers={**api.headers(), "Content-Type": "application/json"}, content=b'{"name": "x",'
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert set(body) <= {"code", "message", "path"}
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_create_rejects_a_missing_name(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows", headers=api.headers(), json={"trigger": {"event": "app/x"}, "workflow": ECHO}
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert body["path"] == "name"
+    assert set(body) <= {"code", "message", "path"}
+
+
+def test_create_rejects_an_unknown_field(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows",
+        headers=api.headers(),
+        json={"name": "x", "trigger": {"event": "app/x"}, "workflow": ECHO, "colour": "red"},
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert body["path"] == "colour"
+    assert "unknown" in body["message"]
+
+
+def test_create_rejects_a_wrong_type_naming_the_field(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows", headers=api.headers(), json={"name": 5, "trigger": {"event": "app/x"}, "workflow": ECHO}
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert "str" in body["message"]
+    assert body.get("path") == "name", body
+
+
+def test_create_rejects_a_wrong_type_in_a_nested_field(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows", headers=api.headers(), json={"name": "x", "trigger": {"event": 5}, "workflow": ECHO}
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert body.get("path") == "trigger.event", body
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_create_rejects_a_workflow_that_cannot_load(api: Api) -> None:
+    body = create(api, expect=422, workflow={"actions": 5, "edges": []})
+    assert body["code"] == "invalid_workflow"
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_format", "actions")]
+    assert "array" in body["problems"][0]["message"]
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_create_rejects_an_action_of_the_wrong_shape(api: Api) -> None:
+    body = create(api, expect=422, workflow={"actions": [{"id": "a", "kind": 7}], "edges": []})
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_format", "actions[0].kind")]
+
+
+def test_create_and_publish_an_invalid_workflow_lists_every_problem(api: Api) -> None:
+    body = create(api, expect=422, workflow=BROKEN, publish=True)
+    assert body["code"] == "invalid_workflow"
+    assert problems_of(body) == BROKEN_PROBLEMS
+    assert len(body["problems"]) == len(BROKEN_PROBLEMS)
+    assert "4 problems" in body["message"]
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_create_rejects_a_bad_wildcard(api: Api) -> None:
+    for event in ("app/x*", "app/*/y", "*"):
+        body = create(api, expect=422, trigger={"event": event})
+        assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_trigger", "trigger.event")], event
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_create_rejects_a_bad_trigger_condition(api: Api) -> None:
+    body = create(api, expect=422, trigger={"event": "app/x", "if": "event.data.x >"})
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_expression", "trigger.if")]
+
+
+def test_create_rejects_a_blank_name(api: Api) -> None:
+    body = create(api, expect=422, name="   ")
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_name", "name")]
+
+
+def test_create_rejects_unknown_settings(api: Api) -> None:
+    body = create(api, expect=422, settings={"colour": "red"})
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_settings", "settings.colour")]
+
+
+def test_routes_need_a_token(api: Api) -> None:
+    response = api.client.post("/api/workflows", json={"name": "x", "trigger": {"event": "app/x"}, "workflow": ECHO})
+    assert_error(response, 401, "unauthorized")
+    assert_error(api.client.get("/api/workflows"), 401, "unauthorized")
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+# -- GET /api/workflows, GET /api/workflows/{id} --------------------------------------------------
+
+
+def test_list_is_paged_newest_updated_first(api: Api) -> None:
+    ids = []
+    for index in range(4):
+        ids.append(create(api, name=f"w{index}")["id"])
+        next_millisecond()
+    # editing the oldest makes it the most recently updated
+    assert (
+        api.client.patch(f"/api/workflows/{ids[0]}", headers=api.headers(), json={"name": "w0 again"}).status_code
+        == 200
+    )
+    expected = [ids[0], ids[3], ids[2], ids[1]]
+
+    page = api.client.get("/api/workflows", headers=api.headers()).json()
+    assert (page["limit"], page["offset"]) == (50, 0)
+    assert [w["id"] for w in page["items"]] == expected
+    assert page["items"][0]["name"] == "w0 again"
+    assert all("problems" in w and "draft" in w for w in page["items"])
+
+    first = api.client.get("/api/workflows?limit=2", headers=api.headers()).json()
+    assert (first["limit"], first["offset"]) == (2, 0)
+    assert [w["id"] for w in first["items"]] == expected[:2]
+    second = api.client.get("/api/workflows?limit=2&offset=2", headers=api.headers()).json()
+    assert (second["limit"], second["offset"]) == (2, 2)
+    assert [w["id"] for w in second["items"]] == expected[2:]
+    beyond = api.client.get("/api/workflows?limit=2&offset=4", headers=api.headers()).json()
+    assert beyond["items"] == []
+    assert len(api.client.get("/api/workflows?limit=500", headers=api.headers()).json()["items"]) == 4
+
+
+def test_list_rejects_out_of_range_paging(api: Api) -> None:
+    for query, field in (("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset")):
+        body = assert_error(api.client.get(f"/api/workflows?{query}", headers=api.headers()), 400, "bad_request")
+        assert field in body["message"] or field in (body.get("path") or ""), body
+    assert_error(api.client.get("/api/workflows?limit=zero", headers=api.headers()), 400, "bad_request")
+
+
+def test_paging_errors_name_the_query_parameter(api: Api) -> None:
+    body = assert_error(api.client.get("/api/workflows?limit=0", headers=api.headers()), 400, "bad_request")
+    assert body.get("path") == "query.limit", body
+    body = assert_error(api.client.get("/api/workflows?offset=-1", headers=api.headers()), 400, "bad_request")
+    assert body.get("path") == "query.offset", body
+
+
+def test_list_is_scoped_to_the_tenant(api: Api) -> None:
+    mine = create(api)["id"]
+    other = api.headers("globex", "bob")
+    assert api.client.get("/api/workflows", headers=other).json()["items"] == []
+    assert_error(api.client.get(f"/api/workflows/{mine}", headers=other), 404, "not_found")
+    assert_error(api.client.delete(f"/api/workflows/{mine}", headers=other), 404, "not_found")
+    assert api.client.get(f"/api/workflows/{mine}", headers=api.headers()).status_code == 200
+
+
+def test_get_returns_the_record_with_an_etag(api: Api) -> None:
+    created = create(api, description="d")
+    response = api.client.get(f"/api/workflows/{created['id']}", headers=api.headers())
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"1"'
+    assert response.json() == created
+    api.client.patch(f"/api/workflows/{created['id']}", headers=api.headers(), json={"name": "renamed"})
+    again = api.client.get(f"/api/workflows/{created['id']}", headers=api.headers())
+    assert again.headers["etag"] == '"2"'
+    assert again.json()["version"] == 2
+
+
+def test_get_an_unknown_workflow_is_404(api: Api) -> None:
+    body = assert_error(api.client.get("/api/workflows/01NOSUCHWORKFLOW", headers=api.headers()), 404, "not_found")
+    assert "01NOSUCHWORKFLOW" in body["message"]
+
+
+# -- PUT and PATCH /api/workflows/{id} ------------------------------------------------------------
+
+
+def test_put_and_patch_change_only_the_given_fields_and_bump_the_version(api: Api) -> None:
+    created = create(api, description="first")
+    workflow_id = created["id"]
+    renamed = api.client.put(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.headers["etag"] == '"2"'
+    body = renamed.json()
+    assert (body["name"], body["description"], body["version"]) == ("Renamed", "first", 2)
+    assert body["draft"] == ECHO and body["trigger"] == {"event": "app/x"}
+    assert body["updated_at"] >= created["updated_at"]
+
+    new_draft = {
+        "actions": [{"id": "b", "kind": "echo", "inputs": {"y": 1}}],
+        "edges": [{"from": "$source", "to": "b"}],
+    }
+    patched = api.client.patch(
+        f"/api/workflows/{workflow_id}",
+        headers=api.headers(),
+        json={"workflow": new_draft, "trigger": {"event": "app/y"}, "settings": {}},
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["name"], body["description"], body["version"]) == ("Renamed", "first", 3)
+    assert body["draft"] == new_draft
+    assert body["trigger"] == {"event": "app/y"}
+    assert patched.headers["etag"] == '"3"'
+
+    described = api.client.patch(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"description": ""})
+    assert (described.json()["description"], described.json()["version"]) == ("", 4)
+    stored = api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()
+    assert (stored["name"], stored["description"], stored["version"], stored["draft"]) == ("Renamed", "", 4, new_draft)
+
+
+def test_an_update_with_an_invalid_draft_lists_its_problems(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    response = api.client.put(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"workflow": BROKEN})
+    assert response.status_code == 200, response.text
+    assert problems_of(response.json()) == BROKEN_PROBLEMS
+    assert response.json()["version"] == 2
+
+
+def test_a_stale_version_in_the_body_is_409(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    assert api.client.put(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"name": "b"}).status_code == 200
+    for method in ("PUT", "PATCH"):
+        response = api.client.request(
+            method, f"/api/workflows/{workflow_id}", headers=api.headers(), json={"version": 1, "name": "stale"}
+        )
+        body = assert_error(response, 409, "conflict")
+        assert body["current_version"] == 2
+    current = api.client.patch(
+        f"/api/workflows/{workflow_id}", headers=api.headers(), json={"version": 2, "name": "fresh"}
+    )
+    assert current.status_code == 200
+    assert (current.json()["name"], current.json()["version"]) == ("fresh", 3)
+
+
+def test_if_match_makes_an_update_conditional(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    ok = api.client.put(url, headers={**api.headers(), "If-Match": '"1"'}, json={"name": "second"})
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["etag"] == '"2"'
+
+    for method in ("PUT", "PATCH"):
+        stale = api.client.request(method, url, headers={**api.headers(), "If-Match": '"1"'}, json={"name": "stale"})
+        assert assert_error(stale, 409, "conflict")["current_version"] == 2
+
+    weak = api.client.patch(url, headers={**api.headers(), "If-Match": 'W/"2"'}, json={"name": "third"})
+    assert weak.status_code == 200, weak.text
+    assert weak.json()["version"] == 3
+    anything = api.client.patch(url, headers={**api.headers(), "If-Match": "*"}, json={"name": "fourth"})
+    assert anything.status_code == 200
+    assert anything.json()["version"] == 4
+    assert api.client.get(url, headers=api.headers()).json()["name"] == "fourth"
+
+
+def test_if_match_garbage_is_400(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    for method in ("PUT", "PATCH"):
+        response = api.client.request(
+            method,
+            f"/api/workflows/{workflow_id}",
+            headers={**api.headers(), "If-Match": "garbage"},
+            json={"name": "n"},
+        )
+        body = assert_error(response, 400, "bad_request")
+        assert "If-Match" in body["message"]
+    stored = api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()
+    assert (stored["name"], stored["version"]) == ("Echo", 1)
+
+
+def test_two_editors_never_overwrite_each_other(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    ann, bob = api.headers("acme", "ann"), api.headers("acme", "bob")
+    ann_view, bob_view = api.client.get(url, headers=ann), api.client.get(url, headers=bob)
+    assert ann_view.headers["etag"] == bob_view.headers["etag"] == '"1"'
+
+    ann_draft = {"actions": [{"id": "ann", "kind": "echo"}], "edges": [{"from": "$source", "to": "ann"}]}
+    saved = api.client.put(
+        url, headers={**ann, "If-Match": ann_view.headers["etag"]}, json={"name": "Ann's", "workflow": ann_draft}
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 2
+
+    bob_draft = {"actions": [{"id": "bob", "kind": "echo"}], "edges": [{"from": "$source", "to": "bob"}]}
+    lost = api.client.put(
+        url,
+        headers={**bob, "If-Match": bob_view.headers["etag"]},
+        json={"name": "Bob's", "workflow": bob_draft, "description": "bob was here", "trigger": {"event": "bob/x"}},
+    )
+    assert assert_error(lost, 409, "conflict")["current_version"] == 2
+    lost_again = api.client.patch(url, headers=bob, json={"version": 1, "name": "Bob's", "publish": True})
+    assert assert_error(lost_again, 409, "conflict")["current_version"] == 2
+
+    stored = api.client.get(url, headers=ann).json()
+    assert stored["name"] == "Ann's"
+    assert stored["draft"] == ann_draft
+    assert stored["description"] == ""
+    assert stored["trigger"] == {"event": "app/x"}
+    assert stored["version"] == 2
+    assert stored["published_version"] is None
+
+
+def test_an_update_that_publishes_an_invalid_draft_changes_nothing(api: Api) -> None:
+    workflow_id = create(api, workflow=BROKEN)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    response = api.client.patch(url, headers=api.headers(), json={"name": "renamed", "publish": True})
+    body = assert_error(response, 422, "invalid_workflow")
+    assert problems_of(body) == BROKEN_PROBLEMS
+    stored = api.client.get(url, headers=api.headers()).json()
+    assert (stored["name"], stored["version"], stored["published_version"]) == ("Echo", 1, None)
+
+    response = api.client.put(url, headers=api.headers(), json={"workflow": BROKEN, "publish": True})
+    assert problems_of(assert_error(response, 422, "invalid_workflow")) == BROKEN_PROBLEMS
+    response = api.client.put(url, headers=api.headers(), json={"trigger": {"event": "app/x*"}})
+    body = assert_error(response, 422, "invalid_workflow")
+    assert [p["path"] for p in body["problems"]] == ["trigger.event"]
+    assert api.client.get(url, headers=api.headers()).json()["version"] == 1
+
+
+def test_an_update_that_publishes_a_valid_draft(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    new_draft = {"actions": [{"id": "b", "kind": "echo"}], "edges": [{"from": "$source", "to": "b"}]}
+    response = api.client.put(
+        f"/api/workflows/{workflow_id}", headers=api.headers(), json={"workflow": new_draft, "publish": True}
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["version"], response.json()["published_version"]) == (2, 1)
+    version = api.client.get(f"/api/workflows/{workflow_id}/versions/1", headers=api.headers()).json()
+    assert version["workflow"] == new_draft
+
+
+def test_update_errors(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    unknown = assert_error(api.client.put(url, headers=api.headers(), json={"colour": 1}), 400, "bad_request")
+    assert unknown["path"] == "colour"
+    assert_error(api.client.patch(url, headers=api.headers(), json={"version": "one"}), 400, "bad_request")
+    assert_error(
+        api.client.put(url, headers={**api.headers(), "Content-Type": "application/json"}, content=b"{"),
+        400,
+        "bad_request",
+    )
+    body = assert_error(api.client.put(url, headers=api.headers(), json={"name": " "}), 422, "invalid_workflow")
+    assert [p["path"] for p in body["problems"]] == ["name"]
+    body = assert_error(
+        api.client.put(url, headers=api.headers(), json={"workflow": {"edges": {}}}), 422, "invalid_workflow"
+    )
+    assert [p["path"] for p in body["problems"]] == ["edges"]
+    assert_error(api.client.put("/api/workflows/nope", headers=api.headers(), json={"name": "x"}), 404, "not_found")
+    assert_error(api.client.patch("/api/workflows/nope", headers=api.headers(), json={"name": "x"}), 404, "not_found")
+    assert api.client.get(url, headers=api.headers()).json()["version"] == 1
+
+
+# -- DELETE /api/workflows/{id} -------------------------------------------------------------------
+
+
+def test_delete(api: Api) -> None:
+    keep = create(api, name="keep")["id"]
+    workflow_id = create(api, publish=True)["id"]
+    response = api.client.delete(f"/api/workflows/{workflow_id}", headers=api.headers())
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_error(api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()), 404, "not_found")
+    assert_error(api.client.delete(f"/api/workflows/{workflow_id}", headers=api.headers()), 404, "not_found")
+    assert_error(api.client.post(f"/api/workflows/{workflow_id}/publish", headers=api.headers()), 404, "not_found")
+    listed = api.client.get("/api/workflows", headers=api.headers()).json()["items"]
+    assert [w["id"] for w in listed] == [keep]
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+
+def test_validate_an_instance_saves_nothing(api: Api) -> None:
+    response = api.client.post("/api/workflows/validate", headers=api.headers(), json=BROKEN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"problems"}
+    assert problems_of(body) == BROKEN_PROBLEMS
+    assert all(set(p) == {"code", "path", "message"} and p["message"] for p in body["problems"])
+
+    valid = api.client.post("/api/workflows/validate", headers=api.headers(), json=ECHO)
+    assert (valid.status_code, valid.json()) == (200, {"problems": []})
+
+    unloadable = api.client.post("/api/workflows/validate", headers=api.headers(), json={"actions": 5})
+    assert [(p["code"], p["path"]) for p in unloadable.json()["problems"]] == [("invalid_format", "actions")]
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_validate_rejects_a_non_object_body(api: Api) -> None:
+    assert_error(api.client.post("/api/workflows/validate", headers=api.headers(), json=[ECHO]), 400, "bad_request")
+
+
+def test_validate_the_stored_draft(api: Api) -> None:
+    broken = create(api, workflow=BROKEN)
+    response = api.client.post(f"/api/workflows/{broken['id']}/validate", headers=api.headers())
+    assert response.status_code == 200, response.text
+    assert problems_of(response.json()) == BROKEN_PROBLEMS
+    valid = create(api)
+    assert api.client.post(f"/api/workflows/{valid['id']}/validate", headers=api.headers()).json() == {"problems": []}
+    stored = api.client.get(f"/api/workflows/{broken['id']}", headers=api.headers()).json()
+    assert stored["version"] == 1 and stored["updated_at"] == broken["updated_at"]
+    assert_error(api.client.post("/api/workflows/nope/validate", headers=api.headers()), 404, "not_found")
+
+
+# -- publish and versions -------------------------------------------------------------------------
+
+
+def test_publish_numbers_versions_and_keeps_them_immutable(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    first = api.client.post(f"/api/workflows/{workflow_id}/publish", headers=api.headers())
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["number"] == 1
+    assert body["workflow_id"] == workflow_id
+    assert body["workflow"] == ECHO
+    assert body["trigger"] == {"event": "app/x"}
+    assert body["settings"] == {}
+    assert isinstance(body["created_at"], int)
+
+    record = api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()
+    assert record["published_version"] == 1
+    assert record["enabled"] is False
+
+    second_draft = {"actions": [{"id": "z", "kind": "echo"}], "edges": [{"from": "$source", "to": "z"}]}
+    api.client.patch(
+        f"/api/workflows/{workflow_id}",
+        headers=api.headers(),
+        json={"workflow": second_draft, "trigger": {"event": "app/y"}},
+    )
+    second = api.client.post(f"/api/workflows/{workflow_id}/publish", headers=api.headers(), json={"version": 2})
+    assert second.status_code == 201, second.text
+    assert (second.json()["number"], second.json()["workflow"]) == (2, second_draft)
+    assert second.json()["trigger"] == {"event": "app/y"}
+    assert api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()["published_version"] == 2
+
+    versions = api.client.get(f"/api/workflows/{workflow_id}/versions", headers=api.headers())
+    assert versions.status_code == 200
+    items = versions.json()["items"]
+    assert [v["number"] for v in items] == [2, 1]
+    assert [v["workflow"] for v in items] == [second_draft, ECHO]
+    assert items[1] == body
+
+    one = api.client.get(f"/api/workflows/{workflow_id}/versions/1", headers=api.headers())
+    assert one.status_code == 200
+    assert one.json() == body
+    assert api.client.get(f"/api/workflows/{workflow_id}/versions/2", headers=api.headers()).json() == second.json()
+
+
+def test_publish_an_invalid_draft_is_422(api: Api) -> None:
+    workflow_id = create(api, workflow=BROKEN)["id"]
+    body = assert_error(
+        api.client.post(f"/api/workflows/{workflow_id}/publish", headers=api.headers()), 422, "invalid_workflow"
+    )
+    assert problems_of(body) == BROKEN_PROBLEMS
+    assert api.client.get(f"/api/workflows/{workflow_id}/versions", headers=api.headers()).json() == {"items": []}
+    assert api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()["published_version"] is None
+
+
+def test_publish_with_a_stale_version_is_409(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    api.client.patch(url, headers=api.headers(), json={"name": "changed"})
+    body = assert_error(api.client.post(f"{url}/publish", headers=api.headers(), json={"version": 1}), 409, "conflict")
+    assert body["current_version"] == 2
+    stale = api.client.post(f"{url}/publish", headers={**api.headers(), "If-Match": '"1"'})
+    assert assert_error(stale, 409, "conflict")["current_version"] == 2
+    assert api.client.get(f"{url}/versions", headers=api.headers()).json() == {"items": []}
+    fresh = api.client.post(f"{url}/publish", headers={**api.headers(), "If-Match": '"2"'})
+    assert (fresh.status_code, fresh.json()["number"]) == (201, 1)
+    assert_error(api.client.post(f"{url}/publish", headers=api.headers(), json={"zz": 1}), 400, "bad_request")
+    assert_error(api.client.post("/api/workflows/nope/publish", headers=api.headers()), 404, "not_found")
+
+
+def test_version_errors(api: Api) -> None:
+    workflow_id = create(api, publish=True)["id"]
+    body = assert_error(
+        api.client.get(f"/api/workflows/{workflow_id}/versions/2", headers=api.headers()), 404, "not_found"
+    )
+    assert "2" in body["message"]
+    assert_error(api.client.get(f"/api/workflows/{workflow_id}/versions/0", headers=api.headers()), 400, "bad_request")
+    assert_error(api.client.get("/api/workflows/nope/versions", headers=api.headers()), 404, "not_found")
+    assert_error(api.client.get("/api/workflows/nope/versions/1", headers=api.headers()), 404, "not_found")
+
+
+# -- enable and disable ---------------------------------------------------------------------------
+
+
+def test_enable_needs_a_published_version(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    body = assert_error(api.client.post(f"{url}/enable", headers=api.headers()), 422, "invalid_workflow")
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("not_published", "published_version")]
+    assert api.client.get(url, headers=api.headers()).json()["enabled"] is False
+
+    assert api.client.post(f"{url}/publish", headers=api.headers()).status_code == 201
+    enabled = api.client.post(f"{url}/enable", headers=api.headers())
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["enabled"] is True
+    assert enabled.json()["published_version"] == 1
+    assert enabled.headers["etag"] == '"1"'
+    assert api.client.post(f"{url}/enable", headers=api.headers()).json()["enabled"] is True
+    assert api.client.get(url, headers=api.headers()).json()["enabled"] is True
+
+    disabled = api.client.post(f"{url}/disable", headers=api.headers())
+    assert disabled.status_code == 200
+    assert disabled.json()["enabled"] is False
+    assert api.client.post(f"{url}/disable", headers=api.headers()).json()["enabled"] is False
+    assert api.client.get(url, headers=api.headers()).json()["enabled"] is False
+
+    assert_error(api.client.post("/api/workflows/nope/enable", headers=api.headers()), 404, "not_found")
+    assert_error(api.client.post("/api/workflows/nope/disable", headers=api.headers()), 404, "not_found")
+
+
+def test_enabled_workflows_start_on_events_and_disabled_ones_do_not(api: Api) -> None:
+    workflow_id = create(api, publish=True)["id"]
+    headers = api.headers()
+    api.client.post(f"/api/workflows/{workflow_id}/disable", headers=headers)
+    api.client.post("/api/events", headers=headers, json={"name": "app/x", "data": {"x": 1}})
+    api.client.post(f"/api/workflows/{workflow_id}/enable", headers=headers)
+    api.client.post("/api/events", headers=headers, json={"name": "app/x", "data": {"x": 2}})
+    deadline = time.monotonic() + 20
+    while True:
+        runs = api.client.get(f"/api/runs?workflow_id={workflow_id}", headers=headers).json()["items"]
+        if runs and all(r["status"] == "completed" for r in runs):
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.05)
+    assert [r["output"] for r in runs] == [{"a": {"x": 2}}]
+
+
+# -- export and import ----------------------------------------------------------------------------
+
+
+def test_export_in_the_typescript_kit_format(api: Api) -> None:
+    created = create(api, name="Exported", description="desc", trigger={"event": "app/x", "if": "event.data.x > 1"})
+    response = api.client.get(f"/api/workflows/{created['id']}/export", headers=api.headers())
+    assert response.status_code == 200, response.text
+    exported = response.json()
+    assert exported == {
+        "name": "Exported",
+        "description": "desc",
+        "actions": ECHO["actions"],
+        "edges": ECHO["edges"],
+        "metadata": {"trigger": {"event": "app/x", "if": "event.data.x > 1"}},
+    }
+    assert_error(api.client.get("/api/workflows/nope/export", headers=api.headers()), 404, "not_found")
+
+
+def test_import_a_typescript_kit_workflow(api: Api) -> None:
+    response = api.client.post(
+        "/api/workflows/import?trigger=blog-post.updated", headers=api.headers(), json=TS_WORKFLOW
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["name"] == "Blog post review"
+    assert body["trigger"] == {"event": "blog-post.updated"}
+    assert body["published_version"] is None
+    assert body["enabled"] is False
+    assert body["version"] == 1
+    assert body["problems"] == []
+    assert body["draft"] == TS_WORKFLOW
+    assert body["draft"]["workflowVersion"] == 3
+    assert body["draft"]["createdBy"] == {"id": "u-1"}
+    assert body["draft"]["actions"][0]["ui"] == {"x": 10}
+    assert body["draft"]["edges"][0]["style"] == "dashed"
+    stored = api.client.get(f"/api/workflows/{body['id']}", headers=api.headers()).json()
+    assert stored["draft"] == TS_WORKFLOW
+
+    # and it runs, refs by numeric id included
+    run_id = api.client.post(
+        f"/api/workflows/{body['id']}/test",
+        headers=api.headers(),
+        json={"event": {"name": "blog-post.updated", "data": {"title": "Hello"}}},
+    ).json()["run_id"]
+    run = wait_for_run(api, run_id)
+    assert run["status"] == "completed", run
+    assert run["output"] == {"1": {"x": "Hello"}, "2": {"y": "Hello"}}
+
+
+def test_import_names(api: Api) -> None:
+    named = api.client.post(
+        "/api/workflows/import?trigger=app/x&name=Chosen", headers=api.headers(), json=TS_WORKFLOW
+    ).json()
+    assert named["name"] == "Chosen"
+    nameless = {k: v for k, v in TS_WORKFLOW.items() if k != "name"}
+    unnamed = api.client.post("/api/workflows/import?trigger=app/x", headers=api.headers(), json=nameless).json()
+    assert unnamed["name"] == "Imported workflow"
+
+
+def test_import_without_a_trigger_is_422(api: Api) -> None:
+    response = api.client.post("/api/workflows/import", headers=api.headers(), json=TS_WORKFLOW)
+    body = assert_error(response, 422, "invalid_workflow")
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("missing_trigger", "trigger")]
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_import_errors(api: Api) -> None:
+    bad_wildcard = api.client.post("/api/workflows/import?trigger=app/x*", headers=api.headers(), json=TS_WORKFLOW)
+    body = assert_error(bad_wildcard, 422, "invalid_workflow")
+    assert [p["path"] for p in body["problems"]] == ["trigger.event"]
+    unloadable = api.client.post("/api/workflows/import?trigger=app/x", headers=api.headers(), json={"actions": 5})
+    body = assert_error(unloadable, 422, "invalid_workflow")
+    assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_format", "actions")]
+    assert_error(
+        api.client.post("/api/workflows/import?trigger=app/x", headers=api.headers(), json=[TS_WORKFLOW]),
+        400,
+        "bad_request",
+    )
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_the_query_trigger_wins_over_the_instance_metadata(api: Api) -> None:
+    instance = {**TS_WORKFLOW, "metadata": {"trigger": {"event": "app/from-metadata"}}}
+    from_metadata = api.client.post("/api/workflows/import", headers=api.headers(), json=instance).json()
+    assert from_metadata["trigger"] == {"event": "app/from-metadata"}
+    from_query = api.client.post("/api/workflows/import?trigger=app/from-query", headers=api.headers(), json=instance)
+    assert from_query.json()["trigger"] == {"event": "app/from-query"}
+
+
+def test_export_then_import_round_trips_exactly(api: Api) -> None:
+    rich = {
+        "name": "Rich",
+        "description": "every feature",
+        "metadata": {"owner": "ann", "ui": {"zoom": 1.5}},
+        "actions": [
+            {"id": "1", "kind": "echo", "name": "First", "inputs": {"v": "!ref($.event.data.v)"}, "pos": [1, 2]},
+            {"id": "2", "kind": "builtin:if", "description": "branch", "inputs": {"condition": "event.data.v > 1"}},
+            {"id": "3", "kind": "echo", "inputs": {}},
+            {"id": "4", "kind": "echo", "inputs": {"nested": {"list": [1, "two", None, {"x": True}]}}},
+        ],
+        "edges": [
+            {"from": "$source", "to": "1"},
+            {"from": "1", "to": "2", "style": "dashed"},
+            {"from": "2", "to": "3", "name": "True", "conditional": {"type": "if", "ref": "!ref($.output.result)"}},
+            {
+                "from": "2",
+                "to": "4",
+                "name": "False",
+                "conditional": {"type": "match", "ref": "!ref($.output.result)", "value": False, "note": "n"},
+            },
+        ],
+        "schemaVersion": 2,
+    }
+    original = api.client.post(
+        "/api/workflows",
+        headers=api.headers(),
+        json={
+            "name": "Rich",
+            "description": "every feature",
+            "trigger": {"event": "app/rich", "if": "event.data.v > 0"},
+            "workflow": rich,
+        },
+    ).json()
+    assert original["problems"] == []
+    exported = api.client.get(f"/api/workflows/{original['id']}/export", headers=api.headers()).json()
+    assert exported == {
+        **rich,
+        "metadata": {**rich["metadata"], "trigger": {"event": "app/rich", "if": "event.data.v > 0"}},
+    }
+
+    imported = api.client.post("/api/workflows/import", headers=api.headers(), json=exported)
+    assert imported.status_code == 201, imported.text
+    copy = imported.json()
+    assert copy["id"] != original["id"]
+    assert copy["draft"] == exported
+    for key in ("name", "description", "trigger", "problems", "settings", "published_version", "enabled", "version"):
+        assert copy[key] == original[key], key
+    again = api.client.get(f"/api/workflows/{copy['id']}/export", headers=api.headers()).json()
+    assert json.dumps(again, sort_keys=True) == json.dumps(exported, sort_keys=True)
+    assert again == exported
+
+
+# -- test runs of the draft -----------------------------------------------------------------------
+
+
+def test_a_test_run_uses_the_draft_of_a_never_published_workflow(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    response = api.client.post(
+        f"/api/workflows/{workflow_id}/test",
+        headers=api.headers(),
+        json={"event": {"name": "app/x", "data": {"x": 41}}},
+    )
+    assert response.status_code == 201, response.text
+    assert set(response.json()) == {"run_id"}
+    run = wait_for_run(api, response.json()["run_id"])
+    assert run["status"] == "completed", run
+    assert run["workflow_id"] == workflow_id
+    assert run["version"] is None
+    assert run["event"]["name"] == "app/x" and run["event"]["data"] == {"x": 41}
+    assert run["output"] == {"a": {"x": 41}}
+    assert run["actions"][0]["inputs"] == {"x": 41}
+    record = api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()
+    assert (record["published_version"], record["enabled"]) == (None, False)
+    assert api.client.get(f"/api/workflows/{workflow_id}/versions", headers=api.headers()).json() == {"items": []}
+
+
+def test_the_next_test_run_uses_the_edited_draft_not_the_published_version(api: Api) -> None:
+    workflow_id = create(api, publish=True, enabled=True)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    event = {"event": {"name": "app/x", "data": {"x": 1}}}
+    first = wait_for_run(api, api.client.post(f"{url}/test", headers=api.headers(), json=event).json()["run_id"])
+    assert first["output"] == {"a": {"x": 1}}
+
+    edited = {
+        "actions": [
+            {"id": "a", "kind": "echo", "inputs": {"doubled": "!ref($.event.data.x)", "tag": "draft-2"}},
+            {"id": "b", "kind": "echo", "inputs": {"from_a": "!ref($.state.a.tag)"}},
+        ],
+        "edges": [{"from": "$source", "to": "a"}, {"from": "a", "to": "b"}],
+    }
+    assert api.client.put(url, headers=api.headers(), json={"workflow": edited}).status_code == 200
+    second = wait_for_run(api, api.client.post(f"{url}/test", headers=api.headers(), json=event).json()["run_id"])
+    assert second["status"] == "completed", second
+    assert second["output"] == {"a": {"doubled": 1, "tag": "draft-2"}, "b": {"from_a": "draft-2"}}
+    assert second["version_id"] != first["version_id"]
+    # the published version is untouched
+    assert api.client.get(f"{url}/versions/1", headers=api.headers()).json()["workflow"] == ECHO
+    assert api.client.get(url, headers=api.headers()).json()["published_version"] == 1
+
+
+def test_a_test_run_without_an_event_uses_the_trigger_name(api: Api) -> None:
+    workflow_id = create(
+        api,
+        workflow={
+            "actions": [{"id": "a", "kind": "echo", "inputs": {"n": "!ref($.event.name)"}}],
+            "edges": [{"from": "$source", "to": "a"}],
+        },
+    )["id"]
+    response = api.client.post(f"/api/workflows/{workflow_id}/test", headers=api.headers())
+    assert response.status_code == 201, response.text
+    run = wait_for_run(api, response.json()["run_id"])
+    assert run["output"] == {"a": {"n": "app/x"}}
+
+
+def test_a_test_run_of_an_invalid_draft_is_422(api: Api) -> None:
+    workflow_id = create(api, workflow=BROKEN)["id"]
+    response = api.client.post(
+        f"/api/workflows/{workflow_id}/test", headers=api.headers(), json={"event": {"name": "app/x", "data": {}}}
+    )
+    assert problems_of(assert_error(response, 422, "invalid_workflow")) == BROKEN_PROBLEMS
+    assert api.client.get(f"/api/runs?workflow_id={workflow_id}", headers=api.headers()).json()["items"] == []
+
+
+def test_test_run_errors(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}/test"
+    assert_error(api.client.post(url, headers=api.headers(), json={"zz": 1}), 400, "bad_request")
+    assert_error(api.client.post(url, headers=api.headers(), json={"event": {"data": {}}}), 400, "bad_request")
+    assert_error(
+        api.client.post(url, headers=api.headers(), json={"event": {"name": "app/x", "data": 3}}), 400, "bad_request"
+    )
+    assert_error(
+        api.client.post("/api/workflows/nope/test", headers=api.headers(), json={"event": {"name": "app/x"}}),
+        404,
+        "not_found",
+    )
+    assert api.client.get(f"/api/runs?workflow_id={workflow_id}", headers=api.headers()).json()["items"] == []
+
+
+# -- size limit -----------------------------------------------------------------------------------
+
+
+def test_a_body_over_8_mb_is_413(api: Api) -> None:
+    big = {"name": "big", "trigger": {"event": "app/x"}, "workflow": {**ECHO, "blob": "x" * (8 * 1024 * 1024)}}
+    response = api.client.post("/api/workflows", headers=api.headers(), content=json.dumps(big).encode())
+    body = assert_error(response, 413, "too_large")
+    assert set(body) <= {"code", "message", "path"}
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
