@@ -26,6 +26,7 @@ from workflow_kit.tokens import Principal, check_secret
 from . import errors
 from .auth import Authenticator
 from .models import TokenOut, TokenRequest
+from .openapi import StrictStructSchemaPlugin
 from .routes import actions, events, runs, workflows
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -119,6 +120,7 @@ def create_app(
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         before_request=_reject_nul,
+        plugins=[StrictStructSchemaPlugin()],
         cors_config=CORSConfig(
             allow_origins=list(cors_origins), allow_headers=["Authorization", "Content-Type", "If-Match"]
         )

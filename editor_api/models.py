@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -118,7 +118,7 @@ class ValidateResult(msgspec.Struct):
 class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """An event: ``{name, data, id?, ts?, v?}``. An `id` deduplicates for 24 hours."""
 
-    name: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     data: dict[str, Any] = msgspec.field(default_factory=dict)
     id: str | None = None
     ts: int | None = None

@@ -68,7 +68,7 @@ class InvokeSpec(msgspec.Struct, omit_defaults=True):
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class StepRecord(msgspec.Struct, omit_defaults=True):
+class StepRecord(msgspec.Struct):
     """One sub-step (``ctx.step.*``) of an action: its memoized result and its attempts."""
 
     key: str
@@ -88,7 +88,7 @@ class StepRecord(msgspec.Struct, omit_defaults=True):
         return sum(1 for a in self.attempts if a.error is not None)
 
 
-class ActionRecord(msgspec.Struct, omit_defaults=True):
+class ActionRecord(msgspec.Struct):
     """An action in a run: status, interpolated inputs, output or error, attempts, and its sub-steps."""
 
     id: str

@@ -21,7 +21,8 @@ Caller = NamedDependency[Principal]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000, description="items to skip")]
-Millis = Annotated[int | None, QueryParameter(ge=0, le=2**53, description="epoch milliseconds")]
+MAX_MILLIS = 2**53
+Millis = Annotated[int, QueryParameter(ge=0, le=MAX_MILLIS, description="epoch milliseconds")]
 Id = Annotated[str, PathParameter(max_length=64)]
 """A workflow, run or event id in the path."""
 

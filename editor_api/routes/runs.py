@@ -15,7 +15,7 @@ from workflow_kit.errors import ErrorInfo
 from workflow_kit.runtime.models import Run, RunStatus
 
 from ..models import RerunRequest, RunId, RunPage
-from .common import Caller, Id, Kit, Limit, Millis, Offset
+from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset
 
 STREAM_INTERVAL = 0.25
 STREAM_HEARTBEAT = 15.0
@@ -47,8 +47,8 @@ async def list_runs(
     workflow_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
     status: Annotated[RunStatus | None, QueryParameter()] = None,
     event_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-    since: Millis = None,
-    until: Millis = None,
+    since: Millis = 0,
+    until: Millis = MAX_MILLIS,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunPage:
