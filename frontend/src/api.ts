@@ -1,0 +1,142 @@
+// The editor API client: every call the editor makes, typed, with errors as ApiError.
+
+import type { ActionDef, Json, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: Problem[] = [],
+    readonly currentVersion?: number,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface WorkflowChange {
+  name?: string;
+  description?: string;
+  trigger?: Trigger;
+  workflow?: Workflow;
+  settings?: Record<string, Json>;
+  publish?: boolean;
+}
+
+export class Api {
+  readonly base: string;
+
+  constructor(base: string, readonly token: string) {
+    this.base = base.replace(/\/+$/, "");
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let payload: unknown = null;
+    try {
+      payload = text ? JSON.parse(text) : null;
+    } catch {
+      payload = { code: "bad_response", message: text.slice(0, 200) };
+    }
+    if (!response.ok) {
+      const p = (payload ?? {}) as { code?: string; message?: string; problems?: Problem[]; current_version?: number; path?: string };
+      throw new ApiError(response.status, p.code ?? "error", p.message ?? response.statusText, p.problems ?? [], p.current_version, p.path);
+    }
+    return payload as T;
+  }
+
+  actions(): Promise<ActionDef[]> {
+    return this.call("GET", "/api/actions");
+  }
+
+  async workflows(): Promise<WorkflowRecord[]> {
+    return (await this.call<{ items: WorkflowRecord[] }>("GET", "/api/workflows?limit=500")).items;
+  }
+
+  workflow(id: string): Promise<WorkflowRecord> {
+    return this.call("GET", `/api/workflows/${encodeURIComponent(id)}`);
+  }
+
+  create(name: string, trigger: Trigger, workflow: Workflow, description = ""): Promise<WorkflowRecord> {
+    return this.call("POST", "/api/workflows", { name, trigger, workflow, description });
+  }
+
+  update(id: string, change: WorkflowChange, version: number): Promise<WorkflowRecord> {
+    return this.call("PUT", `/api/workflows/${encodeURIComponent(id)}`, { ...change, version });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.call("DELETE", `/api/workflows/${encodeURIComponent(id)}`);
+  }
+
+  async validate(workflow: Workflow): Promise<Problem[]> {
+    return (await this.call<{ problems: Problem[] }>("POST", "/api/workflows/validate", workflow)).problems;
+  }
+
+  publish(id: string, version: number): Promise<Version> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/publish`, { version });
+  }
+
+  setEnabled(id: string, enabled: boolean): Promise<WorkflowRecord> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/${enabled ? "enable" : "disable"}`);
+  }
+
+  async versions(id: string): Promise<Version[]> {
+    return (await this.call<{ items: Version[] }>("GET", `/api/workflows/${encodeURIComponent(id)}/versions`)).items;
+  }
+
+  async test(id: string, event: { name: string; data: Json }): Promise<string> {
+    return (await this.call<{ run_id: string }>("POST", `/api/workflows/${encodeURIComponent(id)}/test`, { event })).run_id;
+  }
+
+  async events(name?: string): Promise<StoredEvent[]> {
+    const query = name ? `?limit=20&name=${encodeURIComponent(name)}` : "?limit=20";
+    return (await this.call<{ items: StoredEvent[] }>("GET", `/api/events${query}`)).items;
+  }
+
+  async send(event: { name: string; data: Json }): Promise<string[]> {
+    return (await this.call<{ ids: string[] }>("POST", "/api/events", event)).ids;
+  }
+
+  async runs(workflowId: string, status?: RunStatus): Promise<Run[]> {
+    const query = `?limit=50&workflow_id=${encodeURIComponent(workflowId)}${status ? `&status=${status}` : ""}`;
+    return (await this.call<{ items: Run[] }>("GET", `/api/runs${query}`)).items;
+  }
+
+  run(id: string): Promise<Run> {
+    return this.call("GET", `/api/runs/${encodeURIComponent(id)}`);
+  }
+
+  cancel(id: string): Promise<Run> {
+    return this.call("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  async rerun(id: string, fromFailedStep: boolean): Promise<string> {
+    const body = { from_failed_step: fromFailedStep };
+    return (await this.call<{ run_id: string }>("POST", `/api/runs/${encodeURIComponent(id)}/rerun`, body)).run_id;
+  }
+
+  /** Live updates of a run (server-sent events); returns a function that stops listening. */
+  stream(id: string, onRun: (run: Run) => void, onEnd: () => void = () => {}): () => void {
+    const url = `${this.base}/api/runs/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(this.token)}`;
+    const source = new EventSource(url);
+    source.addEventListener("run", (message) => onRun(JSON.parse((message as MessageEvent<string>).data) as Run));
+    source.addEventListener("end", () => {
+      source.close();
+      onEnd();
+    });
+    source.onerror = () => source.close();
+    return () => source.close();
+  }
+}

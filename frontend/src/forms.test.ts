@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { defaultInputs, errorSchemaFor, formSchema, inputSegments, placeProblems, uiSchemaFor } from "./forms";
+import type { Workflow } from "./types";
+
+const workflow: Workflow = {
+  actions: [
+    { id: "a", kind: "echo" },
+    { id: "b", kind: "mail" },
+  ],
+  edges: [
+    { from: "$source", to: "a" },
+    { from: "a", to: "b" },
+  ],
+};
+
+describe("placing problems", () => {
+  it("puts each problem on its action, edge, the trigger or the workflow", () => {
+    const placed = placeProblems(
+      [
+        { code: "invalid_input", path: "actions[1].inputs.to", message: "expected string" },
+        { code: "unknown_kind", path: "actions[1].kind", message: "unknown" },
+        { code: "malformed_ref", path: "edges[1].conditional.ref", message: "bad" },
+        { code: "invalid_trigger", path: "trigger.event", message: "bad" },
+        { code: "no_start", path: "edges", message: "none" },
+      ],
+      workflow,
+    );
+    expect(Object.keys(placed.actions)).toEqual(["b"]);
+    expect(placed.actions.b).toHaveLength(2);
+    expect(Object.keys(placed.edges)).toEqual(["a->b"]);
+    expect(placed.trigger).toHaveLength(1);
+    expect(placed.workflow.map((p) => p.code)).toEqual(["no_start"]);
+  });
+
+  it("turns input paths into the form's error schema", () => {
+    expect(inputSegments('actions[0].inputs.address.city')).toEqual(["address", "city"]);
+    expect(inputSegments('actions[0].inputs.tags[2]')).toEqual(["tags", 2]);
+    expect(inputSegments('actions[0].inputs["odd key"]')).toEqual(["odd key"]);
+    expect(inputSegments("actions[0].kind")).toBeNull();
+    const errors = errorSchemaFor([
+      { code: "missing_input", path: "actions[0].inputs.b", message: "required" },
+      { code: "invalid_input", path: "actions[0].inputs.address.city", message: "expected string" },
+      { code: "invalid_input", path: "actions[0].inputs.address.city", message: "too long" },
+    ]);
+    expect(errors).toEqual({ b: { __errors: ["required"] }, address: { city: { __errors: ["expected string", "too long"] } } });
+  });
+});
+
+describe("form schemas", () => {
+  const ifSchema = {
+    title: "IfInputs",
+    type: "object",
+    properties: { condition: { title: "Condition", anyOf: [{ type: "string", format: "cel" }, { type: "object" }] } },
+    required: ["condition"],
+  };
+
+  it("shows a CEL-or-object condition as a CEL text area, unless it holds an object", () => {
+    const shown = formSchema(ifSchema, { condition: "event.data.n > 1" });
+    expect(shown.properties).toEqual({ condition: { title: "Condition", type: "string", format: "cel" } });
+    expect(formSchema(ifSchema, { condition: { "==": [1, 1] } }).properties).toEqual(ifSchema.properties);
+    expect(uiSchemaFor(shown).condition).toEqual({ "ui:widget": "textarea", "ui:options": { rows: 2 } });
+    expect(ifSchema.properties.condition.anyOf).toHaveLength(2);
+  });
+
+  it("fills declared defaults", () => {
+    expect(defaultInputs({ properties: { n: { type: "integer", default: 3 }, s: { type: "string" } } })).toEqual({ n: 3 });
+  });
+});

@@ -1,0 +1,114 @@
+// Form state for an action's inputs: schemas made friendly for the form library, defaults, and the
+// server's validation problems placed on the node and the field they name.
+
+import type { ErrorSchema } from "@rjsf/utils";
+import type { Json, JsonObject, Problem, Workflow } from "./types";
+
+export interface PlacedProblems {
+  actions: Record<string, Problem[]>;
+  edges: Record<string, Problem[]>;
+  trigger: Problem[];
+  workflow: Problem[];
+}
+
+const INDEXED = /^(actions|edges)\[(\d+)\](.*)$/;
+
+/** Where each problem belongs: an action (by id), an edge ("from->to"), the trigger, or the workflow. */
+export function placeProblems(problems: Problem[], workflow: Workflow): PlacedProblems {
+  const placed: PlacedProblems = { actions: {}, edges: {}, trigger: [], workflow: [] };
+  for (const problem of problems) {
+    const match = INDEXED.exec(problem.path);
+    if (match) {
+      const index = Number(match[2]);
+      if (match[1] === "actions" && workflow.actions[index]) {
+        const id = workflow.actions[index].id;
+        (placed.actions[id] ??= []).push(problem);
+        continue;
+      }
+      if (match[1] === "edges" && workflow.edges[index]) {
+        const edge = workflow.edges[index];
+        const key = `${edge.from}->${edge.to}`;
+        (placed.edges[key] ??= []).push(problem);
+        continue;
+      }
+    }
+    if (problem.path.startsWith("trigger")) placed.trigger.push(problem);
+    else placed.workflow.push(problem);
+  }
+  return placed;
+}
+
+/** The part of a problem path below `actions[i].inputs`, as segments: "address.city" -> ["address", "city"]. */
+export function inputSegments(path: string): Array<string | number> | null {
+  const match = /^actions\[\d+\]\.inputs(.*)$/.exec(path);
+  if (!match) return null;
+  const segments: Array<string | number> = [];
+  const pattern = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g;
+  let found: RegExpExecArray | null;
+  while ((found = pattern.exec(match[1])) !== null) {
+    if (found[1] !== undefined) segments.push(found[1]);
+    else if (found[2] !== undefined) segments.push(Number(found[2]));
+    else segments.push(found[3].replace(/\\(.)/g, "$1"));
+  }
+  return segments;
+}
+
+/** The form library's error schema for one action's problems, so each shows on its field. */
+export function errorSchemaFor(problems: Problem[]): ErrorSchema {
+  const root: Record<string, unknown> = {};
+  for (const problem of problems) {
+    const segments = inputSegments(problem.path);
+    if (segments === null) continue;
+    let node = root;
+    for (const segment of segments) {
+      const key = String(segment);
+      node[key] ??= {};
+      node = node[key] as Record<string, unknown>;
+    }
+    ((node.__errors ??= []) as string[]).push(problem.message);
+  }
+  return root as ErrorSchema;
+}
+
+/** Default values declared by the schema for the top-level inputs. */
+export function defaultInputs(schema: JsonObject): JsonObject {
+  const defaults: JsonObject = {};
+  const properties = (schema.properties ?? {}) as JsonObject;
+  for (const [name, property] of Object.entries(properties)) {
+    if (property && typeof property === "object" && !Array.isArray(property) && "default" in property) {
+      defaults[name] = (property as JsonObject).default as Json;
+    }
+  }
+  return defaults;
+}
+
+/** The input schema as the form shows it: `$defs` kept for references, CEL-or-object conditions shown
+ * as the CEL text field (an object value, imported from json-logic, keeps both). */
+export function formSchema(schema: JsonObject, value: JsonObject): JsonObject {
+  const copy = JSON.parse(JSON.stringify(schema)) as JsonObject;
+  delete copy.title;
+  const properties = (copy.properties ?? {}) as JsonObject;
+  for (const [name, property] of Object.entries(properties)) {
+    if (!property || typeof property !== "object" || Array.isArray(property)) continue;
+    const options = (property as JsonObject).anyOf as JsonObject[] | undefined;
+    const cel = options?.find((o) => o && typeof o === "object" && (o as JsonObject).format === "cel");
+    if (cel && typeof value[name] !== "object") {
+      const { anyOf: _ignored, ...rest } = property as JsonObject;
+      properties[name] = { ...rest, ...cel };
+    }
+  }
+  return copy;
+}
+
+/** Widgets: CEL expressions and long text get a text area. */
+export function uiSchemaFor(schema: JsonObject): JsonObject {
+  const ui: JsonObject = { "ui:submitButtonOptions": { norender: true } };
+  const properties = (schema.properties ?? {}) as JsonObject;
+  for (const [name, property] of Object.entries(properties)) {
+    if (!property || typeof property !== "object" || Array.isArray(property)) continue;
+    const p = property as JsonObject;
+    const widget = p["x-widget"] ?? (p.format === "cel" || p.format === "textarea" ? "textarea" : undefined);
+    if (widget === "textarea") ui[name] = { "ui:widget": "textarea", "ui:options": { rows: p.format === "cel" ? 2 : 5 } };
+  }
+  return ui;
+}
