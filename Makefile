@@ -1,10 +1,14 @@
-# The README's two commands: `make demo` and `make test`. Both install what they need into .venv.
+# The README's two commands: `make demo` and `make test`. Both install what they need:
+# Python packages into .venv (pip), the editor's npm packages, and for the tests Debian's chromium.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := frontend/node_modules/.installed
+FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest install clean
+.PHONY: demo test lint typecheck pytest frontend frontend-test chromium install clean
 
 install: $(STAMP)
 
@@ -14,7 +18,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+# The standalone editor page, the embeddable <workflow-editor> bundle and the React component.
+frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
+	cd frontend && npm run build --silent
+
+frontend: frontend/dist/index.html
+
+frontend-test: $(NPM_STAMP)
+	cd frontend && npm test --silent
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+demo: $(STAMP) frontend
 	$(BIN)/python -m seeds.demo
 
 lint: $(STAMP)
@@ -24,11 +45,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Runs the suite against SQLite and a throwaway PostgreSQL (see scripts/with-postgres).
-pytest: $(STAMP)
-	scripts/with-postgres $(BIN)/pytest
+# The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
+# tests in headless Chromium against a real `workflow-kit serve`.
+pytest: $(STAMP) frontend chromium
+	WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres $(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck frontend-test pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist test-artifacts

@@ -76,6 +76,7 @@ def create_app(
         events.get_event,
         runs.list_runs,
         runs.get_run,
+        runs.get_run_workflow,
         runs.cancel_run,
         runs.rerun_run,
         runs.stream_run,

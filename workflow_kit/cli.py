@@ -17,6 +17,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -87,7 +88,8 @@ def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
 
     kit.migrate()
     try:
-        app = create_app(kit, demo=args.demo, run_worker=not args.no_worker)
+        origins = args.cors_origin or [o for o in os.environ.get("WORKFLOW_KIT_CORS_ORIGINS", "").split(",") if o]
+        app = create_app(kit, demo=args.demo, run_worker=not args.no_worker, cors_origins=origins)
     except ConfigurationError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"workflow-kit editor on http://{args.host}:{args.port}/ (API at /api, OpenAPI at /schema/openapi.json)")
@@ -110,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="no secret needed; hands out demo tokens")
     serve.add_argument("--no-worker", action="store_true", help="serve only; run workers separately")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="a host page's origin allowed to call the API (repeat; also $WORKFLOW_KIT_CORS_ORIGINS)",
+    )
     worker = command("worker", "run a worker until interrupted")
     worker.add_argument("--concurrency", type=int, default=32)
     worker.add_argument("--lease-ms", type=int, default=30_000)

@@ -14,8 +14,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from workflow_kit.errors import ErrorInfo
 from workflow_kit.runtime.models import Run, RunStatus
 
-from ..models import RerunRequest, RunId, RunPage
-from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset
+from ..models import RerunRequest, RunId, RunPage, VersionOut
+from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset, blocking
 
 STREAM_INTERVAL = 0.25
 STREAM_HEARTBEAT = 15.0
@@ -66,6 +66,15 @@ async def get_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
     timings and errors) and sub-steps."""
     principal.require("runs:read")
     return for_end_users(await kit.runs.get(principal.tenant, run_id))
+
+
+@get("/runs/{run_id:str}/workflow", summary="The workflow a run follows", tags=["runs"])
+async def get_run_workflow(kit: Kit, principal: Caller, run_id: Id) -> VersionOut:
+    """The version the run pinned (published, or the draft snapshot of a test run): what its timeline
+    is drawn on."""
+    principal.require("runs:read")
+    run = await kit.runs.get(principal.tenant, run_id)
+    return VersionOut.of(await blocking(kit.workflows.version_by_id, principal.tenant, run.version_id))
 
 
 @post("/runs/{run_id:str}/cancel", summary="Cancel a run", tags=["runs"], status_code=200)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { defaultInputs, errorSchemaFor, formSchema, inputSegments, placeProblems, uiSchemaFor } from "./forms";
-import type { Workflow } from "./types";
+import { cleanJson, defaultInputs, errorSchemaFor, formSchema, humanize, inputSegments, placeProblems, setIn, uiSchemaFor } from "./forms";
+import type { JsonObject, Workflow } from "./types";
 
 const workflow: Workflow = {
   actions: [
@@ -47,7 +47,7 @@ describe("placing problems", () => {
 });
 
 describe("form schemas", () => {
-  const ifSchema = {
+  const ifSchema: JsonObject = {
     title: "IfInputs",
     type: "object",
     properties: { condition: { title: "Condition", anyOf: [{ type: "string", format: "cel" }, { type: "object" }] } },
@@ -59,10 +59,35 @@ describe("form schemas", () => {
     expect(shown.properties).toEqual({ condition: { title: "Condition", type: "string", format: "cel" } });
     expect(formSchema(ifSchema, { condition: { "==": [1, 1] } }).properties).toEqual(ifSchema.properties);
     expect(uiSchemaFor(shown).condition).toEqual({ "ui:widget": "textarea", "ui:options": { rows: 2 } });
-    expect(ifSchema.properties.condition.anyOf).toHaveLength(2);
+    expect(((ifSchema.properties as JsonObject).condition as JsonObject).anyOf).toHaveLength(2);
+  });
+
+  it("labels fields without a title from their names", () => {
+    expect(humanize("post_id")).toBe("Post id");
+    expect(humanize("maxRetries")).toBe("Max retries");
+    const shown = formSchema({ type: "object", properties: { post_id: { type: "integer" }, x: { type: "string", title: "Kept" } } }, {});
+    expect(shown.properties).toEqual({ post_id: { type: "integer", title: "Post id" }, x: { type: "string", title: "Kept" } });
   });
 
   it("fills declared defaults", () => {
     expect(defaultInputs({ properties: { n: { type: "integer", default: 3 }, s: { type: "string" } } })).toEqual({ n: 3 });
+  });
+});
+
+
+describe("form values", () => {
+  it("sets and removes values at a path without touching the original", () => {
+    const inputs = { to: "a@b.c", address: { city: "Paris" }, tags: ["x", "y"] };
+    expect(setIn(inputs, ["address", "city"], "!ref($.event.data.city)")).toEqual({
+      to: "a@b.c", address: { city: "!ref($.event.data.city)" }, tags: ["x", "y"],
+    });
+    expect(setIn(inputs, ["tags", 1], undefined)).toEqual({ to: "a@b.c", address: { city: "Paris" }, tags: ["x"] });
+    expect(setIn(inputs, ["to"], undefined)).toEqual({ address: { city: "Paris" }, tags: ["x", "y"] });
+    expect(setIn({}, ["a", "b"], 1)).toEqual({ a: { b: 1 } });
+    expect(inputs.address.city).toBe("Paris");
+  });
+
+  it("drops undefined values the form leaves behind", () => {
+    expect(cleanJson({ a: undefined, b: 1, c: [1, undefined], d: { e: undefined } })).toEqual({ b: 1, c: [1], d: {} });
   });
 });

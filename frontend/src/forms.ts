@@ -90,6 +90,7 @@ export function formSchema(schema: JsonObject, value: JsonObject): JsonObject {
   const properties = (copy.properties ?? {}) as JsonObject;
   for (const [name, property] of Object.entries(properties)) {
     if (!property || typeof property !== "object" || Array.isArray(property)) continue;
+    if (!("title" in property)) (property as JsonObject).title = humanize(name);
     const options = (property as JsonObject).anyOf as JsonObject[] | undefined;
     const cel = options?.find((o) => o && typeof o === "object" && (o as JsonObject).format === "cel");
     if (cel && typeof value[name] !== "object") {
@@ -111,4 +112,42 @@ export function uiSchemaFor(schema: JsonObject): JsonObject {
     if (widget === "textarea") ui[name] = { "ui:widget": "textarea", "ui:options": { rows: p.format === "cel" ? 2 : 5 } };
   }
   return ui;
+}
+
+/** A copy of `value` with `path` set (or removed when `next` is undefined); containers are created as needed. */
+export function setIn(value: Json, path: Array<string | number>, next: Json | undefined): Json {
+  if (path.length === 0) return next === undefined ? null : next;
+  const [head, ...rest] = path;
+  if (typeof head === "number") {
+    const list = Array.isArray(value) ? [...value] : [];
+    const child = setIn(list[head] ?? null, rest, next);
+    if (rest.length === 0 && next === undefined) list.splice(head, 1);
+    else list[head] = child;
+    return list;
+  }
+  const object: JsonObject = value && typeof value === "object" && !Array.isArray(value) ? { ...value } : {};
+  if (rest.length === 0 && next === undefined) {
+    delete object[head];
+    return object;
+  }
+  object[head] = setIn(object[head] ?? null, rest, next);
+  return object;
+}
+
+/** Form data as JSON: the form library leaves `undefined` for emptied fields; drop them. */
+export function cleanJson(value: unknown): Json {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(cleanJson);
+  if (value && typeof value === "object") {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = cleanJson(v);
+    return out;
+  }
+  return value as Json;
+}
+
+/** A field name as a label: "post_id" -> "Post id". */
+export function humanize(name: string): string {
+  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").trim().toLowerCase();
+  return words ? words[0].toUpperCase() + words.slice(1) : name;
 }

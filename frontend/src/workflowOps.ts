@@ -49,7 +49,7 @@ export function addAction(workflow: Workflow, kind: string, options: AddOptions 
 
 /** Remove an action and every edge that touches it (its children keep their other parents). */
 export function removeAction(workflow: Workflow, id: string): Workflow {
-  const positions = { ...(positionsOf(workflow) as JsonObject) };
+  const positions = { ...(positionsOf(workflow) as unknown as JsonObject) };
   delete positions[id];
   return withPositions(
     {

@@ -210,6 +210,15 @@ class WorkflowStore:
             raise NotFoundError(f"workflow {workflow_id!r} has no version {number}")
         return _version(row)
 
+    def version_by_id(self, tenant: str, version_id: str) -> WorkflowVersion:
+        """A version (published or a test snapshot) by its id, e.g. the one a run pinned."""
+        check_tenant(tenant)
+        with self._db.read() as conn:
+            row = conn.execute(V.select().where(V.c.id == version_id, V.c.tenant == tenant)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no version {version_id!r}")
+        return _version(row)
+
     def snapshot(self, tenant: str, workflow_id: str) -> WorkflowVersion:
         """An unnumbered, validated snapshot of the draft, for a test run."""
         check_tenant(tenant)

@@ -1,0 +1,94 @@
+import {
+  applyNodeChanges,
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type NodeChange,
+} from "@xyflow/react";
+import { useCallback, useEffect, useState, type DragEvent } from "react";
+import { NODE_HEIGHT, NODE_WIDTH, type FlowEdge, type FlowNode } from "../flow";
+import { nodeTypes } from "./nodes";
+
+export const DRAG_TYPE = "application/x-workflow-kit-action";
+
+export interface CanvasProps {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  readOnly?: boolean;
+  onSelect: (id: string | null) => void;
+  onConnect?: (from: string, to: string) => void;
+  onMove?: (positions: Record<string, { x: number; y: number }>) => void;
+  onDeleteNodes?: (ids: string[]) => void;
+  onDeleteEdges?: (ids: string[]) => void;
+  onDropAction?: (kind: string, position: { x: number; y: number }) => void;
+}
+
+function Flow(props: CanvasProps) {
+  const { screenToFlowPosition } = useReactFlow();
+  const [nodes, setNodes] = useState<FlowNode[]>(props.nodes);
+  useEffect(() => setNodes(props.nodes), [props.nodes]);
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
+    setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), current));
+  }, []);
+
+  const onDrop = (event: DragEvent) => {
+    const kind = event.dataTransfer.getData(DRAG_TYPE);
+    if (!kind || !props.onDropAction) return;
+    event.preventDefault();
+    const at = screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    props.onDropAction(kind, { x: at.x - NODE_WIDTH / 2, y: at.y - NODE_HEIGHT / 2 }); // centred where dropped
+  };
+
+  return (
+    <ReactFlow<FlowNode, FlowEdge>
+      nodes={nodes}
+      edges={props.edges}
+      nodeTypes={nodeTypes}
+      onNodesChange={onNodesChange}
+      onConnect={(c: Connection) => c.source && c.target && props.onConnect?.(c.source, c.target)}
+      onNodeDragStop={(_, __, dragged) =>
+        props.onMove?.(Object.fromEntries(dragged.map((n) => [n.id, n.position])))
+      }
+      onNodeClick={(_, node) => props.onSelect(node.id)}
+      onEdgeClick={(_, edge: Edge) => props.onSelect(edge.id)}
+      onPaneClick={() => props.onSelect(null)}
+      onNodesDelete={(deleted) => props.onDeleteNodes?.(deleted.map((n) => n.id).filter((id) => id !== "$source"))}
+      onEdgesDelete={(deleted) => props.onDeleteEdges?.(deleted.map((e) => e.id))}
+      onDragOver={(event) => {
+        if (event.dataTransfer.types.includes(DRAG_TYPE)) {
+          event.preventDefault();
+          event.dataTransfer.dropEffect = "copy";
+        }
+      }}
+      onDrop={onDrop}
+      nodesDraggable={!props.readOnly}
+      nodesConnectable={!props.readOnly}
+      elementsSelectable
+      deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
+      fitView
+      fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+      proOptions={{ hideAttribution: true }}
+      aria-label={props.readOnly ? "The run's workflow" : "Workflow canvas: drop actions here and connect them"}
+    >
+      <Background />
+      <Controls showInteractive={false} />
+      <MiniMap pannable zoomable ariaLabel="overview" />
+    </ReactFlow>
+  );
+}
+
+export function Canvas(props: CanvasProps) {
+  return (
+    <div className="wk-canvas" style={{ width: "100%", height: "100%" }}>
+      <ReactFlowProvider>
+        <Flow {...props} />
+      </ReactFlowProvider>
+    </div>
+  );
+}

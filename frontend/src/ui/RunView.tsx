@@ -1,0 +1,186 @@
+import { useEffect, useMemo, useState } from "react";
+import type { Api } from "../api";
+import { toFlow } from "../flow";
+import { SOURCE, TERMINAL, type ActionDef, type ActionRecord, type Run, type Trigger, type Workflow } from "../types";
+import { Canvas } from "./Canvas";
+import { formatTime } from "./RunsPanel";
+
+function Json({ value, label }: { value: unknown; label: string }) {
+  return (
+    <pre className="wk-pre" aria-label={label}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+function ActionTimeline({ record }: { record: ActionRecord }) {
+  return (
+    <div aria-label={`Timeline of ${record.id}`}>
+      <h3>
+        {record.id} <span className={`wk-status-pill ${record.status}`}>{record.status}</span>
+      </h3>
+      <div className="wk-help">
+        started {formatTime(record.started_at)} · ended {formatTime(record.ended_at)}
+      </div>
+      {record.inputs && (
+        <>
+          <h4>Inputs</h4>
+          <Json value={record.inputs} label="inputs" />
+        </>
+      )}
+      {record.status === "completed" && (
+        <>
+          <h4>Output</h4>
+          <Json value={record.output} label="output" />
+        </>
+      )}
+      {record.error && (
+        <>
+          <h4>Error</h4>
+          <div className="wk-problems" role="alert">
+            {record.error.name}: {record.error.message}
+          </div>
+        </>
+      )}
+      {record.attempts.length > 0 && (
+        <>
+          <h4>Attempts</h4>
+          <ol>
+            {record.attempts.map((a, i) => (
+              <li key={i}>
+                {formatTime(a.started_at)} ({a.ended_at - a.started_at} ms){a.error ? ` — ${a.error.name}: ${a.error.message}` : " — ok"}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+      {record.steps.length > 0 && (
+        <>
+          <h4>Steps</h4>
+          <ul className="wk-list">
+            {record.steps.map((step) => (
+              <li key={step.key} style={{ padding: "6px 0" }}>
+                <strong>{step.key}</strong> <span className="wk-help">{step.kind}</span>{" "}
+                <span className={`wk-status-pill ${step.status}`}>{step.status}</span>
+                {step.attempts.length > 1 && <span className="wk-help"> · {step.attempts.length} attempts</span>}
+                {step.error && <div className="wk-problems">{step.error.name}: {step.error.message}</div>}
+                {step.status === "completed" && <Json value={step.output} label={`output of ${step.key}`} />}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
+  api: Api;
+  runId: string;
+  catalog: Map<string, ActionDef>;
+  onBack: () => void;
+  onOpenRun: (runId: string) => void;
+}) {
+  const [run, setRun] = useState<Run | null>(null);
+  const [workflow, setWorkflow] = useState<{ workflow: Workflow; trigger: Trigger } | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    let stop = () => {};
+    setRun(null);
+    setWorkflow(null);
+    api.run(runId).then(
+      (first) => {
+        setRun(first);
+        if (!TERMINAL.includes(first.status)) stop = api.stream(runId, setRun, () => void api.run(runId).then(setRun));
+      },
+      (e: Error) => setError(e.message),
+    );
+    fetch(`${api.base}/api/runs/${encodeURIComponent(runId)}/workflow`, { headers: { Authorization: `Bearer ${api.token}` } })
+      .then((r) => r.json())
+      .then((v: { workflow: Workflow; trigger: Trigger }) => setWorkflow(v), (e: Error) => setError(e.message));
+    return () => stop();
+  }, [api, runId]);
+
+  const flow = useMemo(() => {
+    if (!workflow || !run) return { nodes: [], edges: [] };
+    const statuses = Object.fromEntries(run.actions.map((a) => [a.id, a.status]));
+    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected });
+  }, [workflow, run, catalog, selected]);
+
+  const act = async (what: () => Promise<unknown>) => {
+    setBusy(true);
+    try {
+      await what();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const record = run?.actions.find((a) => a.id === selected);
+  return (
+    <>
+      <div className="wk-toolbar" role="toolbar" aria-label="Run">
+        <button type="button" className="wk-button" onClick={onBack}>← Back to the editor</button>
+        <strong>Run {runId}</strong>
+        {run && <span className={`wk-status-pill ${run.status}`} data-testid="run-status">{run.status}</span>}
+        <span className="wk-spacer" />
+        {run && !TERMINAL.includes(run.status) && (
+          <button type="button" className="wk-button danger" disabled={busy} onClick={() => void act(async () => setRun(await api.cancel(runId)))}>
+            Cancel
+          </button>
+        )}
+        {run && (run.status === "failed" || run.status === "cancelled") && (
+          <button type="button" className="wk-button" disabled={busy} onClick={() => void act(async () => onOpenRun(await api.rerun(runId, true)))}>
+            Rerun from the failed step
+          </button>
+        )}
+        {run && TERMINAL.includes(run.status) && (
+          <button type="button" className="wk-button" disabled={busy} onClick={() => void act(async () => onOpenRun(await api.rerun(runId, false)))}>
+            Rerun on the latest version
+          </button>
+        )}
+      </div>
+      {error && <div className="wk-banner error" role="alert">{error}</div>}
+      <div className="wk-body" style={{ gridTemplateColumns: "1fr 380px" }}>
+        <Canvas nodes={flow.nodes} edges={flow.edges} readOnly onSelect={(id) => setSelected(id && id !== SOURCE && !id.includes("->") ? id : null)} />
+        <aside className="wk-side" aria-label="Run details">
+          {run && run.error && (
+            <div className="wk-banner error" role="alert" style={{ margin: "-12px -12px 12px" }}>
+              {run.error.name}: {run.error.message}
+            </div>
+          )}
+          {run && (
+            <div className="wk-section">
+              <div className="wk-help">
+                created {formatTime(run.created_at)} · {run.version ? `version ${run.version}` : "test run"}
+                {run.rerun_of ? ` · rerun of ${run.rerun_of}` : ""}
+              </div>
+              <h4>Event</h4>
+              <Json value={run.event} label="event" />
+            </div>
+          )}
+          {record ? (
+            <ActionTimeline record={record} />
+          ) : (
+            <>
+              <div className="wk-help">Select an action to see its attempts, inputs, output and steps.</div>
+              <ul className="wk-list" aria-label="Actions of this run">
+                {run?.actions.map((a) => (
+                  <li key={a.id}>
+                    <button type="button" className="wk-row" onClick={() => setSelected(a.id)}>
+                      <span className={`wk-status-pill ${a.status}`}>{a.status}</span> {a.id}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </aside>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,57 @@
+import { useCallback, useEffect, useState } from "react";
+import type { Api } from "../api";
+import { TERMINAL, type Run } from "../types";
+
+export function formatTime(ms: number | null | undefined): string {
+  return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
+  api: Api;
+  workflowId: string;
+  onOpen: (runId: string) => void;
+  onTest: () => void;
+  testing: boolean;
+}) {
+  const [runs, setRuns] = useState<Run[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    try {
+      setRuns(await api.runs(workflowId));
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [api, workflowId]);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 2000);
+    return () => clearInterval(timer);
+  }, [load]);
+  return (
+    <div aria-label="Runs">
+      <div className="wk-section" style={{ display: "flex", gap: 8 }}>
+        <button type="button" className="wk-button primary" onClick={onTest} disabled={testing}>
+          {testing ? "Starting…" : "Test run"}
+        </button>
+        <button type="button" className="wk-button" onClick={() => void load()}>Refresh</button>
+      </div>
+      {error && <div className="wk-problems">{error}</div>}
+      {runs && runs.length === 0 && <div className="wk-help">No runs yet. Send an event, or start a test run.</div>}
+      <ul className="wk-list" aria-label="Runs of this workflow">
+        {runs?.map((run) => (
+          <li key={run.id}>
+            <button type="button" className="wk-row" onClick={() => onOpen(run.id)} aria-label={`Run ${run.id}, ${run.status}`}>
+              <span className={`wk-status-pill ${run.status}`}>{run.status}</span>
+              <span style={{ flex: 1 }}>
+                {formatTime(run.created_at)}
+                <span className="wk-help"> · {run.version ? `v${run.version}` : "test"}</span>
+              </span>
+              {!TERMINAL.includes(run.status) && <span aria-hidden="true">…</span>}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

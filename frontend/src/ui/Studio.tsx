@@ -1,0 +1,56 @@
+import { useEffect, useState } from "react";
+import type { Api } from "../api";
+import type { ActionDef } from "../types";
+import { RunView } from "./RunView";
+import { WorkflowEditor } from "./WorkflowEditor";
+import { WorkflowList } from "./WorkflowList";
+
+export type View = { kind: "list" } | { kind: "workflow"; id: string } | { kind: "run"; workflowId: string; runId: string };
+
+export interface StudioProps {
+  api: Api;
+  /** Controlled view (the standalone page keeps it in the URL); otherwise the Studio keeps its own. */
+  view?: View;
+  onNavigate?: (view: View) => void;
+  /** Open this workflow and do not offer the list (an embedded editor for one workflow). */
+  workflowId?: string;
+}
+
+/** The whole editor: the workflow list, a workflow's editor, and its runs. */
+export function Studio({ api, view: controlled, onNavigate, workflowId }: StudioProps) {
+  const [own, setOwn] = useState<View>(workflowId ? { kind: "workflow", id: workflowId } : { kind: "list" });
+  const view = controlled ?? own;
+  const go = (next: View) => (onNavigate ? onNavigate(next) : setOwn(next));
+  const [catalog, setCatalog] = useState<ActionDef[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.actions().then(setCatalog, (e: Error) => setError(e.message));
+  }, [api]);
+  return (
+    <div className="wk-root">
+      {error && <div className="wk-banner error" role="alert">{error}</div>}
+      {!catalog && !error && <div className="wk-home" role="status">Loading…</div>}
+      {catalog && view.kind === "list" && <WorkflowList api={api} onOpen={(id) => go({ kind: "workflow", id })} />}
+      {catalog && view.kind === "workflow" && (
+        <WorkflowEditor
+          key={view.id}
+          api={api}
+          workflowId={view.id}
+          catalog={catalog}
+          onOpenRun={(runId) => go({ kind: "run", workflowId: view.id, runId })}
+          onBack={workflowId ? undefined : () => go({ kind: "list" })}
+        />
+      )}
+      {catalog && view.kind === "run" && (
+        <RunView
+          key={view.runId}
+          api={api}
+          runId={view.runId}
+          catalog={new Map(catalog.map((a) => [a.kind, a]))}
+          onBack={() => go({ kind: "workflow", id: view.workflowId })}
+          onOpenRun={(runId) => go({ kind: "run", workflowId: view.workflowId, runId })}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,425 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { ApiError, type Api } from "../api";
+import { layout, toFlow } from "../flow";
+import { defaultInputs, placeProblems } from "../forms";
+import { pathFor, samplePaths, schemaPaths } from "../refs";
+import { SOURCE, type ActionDef, type Json, type Problem, type Trigger, type Workflow, type WorkflowRecord } from "../types";
+import {
+  addAction,
+  connect,
+  disconnect,
+  EdgeError,
+  edgeId,
+  removeAction,
+  setPosition,
+  setPositions,
+  updateAction,
+  updateEdge,
+  upstreamOf,
+} from "../workflowOps";
+import { ActionPanel } from "./ActionPanel";
+import { Canvas } from "./Canvas";
+import { EdgePanel } from "./EdgePanel";
+import { Palette } from "./Palette";
+import type { RefGroup } from "./RefPicker";
+import { RunsPanel } from "./RunsPanel";
+import { parseSample, TriggerPanel } from "./TriggerPanel";
+import { VersionsPanel } from "./VersionsPanel";
+
+type Tab = "edit" | "runs" | "versions";
+
+export interface WorkflowEditorProps {
+  api: Api;
+  workflowId: string;
+  catalog: ActionDef[];
+  onOpenRun: (runId: string) => void;
+  onBack?: () => void;
+}
+
+/** The first predefined edge (e.g. "True", then "False") not yet used from this node. */
+function nextPredefinedEdge(workflow: Workflow, from: string, definition: ActionDef | undefined) {
+  const used = new Set(workflow.edges.filter((e) => e.from === from).map((e) => e.name));
+  return definition?.edges.edges.find((e) => !used.has(e.name)) ?? definition?.edges.edges[0];
+}
+
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: WorkflowEditorProps) {
+  const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
+  const [record, setRecord] = useState<WorkflowRecord | null>(null);
+  const [draft, setDraft] = useState<Workflow | null>(null);
+  const [name, setName] = useState("");
+  const [trigger, setTrigger] = useState<Trigger>({ event: "" });
+  const [dirty, setDirty] = useState(false);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab>("edit");
+  const [sample, setSample] = useState("");
+  const [banner, setBanner] = useState<{ kind: "error" | "info" | "conflict"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const validating = useRef(0);
+
+  const load = useCallback(async () => {
+    const loaded = await api.workflow(workflowId);
+    setRecord(loaded);
+    setDraft(loaded.draft);
+    setName(loaded.name);
+    setTrigger(loaded.trigger);
+    setProblems(loaded.problems);
+    setDirty(false);
+    setBanner(null);
+    setSample((current) => current || JSON.stringify({ name: loaded.trigger.event.replace(/[./]\*$/, ""), data: {} }, null, 2));
+  }, [api, workflowId]);
+
+  useEffect(() => {
+    load().catch((e: Error) => setBanner({ kind: "error", text: e.message }));
+  }, [load]);
+
+  // Live validation: the server's problems for the current draft, a moment after each edit.
+  useEffect(() => {
+    if (!draft || !dirty) return;
+    const ticket = ++validating.current;
+    const timer = setTimeout(() => {
+      api.validate(draft).then(
+        (found) => ticket === validating.current && setProblems(found),
+        () => undefined,
+      );
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [api, draft, dirty]);
+
+  // The unsaved-changes guard for the page.
+  useEffect(() => {
+    if (!dirty) return;
+    const guard = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", guard);
+    return () => window.removeEventListener("beforeunload", guard);
+  }, [dirty]);
+
+  const edit = (change: (workflow: Workflow) => Workflow) => {
+    if (!draft) return;
+    try {
+      setDraft(change(draft));
+      setDirty(true);
+    } catch (error) {
+      setBanner({ kind: "error", text: error instanceof EdgeError ? error.message : (error as Error).message });
+    }
+  };
+
+  const placed = useMemo(() => placeProblems(problems, draft ?? { actions: [], edges: [] }), [problems, draft]);
+  const flow = useMemo(
+    () => (draft ? toFlow(draft, { catalog: byKind, trigger, problems: placed, selected }) : { nodes: [], edges: [] }),
+    [draft, byKind, trigger, placed, selected],
+  );
+
+  const sampleEvent = parseSample(sample).value;
+  const refGroupsFor = (upstream: string[], outputOf?: string): RefGroup[] => {
+    const groups: RefGroup[] = [];
+    if (outputOf && outputOf !== SOURCE) {
+      const definition = byKind.get(draft?.actions.find((a) => a.id === outputOf)?.kind ?? "");
+      if (definition) groups.push({ title: `Output of ${outputOf} (this connection's source)`, targets: schemaPaths(definition.outputs, "$.output", "output") });
+    }
+    const event = sampleEvent && typeof sampleEvent === "object" && !Array.isArray(sampleEvent) ? sampleEvent : null;
+    groups.push(
+      event
+        ? { title: "Trigger event", targets: samplePaths(event as Json, "$.event", "event").filter((t) => t.path !== "$.event") }
+        : {
+            title: "Trigger event",
+            hint: "Paste or pick a sample event in the trigger's settings to see its fields.",
+            targets: [
+              { path: "$.event.data", label: "event.data", type: "object" },
+              { path: "$.event.name", label: "event.name", type: "string" },
+            ],
+          },
+    );
+    for (const id of upstream) {
+      const definition = byKind.get(draft?.actions.find((a) => a.id === id)?.kind ?? "");
+      if (definition) groups.push({ title: `Output of ${id}`, targets: schemaPaths(definition.outputs, pathFor("$.state", [id]), id) });
+    }
+    return groups;
+  };
+
+  const addKind = (kind: string, position?: { x: number; y: number }) => {
+    if (!draft) return;
+    const definition = byKind.get(kind);
+    const parent = position ? undefined : selected && !selected.includes("->") ? selected : undefined;
+    const parentDef = parent && parent !== SOURCE ? byKind.get(draft.actions.find((a) => a.id === parent)?.kind ?? "") : undefined;
+    const edge = parent ? nextPredefinedEdge(draft, parent, parentDef) : undefined;
+    const at = position ?? nextFreePosition(draft, parent);
+    try {
+      const result = addAction(draft, kind, {
+        position: at,
+        parent,
+        edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
+        inputs: definition ? (defaultInputs(definition.inputs) as Record<string, Json>) : {},
+      });
+      setDraft(result.workflow);
+      setDirty(true);
+      setSelected(result.id);
+      setTab("edit");
+    } catch (error) {
+      setBanner({ kind: "error", text: (error as Error).message });
+    }
+  };
+
+  const save = async (): Promise<WorkflowRecord | null> => {
+    if (!record || !draft) return null;
+    setBusy(true);
+    try {
+      const saved = await api.update(workflowId, { name, trigger, workflow: draft }, record.version);
+      setRecord(saved);
+      setProblems(saved.problems);
+      setDirty(false);
+      setBanner({ kind: "info", text: `Saved (version ${saved.version}).` });
+      return saved;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        setBanner({ kind: "conflict", text: "Someone else changed this workflow since you opened it." });
+      } else if (error instanceof ApiError && error.problems.length) {
+        setProblems(error.problems);
+        setBanner({ kind: "error", text: error.message });
+      } else setBanner({ kind: "error", text: (error as Error).message });
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const publish = async () => {
+    const saved = dirty ? await save() : record;
+    if (!saved) return;
+    setBusy(true);
+    try {
+      const version = await api.publish(workflowId, saved.version);
+      setRecord(await api.workflow(workflowId));
+      setBanner({ kind: "info", text: `Published version ${version.number}.` });
+    } catch (error) {
+      if (error instanceof ApiError && error.problems.length) setProblems(error.problems);
+      setBanner({ kind: error instanceof ApiError && error.status === 409 ? "conflict" : "error", text: (error as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const toggleEnabled = async () => {
+    if (!record) return;
+    setBusy(true);
+    try {
+      const updated = await api.setEnabled(workflowId, !record.enabled);
+      setRecord({ ...record, enabled: updated.enabled, version: updated.version });
+      setBanner({ kind: "info", text: updated.enabled ? "Enabled: matching events now start runs." : "Disabled." });
+    } catch (error) {
+      setBanner({ kind: "error", text: (error as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const testRun = async () => {
+    const saved = dirty ? await save() : record;
+    if (!saved) return;
+    const parsed = parseSample(sample);
+    if (parsed.error) {
+      setBanner({ kind: "error", text: `The sample event is not JSON: ${parsed.error}` });
+      return;
+    }
+    const value = (parsed.value ?? {}) as { name?: string; data?: Json };
+    setBusy(true);
+    try {
+      const eventName = value.name || trigger.event.replace(/[./]\*$/, "") || "workflow/test";
+      onOpenRun(await api.test(workflowId, { name: eventName, data: value.data ?? {} }));
+    } catch (error) {
+      if (error instanceof ApiError && error.problems.length) setProblems(error.problems);
+      setBanner({ kind: "error", text: (error as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const leave = () => {
+    if (dirty && !window.confirm("Leave without saving your changes?")) return;
+    onBack?.();
+  };
+
+  if (!draft || !record) {
+    return (
+      <div className="wk-home" role="status">
+        {banner ? <div className="wk-banner error">{banner.text}</div> : "Loading…"}
+      </div>
+    );
+  }
+
+  const selectedAction = draft.actions.find((a) => a.id === selected);
+  const selectedEdge = draft.edges.find((e) => edgeId(e) === selected);
+  const problemCount = problems.length;
+  return (
+    <>
+      <div className="wk-toolbar" role="toolbar" aria-label="Workflow">
+        {onBack && (
+          <button type="button" className="wk-button" onClick={leave}>← Workflows</button>
+        )}
+        <label className="wk-visually-hidden" htmlFor="wk-workflow-name">Workflow name</label>
+        <input
+          id="wk-workflow-name"
+          className="wk-title"
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setDirty(true);
+          }}
+        />
+        {dirty && <span className="wk-badge warn" role="status">Unsaved changes</span>}
+        <span className={`wk-badge ${problemCount ? "danger" : "ok"}`} role="status" aria-live="polite" data-testid="problem-count">
+          {problemCount ? `${problemCount} problem${problemCount > 1 ? "s" : ""}` : "No problems"}
+        </span>
+        <span className="wk-badge" data-testid="published">
+          {record.published_version ? `Published v${record.published_version}` : "Not published"}
+        </span>
+        <span className="wk-spacer" />
+        <button type="button" className="wk-button" onClick={() => edit((w) => setPositions(w, layout(w)))}>Auto layout</button>
+        <button type="button" className="wk-button" onClick={() => void save()} disabled={busy || !dirty}>Save</button>
+        <button type="button" className="wk-button primary" onClick={() => void publish()} disabled={busy}>Publish</button>
+        <button
+          type="button"
+          className="wk-button"
+          role="switch"
+          aria-checked={record.enabled}
+          onClick={() => void toggleEnabled()}
+          disabled={busy}
+        >
+          {record.enabled ? "Enabled" : "Disabled"}
+        </button>
+      </div>
+      {banner && (
+        <div className={`wk-banner ${banner.kind}`} role={banner.kind === "info" ? "status" : "alert"}>
+          <span>{banner.text}</span>
+          {banner.kind === "conflict" && (
+            <>
+              <button type="button" className="wk-button" onClick={() => void load()}>Reload (discard my changes)</button>
+              <button
+                type="button"
+                className="wk-button"
+                onClick={async () => {
+                  const latest = await api.workflow(workflowId);
+                  setRecord(latest);
+                  setBanner({ kind: "info", text: "Your changes are kept; save again to overwrite theirs." });
+                }}
+              >
+                Keep my changes
+              </button>
+            </>
+          )}
+          <span className="wk-spacer" />
+          <button type="button" className="wk-link" onClick={() => setBanner(null)} aria-label="Dismiss">×</button>
+        </div>
+      )}
+      {placed.workflow.length > 0 && (
+        <div className="wk-banner error" aria-label="Problems with the workflow">
+          {placed.workflow.map((p) => p.message).join(" · ")}
+        </div>
+      )}
+      <div className="wk-body">
+        <Palette actions={catalog} onAdd={(kind) => addKind(kind)} />
+        <Canvas
+          nodes={flow.nodes}
+          edges={flow.edges}
+          onSelect={(id) => {
+            setSelected(id);
+            if (id) setTab("edit");
+          }}
+          onConnect={(from, to) =>
+            edit((w) => {
+              const fromDef = from === SOURCE ? undefined : byKind.get(w.actions.find((a) => a.id === from)?.kind ?? "");
+              const predefined = nextPredefinedEdge(w, from, fromDef);
+              return connect(w, from, to, predefined ? { name: predefined.name, conditional: predefined.conditional } : {});
+            })
+          }
+          onMove={(positions) => edit((w) => Object.entries(positions).reduce((acc, [id, p]) => setPosition(acc, id, p), w))}
+          onDeleteNodes={(ids) => {
+            edit((w) => ids.reduce((acc, id) => removeAction(acc, id), w));
+            setSelected(null);
+          }}
+          onDeleteEdges={(ids) => edit((w) => w.edges.filter((e) => ids.includes(edgeId(e))).reduce((acc, e) => disconnect(acc, e.from, e.to), w))}
+          onDropAction={(kind, position) => addKind(kind, position)}
+        />
+        <aside className="wk-side" aria-label="Details">
+          <div className="wk-tabs" role="tablist">
+            {(["edit", "runs", "versions"] as Tab[]).map((t) => (
+              <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+                {t === "edit" ? "Settings" : t === "runs" ? "Runs" : "Versions"}
+              </button>
+            ))}
+          </div>
+          {tab === "runs" && <RunsPanel api={api} workflowId={workflowId} onOpen={onOpenRun} onTest={() => void testRun()} testing={busy} />}
+          {tab === "versions" && (
+            <VersionsPanel
+              api={api}
+              workflowId={workflowId}
+              published={record.published_version}
+              onRestore={(workflow, number) => {
+                setDraft(workflow);
+                setDirty(true);
+                setBanner({ kind: "info", text: `Version ${number} loaded into the draft: save to keep it.` });
+                setTab("edit");
+              }}
+            />
+          )}
+          {tab === "edit" &&
+            (selectedAction ? (
+              <ActionPanel
+                key={selectedAction.id}
+                workflow={draft}
+                action={selectedAction}
+                definition={byKind.get(selectedAction.kind)}
+                problems={placed.actions[selectedAction.id] ?? []}
+                refGroups={refGroupsFor(upstreamOf(draft, selectedAction.id))}
+                onChange={(change) => edit((w) => updateAction(w, selectedAction.id, change))}
+                onConnectFrom={(from) => edit((w) => connect(w, from, selectedAction.id))}
+                onDisconnect={(from) => edit((w) => disconnect(w, from, selectedAction.id))}
+                onDelete={() => {
+                  edit((w) => removeAction(w, selectedAction.id));
+                  setSelected(null);
+                }}
+              />
+            ) : selectedEdge ? (
+              <EdgePanel
+                key={edgeId(selectedEdge)}
+                edge={selectedEdge}
+                problems={placed.edges[edgeId(selectedEdge)] ?? []}
+                refGroups={refGroupsFor(selectedEdge.from === SOURCE ? [] : [...upstreamOf(draft, selectedEdge.from), selectedEdge.from], selectedEdge.from)}
+                onChange={(change) => edit((w) => updateEdge(w, selectedEdge.from, selectedEdge.to, change))}
+                onDelete={() => {
+                  edit((w) => disconnect(w, selectedEdge.from, selectedEdge.to));
+                  setSelected(null);
+                }}
+              />
+            ) : (
+              <TriggerPanel
+                api={api}
+                trigger={trigger}
+                problems={placed.trigger}
+                sample={sample}
+                onTrigger={(next) => {
+                  setTrigger(next);
+                  setDirty(true);
+                }}
+                onSample={setSample}
+              />
+            ))}
+        </aside>
+      </div>
+    </>
+  );
+}
+
+function nextFreePosition(workflow: Workflow, parent: string | undefined): { x: number; y: number } {
+  const positions = (workflow.metadata?.positions ?? {}) as Record<string, { x: number; y: number }>;
+  const anchor = parent ? positions[parent] : undefined;
+  if (anchor) {
+    const siblings = workflow.edges.filter((e) => e.from === parent).length;
+    return { x: anchor.x + siblings * 280, y: anchor.y + 140 };
+  }
+  const ys = Object.values(positions).map((p) => p.y);
+  return { x: 0, y: (ys.length ? Math.max(...ys) : 0) + 140 };
+}

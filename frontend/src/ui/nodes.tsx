@@ -1,0 +1,55 @@
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import type { ActionNode, TriggerNode } from "../flow";
+
+// Glyphs every system font has (headless browsers and servers often lack emoji fonts).
+const ICONS: Record<string, string> = {
+  split: "◇", clock: "◔", calendar: "▦", hourglass: "◷", send: "✉", workflow: "⇄", plus: "+",
+  list: "☰", "spell-check": "✓", check: "✓", save: "▣", repeat: "↻",
+};
+
+/** An action's icon: a known name, a short text or emoji, or nothing. */
+export function iconFor(icon: string | null | undefined): string {
+  if (!icon) return "•";
+  return ICONS[icon] ?? (icon.length <= 2 ? icon : icon.slice(0, 1).toUpperCase());
+}
+
+export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
+  const problems = data.problems.length;
+  return (
+    <div className={`wk-node trigger${problems ? " has-problems" : ""}`} aria-label={`Trigger: ${data.trigger.event || "no event"}`}>
+      <span className="wk-icon" aria-hidden="true">⚡</span>
+      <div>
+        <div className="wk-node-title">When {data.trigger.event || "…"}</div>
+        <div className="wk-node-kind">{data.trigger.if ? `if ${data.trigger.if}` : "Trigger"}</div>
+      </div>
+      {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
+      <Handle type="source" position={Position.Bottom} aria-label="connect from the trigger" />
+    </div>
+  );
+}
+
+export function ActionNodeView({ data }: NodeProps<ActionNode>) {
+  const { action, definition, problems, status } = data;
+  const title = action.name || definition?.name || action.kind;
+  const classes = ["wk-node", problems.length ? "has-problems" : "", status ? `status-${status}` : ""].filter(Boolean).join(" ");
+  return (
+    <div className={classes} data-testid={`node-${action.id}`} aria-label={`Action ${title}${status ? `, ${status}` : ""}`}>
+      <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
+      <span className="wk-icon" aria-hidden="true">{iconFor(definition?.icon)}</span>
+      <div>
+        <div className="wk-node-title">{title}</div>
+        <div className="wk-node-kind">
+          {status ? <span className="wk-status">{status}</span> : definition ? action.kind : `unknown kind ${action.kind}`}
+        </div>
+      </div>
+      {problems.length > 0 && (
+        <span className="wk-problem-count" title={problems.map((p) => p.message).join("\n")}>
+          {problems.length} ⚠
+        </span>
+      )}
+      <Handle type="source" position={Position.Bottom} aria-label={`connect from ${title}`} />
+    </div>
+  );
+}
+
+export const nodeTypes = { trigger: TriggerNodeView, action: ActionNodeView };

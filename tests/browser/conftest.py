@@ -1,0 +1,187 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real `workflow-kit serve` on 127.0.0.1.
+
+They need the built frontend (frontend/dist) and /usr/bin/chromium; `make test` provides both and sets
+WORKFLOW_KIT_REQUIRE_BROWSER=1, so there they fail rather than skip when something is missing.
+Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "frontend" / "dist"
+ARTIFACTS = ROOT / "test-artifacts"
+SECRET = "browser-test-secret-" + "z" * 24
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+REQUIRED = os.environ.get("WORKFLOW_KIT_REQUIRE_BROWSER") == "1"
+
+APP = """
+from typing import Any
+import msgspec
+from workflow_kit import ActionContextSync, WorkflowKit
+
+kit = WorkflowKit()
+
+
+class Greet(msgspec.Struct):
+    name: str
+    greeting: str = "Hello"
+
+
+class Greeting(msgspec.Struct):
+    text: str
+    length: int
+
+
+@kit.action(kind="greet", name="Greet someone", description="Builds a greeting", icon="plus")
+def greet(ctx: ActionContextSync, inputs: Greet) -> Greeting:
+    text = f"{inputs.greeting}, {inputs.name}!"
+    return Greeting(text=text, length=len(text))
+
+
+@kit.action(kind="log", name="Log a message", description="Writes a line", icon="list")
+def log(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
+    return inputs
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (shutil.which("chromium-browser"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_prerequisites() -> None:
+    missing = []
+    if not (DIST / "index.html").exists():
+        missing.append("the built frontend (cd frontend && npm ci && npm run build)")
+    if chromium_path() is None:
+        missing.append("Chromium (Debian's chromium package)")
+    if missing:
+        message = "browser tests need " + " and ".join(missing)
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def token(self, tenant: str = "acme", user: str = "ann") -> str:
+        from workflow_kit import WorkflowKit
+
+        return WorkflowKit(secret=SECRET).editor_token(tenant, user)
+
+    def api(self, tenant: str = "acme") -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token(tenant)}"}, timeout=10)
+
+
+def start_server(tmp: Path, cors: list[str] | None = None) -> Server:
+    (tmp / "browser_app.py").write_text(APP)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp),
+        "WORKFLOW_KIT_SECRET": SECRET,
+        "WORKFLOW_KIT_DATABASE_URL": f"sqlite:///{tmp / 'browser.db'}",
+        "WORKFLOW_KIT_FRONTEND_DIR": str(DIST),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "workflow_kit.cli",
+        "serve",
+        "--app",
+        "browser_app:kit",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    for origin in cors or []:
+        command += ["--cors-origin", origin]
+    log = tmp / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return Server(base, process, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    found = start_server(tmp_path_factory.mktemp("serve"))
+    yield found
+    found.process.terminate()
+    try:
+        found.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        found.process.kill()
+
+
+@pytest.fixture(scope="module")
+def playwright_session() -> Iterator[object]:
+    # Module scope: Playwright's sync API keeps an event loop running while it is open, which the
+    # asyncio tests of other modules cannot share.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture
+def page(playwright_session: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh Chromium profile per test, 1280x800; a screenshot is kept in test-artifacts/ either way."""
+    profile = tempfile.mkdtemp(prefix="wk-chromium-")
+    context = playwright_session.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+        profile,
+        executable_path=chromium_path(),
+        headless=True,
+        args=CHROMIUM_FLAGS,
+        viewport={"width": 1280, "height": 800},
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    finally:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert not errors, f"errors in the page: {errors}"

@@ -1,0 +1,215 @@
+"""The editor in Chromium, through the UI only, against a real server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import ARTIFACTS, Server, free_port, start_server
+
+SAMPLE = {"name": "app/user.created", "data": {"name": "Ann", "n": 7}}
+
+
+def open_editor(page: Page, server: Server, tenant: str = "acme") -> None:
+    page.goto(f"{server.base}/#/?token={server.token(tenant)}")
+    expect(page.get_by_role("heading", name="Automations")).to_be_visible()
+
+
+def create_workflow(page: Page, name: str, event: str) -> None:
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Triggered by the event").fill(event)
+    page.get_by_role("button", name="New workflow").click()
+    expect(page.locator('.react-flow__node[data-id="$source"]')).to_be_visible()
+
+
+def node(page: Page, node_id: str) -> Locator:
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def drag_between(page: Page, source: Locator, target: Locator) -> None:
+    """A mouse drag from one handle's centre to another's, as a user connects two nodes."""
+    expect(source).to_be_visible()
+    expect(target).to_be_visible()
+    start, end = source.bounding_box(), target.bounding_box()
+    assert start and end
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=3)
+    expect(page.locator(".react-flow__connection")).to_have_count(1)  # a connection is being drawn
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=15)
+    page.mouse.up()
+
+
+def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, server: Server) -> None:
+    open_editor(page, server)
+    create_workflow(page, "Greeter", "app/user.created")
+
+    # A sample event, so the ref picker offers the event's fields.
+    page.get_by_label("Sample event (JSON)").fill(json.dumps(SAMPLE))
+
+    # Drag an If from the palette onto the canvas, and connect the trigger to it.
+    page.locator('[data-kind="builtin:if"]').drag_to(
+        page.locator(".react-flow__pane"), target_position={"x": 340, "y": 600}
+    )
+    expect(node(page, "if")).to_be_visible()
+    drag_between(
+        page,
+        node(page, "$source").locator(".react-flow__handle-bottom"),
+        node(page, "if").locator(".react-flow__handle-top"),
+    )
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+    # The condition, in CEL.
+    node(page, "if").click()
+    page.get_by_role("textbox", name="Condition").fill("event.data.n > 5")
+
+    # With the If selected, the palette adds the True branch, then the False branch.
+    page.locator('[data-kind="greet"]').click()
+    node(page, "if").click()
+    page.locator('[data-kind="log"]').click()
+    expect(page.locator(".react-flow__edge-text")).to_have_text(["True", "False"])
+
+    # Greet's name comes from the event, picked in the ref picker; shown as a chip.
+    node(page, "greet").click()
+    page.get_by_role("button", name="Insert a reference into Name", exact=True).click()
+    page.locator('[data-ref="$.event.data.name"]').click()
+    expect(page.get_by_role("status", name="Name is !ref($.event.data.name)")).to_be_visible()
+
+    expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved (version")).to_be_visible()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_test_id("published")).to_have_text("Published v1")
+    page.get_by_role("switch").click()
+    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")
+    page.screenshot(path=str(ARTIFACTS / "editor-built.png"))
+
+    # A test run with the sample event: the True branch runs, the False branch is skipped.
+    page.get_by_role("tab", name="Runs").click()
+    page.get_by_role("button", name="Test run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=20_000)
+    expect(node(page, "if").locator(".wk-status")).to_have_text("completed")
+    expect(node(page, "greet").locator(".wk-status")).to_have_text("completed")
+    expect(node(page, "log").locator(".wk-status")).to_have_text("skipped")
+    node(page, "greet").click()
+    expect(page.get_by_label("output", exact=True)).to_contain_text("Hello, Ann!")
+
+    # And a real event, through the API, runs the published, enabled workflow.
+    with server.api() as api:
+        assert api.post("/api/events", json=SAMPLE).status_code == 202
+    page.get_by_role("button", name="Back to the editor").click()
+    page.get_by_role("tab", name="Runs").click()
+    expect(page.get_by_role("button", name="completed").first).to_be_visible(timeout=20_000)
+
+
+def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: Server) -> None:
+    open_editor(page, server)
+    create_workflow(page, "Needs a name", "app/x")
+    page.locator('[data-kind="greet"]').click()  # added and connected from... nothing selected: unconnected
+    expect(node(page, "greet")).to_be_visible()
+    greet = node(page, "greet")
+    expect(greet.locator(".wk-problem-count")).to_be_visible()
+    greet.click()
+    expect(page.get_by_label("Problems with Name", exact=True)).to_contain_text("required")
+    expect(page.get_by_label("Problems with the workflow")).to_contain_text("no edge starts")
+    # Fixing it clears the problems.
+    page.get_by_role("textbox", name="Name", exact=True).fill("Bob")
+    page.get_by_label("Also run after").select_option("$source")
+    page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
+    expect(greet.locator(".wk-problem-count")).to_have_count(0)
+
+
+def test_switching_between_two_nodes_of_one_kind_shows_each_nodes_values(page: Page, server: Server) -> None:
+    open_editor(page, server)
+    create_workflow(page, "Two greeters", "app/x")
+    node(page, "$source").click()
+    page.locator('[data-kind="greet"]').click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("First")
+    node(page, "$source").click()
+    page.locator('[data-kind="greet"]').click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("Second")
+    node(page, "greet").click()
+    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("First")
+    node(page, "greet_2").click()
+    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Second")
+
+
+def test_a_stale_save_is_a_conflict_with_a_reload_choice(page: Page, server: Server) -> None:
+    open_editor(page, server)
+    create_workflow(page, "Contested", "app/x")
+    workflow_id = page.url.split("/workflows/")[1].split("?")[0]
+    with server.api() as api:
+        current = api.get(f"/api/workflows/{workflow_id}").json()
+        assert (
+            api.put(
+                f"/api/workflows/{workflow_id}", json={"name": "Changed elsewhere", "version": current["version"]}
+            ).status_code
+            == 200
+        )
+    page.get_by_label("Workflow name").fill("My edit")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Someone else changed this workflow")
+    page.get_by_role("button", name="Reload (discard my changes)").click()
+    expect(page.get_by_label("Workflow name")).to_have_value("Changed elsewhere")
+
+
+@pytest.fixture
+def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A host product's page on another origin, served from a temporary folder."""
+    folder = tmp_path / "host"
+    folder.mkdir()
+    port = free_port()
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(folder))  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}", folder
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_custom_element_works_in_a_host_page(page: Page, host_page: tuple[str, Path], tmp_path: Path) -> None:
+    origin, folder = host_page
+    (tmp_path / "api").mkdir()
+    api_server = start_server(tmp_path / "api", cors=[origin])
+    try:
+        with api_server.api() as api:
+            created = api.post(
+                "/api/workflows",
+                json={
+                    "name": "Embedded",
+                    "trigger": {"event": "app/embedded"},
+                    "workflow": {"actions": [], "edges": []},
+                },
+            ).json()
+        token = api_server.token()
+        (folder / "index.html").write_text(
+            f"""<!doctype html><html><head><title>Host product</title>
+<style>workflow-editor {{ height: 700px; --wk-accent: rgb(200, 0, 120); }}</style></head>
+<body><h1>Host product settings</h1>
+<workflow-editor api-base="{api_server.base}" token="{token}" workflow-id="{created["id"]}"></workflow-editor>
+<script src="{api_server.base}/embed/workflow-editor.js"></script></body></html>"""
+        )
+        page.goto(f"{origin}/index.html")
+        expect(page.get_by_role("heading", name="Host product settings")).to_be_visible()
+        expect(page.locator("workflow-editor .react-flow__node")).to_have_count(1, timeout=15_000)
+        expect(page.get_by_label("Workflow name")).to_have_value("Embedded")
+        # It edits through the API from the host's origin (CORS) and is themed by the host.
+        page.locator('[data-kind="greet"]').click()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved (version")).to_be_visible()
+        accent = page.locator(".wk-button.primary").first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert accent == "rgb(200, 0, 120)"
+        with api_server.api() as api:
+            stored: dict[str, Any] = api.get(f"/api/workflows/{created['id']}").json()
+        assert [a["kind"] for a in stored["draft"]["actions"]] == ["greet"]
+    finally:
+        api_server.process.terminate()
+        api_server.process.wait(timeout=15)
