@@ -18,6 +18,7 @@ import msgspec
 
 from . import refs
 from .actions import ActionDefinition
+from .ai import AIProvider
 from .context import ActionContext, ActionContextSync, ReplayAwareLogger
 from .errors import ErrorInfo, NonRetriableError, RefError, RetryAfterError, StepError
 from .records import ActionRecord, Attempt, StepStatus
@@ -41,6 +42,8 @@ class RunContext:
     budget: StepBudget = field(default_factory=StepBudget)
     stopped: Callable[[], bool] = lambda: False
     """True once the run must start no further step (cancelled, or the worker is stopping)."""
+    ai: AIProvider | None = None
+    """The chat model behind ``ctx.step.ai``."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -114,9 +117,9 @@ async def invoke_action(
     args: tuple[Any, ...] = (typed_inputs,) if definition.takes_inputs else ()
     try:
         if definition.is_async:
-            value = await definition.handler(ActionContext(**fields, step=Step(core, run.journal)), *args)
+            value = await definition.handler(ActionContext(**fields, step=Step(core, run.journal, run.ai)), *args)
         else:
-            step_sync = StepSync(core, run.journal, asyncio.get_running_loop())
+            step_sync = StepSync(core, run.journal, asyncio.get_running_loop(), run.ai)
             value = await asyncio.to_thread(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
     except Suspend:
         await core.drain()

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
+from .ai import AIProvider, provider_from_environment
 from .engine.builtins import builtin_actions
 from .errors import Problem
 from .events import normalize_events
@@ -40,7 +41,8 @@ class WorkflowKit:
     registered, unless `disable_builtin_actions` is set; it touches no database until the runtime is
     used (``kit.workflows``, ``kit.runs``, ``kit.send``, ``kit.worker()``). The database is
     `database_url`, else ``$WORKFLOW_KIT_DATABASE_URL``, else ``sqlite:///workflow-kit.db``.
-    `retry_policy` is the default for every step; `clock` is injectable for tests.
+    `retry_policy` is the default for every step; `clock` is injectable for tests; `ai` is the chat
+    model of ``ctx.step.ai`` (default: OpenAI with ``$OPENAI_API_KEY``, else a labelled local stand-in).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class WorkflowKit:
         retry_policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         secret: str | None = None,
+        ai: AIProvider | None = None,
     ) -> None:
         self.registry = ActionRegistry()
         self.retry_policy = retry_policy or RetryPolicy()
@@ -58,6 +61,8 @@ class WorkflowKit:
         self.clock: Clock = clock or SystemClock()
         self.secret = secret or os.environ.get("WORKFLOW_KIT_SECRET")
         """Signs editor tokens (``$WORKFLOW_KIT_SECRET`` when not given; at least 32 characters)."""
+        self.ai: AIProvider = ai or provider_from_environment()
+        """The chat model behind ``ctx.step.ai`` (OpenAI when ``OPENAI_API_KEY`` is set, else local)."""
         self._notifier = _Notifier()
         self._workers: list[Worker] = []
         if not disable_builtin_actions:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 from . import expressions
+from .ai import AIProvider
 from .errors import (
     ErrorInfo,
     ExpressionError,
@@ -340,9 +341,11 @@ def _checked_events(events: dict[str, Any] | list[dict[str, Any]], now_ms: int) 
 class Step:
     """The async Step API (``ctx.step`` in an async handler)."""
 
-    def __init__(self, core: StepCore, journal: StepJournal) -> None:
+    def __init__(self, core: StepCore, journal: StepJournal, ai: AIProvider | None = None) -> None:
         self._core = core
         self._journal = journal
+        self.ai = AISteps(self, ai)
+        """AI steps: ``await ctx.step.ai.infer(id, messages=[...])``."""
 
     async def run(self, step_id: str, handler: Callable[..., Any], *args: Any, output_type: Any = None) -> Any:
         """Run `handler(*args)` once, durably: its result is recorded and returned on every replay.
@@ -433,10 +436,14 @@ class Step:
 class StepSync:
     """The sync Step API (``ctx.step`` in a sync handler, which runs in a worker thread)."""
 
-    def __init__(self, core: StepCore, journal: StepJournal, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, core: StepCore, journal: StepJournal, loop: asyncio.AbstractEventLoop, ai: AIProvider | None = None
+    ) -> None:
         self._core = core
         self._journal = journal
         self._loop = loop
+        self.ai = AIStepsSync(self, ai)
+        """AI steps: ``ctx.step.ai.infer(id, messages=[...])``."""
 
     def run(self, step_id: str, handler: Callable[..., Any], *args: Any, output_type: Any = None) -> Any:
         """Run `handler(*args)` once, durably; see `Step.run`."""
@@ -508,3 +515,52 @@ class StepSync:
 
     def _block(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+
+def _ai_call(provider: AIProvider | None, model: str | None, messages: list[dict[str, Any]]) -> tuple[AIProvider, str]:
+    if provider is None:
+        raise InvalidStepError("no AI provider: pass WorkflowKit(ai=...) or set OPENAI_API_KEY")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise InvalidStepError("messages must be a non-empty list of {role, content} objects")
+    return provider, model or provider.model
+
+
+class AISteps:
+    """``ctx.step.ai`` for async handlers."""
+
+    def __init__(self, step: Step, provider: AIProvider | None) -> None:
+        self._step = step
+        self._provider = provider
+
+    async def infer(
+        self, step_id: str, *, messages: list[dict[str, Any]], model: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Ask the chat model, durably: ``{content, model, provider, finish_reason, usage}``, recorded once.
+        Rate limits and server errors retry (at the provider's Retry-After when it gives one)."""
+        provider, chosen = _ai_call(self._provider, model, messages)
+        step = self._step
+        nxt = step._core.start_run(step_id, "ai.infer")
+        if nxt.execute:
+            nxt = await step._execute(nxt, lambda: provider.chat(model=chosen, messages=messages, **params))
+        result: dict[str, Any] = await step._settle(nxt)
+        return result
+
+
+class AIStepsSync:
+    """``ctx.step.ai`` for sync handlers."""
+
+    def __init__(self, step: StepSync, provider: AIProvider | None) -> None:
+        self._step = step
+        self._provider = provider
+
+    def infer(
+        self, step_id: str, *, messages: list[dict[str, Any]], model: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Ask the chat model, durably; see `AISteps.infer`."""
+        provider, chosen = _ai_call(self._provider, model, messages)
+        step = self._step
+        nxt = step._core.start_run(step_id, "ai.infer")
+        if nxt.execute:
+            nxt = step._execute(nxt, lambda: step._block(provider.chat(model=chosen, messages=messages, **params)))
+        result: dict[str, Any] = step._settle(nxt)
+        return result

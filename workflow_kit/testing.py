@@ -161,6 +161,7 @@ async def arun_workflow(
         clock=clock,
         policy=retry_policy or kit.retry_policy,
         journal=journal,
+        ai=kit.ai,
     )
     driver = RunDriver(kit.registry, WorkflowGraph.build(checked), run, journal, resolve_waits=journal.resolve_waits)
     while True:

@@ -231,6 +231,7 @@ class Worker:
                 journal=journal,
                 budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
                 stopped=lambda: self._stopping or claim.run_id in self._cancelled,
+                ai=self.kit.ai,
             )
             driver = RunDriver(self.kit.registry, graph, context, journal, records=loaded.records)
             progress = await driver.advance()
