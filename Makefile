@@ -35,8 +35,13 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
+DEMO_PORT ?= 8000
+
+# The blog CMS demo on SQLite (workflow-kit.db here): the editor at /, the blog at /demo.
 demo: $(STAMP) frontend
-	$(BIN)/python -m seeds.demo
+	$(BIN)/workflow-kit seed --app seeds.app:kit
+	@echo "Demo: http://127.0.0.1:$(DEMO_PORT)/demo (the blog) and http://127.0.0.1:$(DEMO_PORT)/ (the editor)"
+	$(BIN)/workflow-kit serve --app seeds.app:kit --demo --host 127.0.0.1 --port $(DEMO_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -48,6 +48,8 @@ def create_app(
     frontend_dir: str | Path | None = None,
     cors_origins: Sequence[str] = (),
     worker_options: dict[str, Any] | None = None,
+    api_routes: Sequence[Any] = (),
+    routes: Sequence[Any] = (),
 ) -> Litestar:
     """The editor API for `kit`: routes under ``/api``, OpenAPI at ``/schema/openapi.json``, the built
     frontend (when there is one) at ``/``.
@@ -58,6 +60,8 @@ def create_app(
     - `server_keys` (default ``$WORKFLOW_KIT_SERVER_KEYS``, comma-separated) let the host's backend act
       for any tenant, named in the ``X-Workflow-Kit-Tenant`` header.
     - `run_worker` runs an in-process worker for the app's lifetime (``workflow-kit serve`` does).
+    - `api_routes` are more Litestar handlers under ``/api`` with the same auth (they may take
+      ``kit`` and ``principal``); `routes` are more handlers at the top level.
     """
     secret = secret or kit.secret
     if not secret:
@@ -99,6 +103,7 @@ def create_app(
     ]
     if demo:
         handlers.append(demo_token)
+    handlers += list(api_routes)
     api = Router(
         path="/api",
         route_handlers=handlers,
@@ -116,7 +121,7 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[api, public, *_frontend(frontend_dir)],
+        route_handlers=[api, public, *routes, *_frontend(frontend_dir)],
         dependencies={"kit": Provide(_kit, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,

@@ -1,100 +1,341 @@
-"""A small blog CMS action pack, after the blog automation in Inngest's user-defined workflows guide.
+"""A blog CMS action pack, after the blog automation of Inngest's user-defined workflows guide.
 
-These run in memory for now; the database-backed pack with AI review arrives with the demo issue.
+Posts live in their own table (``demo_blog_posts``) in the kit's database. Every action does its work
+in durable sub-steps: loading the post, asking the AI, saving the result.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import timedelta
+from typing import Any
 
 import msgspec
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
 
-from workflow_kit import ActionContext, ActionContextSync, WorkflowKit
+from workflow_kit import ActionContext, NonRetriableError, WorkflowKit
+from workflow_kit.ai import LOCAL_LABEL, LocalProvider
 
 
-class Markdown(msgspec.Struct):
+class Post(SQLModel, table=True):
+    __tablename__ = "demo_blog_posts"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    id: int = Field(primary_key=True)
+    title: str
+    subtitle: str = ""
+    status: str = "draft"
+    markdown: str = ""
+    markdown_ai_revision: str | None = None
+    ai_publishing_recommendations: str | None = None
+
+
+POSTS = Post.__table__  # type: ignore[attr-defined]
+
+
+class PostOut(msgspec.Struct):
+    tenant: str
+    id: int
+    title: str
+    subtitle: str
+    status: str
     markdown: str
+    markdown_ai_revision: str | None
+    ai_publishing_recommendations: dict[str, Any] | None
 
 
-class WithToc(msgspec.Struct):
-    markdown: str
-    headings: list[str]
+class BlogStore:
+    """The posts, in the kit's database (writes go through the kit's write transactions)."""
+
+    def __init__(self, kit: WorkflowKit) -> None:
+        self.kit = kit
+        self._ready = False
+
+    def ensure(self) -> None:
+        if not self._ready:
+            self.kit.db.ensure_schema()
+            POSTS.create(self.kit.db.engine, checkfirst=True)
+            self._ready = True
+
+    def get(self, tenant: str, post_id: int) -> PostOut:
+        self.ensure()
+        with self.kit.db.read() as conn:
+            row = conn.execute(POSTS.select().where(POSTS.c.tenant == tenant, POSTS.c.id == post_id)).mappings().first()
+        if row is None:
+            raise NonRetriableError(f"there is no blog post {post_id}")
+        return _out(row)
+
+    def all(self, tenant: str) -> list[PostOut]:
+        self.ensure()
+        with self.kit.db.read() as conn:
+            rows = conn.execute(POSTS.select().where(POSTS.c.tenant == tenant).order_by(POSTS.c.id)).mappings()
+            return [_out(row) for row in rows]
+
+    def update(self, tenant: str, post_id: int, **values: Any) -> None:
+        self.ensure()
+        with self.kit.db.write() as conn:
+            conn.execute(POSTS.update().where(POSTS.c.tenant == tenant, POSTS.c.id == post_id).values(**values))
+
+    def insert_missing(self, tenant: str, posts: list[dict[str, Any]]) -> int:
+        self.ensure()
+        added = 0
+        with self.kit.db.write() as conn:
+            for post in posts:
+                found = conn.execute(
+                    sa.select(POSTS.c.id).where(POSTS.c.tenant == tenant, POSTS.c.id == post["id"])
+                ).first()
+                if found is None:
+                    conn.execute(POSTS.insert().values(tenant=tenant, **post))
+                    added += 1
+        return added
 
 
-class Reviewed(msgspec.Struct):
-    markdown: str
-    fixes: int
+def _out(row: Any) -> PostOut:
+    recommendations = json.loads(row["ai_publishing_recommendations"]) if row["ai_publishing_recommendations"] else None
+    return PostOut(
+        tenant=row["tenant"],
+        id=row["id"],
+        title=row["title"],
+        subtitle=row["subtitle"],
+        status=row["status"],
+        markdown=row["markdown"],
+        markdown_ai_revision=row["markdown_ai_revision"],
+        ai_publishing_recommendations=recommendations,
+    )
 
 
-class ApprovalInputs(msgspec.Struct):
+# -- the actions' typed inputs and outputs ----------------------------------------------------------
+
+
+class PostInput(msgspec.Struct, forbid_unknown_fields=True):
+    post_id: int
+
+
+class ApprovalInput(msgspec.Struct, forbid_unknown_fields=True):
     post_id: int
     timeout: str = "1d"
 
 
-class Approval(msgspec.Struct):
-    approved: bool
-    approver: str | None = None
-
-
-class ApplyInputs(msgspec.Struct):
+class Revision(msgspec.Struct):
     post_id: int
     markdown: str
-    note: str = ""
+    ai: str
+    """Which model wrote it (``local`` is the labelled stand-in)."""
+
+
+class Approval(msgspec.Struct):
+    post_id: int
+    approved: bool
+    applied: bool
 
 
 class Applied(msgspec.Struct):
     post_id: int
     applied: bool
-    note: str
 
 
-_TYPOS = {"teh": "the", "recieve": "receive", "seperate": "separate", "occured": "occurred"}
+class SocialPosts(msgspec.Struct):
+    post_id: int
+    posts: list[str]
+    ai: str
 
 
-def register(kit: WorkflowKit) -> WorkflowKit:
-    """Register the blog actions on `kit` and return it."""
+TOC_PROMPT = (
+    "Add a table of contents (a Markdown list of the headings) at the top of this Markdown article. "
+    "Reply with the article only."
+)
+GRAMMAR_PROMPT = "Fix the grammar and spelling mistakes of this Markdown article. Reply with the article only."
+LINKEDIN_PROMPT = "Write two LinkedIn posts announcing this article, one per line."
+TWEET_PROMPT = "Write three tweets announcing this article, one per line."
+
+
+def register(kit: WorkflowKit, store: BlogStore | None = None) -> BlogStore:
+    """Register the blog actions on `kit`; returns the posts store they use."""
+    blog = store or BlogStore(kit)
+
+    async def load(ctx: ActionContext, post_id: int) -> PostOut:
+        return await ctx.step.run("load-blog-post", lambda: blog.get(ctx.tenant, post_id), output_type=PostOut)  # type: ignore[no-any-return]
+
+    async def revise(ctx: ActionContext, post_id: int, prompt: str, step_id: str) -> Revision:
+        post = await load(ctx, post_id)
+        text = post.markdown_ai_revision or post.markdown
+        answer = await ctx.step.ai.infer(
+            step_id, messages=[{"role": "system", "content": prompt}, {"role": "user", "content": text}]
+        )
+        revised = str(answer["content"]).strip()
+        await ctx.step.run("save-ai-revision", lambda: blog.update(ctx.tenant, post_id, markdown_ai_revision=revised))
+        return Revision(post_id=post_id, markdown=revised, ai=str(answer["provider"]))
 
     @kit.action(kind="add_toc", name="Add a Table of Contents", icon="list")
-    def add_toc(ctx: ActionContextSync, inputs: Markdown) -> WithToc:
-        """Insert a table of contents built from the post's headings."""
-        headings: list[str] = ctx.step.run(
-            "extract-headings", lambda: re.findall(r"^#{1,3} (.+)$", inputs.markdown, flags=re.MULTILINE)
-        )
-        toc = "\n".join(f"- {h}" for h in headings)
-        return WithToc(
-            markdown=f"## Contents\n{toc}\n\n{inputs.markdown}" if headings else inputs.markdown, headings=headings
-        )
+    async def add_toc(ctx: ActionContext, inputs: PostInput) -> Revision:
+        """An AI-written table of contents at the top of the post (a revision to approve)."""
+        return await revise(ctx, inputs.post_id, TOC_PROMPT, "add-toc-to-article")
 
     @kit.action(kind="grammar_review", name="Perform a grammar review", icon="spell-check")
-    def grammar_review(ctx: ActionContextSync, inputs: Markdown) -> Reviewed:
-        """Fix common typos (a deterministic stand-in for the AI review)."""
-
-        def review() -> dict[str, object]:
-            text, fixes = inputs.markdown, 0
-            for wrong, right in _TYPOS.items():
-                text, count = re.subn(rf"\b{wrong}\b", right, text)
-                fixes += count
-            return {"markdown": text, "fixes": fixes}
-
-        return ctx.step.run("review-grammar", review, output_type=Reviewed)  # type: ignore[no-any-return]
+    async def grammar_review(ctx: ActionContext, inputs: PostInput) -> Revision:
+        """AI fixes of grammar and spelling (a revision to approve)."""
+        return await revise(ctx, inputs.post_id, GRAMMAR_PROMPT, "get-ai-grammar-fixes")
 
     @kit.action(kind="wait_for_approval", name="Apply changes after approval", icon="check")
-    async def wait_for_approval(ctx: ActionContext, inputs: ApprovalInputs) -> Approval:
-        """Wait for an editor to approve the suggestions (the blog-post.approve-ai-suggestions event)."""
+    async def wait_for_approval(ctx: ActionContext, inputs: ApprovalInput) -> Approval:
+        """Wait for an editor to approve the AI revision (blog-post.approve-ai-suggestions), then apply it."""
         approval = await ctx.step.wait_for_event(
-            "wait-for-approval",
+            "wait-for-ai-suggestion-approval",
             event="blog-post.approve-ai-suggestions",
             if_exp="async.data.id == event.data.id",
             timeout=inputs.timeout,
         )
         if approval is None:
-            return Approval(approved=False)
-        return Approval(approved=True, approver=approval["data"].get("approver"))
+            await ctx.step.run(
+                "discard-ai-revision", lambda: blog.update(ctx.tenant, inputs.post_id, markdown_ai_revision=None)
+            )
+            return Approval(post_id=inputs.post_id, approved=False, applied=False)
+        applied = await ctx.step.run("apply-changes", lambda: _apply(blog, ctx.tenant, inputs.post_id))
+        return Approval(post_id=inputs.post_id, approved=True, applied=bool(applied))
 
     @kit.action(kind="apply_changes", name="Apply changes", icon="save")
-    def apply_changes(ctx: ActionContextSync, inputs: ApplyInputs) -> Applied:
-        """Save the revised post."""
-        ctx.step.run("save-post", lambda: len(inputs.markdown))
-        return Applied(post_id=inputs.post_id, applied=True, note=inputs.note)
+    async def apply_changes(ctx: ActionContext, inputs: PostInput) -> Applied:
+        """Replace the post with its AI revision, without waiting for approval."""
+        applied = await ctx.step.run("apply-changes", lambda: _apply(blog, ctx.tenant, inputs.post_id))
+        return Applied(post_id=inputs.post_id, applied=bool(applied))
 
-    return kit
+    async def social(ctx: ActionContext, post_id: int, prompt: str, step_id: str, key: str) -> SocialPosts:
+        post = await load(ctx, post_id)
+        answer = await ctx.step.ai.infer(
+            step_id,
+            messages=[
+                {"role": "system", "content": prompt},
+                {"role": "user", "content": f"# {post.title}\n{post.subtitle}"},
+            ],
+        )
+        lines = [line.strip("-• ").strip() for line in str(answer["content"]).splitlines() if line.strip()]
+
+        def save() -> None:
+            current = blog.get(ctx.tenant, post_id).ai_publishing_recommendations or {}
+            blog.update(ctx.tenant, post_id, ai_publishing_recommendations=json.dumps({**current, key: lines}))
+
+        await ctx.step.run("save-ai-recommendations", save)
+        return SocialPosts(post_id=post_id, posts=lines, ai=str(answer["provider"]))
+
+    @kit.action(kind="generate_linkedin_posts", name="Generate LinkedIn posts", icon="send")
+    async def generate_linkedin_posts(ctx: ActionContext, inputs: PostInput) -> SocialPosts:
+        """AI-written LinkedIn posts announcing the article."""
+        return await social(ctx, inputs.post_id, LINKEDIN_PROMPT, "generate-linked-posts", "linkedin")
+
+    @kit.action(kind="generate_tweet_posts", name="Generate Twitter posts", icon="send")
+    async def generate_tweet_posts(ctx: ActionContext, inputs: PostInput) -> SocialPosts:
+        """AI-written tweets announcing the article."""
+        return await social(ctx, inputs.post_id, TWEET_PROMPT, "generate-tweets", "twitter")
+
+    return blog
+
+
+def _apply(blog: BlogStore, tenant: str, post_id: int) -> bool:
+    post = blog.get(tenant, post_id)
+    if not post.markdown_ai_revision:
+        return False
+    blog.update(tenant, post_id, markdown=post.markdown_ai_revision, markdown_ai_revision=None)
+    return True
+
+
+# -- the labelled local stand-in for the AI --------------------------------------------------------
+
+_TYPOS = {"teh": "the", "recieve": "receive", "seperate": "separate", "occured": "occurred", "definately": "definitely"}
+
+
+class BlogLocalAI(LocalProvider):
+    """Without an OpenAI key: deterministic edits that show the flow (never mistaken for a model's)."""
+
+    def answer(self, system: str, user: str) -> str:
+        if system == TOC_PROMPT:
+            headings = re.findall(r"^#{1,3} (.+)$", user, flags=re.MULTILINE)
+            toc = "\n".join(f"- {h}" for h in headings)
+            return f"<!-- {LOCAL_LABEL} -->\n## Contents\n{toc}\n\n{user}" if headings else user
+        if system == GRAMMAR_PROMPT:
+            fixed = user
+            for wrong, right in _TYPOS.items():
+                fixed = re.sub(rf"\b{wrong}\b", right, fixed)
+                fixed = re.sub(rf"\b{wrong.capitalize()}\b", right.capitalize(), fixed)
+            return fixed
+        title = user.splitlines()[0].lstrip("# ").strip() if user.strip() else "our new article"
+        if system == LINKEDIN_PROMPT:
+            first = f"New on the blog: {title}. Read it today. [{LOCAL_LABEL}]"
+            return f"{first}\nWe wrote about {title}: feedback welcome. [{LOCAL_LABEL}]"
+        if system == TWEET_PROMPT:
+            return "\n".join(f"{title}, part {n}: read the post! [{LOCAL_LABEL}]" for n in (1, 2, 3))
+        return super().answer(system, user)
+
+
+def review_workflow() -> dict[str, Any]:
+    """When a post is moved to review: a ToC, a grammar review, then apply once an editor approves."""
+    post = "!ref($.event.data.id)"
+    return {
+        "name": "When a blog post is moved to review",
+        "description": "Getting a review from AI",
+        "actions": [
+            {"id": "toc", "kind": "add_toc", "name": "Add a Table of Contents", "inputs": {"post_id": post}},
+            {
+                "id": "grammar",
+                "kind": "grammar_review",
+                "name": "Perform a grammar review",
+                "inputs": {"post_id": post},
+            },
+            {
+                "id": "approval",
+                "kind": "wait_for_approval",
+                "name": "Apply changes after approval",
+                "inputs": {"post_id": post, "timeout": "1d"},
+            },
+        ],
+        "edges": [
+            {"from": "$source", "to": "toc"},
+            {"from": "toc", "to": "grammar"},
+            {"from": "grammar", "to": "approval"},
+        ],
+    }
+
+
+def publish_workflow() -> dict[str, Any]:
+    """When a post is published: LinkedIn posts and tweets, in parallel."""
+    post = "!ref($.event.data.id)"
+    return {
+        "name": "When a blog post is published",
+        "description": "Actions performed to optimize the distribution of blog posts",
+        "actions": [
+            {"id": "linkedin", "kind": "generate_linkedin_posts", "inputs": {"post_id": post}},
+            {"id": "twitter", "kind": "generate_tweet_posts", "inputs": {"post_id": post}},
+        ],
+        "edges": [{"from": "$source", "to": "linkedin"}, {"from": "$source", "to": "twitter"}],
+    }
+
+
+SEED_POSTS: list[dict[str, Any]] = [
+    {
+        "id": 1,
+        "title": "Durable workflows for everyone",
+        "subtitle": "Why every step should survive a crash",
+        "markdown": "# Why durable?\nTeh steps recieve their inputs from events, "
+        "and a crash resumes where it stopped.\n\n"
+        "# How it works\nEvery step is persisted. Sleeps and waits hold no worker.\n",
+    },
+    {
+        "id": 2,
+        "title": "Letting users build automations",
+        "subtitle": "A visual editor over typed actions",
+        "markdown": "# The editor\nUsers drag actions onto a canvas and connect them.\n\n"
+        "# Typed actions\nThe forms come from the action's types; mistakes are caught when saving.\n",
+    },
+    {
+        "id": 3,
+        "title": "Ten things we learned running workflows",
+        "subtitle": "Retries, backoff and idempotency keys",
+        "markdown": "# Retries\nA failure is definately not the end: the step is retried with backoff.\n\n"
+        "# Idempotency\nKeep step bodies seperate from side effects.\n",
+    },
+]
+
+REVIEW_TRIGGER = {"event": "blog-post.updated", "if": "event.data.status == 'under review'"}
+PUBLISH_TRIGGER = {"event": "blog-post.published"}
+APPROVAL_TIMEOUT = timedelta(days=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     state = FakeOpenAI(base_url="")
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
             status, headers, payload = state.script.pop(0) if state.script else (200, {}, completion("ok"))
@@ -137,7 +138,7 @@ def test_server_errors_retry_with_the_step_backoff(fake_openai: FakeOpenAI) -> N
     assert result.state["r"]["content"] == "third time"
     attempts = result.steps("r")[0].attempts
     assert [a.error.name if a.error else None for a in attempts] == ["AIProviderError", "AIProviderError", None]
-    assert [b.started_at - a.started_at for a, b in zip(attempts, attempts[1:], strict=False)] == [15_000, 30_000]
+    assert [b.started_at - a.started_at for a, b in itertools.pairwise(attempts)] == [15_000, 30_000]
 
 
 def test_a_bad_request_fails_at_once(fake_openai: FakeOpenAI) -> None:

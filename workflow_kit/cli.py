@@ -51,6 +51,10 @@ def load_app(spec: str) -> WorkflowKit:
     return target
 
 
+def _module_of(spec: str) -> Any:
+    return sys.modules.get(spec.partition(":")[0])
+
+
 def _takes_no_arguments(factory: Any) -> bool:
     try:
         parameters = inspect.signature(factory).parameters.values()
@@ -87,12 +91,24 @@ def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
     from editor_api import ConfigurationError, create_app
 
     kit.migrate()
+    module = _module_of(args.app) if args.app else None
     try:
         origins = args.cors_origin or [o for o in os.environ.get("WORKFLOW_KIT_CORS_ORIGINS", "").split(",") if o]
-        app = create_app(kit, demo=args.demo, run_worker=not args.no_worker, cors_origins=origins)
+        app = create_app(
+            kit,
+            demo=args.demo,
+            run_worker=not args.no_worker,
+            cors_origins=origins,
+            api_routes=getattr(module, "api_routes", ()),
+            routes=getattr(module, "routes", ()),
+        )
     except ConfigurationError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"workflow-kit editor on http://{args.host}:{args.port}/ (API at /api, OpenAPI at /schema/openapi.json)")
+    if kit.ai.name == "local":
+        print("AI steps: no OPENAI_API_KEY, so a labelled local stand-in writes deterministic text (not AI).")
+    else:
+        print(f"AI steps: {kit.ai.name}, model {kit.ai.model}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="on")
 
 
@@ -107,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd
 
     command("migrate", "create or upgrade the database tables")
+    command("seed", "load the app's seed data (its module's seed(kit) function), idempotently")
     serve = command("serve", "serve the editor API and the editor, with an in-process worker")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -141,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_run_worker(kit, args))
         elif args.command == "serve":
             _serve(kit, args)
+        elif args.command == "seed":
+            seed = getattr(_module_of(args.app), "seed", None) if args.app else None
+            if seed is None:
+                raise SystemExit("seed needs --app mypkg.module:kit, with a seed(kit) function in that module")
+            kit.migrate()
+            print(f"seeded: {seed(kit)}")
         elif args.command == "send":
             try:
                 events = msgspec.json.decode(args.event)

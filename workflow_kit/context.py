@@ -42,6 +42,8 @@ class _Context:
     state: Mapping[str, Any]
     """Read-only outputs of the actions that completed before this one started, by action id."""
     run_id: str
+    tenant: str
+    """The tenant the run belongs to: use it to reach that tenant's data, and only that."""
     attempt: int
     """0 on the first attempt of the step being executed; incremented by each retry."""
     logger: logging.LoggerAdapter[logging.Logger]

@@ -44,6 +44,7 @@ class RunContext:
     """True once the run must start no further step (cancelled, or the worker is stopping)."""
     ai: AIProvider | None = None
     """The chat model behind ``ctx.step.ai``."""
+    tenant: str = "test"
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -111,6 +112,7 @@ async def invoke_action(
         "action": msgspec.structs.replace(action, inputs=inputs),
         "state": MappingProxyType(dict(state)),
         "run_id": run.run_id,
+        "tenant": run.tenant,
         "attempt": _attempt(record),
         "logger": ReplayAwareLogger(run.run_id, action.id, lambda: core.replaying),
     }

@@ -132,6 +132,7 @@ async def arun_workflow(
     start_time: datetime | None = None,
     run_id: str | None = None,
     workflows: Mapping[str, WorkflowLike] | None = None,
+    tenant: str = "test",
 ) -> RunResult:
     """Validate and run `workflow` for `event` in memory; see the module docstring.
 
@@ -150,7 +151,13 @@ async def arun_workflow(
             raise _UnknownWorkflow(workflow_id)
         child_event = {"name": "workflow/invoked", "data": data}
         return await arun_workflow(
-            kit, known[workflow_id], child_event, retry_policy=retry_policy, start_time=clock.now(), workflows=known
+            kit,
+            known[workflow_id],
+            child_event,
+            retry_policy=retry_policy,
+            start_time=clock.now(),
+            workflows=known,
+            tenant=tenant,
         )
 
     journal = _MemoryJournal(clock, trigger, normalize_events(list(events), clock.now_ms()), invoke)
@@ -162,6 +169,7 @@ async def arun_workflow(
         policy=retry_policy or kit.retry_policy,
         journal=journal,
         ai=kit.ai,
+        tenant=tenant,
     )
     driver = RunDriver(kit.registry, WorkflowGraph.build(checked), run, journal, resolve_waits=journal.resolve_waits)
     while True:
@@ -194,6 +202,7 @@ def run_workflow(
     start_time: datetime | None = None,
     run_id: str | None = None,
     workflows: Mapping[str, WorkflowLike] | None = None,
+    tenant: str = "test",
 ) -> RunResult:
     """`arun_workflow` for synchronous code (it starts its own event loop)."""
     try:
@@ -212,6 +221,7 @@ def run_workflow(
             start_time=start_time,
             run_id=run_id,
             workflows=workflows,
+            tenant=tenant,
         )
     )
 

@@ -232,6 +232,7 @@ class Worker:
                 budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
                 stopped=lambda: self._stopping or claim.run_id in self._cancelled,
                 ai=self.kit.ai,
+                tenant=loaded.tenant,
             )
             driver = RunDriver(self.kit.registry, graph, context, journal, records=loaded.records)
             progress = await driver.advance()

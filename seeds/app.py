@@ -1,0 +1,119 @@
+"""The demo: the blog CMS from Inngest's user-defined workflows guide, on workflow-kit.
+
+    workflow-kit seed  --app seeds.app:kit        # posts and the two workflows, for tenant "demo"
+    workflow-kit serve --app seeds.app:kit --demo # the editor at /, the blog at /demo
+
+`make demo` runs both. Without OPENAI_API_KEY the AI steps use a labelled local stand-in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import MediaType, get, post
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+
+from workflow_kit import WorkflowKit
+from workflow_kit.ai import LocalProvider, OpenAIProvider, provider_from_environment
+from workflow_kit.tokens import Principal
+
+from .blog import (
+    PUBLISH_TRIGGER,
+    REVIEW_TRIGGER,
+    SEED_POSTS,
+    BlogLocalAI,
+    BlogStore,
+    PostOut,
+    publish_workflow,
+    register,
+    review_workflow,
+)
+
+DEMO_TENANT = "demo"
+PAGE = Path(__file__).parent / "demo.html"
+
+
+def _ai() -> LocalProvider | OpenAIProvider:
+    chosen = provider_from_environment()
+    return chosen if isinstance(chosen, OpenAIProvider) else BlogLocalAI()
+
+
+kit = WorkflowKit(ai=_ai())
+blog = register(kit)
+
+
+def seed(target: WorkflowKit = kit, tenant: str = DEMO_TENANT) -> dict[str, int]:
+    """Three posts and the two workflows, published and enabled. Running it again changes nothing."""
+    store = blog if target is kit else BlogStore(target)
+    added = store.insert_missing(tenant, SEED_POSTS)
+    existing = {record.name for record in target.workflows.list(tenant, limit=500)}
+    created = 0
+    for trigger, workflow in ((REVIEW_TRIGGER, review_workflow()), (PUBLISH_TRIGGER, publish_workflow())):
+        if workflow["name"] not in existing:
+            target.workflows.create(
+                tenant, name=workflow["name"], description=workflow["description"], trigger=trigger, workflow=workflow
+            )
+            created += 1
+    return {"posts": added, "workflows": created}
+
+
+# -- the demo page and its small API (mounted by `serve`, next to the editor API) ------------------
+
+Kit = NamedDependency[WorkflowKit]
+Caller = NamedDependency[Principal]
+PostId = Annotated[int, PathParameter(ge=1, le=2**31)]
+
+
+@get("/demo", media_type=MediaType.HTML, include_in_schema=False)
+async def demo_page() -> str:
+    return PAGE.read_text()
+
+
+@get("/demo/info", tags=["demo"])
+async def demo_info(kit: Kit, principal: Caller) -> dict[str, Any]:
+    """Which AI the demo uses (the page says so when it is the local stand-in)."""
+    return {"ai_provider": kit.ai.name, "ai_model": kit.ai.model, "tenant": principal.tenant}
+
+
+@get("/demo/posts", tags=["demo"])
+async def list_posts(principal: Caller) -> list[PostOut]:
+    principal.require("events:read")
+    return blog.all(principal.tenant)
+
+
+@post("/demo/posts/{post_id:int}/review", tags=["demo"], status_code=202)
+async def move_to_review(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
+    """What the CMS does when an editor moves a post to review: update it, send blog-post.updated."""
+    principal.require("events:write")
+    blog.get(principal.tenant, post_id)
+    blog.update(principal.tenant, post_id, status="under review")
+    ids = await kit.send(
+        principal.tenant, {"name": "blog-post.updated", "data": {"id": post_id, "status": "under review"}}
+    )
+    return {"event_id": ids[0]}
+
+
+@post("/demo/posts/{post_id:int}/publish", tags=["demo"], status_code=202)
+async def publish_post(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
+    principal.require("events:write")
+    blog.get(principal.tenant, post_id)
+    blog.update(principal.tenant, post_id, status="published")
+    ids = await kit.send(
+        principal.tenant, {"name": "blog-post.published", "data": {"id": post_id, "status": "published"}}
+    )
+    return {"event_id": ids[0]}
+
+
+@post("/demo/posts/{post_id:int}/approve", tags=["demo"], status_code=202)
+async def approve_suggestions(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
+    principal.require("events:write")
+    ids = await kit.send(principal.tenant, {"name": "blog-post.approve-ai-suggestions", "data": {"id": post_id}})
+    return {"event_id": ids[0]}
+
+
+api_routes = [demo_info, list_posts, move_to_review, publish_post, approve_suggestions]
+"""Served under /api with the editor API's auth (``workflow-kit serve`` picks these up)."""
+routes = [demo_page]
+"""Served at the top level: the demo page at /demo."""

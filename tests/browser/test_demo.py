@@ -1,0 +1,72 @@
+"""`make demo` brings up the blog CMS demo; a user moves a post to review, approves, and sees it changed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from .conftest import ARTIFACTS, ROOT, free_port
+
+
+def test_make_demo_runs_the_review_flow_in_the_browser(page: Page, tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI")}
+    env["WORKFLOW_KIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    log = tmp_path / "make-demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["make", "demo", f"DEMO_PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(f"make demo did not bring the server up: {log.read_text()}")
+        output = log.read_text()
+        assert f"Demo: {base}/demo" in output
+        assert "no OPENAI_API_KEY" in output  # said at start...
+
+        page.goto(f"{base}/demo")
+        expect(page.get_by_role("status")).to_contain_text("OPENAI_API_KEY")  # ...and in the page
+        page.get_by_role("button", name="Move Durable workflows for everyone to review").click()
+        expect(page.get_by_test_id("run-status-1")).to_have_text("waiting", timeout=30_000)
+        expect(page.get_by_test_id("revision-1")).to_contain_text("## Contents")
+        expect(page.get_by_test_id("markdown-1")).to_contain_text("Teh steps recieve")
+        page.screenshot(path=str(ARTIFACTS / "demo-waiting.png"))
+
+        page.get_by_role("button", name="Approve the AI suggestions for Durable workflows for everyone").click()
+        expect(page.get_by_test_id("run-status-1")).to_have_text("completed", timeout=30_000)
+        expect(page.get_by_test_id("markdown-1")).to_contain_text("The steps receive")
+        expect(page.get_by_test_id("revision-1")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "demo-approved.png"))
+
+        # The run is in the editor's run view, every step completed.
+        page.get_by_test_id("run-1").get_by_role("link").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=30_000)
+        for action in ("toc", "grammar", "approval"):
+            expect(page.locator(f'.react-flow__node[data-id="{action}"] .wk-status')).to_have_text("completed")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
