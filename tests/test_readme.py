@@ -34,3 +34,26 @@ def test_durable_quickstart_runs_in_a_fresh_folder(tmp_path: Path) -> None:
     )
     assert out.stdout.splitlines() == ["completed {'w': 'sent to ann@example.com'}"]
     assert (tmp_path / "workflow-kit.db").exists()
+
+
+# Where each shell command of the README is run for real (so the README cannot rot).
+RUN_BY = {
+    "make demo": "tests/browser/test_demo.py",
+    "make test": ".ci/run",
+    "workflow-kit serve": "tests/test_api_server.py",
+    "workflow-kit migrate": "tests/test_cli.py",
+    "workflow-kit worker": "tests/test_cli.py",
+}
+
+
+def test_every_shell_command_in_the_readme_is_run_by_a_test() -> None:
+    root = README.parent
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    commands = [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+    assert commands, "the README shows no command"
+    for command in commands:
+        words = [w for w in command.split() if "=" not in w or w.startswith("-")]
+        name = " ".join(words[:2])
+        assert name in RUN_BY, f"nothing runs {command!r}: add a test and list it here"
+        runner = (root / RUN_BY[name]).read_text()
+        assert words[1] in runner, f"{RUN_BY[name]} does not run {name!r}"
