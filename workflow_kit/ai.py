@@ -55,7 +55,10 @@ class OpenAIProvider:
     def __init__(
         self, api_key: str, *, base_url: str | None = None, model: str = DEFAULT_MODEL, timeout: float = 60
     ) -> None:
-        from openai import AsyncOpenAI
+        try:
+            from openai import AsyncOpenAI
+        except ImportError:
+            raise RuntimeError("OPENAI_API_KEY is set but openai is not installed: install workflow-kit[ai]") from None
 
         self.model = model
         self.base_url = base_url
