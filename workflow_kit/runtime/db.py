@@ -12,9 +12,9 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -24,6 +24,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from . import schema
+
+if TYPE_CHECKING:
+    from .writer import GroupCommitWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "wk_alembic_version"
@@ -60,9 +63,24 @@ class Database:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
-        self._writer: threading.Lock | contextlib.nullcontext[None] = (
+        self.writer_lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
+        """SQLite has one writer at a time: this process's writers queue here, not in SQLite's busy loop."""
+        fence = sa.select(schema.runs.c.id, schema.runs.c.claim_seq, schema.runs.c.status).where(
+            schema.runs.c.id.in_(sa.bindparam("ids", expanding=True))
+        )
+        if self.dialect == "postgresql":  # hold the runs until commit: a claim by another worker waits
+            fence = fence.order_by(schema.runs.c.id).with_for_update(key_share=True)
+        self.fence_statement = fence
+        """The owners of a set of runs (``:ids``), for fenced writes."""
+
+    @cached_property
+    def writer(self) -> GroupCommitWriter:
+        """The process's group-commit writer (a thread, started on first use)."""
+        from .writer import GroupCommitWriter
+
+        return GroupCommitWriter(self)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -71,7 +89,7 @@ class Database:
         SQLite has one writer at a time: threads of this process queue on a lock rather than on
         SQLite's busy handler, whose sleeps grow to 100 ms under contention."""
         self.ensure_schema()
-        with self._writer, self.engine.connect() as plain:
+        with self.writer_lock, self.engine.connect() as plain:
             conn = plain.execution_options(wk_write=True)
             with conn.begin():
                 yield conn
@@ -112,6 +130,9 @@ class Database:
         return head
 
     def dispose(self) -> None:
+        if "writer" in self.__dict__:
+            self.writer.close()
+            del self.__dict__["writer"]
         self.engine.dispose()
 
     # -- dialect helpers -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ is either fully received or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +19,43 @@ from ..events import new_id
 from . import schema
 from .db import Database
 from .triggers import condition_holds, patterns_for
+from .wait_keys import event_keys
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
 R, A, S, WT = schema.runs, schema.run_actions, schema.run_steps, schema.waits
 W, V, E, K = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys
 OPEN_STATUSES = ("queued", "sleeping", "waiting")
+_INSERT_EVENT = E.insert()
+_INSERT_RUN = R.insert()
+_WAKE = (
+    R.update()
+    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(("completed", "failed", "cancelled")))
+    .values(
+        due_at=sa.case((R.c.status.in_(OPEN_STATUSES), sa.bindparam("now")), else_=R.c.due_at),
+        wake_requested=True,
+    )
+)
+_TRIGGERED = (
+    sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number)
+    .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
+    .where(
+        W.c.tenant == sa.bindparam("tenant"),
+        W.c.enabled.is_(True),
+        W.c.trigger_event.in_(sa.bindparam("patterns", expanding=True)),
+    )
+    .order_by(W.c.created_at)
+)
+_WAIT_FIELDS = (WT.c.id, WT.c.run_id, WT.c.action_id, WT.c.position, WT.c.if_exp, WT.c.registered_at)
+_OPEN = (
+    WT.c.tenant == sa.bindparam("tenant"),
+    WT.c.event_name == sa.bindparam("name"),
+    WT.c.status == "waiting",
+    WT.c.expires_at > sa.bindparam("now"),
+)
+_WAITS_KEYED = sa.select(*_WAIT_FIELDS).where(*_OPEN, WT.c.match_key.in_(sa.bindparam("keys", expanding=True)))
+_WAITS_UNKEYED = sa.select(*_WAIT_FIELDS).where(*_OPEN, WT.c.match_key.is_(None))
+_WAITS_ALL = sa.select(*_WAIT_FIELDS).where(*_OPEN)
+_TRIGGERS_OF = sa.select(R.c.id, R.c.event).where(R.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -48,15 +81,16 @@ def receive(
         event_id = new_id(now)
         duplicate = _is_duplicate(db, conn, tenant, event.get("id"), event_id, now)
         conn.execute(
-            E.insert().values(
-                id=event_id,
-                tenant=tenant,
-                name=event["name"],
-                payload=event,
-                key=event.get("id"),
-                duplicate=duplicate,
-                received_at=now,
-            )
+            _INSERT_EVENT,
+            {
+                "id": event_id,
+                "tenant": tenant,
+                "name": event["name"],
+                "payload": event,
+                "key": event.get("id"),
+                "duplicate": duplicate,
+                "received_at": now,
+            },
         )
         result.event_ids.append(event_id)
         if duplicate:
@@ -84,62 +118,56 @@ def create_run(
     """Insert a queued run, due now."""
     run_id = run_id or new_id(now)
     conn.execute(
-        R.insert().values(
-            id=run_id,
-            tenant=tenant,
-            workflow_id=workflow_id,
-            version_id=version_id,
-            version_number=version_number,
-            event_id=event_id,
-            event=event,
-            status="queued",
-            created_at=now,
-            updated_at=now,
-            due_at=now,
-            system_depth=system_depth,
+        _INSERT_RUN,
+        {
+            "id": run_id,
+            "tenant": tenant,
+            "workflow_id": workflow_id,
+            "version_id": version_id,
+            "version_number": version_number,
+            "event_id": event_id,
+            "event": event,
+            "status": "queued",
+            "created_at": now,
+            "updated_at": now,
+            "due_at": now,
+            "system_depth": system_depth,
             **extra,
-        )
+        },
     )
     return run_id
 
 
 def wake(conn: Connection, run_id: str, now: int) -> None:
     """Make a parked run due now; a running one re-checks when it parks (``wake_requested``)."""
-    conn.execute(
-        R.update()
-        .where(R.c.id == run_id, R.c.status.not_in(("completed", "failed", "cancelled")))
-        .values(
-            due_at=sa.case((R.c.status.in_(OPEN_STATUSES), now), else_=R.c.due_at),
-            wake_requested=True,
-        )
-    )
+    conn.execute(_WAKE, {"run": run_id, "now": now})
 
 
 def _is_duplicate(db: Database, conn: Connection, tenant: str, key: str | None, event_id: str, now: int) -> bool:
     """Claim the key for 24 hours, atomically: two concurrent sends of one id cannot both start runs."""
     if key is None:
         return False
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    insert = dialect.insert(K).values(tenant=tenant, key=key, event_id=event_id, expires_at=now + DEDUPE_WINDOW_MS)
-    claim = insert.on_conflict_do_update(
+    params = {"tenant": tenant, "key": key, "event_id": event_id, "expires_at": now + DEDUPE_WINDOW_MS, "now": now}
+    return conn.execute(_claim_key_statement(db.dialect), params).first() is None
+
+
+@cache
+def _claim_key_statement(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(K)
+    return insert.on_conflict_do_update(
         index_elements=["tenant", "key"],
         set_={"event_id": insert.excluded.event_id, "expires_at": insert.excluded.expires_at},
-        where=K.c.expires_at <= now,  # an expired key is taken over; a live one is left alone
+        where=K.c.expires_at <= sa.bindparam("now"),  # an expired key is taken over; a live one is left alone
     ).returning(K.c.event_id)
-    return conn.execute(claim).first() is None
 
 
 def _start_runs(
     conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int, system_depth: int
 ) -> list[str]:
-    query = (
-        sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number)
-        .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
-        .where(W.c.tenant == tenant, W.c.enabled.is_(True), W.c.trigger_event.in_(patterns_for(event["name"])))
-        .order_by(W.c.created_at)
-    )
     started = []
-    for row in conn.execute(query).all():
+    params = {"tenant": tenant, "patterns": patterns_for(event["name"])}
+    for row in conn.execute(_TRIGGERED, params).all():
         if condition_holds(row.trigger_if, event):
             started.append(
                 create_run(
@@ -158,15 +186,13 @@ def _start_runs(
 
 
 def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int) -> bool:
-    query = (
-        sa.select(WT.c.id, WT.c.run_id, WT.c.action_id, WT.c.position, WT.c.if_exp, R.c.event.label("trigger"))
-        .join(R, R.c.id == WT.c.run_id)
-        .where(WT.c.tenant == tenant, WT.c.event_name == event["name"], WT.c.status == "waiting", WT.c.expires_at > now)
-        .order_by(WT.c.registered_at)
-    )
+    candidates = _candidate_waits(conn, tenant, event, now)
+    if not candidates:
+        return False
+    triggers = dict(conn.execute(_TRIGGERS_OF, {"ids": sorted({w.run_id for w in candidates})}).all())
     woke = False
-    for wait in conn.execute(query).all():
-        if wait.if_exp is not None and not _matches(wait.if_exp, wait.trigger, event):
+    for wait in candidates:
+        if wait.if_exp is not None and not _matches(wait.if_exp, triggers.get(wait.run_id) or {}, event):
             continue
         claimed = conn.execute(
             WT.update().where(WT.c.id == wait.id, WT.c.status == "waiting").values(status="resolved", event_id=event_id)
@@ -179,6 +205,20 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
         wake(conn, wait.run_id, now)
         woke = True
     return woke
+
+
+def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> list[Any]:
+    """The open waits this event may resolve, oldest first: through the match-key index, plus those
+    whose expression pins no field (see wait_keys.py)."""
+    params: dict[str, Any] = {"tenant": tenant, "name": event["name"], "now": now}
+    keys = event_keys(event)
+    if keys is None:
+        rows = list(conn.execute(_WAITS_ALL, params))
+    else:
+        rows = list(conn.execute(_WAITS_UNKEYED, params))
+        if keys:
+            rows += conn.execute(_WAITS_KEYED, {**params, "keys": keys})
+    return sorted(rows, key=lambda w: (w.registered_at, w.id))
 
 
 def _matches(if_exp: str, trigger: dict[str, Any], candidate: dict[str, Any]) -> bool:

@@ -10,10 +10,10 @@ it does after that is recorded. Hence: a step's body runs at least once, its rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -29,6 +29,10 @@ from .db import Database
 from .ingest import Received, create_run, receive, wake
 from .models import TERMINAL
 from .rows import action_row, records_from_rows, step_row
+from .wait_keys import wait_key
+from .writer import Claim, Rollback, StaleRun, Upsert, WriteJob
+
+__all__ = ["Claim", "ClaimBatch", "JournalUnavailable", "LoadedRun", "ReloadRun", "RunJournalStore", "StaleRun"]
 
 R, A, S, WT, V, W = (
     schema.runs,
@@ -42,15 +46,89 @@ MAX_SYSTEM_DEPTH = 3
 _LOG = logging.getLogger("workflow_kit.runtime")
 
 
-_FENCE = (
+_RUN_FIELDS = (
+    R.c.id,
+    R.c.claim_seq,
+    R.c.tenant,
+    R.c.workflow_id,
+    R.c.version_id,
+    R.c.version_number,
+    R.c.event,
+    R.c.parent_run_id,
+    R.c.parent_action_id,
+    R.c.parent_step_position,
+    R.c.system_depth,
+)
+_NEXT_DUE = sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))
+_ACTIONS_OF = A.select().where(A.c.run_id.in_(sa.bindparam("ids", expanding=True)))
+_STEPS_OF = S.select().where(S.c.run_id.in_(sa.bindparam("ids", expanding=True)))
+_OWNED = sa.and_(R.c.id == sa.bindparam("run"), R.c.claim_seq == sa.bindparam("seq"), R.c.status == "running")
+_RENEW = (
     R.update()
-    .where(R.c.id == sa.bindparam("fence_run"), R.c.claim_seq == sa.bindparam("fence_seq"), R.c.status == "running")
-    .values(updated_at=sa.bindparam("fence_now"))
+    .where(sa.tuple_(R.c.id, R.c.claim_seq).in_(sa.bindparam("claims", expanding=True)), R.c.status == "running")
+    .values(due_at=sa.bindparam("lease_until"))
+    .returning(R.c.id)
+)
+_PARK = (
+    R.update()
+    .where(_OWNED)
+    .values(
+        status=sa.bindparam("parked"),
+        due_at=sa.case((R.c.wake_requested.is_(True), sa.bindparam("now")), else_=sa.bindparam("wake_at")),
+        wake_requested=False,
+        lease_owner=None,
+        updated_at=sa.bindparam("now"),
+    )
+)
+_RELEASE = R.update().where(_OWNED).values(due_at=sa.bindparam("due"), lease_owner=None, updated_at=sa.bindparam("now"))
+_END_RUN = (
+    R.update()
+    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(TERMINAL))
+    .values(
+        status=sa.bindparam("ended"),
+        output=sa.bindparam("out", type_=R.c.output.type),
+        error=sa.bindparam("err", type_=R.c.error.type),
+        ended_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        due_at=None,
+        lease_owner=None,
+        wake_requested=False,
+        claim_seq=R.c.claim_seq + 1,
+    )
+)
+_CLOSE_WAITS = (
+    WT.update().where(WT.c.run_id == sa.bindparam("run"), WT.c.status == "waiting").values(status="cancelled")
 )
 
 
-class StaleRun(BaseException):
-    """This worker no longer owns the run: its lease passed to another worker, or the run was cancelled."""
+@cache
+def _claim_statement(dialect: str) -> sa.Update:
+    """Take the earliest due runs, up to ``:claim_limit``: running, under a new lease, claim_seq + 1."""
+    due = (
+        sa.select(R.c.id)
+        .where(R.c.due_at <= sa.bindparam("now"), R.c.status.not_in(TERMINAL))
+        .order_by(R.c.due_at)
+        .limit(sa.bindparam("claim_limit"))
+    )
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return (
+        R.update()
+        .where(R.c.id.in_(due.scalar_subquery()))
+        .values(
+            status="running",
+            lease_owner=sa.bindparam("owner"),
+            due_at=sa.bindparam("lease_until"),
+            claim_seq=R.c.claim_seq + 1,
+            wake_requested=False,
+            started_at=sa.func.coalesce(R.c.started_at, sa.bindparam("now")),
+            updated_at=sa.bindparam("now"),
+        )
+        .returning(*_RUN_FIELDS)
+    )
+
+
+T = TypeVar("T")
 
 
 class ReloadRun(BaseException):
@@ -61,195 +139,197 @@ class JournalUnavailable(BaseException):
     """The database failed while recording the run; the run is retried later, not failed."""
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    run_id: str
-    seq: int
-
-
 @dataclass
 class LoadedRun:
-    run_id: str
-    tenant: str
-    workflow_id: str
-    version_id: str
-    event: dict[str, Any]
-    definition: dict[str, Any]
-    settings: dict[str, Any]
+    """A claimed run, as a worker needs it: the run's row and what its journal holds."""
+
+    claim: Claim
+    row: dict[str, Any]
     records: dict[str, ActionRecord]
     step_count: int
 
+    @property
+    def run_id(self) -> str:
+        return self.claim.run_id
+
+    @property
+    def tenant(self) -> str:
+        return str(self.row["tenant"])
+
+    @property
+    def version_id(self) -> str:
+        return str(self.row["version_id"])
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return dict(self.row["event"])
+
+
+@dataclass(frozen=True)
+class ClaimBatch:
+    runs: list[LoadedRun]
+    next_due: int | None
+    """After this claim, the earliest time any other run is due."""
+
+
+_ACTION_KEYS = ("run_id", "action_id")
+_STEP_KEYS = ("run_id", "action_id", "position")
+
 
 class RunJournalStore:
-    """Claims, loads and journal writes for workers (sync; workers call it from a thread)."""
+    """Claims, loads and journal writes for workers, through the database's group-commit writer."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- claiming ----------------------------------------------------------------------------------
 
-    def claim(self, owner: str, limit: int, lease_ms: int, now: int) -> list[Claim]:
-        """Take up to `limit` due runs (queued, parked and due, or running with an expired lease)."""
-        due = sa.select(R.c.id).where(R.c.due_at <= now, R.c.status.not_in(TERMINAL)).order_by(R.c.due_at).limit(limit)
-        if self.db.dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            R.update()
-            .where(R.c.id.in_(due.scalar_subquery()))
-            .values(
-                status="running",
-                lease_owner=owner,
-                due_at=now + lease_ms,
-                claim_seq=R.c.claim_seq + 1,
-                wake_requested=False,
-                started_at=sa.func.coalesce(R.c.started_at, now),
-                updated_at=now,
-            )
-            .returning(R.c.id, R.c.claim_seq)
-        )
-        with self.db.write() as conn:
-            return [Claim(row.id, row.claim_seq) for row in conn.execute(statement).all()]
+    async def claim(self, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
+        """Take up to `limit` due runs (queued, parked and due, or running with an expired lease) and
+        load them, in one transaction."""
+        return await self._submit(WriteJob(apply=lambda conn: self._claim(conn, owner, limit, lease_ms, now)))
 
-    def renew(self, claims: list[Claim], lease_ms: int, now: int) -> list[Claim]:
+    def _claim(self, conn: Connection, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
+        runs: list[LoadedRun] = []
+        if limit > 0:
+            params = {"now": now, "claim_limit": limit, "owner": owner, "lease_until": now + lease_ms}
+            rows = [dict(row) for row in conn.execute(_claim_statement(self.db.dialect), params).mappings()]
+            if rows:
+                ids = {"ids": [row["id"] for row in rows]}
+                actions = conn.execute(_ACTIONS_OF, ids).mappings().all()
+                steps = conn.execute(_STEPS_OF, ids).mappings().all()
+                for row in rows:
+                    run_id = row["id"]
+                    own_steps = [s for s in steps if s["run_id"] == run_id]
+                    runs.append(
+                        LoadedRun(
+                            claim=Claim(run_id, row["claim_seq"]),
+                            row=row,
+                            records=records_from_rows([a for a in actions if a["run_id"] == run_id], own_steps),
+                            step_count=len(own_steps),
+                        )
+                    )
+        next_due = conn.execute(_NEXT_DUE).scalar()
+        return ClaimBatch(runs, int(next_due) if next_due is not None else None)
+
+    async def renew(self, claims: list[Claim], lease_ms: int, now: int) -> list[Claim]:
         """Extend the leases of runs being executed; returns the claims that were lost."""
-        lost = []
-        with self.db.write() as conn:
-            for claim in claims:
-                result = conn.execute(
-                    R.update()
-                    .where(R.c.id == claim.run_id, R.c.claim_seq == claim.seq, R.c.status == "running")
-                    .values(due_at=now + lease_ms)
-                )
-                if not result.rowcount:
-                    lost.append(claim)
-        return lost
+
+        def apply(conn: Connection) -> list[Claim]:
+            params = {"claims": [(c.run_id, c.seq) for c in claims], "lease_until": now + lease_ms}
+            held = set(conn.execute(_RENEW, params).scalars())
+            return [claim for claim in claims if claim.run_id not in held]
+
+        return await self._submit(WriteJob(apply=apply))
 
     def next_due(self) -> int | None:
         """The earliest time any run is due (an index scan)."""
         with self.db.read() as conn:
-            value = conn.execute(sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))).scalar()
+            value = conn.execute(_NEXT_DUE).scalar()
         return int(value) if value is not None else None
 
-    # -- loading -----------------------------------------------------------------------------------
-
-    def load(self, claim: Claim) -> LoadedRun:
+    def versions(self, version_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Definitions and settings of workflow versions (immutable: workers cache them)."""
         with self.db.read() as conn:
-            run = conn.execute(R.select().where(R.c.id == claim.run_id)).mappings().one()
-            if run["claim_seq"] != claim.seq or run["status"] != "running":
-                raise StaleRun(claim.run_id)
-            version = conn.execute(V.select().where(V.c.id == run["version_id"])).mappings().one()
-            actions = conn.execute(A.select().where(A.c.run_id == claim.run_id)).mappings().all()
-            steps = conn.execute(S.select().where(S.c.run_id == claim.run_id)).mappings().all()
-        return LoadedRun(
-            run_id=claim.run_id,
-            tenant=run["tenant"],
-            workflow_id=run["workflow_id"],
-            version_id=run["version_id"],
-            event=run["event"],
-            definition=version["definition"],
-            settings=version["settings"],
-            records=records_from_rows(actions, steps),
-            step_count=len(steps),
-        )
+            rows = conn.execute(
+                sa.select(V.c.id, V.c.definition, V.c.settings).where(V.c.id.in_(list(version_ids)))
+            ).all()
+        return {row.id: (row.definition, row.settings) for row in rows}
 
     # -- journal writes ----------------------------------------------------------------------------
 
-    def save_actions(self, claim: Claim, records: Sequence[ActionRecord], now: int) -> None:
-        with self._fenced(claim, now) as conn:
-            rows = []
-            for record in records:
-                row = action_row(claim.run_id, record)
-                if record.status.suspended and record.wake_at is not None:
-                    # An event or a finished child may have made the action due while it was running
-                    # (ingest sets wake_at); parking must not push that back.
-                    current = conn.execute(
-                        sa.select(A.c.wake_at).where(A.c.run_id == claim.run_id, A.c.action_id == record.id)
-                    ).scalar()
-                    if current is not None and current < record.wake_at:
-                        row["wake_at"] = current
-                rows.append(row)
-            self.db.upsert(conn, A, rows, ["run_id", "action_id"])
+    async def save_actions(self, claim: Claim, records: Sequence[ActionRecord]) -> None:
+        rows = [Upsert(A, _ACTION_KEYS, action_row(claim.run_id, record)) for record in records]
+        parking = [r.id for r in records if r.status.suspended and r.wake_at is not None]
+        if not parking:
+            await self._submit(WriteJob(fence=claim, rows=rows))
+            return
 
-    def save_step(self, claim: Claim, tenant: str, action_id: str, position: int, record: StepRecord, now: int) -> None:
-        with self._fenced(claim, now) as conn:
-            self.db.upsert(
-                conn, S, [step_row(claim.run_id, action_id, position, record)], ["run_id", "action_id", "position"]
+        def keep_earlier_wakes(conn: Connection) -> None:
+            # An event or a finished child may have made an action due while it was running (ingest
+            # sets wake_at); parking must not push that back.
+            current = dict(
+                conn.execute(
+                    sa.select(A.c.action_id, A.c.wake_at).where(A.c.run_id == claim.run_id, A.c.action_id.in_(parking))
+                ).all()
             )
-            wait_id = f"{claim.run_id}/{action_id}/{position}"
-            if record.kind == "wait_for_event" and record.wait is not None:
-                if record.status == StepStatus.WAITING:
-                    self._open_wait(conn, wait_id, tenant, claim.run_id, action_id, position, record)
-                elif record.status == StepStatus.COMPLETED and record.output is None:
+            for upsert in rows:
+                earlier = current.get(upsert.row["action_id"])
+                if earlier is not None and upsert.row["wake_at"] is not None and earlier < upsert.row["wake_at"]:
+                    upsert.row["wake_at"] = earlier
+            self.db.upsert(conn, A, [upsert.row for upsert in rows], _ACTION_KEYS)
+
+        await self._submit(WriteJob(fence=claim, apply=keep_earlier_wakes))
+
+    async def save_step(self, run: LoadedRun, action_id: str, position: int, record: StepRecord, now: int) -> None:
+        claim, tenant = run.claim, run.tenant
+        row = step_row(claim.run_id, action_id, position, record)
+        wait_id = f"{claim.run_id}/{action_id}/{position}"
+        if record.kind == "wait_for_event" and record.wait is not None:
+            if record.status == StepStatus.WAITING:
+
+                def open_wait(conn: Connection) -> None:
+                    self.db.upsert(conn, S, [row], _STEP_KEYS)
+                    self._open_wait(conn, wait_id, run, action_id, position, record)
+
+                await self._submit(WriteJob(fence=claim, apply=open_wait))
+                return
+            if record.status == StepStatus.COMPLETED and record.output is None:
+
+                def time_out(conn: Connection) -> None:
                     timed_out = conn.execute(
                         WT.update().where(WT.c.id == wait_id, WT.c.status == "waiting").values(status="timed_out")
                     )
                     if not timed_out.rowcount:  # an event resolved it first: take the event instead
-                        raise _Rollback(ReloadRun(claim.run_id))
-            if record.kind == "invoke" and record.status == StepStatus.WAITING and record.invoke is not None:
+                        raise Rollback(ReloadRun(claim.run_id))
+                    self.db.upsert(conn, S, [row], _STEP_KEYS)
+
+                await self._submit(WriteJob(fence=claim, apply=time_out))
+                return
+        if record.kind == "invoke" and record.status == StepStatus.WAITING and record.invoke is not None:
+
+            def start_child(conn: Connection) -> None:
+                self.db.upsert(conn, S, [row], _STEP_KEYS)
                 self._start_child(conn, claim, tenant, action_id, position, record, now)
 
-    def send(self, claim: Claim, tenant: str, events: list[dict[str, Any]], now: int) -> Received:
-        with self._fenced(claim, now) as conn:
-            return receive(self.db, conn, tenant, events, now)
+            await self._submit(WriteJob(fence=claim, apply=start_child))
+            return
+        await self._submit(WriteJob(fence=claim, rows=[Upsert(S, _STEP_KEYS, row)]))
+
+    async def send(self, claim: Claim, tenant: str, events: list[dict[str, Any]], now: int) -> Received:
+        return await self._submit(WriteJob(fence=claim, apply=lambda conn: receive(self.db, conn, tenant, events, now)))
 
     # -- ending an execution -----------------------------------------------------------------------
 
-    def park(self, claim: Claim, status: str, wake_at: int | None, now: int) -> None:
+    async def park(self, claim: Claim, status: str, wake_at: int | None, now: int) -> None:
         """Hand the run back until `wake_at` (or at once if an event arrived meanwhile)."""
-        with self.db.write() as conn:
-            conn.execute(
-                R.update()
-                .where(R.c.id == claim.run_id, R.c.claim_seq == claim.seq, R.c.status == "running")
-                .values(
-                    status=status,
-                    due_at=sa.case((R.c.wake_requested.is_(True), now), else_=wake_at),
-                    wake_requested=False,
-                    lease_owner=None,
-                    updated_at=now,
-                )
-            )
+        params = {"run": claim.run_id, "seq": claim.seq, "parked": status, "wake_at": wake_at, "now": now}
+        await self._submit(WriteJob(apply=lambda conn: _execute(conn, _PARK, params)))
 
-    def release(self, claim: Claim, due_at: int, now: int) -> None:
+    async def release(self, claim: Claim, due_at: int, now: int) -> None:
         """Give the run back without changing it (a worker error or shutdown); it is claimed again."""
-        with self.db.write() as conn:
-            conn.execute(
-                R.update()
-                .where(R.c.id == claim.run_id, R.c.claim_seq == claim.seq, R.c.status == "running")
-                .values(due_at=due_at, lease_owner=None, updated_at=now)
-            )
+        params = {"run": claim.run_id, "seq": claim.seq, "due": due_at, "now": now}
+        await self._submit(WriteJob(apply=lambda conn: _execute(conn, _RELEASE, params)))
 
-    def finish(self, claim: Claim, status: str, output: Any, error: dict[str, Any] | None, now: int) -> Received:
+    async def finish(
+        self, run: LoadedRun, status: str, output: Any, error: dict[str, Any] | None, now: int
+    ) -> Received:
         """Complete or fail the run: record it, close its waits, tell an invoking parent, emit the
         ``workflow/run.*`` system event."""
-        with self._fenced(claim, now) as conn:
-            run = conn.execute(R.select().where(R.c.id == claim.run_id)).mappings().one()
-            return finish_run(self.db, conn, run, status, output, error, now)
+        return await self._submit(
+            WriteJob(fence=run.claim, apply=lambda conn: finish_run(self.db, conn, run.row, status, output, error, now))
+        )
 
     # -- internals ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def _fenced(self, claim: Claim, now: int) -> Iterator[Connection]:
-        """A write transaction that first proves this worker still owns the run."""
+    async def _submit(self, job: WriteJob[T]) -> T:
         try:
-            with self.db.write() as conn:
-                owned = conn.execute(_FENCE, {"fence_run": claim.run_id, "fence_seq": claim.seq, "fence_now": now})
-                if not owned.rowcount:
-                    raise _Rollback(StaleRun(claim.run_id))
-                yield conn
-        except _Rollback as rollback:
-            raise rollback.signal from None
+            return await self.db.writer.submit(job)
         except SQLAlchemyError as exc:
             raise JournalUnavailable(str(exc)) from exc
 
     def _open_wait(
-        self,
-        conn: Connection,
-        wait_id: str,
-        tenant: str,
-        run_id: str,
-        action_id: str,
-        position: int,
-        record: StepRecord,
+        self, conn: Connection, wait_id: str, run: LoadedRun, action_id: str, position: int, record: StepRecord
     ) -> None:
         assert record.wait is not None and record.wake_at is not None
         self.db.insert_ignore(
@@ -257,12 +337,13 @@ class RunJournalStore:
             WT,
             {
                 "id": wait_id,
-                "tenant": tenant,
-                "run_id": run_id,
+                "tenant": run.tenant,
+                "run_id": run.run_id,
                 "action_id": action_id,
                 "position": position,
                 "event_name": record.wait.event,
                 "if_exp": record.wait.if_exp,
+                "match_key": wait_key(record.wait.if_exp, run.row["event"]),
                 "registered_at": record.wait.registered_at,
                 "expires_at": record.wake_at,
                 "status": "waiting",
@@ -304,6 +385,10 @@ class RunJournalStore:
             )
 
 
+def _execute(conn: Connection, statement: sa.Executable, params: dict[str, Any]) -> None:
+    conn.execute(statement, params)
+
+
 def finish_run(
     db: Database, conn: Connection, run: Any, status: str, output: Any, error: dict[str, Any] | None, now: int
 ) -> Received:
@@ -311,25 +396,11 @@ def finish_run(
     if output is not None and len(msgspec.json.encode(output)) > MAX_STEP_OUTPUT_BYTES:
         _LOG.warning("run %s: its output is larger than 4 MB and is not stored", run["id"])
         output = None
-    ended = conn.execute(
-        R.update()
-        .where(R.c.id == run["id"], R.c.status.not_in(TERMINAL))
-        .values(
-            status=status,
-            output=output,
-            error=error,
-            ended_at=now,
-            updated_at=now,
-            due_at=None,
-            lease_owner=None,
-            wake_requested=False,
-            claim_seq=R.c.claim_seq + 1,
-        )
-    )
+    ended = conn.execute(_END_RUN, {"run": run["id"], "ended": status, "out": output, "err": error, "now": now})
     received = Received()
     if not ended.rowcount:  # it ended meanwhile (a worker finished it as it was being cancelled)
         return received
-    conn.execute(WT.update().where(WT.c.run_id == run["id"], WT.c.status == "waiting").values(status="cancelled"))
+    conn.execute(_CLOSE_WAITS, {"run": run["id"]})
     if run["parent_run_id"]:
         _resolve_parent(conn, run, status, output, error, now)
         received.woke = True
@@ -370,8 +441,3 @@ def _resolve_parent(
             .values(wake_at=now)
         )
         wake(conn, run["parent_run_id"], now)
-
-
-class _Rollback(Exception):
-    def __init__(self, signal: BaseException) -> None:
-        self.signal = signal

@@ -11,7 +11,8 @@
   fences writes: a worker writes only while the run's ``claim_seq`` is the one it claimed.
 - ``wk_run_actions`` / ``wk_run_steps``: the journal: one row per action, one row per sub-step (keyed
   by position), each with its status, output or error, and attempts.
-- ``wk_waits``: open ``wait_for_event`` steps, found by (tenant, event name) when an event arrives.
+- ``wk_waits``: open ``wait_for_event`` steps, found by (tenant, event name, match key) when an event
+  arrives (the key is the field and value the wait's ``if`` pins: see ``wait_keys.py``).
 
 Times are epoch milliseconds (BIGINT). JSON columns are JSONB on PostgreSQL, JSON text on SQLite.
 """
@@ -170,6 +171,7 @@ class WaitRow(Base, table=True):
             "ix_wk_waits_open",
             "tenant",
             "event_name",
+            "match_key",
             sqlite_where=sa.text("status = 'waiting'"),
             postgresql_where=sa.text("status = 'waiting'"),
         ),
@@ -183,6 +185,8 @@ class WaitRow(Base, table=True):
     position: int
     event_name: str = Field(max_length=256)
     if_exp: str | None = Field(default=None)
+    match_key: str | None = Field(default=None, max_length=32)
+    """A digest of the field and value the ``if`` pins (see wait_keys.py); null: checked against every event."""
     registered_at: int = ms_column(nullable=False)
     expires_at: int = ms_column(nullable=False)
     status: str = Field(max_length=16)

@@ -36,27 +36,25 @@ GRAPH_CACHE_SIZE = 256
 class _DbJournal:
     """The `RunJournal` of a claimed run: every write fenced by the claim."""
 
-    def __init__(self, worker: Worker, claim: Claim, loaded: LoadedRun) -> None:
+    def __init__(self, worker: Worker, loaded: LoadedRun, records: dict[str, ActionRecord]) -> None:
         self._worker = worker
-        self._claim = claim
+        self._run = loaded
+        self._claim = loaded.claim
         self._tenant = loaded.tenant
-        self._records = loaded.records
+        self._records = records
 
     async def save_actions(self, records: Sequence[ActionRecord]) -> None:
-        now = self._worker.kit.clock.now_ms()
-        await asyncio.to_thread(self._worker.store.save_actions, self._claim, records, now)
+        await self._worker.store.save_actions(self._claim, records)
 
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         steps = self._records[action_id].steps
         position = next(i for i, step in enumerate(steps) if step is record)
         now = self._worker.kit.clock.now_ms()
-        await asyncio.to_thread(
-            self._worker.store.save_step, self._claim, self._tenant, action_id, position, record, now
-        )
+        await self._worker.store.save_step(self._run, action_id, position, record, now)
 
     async def send_events(self, events: list[dict[str, Any]]) -> list[str]:
         now = self._worker.kit.clock.now_ms()
-        received = await asyncio.to_thread(self._worker.store.send, self._claim, self._tenant, events, now)
+        received = await self._worker.store.send(self._claim, self._tenant, events, now)
         if received.woke:
             self._worker.kit.notify()
         return received.event_ids
@@ -92,7 +90,8 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id(kit.clock.now_ms())[-6:]}"
         self._active: dict[str, tuple[Claim, asyncio.Task[None]]] = {}
         self._cancelled: set[str] = set()
-        self._graphs: OrderedDict[str, WorkflowGraph] = OrderedDict()
+        self._versions: OrderedDict[str, tuple[WorkflowGraph, WorkflowSettings]] = OrderedDict()
+        self._next_due: int | None = None
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = False
@@ -163,35 +162,31 @@ class Worker:
         while not self._stopping:
             self._wakeup.clear()
             free = self.concurrency - len(self._active)
-            claims: list[Claim] = []
-            if free > 0:
-                self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
-                try:
-                    claims = await asyncio.to_thread(
-                        self.store.claim, self.name, free, self.lease_ms, self.kit.clock.now_ms()
-                    )
-                except Exception:
-                    _LOG.exception("worker %s: claiming runs failed; retrying", self.name)
-            for claim in claims:
-                if claim.run_id in self._active:  # our own lease ran out meanwhile: the old execution is fenced off
-                    self._cancelled.add(claim.run_id)
-                task = asyncio.create_task(self._execute(claim))
-                self._active[claim.run_id] = (claim, task)
+            claimed: list[LoadedRun] = []
+            self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
+            try:
+                batch = await self.store.claim(self.name, max(free, 0), self.lease_ms, self.kit.clock.now_ms())
+                claimed, self._next_due = batch.runs, batch.next_due
+            except BaseException as exc:
+                if not isinstance(exc, Exception | JournalUnavailable):
+                    raise
+                _LOG.exception("worker %s: claiming runs failed; retrying", self.name)
+                self._next_due = None
+            for loaded in claimed:
+                if loaded.run_id in self._active:  # our own lease ran out meanwhile: the old execution is fenced off
+                    self._cancelled.add(loaded.run_id)
+                task = asyncio.create_task(self._execute(loaded))
+                self._active[loaded.run_id] = (loaded.claim, task)
             self._claiming = False
             self._changed.set()
-            if free > 0 and len(claims) == free:
+            if free > 0 and len(claimed) == free:
                 continue  # there may be more due
             await self._sleep()
 
     async def _sleep(self) -> None:
         timeout = self.poll_ms / 1000
-        if len(self._active) < self.concurrency:
-            try:
-                due = await asyncio.to_thread(self.store.next_due)
-            except Exception:
-                due = None
-            if due is not None:
-                timeout = min(timeout, max(0.0, (due - self.kit.clock.now_ms()) / 1000))
+        if len(self._active) < self.concurrency and self._next_due is not None:
+            timeout = min(timeout, max(0.0, (self._next_due - self.kit.clock.now_ms()) / 1000))
         if timeout > 0 and not self._wakeup.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
@@ -206,8 +201,8 @@ class Worker:
             if not claims:
                 continue
             try:
-                lost = await asyncio.to_thread(self.store.renew, claims, self.lease_ms, self.kit.clock.now_ms())
-            except Exception:
+                lost = await self.store.renew(claims, self.lease_ms, self.kit.clock.now_ms())
+            except (Exception, JournalUnavailable):
                 _LOG.exception("worker %s: renewing leases failed", self.name)
                 continue
             for claim in lost:
@@ -215,13 +210,13 @@ class Worker:
 
     # -- one run -----------------------------------------------------------------------------------
 
-    async def _execute(self, claim: Claim) -> None:
+    async def _execute(self, loaded: LoadedRun) -> None:
         clock = self.kit.clock
+        claim = loaded.claim
         try:
-            loaded = await asyncio.to_thread(self.store.load, claim)
-            graph = self._graph(loaded)
-            settings = WorkflowSettings.parse(loaded.settings)
-            journal = _DbJournal(self, claim, loaded)
+            graph, settings = await self._version(loaded.version_id)
+            driver_records = loaded.records
+            journal = _DbJournal(self, loaded, driver_records)
             context = RunContext(
                 run_id=claim.run_id,
                 workflow=graph.workflow,
@@ -234,19 +229,15 @@ class Worker:
                 ai=self.kit.ai,
                 tenant=loaded.tenant,
             )
-            driver = RunDriver(self.kit.registry, graph, context, journal, records=loaded.records)
+            driver = RunDriver(self.kit.registry, graph, context, journal, records=driver_records)
             progress = await driver.advance()
             now = clock.now_ms()
             if progress.status == "suspended":
                 waiting = any(r.status == ActionStatus.WAITING for r in driver.records.values())
-                await asyncio.to_thread(
-                    self.store.park, claim, "waiting" if waiting else "sleeping", progress.wake_at_ms, now
-                )
+                await self.store.park(claim, "waiting" if waiting else "sleeping", progress.wake_at_ms, now)
             else:
                 output = state_of(driver.records) if progress.status == "completed" else None
-                received = await asyncio.to_thread(
-                    self.store.finish, claim, progress.status, output, progress.error, now
-                )
+                received = await self.store.finish(loaded, progress.status, output, progress.error, now)
                 if received.woke:
                     self.kit.notify()
         except StaleRun:
@@ -269,17 +260,20 @@ class Worker:
 
     async def _release(self, claim: Claim, due_at: int) -> None:
         try:
-            await asyncio.to_thread(self.store.release, claim, due_at, self.kit.clock.now_ms())
-        except Exception:  # the lease expires on its own
+            await self.store.release(claim, due_at, self.kit.clock.now_ms())
+        except (Exception, JournalUnavailable):  # the lease expires on its own
             _LOG.warning("worker %s: could not release run %s", self.name, claim.run_id)
 
-    def _graph(self, loaded: LoadedRun) -> WorkflowGraph:
-        graph = self._graphs.get(loaded.version_id)
-        if graph is None:
-            graph = WorkflowGraph.build(load_workflow(loaded.definition))
-            self._graphs[loaded.version_id] = graph
-            if len(self._graphs) > GRAPH_CACHE_SIZE:
-                self._graphs.popitem(last=False)
-        else:
-            self._graphs.move_to_end(loaded.version_id)
-        return graph
+    async def _version(self, version_id: str) -> tuple[WorkflowGraph, WorkflowSettings]:
+        """The graph and settings of a workflow version (immutable, so cached)."""
+        cached = self._versions.get(version_id)
+        if cached is not None:
+            self._versions.move_to_end(version_id)
+            return cached
+        found = await asyncio.to_thread(self.store.versions, [version_id])
+        definition, settings = found[version_id]
+        cached = (WorkflowGraph.build(load_workflow(definition)), WorkflowSettings.parse(settings))
+        self._versions[version_id] = cached
+        if len(self._versions) > GRAPH_CACHE_SIZE:
+            self._versions.popitem(last=False)
+        return cached

@@ -1,0 +1,291 @@
+"""Group commit: one writer thread per database writes for every run of the process, many jobs in one
+transaction.
+
+A durable step is done only when its record is committed; on SQLite with ``synchronous=FULL`` and on
+PostgreSQL with synchronous commit, a commit waits for the disk. Giving each step its own transaction
+caps a process at the disk's commit rate. Here every write (a run's journal, a claim, an event received)
+is a `WriteJob` put on a queue; the writer takes everything queued, runs it in one transaction and
+commits once, and meanwhile the next jobs queue up. Nobody is told "done" before the commit, so every
+guarantee of one transaction per job holds: a job's writes are either all committed or none.
+
+- Jobs fenced by a claim are checked together, in one query, at the start of the transaction (and the
+  runs' rows locked on PostgreSQL); a job whose worker no longer owns the run gets `StaleRun`.
+- `rows` of every plain job are grouped by table and written with one ``executemany`` per table.
+- A job with an `apply` function runs it in its own savepoint: its failure undoes only its own writes.
+- If a grouped write fails, the transaction is rolled back and every job is retried alone, so one bad
+  job cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import schema
+from .db import Database
+
+T = TypeVar("T")
+R = schema.runs
+MAX_BATCH = 512
+IDLE_RELEASE_S = 0.05
+"""The writer gives its connection back to the pool after this long without work."""
+_LOG = logging.getLogger("workflow_kit.writer")
+
+
+class StaleRun(BaseException):
+    """This worker no longer owns the run: its lease passed to another worker, or the run was cancelled."""
+
+
+class Rollback(Exception):
+    """Raised by a job's `apply` to undo the job's writes and fail it with `signal` (any exception)."""
+
+    def __init__(self, signal: BaseException) -> None:
+        super().__init__(str(signal))
+        self.signal = signal
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A worker's hold on a run: its writes count only while the run's ``claim_seq`` is `seq`."""
+
+    run_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Rows to insert, or update where their key exists; upserts of one shape are batched together."""
+
+    table: sa.Table
+    keys: tuple[str, ...]
+    row: dict[str, Any]
+
+
+@dataclass(eq=False)
+class WriteJob(Generic[T]):
+    """One unit of writing: all of it is committed, or none of it."""
+
+    fence: Claim | None = None
+    """Write only if this claim still holds the run (else the job fails with `StaleRun`)."""
+    rows: Sequence[Upsert] = ()
+    apply: Callable[[Connection], T] | None = None
+    """Anything else, run inside the transaction after `rows`; its return value is the job's result."""
+    _result: Any = field(default=None, init=False)
+    _error: BaseException | None = field(default=None, init=False)
+
+
+class _Waiter:
+    __slots__ = ("job", "loop", "target")
+
+    def __init__(
+        self,
+        job: WriteJob[Any],
+        target: asyncio.Future[Any] | concurrent.futures.Future[Any],
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> None:
+        self.job, self.target, self.loop = job, target, loop
+
+
+class GroupCommitWriter:
+    """The process's writer for one database. `submit` from async code, `run` from threads."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._closed = False
+        self.batches = 0
+        self.jobs = 0
+
+    async def submit(self, job: WriteJob[T]) -> T:
+        """Queue `job`, wait for its commit, and return its result (or raise its error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._put(_Waiter(job, future, loop))
+        return await future
+
+    def run(self, job: WriteJob[T]) -> T:
+        """`submit` for synchronous code (never from the writer's own thread)."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._put(_Waiter(job, future, None))
+        return future.result()
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread and release its connection."""
+        with self._start_lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def _put(self, waiter: _Waiter) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._closed:
+                    raise RuntimeError("the database was closed")
+                if self._thread is None:
+                    self.db.ensure_schema()
+                    self._thread = threading.Thread(target=self._loop, name="workflow-kit-writer", daemon=True)
+                    self._thread.start()
+        self._queue.put(waiter)
+
+    def _loop(self) -> None:
+        stopping = False
+        while not stopping:
+            try:
+                first = self._queue.get(timeout=IDLE_RELEASE_S) if self._conn is not None else self._queue.get()
+            except queue.Empty:
+                self._release()
+                continue
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._write(batch)
+            _deliver(batch)
+        self._release()
+
+    def _write(self, batch: list[_Waiter]) -> None:
+        jobs = [waiter.job for waiter in batch]
+        for job in jobs:
+            job._result, job._error = None, None
+        self.batches += 1
+        self.jobs += len(jobs)
+        try:
+            self._transaction(jobs, savepoints=len(jobs) > 1)
+        except Exception as exc:
+            self._reset()
+            if len(jobs) == 1:
+                jobs[0]._error = exc
+                return
+            _LOG.debug("a batch of %d writes failed (%s); writing each alone", len(jobs), exc)
+            for job in jobs:
+                job._result, job._error = None, None
+                try:
+                    self._transaction([job], savepoints=False)
+                except Exception as alone:
+                    self._reset()
+                    job._result, job._error = None, alone
+
+    def _transaction(self, jobs: list[WriteJob[Any]], *, savepoints: bool) -> None:
+        conn = self._connection()
+        with self.db.writer_lock, conn.begin():
+            live = self._fence(conn, jobs)
+            grouped: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Upsert, list[dict[str, Any]]]] = {}
+            for job in live:
+                if job.apply is None:
+                    for upsert in job.rows:
+                        shape = (upsert.table.name, upsert.keys, tuple(upsert.row))
+                        grouped.setdefault(shape, (upsert, []))[1].append(upsert.row)
+            for upsert, rows in grouped.values():
+                self.db.upsert(conn, upsert.table, rows, upsert.keys)
+            for job in live:
+                if job.apply is not None:
+                    if savepoints:
+                        self._apply_in_savepoint(conn, job)
+                    else:
+                        for upsert in job.rows:
+                            self.db.upsert(conn, upsert.table, [upsert.row], upsert.keys)
+                        job._result = job.apply(conn)
+
+    def _apply_in_savepoint(self, conn: Connection, job: WriteJob[Any]) -> None:
+        assert job.apply is not None
+        savepoint = conn.begin_nested()
+        try:
+            for upsert in job.rows:
+                self.db.upsert(conn, upsert.table, [upsert.row], upsert.keys)
+            job._result = job.apply(conn)
+        except Exception as exc:
+            savepoint.rollback()
+            job._error = exc
+        else:
+            savepoint.commit()
+
+    def _fence(self, conn: Connection, jobs: list[WriteJob[Any]]) -> list[WriteJob[Any]]:
+        claims = {job.fence.run_id for job in jobs if job.fence is not None}
+        if not claims:
+            return jobs
+        owned = {
+            row.id: row.claim_seq
+            for row in conn.execute(self.db.fence_statement, {"ids": sorted(claims)})
+            if row.status == "running"
+        }
+        live = []
+        for job in jobs:
+            if job.fence is not None and owned.get(job.fence.run_id) != job.fence.seq:
+                job._error = StaleRun(job.fence.run_id)
+            else:
+                live.append(job)
+        return live
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.db.engine.connect().execution_options(wk_write=True)
+        return self._conn
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _reset(self) -> None:
+        """After a failed transaction, start the next one on a fresh connection (the old may be dead)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _deliver(batch: list[_Waiter]) -> None:
+    """Hand every job its result: asyncio futures in one callback per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
+    for waiter in batch:
+        if waiter.loop is None:
+            _settle(waiter)
+        else:
+            by_loop.setdefault(waiter.loop, []).append(waiter)
+    for loop, waiters in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_all, waiters)
+
+
+def _settle_all(waiters: list[_Waiter]) -> None:
+    for waiter in waiters:
+        _settle(waiter)
+
+
+def _settle(waiter: _Waiter) -> None:
+    target, job = waiter.target, waiter.job
+    if target.done():  # an asyncio caller was cancelled while waiting
+        return
+    if job._error is not None:
+        error = job._error.signal if isinstance(job._error, Rollback) else job._error
+        target.set_exception(error)
+    else:
+        target.set_result(job._result)
