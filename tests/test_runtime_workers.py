@@ -78,3 +78,45 @@ async def test_a_worker_whose_lease_expired_cannot_record_anything(kit: Workflow
     [step] = run.actions[0].steps
     assert len(step.attempts) == 1  # ...exactly once for the recorded output
     assert run.output == {"s": "done"}
+
+
+async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None:
+    """A worker that polls once a minute still starts a run within moments of an event sent by another
+    process (here: another kit on the same database, sharing nothing in memory): LISTEN/NOTIFY."""
+    import time
+
+    from conftest import postgres_url
+
+    from workflow_kit.runtime.db import Database
+
+    url = postgres_url()
+    db = Database(url)
+    db.truncate_all()
+    db.dispose()
+    started: list[float] = []
+    worker_kit = WorkflowKit(database_url=url)
+    sender_kit = WorkflowKit(database_url=url)
+
+    @worker_kit.action(kind="mark")
+    async def mark(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        started.append(time.perf_counter())
+
+    try:
+        worker_kit.workflows.create(
+            "acme", name="Mark", trigger="mark/go", workflow=workflow([action("m", "mark")], [edge("$source", "m")])
+        )
+        async with worker_kit.worker(poll_ms=60_000) as worker:
+            await asyncio.sleep(0.3)  # the worker has claimed nothing and sleeps for a minute
+            for _ in range(5):
+                sent = time.perf_counter()
+                await sender_kit.send("acme", {"name": "mark/go", "data": {}})
+                for _ in range(400):
+                    if len(started) and started[-1] >= sent:
+                        break
+                    await asyncio.sleep(0.005)
+                assert started and started[-1] >= sent, "the worker was not woken by the other process's event"
+                assert started[-1] - sent < 1.0
+            await worker.idle(timeout=10)
+    finally:
+        worker_kit.close()
+        sender_kit.close()

@@ -129,6 +129,10 @@ class Database:
                 command.upgrade(config, "head")
         return head
 
+    def libpq_url(self) -> str:
+        """The PostgreSQL connection string for psycopg itself (e.g. a LISTEN connection)."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
     def dispose(self) -> None:
         if "writer" in self.__dict__:
             self.writer.close()

@@ -135,12 +135,30 @@ def create_run(
             **extra,
         },
     )
+    announce_due(conn)
     return run_id
 
 
 def wake(conn: Connection, run_id: str, now: int) -> None:
     """Make a parked run due now; a running one re-checks when it parks (``wake_requested``)."""
     conn.execute(_WAKE, {"run": run_id, "now": now})
+    announce_due(conn)
+
+
+DUE_CHANNEL = "workflow_kit_due"
+
+
+def announce_due(conn: Connection) -> None:
+    """Tell the workers of every process that runs became due, once per transaction: on PostgreSQL a
+    ``NOTIFY`` (delivered when the transaction commits, never if it rolls back). Workers of this
+    process are woken by the caller (``kit.notify``); SQLite workers of other processes poll."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    if transaction is None or conn.info.get("wk_announced") is transaction:
+        return
+    conn.execute(sa.select(sa.func.pg_notify(DUE_CHANNEL, "")))
+    conn.info["wk_announced"] = transaction
 
 
 def _is_duplicate(db: Database, conn: Connection, tenant: str, key: str | None, event_id: str, now: int) -> bool:

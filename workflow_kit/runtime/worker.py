@@ -2,7 +2,8 @@
 or finishes it. Any number of workers, in one process or many, share the work through leases.
 
 A worker sleeps until something is due: it is woken at once by events and run changes made in its
-own process (a notifier), and otherwise looks again at the next due time or after `poll_ms`.
+own process (a notifier) and, on PostgreSQL, in any process (``LISTEN``/``NOTIFY``); otherwise it
+looks again at the next due time or after `poll_ms` (SQLite workers of other processes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..records import ActionRecord, ActionStatus, StepRecord
 from ..runner import RunDriver, state_of
 from ..step import MAX_STEPS_PER_RUN, Interrupted, StepBudget
 from ..workflow import load_workflow
+from .ingest import DUE_CHANNEL
 from .journal import Claim, JournalUnavailable, LoadedRun, ReloadRun, RunJournalStore, StaleRun
 from .models import WorkflowSettings
 
@@ -110,6 +112,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         self.kit._attach_worker(self, loop)
         self._tasks = [loop.create_task(self._claim_loop()), loop.create_task(self._heartbeat())]
+        if self.kit.db.dialect == "postgresql":
+            self._tasks.append(loop.create_task(self._listen()))
 
     async def stop(self) -> None:
         """Stop claiming; let executing runs reach their next step boundary (up to the grace period),
@@ -190,6 +194,28 @@ class Worker:
         if timeout > 0 and not self._wakeup.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake on ``NOTIFY`` from any process that made runs due (events received, runs
+        started or resumed); reconnect if the connection drops."""
+        import psycopg
+
+        backoff = 0.1
+        while not self._halt.is_set():
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.kit.db.libpq_url(), autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {DUE_CHANNEL}")
+                    self._wakeup.set()  # (re)connected: something may have become due meanwhile
+                    backoff = 0.1
+                    while not self._halt.is_set():
+                        async for _ in conn.notifies(timeout=0.5):
+                            self._wakeup.set()
+            except psycopg.Error as exc:
+                _LOG.warning("worker %s: listening for due runs failed (%s); retrying", self.name, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._halt.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def _heartbeat(self) -> None:
         while not self._halt.is_set():

@@ -220,6 +220,7 @@ class GroupCommitWriter:
             job._result = job.apply(conn)
         except Exception as exc:
             savepoint.rollback()
+            conn.info.pop("wk_announced", None)  # a NOTIFY inside the savepoint is gone with it
             job._error = exc
         else:
             savepoint.commit()
