@@ -111,7 +111,7 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
                 sent = time.perf_counter()
                 await sender_kit.send("acme", {"name": "mark/go", "data": {}})
                 for _ in range(400):
-                    if len(started) and started[-1] >= sent:
+                    if started and started[-1] >= sent:
                         break
                     await asyncio.sleep(0.005)
                 assert started and started[-1] >= sent, "the worker was not woken by the other process's event"

@@ -25,9 +25,11 @@ from .workflow import Workflow, WorkflowLike
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
     from .runtime.db import Database
     from .runtime.events_store import EventStore
+    from .runtime.ingest import Received
     from .runtime.runs import RunStore
     from .runtime.worker import Worker
     from .runtime.workflows import WorkflowStore
+    from .runtime.writer import WriteJob
 
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -104,21 +106,28 @@ class WorkflowKit:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
         (then nothing is stored)."""
-        return await asyncio.to_thread(self.send_sync, tenant, events)
+        received = await self.db.writer.submit(self._receive_job(tenant, events))
+        if received.woke:
+            self.notify()
+        return received.event_ids
 
     def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """`send` for synchronous code."""
+        received = self.db.writer.run(self._receive_job(tenant, events))
+        if received.woke:
+            self.notify()
+        return received.event_ids
+
+    def _receive_job(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> WriteJob[Received]:
+        """Receiving events as a write of the group-commit writer (checked here, before queueing)."""
         from .runtime.ingest import receive
+        from .runtime.writer import WriteJob
         from .tenancy import check_tenant
 
         check_tenant(tenant)
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
-        with self.db.write() as conn:
-            received = receive(self.db, conn, tenant, checked, now)
-        if received.woke:
-            self.notify()
-        return received.event_ids
+        return WriteJob(apply=lambda conn: receive(self.db, conn, tenant, checked, now))
 
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,

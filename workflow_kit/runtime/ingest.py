@@ -77,11 +77,13 @@ def receive(
 ) -> Received:
     """Store already-normalized events and act on them (see the module docstring)."""
     result = Received()
+    stored: list[dict[str, Any]] = []
+    started: list[dict[str, Any]] = []
+    triggered: dict[str, list[Any]] = {}
     for event in events:
         event_id = new_id(now)
         duplicate = _is_duplicate(db, conn, tenant, event.get("id"), event_id, now)
-        conn.execute(
-            _INSERT_EVENT,
+        stored.append(
             {
                 "id": event_id,
                 "tenant": tenant,
@@ -90,19 +92,40 @@ def receive(
                 "key": event.get("id"),
                 "duplicate": duplicate,
                 "received_at": now,
-            },
+            }
         )
         result.event_ids.append(event_id)
         if duplicate:
             continue
-        result.run_ids += _start_runs(conn, tenant, event, event_id, now, system_depth)
+        name = event["name"]
+        if name not in triggered:
+            params = {"tenant": tenant, "patterns": patterns_for(name)}
+            triggered[name] = list(conn.execute(_TRIGGERED, params))
+        for workflow in triggered[name]:
+            if condition_holds(workflow.trigger_if, event):
+                row = run_row(
+                    tenant=tenant,
+                    workflow_id=workflow.id,
+                    version_id=workflow.version_id,
+                    version_number=workflow.number,
+                    event=event,
+                    event_id=event_id,
+                    now=now,
+                    system_depth=system_depth,
+                )
+                started.append(row)
+                result.run_ids.append(row["id"])
         result.woke = _resolve_waits(conn, tenant, event, event_id, now) or result.woke
+    if stored:
+        conn.execute(_INSERT_EVENT, stored)
+    if started:
+        conn.execute(_INSERT_RUN, started)
+        announce_due(conn)
     result.woke = result.woke or bool(result.run_ids)
     return result
 
 
-def create_run(
-    conn: Connection,
+def run_row(
     *,
     tenant: str,
     workflow_id: str,
@@ -114,29 +137,31 @@ def create_run(
     run_id: str | None = None,
     system_depth: int = 0,
     **extra: Any,
-) -> str:
-    """Insert a queued run, due now."""
-    run_id = run_id or new_id(now)
-    conn.execute(
-        _INSERT_RUN,
-        {
-            "id": run_id,
-            "tenant": tenant,
-            "workflow_id": workflow_id,
-            "version_id": version_id,
-            "version_number": version_number,
-            "event_id": event_id,
-            "event": event,
-            "status": "queued",
-            "created_at": now,
-            "updated_at": now,
-            "due_at": now,
-            "system_depth": system_depth,
-            **extra,
-        },
-    )
+) -> dict[str, Any]:
+    """A queued run, due now."""
+    return {
+        "id": run_id or new_id(now),
+        "tenant": tenant,
+        "workflow_id": workflow_id,
+        "version_id": version_id,
+        "version_number": version_number,
+        "event_id": event_id,
+        "event": event,
+        "status": "queued",
+        "created_at": now,
+        "updated_at": now,
+        "due_at": now,
+        "system_depth": system_depth,
+        **extra,
+    }
+
+
+def create_run(conn: Connection, **fields: Any) -> str:
+    """Insert a queued run, due now (the fields of `run_row`); returns its id."""
+    row = run_row(**fields)
+    conn.execute(_INSERT_RUN, row)
     announce_due(conn)
-    return run_id
+    return str(row["id"])
 
 
 def wake(conn: Connection, run_id: str, now: int) -> None:
@@ -178,29 +203,6 @@ def _claim_key_statement(dialect_name: str) -> Any:
         set_={"event_id": insert.excluded.event_id, "expires_at": insert.excluded.expires_at},
         where=K.c.expires_at <= sa.bindparam("now"),  # an expired key is taken over; a live one is left alone
     ).returning(K.c.event_id)
-
-
-def _start_runs(
-    conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int, system_depth: int
-) -> list[str]:
-    started = []
-    params = {"tenant": tenant, "patterns": patterns_for(event["name"])}
-    for row in conn.execute(_TRIGGERED, params).all():
-        if condition_holds(row.trigger_if, event):
-            started.append(
-                create_run(
-                    conn,
-                    tenant=tenant,
-                    workflow_id=row.id,
-                    version_id=row.version_id,
-                    version_number=row.number,
-                    event=event,
-                    event_id=event_id,
-                    now=now,
-                    system_depth=system_depth,
-                )
-            )
-    return started
 
 
 def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int) -> bool:
