@@ -139,8 +139,9 @@ def _start_runs(
         .order_by(W.c.created_at)
     )
     started = []
+    variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
     for row in conn.execute(query).all():
-        if condition_holds(row.trigger_if, event):
+        if condition_holds(row.trigger_if, event, variables):
             started.append(
                 create_run(
                     conn,
@@ -165,9 +166,15 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
         .order_by(WT.c.registered_at)
     )
     woke = False
+    incoming = expressions.Activation({"async": event})  # converted once for every open wait
+    triggers: dict[str, expressions.Activation] = {}  # each run's trigger, once for all its waits
     for wait in conn.execute(query).all():
-        if wait.if_exp is not None and not _matches(wait.if_exp, wait.trigger, event):
-            continue
+        if wait.if_exp is not None:
+            variables = triggers.get(wait.run_id)
+            if variables is None:
+                variables = triggers[wait.run_id] = incoming.bind({"event": wait.trigger})
+            if not _matches(wait.if_exp, variables):
+                continue
         claimed = conn.execute(
             WT.update().where(WT.c.id == wait.id, WT.c.status == "waiting").values(status="resolved", event_id=event_id)
         )
@@ -181,8 +188,8 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
     return woke
 
 
-def _matches(if_exp: str, trigger: dict[str, Any], candidate: dict[str, Any]) -> bool:
+def _matches(if_exp: str, variables: expressions.Activation) -> bool:
     try:
-        return expressions.evaluate_bool(if_exp, {"event": trigger, "async": candidate})
+        return expressions.evaluate_bool(if_exp, variables)
     except ExpressionError:
         return False
