@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cel_corpus import EXPRESSIONS, VARIABLES
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 from workflow_kit import expressions
 from workflow_kit.errors import ExpressionError
@@ -271,3 +275,133 @@ def test_evaluate_bool_with_compiled_expression_names_the_source(variables: dict
 def test_evaluate_bool_propagates_evaluation_errors(variables: dict[str, Any]) -> None:
     with pytest.raises(ExpressionError, match="nope"):
         evaluate_bool("event.data.nope == 1", variables)
+
+
+# --- activations: converting variables once, and only what an expression reads --------------------
+
+
+def test_activation_evaluates_like_a_mapping(variables: dict[str, Any]) -> None:
+    shared = expressions.Activation(variables)
+    assert evaluate("event.data.n + state.fetch.total", shared) == 8
+    assert evaluate_bool("event.data.plan == 'pro'", shared) is True
+    with pytest.raises(ExpressionError, match="nope"):
+        evaluate("event.data.nope", shared)
+    assert shared.variables == variables
+
+
+def test_bind_adds_and_replaces_variables_and_keeps_the_parent(variables: dict[str, Any]) -> None:
+    incoming = expressions.Activation({"async": {"data": {"id": "o-1"}}, "event": {"data": {"id": "x"}}})
+    first = incoming.bind({"event": {"data": {"id": "o-1"}}})
+    second = incoming.bind({"event": {"data": {"id": "o-2"}}})
+    assert evaluate_bool("event.data.id == async.data.id", first) is True
+    assert evaluate_bool("event.data.id == async.data.id", second) is False
+    assert evaluate_bool("event.data.id == async.data.id", incoming) is False
+    assert first.variables == {"async": {"data": {"id": "o-1"}}, "event": {"data": {"id": "o-1"}}}
+    assert first.bind({"state": 1}).variables["async"] == {"data": {"id": "o-1"}}
+
+
+def test_a_shared_variable_is_converted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    converted: list[Any] = []
+    project = expressions._project
+
+    def counting(value: Any, projection: Any) -> Any:
+        converted.append(value)
+        return project(value, projection)
+
+    monkeypatch.setattr(expressions, "_project", counting)
+    incoming_event = {"data": {"id": "o-1"}}
+    incoming = expressions.Activation({"async": incoming_event})
+    triggers = [{"data": {"id": f"o-{i}"}} for i in range(5)]
+    matched = [evaluate_bool("event.data.id == async.data.id", incoming.bind({"event": t})) for t in triggers]
+    assert matched == [False, True, False, False, False]
+    assert sum(value is incoming_event for value in converted) == 1
+    assert [sum(value is t for value in converted) for t in triggers] == [1] * 5
+
+
+def test_variables_an_expression_does_not_read_are_not_converted() -> None:
+    huge = {"n": 2**64, "when": object()}  # neither is a CEL value
+    assert evaluate("event.data.ok", {"event": {"data": {"ok": True, "huge": huge}}, "state": huge}) is True
+    assert evaluate("state.a", {"event": huge, "state": {"a": 1, "b": huge}}) == 1
+
+
+def test_a_value_beyond_cel_names_the_variable() -> None:
+    # cel-python's ValueError used to escape `evaluate` (and `kit.send`, through a trigger's condition).
+    with pytest.raises(ExpressionError, match="variable 'event' cannot be read: overflow") as info:
+        evaluate("event.data.n > 0", {"event": {"data": {"n": 2**64}}})
+    assert info.value.expression == "event.data.n > 0"
+    with pytest.raises(ExpressionError, match="variable 'state' cannot be read: unexpected type"):
+        evaluate("state.x == 1", {"state": {"x": object()}})
+
+
+@pytest.mark.parametrize(
+    ("source", "uses"),
+    [
+        ("event.data.n > 1", {"event": {"data": {"n": None}}, "data": None, "n": None}),
+        (
+            "state.a.total > 1 && state.b == state.a.rows[0] && has(state.c.d)",
+            {"state": {"a": {"total": None, "rows": None}, "b": None, "c": {"d": None}}},
+        ),
+        ("event.data.items.exists(i, i.qty > 1)", {"event": {"data": {"items": None}}}),
+        ("state.a.x == 1 && size(state) > 1", {"state": None}),  # bare: all of it
+        ("state.a.x == 1 && state['b'] == 2", {"state": None}),  # indexed: all of it
+        ("state.a.exists(k, k == 'x')", {"state": {"a": None}}),  # a method's receiver: all of a
+        ("event.data.state", {"event": {"data": {"state": None}}, "state": None}),  # a field named state
+        (".state.a", {"state": None}),
+        ("event.data.items.exists(event, event.qty > 1)", {"event": None}),  # a macro variable
+    ],
+)
+def test_uses_says_what_an_expression_can_observe(source: str, uses: dict[str, Any]) -> None:
+    def as_dict(projection: Any) -> Any:
+        return None if projection is None else {key: as_dict(sub) for key, sub in projection}
+
+    found = {name: as_dict(p) for name, p in compile_expression(source).uses.items()}
+    assert {name: found[name] for name in uses} == uses
+
+
+def test_check_rejects_a_leading_dot_variable() -> None:
+    with pytest.raises(ExpressionError, match="unknown variable 'state'"):
+        check(".state.x == 1", ["event"])
+    assert check(".event.data.n == 1", ["event"]).names == frozenset({"event"})
+
+
+def test_the_corpus_evaluates_as_cel_python_does_with_every_variable_converted() -> None:
+    """The reference is cel-python's own runner with every variable through json_to_cel (what
+    `evaluate` did before activations): the same values, types and error messages, through a
+    mapping and through a shared, bound `Activation`."""
+
+    def reference(source: str) -> Any:
+        expression = compile_expression(source)
+        try:
+            result = expression.program.evaluate({name: json_to_cel(v) for name, v in VARIABLES.items()})
+        except CELEvalError as exc:
+            raise ExpressionError(source, expressions._eval_message(exc)) from None
+        except (TypeError, ValueError, ArithmeticError, KeyError) as exc:
+            raise ExpressionError(source, str(exc)) from None
+        if isinstance(result, CELEvalError):
+            raise ExpressionError(source, expressions._eval_message(result))
+        return expressions.to_json(result)
+
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: typed(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [typed(item) for item in value]
+        return (type(value), value)
+
+    def outcome(run: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+        try:
+            return ("value", typed(run(*args)))
+        except ExpressionError as exc:
+            return ("error", str(exc))
+
+    shared = expressions.Activation({"async": VARIABLES["async"]}).bind(
+        {"event": VARIABLES["event"], "state": VARIABLES["state"]}
+    )
+    outcomes = set()
+    for source in EXPRESSIONS:
+        expected = outcome(reference, source)
+        assert outcome(evaluate, source, VARIABLES) == expected, source
+        assert outcome(evaluate, source, shared) == expected, source
+        outcomes.add(expected[0])
+    assert outcomes == {"value", "error"}
+    assert len(EXPRESSIONS) > 1000

@@ -190,6 +190,16 @@ async def test_trigger_if_true_false_and_erroring(kit: WorkflowKit) -> None:
     assert len(stored_events(kit)) == 3
 
 
+async def test_trigger_if_with_an_integer_beyond_64_bits_in_the_event(kit: WorkflowKit) -> None:
+    # CEL integers are 64-bit. A field the condition does not read is not converted; one it reads
+    # makes the condition an error (no match). Neither may fail the send.
+    plan = create(kit, {"event": "app/signup", "if": "event.data.plan == 'pro'"}, name="plan")
+    account = create(kit, {"event": "app/signup", "if": "event.data.account > 0"}, name="account")
+    await kit.send(TENANT, {"name": "app/signup", "data": {"plan": "pro", "account": 2**64}})
+    assert await started_workflows(kit) == [plan.id]
+    assert await runs_of(kit, workflow_id=account.id) == []
+
+
 async def test_trigger_if_sees_the_whole_event(kit: WorkflowKit) -> None:
     record = create(kit, {"event": "app/*", "if": "event.name == 'app/b' && event.id == 'k3' && event.ts == 5"})
     await kit.send(

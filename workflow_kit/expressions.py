@@ -3,6 +3,11 @@
 Variables are plain JSON values; results come back as plain JSON values too. Which variables an
 expression may use depends on where it stands (``event`` and ``state`` in conditions; ``event`` and
 ``async`` in waits), and `check` rejects any other name at save time.
+
+Converting JSON to CEL values costs as much as evaluating, so it is done lazily and only for what an
+expression can observe: `Activation` converts each variable once and shares it across evaluations (one
+event matched against many triggers or waits), and an expression that reads ``state.a.total`` gets a
+``state`` holding only ``a`` with ``total`` (see `Expression.uses`).
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import celpy
 import msgspec
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, base_functions
+from celpy.evaluation import Activation as CelActivation
+from celpy.evaluation import CELEvalError, Evaluator, base_functions
 from lark import Token, Tree
 
 from .errors import ExpressionError
@@ -42,6 +48,10 @@ _TYPE_NAMES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "li
 _ENV = celpy.Environment()
 _COMPILE_LOCK = threading.Lock()  # cel-python shares one Lark parser per process
 
+Projection: TypeAlias = "frozenset[tuple[str, Projection]] | None"
+"""What an expression can observe of a JSON value: None for all of it, else the map keys it selects
+(``.name``), each with what it observes of that key's value."""
+
 
 def _loosely_numeric(operation: Any) -> Any:
     """JSON has one number type, so ``event.data.n > 1.5`` must work when n decodes as an int.
@@ -63,15 +73,20 @@ _FUNCTIONS = {
     name: _loosely_numeric(base_functions[name])
     for name in ("_+_", "_-_", "_*_", "_/_", "_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_")
 }
+# What `celpy.Runner.evaluate` builds on every call (the environment's annotations and our functions),
+# built once; each evaluation clones it and loads its variables, as the runner does.
+_BASE_ACTIVATION = CelActivation(package=_ENV.package, annotations=_ENV.annotations, functions=_FUNCTIONS)
 
 
 @dataclass(frozen=True, slots=True)
 class Expression:
-    """A compiled CEL program and the free variable names it reads."""
+    """A compiled CEL program, the free variable names it reads, and what it can observe of each
+    name that could be a variable (`Projection` by root identifier)."""
 
     source: str
     program: celpy.Runner
     names: frozenset[str]
+    uses: Mapping[str, Projection]
 
 
 @lru_cache(maxsize=2048)
@@ -87,7 +102,7 @@ def compile_expression(source: str) -> Expression:
         except CELParseError as exc:
             raise ExpressionError(source, "syntax error", line=exc.line, column=exc.column) from None
         program = _ENV.program(tree, functions=_FUNCTIONS)
-    return Expression(source, program, _free_names(tree))
+    return Expression(source, program, _free_names(tree), _uses(tree))
 
 
 def check(source: str, variables: Collection[str]) -> Expression:
@@ -100,12 +115,75 @@ def check(source: str, variables: Collection[str]) -> Expression:
     return expression
 
 
-def evaluate(source: str | Expression, variables: Mapping[str, Any]) -> Any:
-    """Evaluate with JSON-valued variables; returns a JSON value. Raises `ExpressionError`."""
+class Activation:
+    """Variables (JSON values) for evaluating many expressions: each is converted to CEL at most once.
+
+    Pass one to `evaluate` instead of a mapping: ``Activation({"event": event})`` matches one event
+    against every trigger's condition; ``bind`` adds what differs per evaluation (each wait's ``event``)
+    and shares this one's conversions (the incoming ``async``). The values must not change while the
+    activation is in use."""
+
+    __slots__ = ("_converted", "_inherited", "_prepared", "_values")
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self._values = dict(variables)
+        self._inherited: dict[str, Activation] = {}  # a name bound by a parent, and that parent
+        self._converted: dict[tuple[str, Projection], Any] = {}
+        self._prepared: dict[tuple[tuple[str, Projection], ...], CelActivation] = {}
+
+    def bind(self, variables: Mapping[str, Any]) -> Activation:
+        """A new activation with these variables added (or replaced), sharing this one's conversions."""
+        child = Activation(variables)
+        owners = {**self._inherited, **dict.fromkeys(self._values, self)}
+        child._inherited = {name: owner for name, owner in owners.items() if name not in child._values}
+        return child
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """All the variables, as JSON values."""
+        inherited = {name: owner._values[name] for name, owner in self._inherited.items()}
+        return {**inherited, **self._values}
+
+    def _prepare(self, expression: Expression) -> CelActivation:
+        """cel-python's activation for this expression: the variables it can read, as far as it can
+        see into them. Raises `ExpressionError` if a value it reads is not JSON or out of CEL's range."""
+        uses = expression.uses
+        key: list[tuple[str, Projection]] = []
+        for names in (self._inherited, self._values):
+            for name in names:
+                root = name.partition(".")[0]  # cel-python also binds dotted names ("a.b")
+                if root in uses:
+                    key.append((name, uses[root] if root == name else None))
+        prepared_key = tuple(key)
+        prepared = self._prepared.get(prepared_key)
+        if prepared is None:
+            prepared = _BASE_ACTIVATION.clone()
+            for name, projection in prepared_key:
+                owner = self if name in self._values else self._inherited[name]
+                try:
+                    prepared.identifiers.load_values({name: owner._convert(name, projection)})
+                except (ValueError, TypeError) as exc:
+                    raise ExpressionError(expression.source, f"variable {name!r} cannot be read: {exc}") from None
+            self._prepared[prepared_key] = prepared
+        return prepared
+
+    def _convert(self, name: str, projection: Projection) -> Any:
+        key = (name, projection)
+        try:
+            return self._converted[key]
+        except KeyError:
+            value = self._converted[key] = _project(self._values[name], projection)
+            return value
+
+
+def evaluate(source: str | Expression, variables: Mapping[str, Any] | Activation) -> Any:
+    """Evaluate with JSON-valued variables (or an `Activation` of them); returns a JSON value.
+    Raises `ExpressionError`."""
     expression = source if isinstance(source, Expression) else compile_expression(source)
-    activation = {name: json_to_cel(value) for name, value in variables.items()}
+    scope = variables if isinstance(variables, Activation) else Activation(variables)
+    activation = scope._prepare(expression)
     try:
-        result = expression.program.evaluate(activation)
+        result = Evaluator(expression.program.ast, activation).evaluate()
     except CELEvalError as exc:
         raise ExpressionError(expression.source, _eval_message(exc)) from None
     except (TypeError, ValueError, ArithmeticError, KeyError) as exc:  # cel-python leaks a few of these
@@ -115,7 +193,7 @@ def evaluate(source: str | Expression, variables: Mapping[str, Any]) -> Any:
     return to_json(result)
 
 
-def evaluate_bool(source: str | Expression, variables: Mapping[str, Any]) -> bool:
+def evaluate_bool(source: str | Expression, variables: Mapping[str, Any] | Activation) -> bool:
     """Evaluate an expression that must give a boolean (a condition)."""
     value = evaluate(source, variables)
     if not isinstance(value, bool):
@@ -147,6 +225,46 @@ def to_json(value: Any) -> Any:
     return str(value)
 
 
+def _project(value: Any, projection: Projection) -> Any:
+    """The CEL value of what `projection` observes of a JSON value: a map holds only the selected keys."""
+    if projection is None or type(value) is not dict:
+        return _to_cel(value)
+    return _cel_map({_new_string(key): _project(value[key], sub) for key, sub in projection if key in value})
+
+
+def _to_cel(value: Any) -> Any:
+    """`celpy.adapter.json_to_cel`, the same values, faster: plain JSON types without the checks and
+    wrappers of the CEL types' constructors; anything else goes to json_to_cel."""
+    kind = type(value)
+    if kind is str:
+        return _new_string(value)
+    if kind is dict:
+        return _cel_map({_to_cel(key): _to_cel(item) for key, item in value.items()})
+    if kind is int:
+        if -(2**63) <= value < 2**63:
+            return int.__new__(celtypes.IntType, value)
+        raise ValueError("overflow")  # as celtypes.IntType says
+    if value is None:
+        return None
+    if kind is list:
+        return celtypes.ListType([_to_cel(item) for item in value])
+    if kind is bool:
+        return int.__new__(celtypes.BoolType, value)
+    if kind is float:
+        return float.__new__(celtypes.DoubleType, value)
+    return json_to_cel(value)
+
+
+def _new_string(value: str) -> celtypes.StringType:
+    return str.__new__(celtypes.StringType, value)
+
+
+def _cel_map(items: dict[Any, Any]) -> celtypes.MapType:
+    mapping = celtypes.MapType()
+    dict.update(mapping, items)  # MapType(items) copies key by key in Python
+    return mapping
+
+
 def _eval_message(exc: CELEvalError) -> str:
     message = str(exc.args[0]) if exc.args else str(exc)
     if "undeclared reference to" in message:  # cel-python appends the whole activation
@@ -158,7 +276,7 @@ def _free_names(tree: Tree[Token]) -> frozenset[str]:
     names: set[str] = set()
     bound: set[str] = set()
     for node in tree.iter_subtrees():
-        if node.data == "ident":
+        if node.data in ("ident", "dot_ident"):
             names.update(str(t) for t in node.children if isinstance(t, Token))
         elif node.data == "member_dot_arg":
             method = next((c for c in node.children if isinstance(c, Token)), None)
@@ -170,3 +288,53 @@ def _free_names(tree: Tree[Token]) -> frozenset[str]:
                     if len(idents) == 1:
                         bound.update(str(t) for t in idents[0].children if isinstance(t, Token))
     return frozenset(names - bound - _TYPE_NAMES)
+
+
+def _uses(tree: Tree[Token]) -> dict[str, Projection]:
+    """For every identifier in the expression, what it can observe of a variable of that name.
+
+    A name whose every occurrence starts a chain of field selections (``state.a.total``, ``state.b``)
+    sees only those fields: the value of ``a.total`` and of ``b``, and whether they are present. Any
+    other occurrence (bare, a method's receiver, indexed, a macro variable, a field or function name,
+    ``.name``) sees all of it."""
+    counts: dict[str, int] = {}
+    for token in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "IDENT"):
+        counts[str(token)] = counts.get(str(token), 0) + 1
+    chains: dict[str, list[tuple[str, ...]]] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        chain = _selection_chain(node)
+        if chain is None:
+            stack.extend(child for child in node.children if isinstance(child, Tree))
+        else:
+            chains.setdefault(chain[0], []).append(chain[1:])
+    return {
+        name: _projection(chains[name]) if len(chains.get(name, ())) == count else None
+        for name, count in counts.items()
+    }
+
+
+def _selection_chain(node: Tree[Token]) -> tuple[str, ...] | None:
+    """``(name, field, field...)`` if the node is an identifier followed by field selections."""
+    fields: list[str] = []
+    while True:
+        if node.data == "member_dot":
+            member, field = node.children
+            if not isinstance(member, Tree):
+                return None
+            fields.append(str(field))
+            node = member
+        elif node.data in ("member", "primary") and len(node.children) == 1 and isinstance(node.children[0], Tree):
+            node = node.children[0]
+        elif node.data == "ident":
+            return (str(node.children[0]), *reversed(fields))
+        else:
+            return None
+
+
+def _projection(paths: list[tuple[str, ...]]) -> Projection:
+    if () in paths:
+        return None
+    heads = dict.fromkeys(path[0] for path in paths)
+    return frozenset((head, _projection([path[1:] for path in paths if path[0] == head])) for head in heads)

@@ -81,6 +81,7 @@ def receive(
     started: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
     for event in events:
+        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
         event_id = new_id(now)
         duplicate = _is_duplicate(db, conn, tenant, event.get("id"), event_id, now)
         stored.append(
@@ -102,7 +103,7 @@ def receive(
             params = {"tenant": tenant, "patterns": patterns_for(name)}
             triggered[name] = list(conn.execute(_TRIGGERED, params))
         for workflow in triggered[name]:
-            if condition_holds(workflow.trigger_if, event):
+            if condition_holds(workflow.trigger_if, event, variables):
                 row = run_row(
                     tenant=tenant,
                     workflow_id=workflow.id,
@@ -210,10 +211,16 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
     if not candidates:
         return False
     triggers = dict(conn.execute(_TRIGGERS_OF, {"ids": sorted({w.run_id for w in candidates})}).all())
+    incoming = expressions.Activation({"async": event})  # converted once for every candidate wait
+    bound: dict[str, expressions.Activation] = {}  # each run's trigger, once for all its waits
     woke = False
     for wait in candidates:
-        if wait.if_exp is not None and not _matches(wait.if_exp, triggers.get(wait.run_id) or {}, event):
-            continue
+        if wait.if_exp is not None:
+            variables = bound.get(wait.run_id)
+            if variables is None:
+                variables = bound[wait.run_id] = incoming.bind({"event": triggers.get(wait.run_id) or {}})
+            if not _matches(wait.if_exp, variables):
+                continue
         claimed = conn.execute(
             WT.update().where(WT.c.id == wait.id, WT.c.status == "waiting").values(status="resolved", event_id=event_id)
         )
@@ -241,8 +248,8 @@ def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: 
     return sorted(rows, key=lambda w: (w.registered_at, w.id))
 
 
-def _matches(if_exp: str, trigger: dict[str, Any], candidate: dict[str, Any]) -> bool:
+def _matches(if_exp: str, variables: expressions.Activation) -> bool:
     try:
-        return expressions.evaluate_bool(if_exp, {"event": trigger, "async": candidate})
+        return expressions.evaluate_bool(if_exp, variables)
     except ExpressionError:
         return False

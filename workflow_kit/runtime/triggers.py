@@ -82,13 +82,16 @@ def patterns_for(name: str) -> list[str]:
     return found
 
 
-def condition_holds(condition: str | None, event: dict[str, Any]) -> bool:
+def condition_holds(
+    condition: str | None, event: dict[str, Any], variables: expressions.Activation | None = None
+) -> bool:
     """Whether a trigger's ``if`` accepts the event. An expression that cannot be evaluated for this
-    event (a missing field, a type mismatch) does not match; it is logged."""
+    event (a missing field, a type mismatch) does not match; it is logged. Pass ``variables``
+    (``Activation({"event": event})``) to convert the event once for many conditions."""
     if condition is None:
         return True
     try:
-        return expressions.evaluate_bool(condition, {"event": event})
+        return expressions.evaluate_bool(condition, variables or {"event": event})
     except ExpressionError as exc:
         _LOG.info("trigger condition did not match event %s: %s", event.get("name"), exc)
         return False
