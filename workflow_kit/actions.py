@@ -133,15 +133,27 @@ class ActionDefinition:
             "edges": {"allow_add": self.allow_add, "edges": [e.public() for e in self.edges]},
         }
 
+    @cached_property
+    def _inputs_are_any_object(self) -> bool:
+        """The inputs are a free-form mapping (``dict[str, Any]``): any JSON object is valid."""
+        schema = {k: v for k, v in self.input_schema.items() if k not in ("title", "description", "$schema")}
+        return schemas.is_mapping_type(self.input_type) and schema in ({"type": "object"}, {})
+
+    @cached_property
+    def _inputs_are_mapping(self) -> bool:
+        return schemas.is_mapping_type(self.input_type)
+
     def prepare_inputs(self, inputs: dict[str, Any]) -> Any:
         """Validate interpolated inputs against the schema, then convert them to the handler's type."""
+        if self._inputs_are_any_object and isinstance(inputs, dict):
+            return inputs
         problems = [
             f"{paths.join('inputs', p)}: {message}"
             for p, _, message in schemas.iter_errors(self.input_validator, inputs)
         ]
         if problems:
             raise InputError(f"invalid inputs for action {self.kind!r}: " + "; ".join(problems))
-        if schemas.is_mapping_type(self.input_type):
+        if self._inputs_are_mapping:
             return inputs
         try:
             return msgspec.convert(inputs, self.input_type, strict=False)

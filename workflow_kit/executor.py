@@ -97,7 +97,7 @@ async def invoke_action(
     started = run.clock.now_ms()
     policy = run.policy.with_retries(definition.retries)
     try:
-        inputs = refs.interpolate(action.inputs, {"event": run.event, "state": dict(state)})
+        inputs = refs.interpolate(action.inputs, {"event": run.event, "state": state})
         typed_inputs = definition.prepare_inputs(inputs) if definition.takes_inputs else None
     except (RefError, NonRetriableError) as exc:
         error = NonRetriableError(f"action {action.id!r}: {exc}")

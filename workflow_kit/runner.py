@@ -9,7 +9,7 @@ virtual clock, the durable runtime schedules a wake-up. The same driver serves b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -56,6 +56,8 @@ class RunDriver:
     def __post_init__(self) -> None:
         for action_id in self.graph.order:
             self.records.setdefault(action_id, ActionRecord(id=action_id))
+        self._outputs = state_of(self.records)  # kept up to date as actions complete
+        self._statuses = _Statuses(self.records)
         self._error: dict[str, Any] | None = next(
             (_run_error(r.id, r.error) for r in self.records.values() if r.status == ActionStatus.FAILED and r.error),
             None,
@@ -68,9 +70,11 @@ class RunDriver:
     async def advance(self) -> Progress:
         running: dict[asyncio.Task[Outcome], str] = {}
         changed: list[ActionRecord] = []
+        first = True
         try:
             while True:
-                start = self._startable(set(running.values()), changed) if self._error is None else []
+                start = self._startable(set(running.values()), changed, first) if self._error is None else []
+                first = False
                 if changed:
                     # How the finished actions ended and what starts next, in one transaction: an action
                     # starts only once that is recorded (and the worker proved it still owns the run).
@@ -91,12 +95,20 @@ class RunDriver:
             raise
         return self._progress()
 
-    def _startable(self, active: set[str], changed: list[ActionRecord]) -> list[str]:
-        """Decide what starts now (marking it running) and what is skipped; add them to `changed`."""
+    def _startable(self, active: set[str], changed: list[ActionRecord], first: bool) -> list[str]:
+        """Decide what starts now (marking it running) and what is skipped; add them to `changed`.
+
+        The first time, every action is looked at (a resumed run may have anything due); after that
+        only the children of what just completed can become ready, and only what just parked can be due."""
         now = self.run.clock.now_ms()
-        statuses = {k: r.status for k, r in self.records.items()}
+        if first:
+            frontier = None
+            recorded: Iterable[ActionRecord] = self.records.values()
+        else:
+            frontier = [c for r in changed if r.status == ActionStatus.COMPLETED for c in self.graph.children(r.id)]
+            recorded = list(changed)
         try:
-            decided = plan(self.graph, statuses, self.outputs, self.run.event)
+            decided = plan(self.graph, self._statuses, self._outputs, self.run.event, frontier=frontier)
         except ConditionError as exc:
             self._error = {"name": "ConditionError", "message": str(exc)}
             return []
@@ -112,12 +124,13 @@ class RunDriver:
             changed.append(record)
             self.trace.append(("started", action_id))
             start.append(action_id)
-        for record in self.records.values():
+        for record in recorded:
             if record.due(now):
                 record.status, record.wake_at = ActionStatus.RUNNING, None
-                changed.append(record)
+                if record not in changed:
+                    changed.append(record)
                 start.append(record.id)
-            elif record.status == ActionStatus.RUNNING and record.id not in active and record.id not in start:
+            elif first and record.status == ActionStatus.RUNNING and record.id not in active and record.id not in start:
                 start.append(record.id)  # interrupted mid-attempt (its worker died): run it again
         return start
 
@@ -126,7 +139,7 @@ class RunDriver:
         definition = self.registry.get(action.kind)
         if definition is None:
             return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
-        return await invoke_action(self.run, action, definition, self.records[action_id], self.outputs)
+        return await invoke_action(self.run, action, definition, self.records[action_id], self._outputs)
 
     async def _record(self, action_id: str, outcome: Outcome) -> ActionRecord:
         record = self.records[action_id]
@@ -138,6 +151,7 @@ class RunDriver:
                 None,
                 now,
             )
+            self._outputs[action_id] = outcome.output
             self.trace.append(("completed", action_id))
         elif isinstance(outcome, Failed):
             record.status, record.error, record.ended_at = ActionStatus.FAILED, outcome.error, now
@@ -174,6 +188,28 @@ def _run_error(action_id: str, error: ErrorInfo | None, step: str | None = None)
     if step:
         payload["step"] = step
     return payload
+
+
+class _Statuses(Mapping[str, ActionStatus]):
+    """The actions' statuses as the planner reads them: a live view of the records, not a copy."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self, records: Mapping[str, ActionRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, action_id: str) -> ActionStatus:
+        return self._records[action_id].status
+
+    def get(self, action_id: str, default: Any = None) -> Any:
+        record = self._records.get(action_id)
+        return default if record is None else record.status
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 def state_of(records: Mapping[str, ActionRecord]) -> dict[str, Any]:

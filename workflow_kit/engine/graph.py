@@ -40,6 +40,19 @@ class WorkflowGraph:
             order=tuple(order),
         )
 
+    @cached_property
+    def rank(self) -> Mapping[str, int]:
+        """Each action's position in `order`."""
+        return {action_id: i for i, action_id in enumerate(self.order)}
+
+    @cached_property
+    def _children(self) -> Mapping[str, tuple[str, ...]]:
+        return {a: tuple(dict.fromkeys(e.to for e in edges)) for a, edges in self.outgoing.items()}
+
+    def children(self, action_id: str) -> tuple[str, ...]:
+        """The actions with an edge from this one (or from ``$source``), each once."""
+        return self._children[action_id]
+
     def parents(self, action_id: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(e.from_ for e in self.incoming[action_id]))
 

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import heapq
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +38,16 @@ def plan(
     statuses: Mapping[str, ActionStatus],
     outputs: Mapping[str, Any],
     event: dict[str, Any],
+    *,
+    frontier: Iterable[str] | None = None,
 ) -> Plan:
     """Decide which pending actions are ready and which are skipped.
 
     `statuses` maps action ids to their status (missing means pending); `outputs` holds the outputs of
-    completed actions. Raises `ConditionError` if an edge condition cannot be evaluated.
+    completed actions. `frontier`, if given, names the only pending actions whose parents may have
+    changed since the last plan (the children of what just resolved): the others are not looked at,
+    which keeps a long run's planning linear. Raises `ConditionError` if an edge condition cannot be
+    evaluated.
     """
     decided: dict[str, ActionStatus] = {}
     ready: list[str] = []
@@ -50,8 +56,12 @@ def plan(
     def status(action_id: str) -> ActionStatus:
         return decided.get(action_id) or statuses.get(action_id, _PENDING)
 
-    state = dict(outputs)
-    for action_id in graph.order:
+    rank = graph.rank
+    queue = list(range(len(graph.order))) if frontier is None else sorted({rank[a] for a in frontier})
+    seen = set(queue)
+    state = outputs if isinstance(outputs, dict) else dict(outputs)
+    while queue:
+        action_id = graph.order[heapq.heappop(queue)]
         if status(action_id) != _PENDING:
             continue
         edges = graph.incoming[action_id]
@@ -63,6 +73,11 @@ def plan(
         else:
             decided[action_id] = ActionStatus.SKIPPED
             skipped.append(action_id)
+            for child in graph.children(action_id):  # a skip may settle its children now
+                position = rank[child]
+                if position not in seen:
+                    seen.add(position)
+                    heapq.heappush(queue, position)
     finished = not ready and all(status(a).resolved for a in graph.order)
     return Plan(tuple(ready), tuple(skipped), finished)
 
