@@ -255,6 +255,8 @@ def fleet_factory(marks: Path) -> Iterator[Callable[..., Fleet]]:
     fleets: list[Fleet] = []
 
     def make(database_url: str, **options: int) -> Fleet:
+        # Concurrency 4: fewer sync handlers blocked at once than the thread pool has threads even on
+        # 2 cores (6), which the deadlock xfail below needs; a 2 s lease makes takeovers quick.
         fleet = Fleet(database_url, marks, **{"concurrency": 4, "lease_ms": 2000, "poll_ms": 100, **options})
         fleets.append(fleet)
         return fleet
