@@ -8,8 +8,9 @@ things break.
   than the workers' lease) on a private cluster: the workers reconnect and carry on; nothing is lost or
   duplicated.
 - SQLite, two worker processes and a sending process on one file: no "database is locked" reaches a run.
-- Bugs these tests found, as strict xfails: sync handlers deadlock a worker whose concurrency exceeds
-  its thread pool; a send_event step interrupted after sending sends its events again.
+- Two bugs these tests found, kept as regression tests: sync handlers deadlocked a worker whose
+  concurrency exceeded the loop's thread pool (steps were saved through that pool too); a send_event
+  step interrupted after sending sent its events again (now each sent event is keyed by its step).
 
 The load is tests/apps/fault_app.py: four workflow shapes mixing steps, durable sleeps (50-500 ms),
 waits for events (signalled by the test once the wait is open, or left to time out), steps and
@@ -255,8 +256,7 @@ def fleet_factory(marks: Path) -> Iterator[Callable[..., Fleet]]:
     fleets: list[Fleet] = []
 
     def make(database_url: str, **options: int) -> Fleet:
-        # Concurrency 4: fewer sync handlers blocked at once than the thread pool has threads even on
-        # 2 cores (6), which the deadlock xfail below needs; a 2 s lease makes takeovers quick.
+        # Concurrency 4 keeps the processes' contention modest on 2 cores; a 2 s lease makes takeovers quick.
         fleet = Fleet(database_url, marks, **{"concurrency": 4, "lease_ms": 2000, "poll_ms": 100, **options})
         fleets.append(fleet)
         return fleet
@@ -614,13 +614,6 @@ def test_sqlite_two_worker_processes_no_database_is_locked(
 # -- bugs found by these tests ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="deadlock: sync handlers run on the event loop's default thread pool (at most 32 threads, "
-    "os.cpu_count() + 4) and block there until their step is saved, but saving a step also needs a thread "
-    "of that pool (asyncio.to_thread); once the executing sync handlers fill the pool, no step is ever saved",
-)
 def test_sync_handlers_beyond_the_thread_pool_do_not_deadlock(
     tmp_path: Path, fleet_factory: Callable[..., Fleet]
 ) -> None:
@@ -636,13 +629,6 @@ def test_sync_handlers_beyond_the_thread_pool_do_not_deadlock(
         kit.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="send_event is at-least-once: the events are committed in one transaction and the step's record "
-    "in the next, so a worker that dies between the two leaves the step unrecorded; the worker that takes "
-    "the run over sends the events again, and every run they trigger is started twice",
-)
 def test_send_event_step_interrupted_after_sending_does_not_send_twice(
     fleet_factory: Callable[..., Fleet], marks: Path
 ) -> None:

@@ -9,7 +9,10 @@ sub-steps it recorded and goes on from there.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -45,6 +48,8 @@ class RunContext:
     ai: AIProvider | None = None
     """The chat model behind ``ctx.step.ai``."""
     tenant: str = "test"
+    executor: Executor | None = None
+    """Where sync handlers run (None: the event loop's default thread pool)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -122,7 +127,10 @@ async def invoke_action(
             value = await definition.handler(ActionContext(**fields, step=Step(core, run.journal, run.ai)), *args)
         else:
             step_sync = StepSync(core, run.journal, asyncio.get_running_loop(), run.ai)
-            value = await asyncio.to_thread(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
+            call = functools.partial(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
+            value = await asyncio.get_running_loop().run_in_executor(
+                run.executor, functools.partial(contextvars.copy_context().run, call)
+            )
     except Suspend:
         await core.drain()
         return _suspended(record)

@@ -70,7 +70,10 @@ class StepJournal(Protocol):
 
     async def save_step(self, action_id: str, record: StepRecord) -> None: ...
 
-    async def send_events(self, events: list[dict[str, Any]]) -> list[str]: ...
+    async def send_events(self, action_id: str, step_key: str, events: list[dict[str, Any]]) -> list[str]:
+        """Send the events of one ``send_event`` step, at most once even if the step is executed again
+        (its worker died after sending, before the step was recorded); returns their ids."""
+        ...
 
 
 @dataclass
@@ -396,7 +399,8 @@ class Step:
         checked = _checked_events(events, self._core.now())
         nxt = self._core.start_run(step_id, "send_event")
         if nxt.execute:
-            nxt = await self._execute(nxt, lambda: self._journal.send_events(checked))
+            key = nxt.record.key if nxt.record is not None else step_id
+            nxt = await self._execute(nxt, lambda: self._journal.send_events(self._core.action_id, key, checked))
         ids: list[str] = await self._settle(nxt)
         return ids
 
@@ -486,7 +490,8 @@ class StepSync:
         checked = _checked_events(events, self._core.now())
         nxt = self._core.start_run(step_id, "send_event")
         if nxt.execute:
-            nxt = self._execute(nxt, lambda: self._block(self._journal.send_events(checked)))
+            key = nxt.record.key if nxt.record is not None else step_id
+            nxt = self._execute(nxt, lambda: self._block(self._journal.send_events(self._core.action_id, key, checked)))
         ids: list[str] = self._settle(nxt)
         return ids
 

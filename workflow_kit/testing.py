@@ -77,7 +77,7 @@ class _MemoryJournal:
     async def save_actions(self, records: Sequence[ActionRecord]) -> None:
         return None
 
-    async def send_events(self, events: list[dict[str, Any]]) -> list[str]:
+    async def send_events(self, action_id: str, step_key: str, events: list[dict[str, Any]]) -> list[str]:
         sent = [{**event, "id": event.get("id") or new_id(self.clock.now_ms())} for event in events]
         self.sent.extend(sent)
         self.inbox.extend(sent)

@@ -5,6 +5,8 @@ is either fully received or not at all.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -26,6 +28,7 @@ R, A, S, WT = schema.runs, schema.run_actions, schema.run_steps, schema.waits
 W, V, E, K = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys
 OPEN_STATUSES = ("queued", "sleeping", "waiting")
 _INSERT_EVENT = E.insert()
+_KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
 _INSERT_RUN = R.insert()
 _WAKE = (
     R.update()
@@ -73,16 +76,31 @@ class Received:
 
 
 def receive(
-    db: Database, conn: Connection, tenant: str, events: list[dict[str, Any]], now: int, *, system_depth: int = 0
+    db: Database,
+    conn: Connection,
+    tenant: str,
+    events: list[dict[str, Any]],
+    now: int,
+    *,
+    system_depth: int = 0,
+    once: Sequence[str] | None = None,
 ) -> Received:
-    """Store already-normalized events and act on them (see the module docstring)."""
+    """Store already-normalized events and act on them (see the module docstring).
+
+    `once` gives each event a key (see `sent_once_key`): an event whose key was already received is
+    not received again; its first id is returned instead."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
-    for event in events:
-        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
+    for index, event in enumerate(events):
         event_id = new_id(now)
+        if once is not None:
+            first = _receive_once(db, conn, tenant, once[index], event_id, now)
+            if first is not None:
+                result.event_ids.append(first)
+                continue
+        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
         duplicate = _is_duplicate(db, conn, tenant, event.get("id"), event_id, now)
         stored.append(
             {
@@ -185,6 +203,20 @@ def announce_due(conn: Connection) -> None:
         return
     conn.execute(sa.select(sa.func.pg_notify(DUE_CHANNEL, "")))
     conn.info["wk_announced"] = transaction
+
+
+def sent_once_key(run_id: str, action_id: str, step_key: str, index: int) -> str:
+    """The dedupe key of the `index`-th event sent by a step (kept apart from events' own ids)."""
+    digest = hashlib.blake2b(f"{run_id}\x1f{action_id}\x1f{step_key}\x1f{index}".encode(), digest_size=16)
+    return "wk:step:" + digest.hexdigest()
+
+
+def _receive_once(db: Database, conn: Connection, tenant: str, key: str, event_id: str, now: int) -> str | None:
+    """The id of the event already received under `key`; None if there is none (`key` is now held for
+    `event_id`)."""
+    if not _is_duplicate(db, conn, tenant, key, event_id, now):
+        return None
+    return str(conn.execute(_KEY_HOLDER, {"tenant": tenant, "key": key}).scalar_one())
 
 
 def _is_duplicate(db: Database, conn: Connection, tenant: str, key: str | None, event_id: str, now: int) -> bool:

@@ -26,7 +26,7 @@ from ..records import ActionRecord, StepRecord, StepStatus
 from ..step import MAX_STEP_OUTPUT_BYTES
 from . import schema
 from .db import Database
-from .ingest import Received, create_run, receive, wake
+from .ingest import Received, create_run, receive, sent_once_key, wake
 from .models import TERMINAL
 from .rows import action_row, records_from_rows, step_row
 from .wait_keys import wait_key
@@ -296,8 +296,15 @@ class RunJournalStore:
             return
         await self._submit(WriteJob(fence=claim, rows=[Upsert(S, _STEP_KEYS, row)]))
 
-    async def send(self, claim: Claim, tenant: str, events: list[dict[str, Any]], now: int) -> Received:
-        return await self._submit(WriteJob(fence=claim, apply=lambda conn: receive(self.db, conn, tenant, events, now)))
+    async def send(
+        self, claim: Claim, tenant: str, action_id: str, step_key: str, events: list[dict[str, Any]], now: int
+    ) -> Received:
+        """The events of a ``send_event`` step. Each is keyed by the run, the step and its position: sent
+        again by a worker that took the run over, it is not stored again and gives the first one's id."""
+        keys = [sent_once_key(claim.run_id, action_id, step_key, i) for i in range(len(events))]
+        return await self._submit(
+            WriteJob(fence=claim, apply=lambda conn: receive(self.db, conn, tenant, events, now, once=keys))
+        )
 
     # -- ending an execution -----------------------------------------------------------------------
 

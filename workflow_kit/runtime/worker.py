@@ -15,6 +15,7 @@ import os
 import socket
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..engine import WorkflowGraph
@@ -54,9 +55,9 @@ class _DbJournal:
         now = self._worker.kit.clock.now_ms()
         await self._worker.store.save_step(self._run, action_id, position, record, now)
 
-    async def send_events(self, events: list[dict[str, Any]]) -> list[str]:
+    async def send_events(self, action_id: str, step_key: str, events: list[dict[str, Any]]) -> list[str]:
         now = self._worker.kit.clock.now_ms()
-        received = await self._worker.store.send(self._claim, self._tenant, events, now)
+        received = await self._worker.store.send(self._claim, self._tenant, action_id, step_key, events, now)
         if received.woke:
             self._worker.kit.notify()
         return received.event_ids
@@ -100,6 +101,8 @@ class Worker:
         self._halt = asyncio.Event()
         self._claiming = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: ThreadPoolExecutor | None = None
+        self._outage = False
 
     async def __aenter__(self) -> Worker:
         self.start()
@@ -110,6 +113,9 @@ class Worker:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
+        # Sync handlers get threads of their own, one per run executing at once: a handler blocked on a
+        # step never waits behind (or holds up) anything else that uses the loop's default pool.
+        self._handlers = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"wk-{self.name}")
         self.kit._attach_worker(self, loop)
         self._tasks = [loop.create_task(self._claim_loop()), loop.create_task(self._heartbeat())]
         if self.kit.db.dialect == "postgresql":
@@ -133,6 +139,8 @@ class Worker:
         for _, task in leftovers:
             task.cancel()
         await asyncio.gather(*(task for _, task in leftovers), return_exceptions=True)
+        if self._handlers is not None:
+            self._handlers.shutdown(wait=False, cancel_futures=True)
         self.kit._detach_worker(self)
 
     def wake(self) -> None:
@@ -171,9 +179,15 @@ class Worker:
             try:
                 batch = await self.store.claim(self.name, max(free, 0), self.lease_ms, self.kit.clock.now_ms())
                 claimed, self._next_due = batch.runs, batch.next_due
-            except BaseException as exc:
-                if not isinstance(exc, Exception | JournalUnavailable):
-                    raise
+                if self._outage:
+                    _LOG.info("worker %s: the database is back", self.name)
+                    self._outage = False
+            except JournalUnavailable as exc:
+                if not self._outage:  # once per outage, not once per poll
+                    _LOG.warning("worker %s: the database is unavailable (%s); retrying", self.name, exc)
+                    self._outage = True
+                self._next_due = None
+            except Exception:
                 _LOG.exception("worker %s: claiming runs failed; retrying", self.name)
                 self._next_due = None
             for loaded in claimed:
@@ -254,6 +268,7 @@ class Worker:
                 stopped=lambda: self._stopping or claim.run_id in self._cancelled,
                 ai=self.kit.ai,
                 tenant=loaded.tenant,
+                executor=self._handlers,
             )
             driver = RunDriver(self.kit.registry, graph, context, journal, records=driver_records)
             progress = await driver.advance()
