@@ -8,7 +8,7 @@ NPM_STAMP := frontend/node_modules/.installed
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest frontend frontend-test chromium install clean
+.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ demo: $(STAMP) frontend
 	$(BIN)/workflow-kit seed --app seeds.app:kit
 	@echo "Demo: http://127.0.0.1:$(DEMO_PORT)/demo (the blog) and http://127.0.0.1:$(DEMO_PORT)/ (the editor)"
 	$(BIN)/workflow-kit serve --app seeds.app:kit --demo --host 127.0.0.1 --port $(DEMO_PORT)
+
+# The kit and DBOS Transact side by side (bench/compare.py), on SQLite and a durable PostgreSQL.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	WITH_POSTGRES_DURABLE=1 scripts/with-postgres $(BIN)/python -m bench.compare --repeat 3
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
     python -m bench.dbos_side --db-url URL --mode throughput --runs 300 --concurrency 1|20 [--via threads|queue]
     python -m bench.dbos_side --db-url URL --mode latency --events 200 [--load] [--poll SECONDS]
 
-DBOS is a process singleton, so each configuration runs in its own process (`bench.run_dbos` runs the
+DBOS is a process singleton, so each configuration runs in its own process (`bench.compare` runs the
 matrix). Prints one JSON line on stdout; DBOS's own logs go to stderr.
 
 The workflow is one `@DBOS.workflow` calling a no-op `@DBOS.step` 10 times, so each run checkpoints 10

@@ -104,6 +104,21 @@ def fresh_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def storage_settings(kit: WorkflowKit) -> dict[str, Any]:
+    """What the kit's own connections run with: the journal mode and synchronous level, or PostgreSQL's
+    durability settings."""
+    with kit.db.engine.connect() as conn:
+        if kit.db.engine.dialect.name == "sqlite":
+            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+            names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+            return {
+                "journal_mode": conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                "synchronous": names.get(int(sync or 0), sync),
+            }
+        keys = ("server_version", "fsync", "synchronous_commit", "full_page_writes")
+        return {key: conn.exec_driver_sql(f"SHOW {key}").scalar() for key in keys}
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -133,6 +148,7 @@ async def throughput(url: str, runs: int, concurrency: int) -> dict[str, Any]:
             "cpu_us_per_step": cpu / (runs * STEPS) * 1e6,
             "commits": writer.batches,
             "writes_per_commit": writer.jobs / max(writer.batches, 1),
+            "settings": storage_settings(kit),
         }
     finally:
         kit.close()
