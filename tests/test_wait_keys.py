@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
 from workflow_kit.errors import ExpressionError
 from workflow_kit.runtime import schema
-from workflow_kit.runtime.ingest import _WAITS_KEYED
+from workflow_kit.runtime.ingest import _lookups
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.wait_keys import MAX_EVENT_KEYS, event_keys, key_term, wait_key
 from workflow_kit.runtime.worker import Worker
@@ -206,22 +206,28 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
     keys = event_keys({"name": "doc/approved", "data": {"doc": 42}})
     assert keys is not None
     params = {"tenant": TENANT, "name": "doc/approved", "now": 0, "keys": keys}
-    waits = schema.waits
-    concrete = sa.select(waits.c.id, waits.c.run_id).where(
-        waits.c.tenant == TENANT,
-        waits.c.event_name == "doc/approved",
-        waits.c.status == "waiting",
-        waits.c.expires_at > 0,
-        waits.c.match_key.in_(keys),
-    )
+    statement = _lookups(kit.db.dialect).waits
+    executed: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
+        executed.append((sql, parameters))
+
     with kit.db.write() as conn:
-        sql = str(concrete.compile(conn, compile_kwargs={"literal_binds": True}))
-        if kit.db.dialect == "sqlite":
-            conn.exec_driver_sql("ANALYZE")
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_waits")
+        sa.event.listen(conn, "before_cursor_execute", capture)
+        found = conn.execute(statement, params).all()
+        sa.event.remove(conn, "before_cursor_execute", capture)
+        (sql, parameters), cursor = executed[-1], conn.connection.cursor()
+        if kit.db.dialect == "sqlite":  # the plan of exactly what ran, with the same parameters
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, parameters)
+            plan = " ".join(str(r[-1]) for r in cursor.fetchall())
         else:
-            conn.exec_driver_sql("ANALYZE wk_waits")
-            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
-        found = conn.execute(_WAITS_KEYED, params).all()
+            cursor.execute("EXPLAIN " + sql, parameters)
+            plan = " ".join(r[0] for r in cursor.fetchall())
     assert [w.run_id for w in found] == ["run42"]
-    assert "ix_wk_waits_open" in plan, plan
+    # both halves (the keys given, the waits without a key) search the index on the key too, no scan
+    assert plan.count("ix_wk_waits_open") == 2, plan
+    if kit.db.dialect == "sqlite":
+        assert plan.count("USING INDEX ix_wk_waits_open (tenant=? AND event_name=? AND match_key=?)") == 2, plan
+    else:
+        assert "match_key)::text = ANY" in plan and "match_key IS NULL" in plan and "Seq Scan" not in plan, plan

@@ -38,6 +38,17 @@ def _json_dumps(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+def one_of(dialect: str, column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    """`column` is one of the list of strings bound to `name`, in SQL that is the same for any length
+    of the list (an ``IN`` with one placeholder per value is compiled again for every length): on
+    PostgreSQL ``= ANY(:name)``, on SQLite ``IN (SELECT value FROM json_each(:name))``. Both use an
+    index on `column`."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.String)))
+    values = sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
+
+
 class Database:
     """One engine per kit. Sync SQLAlchemy Core; async callers run it in a thread."""
 
@@ -68,7 +79,7 @@ class Database:
         )
         """SQLite has one writer at a time: this process's writers queue here, not in SQLite's busy loop."""
         fence = sa.select(schema.runs.c.id, schema.runs.c.claim_seq, schema.runs.c.status).where(
-            schema.runs.c.id.in_(sa.bindparam("ids", expanding=True))
+            one_of(self.dialect, schema.runs.c.id, "ids")
         )
         if self.dialect == "postgresql":  # hold the runs until commit: a claim by another worker waits
             fence = fence.order_by(schema.runs.c.id).with_for_update(key_share=True)

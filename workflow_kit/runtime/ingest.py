@@ -19,7 +19,7 @@ from .. import expressions
 from ..errors import ExpressionError
 from ..events import new_id
 from . import schema
-from .db import Database
+from .db import Database, one_of
 from .triggers import condition_holds, patterns_for
 from .wait_keys import event_keys
 
@@ -38,16 +38,6 @@ _WAKE = (
         wake_requested=True,
     )
 )
-_TRIGGERED = (
-    sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number)
-    .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
-    .where(
-        W.c.tenant == sa.bindparam("tenant"),
-        W.c.enabled.is_(True),
-        W.c.trigger_event.in_(sa.bindparam("patterns", expanding=True)),
-    )
-    .order_by(W.c.created_at)
-)
 _WAIT_FIELDS = (WT.c.id, WT.c.run_id, WT.c.action_id, WT.c.position, WT.c.if_exp, WT.c.registered_at)
 _OPEN = (
     WT.c.tenant == sa.bindparam("tenant"),
@@ -55,10 +45,38 @@ _OPEN = (
     WT.c.status == "waiting",
     WT.c.expires_at > sa.bindparam("now"),
 )
-_WAITS_KEYED = sa.select(*_WAIT_FIELDS).where(*_OPEN, WT.c.match_key.in_(sa.bindparam("keys", expanding=True)))
 _WAITS_UNKEYED = sa.select(*_WAIT_FIELDS).where(*_OPEN, WT.c.match_key.is_(None))
 _WAITS_ALL = sa.select(*_WAIT_FIELDS).where(*_OPEN)
-_TRIGGERS_OF = sa.select(R.c.id, R.c.event).where(R.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """Statements with a list parameter, built once per dialect (see `one_of`)."""
+
+    triggered: Any
+    waits: Any
+    triggers_of: Any
+
+
+@cache
+def _lookups(dialect: str) -> _Lookups:
+    return _Lookups(
+        triggered=(
+            sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number)
+            .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
+            .where(
+                W.c.tenant == sa.bindparam("tenant"),
+                W.c.enabled.is_(True),
+                one_of(dialect, W.c.trigger_event, "patterns"),
+            )
+            .order_by(W.c.created_at)
+        ),
+        waits=sa.union_all(  # each half through the index: the keys given, and the waits without a key
+            sa.select(*_WAIT_FIELDS).where(*_OPEN, one_of(dialect, WT.c.match_key, "keys")),
+            _WAITS_UNKEYED,
+        ),
+        triggers_of=sa.select(R.c.id, R.c.event).where(one_of(dialect, R.c.id, "ids")),
+    )
 
 
 @dataclass
@@ -119,7 +137,7 @@ def receive(
         name = event["name"]
         if name not in triggered:
             params = {"tenant": tenant, "patterns": patterns_for(name)}
-            triggered[name] = list(conn.execute(_TRIGGERED, params))
+            triggered[name] = list(conn.execute(_lookups(db.dialect).triggered, params))
         for workflow in triggered[name]:
             if condition_holds(workflow.trigger_if, event, variables):
                 row = run_row(
@@ -242,7 +260,9 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
     candidates = _candidate_waits(conn, tenant, event, now)
     if not candidates:
         return False
-    triggers = dict(conn.execute(_TRIGGERS_OF, {"ids": sorted({w.run_id for w in candidates})}).all())
+    triggers = dict(
+        conn.execute(_lookups(conn.dialect.name).triggers_of, {"ids": sorted({w.run_id for w in candidates})}).all()
+    )
     incoming = expressions.Activation({"async": event})  # converted once for every candidate wait
     bound: dict[str, expressions.Activation] = {}  # each run's trigger, once for all its waits
     woke = False
@@ -273,10 +293,10 @@ def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: 
     keys = event_keys(event)
     if keys is None:
         rows = list(conn.execute(_WAITS_ALL, params))
+    elif keys:
+        rows = list(conn.execute(_lookups(conn.dialect.name).waits, {**params, "keys": keys}))
     else:
         rows = list(conn.execute(_WAITS_UNKEYED, params))
-        if keys:
-            rows += conn.execute(_WAITS_KEYED, {**params, "keys": keys})
     return sorted(rows, key=lambda w: (w.registered_at, w.id))
 
 

@@ -319,13 +319,15 @@ class RunJournalStore:
         await self._submit(WriteJob(apply=lambda conn: _execute(conn, _RELEASE, params)))
 
     async def finish(
-        self, run: LoadedRun, status: str, output: Any, error: dict[str, Any] | None, now: int
+        self, run: LoadedRun, status: str, output: Any, error: dict[str, Any] | None, now: int, *, waited: bool
     ) -> Received:
-        """Complete or fail the run: record it, close its waits, tell an invoking parent, emit the
-        ``workflow/run.*`` system event."""
-        return await self._submit(
-            WriteJob(fence=run.claim, apply=lambda conn: finish_run(self.db, conn, run.row, status, output, error, now))
-        )
+        """Complete or fail the run: record it, close its waits (`waited`: it has a wait_for_event step),
+        tell an invoking parent, emit the ``workflow/run.*`` system event."""
+
+        def apply(conn: Connection) -> Received:
+            return finish_run(self.db, conn, run.row, status, output, error, now, waited=waited)
+
+        return await self._submit(WriteJob(fence=run.claim, apply=apply))
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -397,9 +399,18 @@ def _execute(conn: Connection, statement: sa.Executable, params: dict[str, Any])
 
 
 def finish_run(
-    db: Database, conn: Connection, run: Any, status: str, output: Any, error: dict[str, Any] | None, now: int
+    db: Database,
+    conn: Connection,
+    run: Any,
+    status: str,
+    output: Any,
+    error: dict[str, Any] | None,
+    now: int,
+    *,
+    waited: bool = True,
 ) -> Received:
-    """End a run (completed, failed or cancelled) inside `conn`'s transaction."""
+    """End a run (completed, failed or cancelled) inside `conn`'s transaction. `waited`: whether the run
+    may have opened a wait for an event (its open waits are closed); False skips that."""
     if output is not None and len(msgspec.json.encode(output)) > MAX_STEP_OUTPUT_BYTES:
         _LOG.warning("run %s: its output is larger than 4 MB and is not stored", run["id"])
         output = None
@@ -407,7 +418,8 @@ def finish_run(
     received = Received()
     if not ended.rowcount:  # it ended meanwhile (a worker finished it as it was being cancelled)
         return received
-    conn.execute(_CLOSE_WAITS, {"run": run["id"]})
+    if waited:
+        conn.execute(_CLOSE_WAITS, {"run": run["id"]})
     if run["parent_run_id"]:
         _resolve_parent(conn, run, status, output, error, now)
         received.woke = True

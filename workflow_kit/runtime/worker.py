@@ -278,7 +278,8 @@ class Worker:
                 await self.store.park(claim, "waiting" if waiting else "sleeping", progress.wake_at_ms, now)
             else:
                 output = state_of(driver.records) if progress.status == "completed" else None
-                received = await self.store.finish(loaded, progress.status, output, progress.error, now)
+                waited = any(step.kind == "wait_for_event" for r in driver.records.values() for step in r.steps)
+                received = await self.store.finish(loaded, progress.status, output, progress.error, now, waited=waited)
                 if received.woke:
                     self.kit.notify()
         except StaleRun:

@@ -11,9 +11,11 @@ guarantee of one transaction per job holds: a job's writes are either all commit
 - Jobs fenced by a claim are checked together, in one query, at the start of the transaction (and the
   runs' rows locked on PostgreSQL); a job whose worker no longer owns the run gets `StaleRun`.
 - `rows` of every plain job are grouped by table and written with one ``executemany`` per table.
-- A job with an `apply` function runs it in its own savepoint: its failure undoes only its own writes.
-- If a grouped write fails, the transaction is rolled back and every job is retried alone, so one bad
-  job cannot fail the others.
+- Jobs with an `apply` function run it after the grouped rows, in the same transaction.
+- If anything in the batch fails (a write, or a job's `apply` raising, e.g. `Rollback`), the whole
+  transaction is rolled back and every job is written again alone, in its own transaction: one bad job
+  cannot fail the others, and a job's failure undoes exactly its own writes. Failures are rare (a lost
+  race, a database outage), so the common batch pays for no savepoints.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
 from .db import Database
@@ -175,22 +178,22 @@ class GroupCommitWriter:
         self.batches += 1
         self.jobs += len(jobs)
         try:
-            self._transaction(jobs, savepoints=len(jobs) > 1)
+            self._transaction(jobs)
         except Exception as exc:
-            self._reset()
+            self._after_failure(exc)
             if len(jobs) == 1:
-                jobs[0]._error = exc
+                jobs[0]._result, jobs[0]._error = None, exc
                 return
             _LOG.debug("a batch of %d writes failed (%s); writing each alone", len(jobs), exc)
             for job in jobs:
                 job._result, job._error = None, None
                 try:
-                    self._transaction([job], savepoints=False)
+                    self._transaction([job])
                 except Exception as alone:
-                    self._reset()
+                    self._after_failure(alone)
                     job._result, job._error = None, alone
 
-    def _transaction(self, jobs: list[WriteJob[Any]], *, savepoints: bool) -> None:
+    def _transaction(self, jobs: list[WriteJob[Any]]) -> None:
         conn = self._connection()
         with self.db.writer_lock, conn.begin():
             live = self._fence(conn, jobs)
@@ -204,26 +207,9 @@ class GroupCommitWriter:
                 self.db.upsert(conn, upsert.table, rows, upsert.keys)
             for job in live:
                 if job.apply is not None:
-                    if savepoints:
-                        self._apply_in_savepoint(conn, job)
-                    else:
-                        for upsert in job.rows:
-                            self.db.upsert(conn, upsert.table, [upsert.row], upsert.keys)
-                        job._result = job.apply(conn)
-
-    def _apply_in_savepoint(self, conn: Connection, job: WriteJob[Any]) -> None:
-        assert job.apply is not None
-        savepoint = conn.begin_nested()
-        try:
-            for upsert in job.rows:
-                self.db.upsert(conn, upsert.table, [upsert.row], upsert.keys)
-            job._result = job.apply(conn)
-        except Exception as exc:
-            savepoint.rollback()
-            conn.info.pop("wk_announced", None)  # a NOTIFY inside the savepoint is gone with it
-            job._error = exc
-        else:
-            savepoint.commit()
+                    for upsert in job.rows:
+                        self.db.upsert(conn, upsert.table, [upsert.row], upsert.keys)
+                    job._result = job.apply(conn)
 
     def _fence(self, conn: Connection, jobs: list[WriteJob[Any]]) -> list[WriteJob[Any]]:
         claims = {job.fence.run_id for job in jobs if job.fence is not None}
@@ -253,8 +239,15 @@ class GroupCommitWriter:
             with contextlib.suppress(Exception):
                 conn.close()
 
+    def _after_failure(self, exc: Exception) -> None:
+        """After a failed transaction (already rolled back): a database error may have left the
+        connection dead, so the next transaction starts on a fresh one; a job's own error (`Rollback`,
+        a bug) leaves it usable."""
+        if isinstance(exc, SQLAlchemyError):
+            self._reset()
+
     def _reset(self) -> None:
-        """After a failed transaction, start the next one on a fresh connection (the old may be dead)."""
+        """Start the next transaction on a fresh connection."""
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):

@@ -1,0 +1,172 @@
+"""The group-commit writer (workflow_kit/runtime/writer.py): many jobs share a transaction, yet each job
+is all-or-nothing and one job's failure never fails another. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflow_kit.runtime import schema
+from workflow_kit.runtime.db import Database
+from workflow_kit.runtime.writer import Claim, Rollback, StaleRun, Upsert, WriteJob
+
+NOTES = sa.Table(
+    "wk_test_writer_notes",
+    sa.MetaData(),
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("body", sa.String, nullable=False),
+)
+
+
+class Signal(Exception):
+    pass
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.ensure_schema()
+    NOTES.metadata.drop_all(database.engine)
+    NOTES.metadata.create_all(database.engine)
+    yield database
+    NOTES.metadata.drop_all(database.engine)
+    database.dispose()
+
+
+def note(key: str, body: str = "x") -> Upsert:
+    return Upsert(NOTES, ("id",), {"id": key, "body": body})
+
+
+def stored(db: Database) -> dict[str, str]:
+    with db.engine.connect() as conn:
+        return {row.id: row.body for row in conn.execute(sa.select(NOTES))}
+
+
+def insert(key: str) -> Any:
+    return lambda conn: conn.execute(NOTES.insert().values(id=key, body="applied")) and key
+
+
+def make_run(db: Database, claim_seq: int) -> str:
+    run_id = str(uuid.uuid4())
+    with db.engine.begin() as conn:
+        conn.execute(
+            schema.runs.insert().values(
+                id=run_id,
+                tenant="t",
+                workflow_id="w",
+                version_id="v",
+                version_number=1,
+                event_id="e",
+                event={},
+                status="running",
+                claim_seq=claim_seq,
+                wake_requested=False,
+                system_depth=0,
+                created_at=0,
+                updated_at=0,
+            )
+        )
+    return run_id
+
+
+async def test_concurrent_jobs_share_transactions_and_all_commit(db: Database) -> None:
+    writer = db.writer
+    batches_before = writer.batches
+    await asyncio.gather(*(writer.submit(WriteJob(rows=[note(f"n{i}", str(i))])) for i in range(300)))
+    assert stored(db) == {f"n{i}": str(i) for i in range(300)}
+    batches = writer.batches - batches_before
+    assert batches < 300, "every job had a transaction of its own: nothing was grouped"
+
+
+async def test_a_failing_job_undoes_only_its_own_writes(db: Database) -> None:
+    def fails_after_writing(conn: Connection) -> None:
+        conn.execute(NOTES.insert().values(id="bad-apply", body="never"))
+        raise ValueError("boom")
+
+    jobs: list[WriteJob[Any]] = []
+    for i in range(40):
+        jobs.append(WriteJob(rows=[note(f"ok{i}")]))
+        jobs.append(WriteJob(apply=insert(f"apply{i}")))
+        if i == 20:
+            jobs.append(WriteJob(rows=[note("bad-row")], apply=fails_after_writing))
+    results = await asyncio.gather(*(db.writer.submit(job) for job in jobs), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], ValueError) and str(errors[0]) == "boom"
+    rows = stored(db)
+    assert "bad-row" not in rows and "bad-apply" not in rows
+    assert {f"ok{i}" for i in range(40)} | {f"apply{i}" for i in range(40)} == set(rows)
+    assert [r for r in results if isinstance(r, str)] == [f"apply{i}" for i in range(40)]
+
+
+async def test_a_database_error_in_one_job_fails_that_job_alone(db: Database) -> None:
+    await db.writer.submit(WriteJob(apply=insert("taken")))
+    jobs = [WriteJob(apply=insert(f"fine{i}")) for i in range(30)]
+    jobs.insert(15, WriteJob(apply=insert("taken")))  # a primary key that exists: an IntegrityError
+    results = await asyncio.gather(*(db.writer.submit(job) for job in jobs), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert len(failed) == 1 and isinstance(failed[0], sa.exc.IntegrityError)
+    assert set(stored(db)) == {"taken"} | {f"fine{i}" for i in range(30)}
+    assert await db.writer.submit(WriteJob(apply=insert("after"))) == "after"  # the writer carries on
+
+
+async def test_rollback_raises_its_signal_and_keeps_nothing_of_the_job(db: Database) -> None:
+    def undo(conn: Connection) -> None:
+        conn.execute(NOTES.insert().values(id="undone", body="x"))
+        raise Rollback(Signal("reload"))
+
+    jobs: list[WriteJob[Any]] = [WriteJob(rows=[note(f"k{i}")]) for i in range(10)]
+    jobs.append(WriteJob(rows=[note("undone-row")], apply=undo))
+    results = await asyncio.gather(*(db.writer.submit(job) for job in jobs), return_exceptions=True)
+    assert isinstance(results[-1], Signal) and str(results[-1]) == "reload"
+    assert set(stored(db)) == {f"k{i}" for i in range(10)}
+
+
+async def test_a_job_fenced_by_a_lost_claim_is_refused(db: Database) -> None:
+    run_id = make_run(db, claim_seq=2)
+    current = WriteJob(fence=Claim(run_id, 2), rows=[note("current")])
+    stale = WriteJob(fence=Claim(run_id, 1), rows=[note("stale")])
+    unfenced = WriteJob(rows=[note("free")])
+    results = await asyncio.gather(*(db.writer.submit(j) for j in (current, stale, unfenced)), return_exceptions=True)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], StaleRun)
+    assert set(stored(db)) == {"current", "free"}
+
+
+def test_run_from_threads(db: Database) -> None:
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            assert db.writer.run(WriteJob(apply=insert(f"t{n}"))) == f"t{n}"
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert set(stored(db)) == {f"t{n}" for n in range(16)}
+
+
+async def test_close_writes_what_is_queued(database_url: str) -> None:
+    db = Database(database_url)
+    db.ensure_schema()
+    NOTES.metadata.create_all(db.engine)
+    try:
+        pending = [asyncio.ensure_future(db.writer.submit(WriteJob(rows=[note(f"q{i}")]))) for i in range(50)]
+        await asyncio.sleep(0)  # every job is queued
+        await asyncio.to_thread(db.writer.close)
+        await asyncio.gather(*pending)
+        assert set(stored(db)) == {f"q{i}" for i in range(50)}
+    finally:
+        NOTES.metadata.drop_all(db.engine)
+        db.dispose()
