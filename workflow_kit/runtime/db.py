@@ -78,13 +78,26 @@ class Database:
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
         """SQLite has one writer at a time: this process's writers queue here, not in SQLite's busy loop."""
-        fence = sa.select(schema.runs.c.id, schema.runs.c.claim_seq, schema.runs.c.status).where(
-            one_of(self.dialect, schema.runs.c.id, "ids")
-        )
-        if self.dialect == "postgresql":  # hold the runs until commit: a claim by another worker waits
-            fence = fence.order_by(schema.runs.c.id).with_for_update(key_share=True)
-        self.fence_statement = fence
-        """The owners of a set of runs (``:ids``), for fenced writes."""
+        if self.dialect == "postgresql":  # the runs are held until commit: a claim by another worker waits
+            self._owners_sql = (
+                "SELECT id, claim_seq FROM wk_runs WHERE id = ANY(%s) AND status = 'running'"
+                " ORDER BY id FOR NO KEY UPDATE"
+            )
+        else:
+            self._owners_sql = (
+                "SELECT id, claim_seq FROM wk_runs WHERE id IN (SELECT value FROM json_each(?)) AND status = 'running'"
+            )
+
+    def owners(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
+        """``{run id: claim_seq}`` of those of `run_ids` that are running, inside `conn`'s transaction (on
+        PostgreSQL their rows are then locked until it ends). Runs once per group commit, so it goes
+        straight to the driver's cursor: SQLAlchemy's execution path would cost more than the query."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._owners_sql, (run_ids if self.dialect == "postgresql" else _json_dumps(run_ids),))
+            return dict(cursor.fetchall())
+        finally:
+            cursor.close()
 
     @cached_property
     def writer(self) -> GroupCommitWriter:
@@ -207,7 +220,9 @@ def _sqlite_engine(url: sa.URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("wk_write") else "BEGIN")
+        # Straight on the driver's connection: the writer begins a transaction for every group commit.
+        write = conn.get_execution_options().get("wk_write")
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 

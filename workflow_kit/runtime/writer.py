@@ -215,11 +215,7 @@ class GroupCommitWriter:
         claims = {job.fence.run_id for job in jobs if job.fence is not None}
         if not claims:
             return jobs
-        owned = {
-            row.id: row.claim_seq
-            for row in conn.execute(self.db.fence_statement, {"ids": sorted(claims)})
-            if row.status == "running"
-        }
+        owned = self.db.owners(conn, sorted(claims))
         live = []
         for job in jobs:
             if job.fence is not None and owned.get(job.fence.run_id) != job.fence.seq:
