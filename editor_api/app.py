@@ -75,6 +75,7 @@ def create_app(
 
     handlers: list[Any] = [
         actions.list_actions,
+        actions.settings_schema,
         events.send_events,
         events.list_events,
         events.get_event,

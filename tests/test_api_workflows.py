@@ -896,3 +896,22 @@ def test_a_body_over_8_mb_is_413(api: Api) -> None:
     body = assert_error(response, 413, "too_large")
     assert set(body) <= {"code", "message", "path"}
     assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_flow_control_settings_are_saved_and_checked(api: Api) -> None:
+    settings = {"concurrency": [{"limit": 2, "key": "event.data.user"}], "debounce": {"period": "30s"}}
+    created = create(api, settings=settings)
+    assert created["settings"] == settings
+    url = f"/api/workflows/{created['id']}"
+    bad = {"throttle": {"limit": 1, "period": "1y"}, "idempotency": "event.data.("}
+    body = assert_error(api.client.patch(url, headers=api.headers(), json={"settings": bad}), 422, "invalid_workflow")
+    assert sorted(p["path"] for p in body["problems"]) == ["settings.idempotency", "settings.throttle.period"]
+    assert api.client.get(url, headers=api.headers()).json()["settings"] == settings  # nothing stored
+
+
+def test_the_settings_schema_is_served(api: Api) -> None:
+    response = api.client.get("/api/settings-schema", headers=api.headers())
+    assert response.status_code == 200
+    schema = response.json()
+    assert "concurrency" in schema["$defs"]["WorkflowSettings"]["properties"]
+    assert api.client.get("/api/settings-schema").status_code == 401

@@ -1,4 +1,4 @@
-"""``GET /api/actions``: the action catalog the editor shows (never handler code)."""
+"""``GET /api/actions``: the action catalog the editor shows (never handler code); ``GET /api/settings-schema``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import get
+
+from workflow_kit.runtime import settings as runtime_settings
 
 from .common import Caller, Kit
 
@@ -36,3 +38,10 @@ class ActionOut(msgspec.Struct):
 async def list_actions(kit: Kit, principal: Caller) -> list[ActionOut]:
     principal.require("actions:read")
     return [msgspec.convert(entry, ActionOut) for entry in kit.public_actions()]
+
+
+@get("/settings-schema", summary="The JSON Schema of a workflow's flow-control settings", tags=["workflows"])
+async def settings_schema(principal: Caller) -> dict[str, Any]:
+    """For the editor's settings form: every option, its limits and descriptions."""
+    principal.require("workflows:read")
+    return runtime_settings.settings_schema()

@@ -10,10 +10,8 @@ from typing import Any
 
 import msgspec
 
-from ..errors import Problem, WorkflowKitError, WorkflowValidationError, split_msgspec_error
-from ..events import NUL_MESSAGE, has_nul
+from ..errors import WorkflowKitError
 from ..records import ActionRecord
-from ..retry import MAX_RETRIES
 from .triggers import Trigger
 
 
@@ -48,32 +46,6 @@ class RunStatus(StrEnum):
 
 
 TERMINAL = tuple(s.value for s in RunStatus if s.terminal)
-
-
-class WorkflowSettings(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
-    """Per-workflow settings. `retries` (0-20) overrides the kit's default retry count for every step."""
-
-    retries: int | None = None
-
-    @classmethod
-    def parse(cls, value: Any) -> WorkflowSettings:
-        if value is None:
-            return cls()
-        if isinstance(value, WorkflowSettings):
-            settings = value
-        else:
-            try:
-                settings = msgspec.convert(value, cls)
-            except msgspec.ValidationError as exc:
-                path, message = split_msgspec_error(str(exc), "settings")
-                raise WorkflowValidationError([Problem("invalid_settings", path, message)]) from None
-        if has_nul(msgspec.json.encode(settings)):
-            raise WorkflowValidationError([Problem("invalid_settings", "settings", NUL_MESSAGE)])
-        if settings.retries is not None and not 0 <= settings.retries <= MAX_RETRIES:
-            raise WorkflowValidationError(
-                [Problem("invalid_settings", "settings.retries", f"must be between 0 and {MAX_RETRIES}")]
-            )
-        return settings
 
 
 class WorkflowRecord(msgspec.Struct, kw_only=True):

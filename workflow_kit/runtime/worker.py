@@ -27,7 +27,7 @@ from ..step import MAX_STEPS_PER_RUN, Interrupted, StepBudget
 from ..workflow import load_workflow
 from .ingest import DUE_CHANNEL
 from .journal import Claim, JournalUnavailable, LoadedRun, ReloadRun, RunJournalStore, StaleRun
-from .models import WorkflowSettings
+from .settings import WorkflowSettings
 
 if TYPE_CHECKING:
     from ..kit import WorkflowKit

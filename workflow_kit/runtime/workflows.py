@@ -22,7 +22,8 @@ from ..validation import validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
 from . import schema
 from .db import Database
-from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowSettings, WorkflowVersion
+from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
+from .settings import WorkflowSettings
 from .triggers import Trigger, parse_trigger
 
 W, V = schema.workflows, schema.workflow_versions
