@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from .. import expressions
 from ..errors import ExpressionError
 from ..events import new_id
-from . import schema
+from . import flow, schema
 from .db import Database, one_of
 from .triggers import condition_holds, patterns_for
 from .wait_keys import event_keys
@@ -62,7 +62,7 @@ class _Lookups:
 def _lookups(dialect: str) -> _Lookups:
     return _Lookups(
         triggered=(
-            sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number)
+            sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number, V.c.settings)
             .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
             .where(
                 W.c.tenant == sa.bindparam("tenant"),
@@ -110,6 +110,7 @@ def receive(
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[dict[str, Any]] = []
+    cancel_waits: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
     for index, event in enumerate(events):
         event_id = new_id(now)
@@ -150,16 +151,43 @@ def receive(
                     now=now,
                     system_depth=system_depth,
                 )
+                settings = flow.version_settings(workflow.version_id, workflow.settings)
+                if flow.has_start_controls(settings):
+                    admission = flow.admit(conn, settings, row, event, variables, now)
+                    if admission.cancel:
+                        result.merge(_cancel(db, conn, admission.cancel, "a newer run of this singleton", now))
+                    cancel_waits += admission.waits
+                    if admission.run is None:
+                        continue
+                    conn.execute(_INSERT_RUN, row)  # now: the next event of this send may join it
+                    result.run_ids.append(row["id"])
+                    continue
                 started.append(row)
                 result.run_ids.append(row["id"])
-        result.woke = _resolve_waits(conn, tenant, event, event_id, now) or result.woke
+        result.woke = _resolve_waits(db, conn, tenant, event, event_id, now) or result.woke
     if stored:
         conn.execute(_INSERT_EVENT, stored)
     if started:
         conn.execute(_INSERT_RUN, started)
+    if result.run_ids:
         announce_due(conn)
+    if cancel_waits:
+        conn.execute(WT.insert(), cancel_waits)
     result.woke = result.woke or bool(result.run_ids)
     return result
+
+
+def _cancel(db: Database, conn: Connection, run_ids: list[str], why: str, now: int) -> Received:
+    """Cancel runs that have not ended (see `journal.finish_run`)."""
+    from .journal import finish_run  # journal receives the events runs emit: imported here, not at the top
+
+    received = Received()
+    for row in conn.execute(R.select().where(R.c.id.in_(run_ids))).mappings():
+        if row["status"] not in ("completed", "failed", "cancelled"):
+            error = {"name": "Cancelled", "message": f"the run was cancelled: {why}"}
+            received.merge(finish_run(db, conn, row, "cancelled", None, error, now))
+            received.woke = True
+    return received
 
 
 def run_row(
@@ -189,6 +217,11 @@ def run_row(
         "updated_at": now,
         "due_at": now,
         "system_depth": system_depth,
+        "limits": None,
+        "blocked_key": None,
+        "singleton_key": None,
+        "start_by": None,
+        "batch": None,
         **extra,
     }
 
@@ -256,7 +289,7 @@ def _claim_key_statement(dialect_name: str) -> Any:
     ).returning(K.c.event_id)
 
 
-def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int) -> bool:
+def _resolve_waits(db: Database, conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int) -> bool:
     candidates = _candidate_waits(conn, tenant, event, now)
     if not candidates:
         return False
@@ -277,6 +310,9 @@ def _resolve_waits(conn: Connection, tenant: str, event: dict[str, Any], event_i
             WT.update().where(WT.c.id == wait.id, WT.c.status == "waiting").values(status="resolved", event_id=event_id)
         )
         if not claimed.rowcount:
+            continue
+        if wait.action_id == flow.CANCEL_ACTION:  # a cancel_on event: the run runs no further step
+            woke = _cancel(db, conn, [wait.run_id], f"event {event['name']!r} ({event_id})", now).woke or woke
             continue
         step = sa.and_(S.c.run_id == wait.run_id, S.c.action_id == wait.action_id, S.c.position == wait.position)
         conn.execute(S.update().where(step).values(status="completed", output=event, wake_at=None))

@@ -48,6 +48,9 @@ _LOG = logging.getLogger("workflow_kit.runtime")
 
 _RUN_FIELDS = (
     R.c.id,
+    R.c.started_at,
+    R.c.start_by,
+    R.c.batch,
     R.c.claim_seq,
     R.c.tenant,
     R.c.workflow_id,
@@ -122,6 +125,8 @@ def _claim_statement(dialect: str) -> sa.Update:
             claim_seq=R.c.claim_seq + 1,
             wake_requested=False,
             started_at=sa.func.coalesce(R.c.started_at, sa.bindparam("now")),
+            # a start timeout is over once the run starts; returned only if the run is too late
+            start_by=sa.case((R.c.start_by <= sa.bindparam("now"), R.c.start_by), else_=None),
             updated_at=sa.bindparam("now"),
         )
         .returning(*_RUN_FIELDS)
@@ -326,6 +331,15 @@ class RunJournalStore:
 
         def apply(conn: Connection) -> Received:
             return finish_run(self.db, conn, run.row, status, output, error, now, waited=waited)
+
+        return await self._submit(WriteJob(fence=run.claim, apply=apply))
+
+    async def cancel(self, run: LoadedRun, why: str, now: int) -> Received:
+        """Cancel a claimed run (a timeout): it runs no further step."""
+        error = {"name": "Cancelled", "message": f"the run was cancelled: {why}"}
+
+        def apply(conn: Connection) -> Received:
+            return finish_run(self.db, conn, run.row, "cancelled", None, error, now)
 
         return await self._submit(WriteJob(fence=run.claim, apply=apply))
 

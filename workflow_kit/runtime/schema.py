@@ -12,7 +12,13 @@
 - ``wk_run_actions`` / ``wk_run_steps``: the journal: one row per action, one row per sub-step (keyed
   by position), each with its status, output or error, and attempts.
 - ``wk_waits``: open ``wait_for_event`` steps, found by (tenant, event name, match key) when an event
-  arrives (the key is the field and value the wait's ``if`` pins: see ``wait_keys.py``).
+  arrives (the key is the field and value the wait's ``if`` pins: see ``wait_keys.py``); a workflow's
+  ``cancel_on`` events are waits of the run too (action ``$cancel``).
+- Flow control (see ``flow.py``): ``wk_flow_state`` holds, per workflow and key, the state of a rate
+  limit or a throttle (the GCRA's theoretical arrival time) and the run a debounce or a batch is
+  collecting events for; ``wk_slots`` holds the concurrency slots of runs executing a step. On a run:
+  ``limits`` (its concurrency keys), ``blocked_key`` (queued until a slot of that key frees up),
+  ``singleton_key``, ``start_by`` (a start timeout) and ``batch`` (a batch's events).
 
 Times are epoch milliseconds (BIGINT). JSON columns are JSONB on PostgreSQL, JSON text on SQLite.
 """
@@ -105,6 +111,8 @@ class RunRow(Base, table=True):
         sa.Index("ix_wk_runs_tenant_created", "tenant", "created_at"),
         sa.Index("ix_wk_runs_tenant_workflow", "tenant", "workflow_id", "created_at"),
         sa.Index("ix_wk_runs_parent", "parent_run_id"),
+        sa.Index("ix_wk_runs_singleton", "workflow_id", "singleton_key"),
+        sa.Index("ix_wk_runs_blocked", "blocked_key", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -130,6 +138,15 @@ class RunRow(Base, table=True):
     parent_step_position: int | None = Field(default=None)
     rerun_of: str | None = Field(default=None, max_length=64)
     system_depth: int = Field(default=0)
+    limits: list[Any] | None = json_column()
+    """Concurrency: ``[{"key", "limit"}]``, the slots this run needs to execute a step."""
+    blocked_key: str | None = Field(default=None, max_length=64)
+    """Queued (``due_at`` null) until a slot of this concurrency key frees up."""
+    singleton_key: str | None = Field(default=None, max_length=64)
+    start_by: int | None = ms_column()
+    """Timeouts: cancelled if not started by then."""
+    batch: list[Any] | None = json_column()
+    """The events of a batch (``event`` is the first)."""
 
 
 class RunActionRow(Base, table=True):
@@ -193,6 +210,27 @@ class WaitRow(Base, table=True):
     event_id: str | None = Field(default=None, max_length=64)
 
 
+class FlowStateRow(Base, table=True):
+    __tablename__ = "wk_flow_state"
+
+    key: str = Field(primary_key=True, max_length=200)
+    """``<kind>:<workflow id>:<digest of the key's value>``."""
+    tat: int | None = ms_column()
+    """Rate limit and throttle: the GCRA's theoretical arrival time."""
+    run_id: str | None = Field(default=None, max_length=64)
+    """Debounce and batch: the queued run collecting events."""
+    first_at: int | None = ms_column()
+    expires_at: int | None = ms_column()
+
+
+class SlotRow(Base, table=True):
+    __tablename__ = "wk_slots"
+    __table_args__ = (sa.Index("ix_wk_slots_run", "run_id"),)
+
+    key: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(primary_key=True, max_length=64)
+
+
 metadata = Base.metadata
 workflows: sa.Table = WorkflowRow.__table__  # type: ignore[attr-defined]
 workflow_versions: sa.Table = WorkflowVersionRow.__table__  # type: ignore[attr-defined]
@@ -202,5 +240,7 @@ runs: sa.Table = RunRow.__table__  # type: ignore[attr-defined]
 run_actions: sa.Table = RunActionRow.__table__  # type: ignore[attr-defined]
 run_steps: sa.Table = RunStepRow.__table__  # type: ignore[attr-defined]
 waits: sa.Table = WaitRow.__table__  # type: ignore[attr-defined]
+flow_state: sa.Table = FlowStateRow.__table__  # type: ignore[attr-defined]
+slots: sa.Table = SlotRow.__table__  # type: ignore[attr-defined]
 
-TABLES = (workflows, workflow_versions, events, event_keys, runs, run_actions, run_steps, waits)
+TABLES = (workflows, workflow_versions, events, event_keys, runs, run_actions, run_steps, waits, flow_state, slots)

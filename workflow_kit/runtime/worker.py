@@ -27,7 +27,7 @@ from ..step import MAX_STEPS_PER_RUN, Interrupted, StepBudget
 from ..workflow import load_workflow
 from .ingest import DUE_CHANNEL
 from .journal import Claim, JournalUnavailable, LoadedRun, ReloadRun, RunJournalStore, StaleRun
-from .settings import WorkflowSettings
+from .settings import WorkflowSettings, duration_ms
 
 if TYPE_CHECKING:
     from ..kit import WorkflowKit
@@ -255,17 +255,28 @@ class Worker:
         claim = loaded.claim
         try:
             graph, settings = await self._version(loaded.version_id)
+            deadline = _finish_deadline(loaded, settings)
+            late = _too_late(loaded, deadline, clock.now_ms())
+            if late is not None:
+                if (await self.store.cancel(loaded, late, clock.now_ms())).woke:
+                    self.kit.notify()
+                return
             driver_records = loaded.records
             journal = _DbJournal(self, loaded, driver_records)
             context = RunContext(
                 run_id=claim.run_id,
                 workflow=graph.workflow,
                 event=loaded.event,
+                events=tuple(loaded.row["batch"] or ()),
                 clock=clock,
                 policy=self.kit.retry_policy.with_retries(settings.retries),
                 journal=journal,
                 budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
-                stopped=lambda: self._stopping or claim.run_id in self._cancelled,
+                stopped=lambda: (
+                    self._stopping
+                    or claim.run_id in self._cancelled
+                    or (deadline is not None and clock.now_ms() >= deadline)
+                ),
                 ai=self.kit.ai,
                 tenant=loaded.tenant,
                 executor=self._handlers,
@@ -275,10 +286,15 @@ class Worker:
             now = clock.now_ms()
             if progress.status == "suspended":
                 waiting = any(r.status == ActionStatus.WAITING for r in driver.records.values())
-                await self.store.park(claim, "waiting" if waiting else "sleeping", progress.wake_at_ms, now)
+                wake_at = progress.wake_at_ms
+                if deadline is not None:  # look again when the finish timeout runs out
+                    wake_at = deadline if wake_at is None else min(wake_at, deadline)
+                await self.store.park(claim, "waiting" if waiting else "sleeping", wake_at, now)
             else:
                 output = state_of(driver.records) if progress.status == "completed" else None
-                waited = any(step.kind == "wait_for_event" for r in driver.records.values() for step in r.steps)
+                waited = bool(settings.cancel_on) or any(
+                    step.kind == "wait_for_event" for r in driver.records.values() for step in r.steps
+                )
                 received = await self.store.finish(loaded, progress.status, output, progress.error, now, waited=waited)
                 if received.woke:
                     self.kit.notify()
@@ -319,3 +335,19 @@ class Worker:
         if len(self._versions) > GRAPH_CACHE_SIZE:
             self._versions.popitem(last=False)
         return cached
+
+
+def _finish_deadline(run: LoadedRun, settings: WorkflowSettings) -> int | None:
+    """When the run must have finished (``timeouts.finish`` after it started), if it must."""
+    if settings.timeouts is None or settings.timeouts.finish is None or run.row["started_at"] is None:
+        return None
+    return int(run.row["started_at"]) + duration_ms(settings.timeouts.finish)
+
+
+def _too_late(run: LoadedRun, deadline: int | None, now: int) -> str | None:
+    """Why the run is cancelled instead of executed (a timeout ran out), if it is."""
+    if run.row["start_by"] is not None:
+        return "it did not start within its start timeout"
+    if deadline is not None and now >= deadline:
+        return "it did not finish within its finish timeout"
+    return None

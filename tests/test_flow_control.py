@@ -1,0 +1,291 @@
+"""Flow control (runtime/flow.py and the worker): each workflow setting enforced, on SQLite and
+PostgreSQL, with the virtual clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from helpers import action, edge, workflow
+
+from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.runtime.flow import debounce_due, gcra
+from workflow_kit.runtime.models import Run, RunStatus
+from workflow_kit.runtime.worker import Worker
+from workflow_kit.timeutil import VirtualClock
+
+TENANT = "acme"
+S = 1000
+
+
+@pytest.fixture(autouse=True)
+def executed(kit: WorkflowKit) -> list[Any]:
+    """The data of each run's event, in the order the runs executed their first step."""
+    order: list[Any] = []
+
+    @kit.action(kind="record")
+    async def record(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        order.append(ctx.event["data"])
+        return {"data": ctx.event["data"], "events": [e["data"] for e in ctx.events]}
+
+    return order
+
+
+ONE_STEP = workflow([action("r", "record")], [edge("$source", "r")])
+SLEEPY = workflow(
+    [action("r", "record"), action("nap", "builtin:sleep", duration="1h")],
+    [edge("$source", "r"), edge("r", "nap")],
+)
+
+
+def create(kit: WorkflowKit, settings: dict[str, Any], definition: dict[str, Any] = ONE_STEP) -> str:
+    return kit.workflows.create(TENANT, name="flow", trigger="app/go", workflow=definition, settings=settings).id
+
+
+async def send(kit: WorkflowKit, *data: dict[str, Any]) -> list[str]:
+    return await kit.send(TENANT, [{"name": "app/go", "data": d} for d in data])
+
+
+async def runs(kit: WorkflowKit) -> list[Run]:
+    """In the order they started (those not started last, by creation)."""
+    found = await kit.runs.list(TENANT, limit=500)
+    return sorted(found, key=lambda r: (r.started_at is None, r.started_at or r.created_at, r.created_at))
+
+
+async def statuses(kit: WorkflowKit) -> list[str]:
+    """Sorted: runs started by one send have no order among themselves until they start."""
+    return sorted(run.status.value for run in await runs(kit))
+
+
+def output_of(run: Run) -> Any:
+    """The output of the run's `record` action (a finished run's output holds it too)."""
+    if isinstance(run.output, dict):
+        return run.output["r"]
+    raise AssertionError(f"run {run.id} has not finished: {run.status}")
+
+
+async def recorded(kit: WorkflowKit, run: Run) -> Any:
+    """What the run's `record` action returned, finished or not."""
+    [found] = [a for a in (await kit.runs.get(TENANT, run.id)).actions if a.id == "r"]
+    return found.output
+
+
+# -- pure decisions ---------------------------------------------------------------------------------------
+
+
+def test_gcra_spreads_units_and_allows_bursts() -> None:
+    tat: int | None = None
+    starts = []
+    for _ in range(4):  # 1 per 10 s, no burst: 0, 10, 20, 30 s
+        start, tat = gcra(tat, 0, 10 * S, 0)
+        starts.append(start)
+    assert starts == [0, 10 * S, 20 * S, 30 * S]
+    tat, starts = None, []
+    for _ in range(4):  # a burst of 3, then the steady rate
+        start, tat = gcra(tat, 0, 10 * S, 20 * S)
+        starts.append(start)
+    assert starts == [0, 0, 0, 10 * S]
+    assert gcra(tat, 100 * S, 10 * S, 20 * S) == (100 * S, 110 * S)  # idle long enough: conforms again
+
+
+def test_debounce_due() -> None:
+    assert debounce_due(now=50, first_at=0, period=30, timeout=None) == 80
+    assert debounce_due(now=50, first_at=0, period=30, timeout=60) == 60
+
+
+# -- idempotency, rate limit --------------------------------------------------------------------------------
+
+
+async def test_idempotency_one_run_per_key_per_day(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"idempotency": "event.data.order"})
+    await send(kit, {"order": 1}, {"order": 1}, {"order": 2})
+    await worker.idle()
+    assert sorted(output_of(r)["data"]["order"] for r in await runs(kit)) == [1, 2]
+    clock.advance(timedelta(hours=23))
+    await send(kit, {"order": 1})
+    assert len(await runs(kit)) == 2
+    clock.advance(timedelta(hours=1, seconds=1))
+    await send(kit, {"order": 1})
+    await worker.idle()
+    assert len(await runs(kit)) == 3
+    assert len(kit.events.list(TENANT, name="app/go", limit=100)) == 5  # every event is stored
+
+
+async def test_rate_limit_drops_events_over_the_limit(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"rate_limit": {"limit": 2, "period": "1m", "key": "event.data.user"}})
+    await send(kit, {"user": "a", "n": 1}, {"user": "a", "n": 2}, {"user": "a", "n": 3}, {"user": "b", "n": 4})
+    await worker.idle()
+    assert sorted(output_of(r)["data"]["n"] for r in await runs(kit)) == [1, 2, 4]
+    clock.advance(timedelta(seconds=30))  # one unit back every 30 s
+    await send(kit, {"user": "a", "n": 5}, {"user": "a", "n": 6})
+    await worker.idle()
+    assert sorted(output_of(r)["data"]["n"] for r in await runs(kit)) == [1, 2, 4, 5]
+    assert len(kit.events.list(TENANT, name="app/go", limit=100)) == 6
+
+
+# -- throttle, priority ----------------------------------------------------------------------------------------
+
+
+async def test_throttle_delays_runs_in_order(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"throttle": {"limit": 1, "period": "10s"}})
+    await send(kit, {"n": 1}, {"n": 2}, {"n": 3})
+    await worker.idle()
+    assert await statuses(kit) == ["completed", "queued", "queued"]
+    clock.advance(timedelta(seconds=10))
+    await worker.idle()
+    assert await statuses(kit) == ["completed", "completed", "queued"]
+    clock.advance(timedelta(seconds=10))
+    await worker.idle()
+    done = await runs(kit)
+    assert [output_of(r)["data"]["n"] for r in done] == [1, 2, 3]
+    assert [r.started_at for r in done] == [done[0].started_at + i * 10 * S for i in range(3)]
+
+
+async def test_throttle_burst(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"throttle": {"limit": 1, "period": "10s", "burst": 2}})
+    await send(kit, {"n": 1}, {"n": 2}, {"n": 3})
+    await worker.idle()
+    assert await statuses(kit) == ["completed", "completed", "queued"]
+
+
+async def test_priority_orders_the_queue(kit: WorkflowKit, clock: VirtualClock, executed: list[Any]) -> None:
+    create(kit, {"priority": {"run": "event.data.n == 3 ? 60 : (event.data.n == 2 ? -60 : 0)"}})
+    await send(kit, {"n": 1}, {"n": 2}, {"n": 3})
+    async with kit.worker(concurrency=1, poll_ms=50) as worker:
+        await worker.idle()
+        assert executed == [{"n": 3}, {"n": 1}]  # 3 is 60 s ahead; 2 waits 60 s
+        clock.advance(timedelta(seconds=60))
+        await worker.idle()
+    assert executed == [{"n": 3}, {"n": 1}, {"n": 2}]
+
+
+# -- debounce, batches -----------------------------------------------------------------------------------------
+
+
+async def test_debounce_starts_once_with_the_last_event(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"debounce": {"period": "30s", "key": "event.data.doc"}})
+    await send(kit, {"doc": 1, "v": 1})
+    clock.advance(timedelta(seconds=20))
+    await send(kit, {"doc": 1, "v": 2}, {"doc": 2, "v": 1})
+    await worker.idle()
+    assert await statuses(kit) == ["queued", "queued"]
+    clock.advance(timedelta(seconds=29))
+    await worker.idle()
+    assert await statuses(kit) == ["queued", "queued"]
+    clock.advance(timedelta(seconds=1))
+    await worker.idle()
+    assert sorted(output_of(r)["data"]["v"] for r in await runs(kit)) == [1, 2]
+    [doc1] = [r for r in await runs(kit) if output_of(r)["data"]["doc"] == 1]
+    assert output_of(doc1)["data"] == {"doc": 1, "v": 2}
+    await send(kit, {"doc": 1, "v": 3})  # after the run started: a new debounced run
+    clock.advance(timedelta(seconds=30))
+    await worker.idle()
+    assert len(await runs(kit)) == 3
+
+
+async def test_debounce_timeout_caps_the_delay(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"debounce": {"period": "30s", "timeout": "1m"}})
+    for v in range(5):  # an event every 20 s would push the start back forever
+        await send(kit, {"v": v})
+        await worker.idle()
+        clock.advance(timedelta(seconds=20))
+    await worker.idle()
+    first = (await runs(kit))[0]
+    assert first.status == RunStatus.COMPLETED and output_of(first)["data"] == {"v": 3}
+    assert first.started_at == first.created_at + 60 * S
+
+
+async def test_batches_start_when_full_or_on_timeout(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"batch_events": {"max_size": 3, "timeout": "10s"}})
+    await send(kit, {"n": 1}, {"n": 2}, {"n": 3}, {"n": 4})
+    await worker.idle()
+    [full, partial] = await runs(kit)
+    assert full.status == RunStatus.COMPLETED
+    assert output_of(full) == {"data": {"n": 1}, "events": [{"n": 1}, {"n": 2}, {"n": 3}]}
+    assert partial.status == RunStatus.QUEUED
+    clock.advance(timedelta(seconds=10))
+    await worker.idle()
+    [_, partial] = await runs(kit)
+    assert output_of(partial)["events"] == [{"n": 4}]
+
+
+# -- singleton, cancellation, timeouts -------------------------------------------------------------------------
+
+
+async def test_singleton_skip(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"singleton": {"key": "event.data.user", "mode": "skip"}}, SLEEPY)
+    await send(kit, {"user": "a", "n": 1})
+    await worker.idle()
+    await send(kit, {"user": "a", "n": 2}, {"user": "b", "n": 3})  # the first sleeps: still active
+    await worker.idle()
+    assert sorted([(await recorded(kit, r))["data"]["n"] for r in await runs(kit)]) == [1, 3]
+    clock.advance(timedelta(hours=1))
+    await worker.idle()
+    await send(kit, {"user": "a", "n": 4})
+    await worker.idle()
+    assert sorted([(await recorded(kit, r))["data"]["n"] for r in await runs(kit)]) == [1, 3, 4]
+
+
+async def test_singleton_cancel(kit: WorkflowKit, worker: Worker) -> None:
+    create(kit, {"singleton": {"mode": "cancel"}}, SLEEPY)
+    await send(kit, {"n": 1})
+    await worker.idle()
+    await send(kit, {"n": 2})
+    await worker.idle()
+    by_n = {(await recorded(kit, run))["data"]["n"]: run for run in await runs(kit)}
+    assert by_n[1].status == RunStatus.CANCELLED and by_n[1].error is not None
+    assert by_n[2].status == RunStatus.SLEEPING
+
+
+async def test_cancel_on_a_matching_event(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"cancel_on": [{"event": "app/stop", "if_exp": "async.data.user == event.data.user"}]}, SLEEPY)
+    await kit.send(TENANT, {"name": "app/stop", "data": {"user": "a"}})  # before the run: does not count
+    await send(kit, {"user": "a"}, {"user": "b"})
+    await worker.idle()
+    await kit.send(TENANT, {"name": "app/stop", "data": {"user": "a"}})
+    await worker.idle()
+    by_user = {(await recorded(kit, run))["data"]["user"]: run for run in await runs(kit)}
+    a, b = by_user["a"], by_user["b"]
+    assert (a.status, b.status) == (RunStatus.CANCELLED, RunStatus.SLEEPING)
+    assert a.error is not None and "app/stop" in a.error["message"]
+    assert not any(action.id == "nap" and action.status.value == "completed" for action in a.actions)
+    clock.advance(timedelta(hours=1))
+    await worker.idle()
+    assert (await kit.runs.get(TENANT, b.id)).status == RunStatus.COMPLETED
+
+
+async def test_cancel_on_timeout_ends_the_window(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"cancel_on": [{"event": "app/stop", "timeout": "10m"}]}, SLEEPY)
+    await send(kit, {})
+    await worker.idle()
+    clock.advance(timedelta(minutes=11))
+    await kit.send(TENANT, {"name": "app/stop", "data": {}})
+    await worker.idle()
+    assert await statuses(kit) == ["sleeping"]
+
+
+async def test_start_timeout_cancels_a_run_left_in_the_queue(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    create(kit, {"throttle": {"limit": 1, "period": "1m"}, "timeouts": {"start": "30s"}})
+    await send(kit, {"n": 1}, {"n": 2})
+    await worker.idle()
+    clock.advance(timedelta(minutes=1))
+    await worker.idle()
+    first, second = await runs(kit)
+    assert first.status == RunStatus.COMPLETED
+    assert second.status == RunStatus.CANCELLED and second.error is not None
+    assert "start timeout" in second.error["message"]
+
+
+async def test_finish_timeout_cancels_a_sleeping_run(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    create(kit, {"timeouts": {"finish": "10m"}}, SLEEPY)
+    await send(kit, {})
+    await worker.idle()
+    assert await statuses(kit) == ["sleeping"]
+    clock.advance(timedelta(minutes=10))
+    await worker.idle()
+    [run] = await runs(kit)
+    assert run.status == RunStatus.CANCELLED and run.error is not None
+    assert "finish timeout" in run.error["message"]
