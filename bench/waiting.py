@@ -143,24 +143,11 @@ async def _probe(url: str, count: int, probes: int, fresh: bool) -> float:
 
 
 def _print_plan(kit: WorkflowKit) -> None:
-    from workflow_kit.runtime.wait_keys import event_keys
+    from workflow_kit.runtime.ingest import wait_lookup_plan
 
-    keys = event_keys({"name": "doc/approved", "data": {"doc": 1}}) or []
-    waits = schema.waits
-    query = sa.select(waits.c.id).where(
-        waits.c.tenant == TENANT,
-        waits.c.event_name == "doc/approved",
-        waits.c.status == "waiting",
-        waits.c.expires_at > 0,
-        waits.c.match_key.in_(keys),
-    )
     with kit.db.read() as conn:
-        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-        if kit.db.dialect == "sqlite":
-            plan = [str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
-        else:
-            plan = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql)]
-    print("  lookup plan: " + " | ".join(p.strip() for p in plan))
+        plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 1}}, kit.clock.now_ms())
+    print("  lookup plan: " + plan)
 
 
 async def main() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
 from workflow_kit.errors import ExpressionError
 from workflow_kit.runtime import schema
-from workflow_kit.runtime.ingest import _lookups
+from workflow_kit.runtime.ingest import _lookups, wait_lookup_plan
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.wait_keys import MAX_EVENT_KEYS, event_keys, key_term, wait_key
 from workflow_kit.runtime.worker import Worker
@@ -206,24 +206,10 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
     keys = event_keys({"name": "doc/approved", "data": {"doc": 42}})
     assert keys is not None
     params = {"tenant": TENANT, "name": "doc/approved", "now": 0, "keys": keys}
-    statement = _lookups(kit.db.dialect).waits
-    executed: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
-        executed.append((sql, parameters))
-
     with kit.db.write() as conn:
         conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_waits")
-        sa.event.listen(conn, "before_cursor_execute", capture)
-        found = conn.execute(statement, params).all()
-        sa.event.remove(conn, "before_cursor_execute", capture)
-        (sql, parameters), cursor = executed[-1], conn.connection.cursor()
-        if kit.db.dialect == "sqlite":  # the plan of exactly what ran, with the same parameters
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, parameters)
-            plan = " ".join(str(r[-1]) for r in cursor.fetchall())
-        else:
-            cursor.execute("EXPLAIN " + sql, parameters)
-            plan = " ".join(r[0] for r in cursor.fetchall())
+        found = conn.execute(_lookups(kit.db.dialect).waits, params).all()
+        plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
     assert [w.run_id for w in found] == ["run42"]
     # both halves (the keys given, the waits without a key) search the index on the key too, no scan
     assert plan.count("ix_wk_waits_open") == 2, plan

@@ -336,6 +336,34 @@ def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: 
     return sorted(rows, key=lambda w: (w.registered_at, w.id))
 
 
+def wait_lookup_plan(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> str:
+    """The database's plan for finding the open waits `event` may resolve: the very statement and
+    parameters `receive` uses, explained (for diagnostics, the tests and the benchmarks)."""
+    keys = event_keys(event)
+    params: dict[str, Any] = {"tenant": tenant, "name": event["name"], "now": now}
+    statement = _WAITS_ALL if keys is None else _lookups(conn.dialect.name).waits if keys else _WAITS_UNKEYED
+    executed: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, _many: bool) -> None:
+        executed.append((sql, parameters))
+
+    sa.event.listen(conn, "before_cursor_execute", capture)
+    try:
+        conn.execute(statement, {**params, "keys": keys} if keys else params).all()
+    finally:
+        sa.event.remove(conn, "before_cursor_execute", capture)
+    sql, parameters = executed[-1]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, parameters)
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute("EXPLAIN " + sql, parameters)
+        return " ".join(str(row[0]).strip() for row in cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _matches(if_exp: str, variables: expressions.Activation) -> bool:
     try:
         return expressions.evaluate_bool(if_exp, variables)
