@@ -3,6 +3,7 @@ PostgreSQL, with the virtual clock."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -289,3 +290,114 @@ async def test_finish_timeout_cancels_a_sleeping_run(kit: WorkflowKit, worker: W
     [run] = await runs(kit)
     assert run.status == RunStatus.CANCELLED and run.error is not None
     assert "finish timeout" in run.error["message"]
+
+
+# -- concurrency --------------------------------------------------------------------------------------------
+
+
+class Gate:
+    """An action that holds every run inside its step until opened; notes how many were inside at once."""
+
+    def __init__(self, kit: WorkflowKit) -> None:
+        self.open = asyncio.Event()
+        self.inside = 0
+        self.most = 0
+        self.entered: list[Any] = []
+
+        @kit.action(kind="gate")
+        async def gate(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+            self.entered.append(ctx.event["data"])
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            try:
+                await self.open.wait()
+            finally:
+                self.inside -= 1
+
+    async def until_inside(self, count: int) -> None:
+        for _ in range(500):
+            if self.inside >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{self.inside} runs inside the gate, expected {count}")
+
+
+GATED = workflow([action("g", "gate")], [edge("$source", "g")])
+GATED_THEN_SLEEP = workflow(
+    [action("g", "gate"), action("nap", "builtin:sleep", duration="1h"), action("r", "record")],
+    [edge("$source", "g"), edge("g", "nap"), edge("nap", "r")],
+)
+
+
+async def test_concurrency_limit_counts_executing_runs(kit: WorkflowKit) -> None:
+    gate = Gate(kit)
+    create(kit, {"concurrency": [{"limit": 2}]}, GATED)
+    await send(kit, *({"n": n} for n in range(5)))
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await gate.until_inside(2)
+        await asyncio.sleep(0.3)  # the worker has room for 10: it still starts only 2
+        assert gate.inside == 2
+        gate.open.set()
+        await worker.idle()
+    assert gate.most == 2
+    assert await statuses(kit) == ["completed"] * 5
+
+
+async def test_concurrency_per_key_and_fifo(kit: WorkflowKit, clock: VirtualClock) -> None:
+    gate = Gate(kit)
+    create(kit, {"concurrency": [{"limit": 1, "key": "event.data.user"}]}, GATED)
+    for n, user in enumerate(["a", "a", "b", "a"]):
+        await send(kit, {"n": n, "user": user})
+        clock.advance(timedelta(milliseconds=1))
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await gate.until_inside(2)  # one run of a, one of b
+        await asyncio.sleep(0.2)
+        assert sorted(e["user"] for e in gate.entered) == ["a", "b"]
+        gate.open.set()
+        await worker.idle()
+    assert [e["n"] for e in gate.entered if e["user"] == "a"] == [0, 1, 3]  # first in, first out
+    assert await statuses(kit) == ["completed"] * 4
+
+
+async def test_sleeping_runs_give_their_slot_back(kit: WorkflowKit, clock: VirtualClock, executed: list[Any]) -> None:
+    gate = Gate(kit)
+    gate.open.set()
+    create(kit, {"concurrency": [{"limit": 1}]}, GATED_THEN_SLEEP)
+    await send(kit, {"n": 1}, {"n": 2}, {"n": 3})
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await worker.idle()
+        assert await statuses(kit) == ["sleeping"] * 3  # each ran its step, then slept without its slot
+        clock.advance(timedelta(hours=1))
+        await worker.idle()
+    assert await statuses(kit) == ["completed"] * 3
+    assert len(executed) == 3
+
+
+async def test_a_tenant_wide_limit_is_shared_by_workflows(kit: WorkflowKit) -> None:
+    gate = Gate(kit)
+    shared = {"concurrency": [{"limit": 1, "key": "'openai'", "scope": "tenant"}]}
+    kit.workflows.create(TENANT, name="one", trigger="app/one", workflow=GATED, settings=shared)
+    kit.workflows.create(TENANT, name="two", trigger="app/two", workflow=GATED, settings=shared)
+    await kit.send(TENANT, [{"name": "app/one", "data": {"w": 1}}, {"name": "app/two", "data": {"w": 2}}])
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await gate.until_inside(1)
+        await asyncio.sleep(0.3)
+        assert gate.inside == 1
+        gate.open.set()
+        await worker.idle()
+    assert gate.most == 1
+    assert await statuses(kit) == ["completed"] * 2
+
+
+async def test_a_cancelled_run_frees_its_slot(kit: WorkflowKit) -> None:
+    gate = Gate(kit)
+    create(kit, {"concurrency": [{"limit": 1}]}, GATED)
+    await send(kit, {"n": 1}, {"n": 2})
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await gate.until_inside(1)
+        [running] = [r for r in await runs(kit) if r.status == RunStatus.RUNNING]
+        await kit.runs.cancel(TENANT, running.id)
+        await gate.until_inside(2)  # the blocked run started (the cancelled one's step is still inside)
+        gate.open.set()
+        await worker.idle()
+    assert await statuses(kit) == ["cancelled", "completed"]

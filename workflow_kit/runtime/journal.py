@@ -24,8 +24,8 @@ from ..errors import ErrorInfo
 from ..events import normalize_event
 from ..records import ActionRecord, StepRecord, StepStatus
 from ..step import MAX_STEP_OUTPUT_BYTES
-from . import schema
-from .db import Database
+from . import schema, slots
+from .db import Database, one_of
 from .ingest import Received, create_run, receive, sent_once_key, wake
 from .models import TERMINAL
 from .rows import action_row, records_from_rows, step_row
@@ -48,6 +48,7 @@ _LOG = logging.getLogger("workflow_kit.runtime")
 
 _RUN_FIELDS = (
     R.c.id,
+    R.c.limits,
     R.c.started_at,
     R.c.start_by,
     R.c.batch,
@@ -105,19 +106,23 @@ _CLOSE_WAITS = (
 
 
 @cache
-def _claim_statement(dialect: str) -> sa.Update:
-    """Take the earliest due runs, up to ``:claim_limit``: running, under a new lease, claim_seq + 1."""
+def _due_statement(dialect: str) -> sa.Select[Any]:
+    """The earliest due runs, up to ``:claim_limit``, locked on PostgreSQL (others skip them)."""
     due = (
-        sa.select(R.c.id)
+        sa.select(R.c.id, R.c.limits, R.c.start_by)
         .where(R.c.due_at <= sa.bindparam("now"), R.c.status.not_in(TERMINAL))
         .order_by(R.c.due_at)
         .limit(sa.bindparam("claim_limit"))
     )
-    if dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    return due.with_for_update(skip_locked=True) if dialect == "postgresql" else due
+
+
+@cache
+def _claim_statement(dialect: str) -> sa.Update:
+    """Claim the runs ``:ids``: running, under a new lease, claim_seq + 1."""
     return (
         R.update()
-        .where(R.c.id.in_(due.scalar_subquery()))
+        .where(one_of(dialect, R.c.id, "ids"))
         .values(
             status="running",
             lease_owner=sa.bindparam("owner"),
@@ -197,12 +202,18 @@ class RunJournalStore:
     def _claim(self, conn: Connection, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
         runs: list[LoadedRun] = []
         if limit > 0:
-            params = {"now": now, "claim_limit": limit, "owner": owner, "lease_until": now + lease_ms}
-            rows = [dict(row) for row in conn.execute(_claim_statement(self.db.dialect), params).mappings()]
+            due = list(conn.execute(_due_statement(self.db.dialect), {"now": now, "claim_limit": limit}))
+            ids = [row.id for row in due]
+            if any(row.limits for row in due):
+                ids = slots.admit(conn, due, now)
+            rows: list[dict[str, Any]] = []
+            if ids:
+                params = {"now": now, "ids": ids, "owner": owner, "lease_until": now + lease_ms}
+                rows = [dict(row) for row in conn.execute(_claim_statement(self.db.dialect), params).mappings()]
             if rows:
-                ids = {"ids": [row["id"] for row in rows]}
-                actions = conn.execute(_ACTIONS_OF, ids).mappings().all()
-                steps = conn.execute(_STEPS_OF, ids).mappings().all()
+                loaded = {"ids": [row["id"] for row in rows]}
+                actions = conn.execute(_ACTIONS_OF, loaded).mappings().all()
+                steps = conn.execute(_STEPS_OF, loaded).mappings().all()
                 for row in rows:
                     run_id = row["id"]
                     own_steps = [s for s in steps if s["run_id"] == run_id]
@@ -313,10 +324,18 @@ class RunJournalStore:
 
     # -- ending an execution -----------------------------------------------------------------------
 
-    async def park(self, claim: Claim, status: str, wake_at: int | None, now: int) -> None:
-        """Hand the run back until `wake_at` (or at once if an event arrived meanwhile)."""
+    async def park(self, run: LoadedRun, status: str, wake_at: int | None, now: int) -> None:
+        """Hand the run back until `wake_at` (or at once if an event arrived meanwhile); a parked run
+        gives its concurrency slots back."""
+        claim = run.claim
         params = {"run": claim.run_id, "seq": claim.seq, "parked": status, "wake_at": wake_at, "now": now}
-        await self._submit(WriteJob(apply=lambda conn: _execute(conn, _PARK, params)))
+
+        def apply(conn: Connection) -> None:
+            parked = conn.execute(_PARK, params)
+            if parked.rowcount and run.row.get("limits"):
+                slots.release(conn, claim.run_id, now)
+
+        await self._submit(WriteJob(apply=apply))
 
     async def release(self, claim: Claim, due_at: int, now: int) -> None:
         """Give the run back without changing it (a worker error or shutdown); it is claimed again."""
@@ -434,6 +453,8 @@ def finish_run(
         return received
     if waited:
         conn.execute(_CLOSE_WAITS, {"run": run["id"]})
+    if run.get("limits"):
+        slots.release(conn, run["id"], now)
     if run["parent_run_id"]:
         _resolve_parent(conn, run, status, output, error, now)
         received.woke = True

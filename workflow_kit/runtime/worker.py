@@ -289,7 +289,7 @@ class Worker:
                 wake_at = progress.wake_at_ms
                 if deadline is not None:  # look again when the finish timeout runs out
                     wake_at = deadline if wake_at is None else min(wake_at, deadline)
-                await self.store.park(claim, "waiting" if waiting else "sleeping", wake_at, now)
+                await self.store.park(loaded, "waiting" if waiting else "sleeping", wake_at, now)
             else:
                 output = state_of(driver.records) if progress.status == "completed" else None
                 waited = bool(settings.cancel_on) or any(
