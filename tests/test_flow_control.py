@@ -4,6 +4,7 @@ PostgreSQL, with the virtual clock."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
 from workflow_kit.runtime.flow import debounce_due, gcra
+from workflow_kit.runtime.journal import fair_share
 from workflow_kit.runtime.models import Run, RunStatus
 from workflow_kit.runtime.worker import Worker
 from workflow_kit.timeutil import VirtualClock
@@ -401,3 +403,36 @@ async def test_a_cancelled_run_frees_its_slot(kit: WorkflowKit) -> None:
         gate.open.set()
         await worker.idle()
     assert await statuses(kit) == ["cancelled", "completed"]
+
+
+# -- fairness -----------------------------------------------------------------------------------------------
+
+
+def test_fair_share_takes_tenants_in_turn() -> None:
+    @dataclass
+    class Due:
+        id: str
+        tenant: str
+
+    due = [Due(f"a{i}", "a") for i in range(6)] + [Due("b0", "b"), Due("c0", "c"), Due("b1", "b")]
+    assert [row.id for row in fair_share(due, 5)] == ["a0", "b0", "c0", "a1", "b1"]
+    assert [row.id for row in fair_share(due[:3], 5)] == ["a0", "a1", "a2"]
+
+
+async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit, clock: VirtualClock) -> None:
+    order: list[str] = []
+
+    @kit.action(kind="note")
+    async def note(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        order.append(ctx.event["data"]["who"])
+
+    noted = workflow([action("n", "note")], [edge("$source", "n")])
+    for tenant in ("flood", "quiet"):
+        kit.workflows.create(tenant, name="w", trigger="app/go", workflow=noted)
+    await kit.send("flood", [{"name": "app/go", "data": {"who": "flood"}} for _ in range(200)])
+    clock.advance(timedelta(seconds=1))
+    await kit.send("quiet", {"name": "app/go", "data": {"who": "quiet"}})
+    async with kit.worker(concurrency=2, poll_ms=50) as worker:
+        await worker.idle()
+    assert len(order) == 201
+    assert order.index("quiet") < 4, f"the quiet tenant's run came {order.index('quiet') + 1}th"

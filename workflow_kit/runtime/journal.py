@@ -105,16 +105,37 @@ _CLOSE_WAITS = (
 )
 
 
+FAIR_WINDOW = 4
+"""A claim looks at this many times more due runs than it takes, to share them out among tenants."""
+
+
 @cache
-def _due_statement(dialect: str) -> sa.Select[Any]:
-    """The earliest due runs, up to ``:claim_limit``, locked on PostgreSQL (others skip them)."""
+def _due_statement(dialect: str, *, others: bool = False) -> sa.Select[Any]:
+    """The earliest due runs, up to ``:claim_limit``, locked on PostgreSQL (others skip them); with
+    `others`, only those of tenants other than ``:tenant``."""
     due = (
-        sa.select(R.c.id, R.c.limits, R.c.start_by)
+        sa.select(R.c.id, R.c.tenant, R.c.limits, R.c.start_by)
         .where(R.c.due_at <= sa.bindparam("now"), R.c.status.not_in(TERMINAL))
         .order_by(R.c.due_at)
         .limit(sa.bindparam("claim_limit"))
     )
+    if others:
+        due = due.where(R.c.tenant != sa.bindparam("tenant"))
     return due.with_for_update(skip_locked=True) if dialect == "postgresql" else due
+
+
+def fair_share(due: Sequence[Any], limit: int) -> list[Any]:
+    """Up to `limit` of the due runs (in due order), taken round-robin across tenants: each tenant's
+    oldest first, then each tenant's second, ..., so a tenant with a flood of runs due does not hold
+    back the others'. Keeps due order within a tenant. Pure."""
+    ranks: dict[str, int] = {}
+    ranked = []
+    for position, row in enumerate(due):
+        rank = ranks.get(row.tenant, 0)
+        ranks[row.tenant] = rank + 1
+        ranked.append((rank, position, row))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [row for _, _, row in ranked[:limit]]
 
 
 @cache
@@ -202,7 +223,7 @@ class RunJournalStore:
     def _claim(self, conn: Connection, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
         runs: list[LoadedRun] = []
         if limit > 0:
-            due = list(conn.execute(_due_statement(self.db.dialect), {"now": now, "claim_limit": limit}))
+            due = self._due(conn, limit, now)
             ids = [row.id for row in due]
             if any(row.limits for row in due):
                 ids = slots.admit(conn, due, now)
@@ -227,6 +248,19 @@ class RunJournalStore:
                     )
         next_due = conn.execute(_NEXT_DUE).scalar()
         return ClaimBatch(runs, int(next_due) if next_due is not None else None)
+
+    def _due(self, conn: Connection, limit: int, now: int) -> list[Any]:
+        """The due runs to claim, at most `limit`, shared out fairly among tenants (`fair_share`). If
+        one tenant holds the whole window of earliest due runs, the earliest of the other tenants are
+        looked up too (a flood would otherwise hide them until it drains)."""
+        window = limit * FAIR_WINDOW
+        dialect = self.db.dialect
+        due = list(conn.execute(_due_statement(dialect), {"now": now, "claim_limit": window}))
+        tenants = {row.tenant for row in due}
+        if len(due) == window and len(tenants) == 1:
+            params = {"now": now, "claim_limit": limit, "tenant": due[0].tenant}
+            due += conn.execute(_due_statement(dialect, others=True), params)
+        return fair_share(due, limit) if len(tenants) > 1 or len(due) > window else due[:limit]
 
     async def renew(self, claims: list[Claim], lease_ms: int, now: int) -> list[Claim]:
         """Extend the leases of runs being executed; returns the claims that were lost."""
