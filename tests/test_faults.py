@@ -38,7 +38,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -51,6 +50,7 @@ import pytest
 import sqlalchemy as sa
 from apps.fault_app import CHILD, CHILD_EVENT, NOTIFY, SHAPES, SIGNAL, install
 from conftest import REQUIRE_POSTGRES, postgres_url
+from fleet import Fleet
 
 from workflow_kit import WorkflowKit
 from workflow_kit.runtime import schema
@@ -207,48 +207,6 @@ def drive(
 
 
 # -- the workers ------------------------------------------------------------------------------------
-
-
-class Fleet:
-    """Worker processes (``workflow-kit worker --app apps.fault_app:kit``), each logging to its own file."""
-
-    def __init__(self, database_url: str, marks: Path, *, concurrency: int, lease_ms: int, poll_ms: int) -> None:
-        self.database_url = database_url
-        self.marks = marks
-        self.options = ["--concurrency", str(concurrency), "--lease-ms", str(lease_ms), "--poll-ms", str(poll_ms)]
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.kills = 0
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "WK_MARKS": str(self.marks), "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path])}
-        command = [sys.executable, "-m", "workflow_kit.cli", "worker", "--app", "apps.fault_app:kit",
-                   "--database-url", self.database_url, *self.options]  # fmt: skip
-        with (self.marks / f"worker-{len(self.processes)}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        self.processes.append(process)
-        return process
-
-    @property
-    def alive(self) -> list[subprocess.Popen[bytes]]:
-        return [p for p in self.processes if p.poll() is None]
-
-    def kill_one(self, rng: random.Random) -> None:
-        """SIGKILL a random live worker and start a replacement."""
-        assert self.alive, f"every worker died:\n{self.logs()[-5000:]}"
-        victim = rng.choice(self.alive)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
-        self.kills += 1
-        self.spawn()
-
-    def logs(self) -> str:
-        return "".join(f"--- {p.name}\n{p.read_text()}" for p in sorted(self.marks.glob("worker-*.log")))
-
-    def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture

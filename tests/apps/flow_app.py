@@ -1,0 +1,36 @@
+"""A kit for tests/test_flow_processes.py: a step that notes when it starts and ends executing.
+
+Each execution appends ``enter <n> <user> <time>`` and ``exit <n> <user> <time>`` (``time.time()``) to
+``$WK_MARKS/marks-<pid>.log`` with one ``write`` per line, so the test can compute how many steps
+executed at once across every worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from workflow_kit import ActionContext, WorkflowKit
+
+kit = WorkflowKit()
+
+
+def note(line: str) -> None:
+    path = Path(os.environ["WK_MARKS"]) / f"marks-{os.getpid()}.log"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+@kit.action(kind="held")
+async def held(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+    """Executes for 40-80 ms."""
+    data = ctx.event["data"]
+    note(f"enter {data['n']} {data['user']} {time.time():.6f}")
+    await asyncio.sleep(0.04 + (data["n"] % 5) * 0.01)
+    note(f"exit {data['n']} {data['user']} {time.time():.6f}")
