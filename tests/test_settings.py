@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.runtime.settings import WorkflowSettings, duration_ms, settings_schema
 
+EDITOR_FIXTURE = Path(__file__).resolve().parents[1] / "frontend" / "src" / "settings-schema.fixture.json"
 EVERYTHING: dict[str, Any] = {
     "retries": 3,
     "concurrency": [{"limit": 5}, {"limit": 1, "key": "event.data.user_id", "scope": "tenant"}],
@@ -110,3 +113,13 @@ def test_schema_describes_every_setting() -> None:
     schema = settings_schema()
     settings = schema["$defs"]["WorkflowSettings"]["properties"]
     assert set(settings) == set(EVERYTHING) | {"batch_events"}
+    # The editor's settings form labels each section by its title and shows how many entries a list takes.
+    assert all(isinstance(field.get("title"), str) for field in settings.values())
+    assert settings["concurrency"]["maxItems"] == 2 and settings["cancel_on"]["maxItems"] == 5
+
+
+def test_the_editor_tests_use_the_served_schema() -> None:
+    """The frontend's tests of the settings form run against a copy of the schema: it must be the current one
+    (regenerate it: PYTHONPATH=. python -c "import json; from workflow_kit.runtime.settings import
+    settings_schema; print(json.dumps(settings_schema(), indent=2))" > frontend/src/settings-schema.fixture.json)."""
+    assert json.loads(EDITOR_FIXTURE.read_text()) == settings_schema()

@@ -1,6 +1,6 @@
 // The editor API client: every call the editor makes, typed, with errors as ApiError.
 
-import type { ActionDef, Json, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
+import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -58,6 +58,11 @@ export class Api {
 
   actions(): Promise<ActionDef[]> {
     return this.call("GET", "/api/actions");
+  }
+
+  /** The JSON Schema of a workflow's flow-control settings. */
+  settingsSchema(): Promise<JsonObject> {
+    return this.call("GET", "/api/settings-schema");
   }
 
   async workflows(): Promise<WorkflowRecord[]> {

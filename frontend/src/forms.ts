@@ -38,14 +38,12 @@ export function placeProblems(problems: Problem[], workflow: Workflow): PlacedPr
   return placed;
 }
 
-/** The part of a problem path below `actions[i].inputs`, as segments: "address.city" -> ["address", "city"]. */
-export function inputSegments(path: string): Array<string | number> | null {
-  const match = /^actions\[\d+\]\.inputs(.*)$/.exec(path);
-  if (!match) return null;
+/** A path's segments: ".address.city[2]" -> ["address", "city", 2]. */
+export function pathSegments(rest: string): Array<string | number> {
   const segments: Array<string | number> = [];
   const pattern = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g;
   let found: RegExpExecArray | null;
-  while ((found = pattern.exec(match[1])) !== null) {
+  while ((found = pattern.exec(rest)) !== null) {
     if (found[1] !== undefined) segments.push(found[1]);
     else if (found[2] !== undefined) segments.push(Number(found[2]));
     else segments.push(found[3].replace(/\\(.)/g, "$1"));
@@ -53,11 +51,21 @@ export function inputSegments(path: string): Array<string | number> | null {
   return segments;
 }
 
-/** The form library's error schema for one action's problems, so each shows on its field. */
-export function errorSchemaFor(problems: Problem[]): ErrorSchema {
+/** The part of a problem path below `actions[i].inputs`, as segments: "address.city" -> ["address", "city"]. */
+export function inputSegments(path: string): Array<string | number> | null {
+  const match = /^actions\[\d+\]\.inputs(.*)$/.exec(path);
+  return match ? pathSegments(match[1]) : null;
+}
+
+/** The form library's error schema for problems, so each shows on its field: `segmentsOf` gives a problem's
+ * field (null: not in this form); by default, the field of an action's inputs. */
+export function errorSchemaFor(
+  problems: Problem[],
+  segmentsOf: (path: string) => Array<string | number> | null = inputSegments,
+): ErrorSchema {
   const root: Record<string, unknown> = {};
   for (const problem of problems) {
-    const segments = inputSegments(problem.path);
+    const segments = segmentsOf(problem.path);
     if (segments === null) continue;
     let node = root;
     for (const segment of segments) {

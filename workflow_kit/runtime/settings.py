@@ -70,6 +70,11 @@ Key = Annotated[
 Count = Annotated[int, msgspec.Meta(ge=1)]
 
 
+def _doc(title: str, description: str | None = None) -> msgspec.Meta:
+    """A field's label and help text in the JSON Schema (the editor's settings form shows them)."""
+    return msgspec.Meta(title=title, description=description) if description else msgspec.Meta(title=title)
+
+
 class _Setting(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     pass
 
@@ -79,7 +84,10 @@ class ConcurrencyLimit(_Setting):
 
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENCY)]
     key: Key | None = None
-    scope: Literal["workflow", "tenant"] = "workflow"
+    scope: Annotated[
+        Literal["workflow", "tenant"],
+        _doc("Scope", "workflow: this workflow's runs; tenant: every workflow of the tenant with the same key"),
+    ] = "workflow"
 
 
 class RateLimit(_Setting):
@@ -95,16 +103,16 @@ class Throttle(_Setting):
 
     limit: Count
     period: Duration
-    burst: Count = 1
+    burst: Annotated[Count, _doc("Burst", "How many runs may start at once (1: evenly spread)")] = 1
     key: Key | None = None
 
 
 class Debounce(_Setting):
     """Start `period` after the last matching event (per key), with that event; at most `timeout` late."""
 
-    period: Duration
+    period: Annotated[Duration, _doc("Period", "Quiet time after the last event before the run starts")]
     key: Key | None = None
-    timeout: Duration | None = None
+    timeout: Annotated[Duration | None, _doc("Timeout", "The longest delay from the first event")] = None
 
 
 class BatchEvents(_Setting):
@@ -125,39 +133,60 @@ class CancelOn(_Setting):
     """A run is cancelled by an `event` received after it started, if `if_exp` holds (``async`` is that
     event, ``event`` the trigger), until `timeout` after the run started."""
 
-    event: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-    if_exp: Key | None = None
-    timeout: Duration | None = None
+    event: Annotated[str, msgspec.Meta(min_length=1, max_length=255), _doc("Event", "One exact event name")]
+    if_exp: Annotated[
+        Key | None, _doc("Condition", "CEL: `async` is the cancelling event, `event` the trigger (always if empty)")
+    ] = None
+    timeout: Annotated[Duration | None, _doc("Timeout", "Only cancel until this long after the run started")] = None
 
 
 class Timeouts(_Setting):
     """Cancel a run not started within `start` of being queued, or not finished `finish` after starting."""
 
-    start: Duration | None = None
-    finish: Duration | None = None
+    start: Annotated[Duration | None, _doc("Start", "Cancel a run not started this long after it was queued")] = None
+    finish: Annotated[Duration | None, _doc("Finish", "Cancel a run not finished this long after it started")] = None
 
 
 class Singleton(_Setting):
     """One active run per key: ``skip`` drops a new run while one is active; ``cancel`` replaces it."""
 
     key: Key | None = None
-    mode: Literal["skip", "cancel"] = "skip"
+    mode: Annotated[
+        Literal["skip", "cancel"], _doc("Mode", "skip: drop the new run; cancel: cancel the active one for it")
+    ] = "skip"
 
 
 class WorkflowSettings(_Setting):
     """Per-workflow settings (see the module's docstring). Every field is optional."""
 
-    retries: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)] | None = None
-    concurrency: list[ConcurrencyLimit] | None = None
-    idempotency: Key | None = None
-    rate_limit: RateLimit | None = None
-    throttle: Throttle | None = None
-    debounce: Debounce | None = None
-    batch_events: BatchEvents | None = None
-    priority: Priority | None = None
-    cancel_on: list[CancelOn] | None = None
-    timeouts: Timeouts | None = None
-    singleton: Singleton | None = None
+    retries: Annotated[
+        Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)] | None,
+        _doc("Retries", f"How often a failed step is retried (0-{MAX_RETRIES}); the kit's default if empty"),
+    ] = None
+    concurrency: Annotated[
+        list[ConcurrencyLimit] | None,
+        _doc(
+            "Concurrency limits",
+            f"At most {MAX_CONCURRENCY_LIMITS} limits on the runs executing a step at once (sleeping and waiting"
+            " runs do not count)",
+        ),
+        msgspec.Meta(extra_json_schema={"maxItems": MAX_CONCURRENCY_LIMITS}),
+    ] = None
+    idempotency: Annotated[
+        Key | None, _doc("Idempotency key", "CEL over `event`: at most one run per value per 24 hours")
+    ] = None
+    rate_limit: Annotated[RateLimit | None, _doc("Rate limit")] = None
+    throttle: Annotated[Throttle | None, _doc("Throttle")] = None
+    debounce: Annotated[Debounce | None, _doc("Debounce")] = None
+    batch_events: Annotated[BatchEvents | None, _doc("Batch events")] = None
+    priority: Annotated[Priority | None, _doc("Priority")] = None
+    cancel_on: Annotated[
+        list[CancelOn] | None,
+        _doc("Cancel on events", f"Up to {MAX_CANCEL_ON} events that cancel a run before its next step"),
+        msgspec.Meta(extra_json_schema={"maxItems": MAX_CANCEL_ON}),
+    ] = None
+    timeouts: Annotated[Timeouts | None, _doc("Timeouts")] = None
+    singleton: Annotated[Singleton | None, _doc("Singleton")] = None
 
     @classmethod
     def parse(cls, value: Any) -> WorkflowSettings:

@@ -3,7 +3,8 @@ import { ApiError, type Api } from "../api";
 import { layout, toFlow } from "../flow";
 import { defaultInputs, placeProblems } from "../forms";
 import { pathFor, samplePaths, schemaPaths } from "../refs";
-import { SOURCE, type ActionDef, type Json, type Problem, type Trigger, type Workflow, type WorkflowRecord } from "../types";
+import { pruneSettings, settingsSegments, unchangedProblems } from "../settingsForm";
+import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Trigger, type Workflow, type WorkflowRecord } from "../types";
 import {
   addAction,
   connect,
@@ -23,10 +24,13 @@ import { EdgePanel } from "./EdgePanel";
 import { Palette } from "./Palette";
 import type { RefGroup } from "./RefPicker";
 import { RunsPanel } from "./RunsPanel";
+import { SettingsPanel } from "./SettingsPanel";
 import { parseSample, TriggerPanel } from "./TriggerPanel";
 import { VersionsPanel } from "./VersionsPanel";
 
-type Tab = "edit" | "runs" | "versions";
+type Tab = "edit" | "settings" | "runs" | "versions";
+
+const TAB_NAMES: Record<Tab, string> = { edit: "Edit", settings: "Settings", runs: "Runs", versions: "Versions" };
 
 export interface WorkflowEditorProps {
   api: Api;
@@ -50,6 +54,11 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
   const [trigger, setTrigger] = useState<Trigger>({ event: "" });
   const [dirty, setDirty] = useState(false);
   const [problems, setProblems] = useState<Problem[]>([]);
+  // The flow-control settings: edited here, saved with the draft; the server checks them when saved.
+  const [settings, setSettings] = useState<JsonObject>({});
+  const [settingsDirty, setSettingsDirty] = useState(false);
+  const [settingsProblems, setSettingsProblems] = useState<Problem[]>([]);
+  const [settingsSchema, setSettingsSchema] = useState<JsonObject | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab>("edit");
   const [sample, setSample] = useState("");
@@ -64,6 +73,9 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     setName(loaded.name);
     setTrigger(loaded.trigger);
     setProblems(loaded.problems);
+    setSettings(loaded.settings ?? {});
+    setSettingsDirty(false);
+    setSettingsProblems([]);
     setDirty(false);
     setBanner(null);
     setSample((current) => current || JSON.stringify({ name: loaded.trigger.event.replace(/[./]\*$/, ""), data: {} }, null, 2));
@@ -72,6 +84,12 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
   useEffect(() => {
     load().catch((e: Error) => setBanner({ kind: "error", text: e.message }));
   }, [load]);
+
+  // The settings' schema, the first time the settings are shown.
+  useEffect(() => {
+    if (tab !== "settings" || settingsSchema) return;
+    api.settingsSchema().then(setSettingsSchema, (e: Error) => setBanner({ kind: "error", text: e.message }));
+  }, [api, tab, settingsSchema]);
 
   // Live validation: the server's problems for the current draft, a moment after each edit.
   useEffect(() => {
@@ -105,6 +123,22 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     } catch (error) {
       setBanner({ kind: "error", text: error instanceof EdgeError ? error.message : (error as Error).message });
     }
+  };
+
+  /** A rejected change's problems: those of the settings go to the settings' fields, the others to the draft. */
+  const showProblems = (found: Problem[]) => {
+    const forSettings = found.filter((p) => settingsSegments(p.path) !== null);
+    const rest = found.filter((p) => settingsSegments(p.path) === null);
+    setSettingsProblems(forSettings);
+    if (rest.length || !forSettings.length) setProblems(rest);
+    return forSettings.length;
+  };
+
+  const editSettings = (next: JsonObject) => {
+    setSettingsProblems((current) => unchangedProblems(current, settings, next));
+    setSettings(next);
+    setSettingsDirty(true);
+    setDirty(true);
   };
 
   const placed = useMemo(() => placeProblems(problems, draft ?? { actions: [], edges: [] }), [problems, draft]);
@@ -167,9 +201,13 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     if (!record || !draft) return null;
     setBusy(true);
     try {
-      const saved = await api.update(workflowId, { name, trigger, workflow: draft }, record.version);
+      const change = settingsDirty ? { settings: pruneSettings(settings) } : {};
+      const saved = await api.update(workflowId, { name, trigger, workflow: draft, ...change }, record.version);
       setRecord(saved);
       setProblems(saved.problems);
+      setSettings(saved.settings ?? {});
+      setSettingsDirty(false);
+      setSettingsProblems([]);
       setDirty(false);
       setBanner({ kind: "info", text: `Saved (version ${saved.version}).` });
       return saved;
@@ -177,8 +215,9 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
       if (error instanceof ApiError && error.status === 409) {
         setBanner({ kind: "conflict", text: "Someone else changed this workflow since you opened it." });
       } else if (error instanceof ApiError && error.problems.length) {
-        setProblems(error.problems);
-        setBanner({ kind: "error", text: error.message });
+        const inSettings = showProblems(error.problems);
+        const where = inSettings && tab !== "settings" ? " See the Settings tab." : "";
+        setBanner({ kind: "error", text: `${error.message}${where}` });
       } else setBanner({ kind: "error", text: (error as Error).message });
       return null;
     } finally {
@@ -195,7 +234,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
       setRecord(await api.workflow(workflowId));
       setBanner({ kind: "info", text: `Published version ${version.number}.` });
     } catch (error) {
-      if (error instanceof ApiError && error.problems.length) setProblems(error.problems);
+      if (error instanceof ApiError && error.problems.length) showProblems(error.problems);
       setBanner({ kind: error instanceof ApiError && error.status === 409 ? "conflict" : "error", text: (error as Error).message });
     } finally {
       setBusy(false);
@@ -230,7 +269,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
       const eventName = value.name || trigger.event.replace(/[./]\*$/, "") || "workflow/test";
       onOpenRun(await api.test(workflowId, { name: eventName, data: value.data ?? {} }));
     } catch (error) {
-      if (error instanceof ApiError && error.problems.length) setProblems(error.problems);
+      if (error instanceof ApiError && error.problems.length) showProblems(error.problems);
       setBanner({ kind: "error", text: (error as Error).message });
     } finally {
       setBusy(false);
@@ -252,7 +291,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
 
   const selectedAction = draft.actions.find((a) => a.id === selected);
   const selectedEdge = draft.edges.find((e) => edgeId(e) === selected);
-  const problemCount = problems.length;
+  const problemCount = problems.length + settingsProblems.length;
   return (
     <>
       <div className="wk-toolbar" role="toolbar" aria-label="Workflow">
@@ -344,69 +383,87 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
           onDropAction={(kind, position) => addKind(kind, position)}
         />
         <aside className="wk-side" aria-label="Details">
-          <div className="wk-tabs" role="tablist">
-            {(["edit", "runs", "versions"] as Tab[]).map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
-                {t === "edit" ? "Settings" : t === "runs" ? "Runs" : "Versions"}
+          <div className="wk-tabs" role="tablist" aria-label="Panels">
+            {(["edit", "settings", "runs", "versions"] as Tab[]).map((t) => (
+              <button
+                key={t}
+                id={`wk-tab-${t}`}
+                type="button"
+                role="tab"
+                aria-selected={tab === t}
+                aria-controls="wk-side-panel"
+                onClick={() => setTab(t)}
+              >
+                {TAB_NAMES[t]}
+                {t === "settings" && settingsProblems.length > 0 && (
+                  <span className="wk-tab-count" aria-label={`, ${settingsProblems.length} problem${settingsProblems.length > 1 ? "s" : ""}`}>
+                    {settingsProblems.length}
+                  </span>
+                )}
               </button>
             ))}
           </div>
-          {tab === "runs" && <RunsPanel api={api} workflowId={workflowId} onOpen={onOpenRun} onTest={() => void testRun()} testing={busy} />}
-          {tab === "versions" && (
-            <VersionsPanel
-              api={api}
-              workflowId={workflowId}
-              published={record.published_version}
-              onRestore={(workflow, number) => {
-                setDraft(workflow);
-                setDirty(true);
-                setBanner({ kind: "info", text: `Version ${number} loaded into the draft: save to keep it.` });
-                setTab("edit");
-              }}
-            />
-          )}
-          {tab === "edit" &&
-            (selectedAction ? (
-              <ActionPanel
-                key={selectedAction.id}
-                workflow={draft}
-                action={selectedAction}
-                definition={byKind.get(selectedAction.kind)}
-                problems={placed.actions[selectedAction.id] ?? []}
-                refGroups={refGroupsFor(upstreamOf(draft, selectedAction.id))}
-                onChange={(change) => edit((w) => updateAction(w, selectedAction.id, change))}
-                onConnectFrom={(from) => edit((w) => connect(w, from, selectedAction.id))}
-                onDisconnect={(from) => edit((w) => disconnect(w, from, selectedAction.id))}
-                onDelete={() => {
-                  edit((w) => removeAction(w, selectedAction.id));
-                  setSelected(null);
-                }}
-              />
-            ) : selectedEdge ? (
-              <EdgePanel
-                key={edgeId(selectedEdge)}
-                edge={selectedEdge}
-                problems={placed.edges[edgeId(selectedEdge)] ?? []}
-                refGroups={refGroupsFor(selectedEdge.from === SOURCE ? [] : [...upstreamOf(draft, selectedEdge.from), selectedEdge.from], selectedEdge.from)}
-                onChange={(change) => edit((w) => updateEdge(w, selectedEdge.from, selectedEdge.to, change))}
-                onDelete={() => {
-                  edit((w) => disconnect(w, selectedEdge.from, selectedEdge.to));
-                  setSelected(null);
-                }}
-              />
-            ) : (
-              <TriggerPanel
+          <div role="tabpanel" id="wk-side-panel" aria-labelledby={`wk-tab-${tab}`}>
+            {tab === "settings" && (
+              <SettingsPanel schema={settingsSchema} value={settings} problems={settingsProblems} onChange={editSettings} />
+            )}
+            {tab === "runs" && <RunsPanel api={api} workflowId={workflowId} onOpen={onOpenRun} onTest={() => void testRun()} testing={busy} />}
+            {tab === "versions" && (
+              <VersionsPanel
                 api={api}
-                trigger={trigger}
-                problems={placed.trigger}
-                sample={sample}
-                onTrigger={(next) => {
-                  setTrigger(next);
+                workflowId={workflowId}
+                published={record.published_version}
+                onRestore={(workflow, number) => {
+                  setDraft(workflow);
                   setDirty(true);
+                  setBanner({ kind: "info", text: `Version ${number} loaded into the draft: save to keep it.` });
+                  setTab("edit");
                 }}
-                onSample={setSample}
               />
-            ))}
+            )}
+            {tab === "edit" &&
+              (selectedAction ? (
+                <ActionPanel
+                  key={selectedAction.id}
+                  workflow={draft}
+                  action={selectedAction}
+                  definition={byKind.get(selectedAction.kind)}
+                  problems={placed.actions[selectedAction.id] ?? []}
+                  refGroups={refGroupsFor(upstreamOf(draft, selectedAction.id))}
+                  onChange={(change) => edit((w) => updateAction(w, selectedAction.id, change))}
+                  onConnectFrom={(from) => edit((w) => connect(w, from, selectedAction.id))}
+                  onDisconnect={(from) => edit((w) => disconnect(w, from, selectedAction.id))}
+                  onDelete={() => {
+                    edit((w) => removeAction(w, selectedAction.id));
+                    setSelected(null);
+                  }}
+                />
+              ) : selectedEdge ? (
+                <EdgePanel
+                  key={edgeId(selectedEdge)}
+                  edge={selectedEdge}
+                  problems={placed.edges[edgeId(selectedEdge)] ?? []}
+                  refGroups={refGroupsFor(selectedEdge.from === SOURCE ? [] : [...upstreamOf(draft, selectedEdge.from), selectedEdge.from], selectedEdge.from)}
+                  onChange={(change) => edit((w) => updateEdge(w, selectedEdge.from, selectedEdge.to, change))}
+                  onDelete={() => {
+                    edit((w) => disconnect(w, selectedEdge.from, selectedEdge.to));
+                    setSelected(null);
+                  }}
+                />
+              ) : (
+                <TriggerPanel
+                  api={api}
+                  trigger={trigger}
+                  problems={placed.trigger}
+                  sample={sample}
+                  onTrigger={(next) => {
+                    setTrigger(next);
+                    setDirty(true);
+                  }}
+                  onSample={setSample}
+                />
+              ))}
+          </div>
         </aside>
       </div>
     </>
