@@ -436,3 +436,21 @@ async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit,
         await worker.idle()
     assert len(order) == 201
     assert order.index("quiet") < 4, f"the quiet tenant's run came {order.index('quiet') + 1}th"
+
+
+async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: WorkflowKit) -> None:
+    gate = Gate(kit)
+    settings = {"concurrency": [{"limit": 1}], "cancel_on": [{"event": "app/stop"}], "idempotency": "'always'"}
+    workflow_id = create(kit, settings, GATED)
+    version_id = kit.workflows.versions(TENANT, workflow_id)[0].id
+    first = await kit.runs.start(TENANT, workflow_id, version_id, {"name": "app/test", "data": {"n": 1}})
+    second = await kit.runs.start(TENANT, workflow_id, version_id, {"name": "app/test", "data": {"n": 2}})
+    async with kit.worker(concurrency=10, poll_ms=50) as worker:
+        await gate.until_inside(1)
+        await asyncio.sleep(0.2)
+        assert gate.inside == 1  # the limit holds for test runs; idempotency (about events) does not apply
+        await kit.send(TENANT, {"name": "app/stop", "data": {}})
+        gate.open.set()
+        await worker.idle()
+    found = {run.id: run.status for run in await runs(kit)}
+    assert found == {first: RunStatus.CANCELLED, second: RunStatus.CANCELLED}  # both were cancelled by app/stop

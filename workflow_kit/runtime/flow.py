@@ -230,6 +230,19 @@ def admit(
     if settings.priority is not None:
         seconds = _priority(settings.priority.run, variables)
         run["due_at"] = run["due_at"] - seconds * 1000
+    admission.waits = run_controls(settings, run, event, variables, now)
+    return admission
+
+
+def run_controls(
+    settings: WorkflowSettings,
+    run: dict[str, Any],
+    event: dict[str, Any],
+    variables: expressions.Activation,
+    now: int,
+) -> list[dict[str, Any]]:
+    """The settings that hold for any run, however it starts (an event, a test run, a rerun, an
+    invoke): its concurrency keys and start deadline, set on `run`; returns its cancellation waits."""
     if settings.timeouts is not None and settings.timeouts.start is not None:
         run["start_by"] = now + duration_ms(settings.timeouts.start)
     if settings.concurrency:
@@ -237,9 +250,10 @@ def admit(
             {"key": concurrency_key(run, limit.scope, key_value(limit.key, variables)), "limit": limit.limit}
             for limit in settings.concurrency
         ]
-    for index, cancel in enumerate(settings.cancel_on or []):
-        admission.waits.append(cancel_wait(run, index, cancel.event, cancel.if_exp, cancel.timeout, event, now))
-    return admission
+    return [
+        cancel_wait(run, index, cancel.event, cancel.if_exp, cancel.timeout, event, now)
+        for index, cancel in enumerate(settings.cancel_on or [])
+    ]
 
 
 def concurrency_key(run: dict[str, Any], scope: str, value: str) -> str:

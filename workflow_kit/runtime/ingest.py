@@ -227,9 +227,19 @@ def run_row(
 
 
 def create_run(conn: Connection, **fields: Any) -> str:
-    """Insert a queued run, due now (the fields of `run_row`); returns its id."""
+    """Insert a queued run, due now (the fields of `run_row`), that no event started (a test run, a
+    rerun, an invoked workflow): its version's concurrency, start timeout and cancellation events
+    apply (`flow.run_controls`), the settings about events do not. Returns its id."""
     row = run_row(**fields)
+    raw = conn.execute(sa.select(V.c.settings).where(V.c.id == row["version_id"])).scalar()
+    settings = flow.version_settings(row["version_id"], raw)
+    waits = []
+    if flow.has_start_controls(settings):
+        variables = expressions.Activation({"event": row["event"]})
+        waits = flow.run_controls(settings, row, row["event"], variables, row["created_at"])
     conn.execute(_INSERT_RUN, row)
+    if waits:
+        conn.execute(WT.insert(), waits)
     announce_due(conn)
     return str(row["id"])
 

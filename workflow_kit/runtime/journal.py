@@ -95,6 +95,7 @@ _END_RUN = (
         ended_at=sa.bindparam("now"),
         updated_at=sa.bindparam("now"),
         due_at=None,
+        blocked_key=None,
         lease_owner=None,
         wake_requested=False,
         claim_seq=R.c.claim_seq + 1,

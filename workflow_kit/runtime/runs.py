@@ -232,6 +232,7 @@ class RunStore:
             event_id=original["event_id"],
             now=now,
             rerun_of=original["id"],
+            batch=original["batch"],
         )
 
 

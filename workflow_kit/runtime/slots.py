@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import schema
+from .models import TERMINAL
 
 R = schema.runs
 SL = schema.slots
@@ -80,6 +81,10 @@ def release(conn: Connection, run_id: str, now: int) -> None:
     conn.execute(SL.delete().where(SL.c.run_id == run_id))
     for key in keys:
         oldest = (
-            sa.select(R.c.id).where(R.c.blocked_key == key).order_by(R.c.created_at, R.c.id).limit(1).scalar_subquery()
+            sa.select(R.c.id)
+            .where(R.c.blocked_key == key, R.c.status.not_in(TERMINAL))
+            .order_by(R.c.created_at, R.c.id)
+            .limit(1)
+            .scalar_subquery()
         )
         conn.execute(R.update().where(R.c.id == oldest).values(due_at=now, blocked_key=None))
