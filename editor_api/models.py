@@ -9,13 +9,22 @@ import msgspec
 from workflow_kit.errors import Problem
 from workflow_kit.runtime.events_store import StoredEvent
 from workflow_kit.runtime.models import Run, WorkflowRecord, WorkflowVersion
+from workflow_kit.runtime.triggers import Trigger as RuntimeTrigger
 
 
 class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """An event name (``app/*`` wildcards allowed) and an optional CEL filter over ``event``."""
+    """What starts the workflow: an `event` name (``app/*`` wildcards allowed) with an optional CEL
+    filter over ``event`` (`if`), or a `cron` schedule (``TZ=Europe/Paris 0 12 * * 5``: five fields,
+    an optional time zone). Each tick of a schedule starts one run, with a ``workflow/scheduled.timer``
+    event."""
 
-    event: str
+    event: str | None = None
     if_: str | None = msgspec.field(default=None, name="if")
+    cron: str | None = None
+
+    @classmethod
+    def of(cls, trigger: RuntimeTrigger) -> Trigger:
+        return cls(event=trigger.event, if_=trigger.if_, cron=trigger.cron)
 
 
 class WorkflowCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -61,6 +70,8 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: int
     updated_at: int
+    next_tick_at: int | None = None
+    """A cron workflow's next tick (epoch milliseconds) while it is published and enabled."""
     problems: list[Problem] = msgspec.field(default_factory=list)
 
     @classmethod
@@ -69,7 +80,7 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
             id=record.id,
             name=record.name,
             description=record.description,
-            trigger=Trigger(event=record.trigger.event, if_=record.trigger.if_),
+            trigger=Trigger.of(record.trigger),
             enabled=record.enabled,
             version=record.version,
             draft=record.draft,
@@ -77,6 +88,7 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
             settings=record.settings,
             created_at=record.created_at,
             updated_at=record.updated_at,
+            next_tick_at=record.next_tick_at,
             problems=problems or [],
         )
 
@@ -101,7 +113,7 @@ class VersionOut(msgspec.Struct, kw_only=True):
             workflow_id=version.workflow_id,
             number=version.number,
             workflow=version.workflow,
-            trigger=Trigger(event=version.trigger.event, if_=version.trigger.if_),
+            trigger=Trigger.of(version.trigger),
             settings=version.settings,
             created_at=version.created_at,
         )
@@ -136,7 +148,8 @@ class EventPage(msgspec.Struct):
 
 
 class TestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A sample event for a test run of the draft (default: the trigger's event with empty data)."""
+    """A sample event for a test run of the draft (default: the trigger's event with empty data, or for a
+    cron trigger a ``workflow/scheduled.timer`` event for now)."""
 
     event: Event | None = None
 

@@ -72,3 +72,46 @@ def test_an_open_wait_from_revision_0001_is_still_resolved_after_upgrading(datab
     finally:
         _drop_everything(db)
         db.dispose()
+
+
+def test_a_workflow_from_revision_0002_keeps_its_event_trigger_after_upgrading(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        with db.engine.begin() as conn:
+            command.upgrade(_config(conn), "0002")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO wk_workflows (id, tenant, name, description, trigger_event, trigger_if, enabled,"
+                    " draft, revision, published_version, settings, created_at, updated_at) VALUES ('w', 't', 'n',"
+                    " '', 'app/x', NULL, true, '{}', 1, NULL, '{}', 1, 1)"
+                )
+            )
+        db.migrate()
+        with db.engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT trigger_event, trigger_cron, next_tick_at FROM wk_workflows")).one()
+        assert tuple(row) == ("app/x", None, None)
+    finally:
+        _drop_everything(db)
+        db.dispose()
+
+
+def test_downgrading_below_0004_leaves_cron_workflows_inert(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        db.migrate()
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO wk_workflows (id, tenant, name, description, trigger_cron, enabled, draft, revision,"
+                    " published_version, settings, created_at, updated_at, next_tick_at) VALUES ('w', 't', 'n', '',"
+                    " '0 12 * * 5', true, '{}', 1, 1, '{}', 1, 1, 2)"
+                )
+            )
+            command.downgrade(_config(conn), "0002")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT trigger_event FROM wk_workflows")).scalar_one() == ""
+    finally:
+        _drop_everything(db)
+        db.dispose()

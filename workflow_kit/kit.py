@@ -45,6 +45,8 @@ class WorkflowKit:
     `database_url`, else ``$WORKFLOW_KIT_DATABASE_URL``, else ``sqlite:///workflow-kit.db``.
     `retry_policy` is the default for every step; `clock` is injectable for tests; `ai` is the chat
     model of ``ctx.step.ai`` (default: OpenAI with ``$OPENAI_API_KEY``, else a labelled local stand-in).
+    `cron_seconds` lets cron triggers have a sixth field, seconds first (``*/10 * * * * *``); by default
+    they have five, as in Inngest, so a schedule ticks at most once a minute.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class WorkflowKit:
         clock: Clock | None = None,
         secret: str | None = None,
         ai: AIProvider | None = None,
+        cron_seconds: bool = False,
     ) -> None:
         self.registry = ActionRegistry()
         self.retry_policy = retry_policy or RetryPolicy()
@@ -65,6 +68,7 @@ class WorkflowKit:
         """Signs editor tokens (``$WORKFLOW_KIT_SECRET`` when not given; at least 32 characters)."""
         self.ai: AIProvider = ai or provider_from_environment()
         """The chat model behind ``ctx.step.ai`` (OpenAI when ``OPENAI_API_KEY`` is set, else local)."""
+        self.cron_seconds = cron_seconds
         self._notifier = _Notifier()
         self._workers: list[Worker] = []
         if not disable_builtin_actions:
@@ -86,7 +90,7 @@ class WorkflowKit:
         ``get``, ``list``, ``delete``, ``versions``."""
         from .runtime.workflows import WorkflowStore
 
-        return WorkflowStore(self.db, self.registry, self.clock)
+        return WorkflowStore(self.db, self.registry, self.clock, self.notify, cron_seconds=self.cron_seconds)
 
     @cached_property
     def runs(self) -> RunStore:

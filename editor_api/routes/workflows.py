@@ -10,6 +10,7 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
 from workflow_kit.errors import Problem, WorkflowValidationError
+from workflow_kit.runtime.cron import timer_event
 from workflow_kit.runtime.models import WorkflowRecord
 from workflow_kit.workflow import dump_workflow, load_workflow
 
@@ -237,12 +238,16 @@ async def test_workflow(
     workflow_id: Id,
     data: Annotated[TestRequest | None, Body()] = None,
 ) -> RunId:
-    """Run the current draft (validated, 422 if not) against a sample event; returns the run id."""
+    """Run the current draft (validated, 422 if not) against a sample event; returns the run id. Without
+    one: the trigger's event with empty data, or for a cron trigger a timer event for now."""
     principal.require("runs:write")
     record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
     if data is not None and data.event is not None:
         event = msgspec.to_builtins(data.event)
+    elif record.trigger.cron is not None:
+        now = kit.clock.now_ms()
+        event = timer_event(record.trigger.cron, now // 1000 * 1000, now)
     else:
-        event = {"name": record.trigger.event.rstrip("*").rstrip("./") or "workflow/test", "data": {}}
+        event = {"name": (record.trigger.event or "").rstrip("*").rstrip("./") or "workflow/test", "data": {}}
     snapshot = await blocking(kit.workflows.snapshot, principal.tenant, workflow_id)
     return RunId(run_id=await kit.runs.start(principal.tenant, workflow_id, snapshot.id, event))

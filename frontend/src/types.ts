@@ -36,9 +36,11 @@ export interface Workflow {
   [extra: string]: Json | WorkflowAction[] | WorkflowEdge[] | undefined;
 }
 
+/** An event (name and optional CEL condition) or a cron schedule ("TZ=Europe/Paris 0 12 * * 5"). */
 export interface Trigger {
-  event: string;
+  event?: string;
   if?: string;
+  cron?: string;
 }
 
 export interface Problem {
@@ -74,6 +76,7 @@ export interface WorkflowRecord {
   settings: JsonObject;
   created_at: number;
   updated_at: number;
+  next_tick_at?: number | null;
   problems: Problem[];
 }
 

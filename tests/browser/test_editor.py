@@ -127,6 +127,39 @@ def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: 
     expect(greet.locator(".wk-problem-count")).to_have_count(0)
 
 
+def test_a_schedule_trigger_is_checked_and_shows_its_next_run(page: Page, server: Server) -> None:
+    open_editor(page, server)
+    page.get_by_label("Name").fill("Monday digest")
+    page.get_by_label("Triggered by", exact=True).select_option("cron")
+    page.get_by_label("Schedule").fill("0 9 * * 1")
+    page.get_by_role("button", name="New workflow").click()
+    trigger = node(page, "$source")
+    expect(trigger).to_contain_text("Every Monday at 09:00 (UTC)")
+    trigger.click()
+    page.locator('[data-kind="log"]').click()  # added below the selected trigger
+    expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
+    trigger.click()
+    expect(page.get_by_label("A schedule (cron)")).to_be_checked()
+
+    # The server's problem shows on the schedule, with its path.
+    page.get_by_label("Time zone").fill("Europe/Pari")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Problems with the schedule")).to_have_text(
+        "trigger.cron: unknown time zone 'Europe/Pari': did you mean Europe/Paris?"
+    )
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    page.get_by_role("button", name="Save").click()
+    expect(trigger).to_contain_text("Every Monday at 09:00 (Europe/Paris)")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_test_id("published")).to_have_text("Published v1")
+    page.get_by_role("switch").click()
+    expect(page.get_by_label("Next run")).to_contain_text("Next run:")
+    with server.api() as api:
+        [record] = [w for w in api.get("/api/workflows").json()["items"] if w["name"] == "Monday digest"]
+    assert record["trigger"] == {"cron": "TZ=Europe/Paris 0 9 * * 1"}
+    assert record["next_tick_at"] is not None
+
+
 def test_switching_between_two_nodes_of_one_kind_shows_each_nodes_values(page: Page, server: Server) -> None:
     open_editor(page, server)
     create_workflow(page, "Two greeters", "app/x")

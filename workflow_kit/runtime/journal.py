@@ -29,6 +29,7 @@ from .db import Database, one_of
 from .ingest import Received, create_run, receive, sent_once_key, wake
 from .models import TERMINAL
 from .rows import action_row, records_from_rows, step_row
+from .schedules import NEXT_TICK, fire_due
 from .wait_keys import wait_key
 from .writer import Claim, Rollback, StaleRun, Upsert, WriteJob
 
@@ -64,6 +65,7 @@ _RUN_FIELDS = (
     R.c.system_depth,
 )
 _NEXT_DUE = sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))
+_NEXT = sa.select(_NEXT_DUE.scalar_subquery(), NEXT_TICK)  # one round trip for both
 _ACTIONS_OF = A.select().where(A.c.run_id.in_(sa.bindparam("ids", expanding=True)))
 _STEPS_OF = S.select().where(S.c.run_id.in_(sa.bindparam("ids", expanding=True)))
 _OWNED = sa.and_(R.c.id == sa.bindparam("run"), R.c.claim_seq == sa.bindparam("seq"), R.c.status == "running")
@@ -202,6 +204,8 @@ class ClaimBatch:
     runs: list[LoadedRun]
     next_due: int | None
     """After this claim, the earliest time any other run is due."""
+    next_tick: int | None = None
+    """After this claim, the earliest tick of any cron workflow."""
 
 
 _ACTION_KEYS = ("run_id", "action_id")
@@ -216,13 +220,16 @@ class RunJournalStore:
 
     # -- claiming ----------------------------------------------------------------------------------
 
-    async def claim(self, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
+    async def claim(self, owner: str, limit: int, lease_ms: int, now: int, *, fire: bool = False) -> ClaimBatch:
         """Take up to `limit` due runs (queued, parked and due, or running with an expired lease) and
-        load them, in one transaction."""
-        return await self._submit(WriteJob(apply=lambda conn: self._claim(conn, owner, limit, lease_ms, now)))
+        load them, in one transaction; first, with `fire`, fire the cron ticks that are due (their
+        runs may be among those taken)."""
+        return await self._submit(WriteJob(apply=lambda conn: self._claim(conn, owner, limit, lease_ms, now, fire)))
 
-    def _claim(self, conn: Connection, owner: str, limit: int, lease_ms: int, now: int) -> ClaimBatch:
+    def _claim(self, conn: Connection, owner: str, limit: int, lease_ms: int, now: int, fire: bool) -> ClaimBatch:
         runs: list[LoadedRun] = []
+        if fire:
+            fire_due(conn, now)
         if limit > 0:
             due = self._due(conn, limit, now)
             ids = [row.id for row in due]
@@ -247,8 +254,8 @@ class RunJournalStore:
                             step_count=len(own_steps),
                         )
                     )
-        next_due = conn.execute(_NEXT_DUE).scalar()
-        return ClaimBatch(runs, int(next_due) if next_due is not None else None)
+        next_due, next_tick = conn.execute(_NEXT).one()
+        return ClaimBatch(runs, _int(next_due), _int(next_tick))
 
     def _due(self, conn: Connection, limit: int, now: int) -> list[Any]:
         """The due runs to claim, at most `limit`, shared out fairly among tenants (`fair_share`). If
@@ -274,10 +281,11 @@ class RunJournalStore:
         return await self._submit(WriteJob(apply=apply))
 
     def next_due(self) -> int | None:
-        """The earliest time any run is due (an index scan)."""
+        """The earliest time a worker has something to do: a run is due or a cron workflow ticks (two
+        index lookups)."""
         with self.db.read() as conn:
-            value = conn.execute(_NEXT_DUE).scalar()
-        return int(value) if value is not None else None
+            times = [value for value in conn.execute(_NEXT).one() if value is not None]
+        return int(min(times)) if times else None
 
     def versions(self, version_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         """Definitions and settings of workflow versions (immutable: workers cache them)."""
@@ -460,6 +468,10 @@ class RunJournalStore:
                 parent_action_id=action_id,
                 parent_step_position=position,
             )
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def _execute(conn: Connection, statement: sa.Executable, params: dict[str, Any]) -> None:

@@ -65,6 +65,8 @@ class WorkflowRecord(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: int
     updated_at: int
+    next_tick_at: int | None = None
+    """A cron workflow's next tick while it is published and enabled; otherwise None."""
 
 
 class WorkflowVersion(msgspec.Struct, kw_only=True):

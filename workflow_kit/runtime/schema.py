@@ -1,7 +1,10 @@
 """Every durable table of the runtime, in one module. Read this first to understand the engine.
 
-- ``wk_workflows``: a tenant's workflow record: trigger, enabled flag, the editable draft (with a
-  revision number for optimistic concurrency) and the number of the latest published version.
+- ``wk_workflows``: a tenant's workflow record: trigger (an event name and ``if``, or a cron schedule),
+  enabled flag, the editable draft (with a revision number for optimistic concurrency) and the number
+  of the latest published version. ``next_tick_at`` is set exactly when the workflow has a cron trigger
+  and is published and enabled: the time of its next tick, which one worker fires by moving it on
+  (see ``schedules.py``).
 - ``wk_workflow_versions``: immutable snapshots (definition, trigger, settings). Published versions are
   numbered 1, 2, ...; a test run of a draft gets an unnumbered snapshot. A run pins one version.
 - ``wk_events``: every event received, duplicates included; ``wk_event_keys`` holds the 24-hour
@@ -50,14 +53,19 @@ def ms_column(nullable: bool = True, index: bool = False) -> Any:
 
 class WorkflowRow(Base, table=True):
     __tablename__ = "wk_workflows"
-    __table_args__ = (sa.Index("ix_wk_workflows_trigger", "tenant", "trigger_event", "enabled"),)
+    __table_args__ = (
+        sa.Index("ix_wk_workflows_trigger", "tenant", "trigger_event", "enabled"),
+        sa.Index("ix_wk_workflows_next_tick", "next_tick_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     tenant: str = Field(max_length=128, index=True)
     name: str = Field(max_length=256)
     description: str = Field(default="")
-    trigger_event: str = Field(max_length=256)
+    trigger_event: str | None = Field(default=None, max_length=256)
+    """Null for a cron trigger (so no event starts it)."""
     trigger_if: str | None = Field(default=None)
+    trigger_cron: str | None = Field(default=None, max_length=256)
     enabled: bool = Field(default=False)
     draft: dict[str, Any] = json_column(nullable=False)
     revision: int = Field(default=1)
@@ -65,6 +73,7 @@ class WorkflowRow(Base, table=True):
     settings: dict[str, Any] = json_column(nullable=False)
     created_at: int = ms_column(nullable=False)
     updated_at: int = ms_column(nullable=False)
+    next_tick_at: int | None = ms_column()
 
 
 class WorkflowVersionRow(Base, table=True):
@@ -76,8 +85,9 @@ class WorkflowVersionRow(Base, table=True):
     tenant: str = Field(max_length=128)
     number: int | None = Field(default=None)
     definition: dict[str, Any] = json_column(nullable=False)
-    trigger_event: str = Field(max_length=256)
+    trigger_event: str | None = Field(default=None, max_length=256)
     trigger_if: str | None = Field(default=None)
+    trigger_cron: str | None = Field(default=None, max_length=256)
     settings: dict[str, Any] = json_column(nullable=False)
     created_at: int = ms_column(nullable=False)
 

@@ -1,4 +1,5 @@
-"""Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``. Pure.
+"""Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``, or a
+cron schedule (``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: see `cron.py`). Pure.
 
 Wildcards may only end a name, right after a ``/`` or a ``.``: ``app/*``, ``app/user.*``. An incoming
 ``app/user.created`` is matched by looking up ``app/user.created``, ``app/*`` and ``app/user.*``.
@@ -13,6 +14,7 @@ import msgspec
 
 from .. import expressions
 from ..errors import ExpressionError, Problem, WorkflowValidationError
+from .cron import CronError, CronSchedule
 
 MAX_TRIGGER_NAME = 255
 TRIGGER_VARIABLES = ("event",)
@@ -20,36 +22,63 @@ _LOG = logging.getLogger("workflow_kit.runtime")
 
 
 class Trigger(msgspec.Struct, frozen=True, omit_defaults=True):
-    """What starts a workflow: an event name (``app/*`` wildcards allowed) and an optional CEL filter."""
+    """What starts a workflow: an `event` name (``app/*`` wildcards allowed) with an optional CEL filter
+    (`if_`, ``"if"`` in JSON), or a `cron` schedule (``"TZ=Europe/Paris 0 12 * * 5"``). One of the two."""
 
-    event: str
+    event: str | None = None
     if_: str | None = msgspec.field(default=None, name="if")
+    cron: str | None = None
 
 
-def parse_trigger(value: Trigger | str | dict[str, Any]) -> Trigger:
-    """A checked trigger from a bare event name, ``{"event", "if"?}``, or a `Trigger`."""
+_FIELDS = frozenset({"event", "if", "cron"})
+
+
+def parse_trigger(value: Trigger | str | dict[str, Any], *, cron_seconds: bool = False) -> Trigger:
+    """A checked trigger from a bare event name, ``{"event", "if"?}``, ``{"cron"}`` or a `Trigger`.
+    `cron_seconds` also accepts a six-field schedule with seconds first."""
     if isinstance(value, str):
         value = Trigger(event=value)
     elif isinstance(value, dict):
-        unknown = sorted(set(value) - {"event", "if"})
+        unknown = sorted(set(value) - _FIELDS)
         if unknown:
             raise WorkflowValidationError([Problem("invalid_trigger", f"trigger.{unknown[0]}", "unknown field")])
-        event, condition = value.get("event"), value.get("if")
-        if not isinstance(event, str):
+        event, condition, cron = value.get("event"), value.get("if"), value.get("cron")
+        if cron is not None and not isinstance(cron, str):
+            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.cron", "expected a cron expression")])
+        if not isinstance(event, str) and not (cron is not None and event is None):
             raise WorkflowValidationError([Problem("invalid_trigger", "trigger.event", "expected an event name")])
         if condition is not None and not isinstance(condition, str):
             raise WorkflowValidationError([Problem("invalid_trigger", "trigger.if", "expected a CEL expression")])
-        value = Trigger(event=event, if_=condition or None)
-    value = Trigger(event=value.event.strip(), if_=value.if_.strip() if value.if_ else None)
+        value = Trigger(event=event, if_=condition or None, cron=cron)
+    if value.cron is not None:
+        return _cron_trigger(value, cron_seconds)
+    value = Trigger(event=(value.event or "").strip(), if_=value.if_.strip() if value.if_ else None)
     problems = trigger_problems(value)
     if problems:
         raise WorkflowValidationError(problems)
     return value
 
 
+def _cron_trigger(value: Trigger, cron_seconds: bool) -> Trigger:
+    assert value.cron is not None
+    problems = []
+    if value.event is not None:
+        problems.append(Problem("invalid_trigger", "trigger", "a trigger is an event or a cron schedule, not both"))
+    if value.if_ is not None:
+        problems.append(Problem("invalid_trigger", "trigger.if", "a cron trigger has no condition"))
+    try:
+        schedule = CronSchedule.parse(value.cron, allow_seconds=cron_seconds)
+    except CronError as exc:
+        problems.append(Problem("invalid_trigger", "trigger.cron", str(exc)))
+    if problems:
+        raise WorkflowValidationError(problems)
+    return Trigger(cron=schedule.text)
+
+
 def trigger_problems(trigger: Trigger) -> list[Problem]:
+    """The problems of an event trigger (a cron trigger is checked by `parse_trigger`)."""
     problems: list[Problem] = []
-    name = trigger.event.strip()
+    name = (trigger.event or "").strip()
     if not name:
         problems.append(Problem("invalid_trigger", "trigger.event", "an event name is required"))
     elif len(name) > MAX_TRIGGER_NAME:
@@ -62,7 +91,7 @@ def trigger_problems(trigger: Trigger) -> list[Problem]:
                 "a wildcard may only end the name, right after '/' or '.', e.g. 'app/*' or 'app/user.*'",
             )
         )
-    if "\x00" in trigger.event or (trigger.if_ is not None and "\x00" in trigger.if_):
+    if "\x00" in name or (trigger.if_ is not None and "\x00" in trigger.if_):
         problems.append(Problem("invalid_trigger", "trigger", "text may not contain the NUL character"))
         return problems
     if trigger.if_ is not None:

@@ -4,6 +4,9 @@ or finishes it. Any number of workers, in one process or many, share the work th
 A worker sleeps until something is due: it is woken at once by events and run changes made in its
 own process (a notifier) and, on PostgreSQL, in any process (``LISTEN``/``NOTIFY``); otherwise it
 looks again at the next due time or after `poll_ms` (SQLite workers of other processes).
+
+Every worker also fires cron ticks: it wakes at the next tick of any workflow and fires the ticks due
+in its claim transaction; a conditional update makes sure one worker fires each (see schedules.py).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class Worker:
         self._cancelled: set[str] = set()
         self._versions: OrderedDict[str, tuple[WorkflowGraph, WorkflowSettings]] = OrderedDict()
         self._next_due: int | None = None
+        self._next_tick: int | None = 0  # unknown until the first claim: look at once
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = False
@@ -177,8 +181,10 @@ class Worker:
             claimed: list[LoadedRun] = []
             self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
             try:
-                batch = await self.store.claim(self.name, max(free, 0), self.lease_ms, self.kit.clock.now_ms())
-                claimed, self._next_due = batch.runs, batch.next_due
+                now = self.kit.clock.now_ms()
+                fire = self._next_tick is not None and self._next_tick <= now
+                batch = await self.store.claim(self.name, max(free, 0), self.lease_ms, now, fire=fire)
+                claimed, self._next_due, self._next_tick = batch.runs, batch.next_due, batch.next_tick
                 if self._outage:
                     _LOG.info("worker %s: the database is back", self.name)
                     self._outage = False
@@ -203,8 +209,11 @@ class Worker:
 
     async def _sleep(self) -> None:
         timeout = self.poll_ms / 1000
+        now = self.kit.clock.now_ms()
         if len(self._active) < self.concurrency and self._next_due is not None:
-            timeout = min(timeout, max(0.0, (self._next_due - self.kit.clock.now_ms()) / 1000))
+            timeout = min(timeout, max(0.0, (self._next_due - now) / 1000))
+        if self._next_tick is not None:  # a tick is fired even when this worker has no room to run it
+            timeout = min(timeout, max(0.0, (self._next_tick - now) / 1000))
         if timeout > 0 and not self._wakeup.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)

@@ -1,13 +1,15 @@
 """Workflow records and their immutable versions, per tenant (``kit.workflows``).
 
 A record holds the trigger, the enabled flag and an editable draft. `publish` validates the draft and
-freezes it as version 1, 2, ...; events start runs of the latest published version of enabled
-workflows, and each run pins the version it started on.
+freezes it as version 1, 2, ...; events (or the ticks of a cron trigger) start runs of the latest
+published version of enabled workflows, and each run pins the version it started on. Every write
+keeps a cron workflow's next tick in line with its state (see schedules.py).
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -23,6 +25,7 @@ from ..workflow import WorkflowLike, dump_workflow, load_workflow
 from . import schema
 from .db import Database
 from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
+from .schedules import schedule
 from .settings import WorkflowSettings
 from .triggers import Trigger, parse_trigger
 
@@ -48,12 +51,25 @@ def _text(value: object, path: str, limit: int, *, required: bool = False) -> st
 
 class WorkflowStore:
     """``kit.workflows``: create, edit, publish, enable and list a tenant's workflows. Every method takes
-    the tenant first; another tenant's workflow raises `NotFoundError`."""
+    the tenant first; another tenant's workflow raises `NotFoundError`.
 
-    def __init__(self, db: Database, registry: ActionRegistry, clock: Clock) -> None:
+    `notify` is told when a cron workflow's next tick changes (the kit wakes its workers);
+    `cron_seconds` accepts six-field cron schedules, seconds first."""
+
+    def __init__(
+        self,
+        db: Database,
+        registry: ActionRegistry,
+        clock: Clock,
+        notify: Callable[[], None] | None = None,
+        *,
+        cron_seconds: bool = False,
+    ) -> None:
         self._db = db
         self._registry = registry
         self._clock = clock
+        self._notify = notify
+        self._cron_seconds = cron_seconds
 
     def create(
         self,
@@ -69,7 +85,10 @@ class WorkflowStore:
     ) -> WorkflowRecord:
         """Store a new workflow. By default its workflow is validated, published as version 1 and enabled,
         so matching events start runs at once; pass ``publish=False`` to keep it as a draft (then it
-        cannot be enabled yet), or ``enabled=False`` to publish without enabling."""
+        cannot be enabled yet), or ``enabled=False`` to publish without enabling.
+
+        `trigger` is an event name, ``{"event": "app/*", "if": "<CEL>"}``, or a cron schedule,
+        ``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: each tick starts one run (see schedules.py)."""
         check_tenant(tenant)
         if enabled is None:
             enabled = publish
@@ -78,7 +97,7 @@ class WorkflowStore:
             raise WorkflowValidationError([problem])
         name = _text(name, "name", MAX_NAME_LENGTH, required=True)
         description = _text(description or "", "description", MAX_DESCRIPTION_LENGTH)
-        checked_trigger = parse_trigger(trigger)
+        checked_trigger = parse_trigger(trigger, cron_seconds=self._cron_seconds)
         checked_settings = WorkflowSettings.parse(settings)
         draft = self._draft(workflow, validate_fully=publish)
         now = self._clock.now_ms()
@@ -92,6 +111,7 @@ class WorkflowStore:
                     description=description,
                     trigger_event=checked_trigger.event,
                     trigger_if=checked_trigger.if_,
+                    trigger_cron=checked_trigger.cron,
                     enabled=enabled,
                     draft=draft,
                     revision=1,
@@ -103,7 +123,10 @@ class WorkflowStore:
             )
             if publish:
                 self._publish(conn, self._row(conn, tenant, workflow_id), now)
-            return _record(self._row(conn, tenant, workflow_id))
+            ticks = schedule(conn, workflow_id, now) is not None
+            record = _record(self._row(conn, tenant, workflow_id))
+        self._scheduled(ticks)
+        return record
 
     def update(
         self,
@@ -130,8 +153,9 @@ class WorkflowStore:
         if description is not None:
             values["description"] = _text(description, "description", MAX_DESCRIPTION_LENGTH)
         if trigger is not None:
-            checked = parse_trigger(trigger)
+            checked = parse_trigger(trigger, cron_seconds=self._cron_seconds)
             values["trigger_event"], values["trigger_if"] = checked.event, checked.if_
+            values["trigger_cron"] = checked.cron
         if settings is not None:
             values["settings"] = _settings_json(WorkflowSettings.parse(settings))
         now = self._clock.now_ms()
@@ -146,7 +170,11 @@ class WorkflowStore:
                 )
             if publish:
                 self._publish(conn, self._row(conn, tenant, workflow_id), now)
-            return _record(self._row(conn, tenant, workflow_id))
+            changed = "trigger_cron" in values and values["trigger_cron"] != row["trigger_cron"]
+            ticks = schedule(conn, workflow_id, now, changed=changed) is not None
+            record = _record(self._row(conn, tenant, workflow_id))
+        self._scheduled(ticks)
+        return record
 
     def publish(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> WorkflowVersion:
         """Validate the draft and freeze it as the next version; new runs use it from now on.
@@ -158,11 +186,12 @@ class WorkflowStore:
             return self._publish(conn, row, self._clock.now_ms())
 
     def enable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
-        """Let matching events start runs (the workflow must have a published version)."""
+        """Let matching events start runs (the workflow must have a published version); a cron
+        workflow ticks from now on."""
         return self._set_enabled(tenant, workflow_id, True)
 
     def disable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
-        """Stop starting runs; runs in flight carry on."""
+        """Stop starting runs (a cron workflow stops ticking); runs in flight carry on."""
         return self._set_enabled(tenant, workflow_id, False)
 
     def get(self, tenant: str, workflow_id: str) -> WorkflowRecord:
@@ -265,6 +294,7 @@ class WorkflowStore:
                 definition=row["draft"],
                 trigger_event=row["trigger_event"],
                 trigger_if=row["trigger_if"],
+                trigger_cron=row["trigger_cron"],
                 settings=row["settings"],
                 created_at=now,
             )
@@ -282,7 +312,15 @@ class WorkflowStore:
                 )
             if row["enabled"] != enabled:
                 conn.execute(W.update().where(W.c.id == workflow_id).values(enabled=enabled, updated_at=now))
-            return _record(self._row(conn, tenant, workflow_id))
+            ticks = schedule(conn, workflow_id, now) is not None
+            record = _record(self._row(conn, tenant, workflow_id))
+        self._scheduled(ticks)
+        return record
+
+    def _scheduled(self, ticks: bool) -> None:
+        """After a commit: wake this process's workers when a cron workflow has a (new) next tick."""
+        if ticks and self._notify is not None:
+            self._notify()
 
 
 def _check_version(row: RowMapping, expected: int | None) -> None:
@@ -298,13 +336,17 @@ def _settings_json(settings: WorkflowSettings) -> dict[str, Any]:
     return encoded
 
 
+def _trigger(row: RowMapping) -> Trigger:
+    return Trigger(event=row["trigger_event"], if_=row["trigger_if"], cron=row["trigger_cron"])
+
+
 def _record(row: RowMapping) -> WorkflowRecord:
     return WorkflowRecord(
         id=row["id"],
         tenant=row["tenant"],
         name=row["name"],
         description=row["description"],
-        trigger=Trigger(event=row["trigger_event"], if_=row["trigger_if"]),
+        trigger=_trigger(row),
         enabled=row["enabled"],
         version=row["revision"],
         draft=row["draft"],
@@ -312,6 +354,7 @@ def _record(row: RowMapping) -> WorkflowRecord:
         settings=row["settings"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        next_tick_at=row["next_tick_at"],
     )
 
 
@@ -321,7 +364,7 @@ def _version(row: RowMapping) -> WorkflowVersion:
         workflow_id=row["workflow_id"],
         number=row["number"],
         workflow=row["definition"],
-        trigger=Trigger(event=row["trigger_event"], if_=row["trigger_if"]),
+        trigger=_trigger(row),
         settings=row["settings"],
         created_at=row["created_at"],
     )

@@ -1,11 +1,14 @@
-import { useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
+import { fieldsProblem, joinCron, PRESETS, splitCron, switchKind, timerSample, timeZones, triggerKind, type TriggerKind } from "../cron";
 import type { Json, Problem, StoredEvent, Trigger } from "../types";
 
 export interface TriggerPanelProps {
   api: Api;
   trigger: Trigger;
   problems: Problem[];
+  /** The saved workflow's next tick (a cron trigger, published and enabled). */
+  nextTickAt?: number | null;
   sample: string;
   onTrigger: (trigger: Trigger) => void;
   onSample: (sample: string) => void;
@@ -21,40 +24,68 @@ export function parseSample(text: string): { value: Json | null; error: string |
   }
 }
 
-export function TriggerPanel({ api, trigger, problems, sample, onTrigger, onSample }: TriggerPanelProps) {
+export function TriggerPanel({ api, trigger, problems, nextTickAt, sample, onTrigger, onSample }: TriggerPanelProps) {
   const [recent, setRecent] = useState<StoredEvent[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
+  const remembered = useRef<Trigger>({}); // what the other kind held, to switch back without losing it
   const parsed = parseSample(sample);
-  const exact = trigger.event && !trigger.event.endsWith("*") ? trigger.event : undefined;
+  const kind = triggerKind(trigger);
+  const event = trigger.event ?? "";
+  const exact = kind === "event" && event && !event.endsWith("*") ? event : undefined;
+  const pick = (next: TriggerKind) => {
+    remembered.current = { ...remembered.current, ...trigger };
+    onTrigger(switchKind(trigger, next, remembered.current));
+  };
+  const general = problems.filter((p) => p.path !== "trigger.cron");
   return (
     <div aria-label="Trigger settings">
       <div className="wk-section">
         <h2>Trigger</h2>
-        <div className="wk-help">The event that starts this workflow.</div>
+        <div className="wk-help">What starts this workflow: an event, or a schedule.</div>
       </div>
-      {problems.length > 0 && (
-        <ul className="wk-problems">{problems.map((p) => <li key={p.path + p.message}>{p.message}</li>)}</ul>
+      {general.length > 0 && (
+        <ul className="wk-problems">{general.map((p) => <li key={p.path + p.message}>{p.message}</li>)}</ul>
       )}
-      <div className="wk-field">
-        <label htmlFor="wk-trigger-event">Event name</label>
-        <input
-          id="wk-trigger-event"
-          value={trigger.event}
-          placeholder="app/user.created (or app/*)"
-          onChange={(e) => onTrigger({ ...trigger, event: e.target.value })}
+      <fieldset className="wk-field wk-choice" aria-label="Starts on">
+        <label>
+          <input type="radio" name="wk-trigger-kind" checked={kind === "event"} onChange={() => pick("event")} /> An event
+        </label>
+        <label>
+          <input type="radio" name="wk-trigger-kind" checked={kind === "cron"} onChange={() => pick("cron")} /> A schedule (cron)
+        </label>
+      </fieldset>
+      {kind === "cron" ? (
+        <CronFields
+          cron={trigger.cron ?? ""}
+          problems={problems.filter((p) => p.path === "trigger.cron")}
+          nextTickAt={nextTickAt}
+          onChange={(cron) => onTrigger({ cron })}
+          onSample={() => onSample(JSON.stringify(timerSample(trigger.cron ?? ""), null, 2))}
         />
-      </div>
-      <div className="wk-field">
-        <label htmlFor="wk-trigger-if">Only when (CEL, optional)</label>
-        <textarea
-          id="wk-trigger-if"
-          className="mono"
-          rows={2}
-          value={trigger.if ?? ""}
-          placeholder="event.data.plan == 'pro'"
-          onChange={(e) => onTrigger({ event: trigger.event, ...(e.target.value ? { if: e.target.value } : {}) })}
-        />
-      </div>
+      ) : (
+        <>
+          <div className="wk-field">
+            <label htmlFor="wk-trigger-event">Event name</label>
+            <input
+              id="wk-trigger-event"
+              value={event}
+              placeholder="app/user.created (or app/*)"
+              onChange={(e) => onTrigger({ ...trigger, event: e.target.value })}
+            />
+          </div>
+          <div className="wk-field">
+            <label htmlFor="wk-trigger-if">Only when (CEL, optional)</label>
+            <textarea
+              id="wk-trigger-if"
+              className="mono"
+              rows={2}
+              value={trigger.if ?? ""}
+              placeholder="event.data.plan == 'pro'"
+              onChange={(e) => onTrigger({ event, ...(e.target.value ? { if: e.target.value } : {}) })}
+            />
+          </div>
+        </>
+      )}
       <div className="wk-section">
         <h3>Sample event</h3>
         <div className="wk-help">Used to pick references to the event's fields, and by test runs.</div>
@@ -108,5 +139,68 @@ export function TriggerPanel({ api, trigger, problems, sample, onTrigger, onSamp
         )}
       </div>
     </div>
+  );
+}
+
+interface CronFieldsProps {
+  cron: string;
+  problems: Problem[];
+  nextTickAt?: number | null;
+  onChange: (cron: string) => void;
+  onSample: () => void;
+}
+
+/** The schedule: five cron fields and a time zone, kept together as "TZ=Area/City <fields>". */
+function CronFields({ cron, problems, nextTickAt, onChange, onSample }: CronFieldsProps) {
+  const zones = useMemo(timeZones, []);
+  const { zone, fields } = splitCron(cron);
+  const local = fieldsProblem(fields);
+  return (
+    <>
+      <div className="wk-field">
+        <label htmlFor="wk-trigger-preset">Common schedules</label>
+        <select
+          id="wk-trigger-preset"
+          value={PRESETS.some((p) => p.fields === fields) ? fields : ""}
+          onChange={(e) => e.target.value && onChange(joinCron(zone, e.target.value))}
+        >
+          <option value="">Custom</option>
+          {PRESETS.map((p) => <option key={p.fields} value={p.fields}>{p.label}</option>)}
+        </select>
+      </div>
+      <div className="wk-field">
+        <label htmlFor="wk-trigger-cron">Cron fields (minute hour day-of-month month day-of-week)</label>
+        <input
+          id="wk-trigger-cron"
+          className="mono"
+          value={fields}
+          placeholder="0 12 * * 5"
+          aria-invalid={problems.length > 0 || local !== null}
+          onChange={(e) => onChange(joinCron(zone, e.target.value))}
+        />
+        <div className="wk-help">e.g. <code>*/15 9-17 * * 1-5</code>: every 15 minutes from 9:00 to 17:45 on weekdays.</div>
+        {local && <div className="wk-problems">{local}</div>}
+        {problems.length > 0 && (
+          <div className="wk-problems" role="alert" aria-label="Problems with the schedule">
+            {problems.map((p) => <div key={p.message}>{p.path}: {p.message}</div>)}
+          </div>
+        )}
+      </div>
+      <div className="wk-field">
+        <label htmlFor="wk-trigger-zone">Time zone</label>
+        <input
+          id="wk-trigger-zone"
+          list="wk-time-zones"
+          value={zone}
+          placeholder="UTC (or e.g. Europe/Paris)"
+          onChange={(e) => onChange(joinCron(e.target.value, fields))}
+        />
+        <datalist id="wk-time-zones">{zones.map((z) => <option key={z} value={z} />)}</datalist>
+      </div>
+      <div className="wk-help" aria-label="Next run">
+        {nextTickAt ? `Next run: ${new Date(nextTickAt).toLocaleString()}` : "Runs once published and enabled, at each tick."}
+      </div>
+      <button type="button" className="wk-button" onClick={onSample}>Use a tick's event as the sample</button>
+    </>
   );
 }

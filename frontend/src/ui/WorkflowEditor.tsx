@@ -26,6 +26,7 @@ import type { RefGroup } from "./RefPicker";
 import { RunsPanel } from "./RunsPanel";
 import { SettingsPanel } from "./SettingsPanel";
 import { parseSample, TriggerPanel } from "./TriggerPanel";
+import { timerSample, triggerKind } from "../cron";
 import { VersionsPanel } from "./VersionsPanel";
 
 type Tab = "edit" | "settings" | "runs" | "versions";
@@ -78,7 +79,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     setSettingsProblems([]);
     setDirty(false);
     setBanner(null);
-    setSample((current) => current || JSON.stringify({ name: loaded.trigger.event.replace(/[./]\*$/, ""), data: {} }, null, 2));
+    setSample((current) => current || JSON.stringify(sampleFor(loaded.trigger), null, 2));
   }, [api, workflowId]);
 
   useEffect(() => {
@@ -246,8 +247,9 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     setBusy(true);
     try {
       const updated = await api.setEnabled(workflowId, !record.enabled);
-      setRecord({ ...record, enabled: updated.enabled, version: updated.version });
-      setBanner({ kind: "info", text: updated.enabled ? "Enabled: matching events now start runs." : "Disabled." });
+      setRecord({ ...record, enabled: updated.enabled, version: updated.version, next_tick_at: updated.next_tick_at });
+      const starts = triggerKind(updated.trigger) === "cron" ? "each tick of its schedule now starts a run" : "matching events now start runs";
+      setBanner({ kind: "info", text: updated.enabled ? `Enabled: ${starts}.` : "Disabled." });
     } catch (error) {
       setBanner({ kind: "error", text: (error as Error).message });
     } finally {
@@ -266,7 +268,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     const value = (parsed.value ?? {}) as { name?: string; data?: Json };
     setBusy(true);
     try {
-      const eventName = value.name || trigger.event.replace(/[./]\*$/, "") || "workflow/test";
+      const eventName = value.name || sampleFor(trigger).name || "workflow/test";
       onOpenRun(await api.test(workflowId, { name: eventName, data: value.data ?? {} }));
     } catch (error) {
       if (error instanceof ApiError && error.problems.length) showProblems(error.problems);
@@ -455,6 +457,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
                   api={api}
                   trigger={trigger}
                   problems={placed.trigger}
+                  nextTickAt={dirty ? undefined : record.next_tick_at}
                   sample={sample}
                   onTrigger={(next) => {
                     setTrigger(next);
@@ -468,6 +471,12 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
       </div>
     </>
   );
+}
+
+/** The sample event a trigger suggests: its event with empty data, or a tick's timer event. */
+function sampleFor(trigger: Trigger): { name: string; data: Json } {
+  if (triggerKind(trigger) === "cron") return timerSample(trigger.cron ?? "");
+  return { name: (trigger.event ?? "").replace(/[./]\*$/, ""), data: {} };
 }
 
 function nextFreePosition(workflow: Workflow, parent: string | undefined): { x: number; y: number } {

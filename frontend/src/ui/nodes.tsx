@@ -1,4 +1,5 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { triggerKind, triggerLabel } from "../cron";
 import type { ActionNode, TriggerNode } from "../flow";
 
 // Glyphs every system font has (headless browsers and servers often lack emoji fonts).
@@ -15,12 +16,13 @@ export function iconFor(icon: string | null | undefined): string {
 
 export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
   const problems = data.problems.length;
+  const scheduled = triggerKind(data.trigger) === "cron";
   return (
-    <div className={`wk-node trigger${problems ? " has-problems" : ""}`} aria-label={`Trigger: ${data.trigger.event || "no event"}`}>
-      <span className="wk-icon" aria-hidden="true">⚡</span>
+    <div className={`wk-node trigger${problems ? " has-problems" : ""}`} aria-label={`Trigger: ${scheduled ? `schedule ${data.trigger.cron}` : data.trigger.event || "no event"}`}>
+      <span className="wk-icon" aria-hidden="true">{scheduled ? "◔" : "⚡"}</span>
       <div>
-        <div className="wk-node-title">When {data.trigger.event || "…"}</div>
-        <div className="wk-node-kind">{data.trigger.if ? `if ${data.trigger.if}` : "Trigger"}</div>
+        <div className="wk-node-title">{scheduled ? triggerLabel(data.trigger) : `When ${triggerLabel(data.trigger)}`}</div>
+        <div className="wk-node-kind">{data.trigger.if ? `if ${data.trigger.if}` : scheduled ? "Schedule" : "Trigger"}</div>
       </div>
       {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
       <Handle type="source" position={Position.Bottom} aria-label="connect from the trigger" />
