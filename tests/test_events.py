@@ -125,7 +125,7 @@ def test_size_limit_512_kb() -> None:
 def test_data_that_is_not_json_is_rejected() -> None:
     with pytest.raises(EventError) as info:
         normalize_event({"name": "x", "data": {"obj": object()}}, NOW)
-    assert info.value.path == "event.data"
+    assert info.value.path == "event.data.obj"
 
 
 # --- normalize_events --------------------------------------------------------------------------------

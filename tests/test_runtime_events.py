@@ -398,7 +398,7 @@ async def test_sending_an_empty_list(kit: WorkflowKit) -> None:
         ({"name": "app/go", "extra": 1}, "extra"),
         ({"name": "app/go", "id": 12}, "id"),
         ({"name": "app/go", "ts": -5}, "ts"),
-        ({"name": "app/go", "data": {"when": object()}}, "data"),
+        ({"name": "app/go", "data": {"when": object()}}, "data.when"),
     ],
 )
 async def test_a_malformed_event_raises_and_stores_nothing(kit: WorkflowKit, event: Any, field: str) -> None:

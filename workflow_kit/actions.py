@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from jsonschema import Draft202012Validator
 
-from . import paths, schemas
+from . import jsonlimits, paths, schemas
 from .errors import NonRetriableError
 from .events import NUL_MESSAGE, has_nul
 
@@ -164,9 +164,14 @@ class ActionDefinition:
         """The handler's return value as JSON builtins, checked against the declared output type."""
         try:
             encoded = msgspec.to_builtins(value)
-            text = msgspec.json.encode(encoded)
-        except (TypeError, ValueError) as exc:
+            text = jsonlimits.encode(encoded, "output")
+        except (TypeError, ValueError) as exc:  # JSONShapeError too: a lone surrogate, an odd object
+            if isinstance(exc, jsonlimits.JSONShapeError) and exc.code == "too_deep":
+                raise OutputError(f"the output of action {self.kind!r}: {exc}") from None
             raise OutputError(f"the output of action {self.kind!r} is not JSON: {exc}") from None
+        except RecursionError:
+            depth = jsonlimits.MAX_JSON_DEPTH
+            raise OutputError(f"the output of action {self.kind!r} is nested more than {depth} levels deep") from None
         if has_nul(text):
             raise OutputError(f"the output of action {self.kind!r}: {NUL_MESSAGE}")
         if len(text) > MAX_OUTPUT_BYTES:

@@ -169,7 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 events = msgspec.json.decode(args.event)
             except msgspec.DecodeError as exc:
                 raise SystemExit(f"the event is not valid JSON: {exc}") from None
-            _print_json({"ids": kit.send_sync(args.tenant, events)})
+            except RecursionError:
+                raise SystemExit("the event is not valid JSON: it is nested too deeply") from None
+            try:
+                ids = kit.send_sync(args.tenant, events)
+            except ValueError as exc:  # an unusable tenant id
+                raise SystemExit(f"error: {exc}") from None
+            _print_json({"ids": ids})
         elif args.command == "runs":
             found = asyncio.run(kit.runs.list(args.tenant, args.workflow, args.status, limit=args.limit))
             _print_json([msgspec.structs.replace(run, actions=[]) for run in found])

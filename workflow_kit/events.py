@@ -6,12 +6,12 @@ import os
 import re
 from typing import Any
 
-import msgspec
-
-from . import paths
+from . import jsonlimits, paths
 from .errors import WorkflowKitError
 
 MAX_EVENT_BYTES = 512 * 1024
+MAX_EVENTS_PER_SEND = 1000
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time a datetime can hold
 MAX_EVENT_NAME_LENGTH = 256
 MAX_EVENT_ID_LENGTH = 256
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000): the database cannot store it"
@@ -56,8 +56,8 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
             raise EventError(paths.key(path, "id"), f"longer than {MAX_EVENT_ID_LENGTH} characters")
         event["id"] = raw["id"]
     ts = raw.get("ts")
-    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
-        raise EventError(paths.key(path, "ts"), "expected epoch milliseconds (a non-negative integer)")
+    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= MAX_TS_MS):
+        raise EventError(paths.key(path, "ts"), "expected epoch milliseconds (an integer from 0 to the year 9999)")
     event["ts"] = ts if ts else now_ms  # 0 means "now", as Inngest's Python client treats it
     if raw.get("v") is not None:
         if not isinstance(raw["v"], str):
@@ -66,9 +66,9 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
     if raw.get("user") is not None:
         event["user"] = raw["user"]
     try:
-        encoded = msgspec.json.encode(event)
-    except (TypeError, ValueError) as exc:
-        raise EventError(paths.key(path, "data"), f"not JSON: {exc}") from None
+        encoded = jsonlimits.encode(event, path)
+    except jsonlimits.JSONShapeError as exc:
+        raise EventError(exc.path, exc.reason) from None
     size = len(encoded)
     if has_nul(encoded):
         raise EventError(path, NUL_MESSAGE)
@@ -83,6 +83,8 @@ def normalize_events(raw: Any, now_ms: int, *, path: str = "events") -> list[dic
         return [normalize_event(raw, now_ms, path=path)]
     if not isinstance(raw, list | tuple):
         raise EventError(path, f"expected an event or a list of events, got {type(raw).__name__}")
+    if len(raw) > MAX_EVENTS_PER_SEND:
+        raise EventError(path, f"{len(raw)} events at once; the limit is {MAX_EVENTS_PER_SEND} (send them in batches)")
     return [normalize_event(item, now_ms, path=paths.index(path, i)) for i, item in enumerate(raw)]
 
 
