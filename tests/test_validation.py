@@ -90,6 +90,14 @@ def wf(actions: list[dict[str, Any]], edges: list[dict[str, Any]]) -> dict[str, 
     return {"actions": actions, "edges": edges}
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """``{"x": {"x": ... {}}}``: `levels` objects inside each other."""
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return value
+
+
 def found(problems: list[Problem]) -> list[tuple[str, str]]:
     return sorted((p.code, p.path) for p in problems)
 
@@ -131,6 +139,16 @@ CASES: list[Any] = [
         wf([add(f"a{i}") for i in range(1001)], [edge(SOURCE, f"a{i}") for i in range(1001)]),
         [("too_many_actions", "actions")],
         id="too_many_actions",
+    ),
+    pytest.param(
+        wf([add("a")], [edge(SOURCE, "a")] * 5001),
+        [("too_many_edges", "edges")],
+        id="too_many_edges",
+    ),
+    pytest.param(
+        {**wf([add("a")], [edge(SOURCE, "a")]), "metadata": {"x": nested(63)}},
+        [("too_deep", "metadata" + ".x" * 63)],
+        id="too_deep",
     ),
     pytest.param(
         wf([act("a", "nope")], [edge(SOURCE, "a")]),
@@ -497,7 +515,7 @@ def test_invalid_format(kit: WorkflowKit, workflow: Any, path: str) -> None:
 def test_every_documented_code_is_covered() -> None:
     documented = set(re.findall(r"``([a-z_]+)``", validation_module.__doc__ or ""))
     covered = {code for case in CASES for code, _ in case.values[1]} | {"invalid_json", "invalid_format"}
-    assert len(documented) == 29
+    assert len(documented) == 31
     assert documented == covered
 
 

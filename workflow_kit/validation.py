@@ -6,7 +6,10 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 ``missing_ref``, ``missing_match_value``, ``malformed_ref``, ``invalid_ref_root``, ``unknown_event_field``,
 ``ref_not_upstream``, ``ref_path_not_in_output``, ``ref_type_mismatch``, ``template_type_mismatch``,
 ``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``,
-``too_many_actions``.
+``too_many_actions``, ``too_many_edges``, ``too_deep``.
+
+A workflow over a size limit (`MAX_ACTIONS`, `MAX_EDGES`) gets that one problem and no further checks,
+so the cost of validating anything a user sends stays bounded.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from jsonschema import Draft202012Validator
 from . import paths, refs, schemas
 from .actions import ActionDefinition, ActionRegistry
 from .engine.conditions import CONDITIONAL_TYPES
-from .engine.graph import find_cycle, reachable
+from .engine.graph import find_cycle, reachable, topological_order
 from .errors import ExpressionError, Problem, RefError, WorkflowValidationError
 from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
 from .workflow import SOURCE, Workflow, WorkflowLike, load_workflow
 
 MAX_ACTIONS = 1000
+MAX_EDGES = 5000
 MAX_ACTION_ID_LENGTH = 128
 EVENT_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
 Parts = tuple[str | int, ...]
@@ -39,13 +43,25 @@ def validate(workflow: WorkflowLike, registry: ActionRegistry) -> list[Problem]:
         loaded = load_workflow(workflow)
     except WorkflowValidationError as exc:
         return exc.problems
-    return _Validator(loaded, registry).problems()
+    return size_problems(loaded) or _Validator(loaded, registry).problems()
+
+
+def size_problems(workflow: Workflow) -> list[Problem]:
+    """The size limits a workflow exceeds (then nothing else is checked, and nothing is stored)."""
+    problems = []
+    if len(workflow.actions) > MAX_ACTIONS:
+        message = f"a workflow has at most {MAX_ACTIONS} actions, this one has {len(workflow.actions)}"
+        problems.append(Problem("too_many_actions", "actions", message))
+    if len(workflow.edges) > MAX_EDGES:
+        message = f"a workflow has at most {MAX_EDGES} edges, this one has {len(workflow.edges)}"
+        problems.append(Problem("too_many_edges", "edges", message))
+    return problems
 
 
 def ensure_valid(workflow: WorkflowLike, registry: ActionRegistry) -> Workflow:
     """Load and validate; raise `WorkflowValidationError` with every problem if there are any."""
     loaded = load_workflow(workflow)
-    problems = _Validator(loaded, registry).problems()
+    problems = size_problems(loaded) or _Validator(loaded, registry).problems()
     if problems:
         raise WorkflowValidationError(problems)
     return loaded
@@ -80,8 +96,6 @@ class _Validator:
     # -- structure -------------------------------------------------------------------------------
 
     def check_actions(self) -> None:
-        if len(self.workflow.actions) > MAX_ACTIONS:
-            self.add("too_many_actions", "actions", f"a workflow has at most {MAX_ACTIONS} actions")
         for i, action in enumerate(self.workflow.actions):
             path = f"actions[{i}]"
             if not action.id.strip():
@@ -141,8 +155,24 @@ class _Validator:
                 self.add("unreachable", f"actions[{i}]", f"action {action_id!r} is not reachable from '{SOURCE}'")
 
     def compute_upstream(self) -> dict[str, set[str]]:
-        reverse = [(target, source) for source, target in self.links]
-        return {action_id: reachable(action_id, reverse) - {SOURCE, action_id} for action_id in self.index}
+        """Every action's ancestors: one pass in topological order when the graph is acyclic (a cycle
+        was reported already; then a search per action)."""
+        ids = list(self.index)
+        order = topological_order(ids, self.links)
+        if order is None:
+            reverse = [(target, source) for source, target in self.links]
+            return {action_id: reachable(action_id, reverse) - {SOURCE, action_id} for action_id in ids}
+        parents: dict[str, list[str]] = {action_id: [] for action_id in ids}
+        for source, target in self.links:
+            if source != SOURCE:
+                parents[target].append(source)
+        upstream: dict[str, set[str]] = {}
+        for action_id in order:
+            found: set[str] = set(parents[action_id])
+            for parent in parents[action_id]:
+                found |= upstream[parent]
+            upstream[action_id] = found
+        return upstream
 
     # -- inputs ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from . import jsonlimits
 from .errors import Problem, WorkflowValidationError, split_msgspec_error
 
 SOURCE = "$source"
@@ -92,18 +93,27 @@ WorkflowLike = Workflow | dict[str, Any] | str | bytes
 def load_workflow(source: WorkflowLike) -> Workflow:
     """Load a workflow from any `WorkflowLike`, keeping unknown keys for a faithful round trip.
 
-    Raises `WorkflowValidationError` (code ``invalid_format``) naming the path of a malformed value.
+    Raises `WorkflowValidationError` naming the path of a malformed value: code ``invalid_json`` for
+    text that is not JSON, ``too_deep`` for values nested more than `MAX_JSON_DEPTH` levels,
+    ``invalid_format`` for anything else.
     """
     if isinstance(source, Workflow):
         return source
     if isinstance(source, str | bytes):
         try:
             source = msgspec.json.decode(source)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise WorkflowValidationError([Problem("invalid_json", "", f"not valid JSON: {exc}")]) from None
+        except RecursionError:
+            raise WorkflowValidationError([_too_deep("")]) from None
     if not isinstance(source, dict):
         found = type(source).__name__
         raise WorkflowValidationError([Problem("invalid_format", "", f"expected a JSON object, got {found}")])
+    try:
+        jsonlimits.encode(source)
+    except jsonlimits.JSONShapeError as exc:
+        code = "too_deep" if exc.code == "too_deep" else "invalid_format"
+        raise WorkflowValidationError([Problem(code, exc.path, exc.reason)]) from None
     data = _without_extra_marker(source)
     try:
         workflow = msgspec.convert(data, Workflow)
@@ -112,6 +122,10 @@ def load_workflow(source: WorkflowLike) -> Workflow:
         raise WorkflowValidationError([Problem("invalid_format", path, message)]) from None
     _attach_extras(workflow, data)
     return workflow
+
+
+def _too_deep(path: str) -> Problem:
+    return Problem("too_deep", path, f"nested more than {jsonlimits.MAX_JSON_DEPTH} levels deep")
 
 
 def dump_workflow(workflow: Workflow) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import msgspec
 
 from .. import expressions
 from ..errors import ExpressionError, Problem, WorkflowValidationError
+from ..jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
 from .cron import CronError, CronSchedule
 
 MAX_TRIGGER_NAME = 255
@@ -50,6 +51,10 @@ def parse_trigger(value: Trigger | str | dict[str, Any], *, cron_seconds: bool =
         if condition is not None and not isinstance(condition, str):
             raise WorkflowValidationError([Problem("invalid_trigger", "trigger.if", "expected a CEL expression")])
         value = Trigger(event=event, if_=condition or None, cron=cron)
+    elif not isinstance(value, Trigger):
+        found = type(value).__name__
+        message = f"expected an event name, {{event, if}} or {{cron}}, got {found}"
+        raise WorkflowValidationError([Problem("invalid_trigger", "trigger", message)])
     if value.cron is not None:
         return _cron_trigger(value, cron_seconds)
     value = Trigger(event=(value.event or "").strip(), if_=value.if_.strip() if value.if_ else None)
@@ -66,6 +71,8 @@ def _cron_trigger(value: Trigger, cron_seconds: bool) -> Trigger:
         problems.append(Problem("invalid_trigger", "trigger", "a trigger is an event or a cron schedule, not both"))
     if value.if_ is not None:
         problems.append(Problem("invalid_trigger", "trigger.if", "a cron trigger has no condition"))
+    if not valid_unicode(value.cron):
+        raise WorkflowValidationError([*problems, Problem("invalid_trigger", "trigger.cron", INVALID_UNICODE_MESSAGE)])
     try:
         schedule = CronSchedule.parse(value.cron, allow_seconds=cron_seconds)
     except CronError as exc:
@@ -93,6 +100,9 @@ def trigger_problems(trigger: Trigger) -> list[Problem]:
         )
     if "\x00" in name or (trigger.if_ is not None and "\x00" in trigger.if_):
         problems.append(Problem("invalid_trigger", "trigger", "text may not contain the NUL character"))
+        return problems
+    if not valid_unicode(name) or (trigger.if_ is not None and not valid_unicode(trigger.if_)):
+        problems.append(Problem("invalid_trigger", "trigger", INVALID_UNICODE_MESSAGE))
         return problems
     if trigger.if_ is not None:
         try:

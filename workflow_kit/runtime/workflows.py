@@ -15,12 +15,14 @@ from typing import Any
 import msgspec
 from sqlalchemy.engine import Connection, RowMapping
 
+from .. import jsonlimits
 from ..actions import ActionRegistry
 from ..errors import Problem, WorkflowValidationError
 from ..events import NUL_MESSAGE, has_nul, new_id
+from ..jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
 from ..tenancy import check_tenant
 from ..timeutil import Clock
-from ..validation import validate
+from ..validation import size_problems, validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
 from . import schema
 from .db import Database
@@ -46,6 +48,8 @@ def _text(value: object, path: str, limit: int, *, required: bool = False) -> st
         raise WorkflowValidationError([Problem(code, path, f"longer than {limit} characters")])
     if "\x00" in value:
         raise WorkflowValidationError([Problem(code, path, NUL_MESSAGE)])
+    if not valid_unicode(value):
+        raise WorkflowValidationError([Problem(code, path, INVALID_UNICODE_MESSAGE)])
     return value.strip() if required else value
 
 
@@ -260,13 +264,22 @@ class WorkflowStore:
 
     def _draft(self, workflow: WorkflowLike, *, validate_fully: bool) -> dict[str, Any]:
         loaded = load_workflow(workflow)
-        if has_nul(loaded.to_json()):
+        problems = size_problems(loaded)
+        if problems:
+            raise WorkflowValidationError(problems)
+        draft = dump_workflow(loaded)
+        try:
+            encoded = jsonlimits.encode(draft)
+        except jsonlimits.JSONShapeError as exc:  # a Workflow built in Python, not loaded from JSON
+            code = "too_deep" if exc.code == "too_deep" else "invalid_format"
+            raise WorkflowValidationError([Problem(code, exc.path, exc.reason)]) from None
+        if has_nul(encoded):
             raise WorkflowValidationError([Problem("invalid_text", "workflow", NUL_MESSAGE)])
         if validate_fully:
             problems = validate(loaded, self._registry)
             if problems:
                 raise WorkflowValidationError(problems)
-        return dump_workflow(loaded)
+        return draft
 
     def _row(self, conn: Connection, tenant: str, workflow_id: str) -> RowMapping:
         row = conn.execute(W.select().where(W.c.id == workflow_id, W.c.tenant == tenant)).mappings().first()
