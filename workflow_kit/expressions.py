@@ -25,9 +25,10 @@ from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import Activation as CelActivation
-from celpy.evaluation import CELEvalError, Evaluator, base_functions
+from celpy.evaluation import CELEvalError, base_functions
 from lark import Token, Tree
 
+from . import cel_limits
 from .errors import ExpressionError
 
 MAX_EXPRESSION_LENGTH = 4096
@@ -45,7 +46,7 @@ CelExpression = Annotated[
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TYPE_NAMES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn"})
-_ENV = celpy.Environment()
+_ENV = celpy.Environment(runner_class=cel_limits.BoundedRunner)
 _COMPILE_LOCK = threading.Lock()  # cel-python shares one Lark parser per process
 
 Projection: TypeAlias = "frozenset[tuple[str, Projection]] | None"
@@ -73,6 +74,7 @@ _FUNCTIONS = {
     name: _loosely_numeric(base_functions[name])
     for name in ("_+_", "_-_", "_*_", "_/_", "_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_")
 }
+_FUNCTIONS["_+_"] = cel_limits.sized(_FUNCTIONS["_+_"])
 # What `celpy.Runner.evaluate` builds on every call (the environment's annotations and our functions),
 # built once; each evaluation clones it and loads its variables, as the runner does.
 _BASE_ACTIVATION = CelActivation(package=_ENV.package, annotations=_ENV.annotations, functions=_FUNCTIONS)
@@ -98,9 +100,11 @@ def compile_expression(source: str) -> Expression:
         raise ExpressionError(source[:60] + "...", f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
     with _COMPILE_LOCK:
         try:
-            tree = _ENV.compile(source)
+            tree = cel_limits.parse(_ENV, source)
         except CELParseError as exc:
             raise ExpressionError(source, "syntax error", line=exc.line, column=exc.column) from None
+        except cel_limits.CelLimitError as exc:
+            raise ExpressionError(source, str(exc)) from None
         program = _ENV.program(tree, functions=_FUNCTIONS)
     return Expression(source, program, _free_names(tree), _uses(tree))
 
@@ -164,6 +168,9 @@ class Activation:
                     prepared.identifiers.load_values({name: owner._convert(name, projection)})
                 except (ValueError, TypeError) as exc:
                     raise ExpressionError(expression.source, f"variable {name!r} cannot be read: {exc}") from None
+                except RecursionError:
+                    message = f"variable {name!r} cannot be read: it is nested too deeply"
+                    raise ExpressionError(expression.source, message) from None
             self._prepared[prepared_key] = prepared
         return prepared
 
@@ -183,11 +190,15 @@ def evaluate(source: str | Expression, variables: Mapping[str, Any] | Activation
     scope = variables if isinstance(variables, Activation) else Activation(variables)
     activation = scope._prepare(expression)
     try:
-        result = Evaluator(expression.program.ast, activation).evaluate()
+        result = cel_limits.evaluate(expression.program.ast, activation)
     except CELEvalError as exc:
         raise ExpressionError(expression.source, _eval_message(exc)) from None
     except (TypeError, ValueError, ArithmeticError, KeyError) as exc:  # cel-python leaks a few of these
         raise ExpressionError(expression.source, str(exc)) from None
+    except cel_limits.CelLimitError as exc:
+        raise ExpressionError(expression.source, str(exc)) from None
+    except RecursionError:  # a value nested deeply (in a variable or built by the expression)
+        raise ExpressionError(expression.source, "a value is nested too deeply to evaluate") from None
     if isinstance(result, CELEvalError):
         raise ExpressionError(expression.source, _eval_message(result))
     return to_json(result)
