@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -14,13 +15,14 @@ from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Body
 from litestar.static_files import create_static_files_router
 
-from workflow_kit import WorkflowKit
+from workflow_kit import WorkflowKit, jsonlimits
+from workflow_kit.jsonlimits import JSONShapeError
 from workflow_kit.tokens import Principal, check_secret
 
 from . import errors
@@ -126,6 +128,7 @@ def create_app(
         dependencies={"kit": Provide(_kit, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=_Request,
         before_request=_reject_nul,
         plugins=[StrictStructSchemaPlugin()],
         cors_config=CORSConfig(
@@ -147,6 +150,36 @@ def create_app(
         state=State({"demo": demo, "kit": kit, "authenticator": authenticator}),
         debug=False,
     )
+
+
+class _Request(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        """The decoded JSON body. JSON nested so deeply that the decoder runs out of stack is a 400 like
+        any other malformed body (not a 500); shallower nesting is checked where the data is used. Text
+        that is not valid Unicode (an escaped lone surrogate, ``"\\ud800"``) is a 400 naming where."""
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException("the JSON body is nested too deeply") from None
+        except SerializationException:
+            found = _invalid_unicode(await self.body())
+            if found is None:
+                raise
+            raise errors.BodyError(found.path, found.reason) from None
+
+
+def _invalid_unicode(body: bytes) -> JSONShapeError | None:
+    """Where JSON text that msgspec refuses holds a lone surrogate (the standard library's reader accepts
+    them, and msgspec's message for one is only "Input data was truncated"), if that is the cause."""
+    if b"\\ud" not in body.lower():
+        return None
+    try:
+        jsonlimits.encode(json.loads(body))
+    except JSONShapeError as exc:
+        return exc if exc.code == "not_json" else None
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 async def _reject_nul(request: Request[Any, Any, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
@@ -31,6 +31,14 @@ _HTTP_CODES = {
     422: "invalid",
     429: "too_many_requests",
 }
+
+
+class BodyError(ClientException):
+    """The request body is JSON the API cannot take; `path` says where in it (400)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.path = path
 
 
 def _response(status: int, body: ErrorBody) -> Response[ErrorBody]:
@@ -69,7 +77,7 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]
     status = exc.status_code
     if status >= 500:
         return unexpected(_, exc)
-    path = None
+    path = (exc.path or None) if isinstance(exc, BodyError) else None
     message = exc.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]

@@ -10,6 +10,7 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
 from workflow_kit.errors import Problem, WorkflowValidationError
+from workflow_kit.events import normalize_event
 from workflow_kit.runtime.cron import timer_event
 from workflow_kit.runtime.models import WorkflowRecord
 from workflow_kit.workflow import dump_workflow, load_workflow
@@ -249,5 +250,6 @@ async def test_workflow(
         event = timer_event(record.trigger.cron, now // 1000 * 1000, now)
     else:
         event = {"name": (record.trigger.event or "").rstrip("*").rstrip("./") or "workflow/test", "data": {}}
+    normalize_event(event, kit.clock.now_ms())  # a bad event must fail before the snapshot is stored
     snapshot = await blocking(kit.workflows.snapshot, principal.tenant, workflow_id)
     return RunId(run_id=await kit.runs.start(principal.tenant, workflow_id, snapshot.id, event))
