@@ -342,6 +342,7 @@ def test_kit_workflows_reject_deep_and_unencodable_workflows(kit: WorkflowKit) -
         ({"trigger": "app/\ud800"}, ("invalid_trigger", "trigger")),
         ({"trigger": {"event": "app/x", "if": "event.name == '\ud800'"}}, ("invalid_trigger", "trigger")),
         ({"trigger": {"cron": "TZ=Europe/Paris\ud800 0 12 * * 5"}}, ("invalid_trigger", "trigger.cron")),
+        ({"settings": {"idempotency": "event.data.\ud800"}}, ("invalid_settings", "settings.idempotency")),
     ]
     for fields, problem in cases:
         arguments: dict[str, Any] = {"name": "W", "trigger": "app/x", "workflow": ECHO, **fields}

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .. import expressions
+from .. import expressions, jsonlimits
 from ..errors import ExpressionError, Problem, WorkflowValidationError, split_msgspec_error
 from ..events import NUL_MESSAGE, has_nul
 from ..retry import MAX_RETRIES
@@ -224,7 +224,11 @@ def settings_schema() -> dict[str, Any]:
 def settings_problems(settings: WorkflowSettings) -> list[Problem]:
     """Everything wrong with settings that decode: durations and their ranges, expressions, and
     options that do not go together."""
-    if has_nul(msgspec.json.encode(settings)):
+    try:
+        encoded = jsonlimits.encode(msgspec.to_builtins(settings), "settings")
+    except jsonlimits.JSONShapeError as exc:  # a lone surrogate in a key expression, say
+        return [Problem("invalid_settings", exc.path, exc.reason)]
+    if has_nul(encoded):
         return [Problem("invalid_settings", "settings", NUL_MESSAGE)]
     check = _Checker()
     s = settings
