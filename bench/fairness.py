@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.events import MAX_EVENTS_PER_SEND
 
 from .kit_side import fresh_database
 
@@ -59,7 +60,9 @@ async def measure(url: str, flood: int, probes: int) -> dict[str, float]:
             idle = await probe_latencies(0)
             await worker.idle()
             begun = time.perf_counter()
-            await kit.send("flood", [{"name": "bench/go", "data": {}} for _ in range(flood)])
+            for start in range(0, flood, MAX_EVENTS_PER_SEND):
+                count = min(MAX_EVENTS_PER_SEND, flood - start)
+                await kit.send("flood", [{"name": "bench/go", "data": {}} for _ in range(count)])
             during = await probe_latencies(probes)
             backlog = flood - flooded
             while flooded < flood:

@@ -39,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.events import MAX_EVENTS_PER_SEND
 
 STEPS = 10
 LOAD_IN_FLIGHT = 10
@@ -127,7 +128,9 @@ def _cpu() -> float:
 async def throughput(url: str, runs: int, concurrency: int) -> dict[str, Any]:
     kit = build_kit(url, Marks())
     try:
-        await kit.send(TENANT, [{"name": "bench/go", "data": {}} for _ in range(runs)])
+        for start in range(0, runs, MAX_EVENTS_PER_SEND):
+            count = min(MAX_EVENTS_PER_SEND, runs - start)
+            await kit.send(TENANT, [{"name": "bench/go", "data": {}} for _ in range(count)])
         cpu, started = _cpu(), time.perf_counter()
         async with kit.worker(concurrency=concurrency, poll_ms=100) as worker:
             await worker.idle(timeout=900)

@@ -454,3 +454,31 @@ async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: Workflo
         await worker.idle()
     found = {run.id: run.status for run in await runs(kit)}
     assert found == {first: RunStatus.CANCELLED, second: RunStatus.CANCELLED}  # both were cancelled by app/stop
+
+
+async def test_keys_keep_batches_and_throttles_apart(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    batched = kit.workflows.create(
+        TENANT,
+        name="batched",
+        trigger="app/batch",
+        workflow=ONE_STEP,
+        settings={"batch_events": {"max_size": 2, "timeout": "10s", "key": "event.data.user"}},
+    )
+    throttled = kit.workflows.create(
+        TENANT,
+        name="throttled",
+        trigger="app/throttle",
+        workflow=ONE_STEP,
+        settings={"throttle": {"limit": 1, "period": "1m", "key": "event.data.user"}},
+    )
+    users = ["a", "b", "a", "b", "a"]
+    await kit.send(TENANT, [{"name": "app/batch", "data": {"user": u, "n": n}} for n, u in enumerate(users)])
+    await kit.send(TENANT, [{"name": "app/throttle", "data": {"user": u, "n": n}} for n, u in enumerate(users)])
+    await worker.idle()
+    batches = [output_of(r)["events"] for r in await kit.runs.list(TENANT, workflow_id=batched.id, status="completed")]
+    assert sorted(batches, key=str) == [
+        [{"user": "a", "n": 0}, {"user": "a", "n": 2}],
+        [{"user": "b", "n": 1}, {"user": "b", "n": 3}],
+    ]
+    started = await kit.runs.list(TENANT, workflow_id=throttled.id, status="completed")
+    assert sorted(output_of(r)["data"]["user"] for r in started) == ["a", "b"]  # one per user now, the rest later
