@@ -90,7 +90,7 @@ async def sleeping(url: str, count: int, spread: float, lead: float) -> None:
             before = rss_mb()
             # Every run sleeps until a time spread over `spread` seconds, starting `lead` seconds after
             # the time all of them should have parked by (a generous estimate; checked below).
-            estimate = max(30.0, count / 1_500)
+            estimate = max(30.0, count / 300)  # runs parked per second, with room to spare on 2 cores
             base = time.time() + estimate + lead
             due = [base + spread * i / count for i in range(count)]
             events = [{"name": "bench/nap", "data": {"n": i, "due": int(due[i] * 1000)}} for i in range(count)]
