@@ -13,30 +13,20 @@ checks the journal against them.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from workflow_kit import ActionContext, ActionContextSync, WorkflowKit
 from workflow_kit.retry import RetryPolicy
 
+from .marks import mark
+
 SIGNAL = "fault/signal"
 CHILD_EVENT = "fault/child"
 RETRIES = 5
 kit = WorkflowKit(retry_policy=RetryPolicy(retries=RETRIES, backoff_ms=(20,), jitter_ms=0))
-
-
-def mark(line: str) -> None:
-    """Record one execution of a step body (see the module docstring)."""
-    path = Path(os.environ["WK_MARKS"]) / f"marks-{os.getpid()}.log"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 def _n(ctx: ActionContext) -> int:

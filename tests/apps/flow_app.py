@@ -8,23 +8,14 @@ executed at once across every worker process.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from workflow_kit import ActionContext, WorkflowKit
 
+from .marks import mark as note
+
 kit = WorkflowKit()
-
-
-def note(line: str) -> None:
-    path = Path(os.environ["WK_MARKS"]) / f"marks-{os.getpid()}.log"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 @kit.action(kind="held")

@@ -153,16 +153,11 @@ def admit(
         conn, key("idempotency", idempotency), run["id"], now, now + IDEMPOTENCY_MS
     ):
         return Admission(dropped="idempotency")
-    if settings.rate_limit is not None:
+    if settings.rate_limit is not None:  # up to `limit` at once: the tolerance is all but one interval
         limit = settings.rate_limit
-        period = duration_ms(limit.period)
-        interval = max(1, period // limit.limit)
-        state_key = key("rate_limit", limit.key)
-        _lock(conn, state_key)
-        start, tat = gcra(_tat(conn, state_key), now, interval, period - interval)
+        start = _take_turn(conn, key("rate_limit", limit.key), now, limit.limit, duration_ms(limit.period), None)
         if start > now:
             return Admission(dropped="rate_limit")
-        _set_tat(conn, state_key, tat, tat + period)
     admission = Admission(run=run)
     if settings.singleton is not None:
         singleton = key_digest(workflow, key_value(settings.singleton.key, variables))
@@ -221,11 +216,7 @@ def admit(
     if settings.throttle is not None:
         throttle = settings.throttle
         period = duration_ms(throttle.period)
-        interval = max(1, period // throttle.limit)
-        state_key = key("throttle", throttle.key)
-        _lock(conn, state_key)
-        start, tat = gcra(_tat(conn, state_key), now, interval, interval * (throttle.burst - 1))
-        _set_tat(conn, state_key, tat, tat + period)
+        start = _take_turn(conn, key("throttle", throttle.key), now, throttle.limit, period, throttle.burst)
         run["due_at"] = max(run["due_at"], start)
     if settings.priority is not None:
         seconds = _priority(settings.priority.run, variables)
@@ -311,6 +302,20 @@ def _lock(conn: Connection, key: str) -> None:
 
 def _insert(conn: Connection) -> Any:
     return postgresql.insert(F) if conn.dialect.name == "postgresql" else sqlite.insert(F)
+
+
+def _take_turn(conn: Connection, key: str, now: int, limit: int, period: int, burst: int | None) -> int:
+    """A GCRA turn for `key` (`limit` per `period`): when a unit arriving now may pass. `burst` units may
+    pass at once (None: `limit` units, the whole period's worth, as a rate limit allows). The key's
+    state moves on only if the unit passes now or is scheduled (a throttle): a rate limit's caller drops
+    a unit that would have to wait, so its turn is not taken."""
+    interval = max(1, period // limit)
+    tolerance = period - interval if burst is None else interval * (burst - 1)
+    _lock(conn, key)
+    start, tat = gcra(_tat(conn, key), now, interval, tolerance)
+    if burst is not None or start <= now:
+        _set_tat(conn, key, tat, tat + period)
+    return start
 
 
 def _hold(conn: Connection, key: str, run_id: str, now: int, until: int) -> bool:
