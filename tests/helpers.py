@@ -25,3 +25,15 @@ def chain(*ids: str, kind: str = "noop") -> dict[str, Any]:
     """$source -> ids[0] -> ids[1] -> ..."""
     nodes = ["$source", *ids]
     return workflow([action(i, kind) for i in ids], [edge(a, b) for a, b in itertools.pairwise(nodes)])
+
+
+def assert_error(response: Any, status: int, code: str, path: str | None = None) -> dict[str, Any]:
+    """An API error: the status, the code, a message, no traceback, and the path if one is given."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert "Traceback" not in response.text
+    if path is not None:
+        assert body.get("path") == path, body
+    return body

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from conftest import Api
+from helpers import assert_error
 from jsonschema import Draft202012Validator
 
 BUILTINS = {
@@ -17,15 +18,6 @@ BUILTINS = {
     "builtin:send_event",
     "builtin:invoke",
 }
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"], body
-    assert "Traceback" not in response.text
-    return body
 
 
 def names_field(body: dict[str, Any], field: str) -> bool:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from conftest import Api
+from helpers import assert_error
 
 ECHO = {
     "actions": [{"id": "a", "kind": "echo", "inputs": {"x": "!ref($.event.data.x)"}}],
@@ -54,15 +55,6 @@ def create(api: Api, expect: int = 201, **fields: Any) -> dict[str, Any]:
 
 def problems_of(body: dict[str, Any]) -> set[tuple[str, str]]:
     return {(p["code"], p["path"]) for p in body["problems"]}
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"], body
-    assert "Traceback" not in response.text
-    return body
 
 
 def wait_for_run(api: Api, run_id: str, timeout: float = 20.0) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 from conftest import Api
+from helpers import assert_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,17 +59,6 @@ def deep_path(base: str, depth: int) -> str:
 def raw_json(api: Api, method: str, url: str, body: bytes) -> Any:
     headers = {**api.headers(), "Content-Type": "application/json"}
     return api.client.request(method, url, headers=headers, content=body)
-
-
-def assert_error(response: Any, status: int, code: str, path: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"], body
-    assert "Traceback" not in response.text
-    if path is not None:
-        assert body.get("path") == path, body
-    return body
 
 
 def problems(response: Any) -> list[tuple[str, str]]:

@@ -45,14 +45,15 @@ from sqlalchemy.engine import Connection
 from .. import expressions
 from ..errors import ExpressionError
 from . import schema
+from .models import TERMINAL
 from .settings import IDEMPOTENCY_MS, MAX_PRIORITY_S, WorkflowSettings, duration_ms
+from .wait_keys import wait_key
 
 R = schema.runs
 F = schema.flow_state
 WT = schema.waits
 CANCEL_ACTION = "$cancel"
 NO_EXPIRY = 2**62
-_TERMINAL = ("completed", "failed", "cancelled")
 _LOG = logging.getLogger("workflow_kit.flow")
 
 
@@ -102,21 +103,8 @@ def version_settings(version_id: str, raw: dict[str, Any] | None) -> WorkflowSet
 
 
 def has_start_controls(settings: WorkflowSettings) -> bool:
-    return any(
-        value is not None
-        for value in (
-            settings.idempotency,
-            settings.rate_limit,
-            settings.singleton,
-            settings.debounce,
-            settings.batch_events,
-            settings.throttle,
-            settings.priority,
-            settings.timeouts,
-            settings.concurrency,
-            settings.cancel_on,
-        )
-    )
+    """Whether any setting but ``retries`` (which only the worker reads) is set."""
+    return any(getattr(settings, name) is not None for name in settings.__struct_fields__ if name != "retries")
 
 
 @dataclass
@@ -165,7 +153,7 @@ def admit(
         active = list(
             conn.execute(
                 sa.select(R.c.id).where(
-                    R.c.workflow_id == workflow, R.c.singleton_key == singleton, R.c.status.not_in(_TERMINAL)
+                    R.c.workflow_id == workflow, R.c.singleton_key == singleton, R.c.status.not_in(TERMINAL)
                 )
             ).scalars()
         )
@@ -261,8 +249,6 @@ def cancel_wait(
     trigger: dict[str, Any],
     now: int,
 ) -> dict[str, Any]:
-    from .wait_keys import wait_key
-
     return {
         "id": f"{run['id']}:{CANCEL_ACTION}:{index}",
         "tenant": run["tenant"],

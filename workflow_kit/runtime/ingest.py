@@ -20,6 +20,7 @@ from ..errors import ExpressionError
 from ..events import new_id
 from . import flow, schema
 from .db import Database, one_of
+from .models import TERMINAL
 from .triggers import condition_holds, patterns_for
 from .wait_keys import event_keys
 
@@ -32,7 +33,7 @@ _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant")
 _INSERT_RUN = R.insert()
 _WAKE = (
     R.update()
-    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(("completed", "failed", "cancelled")))
+    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(TERMINAL))
     .values(
         due_at=sa.case((R.c.status.in_(OPEN_STATUSES), sa.bindparam("now")), else_=R.c.due_at),
         wake_requested=True,
@@ -183,7 +184,7 @@ def _cancel(db: Database, conn: Connection, run_ids: list[str], why: str, now: i
 
     received = Received()
     for row in conn.execute(R.select().where(R.c.id.in_(run_ids))).mappings():
-        if row["status"] not in ("completed", "failed", "cancelled"):
+        if row["status"] not in TERMINAL:
             error = {"name": "Cancelled", "message": f"the run was cancelled: {why}"}
             received.merge(finish_run(db, conn, row, "cancelled", None, error, now))
             received.woke = True

@@ -66,8 +66,6 @@ _RUN_FIELDS = (
 )
 _NEXT_DUE = sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))
 _NEXT = sa.select(_NEXT_DUE.scalar_subquery(), NEXT_TICK)  # one round trip for both
-_ACTIONS_OF = A.select().where(A.c.run_id.in_(sa.bindparam("ids", expanding=True)))
-_STEPS_OF = S.select().where(S.c.run_id.in_(sa.bindparam("ids", expanding=True)))
 _OWNED = sa.and_(R.c.id == sa.bindparam("run"), R.c.claim_seq == sa.bindparam("seq"), R.c.status == "running")
 _RENEW = (
     R.update()
@@ -139,6 +137,12 @@ def fair_share(due: Sequence[Any], limit: int) -> list[Any]:
         ranked.append((rank, position, row))
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [row for _, _, row in ranked[:limit]]
+
+
+@cache
+def _journals_of(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The action and step rows of the runs ``:ids``."""
+    return A.select().where(one_of(dialect, A.c.run_id, "ids")), S.select().where(one_of(dialect, S.c.run_id, "ids"))
 
 
 @cache
@@ -241,8 +245,9 @@ class RunJournalStore:
                 rows = [dict(row) for row in conn.execute(_claim_statement(self.db.dialect), params).mappings()]
             if rows:
                 loaded = {"ids": [row["id"] for row in rows]}
-                actions = conn.execute(_ACTIONS_OF, loaded).mappings().all()
-                steps = conn.execute(_STEPS_OF, loaded).mappings().all()
+                actions_of, steps_of = _journals_of(self.db.dialect)
+                actions = conn.execute(actions_of, loaded).mappings().all()
+                steps = conn.execute(steps_of, loaded).mappings().all()
                 for row in rows:
                     run_id = row["id"]
                     own_steps = [s for s in steps if s["run_id"] == run_id]
