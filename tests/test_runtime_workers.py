@@ -6,9 +6,12 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import sqlalchemy as sa
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.runtime import schema
+from workflow_kit.runtime.journal import RunJournalStore
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.timeutil import VirtualClock
 
@@ -120,3 +123,39 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
     finally:
         worker_kit.close()
         sender_kit.close()
+
+
+async def test_renewing_leases_extends_held_ones_reports_lost_ones_and_never_waits_on_a_lock(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    """The heartbeat's renewal: a claim still held gets a later lease; a claim another worker took (a
+    new claim_seq) comes back as lost. On PostgreSQL a run whose row another transaction holds locked
+    (a lane writing its step, an event waking it) is skipped, not waited for, and not called lost."""
+
+    @kit.action(kind="idle")
+    async def idle(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        return None
+
+    one_action = workflow([action("a", "idle")], [edge("$source", "a")])
+    kit.workflows.create("acme", name="Idle", trigger="idle/go", workflow=one_action)
+    await kit.send("acme", [{"name": "idle/go", "data": {"n": n}} for n in range(3)])
+    store = RunJournalStore(kit.db)
+    now = clock.now_ms()
+    batch = await store.claim("me", 3, 1_000, now)
+    first, second, third = (run.claim for run in batch.runs)
+    with kit.db.write() as conn:  # another worker took the second run over
+        conn.execute(schema.runs.update().where(schema.runs.c.id == second.run_id).values(claim_seq=second.seq + 1))
+    lost = await store.renew([first, second, third], 60_000, now)
+    assert lost == [second]
+    with kit.db.read() as conn:
+        due = dict(conn.execute(sa.select(schema.runs.c.id, schema.runs.c.due_at)).all())
+    assert due[first.run_id] == due[third.run_id] == now + 60_000
+    if kit.db.dialect != "postgresql":
+        return
+    with kit.db.engine.connect() as other, other.begin():  # holds the third run's row until the end
+        other.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id == third.run_id).with_for_update())
+        lost = await asyncio.wait_for(store.renew([first, third], 90_000, now), timeout=10)
+    assert lost == []
+    with kit.db.read() as conn:
+        due = dict(conn.execute(sa.select(schema.runs.c.id, schema.runs.c.due_at)).all())
+    assert due[first.run_id] == now + 90_000 and due[third.run_id] == now + 60_000

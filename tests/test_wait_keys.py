@@ -208,7 +208,7 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
     params = {"tenant": TENANT, "name": "doc/approved", "now": 0, "keys": keys}
     with kit.db.write() as conn:
         conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_waits")
-        found = conn.execute(_lookups(kit.db.dialect).waits, params).all()
+        found = _lookups(kit.db.dialect).waits.rows(conn, params)
         plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
     assert [w.run_id for w in found] == ["run42"]
     # both halves (the keys given, the waits without a key) search the index on the key too, no scan

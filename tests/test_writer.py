@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from workflow_kit.runtime import schema
 from workflow_kit.runtime.db import Database
-from workflow_kit.runtime.writer import Claim, Rollback, StaleRun, Upsert, WriteJob
+from workflow_kit.runtime.writer import Claim, GroupCommitWriter, Rollback, StaleRun, Upsert, WriteJob
 
 NOTES = sa.Table(
     "wk_test_writer_notes",
@@ -168,5 +168,31 @@ async def test_close_writes_what_is_queued(database_url: str) -> None:
         await asyncio.gather(*pending)
         assert set(stored(db)) == {f"q{i}" for i in range(50)}
     finally:
+        NOTES.metadata.drop_all(db.engine)
+        db.dispose()
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+async def test_lanes_share_the_queue_and_all_stop_on_close(database_url: str, lanes: int) -> None:
+    """Several lanes (PostgreSQL's default is 2) write batches side by side; close stops every one of
+    them after writing what was queued."""
+    db = Database(database_url)
+    db.ensure_schema()
+    NOTES.metadata.create_all(db.engine)
+    writer = GroupCommitWriter(db, lanes=lanes)
+    try:
+        results = await asyncio.gather(*(writer.submit(WriteJob(apply=insert(f"l{i}"))) for i in range(200)))
+        assert results == [f"l{i}" for i in range(200)]
+        pending = [asyncio.ensure_future(writer.submit(WriteJob(rows=[note(f"late{i}")]))) for i in range(50)]
+        await asyncio.sleep(0)
+        await asyncio.to_thread(writer.close)
+        await asyncio.gather(*pending)
+        assert set(stored(db)) == {f"l{i}" for i in range(200)} | {f"late{i}" for i in range(50)}
+        assert len(writer._threads) == lanes and not any(thread.is_alive() for thread in writer._threads)
+        assert writer.jobs == 250
+        with pytest.raises(RuntimeError, match="closed"):
+            await writer.submit(WriteJob(rows=[note("after")]))
+    finally:
+        writer.close()
         NOTES.metadata.drop_all(db.engine)
         db.dispose()

@@ -80,6 +80,9 @@ class RunDriver:
                     # starts only once that is recorded (and the worker proved it still owns the run).
                     await self.journal.save_actions(changed)
                     changed = []
+                if len(start) == 1 and not running:  # one action at a time (a chain): no task to schedule
+                    changed.append(await self._record(start[0], await self._invoke(start[0])))
+                    continue
                 for action_id in start:
                     running[asyncio.create_task(self._invoke(action_id))] = action_id
                 if not running:

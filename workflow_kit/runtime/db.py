@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from . import schema
+from .direct import Direct
 
 if TYPE_CHECKING:
     from .writer import GroupCommitWriter
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "wk_alembic_version"
 _SQLITE_SYNC = {"full": "FULL", "normal": "NORMAL", "off": "OFF", "extra": "EXTRA"}
+POSTGRES_WRITER_LANES = 2
+"""Group-commit transactions in flight at once on PostgreSQL (measured in bench/README.md: 2 gave 20%
+more steps/s than 1 at 20 concurrent runs; 3 and 4 no more than 2)."""
 _MIGRATION_LOCK = 7_347_201  # pg_advisory_xact_lock key: one migrating process at a time
 
 
@@ -47,6 +51,13 @@ def one_of(dialect: str, column: sa.ColumnElement[Any], name: str) -> sa.ColumnE
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.String)))
     values = sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
     return column.in_(sa.select(values.c.value))
+
+
+def literals(values: Sequence[str]) -> list[sa.ColumnElement[Any]]:
+    """Our own constants (status names) as SQL literals: ``status NOT IN ('completed', ...)`` is compiled
+    once, where a list of bound values is expanded again at every execution."""
+    assert all("'" not in value for value in values)
+    return [sa.literal_column(f"'{value}'") for value in values]
 
 
 class Database:
@@ -73,7 +84,7 @@ class Database:
             raise ValueError(f"unsupported database {url!r}: use sqlite:///path or postgresql+psycopg://...")
         self._ready = False
         self._ready_lock = threading.Lock()
-        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Direct] = {}
         self.writer_lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
@@ -101,10 +112,12 @@ class Database:
 
     @cached_property
     def writer(self) -> GroupCommitWriter:
-        """The process's group-commit writer (a thread, started on first use)."""
+        """The process's group-commit writer (threads, started on first use): one lane on SQLite, which
+        has one writer at a time; `POSTGRES_WRITER_LANES` on PostgreSQL, whose transactions run side by
+        side (one lane's transaction waits on the server while the next lane's is being built)."""
         from .writer import GroupCommitWriter
 
-        return GroupCommitWriter(self)
+        return GroupCommitWriter(self, lanes=POSTGRES_WRITER_LANES if self.dialect == "postgresql" else 1)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -166,7 +179,8 @@ class Database:
     # -- dialect helpers -----------------------------------------------------------------------
 
     def upsert(self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-        """Insert rows, or update every non-key column where the key exists."""
+        """Insert rows, or update every non-key column where the key exists (rows of one shape: the
+        keys of the first)."""
         if not rows:
             return
         shape = (table.name, tuple(keys), tuple(rows[0]))
@@ -174,11 +188,11 @@ class Database:
         if statement is None:  # building the statement costs more than running it: keep it
             insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
             columns = [c for c in rows[0] if c not in keys]
-            statement = insert.on_conflict_do_update(
+            upsert = insert.on_conflict_do_update(
                 index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
             )
-            self._upserts[shape] = statement
-        conn.execute(statement, list(rows))
+            statement = self._upserts[shape] = Direct(upsert, columns=shape[2])
+        statement.many(conn, rows)
 
     def insert_ignore(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
         """Insert unless the primary key exists; True if inserted."""

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 from .. import expressions
 from ..errors import ExpressionError
 from . import schema
+from .db import literals
 from .models import TERMINAL
 from .settings import IDEMPOTENCY_MS, MAX_PRIORITY_S, WorkflowSettings, duration_ms
 from .wait_keys import wait_key
@@ -153,7 +154,7 @@ def admit(
         active = list(
             conn.execute(
                 sa.select(R.c.id).where(
-                    R.c.workflow_id == workflow, R.c.singleton_key == singleton, R.c.status.not_in(TERMINAL)
+                    R.c.workflow_id == workflow, R.c.singleton_key == singleton, R.c.status.not_in(literals(TERMINAL))
                 )
             ).scalars()
         )

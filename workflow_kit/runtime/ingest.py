@@ -19,7 +19,8 @@ from .. import expressions
 from ..errors import ExpressionError
 from ..events import new_id
 from . import flow, schema
-from .db import Database, one_of
+from .db import Database, literals, one_of
+from .direct import Direct
 from .models import TERMINAL
 from .triggers import condition_holds, patterns_for
 from .wait_keys import event_keys
@@ -28,14 +29,15 @@ DEDUPE_WINDOW_MS = 24 * 3_600_000
 R, A, S, WT = schema.runs, schema.run_actions, schema.run_steps, schema.waits
 W, V, E, K = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys
 OPEN_STATUSES = ("queued", "sleeping", "waiting")
-_INSERT_EVENT = E.insert()
+_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at")
+_INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
 _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
 _INSERT_RUN = R.insert()
 _WAKE = (
     R.update()
-    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(TERMINAL))
+    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(literals(TERMINAL)))
     .values(
-        due_at=sa.case((R.c.status.in_(OPEN_STATUSES), sa.bindparam("now")), else_=R.c.due_at),
+        due_at=sa.case((R.c.status.in_(literals(OPEN_STATUSES)), sa.bindparam("now")), else_=R.c.due_at),
         wake_requested=True,
     )
 )
@@ -47,22 +49,23 @@ _OPEN = (
     WT.c.expires_at > sa.bindparam("now"),
 )
 _WAITS_UNKEYED = sa.select(*_WAIT_FIELDS).where(*_OPEN, WT.c.match_key.is_(None))
-_WAITS_ALL = sa.select(*_WAIT_FIELDS).where(*_OPEN)
+_WAITS_ALL = Direct(sa.select(*_WAIT_FIELDS).where(*_OPEN))
 
 
 @dataclass(frozen=True)
 class _Lookups:
     """Statements with a list parameter, built once per dialect (see `one_of`)."""
 
-    triggered: Any
-    waits: Any
+    triggered: Direct
+    waits: Direct
+    waits_unkeyed: Direct
     triggers_of: Any
 
 
 @cache
 def _lookups(dialect: str) -> _Lookups:
     return _Lookups(
-        triggered=(
+        triggered=Direct(
             sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number, V.c.settings)
             .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
             .where(
@@ -72,10 +75,13 @@ def _lookups(dialect: str) -> _Lookups:
             )
             .order_by(W.c.created_at)
         ),
-        waits=sa.union_all(  # each half through the index: the keys given, and the waits without a key
-            sa.select(*_WAIT_FIELDS).where(*_OPEN, one_of(dialect, WT.c.match_key, "keys")),
-            _WAITS_UNKEYED,
+        waits=Direct(
+            sa.union_all(  # each half through the index: the keys given, and the waits without a key
+                sa.select(*_WAIT_FIELDS).where(*_OPEN, one_of(dialect, WT.c.match_key, "keys")),
+                _WAITS_UNKEYED,
+            )
         ),
+        waits_unkeyed=Direct(_WAITS_UNKEYED),
         triggers_of=sa.select(R.c.id, R.c.event).where(one_of(dialect, R.c.id, "ids")),
     )
 
@@ -139,7 +145,7 @@ def receive(
         name = event["name"]
         if name not in triggered:
             params = {"tenant": tenant, "patterns": patterns_for(name)}
-            triggered[name] = list(conn.execute(_lookups(db.dialect).triggered, params))
+            triggered[name] = _lookups(db.dialect).triggered.rows(conn, params)
         for workflow in triggered[name]:
             if condition_holds(workflow.trigger_if, event, variables):
                 row = run_row(
@@ -167,7 +173,7 @@ def receive(
                 result.run_ids.append(row["id"])
         result.woke = _resolve_waits(db, conn, tenant, event, event_id, now) or result.woke
     if stored:
-        conn.execute(_INSERT_EVENT, stored)
+        _INSERT_EVENT.many(conn, stored)
     if started:
         conn.execute(_INSERT_RUN, started)
     if result.run_ids:
@@ -336,34 +342,24 @@ def _resolve_waits(db: Database, conn: Connection, tenant: str, event: dict[str,
 def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> list[Any]:
     """The open waits this event may resolve, oldest first: through the match-key index, plus those
     whose expression pins no field (see wait_keys.py)."""
+    statement, params = _wait_lookup(conn, tenant, event, now)
+    return sorted(statement.rows(conn, params), key=lambda w: (w.registered_at, w.id))
+
+
+def _wait_lookup(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> tuple[Direct, dict[str, Any]]:
     params: dict[str, Any] = {"tenant": tenant, "name": event["name"], "now": now}
     keys = event_keys(event)
     if keys is None:
-        rows = list(conn.execute(_WAITS_ALL, params))
-    elif keys:
-        rows = list(conn.execute(_lookups(conn.dialect.name).waits, {**params, "keys": keys}))
-    else:
-        rows = list(conn.execute(_WAITS_UNKEYED, params))
-    return sorted(rows, key=lambda w: (w.registered_at, w.id))
+        return _WAITS_ALL, params
+    lookups = _lookups(conn.dialect.name)
+    return (lookups.waits, {**params, "keys": keys}) if keys else (lookups.waits_unkeyed, params)
 
 
 def wait_lookup_plan(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> str:
     """The database's plan for finding the open waits `event` may resolve: the very statement and
     parameters `receive` uses, explained (for diagnostics, the tests and the benchmarks)."""
-    keys = event_keys(event)
-    params: dict[str, Any] = {"tenant": tenant, "name": event["name"], "now": now}
-    statement = _WAITS_ALL if keys is None else _lookups(conn.dialect.name).waits if keys else _WAITS_UNKEYED
-    executed: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, _many: bool) -> None:
-        executed.append((sql, parameters))
-
-    sa.event.listen(conn, "before_cursor_execute", capture)
-    try:
-        conn.execute(statement, {**params, "keys": keys} if keys else params).all()
-    finally:
-        sa.event.remove(conn, "before_cursor_execute", capture)
-    sql, parameters = executed[-1]
+    statement, params = _wait_lookup(conn, tenant, event, now)
+    sql, parameters = statement.bound(conn, params)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "sqlite":

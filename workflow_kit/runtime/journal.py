@@ -25,7 +25,8 @@ from ..events import normalize_event
 from ..records import ActionRecord, StepRecord, StepStatus
 from ..step import MAX_STEP_OUTPUT_BYTES
 from . import schema, slots
-from .db import Database, one_of
+from .db import Database, literals, one_of
+from .direct import Direct
 from .ingest import Received, create_run, receive, sent_once_key, wake
 from .models import TERMINAL
 from .rows import action_row, records_from_rows, step_row
@@ -65,14 +66,8 @@ _RUN_FIELDS = (
     R.c.system_depth,
 )
 _NEXT_DUE = sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))
-_NEXT = sa.select(_NEXT_DUE.scalar_subquery(), NEXT_TICK)  # one round trip for both
+_NEXT = Direct(sa.select(_NEXT_DUE.scalar_subquery(), NEXT_TICK))  # one round trip for both
 _OWNED = sa.and_(R.c.id == sa.bindparam("run"), R.c.claim_seq == sa.bindparam("seq"), R.c.status == "running")
-_RENEW = (
-    R.update()
-    .where(sa.tuple_(R.c.id, R.c.claim_seq).in_(sa.bindparam("claims", expanding=True)), R.c.status == "running")
-    .values(due_at=sa.bindparam("lease_until"))
-    .returning(R.c.id)
-)
 _PARK = (
     R.update()
     .where(_OWNED)
@@ -85,9 +80,9 @@ _PARK = (
     )
 )
 _RELEASE = R.update().where(_OWNED).values(due_at=sa.bindparam("due"), lease_owner=None, updated_at=sa.bindparam("now"))
-_END_RUN = (
+_END_RUN = Direct(
     R.update()
-    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(TERMINAL))
+    .where(R.c.id == sa.bindparam("run"), R.c.status.not_in(literals(TERMINAL)))
     .values(
         status=sa.bindparam("ended"),
         output=sa.bindparam("out", type_=R.c.output.type),
@@ -111,18 +106,18 @@ FAIR_WINDOW = 4
 
 
 @cache
-def _due_statement(dialect: str, *, others: bool = False) -> sa.Select[Any]:
+def _due_statement(dialect: str, *, others: bool = False) -> Direct:
     """The earliest due runs, up to ``:claim_limit``, locked on PostgreSQL (others skip them); with
     `others`, only those of tenants other than ``:tenant``."""
     due = (
         sa.select(R.c.id, R.c.tenant, R.c.limits, R.c.start_by)
-        .where(R.c.due_at <= sa.bindparam("now"), R.c.status.not_in(TERMINAL))
+        .where(R.c.due_at <= sa.bindparam("now"), R.c.status.not_in(literals(TERMINAL)))
         .order_by(R.c.due_at)
         .limit(sa.bindparam("claim_limit"))
     )
     if others:
         due = due.where(R.c.tenant != sa.bindparam("tenant"))
-    return due.with_for_update(skip_locked=True) if dialect == "postgresql" else due
+    return Direct(due.with_for_update(skip_locked=True) if dialect == "postgresql" else due)
 
 
 def fair_share(due: Sequence[Any], limit: int) -> list[Any]:
@@ -140,15 +135,36 @@ def fair_share(due: Sequence[Any], limit: int) -> list[Any]:
 
 
 @cache
-def _journals_of(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+def _journals_of(dialect: str) -> tuple[Direct, Direct]:
     """The action and step rows of the runs ``:ids``."""
-    return A.select().where(one_of(dialect, A.c.run_id, "ids")), S.select().where(one_of(dialect, S.c.run_id, "ids"))
+    return (
+        Direct(A.select().where(one_of(dialect, A.c.run_id, "ids"))),
+        Direct(S.select().where(one_of(dialect, S.c.run_id, "ids"))),
+    )
 
 
 @cache
-def _claim_statement(dialect: str) -> sa.Update:
+def _lease_holders(dialect: str) -> Direct:
+    """The claims of the runs ``:ids`` that are running (read, not locked)."""
+    return Direct(sa.select(R.c.id, R.c.claim_seq).where(one_of(dialect, R.c.id, "ids"), R.c.status == "running"))
+
+
+@cache
+def _renew_statement(dialect: str) -> Direct:
+    """Extend the leases of the runs ``:ids``. On PostgreSQL a run whose row is locked is skipped: the
+    lock is a write of its worker's (another lane of the writer) or of an event waking it, and the next
+    heartbeat renews it; waiting for it could deadlock with a lane that locked the runs in another order."""
+    ids = one_of(dialect, R.c.id, "ids")
+    if dialect == "postgresql":
+        unlocked = sa.select(R.c.id).where(ids, R.c.status == "running")
+        ids = R.c.id.in_(unlocked.with_for_update(skip_locked=True, key_share=True).scalar_subquery())
+    return Direct(R.update().where(ids).values(due_at=sa.bindparam("lease_until")))
+
+
+@cache
+def _claim_statement(dialect: str) -> Direct:
     """Claim the runs ``:ids``: running, under a new lease, claim_seq + 1."""
-    return (
+    return Direct(
         R.update()
         .where(one_of(dialect, R.c.id, "ids"))
         .values(
@@ -162,7 +178,11 @@ def _claim_statement(dialect: str) -> sa.Update:
             start_by=sa.case((R.c.start_by <= sa.bindparam("now"), R.c.start_by), else_=None),
             updated_at=sa.bindparam("now"),
         )
-        .returning(*_RUN_FIELDS)
+        .returning(
+            *_RUN_FIELDS,
+            # whether the run may have a journal: claimed before, or a rerun that kept its original's
+            sa.or_(R.c.claim_seq > 1, R.c.rerun_of.is_not(None)).label("resumed"),
+        )
     )
 
 
@@ -242,24 +262,26 @@ class RunJournalStore:
             rows: list[dict[str, Any]] = []
             if ids:
                 params = {"now": now, "ids": ids, "owner": owner, "lease_until": now + lease_ms}
-                rows = [dict(row) for row in conn.execute(_claim_statement(self.db.dialect), params).mappings()]
-            if rows:
-                loaded = {"ids": [row["id"] for row in rows]}
+                rows = [row._asdict() for row in _claim_statement(self.db.dialect).rows(conn, params)]
+            actions: list[dict[str, Any]] = []
+            steps: list[dict[str, Any]] = []
+            resumed = {"ids": [row["id"] for row in rows if row["resumed"]]}
+            if resumed["ids"]:  # a run that never started has no journal yet
                 actions_of, steps_of = _journals_of(self.db.dialect)
-                actions = conn.execute(actions_of, loaded).mappings().all()
-                steps = conn.execute(steps_of, loaded).mappings().all()
-                for row in rows:
-                    run_id = row["id"]
-                    own_steps = [s for s in steps if s["run_id"] == run_id]
-                    runs.append(
-                        LoadedRun(
-                            claim=Claim(run_id, row["claim_seq"]),
-                            row=row,
-                            records=records_from_rows([a for a in actions if a["run_id"] == run_id], own_steps),
-                            step_count=len(own_steps),
-                        )
+                actions = [row._asdict() for row in actions_of.rows(conn, resumed)]
+                steps = [row._asdict() for row in steps_of.rows(conn, resumed)]
+            for row in rows:
+                run_id = row["id"]
+                own_steps = [s for s in steps if s["run_id"] == run_id]
+                runs.append(
+                    LoadedRun(
+                        claim=Claim(run_id, row["claim_seq"]),
+                        row=row,
+                        records=records_from_rows([a for a in actions if a["run_id"] == run_id], own_steps),
+                        step_count=len(own_steps),
                     )
-        next_due, next_tick = conn.execute(_NEXT).one()
+                )
+        ((next_due, next_tick),) = _NEXT.rows(conn, {})
         return ClaimBatch(runs, _int(next_due), _int(next_tick))
 
     def _due(self, conn: Connection, limit: int, now: int) -> list[Any]:
@@ -268,20 +290,23 @@ class RunJournalStore:
         looked up too (a flood would otherwise hide them until it drains)."""
         window = limit * FAIR_WINDOW
         dialect = self.db.dialect
-        due = list(conn.execute(_due_statement(dialect), {"now": now, "claim_limit": window}))
+        due = _due_statement(dialect).rows(conn, {"now": now, "claim_limit": window})
         tenants = {row.tenant for row in due}
         if len(due) == window and len(tenants) == 1:
             params = {"now": now, "claim_limit": limit, "tenant": due[0].tenant}
-            due += conn.execute(_due_statement(dialect, others=True), params)
+            due += _due_statement(dialect, others=True).rows(conn, params)
         return fair_share(due, limit) if len(tenants) > 1 or len(due) > window else due[:limit]
 
     async def renew(self, claims: list[Claim], lease_ms: int, now: int) -> list[Claim]:
         """Extend the leases of runs being executed; returns the claims that were lost."""
 
         def apply(conn: Connection) -> list[Claim]:
-            params = {"claims": [(c.run_id, c.seq) for c in claims], "lease_until": now + lease_ms}
-            held = set(conn.execute(_RENEW, params).scalars())
-            return [claim for claim in claims if claim.run_id not in held]
+            holders = _lease_holders(self.db.dialect)
+            owned = {row.id: row.claim_seq for row in holders.rows(conn, {"ids": [c.run_id for c in claims]})}
+            held = [claim.run_id for claim in claims if owned.get(claim.run_id) == claim.seq]
+            if held:
+                _renew_statement(self.db.dialect).run(conn, {"ids": held, "lease_until": now + lease_ms})
+            return [claim for claim in claims if owned.get(claim.run_id) != claim.seq]
 
         return await self._submit(WriteJob(apply=apply))
 
@@ -289,7 +314,8 @@ class RunJournalStore:
         """The earliest time a worker has something to do: a run is due or a cron workflow ticks (two
         index lookups)."""
         with self.db.read() as conn:
-            times = [value for value in conn.execute(_NEXT).one() if value is not None]
+            ((due, tick),) = _NEXT.rows(conn, {})
+            times = [value for value in (due, tick) if value is not None]
         return int(min(times)) if times else None
 
     def versions(self, version_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
@@ -499,9 +525,9 @@ def finish_run(
     if output is not None and len(msgspec.json.encode(output)) > MAX_STEP_OUTPUT_BYTES:
         _LOG.warning("run %s: its output is larger than 4 MB and is not stored", run["id"])
         output = None
-    ended = conn.execute(_END_RUN, {"run": run["id"], "ended": status, "out": output, "err": error, "now": now})
+    ended = _END_RUN.run(conn, {"run": run["id"], "ended": status, "out": output, "err": error, "now": now})
     received = Received()
-    if not ended.rowcount:  # it ended meanwhile (a worker finished it as it was being cancelled)
+    if not ended:  # it ended meanwhile (a worker finished it as it was being cancelled)
         return received
     if waited:
         conn.execute(_CLOSE_WAITS, {"run": run["id"]})

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import schema
+from .db import literals
 from .models import TERMINAL
 
 R = schema.runs
@@ -82,7 +83,7 @@ def release(conn: Connection, run_id: str, now: int) -> None:
     for key in keys:
         oldest = (
             sa.select(R.c.id)
-            .where(R.c.blocked_key == key, R.c.status.not_in(TERMINAL))
+            .where(R.c.blocked_key == key, R.c.status.not_in(literals(TERMINAL)))
             .order_by(R.c.created_at, R.c.id)
             .limit(1)
             .scalar_subquery()

@@ -1,12 +1,15 @@
-"""Group commit: one writer thread per database writes for every run of the process, many jobs in one
+"""Group commit: the writer of a database writes for every run of the process, many jobs in one
 transaction.
 
 A durable step is done only when its record is committed; on SQLite with ``synchronous=FULL`` and on
 PostgreSQL with synchronous commit, a commit waits for the disk. Giving each step its own transaction
 caps a process at the disk's commit rate. Here every write (a run's journal, a claim, an event received)
-is a `WriteJob` put on a queue; the writer takes everything queued, runs it in one transaction and
-commits once, and meanwhile the next jobs queue up. Nobody is told "done" before the commit, so every
-guarantee of one transaction per job holds: a job's writes are either all committed or none.
+is a `WriteJob` put on a queue; a writer thread (a lane) takes everything queued, runs it in one
+transaction and commits once, and meanwhile the next jobs queue up. Nobody is told "done" before the
+commit, so every guarantee of one transaction per job holds: a job's writes are either all committed or
+none. On PostgreSQL several lanes, each with its own connection, take batches from the same queue, so
+one batch is built while another waits for the server; a job's order relative to jobs of other callers
+is not kept (a caller awaits its job before writing the next, so its own order is).
 
 - Jobs fenced by a claim are checked together, in one query, at the start of the transaction (and the
   runs' rows locked on PostgreSQL); a job whose worker no longer owns the run gets `StaleRun`.
@@ -102,12 +105,12 @@ class _Waiter:
 class GroupCommitWriter:
     """The process's writer for one database. `submit` from async code, `run` from threads."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lanes: int = 1) -> None:
         self.db = db
+        self.lanes = lanes
         self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
-        self._conn: Connection | None = None
         self._closed = False
         self.batches = 0
         self.jobs = 0
@@ -120,38 +123,53 @@ class GroupCommitWriter:
         return await future
 
     def run(self, job: WriteJob[T]) -> T:
-        """`submit` for synchronous code (never from the writer's own thread)."""
+        """`submit` for synchronous code (never from a writer's own thread)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._put(_Waiter(job, future, None))
         return future.result()
 
     def close(self) -> None:
-        """Finish what is queued, then stop the thread and release its connection."""
+        """Finish what is queued, then stop the lanes and release their connections."""
         with self._start_lock:
             self._closed = True
-            thread = self._thread
-        if thread is not None:
+            threads = list(self._threads)
+        for _ in threads:
             self._queue.put(None)
+        for thread in threads:
             thread.join(timeout=30)
 
-    # -- the writer thread ---------------------------------------------------------------------
-
     def _put(self, waiter: _Waiter) -> None:
-        if self._thread is None:
+        if self._closed:
+            raise RuntimeError("the database was closed")
+        if not self._threads:
             with self._start_lock:
                 if self._closed:
                     raise RuntimeError("the database was closed")
-                if self._thread is None:
+                if not self._threads:
                     self.db.ensure_schema()
-                    self._thread = threading.Thread(target=self._loop, name="workflow-kit-writer", daemon=True)
-                    self._thread.start()
+                    for number in range(self.lanes):
+                        lane = _Lane(self, number)
+                        thread = threading.Thread(target=lane.loop, name=f"workflow-kit-writer-{number}", daemon=True)
+                        thread.start()
+                        self._threads.append(thread)
         self._queue.put(waiter)
 
-    def _loop(self) -> None:
+
+class _Lane:
+    """One writer thread and its connection; the lanes of a writer take jobs from one queue."""
+
+    def __init__(self, writer: GroupCommitWriter, number: int) -> None:
+        self.writer = writer
+        self.db = writer.db
+        self.number = number
+        self._conn: Connection | None = None
+
+    def loop(self) -> None:
+        source = self.writer._queue
         stopping = False
         while not stopping:
             try:
-                first = self._queue.get(timeout=IDLE_RELEASE_S) if self._conn is not None else self._queue.get()
+                first = source.get(timeout=IDLE_RELEASE_S) if self._conn is not None else source.get()
             except queue.Empty:
                 self._release()
                 continue
@@ -160,10 +178,10 @@ class GroupCommitWriter:
             batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
-                    more = self._queue.get_nowait()
+                    more = source.get_nowait()
                 except queue.Empty:
                     break
-                if more is None:
+                if more is None:  # a stop: each lane takes one
                     stopping = True
                     break
                 batch.append(more)
@@ -175,8 +193,8 @@ class GroupCommitWriter:
         jobs = [waiter.job for waiter in batch]
         for job in jobs:
             job._result, job._error = None, None
-        self.batches += 1
-        self.jobs += len(jobs)
+        self.writer.batches += 1
+        self.writer.jobs += len(jobs)
         try:
             self._transaction(jobs)
         except Exception as exc:
