@@ -997,6 +997,39 @@ async def test_a_completed_run_emits_run_completed(kit: WorkflowKit, worker: Wor
     assert await kit.runs.list("other-tenant") == []
 
 
+async def test_a_run_waiting_for_another_runs_end_resumes_when_it_completes(kit: WorkflowKit, worker: Worker) -> None:
+    """System events are received like any other: a wait for ``workflow/run.completed`` is resolved by
+    the end of the run it matches, not by the other runs that complete meanwhile."""
+    register_mark(kit)
+    chain_of_one = workflow([action("m", "mark")], [edge("$source", "m")])
+    kit.workflows.create(TENANT, name="Other", trigger="app/x", workflow=chain_of_one)
+    later = kit.workflows.create(TENANT, name="Later", trigger="app/late", workflow=chain_of_one)
+
+    @kit.action(kind="follow")
+    async def follow(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
+        condition = "async.data.trigger == event.data.trigger"
+        return await ctx.step.wait_for_event("ended", event="workflow/run.completed", if_exp=condition, timeout="1d")
+
+    following = workflow([action("f", "follow")], [edge("$source", "f")])
+    follower = kit.workflows.create(TENANT, name="Follower", trigger="app/follow", workflow=following)
+    await kit.send(TENANT, {"name": "app/follow", "data": {"trigger": "app/late"}})
+    await worker.idle()
+    waiting = await only_run(kit, follower.id)
+    assert waiting.status == RunStatus.WAITING
+    await kit.send(TENANT, {"name": "app/x"})  # another run completes: not the one waited for
+    await worker.idle()
+    assert (await kit.runs.get(TENANT, waiting.id)).status == RunStatus.WAITING
+
+    await kit.send(TENANT, {"name": "app/late"})
+    await worker.idle()
+    ended = await only_run(kit, later.id)
+    resumed = await kit.runs.get(TENANT, waiting.id)
+    assert resumed.status == RunStatus.COMPLETED, resumed.error
+    got = resumed.output["f"]
+    assert got["name"] == "workflow/run.completed"
+    assert got["data"]["run_id"] == ended.id and got["data"]["workflow_id"] == later.id
+
+
 # -- durability and concurrency --------------------------------------------------------------------
 
 

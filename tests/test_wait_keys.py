@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
 from workflow_kit.errors import ExpressionError
 from workflow_kit.runtime import schema
-from workflow_kit.runtime.ingest import _lookups, wait_lookup_plan
+from workflow_kit.runtime.ingest import _lookups, listener_probe_plan, wait_lookup_plan
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.wait_keys import MAX_EVENT_KEYS, event_keys, key_term, wait_key
 from workflow_kit.runtime.worker import Worker
@@ -210,6 +210,7 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
         conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_waits")
         found = _lookups(kit.db.dialect).waits.rows(conn, params)
         plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
+        probe = listener_probe_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
     assert [w.run_id for w in found] == ["run42"]
     # both halves (the keys given, the waits without a key) search the index on the key too, no scan
     assert plan.count("ix_wk_waits_open") == 2, plan
@@ -217,3 +218,6 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
         assert plan.count("USING INDEX ix_wk_waits_open (tenant=? AND event_name=? AND match_key=?)") == 2, plan
     else:
         assert "match_key)::text = ANY" in plan and "match_key IS NULL" in plan and "Seq Scan" not in plan, plan
+    # receive's first look at an event (is anything listening?) finds the waits through the same index
+    assert probe.count("ix_wk_waits_open") == 2, probe
+    assert "SCAN wk_waits" not in probe and "Seq Scan on wk_waits" not in probe, probe

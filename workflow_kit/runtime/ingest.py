@@ -143,9 +143,12 @@ def receive(
         if duplicate:
             continue
         name = event["name"]
-        if name not in triggered:
+        waits = _wait_lookup(conn, tenant, event, now)
+        any_wait = True
+        if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
             params = {"tenant": tenant, "patterns": patterns_for(name)}
-            triggered[name] = _lookups(db.dialect).triggered.rows(conn, params)
+            ((any_trigger, any_wait),) = _probe(db.dialect, waits[0]).rows(conn, {**params, **waits[1]})
+            triggered[name] = _lookups(db.dialect).triggered.rows(conn, params) if any_trigger else []
         for workflow in triggered[name]:
             if condition_holds(workflow.trigger_if, event, variables):
                 row = run_row(
@@ -171,7 +174,8 @@ def receive(
                     continue
                 started.append(row)
                 result.run_ids.append(row["id"])
-        result.woke = _resolve_waits(db, conn, tenant, event, event_id, now) or result.woke
+        if any_wait:
+            result.woke = _resolve_waits(db, conn, tenant, event, event_id, now, waits) or result.woke
     if stored:
         _INSERT_EVENT.many(conn, stored)
     if started:
@@ -306,8 +310,17 @@ def _claim_key_statement(dialect_name: str) -> Any:
     ).returning(K.c.event_id)
 
 
-def _resolve_waits(db: Database, conn: Connection, tenant: str, event: dict[str, Any], event_id: str, now: int) -> bool:
-    candidates = _candidate_waits(conn, tenant, event, now)
+def _resolve_waits(
+    db: Database,
+    conn: Connection,
+    tenant: str,
+    event: dict[str, Any],
+    event_id: str,
+    now: int,
+    lookup: tuple[Direct, dict[str, Any]],
+) -> bool:
+    statement, params = lookup
+    candidates = sorted(statement.rows(conn, params), key=lambda w: (w.registered_at, w.id))  # oldest first
     if not candidates:
         return False
     triggers = dict(
@@ -340,13 +353,34 @@ def _resolve_waits(db: Database, conn: Connection, tenant: str, event: dict[str,
 
 
 def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> list[Any]:
-    """The open waits this event may resolve, oldest first: through the match-key index, plus those
-    whose expression pins no field (see wait_keys.py)."""
+    """The open waits this event may resolve, oldest first (see `_wait_lookup`)."""
     statement, params = _wait_lookup(conn, tenant, event, now)
     return sorted(statement.rows(conn, params), key=lambda w: (w.registered_at, w.id))
 
 
+_PROBES: dict[tuple[str, Direct], Direct] = {}
+
+
+def _probe(dialect: str, waits: Direct) -> Direct:
+    """One row: whether any enabled workflow is triggered by the event's name, and whether any open
+    wait may take the event (the statement of `waits`, the event's lookup). An event nothing listens
+    to (most ``workflow/run.*`` system events) costs one statement instead of two."""
+    probe = _PROBES.get((dialect, waits))
+    if probe is None:
+        triggered = _lookups(dialect).triggered.statement
+        probe = _PROBES[(dialect, waits)] = Direct(
+            sa.select(_exists(triggered).label("triggers"), _exists(waits.statement).label("waits"))
+        )
+    return probe
+
+
+def _exists(statement: Any) -> sa.Exists:
+    return sa.select(sa.literal(1)).select_from(statement.subquery()).exists()
+
+
 def _wait_lookup(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> tuple[Direct, dict[str, Any]]:
+    """The statement and parameters that find the open waits `event` may resolve: through the
+    match-key index, plus those whose expression pins no field (see wait_keys.py)."""
     params: dict[str, Any] = {"tenant": tenant, "name": event["name"], "now": now}
     keys = event_keys(event)
     if keys is None:
@@ -358,7 +392,17 @@ def _wait_lookup(conn: Connection, tenant: str, event: dict[str, Any], now: int)
 def wait_lookup_plan(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> str:
     """The database's plan for finding the open waits `event` may resolve: the very statement and
     parameters `receive` uses, explained (for diagnostics, the tests and the benchmarks)."""
-    statement, params = _wait_lookup(conn, tenant, event, now)
+    return explain(conn, *_wait_lookup(conn, tenant, event, now))
+
+
+def listener_probe_plan(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> str:
+    """The plan of `receive`'s first look at an event: is any workflow triggered, may any wait take it."""
+    waits, params = _wait_lookup(conn, tenant, event, now)
+    return explain(conn, _probe(conn.dialect.name, waits), {**params, "patterns": patterns_for(event["name"])})
+
+
+def explain(conn: Connection, statement: Direct, params: dict[str, Any]) -> str:
+    """The database's plan of `statement` run with `params`, on one line."""
     sql, parameters = statement.bound(conn, params)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
