@@ -110,10 +110,19 @@ class GroupCommitWriter:
         self.lanes = lanes
         self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._lanes: list[_Lane] = []
         self._start_lock = threading.Lock()
         self._closed = False
-        self.batches = 0
-        self.jobs = 0
+
+    @property
+    def batches(self) -> int:
+        """Transactions written so far (for benchmarks: jobs / batches is the grouping)."""
+        return sum(lane.batches for lane in self._lanes)
+
+    @property
+    def jobs(self) -> int:
+        """Jobs written so far."""
+        return sum(lane.jobs for lane in self._lanes)
 
     async def submit(self, job: WriteJob[T]) -> T:
         """Queue `job`, wait for its commit, and return its result (or raise its error)."""
@@ -149,6 +158,7 @@ class GroupCommitWriter:
                     self.db.ensure_schema()
                     for number in range(self.lanes):
                         lane = _Lane(self, number)
+                        self._lanes.append(lane)
                         thread = threading.Thread(target=lane.loop, name=f"workflow-kit-writer-{number}", daemon=True)
                         thread.start()
                         self._threads.append(thread)
@@ -163,6 +173,8 @@ class _Lane:
         self.db = writer.db
         self.number = number
         self._conn: Connection | None = None
+        self.batches = 0  # counted by the lane's own thread only
+        self.jobs = 0
 
     def loop(self) -> None:
         source = self.writer._queue
@@ -193,8 +205,8 @@ class _Lane:
         jobs = [waiter.job for waiter in batch]
         for job in jobs:
             job._result, job._error = None, None
-        self.writer.batches += 1
-        self.writer.jobs += len(jobs)
+        self.batches += 1
+        self.jobs += len(jobs)
         try:
             self._transaction(jobs)
         except Exception as exc:
