@@ -89,26 +89,21 @@ class Database:
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
         """SQLite has one writer at a time: this process's writers queue here, not in SQLite's busy loop."""
-        if self.dialect == "postgresql":  # the runs are held until commit: a claim by another worker waits
-            self._owners_sql = (
-                "SELECT id, claim_seq FROM wk_runs WHERE id = ANY(%s) AND status = 'running'"
-                " ORDER BY id FOR NO KEY UPDATE"
-            )
-        else:
-            self._owners_sql = (
-                "SELECT id, claim_seq FROM wk_runs WHERE id IN (SELECT value FROM json_each(?)) AND status = 'running'"
-            )
+        runs = schema.runs
+        running = sa.select(runs.c.id, runs.c.claim_seq).where(
+            one_of(self.dialect, runs.c.id, "ids"), runs.c.status == "running"
+        )
+        self._owners_read = Direct(running)
+        self._owners_locked = Direct(
+            running.order_by(runs.c.id).with_for_update(key_share=True) if self.dialect == "postgresql" else running
+        )
 
-    def owners(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
-        """``{run id: claim_seq}`` of those of `run_ids` that are running, inside `conn`'s transaction (on
-        PostgreSQL their rows are then locked until it ends). Runs once per group commit, so it goes
-        straight to the driver's cursor: SQLAlchemy's execution path would cost more than the query."""
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._owners_sql, (run_ids if self.dialect == "postgresql" else _json_dumps(run_ids),))
-            return dict(cursor.fetchall())
-        finally:
-            cursor.close()
+    def owners(self, conn: Connection, run_ids: list[str], *, lock: bool = True) -> dict[str, int]:
+        """``{run id: claim_seq}`` of those of `run_ids` that are running, inside `conn`'s transaction.
+        With `lock`, on PostgreSQL their rows stay locked until it ends (taken in id order, so two
+        transactions fencing overlapping runs cannot deadlock; a claim by another worker waits)."""
+        statement = self._owners_locked if lock else self._owners_read
+        return {row.id: row.claim_seq for row in statement.rows(conn, {"ids": run_ids})}
 
     @cached_property
     def writer(self) -> GroupCommitWriter:

@@ -319,8 +319,7 @@ def _resolve_waits(
     now: int,
     lookup: tuple[Direct, dict[str, Any]],
 ) -> bool:
-    statement, params = lookup
-    candidates = sorted(statement.rows(conn, params), key=lambda w: (w.registered_at, w.id))  # oldest first
+    candidates = _oldest_first(conn, lookup)
     if not candidates:
         return False
     triggers = dict(
@@ -354,7 +353,11 @@ def _resolve_waits(
 
 def _candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: int) -> list[Any]:
     """The open waits this event may resolve, oldest first (see `_wait_lookup`)."""
-    statement, params = _wait_lookup(conn, tenant, event, now)
+    return _oldest_first(conn, _wait_lookup(conn, tenant, event, now))
+
+
+def _oldest_first(conn: Connection, lookup: tuple[Direct, dict[str, Any]]) -> list[Any]:
+    statement, params = lookup
     return sorted(statement.rows(conn, params), key=lambda w: (w.registered_at, w.id))
 
 

@@ -144,12 +144,6 @@ def _journals_of(dialect: str) -> tuple[Direct, Direct]:
 
 
 @cache
-def _lease_holders(dialect: str) -> Direct:
-    """The claims of the runs ``:ids`` that are running (read, not locked)."""
-    return Direct(sa.select(R.c.id, R.c.claim_seq).where(one_of(dialect, R.c.id, "ids"), R.c.status == "running"))
-
-
-@cache
 def _renew_statement(dialect: str) -> Direct:
     """Extend the leases of the runs ``:ids``. On PostgreSQL a run whose row is locked is skipped: the
     lock is a write of its worker's (another lane of the writer) or of an event waking it, and the next
@@ -301,8 +295,7 @@ class RunJournalStore:
         """Extend the leases of runs being executed; returns the claims that were lost."""
 
         def apply(conn: Connection) -> list[Claim]:
-            holders = _lease_holders(self.db.dialect)
-            owned = {row.id: row.claim_seq for row in holders.rows(conn, {"ids": [c.run_id for c in claims]})}
+            owned = self.db.owners(conn, [claim.run_id for claim in claims], lock=False)
             held = [claim.run_id for claim in claims if owned.get(claim.run_id) == claim.seq]
             if held:
                 _renew_statement(self.db.dialect).run(conn, {"ids": held, "lease_until": now + lease_ms})

@@ -157,7 +157,7 @@ class GroupCommitWriter:
                 if not self._threads:
                     self.db.ensure_schema()
                     for number in range(self.lanes):
-                        lane = _Lane(self, number)
+                        lane = _Lane(self)
                         self._lanes.append(lane)
                         thread = threading.Thread(target=lane.loop, name=f"workflow-kit-writer-{number}", daemon=True)
                         thread.start()
@@ -168,10 +168,9 @@ class GroupCommitWriter:
 class _Lane:
     """One writer thread and its connection; the lanes of a writer take jobs from one queue."""
 
-    def __init__(self, writer: GroupCommitWriter, number: int) -> None:
+    def __init__(self, writer: GroupCommitWriter) -> None:
         self.writer = writer
         self.db = writer.db
-        self.number = number
         self._conn: Connection | None = None
         self.batches = 0  # counted by the lane's own thread only
         self.jobs = 0
