@@ -8,7 +8,6 @@ from typing import Any
 
 import jsonschema
 import msgspec
-import pytest
 
 from workflow_kit import ActionContext, WorkflowKit
 from workflow_kit.testing import run_workflow
@@ -84,11 +83,6 @@ def test_list_and_struct_outputs_are_json() -> None:
     assert result.state == {"a": [1, 2], "b": [1, 2]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a tuple output (or a tuple field of a Struct/dataclass output, or a step.run result) stays "
-    "a Python tuple in result.state / ctx.state instead of its JSON form (a list)",
-)
 def test_tuple_outputs_are_stored_as_json_lists() -> None:
     result = run_workflow(_kit(), _wf())
     assert result.status == "completed", result.error
@@ -99,10 +93,6 @@ def test_tuple_outputs_are_stored_as_json_lists() -> None:
     assert json.loads(json.dumps(result.state)) == result.state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: refs into a tuple-typed output find nothing: $.state.p[0] is null, $.state.p[*] is []",
-)
 def test_refs_into_tuple_outputs() -> None:
     result = run_workflow(_kit(), _wf())
     assert result.status == "completed", result.error
@@ -149,11 +139,6 @@ def test_cel_expression_compiled_once() -> None:
     assert after.hits > before.hits
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: validation rejects an RFC 9535 negative index into a tuple-typed output "
-    "(ref_path_not_in_output: 'has no [-1]'), while [-1] into a list-typed output is accepted",
-)
 def test_negative_index_into_tuple_output_validates() -> None:
     wf = {
         "actions": [
