@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issue3_support import chain, fresh_database, make_kit, runs_of, settle, status, wait_status
 
 from workflow_kit import ActionContext, EventError, WorkflowKit, WorkflowValidationError
 from workflow_kit.timeutil import VirtualClock
+
+from .issue3_support import chain, fresh_database, make_kit, runs_of, settle, status, wait_status
 
 T = "tenant-a"
 
@@ -290,11 +291,6 @@ async def test_run_get_has_timeline_with_attempts_timings_outputs(kit: WorkflowK
     await settle(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: runs created in the same millisecond are not listed newest first "
-    "(ULIDs are random within a millisecond)",
-)
 async def test_runs_list_newest_first_within_one_millisecond(kit: WorkflowKit) -> None:
     kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
     for n in range(20):  # the virtual clock does not move: all in one millisecond

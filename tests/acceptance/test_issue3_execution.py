@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issue3_support import START_MS, chain, fresh_database, make_kit, runs_of, settle, status, wait_status
 
 from workflow_kit import (
     ActionContext,
@@ -23,6 +22,8 @@ from workflow_kit import (
 )
 from workflow_kit.retry import RetryPolicy
 from workflow_kit.timeutil import VirtualClock, iso
+
+from .issue3_support import START_MS, chain, fresh_database, make_kit, runs_of, settle, status, wait_status
 
 T = "tenant-x"
 
@@ -870,11 +871,6 @@ async def test_two_workers_and_two_kits_run_each_step_once(url: str) -> None:
         k.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a run started through 3 levels of system events emits no workflow/run.* event when it ends "
-    "(journal.py MAX_SYSTEM_DEPTH = 3, not documented)",
-)
 async def test_system_events_are_emitted_for_every_run_in_a_chain(env: Env) -> None:
     previous = env.kit.workflows.create(T, name="w0", trigger="app/go", workflow=one("double"))
     chain_ids = [previous.id]

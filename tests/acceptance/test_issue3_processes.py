@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from issue3_support import chain, fresh_database
 
 from workflow_kit import WorkflowKit
+
+from .issue3_support import chain, fresh_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -123,7 +124,7 @@ def _runs(kit: WorkflowKit, workflow_id: str) -> list[object]:
 def test_crash_between_steps_and_inside_a_step(url: str, tmp_path: Path) -> None:
     import asyncio
 
-    import issue3_app
+    from . import issue3_app
 
     marks = tmp_path / "marks"
     marks.mkdir()

@@ -155,11 +155,6 @@ def test_events_are_the_real_events(server: Server) -> None:
     assert payload["data"]["id"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: an unknown post is a 400 'non_retriable' (review, publish: the handler's NonRetriableError) "
-    "or a 202 (approve: not checked), not a 404",
-)
 @pytest.mark.parametrize("action", ["review", "publish", "approve"])
 def test_unknown_post_is_a_404(server: Server, action: str) -> None:
     status, body = server.call("POST", f"/api/demo/posts/999/{action}")

@@ -278,7 +278,6 @@ def test_send_and_runs_commands_from_a_shell(tmp_path: Path) -> None:
     assert "queued" in listed.stdout or "completed" in listed.stdout or "running" in listed.stdout, listed.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="product gap (minor): the README never mentions `workflow-kit seed`")
 def test_the_readme_documents_workflow_kit_seed() -> None:
     """The issue: seed data "loaded by `workflow-kit seed`" -- a new user reading the README should find it."""
     assert "workflow-kit seed" in README

@@ -136,11 +136,6 @@ def test_approval_waits_then_applies_and_times_out(tmp_path: Path) -> None:
     assert timed_out.state["ok"]["approved"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: the approval wait matches async.data.id against the trigger's event.data.id, "
-    "not inputs.post_id",
-)
 def test_approval_matches_the_post_of_its_inputs(tmp_path: Path) -> None:
     """The action's input names the post; an approval for that post should be taken whatever the trigger."""
     kit, store = blog_kit(tmp_path)
