@@ -28,7 +28,7 @@ from workflow_kit.tokens import Principal, check_secret
 from . import errors
 from .auth import Authenticator
 from .models import TokenOut, TokenRequest
-from .openapi import StrictStructSchemaPlugin
+from .openapi import StrictStructSchemaPlugin, document_errors
 from .routes import actions, events, runs, workflows
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -107,6 +107,7 @@ def create_app(
     if demo:
         handlers.append(demo_token)
     handlers += list(api_routes)
+    document_errors(handlers)
     api = Router(
         path="/api",
         route_handlers=handlers,

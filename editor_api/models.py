@@ -41,15 +41,25 @@ class WorkflowCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A change to a workflow: only the fields given change. `version` (or an ``If-Match`` header) makes
-    it conditional on the draft's current version."""
+    it conditional on the draft's current version. The instance goes in `workflow` or, as the record
+    names it, `draft`; `enabled` enables or disables. A record as read (`GET`) can be sent back: its
+    read-only fields (`id`, `published_version`, times, `problems`) are accepted and not changed."""
 
     version: int | None = None
     name: str | None = None
     description: str | None = None
     trigger: Trigger | None = None
     workflow: dict[str, Any] | None = None
+    draft: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
+    enabled: bool | None = None
     publish: bool = False
+    id: str | None = None
+    published_version: int | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    next_tick_at: int | None = None
+    problems: list[dict[str, Any]] | None = None
 
 
 class PublishRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -1,11 +1,16 @@
-"""OpenAPI details Litestar leaves out: request bodies that reject unknown fields say so."""
+"""OpenAPI details Litestar leaves out: request bodies that reject unknown fields say so, and every
+route documents the errors it answers with their real body."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -22,3 +27,38 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
             schema.additional_properties = False  # the registered component itself
         return schema
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request: `{code, message, path?}` names the field",
+    401: "No token, a bad or expired one, or a missing scope",
+    404: "No such record for this tenant (another tenant's records are not found either)",
+    409: "A stale write (`current_version` says the draft's version), or a run that cannot be rerun",
+    413: "The body is too large",
+    422: "An invalid workflow: `problems` lists every problem with its path",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for these error statuses, each with the `ErrorBody` every error has."""
+    from .models import ErrorBody
+
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=ERROR_DESCRIPTIONS[status], generate_examples=False)
+        for status in statuses
+    }
+
+
+def document_errors(handlers: Iterable[Any]) -> None:
+    """Declare the errors every authenticated route can answer (400, 401; 404 with an id in the path;
+    413 with a body), with `ErrorBody` instead of Litestar's default 400, keeping what a route declares
+    itself (409, 422)."""
+    for handler in handlers:
+        if not isinstance(handler, HTTPRouteHandler):
+            continue
+        statuses = [400, 401]
+        if any("{" in path for path in handler.paths):
+            statuses.append(404)
+        if "data" in inspect.signature(handler.fn).parameters:
+            statuses.append(413)
+        handler.responses = {**error_responses(*statuses), **(handler.responses or {})}

@@ -15,6 +15,7 @@ from workflow_kit.errors import ErrorInfo
 from workflow_kit.runtime.models import Run, RunStatus
 
 from ..models import RerunRequest, RunId, RunPage, VersionOut
+from ..openapi import error_responses
 from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset, blocking
 
 STREAM_INTERVAL = 0.25
@@ -83,7 +84,7 @@ async def cancel_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
     return for_end_users(await kit.runs.cancel(principal.tenant, run_id))
 
 
-@post("/runs/{run_id:str}/rerun", summary="Rerun a run", tags=["runs"], status_code=201)
+@post("/runs/{run_id:str}/rerun", summary="Rerun a run", tags=["runs"], status_code=201, responses=error_responses(409))
 async def rerun_run(
     kit: Kit,
     principal: Caller,
@@ -97,7 +98,12 @@ async def rerun_run(
     return RunId(run_id=await kit.runs.rerun(principal.tenant, run_id, from_failed_step=from_failed))
 
 
-@get("/runs/{run_id:str}/stream", summary="Live updates of a run (server-sent events)", tags=["runs"])
+@get(
+    "/runs/{run_id:str}/stream",
+    summary="Live updates of a run (server-sent events)",
+    tags=["runs"],
+    media_type="text/event-stream",
+)
 async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent:
     """Server-sent events: a ``run`` event with the whole run (timeline included) whenever it changes,
     until it ends. EventSource cannot send headers: pass the token as ``?token=``."""

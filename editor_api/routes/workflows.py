@@ -3,18 +3,19 @@ versions, enable/disable, export/import in the TypeScript kit's format, and test
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, delete, get, patch, post, put
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
-from workflow_kit.errors import Problem, WorkflowValidationError
 from workflow_kit.events import normalize_event
 from workflow_kit.runtime.cron import timer_event
 from workflow_kit.runtime.models import WorkflowRecord
 from workflow_kit.workflow import dump_workflow, load_workflow
 
+from ..errors import BodyError
 from ..models import (
     PublishRequest,
     RunId,
@@ -27,6 +28,7 @@ from ..models import (
     WorkflowPage,
     WorkflowUpdate,
 )
+from ..openapi import error_responses
 from .common import Caller, Id, Kit, Limit, Offset, blocking
 
 IfMatch = Annotated[
@@ -57,7 +59,7 @@ async def list_workflows(kit: Kit, principal: Caller, limit: Limit = 50, offset:
     return WorkflowPage(items=[WorkflowOut.of(r, kit.validate(r.draft)) for r in records], limit=limit, offset=offset)
 
 
-@post("/workflows", summary="Create a workflow", tags=["workflows"], status_code=201)
+@post("/workflows", summary="Create a workflow", tags=["workflows"], status_code=201, responses=error_responses(422))
 async def create_workflow(
     kit: Kit, principal: Caller, data: Annotated[WorkflowCreate, Body()]
 ) -> Response[WorkflowOut]:
@@ -86,7 +88,13 @@ async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[st
     return ValidateResult(problems=kit.validate(data))
 
 
-@post("/workflows/import", summary="Import a workflow (TypeScript kit format)", tags=["workflows"], status_code=201)
+@post(
+    "/workflows/import",
+    summary="Import a workflow (TypeScript kit format)",
+    tags=["workflows"],
+    status_code=201,
+    responses=error_responses(422),
+)
 async def import_workflow(
     kit: Kit,
     principal: Caller,
@@ -94,15 +102,14 @@ async def import_workflow(
     trigger: Annotated[str | None, QueryParameter(max_length=256)] = None,
     name: Annotated[str | None, QueryParameter(max_length=256)] = None,
 ) -> Response[WorkflowOut]:
-    """Store a workflow instance exported from here or from the TypeScript Workflow Kit, as a draft. The
-    trigger comes from `?trigger=` or from the instance's ``metadata.trigger`` (what export writes)."""
+    """Store a workflow instance exported from here or from the TypeScript Workflow Kit, as is, as a
+    disabled draft. The trigger comes from `?trigger=`, or the instance's ``metadata.trigger`` (what
+    export writes); a file from the TypeScript kit has neither, so its trigger is a placeholder event
+    (``imported/<name>``) to set before enabling it."""
     principal.require("workflows:write")
     instance = load_workflow(data)
-    found: Any = trigger or instance.metadata.get("trigger")
-    if not found:
-        problem = Problem("missing_trigger", "trigger", "give the trigger event as ?trigger=app/event.name")
-        raise WorkflowValidationError([problem])
     title = name or instance.name or "Imported workflow"
+    found: Any = trigger or instance.metadata.get("trigger") or {"event": _placeholder_event(title)}
     record = await blocking(
         kit.workflows.create,
         principal.tenant,
@@ -118,13 +125,21 @@ async def import_workflow(
     return response
 
 
+def _placeholder_event(title: str) -> str:
+    """``imported/<title as a slug>``: a trigger no real event is likely to match by accident."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:200]
+    return f"imported/{slug or 'workflow'}"
+
+
 @get("/workflows/{workflow_id:str}", summary="Get a workflow", tags=["workflows"])
 async def get_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:read")
     return _out(kit, await blocking(kit.workflows.get, principal.tenant, workflow_id))
 
 
-@put("/workflows/{workflow_id:str}", summary="Update a workflow", tags=["workflows"])
+@put(
+    "/workflows/{workflow_id:str}", summary="Update a workflow", tags=["workflows"], responses=error_responses(409, 422)
+)
 async def update_workflow(
     kit: Kit,
     principal: Caller,
@@ -135,11 +150,13 @@ async def update_workflow(
     """Change the draft and/or the record's fields; only the given fields change. A stale `version`
     (or ``If-Match``) is a 409, so two editors never silently overwrite each other."""
     principal.require("workflows:write")
+    if data.workflow is not None and data.draft is not None and data.workflow != data.draft:
+        raise BodyError("draft", "give the workflow instance as workflow or as draft, not both")
     record = await blocking(
         kit.workflows.update,
         principal.tenant,
         workflow_id,
-        workflow=data.workflow,
+        workflow=data.workflow if data.workflow is not None else data.draft,
         name=data.name,
         description=data.description,
         trigger=msgspec.to_builtins(data.trigger) if data.trigger is not None else None,
@@ -147,10 +164,18 @@ async def update_workflow(
         expected_version=_expected(data.version, if_match),
         publish=data.publish,
     )
+    if data.enabled is not None and data.enabled != record.enabled:
+        change = kit.workflows.enable if data.enabled else kit.workflows.disable
+        record = await blocking(change, principal.tenant, workflow_id)
     return _out(kit, record)
 
 
-@patch("/workflows/{workflow_id:str}", summary="Update a workflow (same as PUT)", tags=["workflows"])
+@patch(
+    "/workflows/{workflow_id:str}",
+    summary="Update a workflow (same as PUT)",
+    tags=["workflows"],
+    responses=error_responses(409, 422),
+)
 async def patch_workflow(
     kit: Kit,
     principal: Caller,
@@ -161,20 +186,37 @@ async def patch_workflow(
     return await update_workflow.fn(kit, principal, workflow_id, data, if_match)  # type: ignore[no-any-return]
 
 
-@delete("/workflows/{workflow_id:str}", summary="Delete a workflow", tags=["workflows"], status_code=204)
-async def delete_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> None:
+@delete(
+    "/workflows/{workflow_id:str}",
+    summary="Delete a workflow",
+    tags=["workflows"],
+    status_code=204,
+    responses=error_responses(409),
+)
+async def delete_workflow(kit: Kit, principal: Caller, workflow_id: Id, if_match: IfMatch = None) -> None:
+    """Delete the workflow (its runs stay readable). A stale ``If-Match`` is a 409."""
     principal.require("workflows:write")
-    await blocking(kit.workflows.delete, principal.tenant, workflow_id)
+    await blocking(kit.workflows.delete, principal.tenant, workflow_id, expected_version=_expected(None, if_match))
 
 
 @post("/workflows/{workflow_id:str}/validate", summary="Validate the draft", tags=["workflows"], status_code=200)
-async def validate_draft(kit: Kit, principal: Caller, workflow_id: Id) -> ValidateResult:
+async def validate_draft(
+    kit: Kit, principal: Caller, workflow_id: Id, data: Annotated[dict[str, Any] | None, Body()] = None
+) -> ValidateResult:
+    """The problems of the workflow instance in the body (as an edit of this workflow would be checked),
+    or without a body, of the stored draft; nothing is saved."""
     principal.require("workflows:read")
     record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
-    return ValidateResult(problems=kit.validate(record.draft))
+    return ValidateResult(problems=kit.validate(record.draft if data is None else data))
 
 
-@post("/workflows/{workflow_id:str}/publish", summary="Publish the draft", tags=["workflows"], status_code=201)
+@post(
+    "/workflows/{workflow_id:str}/publish",
+    summary="Publish the draft",
+    tags=["workflows"],
+    status_code=201,
+    responses=error_responses(409, 422),
+)
 async def publish_workflow(
     kit: Kit,
     principal: Caller,
@@ -207,7 +249,13 @@ async def get_version(
     return VersionOut.of(await blocking(kit.workflows.version, principal.tenant, workflow_id, number))
 
 
-@post("/workflows/{workflow_id:str}/enable", summary="Enable", tags=["workflows"], status_code=200)
+@post(
+    "/workflows/{workflow_id:str}/enable",
+    summary="Enable",
+    tags=["workflows"],
+    status_code=200,
+    responses=error_responses(422),
+)
 async def enable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:write")
     return _out(kit, await blocking(kit.workflows.enable, principal.tenant, workflow_id))
@@ -232,7 +280,13 @@ async def export_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> dict[
     return exported
 
 
-@post("/workflows/{workflow_id:str}/test", summary="Test-run the draft", tags=["workflows"], status_code=201)
+@post(
+    "/workflows/{workflow_id:str}/test",
+    summary="Test-run the draft",
+    tags=["workflows"],
+    status_code=201,
+    responses=error_responses(422),
+)
 async def test_workflow(
     kit: Kit,
     principal: Caller,

@@ -216,11 +216,12 @@ class WorkflowStore:
         with self._db.read() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
-    def delete(self, tenant: str, workflow_id: str) -> None:
-        """Delete the record; its versions stay, so the history of its runs remains readable."""
+    def delete(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> None:
+        """Delete the record; its versions stay, so the history of its runs remains readable.
+        `expected_version` makes it conditional on the draft's version (`ConflictError` if stale)."""
         check_tenant(tenant)
         with self._db.write() as conn:
-            self._row(conn, tenant, workflow_id)
+            _check_version(self._row(conn, tenant, workflow_id), expected_version)
             conn.execute(W.delete().where(W.c.id == workflow_id))
 
     def versions(self, tenant: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
