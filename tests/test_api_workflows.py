@@ -5,6 +5,7 @@ their success and error statuses and bodies."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -709,11 +710,18 @@ def test_import_names(api: Api) -> None:
     assert unnamed["name"] == "Imported workflow"
 
 
-def test_import_without_a_trigger_is_422(api: Api) -> None:
+def test_a_typescript_kit_file_imports_as_is_with_a_placeholder_trigger(api: Api) -> None:
     response = api.client.post("/api/workflows/import", headers=api.headers(), json=TS_WORKFLOW)
-    body = assert_error(response, 422, "invalid_workflow")
-    assert [(p["code"], p["path"]) for p in body["problems"]] == [("missing_trigger", "trigger")]
-    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["trigger"] == {"event": "imported/" + re.sub(r"[^a-z0-9]+", "-", TS_WORKFLOW["name"].lower())}
+    assert record["enabled"] is False and record["published_version"] is None
+    assert record["draft"]["actions"] == TS_WORKFLOW["actions"]
+    # The placeholder is replaced like any trigger, before it is enabled.
+    changed = api.client.put(
+        f"/api/workflows/{record['id']}", headers=api.headers(), json={"trigger": {"event": "app/real"}}
+    )
+    assert changed.status_code == 200 and changed.json()["trigger"] == {"event": "app/real"}
 
 
 def test_import_errors(api: Api) -> None:

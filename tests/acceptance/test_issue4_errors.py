@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-import pytest
 
 from acceptance.issue4_support import ADD_WF, Api
 
@@ -175,11 +174,6 @@ def test_422_structurally_broken_instance(api: Api) -> None:
     assert "actions" in (body.get("path") or "") + str(body.get("problems")) + body["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: the update body takes the instance as `workflow` only; the "
-    "record's own `draft` key (what GET returns) is refused with 400",
-)
 def test_update_accepts_the_record_draft_key(api: Api) -> None:
     w = api.create()
     draft = {"actions": [{"id": "sum", "kind": "add", "inputs": {"a": 7, "b": 1}}], "edges": ADD_WF["edges"]}
@@ -234,11 +228,6 @@ def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "components": doc["components"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: OpenAPI documents errors as Litestar's {status_code, detail, "
-    "extra} (400 only); the API answers {code, message, path?} and 401/404/409/413/422 are undocumented",
-)
 def test_openapi_documents_the_error_shape(api: Api) -> None:
     doc = api.client.get("/schema/openapi.json").json()
     op = doc["paths"]["/api/workflows/{workflow_id}"]["put"]
@@ -249,11 +238,6 @@ def test_openapi_documents_the_error_shape(api: Api) -> None:
     jsonschema.validate(actual, _resolve(doc, schema))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: the SSE route is documented as application/json with an "
-    "empty schema, but answers text/event-stream",
-)
 def test_openapi_types_the_stream_route(api: Api) -> None:
     doc = api.client.get("/schema/openapi.json").json()
     content = doc["paths"]["/api/runs/{run_id}/stream"]["get"]["responses"]["200"]["content"]

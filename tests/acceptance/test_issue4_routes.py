@@ -7,8 +7,6 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from acceptance.issue4_support import ADD_WF, FLAGS, Api
 
 RECORD_KEYS = {
@@ -257,11 +255,6 @@ def test_import_typescript_kit_json_with_trigger_then_export_roundtrip(api: Api)
     assert run["output"]["1"] == 21 and run["output"]["3"] >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a TypeScript kit instance posted as is to /api/workflows/import "
-    "is refused with 422 missing_trigger unless ?trigger= is added",
-)
 def test_import_typescript_kit_json_exactly_as_is(api: Api) -> None:
     """A TypeScript kit instance carries no trigger (it lives on the Inngest function): importing the file as
     it is should store a draft, not refuse it."""
@@ -491,11 +484,6 @@ def test_timeline_has_sub_steps_and_errors(api: Api) -> None:
     assert "Traceback" not in json.dumps(run) and ".py" not in json.dumps(run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: POST /api/workflows/{id}/validate ignores a posted instance and "
-    "answers the stored draft's problems ('validate takes a workflow instance')",
-)
 def test_validate_route_of_a_workflow_takes_an_instance(api: Api) -> None:
     w = api.create()
     bad = {"actions": [{"id": "one", "kind": "no-such-kind"}], "edges": [{"from": "$source", "to": "one"}]}
