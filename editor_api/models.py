@@ -138,13 +138,15 @@ class ValidateResult(msgspec.Struct):
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """An event: ``{name, data, id?, ts?, v?}``. An `id` deduplicates for 24 hours."""
+    """An event: ``{name, data, id?, ts?, v?, user?}`` (Inngest's fields; `user` is kept as sent). An `id`
+    deduplicates for 24 hours."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     data: dict[str, Any] = msgspec.field(default_factory=dict)
     id: str | None = None
     ts: int | None = None
     v: str | None = None
+    user: dict[str, Any] | None = None
 
 
 class EventIds(msgspec.Struct):

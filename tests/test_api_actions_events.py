@@ -117,6 +117,13 @@ def test_send_one_event(api: Api) -> None:
     assert isinstance(event["received_at"], int)
 
 
+def test_an_event_keeps_inngests_user_field(api: Api) -> None:
+    sent = {"name": "app/one", "data": {}, "user": {"external_id": "u-1"}}
+    [event_id] = api.client.post("/api/events", headers=api.headers(), json=sent).json()["ids"]
+    stored = api.client.get(f"/api/events/{event_id}", headers=api.headers()).json()
+    assert stored["event"]["user"] == {"external_id": "u-1"}
+
+
 def test_send_a_list_of_events(api: Api) -> None:
     events = [
         {"name": "app/a", "data": {"i": 0}},
