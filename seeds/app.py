@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,8 @@ from .blog import (
 )
 
 DEMO_TENANT = "demo"
+REVIEW_WORKFLOW_NAME = review_workflow()["name"]
+PUBLISH_WORKFLOW_NAME = publish_workflow()["name"]
 PAGE = Path(__file__).parent / "demo.html"
 
 
@@ -57,7 +60,24 @@ def seed(target: WorkflowKit = kit, tenant: str = DEMO_TENANT) -> dict[str, int]
                 tenant, name=workflow["name"], description=workflow["description"], trigger=trigger, workflow=workflow
             )
             created += 1
+    if created:
+        _drop_twins(target, tenant)
     return {"posts": added, "workflows": created}
+
+
+def _drop_twins(target: WorkflowKit, tenant: str) -> None:
+    """Two seeds at once may each create a seed workflow: keep the oldest of each name, as every racing
+    seed decides the same."""
+    names = {REVIEW_WORKFLOW_NAME, PUBLISH_WORKFLOW_NAME}
+    records = sorted(
+        (r for r in target.workflows.list(tenant, limit=500) if r.name in names), key=lambda r: (r.created_at, r.id)
+    )
+    kept: set[str] = set()
+    for record in records:
+        if record.name in kept:
+            with contextlib.suppress(NotFoundError):  # the other seed dropped it first
+                target.workflows.delete(tenant, record.id)
+        kept.add(record.name)
 
 
 # -- the demo page and its small API (mounted by `serve`, next to the editor API) ------------------

@@ -46,6 +46,19 @@ def test_seeding_is_idempotent(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
     assert all(r.enabled and r.published_version == 1 for r in records)
 
 
+def test_seeds_racing_keep_one_workflow_of_each_name(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
+    kit, _ = blog_kit
+    seed(kit)
+    review, published = sorted(kit.workflows.list(DEMO_TENANT), key=lambda r: r.name)
+    # What another seed running at the same moment leaves: a second review workflow, and no publish one.
+    twin = kit.workflows.create(DEMO_TENANT, name=review.name, trigger="blog-post.updated", workflow=review.draft)
+    kit.workflows.delete(DEMO_TENANT, published.id)
+    assert seed(kit)["workflows"] == 1
+    names = sorted((r.name, r.id) for r in kit.workflows.list(DEMO_TENANT))
+    assert [name for name, _ in names] == [review.name, published.name]
+    assert review.id in {workflow_id for _, workflow_id in names} and twin.id not in {i for _, i in names}
+
+
 async def run_until(kit: WorkflowKit, worker: Worker, status: RunStatus, event_id: str) -> str:
     await worker.idle()
     [run] = await kit.runs.list(DEMO_TENANT, event_id=event_id)
