@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seeds.app import DEMO_TENANT, seed
-from seeds.blog import BlogLocalAI, BlogStore, publish_workflow, register, review_workflow
+from seeds.blog import POSTS, BlogLocalAI, BlogStore, publish_workflow, register, review_workflow
 from workflow_kit import WorkflowKit
 from workflow_kit.ai import LOCAL_LABEL
 from workflow_kit.runtime.models import RunStatus
@@ -26,6 +26,7 @@ def blog_kit(database_url: str, clock: VirtualClock) -> Iterator[tuple[WorkflowK
     kit = WorkflowKit(database_url=database_url, clock=clock, ai=BlogLocalAI())
     store = register(kit)
     yield kit, store
+    POSTS.drop(kit.db.engine, checkfirst=True)  # the shared test PostgreSQL keeps no demo table
     kit.close()
 
 

@@ -4,6 +4,7 @@ its commands and code (run here as a new user would run them)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -17,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from .issue3_support import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -190,8 +193,12 @@ def adapt(command: str, database_url: str, port: int) -> tuple[dict[str, str], l
 
 def test_the_readme_shell_commands_run(tmp_path: Path) -> None:
     (tmp_path / "readme_app.py").write_text(APP)
-    pg = os.environ.get("WORKFLOW_KIT_TEST_POSTGRES_URL")
-    database_url = pg or f"sqlite:///{tmp_path / 'readme.db'}"
+    kind = "postgres" if os.environ.get("WORKFLOW_KIT_TEST_POSTGRES_URL") else "sqlite"
+    with contextlib.contextmanager(fresh_database)(kind, tmp_path) as database_url:  # a database of its own
+        run_the_readme_shell_commands(tmp_path, database_url)
+
+
+def run_the_readme_shell_commands(tmp_path: Path, database_url: str) -> None:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "WORKFLOW_KIT_"))}
     base_env["PYTHONPATH"] = f"{tmp_path}:{ROOT}"
     base_env["WORKFLOW_KIT_DATABASE_URL"] = database_url

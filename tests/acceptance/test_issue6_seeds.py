@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from workflow_kit import RetryPolicy, WorkflowKit
 from workflow_kit.testing import run_workflow
+
+from .issue3_support import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {
@@ -157,14 +160,13 @@ def test_approval_matches_the_post_of_its_inputs(tmp_path: Path) -> None:
     assert result.state["ok"]["approved"] is True
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_seed_cli_is_idempotent(tmp_path: Path, backend: str) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'seed.db'}"
-    else:
-        url = os.environ.get("WORKFLOW_KIT_TEST_POSTGRES_URL", "")
-        if not url:
-            pytest.skip("no PostgreSQL (scripts/with-postgres)")
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of its own (the shared test PostgreSQL must not keep the demo's table)."""
+    yield from fresh_database(request.param, tmp_path)
+
+
+def test_seed_cli_is_idempotent(url: str) -> None:
     for _ in range(2):
         done = cli("seed", "--app", "seeds.app:kit", database_url=url)
         assert done.returncode == 0, done.stderr
