@@ -15,8 +15,9 @@ from litestar import MediaType, get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 
-from workflow_kit import WorkflowKit
+from workflow_kit import NonRetriableError, WorkflowKit
 from workflow_kit.ai import LocalProvider, OpenAIProvider, provider_from_environment
+from workflow_kit.runtime.models import NotFoundError
 from workflow_kit.tokens import Principal
 
 from .blog import (
@@ -83,11 +84,19 @@ async def list_posts(principal: Caller) -> list[PostOut]:
     return blog.all(principal.tenant)
 
 
+def _existing(tenant: str, post_id: int) -> None:
+    """A 404 (the API's not_found) for a post the tenant does not have."""
+    try:
+        blog.get(tenant, post_id)
+    except NonRetriableError as exc:  # what the actions raise for a missing post
+        raise NotFoundError(str(exc)) from None
+
+
 @post("/demo/posts/{post_id:int}/review", tags=["demo"], status_code=202)
 async def move_to_review(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
     """What the CMS does when an editor moves a post to review: update it, send blog-post.updated."""
     principal.require("events:write")
-    blog.get(principal.tenant, post_id)
+    _existing(principal.tenant, post_id)
     blog.update(principal.tenant, post_id, status="under review")
     ids = await kit.send(
         principal.tenant, {"name": "blog-post.updated", "data": {"id": post_id, "status": "under review"}}
@@ -98,7 +107,7 @@ async def move_to_review(kit: Kit, principal: Caller, post_id: PostId) -> dict[s
 @post("/demo/posts/{post_id:int}/publish", tags=["demo"], status_code=202)
 async def publish_post(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
     principal.require("events:write")
-    blog.get(principal.tenant, post_id)
+    _existing(principal.tenant, post_id)
     blog.update(principal.tenant, post_id, status="published")
     ids = await kit.send(
         principal.tenant, {"name": "blog-post.published", "data": {"id": post_id, "status": "published"}}
@@ -109,6 +118,7 @@ async def publish_post(kit: Kit, principal: Caller, post_id: PostId) -> dict[str
 @post("/demo/posts/{post_id:int}/approve", tags=["demo"], status_code=202)
 async def approve_suggestions(kit: Kit, principal: Caller, post_id: PostId) -> dict[str, Any]:
     principal.require("events:write")
+    _existing(principal.tenant, post_id)
     ids = await kit.send(principal.tenant, {"name": "blog-post.approve-ai-suggestions", "data": {"id": post_id}})
     return {"event_id": ids[0]}
 

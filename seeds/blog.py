@@ -184,7 +184,7 @@ def register(kit: WorkflowKit, store: BlogStore | None = None) -> BlogStore:
         approval = await ctx.step.wait_for_event(
             "wait-for-ai-suggestion-approval",
             event="blog-post.approve-ai-suggestions",
-            if_exp="async.data.id == event.data.id",
+            if_exp=f"async.data.id == {inputs.post_id}",  # the approval of this action's post
             timeout=inputs.timeout,
         )
         if approval is None:

@@ -41,6 +41,7 @@ RUN_BY = {
     "make demo": "tests/browser/test_demo.py",
     "make test": ".ci/run",
     "workflow-kit serve": "tests/test_api_server.py",
+    "workflow-kit seed": "tests/test_seeds.py",
     "workflow-kit migrate": "tests/test_cli.py",
     "workflow-kit worker": "tests/test_cli.py",
 }

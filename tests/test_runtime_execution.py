@@ -24,6 +24,7 @@ from workflow_kit import (
 from workflow_kit.records import ActionStatus, StepStatus
 from workflow_kit.retry import RetryPolicy
 from workflow_kit.runtime import schema
+from workflow_kit.runtime.journal import MAX_SYSTEM_DEPTH
 from workflow_kit.runtime.models import Run, RunStatus
 from workflow_kit.runtime.worker import Worker
 from workflow_kit.timeutil import VirtualClock
@@ -995,6 +996,30 @@ async def test_a_completed_run_emits_run_completed(kit: WorkflowKit, worker: Wor
     assert entry.event["data"]["workflow_id"] == done.id
     assert "error" not in entry.event["data"]
     assert await kit.runs.list("other-tenant") == []
+
+
+async def test_chains_of_system_events_go_ten_links_deep_then_stop(kit: WorkflowKit, worker: Worker) -> None:
+    @kit.action(kind="work")
+    def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
+        raise NonRetriableError("boom")
+
+    register_echo(kit)
+    echo_one = workflow([action("e", "echo")], [edge("$source", "e")])
+    chain = [kit.workflows.create(TENANT, name="w0", trigger="app/chain", workflow=echo_one)]
+    for n in range(1, 6):  # each link reacts to the end of the one before
+        trigger = {"event": "workflow/run.completed", "if": f"event.data.workflow_id == '{chain[-1].id}'"}
+        chain.append(kit.workflows.create(TENANT, name=f"w{n}", trigger=trigger, workflow=echo_one))
+    # A workflow that fails on every failure, its own included: a loop the depth guard ends.
+    failing = kit.workflows.create(TENANT, name="Fails", trigger="app/x", workflow=ONE_ACTION)
+    looping = kit.workflows.create(TENANT, name="Loops", trigger="workflow/run.failed", workflow=ONE_ACTION)
+    await kit.send(TENANT, [{"name": "app/chain"}, {"name": "app/x"}])
+    await worker.idle()
+    for link in chain:
+        assert [r.status for r in await kit.runs.list(TENANT, workflow_id=link.id)] == [RunStatus.COMPLETED]
+    loops = await kit.runs.list(TENANT, workflow_id=looping.id)
+    assert len(loops) == MAX_SYSTEM_DEPTH  # one per link after the first failure, then no more events
+    assert {r.status for r in loops} == {RunStatus.FAILED}
+    assert len(await kit.runs.list(TENANT, workflow_id=failing.id)) == 1
 
 
 async def test_a_run_waiting_for_another_runs_end_resumes_when_it_completes(kit: WorkflowKit, worker: Worker) -> None:

@@ -163,8 +163,8 @@ class ActionDefinition:
     def encode_output(self, value: Any) -> Any:
         """The handler's return value as JSON builtins, checked against the declared output type."""
         try:
-            encoded = msgspec.to_builtins(value)
-            text = jsonlimits.encode(encoded, "output")
+            text = jsonlimits.encode(msgspec.to_builtins(value), "output")
+            encoded = msgspec.json.decode(text)  # what a replay reads back: tuples and sets become lists
         except (TypeError, ValueError) as exc:  # JSONShapeError too: a lone surrogate, an odd object
             if isinstance(exc, jsonlimits.JSONShapeError) and exc.code == "too_deep":
                 raise OutputError(f"the output of action {self.kind!r}: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any
 
 from . import jsonlimits, paths
@@ -88,9 +89,23 @@ def normalize_events(raw: Any, now_ms: int, *, path: str = "events") -> list[dic
     return [normalize_event(item, now_ms, path=paths.index(path, i)) for i, item in enumerate(raw)]
 
 
+_RANDOM_BITS = 80
+_last_id = [0]  # the last id made in this process, as a number (monotonic within a millisecond)
+_id_lock = threading.Lock()
+
+
 def new_id(now_ms: int) -> str:
-    """A ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, sortable by time."""
-    value = (now_ms << 80) | int.from_bytes(os.urandom(10), "big")
+    """A ULID: 48 bits of milliseconds and 80 random bits in Crockford base32, sortable by time.
+
+    Ids made by one process in the same millisecond also sort in the order they were made (the random
+    part of the previous one plus one, as ULID's monotonic mode), so "newest first" holds for runs one
+    `send` starts at once."""
+    value = (now_ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        last = _last_id[0]
+        if last >> _RANDOM_BITS == now_ms and (last + 1) >> _RANDOM_BITS == now_ms:
+            value = last + 1
+        _last_id[0] = value
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 

@@ -135,8 +135,11 @@ def child(root: Schema, node: Any, step: str | int) -> list[Schema] | None:
         elif isinstance(step, int) and "array" in types:
             prefix = branch.get("prefixItems") or []
             items = branch.get("items")
+            fixed = items is False or branch.get("maxItems") == len(prefix)
             if 0 <= step < len(prefix):
                 found.append(prefix[step])
+            elif fixed and -len(prefix) <= step < 0:
+                found.append(prefix[step])  # RFC 9535 counts a negative index from the end
             elif isinstance(items, dict):
                 if not items:
                     return None

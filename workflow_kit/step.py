@@ -187,8 +187,8 @@ class StepCore:
 
     def succeeded(self, record: StepRecord, value: Any, started_at: int) -> _Next:
         try:
-            output = msgspec.to_builtins(value)
-            encoded = msgspec.json.encode(output)
+            encoded = msgspec.json.encode(msgspec.to_builtins(value))
+            output = msgspec.json.decode(encoded)  # what a replay reads back: tuples and sets become lists
             size = len(encoded)
         except (TypeError, ValueError) as exc:
             failure = NonRetriableError(f"the output of step {record.key!r} is not JSON: {exc}")

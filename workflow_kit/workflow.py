@@ -120,7 +120,7 @@ def load_workflow(source: WorkflowLike) -> Workflow:
     except msgspec.ValidationError as exc:
         path, message = split_msgspec_error(str(exc))
         raise WorkflowValidationError([Problem("invalid_format", path, message)]) from None
-    _attach_extras(workflow, data)
+    _attach_extras(workflow, source)  # from the input as given: a literal ``$extra`` key is unknown too
     return workflow
 
 
@@ -166,7 +166,8 @@ def _attach_extras(workflow: Workflow, raw: dict[str, Any]) -> None:
 
 
 def _without_extra_marker(raw: dict[str, Any]) -> dict[str, Any]:
-    """Drop any literal ``$extra`` keys from input so they can't masquerade as the internal field."""
+    """The input without literal ``$extra`` keys, so they can't masquerade as the internal field (they
+    are kept as unknown keys like any other)."""
 
     def clean(obj: Any) -> Any:
         return {k: v for k, v in obj.items() if k != _EXTRA} if isinstance(obj, dict) else obj

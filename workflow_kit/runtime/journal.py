@@ -44,7 +44,9 @@ R, A, S, WT, V, W = (
     schema.workflow_versions,
     schema.workflows,
 )
-MAX_SYSTEM_DEPTH = 3
+MAX_SYSTEM_DEPTH = 10
+"""How deep chains of runs started by ``workflow/run.*`` events go: a run that many links down a chain
+emits no system event, so a workflow that reacts to its own failures stops instead of looping forever."""
 _LOG = logging.getLogger("workflow_kit.runtime")
 
 
