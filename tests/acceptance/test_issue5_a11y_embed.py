@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import issue5_support
 import pytest
-from issue5_support import Server, new_workflow, page_of, shot
 from playwright.sync_api import expect
+
+from . import issue5_support
+from .issue5_support import Server, new_workflow, page_of, shot
 
 # the shared fixtures: a real `workflow-kit serve`, Playwright, a fresh Chromium profile per test
 playwright = issue5_support.playwright
@@ -80,10 +81,6 @@ def test_every_control_labelled_in_list_trigger_and_simple_panels(browser: Any, 
     shot(page, "settings-tab")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: the selector of an optional nested object (Address | None) is an unnamed combobox",
-)
 def test_every_control_labelled_in_a_rich_form(browser: Any, server: Server) -> None:
     page = page_of(browser)
     new_workflow(page, server, "Rich labels")
@@ -93,10 +90,6 @@ def test_every_control_labelled_in_a_rich_form(browser: Any, server: Server) -> 
     assert unnamed_controls(details) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: canvas nodes (focusable role=group) have no accessible name; the label sits on an inner div",
-)
 def test_canvas_nodes_have_accessible_names(browser: Any, server: Server) -> None:
     page = page_of(browser)
     new_workflow(page, server, "Node names")
@@ -156,10 +149,6 @@ def test_keyboard_builds_with_palette_and_connect(browser: Any, server: Server) 
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a canvas node focused with Tab and chosen with Enter does not open its panel",
-)
 def test_keyboard_opens_a_nodes_panel(browser: Any, server: Server) -> None:
     page = page_of(browser)
     new_workflow(page, server, "Keyboard select")
@@ -173,10 +162,6 @@ def test_keyboard_opens_a_nodes_panel(browser: Any, server: Server) -> None:
     expect(details.get_by_role("textbox", name="Name on the canvas")).to_have_value("First", timeout=2000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a connection focused with Tab and chosen with Enter does not open the connection panel",
-)
 def test_keyboard_opens_a_connections_panel(browser: Any, server: Server) -> None:
     page = page_of(browser)
     new_workflow(page, server, "Keyboard edge")
@@ -403,7 +388,7 @@ def test_embedded_element_follows_attribute_changes(browser: Any, server: Server
 
 
 def test_react_component_bundle_built() -> None:
-    from issue5_support import ROOT
+    from .issue5_support import ROOT
 
     bundle = ROOT / "frontend" / "dist" / "react" / "workflow-editor.mjs"
     assert bundle.exists()

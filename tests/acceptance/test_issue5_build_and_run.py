@@ -8,9 +8,10 @@ import re
 import time
 from typing import Any
 
-import issue5_support
-from issue5_support import Server, drag_handle, new_workflow, page_of, shot
 from playwright.sync_api import expect
+
+from . import issue5_support
+from .issue5_support import Server, drag_handle, new_workflow, page_of, shot
 
 # the shared fixtures: a real `workflow-kit serve`, Playwright, a fresh Chromium profile per test
 playwright = issue5_support.playwright
@@ -34,10 +35,8 @@ def build(page: Any, server: Server, name: str) -> str:
     drag_handle(page, page.get_by_label("connect from the trigger"), page.get_by_label("connect into Compute score"))
     expect(canvas.get_by_role("group", name=re.compile(r"connection from \$source to score"))).to_have_count(1)
 
-    # its form: Value is a ref to the event's data.n, picked from the sample event. (Selecting another
-    # node first: picking a ref in a panel mounted before the connection drops the connection, see
-    # test_issue5_form_state.py.)
-    canvas.get_by_text("When app/user.signup").click()
+    # its form: Value is a ref to the event's data.n, picked from the sample event (in the panel opened
+    # when it was dropped, before the connection was drawn).
     canvas.get_by_text("Compute score").click()
     details = page.get_by_role("complementary", name="Details")
     expect(details.get_by_role("heading", name="Compute score")).to_be_visible()
