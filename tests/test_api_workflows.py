@@ -509,6 +509,37 @@ def test_validate_an_instance_saves_nothing(api: Api) -> None:
     assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
 
 
+def test_validate_an_instance_with_its_trigger(api: Api) -> None:
+    """`{"workflow", "trigger"}` checks the trigger too, as saving it would (the editor's live validation)."""
+
+    def check(body: dict[str, Any]) -> set[tuple[str, str]]:
+        response = api.client.post("/api/workflows/validate", headers=api.headers(), json=body)
+        assert response.status_code == 200, response.text
+        return problems_of(response.json())
+
+    good = {"event": "app/x", "if": "event.data.n > 1"}
+    assert check({"workflow": ECHO, "trigger": good}) == set()
+    assert check({"workflow": ECHO, "trigger": {"event": "app/x", "if": "event.data.n >"}}) == {
+        ("invalid_expression", "trigger.if")
+    }
+    assert check({"workflow": ECHO, "trigger": {"event": "app/x", "if": "nope.x == 1"}}) == {
+        ("invalid_expression", "trigger.if")
+    }
+    assert check({"workflow": ECHO, "trigger": {"event": ""}}) == {("invalid_trigger", "trigger.event")}
+    assert check({"workflow": ECHO, "trigger": {"cron": "61 * * * *"}}) == {("invalid_trigger", "trigger.cron")}
+    assert check({"workflow": ECHO, "trigger": "app/*"}) == set()
+    assert check({"workflow": ECHO, "trigger": 5}) == {("invalid_trigger", "trigger")}
+    # the workflow's problems and the trigger's together; the workflow alone in the envelope
+    assert check({"workflow": BROKEN, "trigger": {"event": "app/x", "if": ")"}}) == BROKEN_PROBLEMS | {
+        ("invalid_expression", "trigger.if")
+    }
+    assert check({"workflow": BROKEN}) == BROKEN_PROBLEMS
+    assert check({"workflow": 5, "trigger": good}) == {("invalid_format", "")}
+    # a bare instance is still an instance (its unknown keys are kept, not read as the envelope)
+    assert check({**ECHO, "trigger": {"event": "app/x", "if": ")"}}) == set()
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
 def test_validate_rejects_a_non_object_body(api: Api) -> None:
     assert_error(api.client.post("/api/workflows/validate", headers=api.headers(), json=[ECHO]), 400, "bad_request")
 

@@ -83,8 +83,15 @@ async def create_workflow(
 
 @post("/workflows/validate", summary="Validate a workflow instance", tags=["workflows"], status_code=200)
 async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[str, Any], Body()]) -> ValidateResult:
-    """Every problem of a workflow instance, each with a code and a path; nothing is saved."""
+    """Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is
+    the instance, or ``{"workflow": <instance>, "trigger": <trigger>}`` to check a trigger too (its CEL
+    filter, its cron schedule) as saving it would: those problems have paths ``trigger...``."""
     principal.require("workflows:read")
+    if "workflow" in data and set(data) <= {"workflow", "trigger"}:
+        problems = kit.validate(data["workflow"])
+        if "trigger" in data:
+            problems = [*problems, *kit.workflows.trigger_problems(data["trigger"])]
+        return ValidateResult(problems=problems)
     return ValidateResult(problems=kit.validate(data))
 
 

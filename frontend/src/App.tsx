@@ -1,7 +1,7 @@
 // The standalone page `workflow-kit serve` serves at /: the token comes from the URL (#token=...),
 // from this browser's storage, or (on a demo server) from the demo endpoint; the view is in the hash.
 
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Api } from "./api";
 import { Studio, type View } from "./ui/Studio";
 
@@ -35,9 +35,22 @@ export function App({ apiBase = "" }: { apiBase?: string }) {
   const [token, setToken] = useState<string | null>(() => route.token ?? window.localStorage.getItem(TOKEN_KEY));
   const [pasted, setPasted] = useState("");
   const [checked, setChecked] = useState(false);
+  const leaveGuard = useRef<(() => boolean) | null>(null);
+  const shown = useRef(route.view);
+  shown.current = route.view;
 
+  // The browser's Back and Forward (and links): the hash changes first, so when the user keeps their
+  // unsaved changes, the page's address goes back to the view still shown.
   useEffect(() => {
-    const onHash = () => setRoute(parseHash(window.location.hash));
+    const onHash = () => {
+      const next = parseHash(window.location.hash);
+      const same = hashFor(next.view) === hashFor(shown.current);
+      if (!same && leaveGuard.current && !leaveGuard.current()) {
+        window.history.pushState(null, "", hashFor(shown.current));
+        return;
+      }
+      setRoute(next);
+    };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -88,6 +101,7 @@ export function App({ apiBase = "" }: { apiBase?: string }) {
     <Studio
       api={api}
       view={route.view}
+      leaveGuard={leaveGuard}
       onNavigate={(view) => {
         window.location.hash = hashFor(view);
       }}

@@ -85,8 +85,10 @@ export class Api {
     return this.call("DELETE", `/api/workflows/${encodeURIComponent(id)}`);
   }
 
-  async validate(workflow: Workflow): Promise<Problem[]> {
-    return (await this.call<{ problems: Problem[] }>("POST", "/api/workflows/validate", workflow)).problems;
+  /** The problems of a workflow instance, and of a trigger (paths "trigger...") when one is given. */
+  async validate(workflow: Workflow, trigger?: Trigger): Promise<Problem[]> {
+    const body = trigger ? { workflow, trigger } : workflow;
+    return (await this.call<{ problems: Problem[] }>("POST", "/api/workflows/validate", body)).problems;
   }
 
   publish(id: string, version: number): Promise<Version> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { conditionLabel, layout, NODE_HEIGHT, toFlow } from "./flow";
+import { conditionLabel, freePosition, layout, NODE_HEIGHT, NODE_WIDTH, placedPositions, toFlow } from "./flow";
 import { placeProblems } from "./forms";
 import type { ActionDef, Workflow } from "./types";
-import { setPosition } from "./workflowOps";
+import { addAction, setPosition, setPositions } from "./workflowOps";
 
 const echo: ActionDef = {
   kind: "echo", name: "Echo", description: "", icon: null, inputs: {}, outputs: {}, edges: { allow_add: true, edges: [] },
@@ -61,5 +61,59 @@ describe("workflow JSON to the canvas", () => {
     expect(positions.a.y + NODE_HEIGHT).toBeLessThanOrEqual(positions.b.y);
     expect(positions.b.y).toBe(positions.c.y);
     expect(positions.b.x).not.toBe(positions.c.x);
+  });
+
+  it("names the nodes and connections for assistive technology (on React Flow's focusable wrapper)", () => {
+    const problems = placeProblems([{ code: "missing_input", path: "actions[1].inputs.x", message: "required" }], workflow);
+    const { nodes, edges } = toFlow(workflow, { catalog, trigger: { event: "app/x", if: "event.data.n > 1" }, problems, statuses: { a: "completed" } });
+    expect(nodes.map((n) => n.ariaLabel)).toEqual([
+      "Trigger: when app/x, only when event.data.n > 1",
+      "Action Echo (a), completed",
+      "Action Second (b), 1 problem",
+      "Action mystery (c)",
+    ]);
+    expect(edges[1].ariaLabel).toBe("connection from a to b (True)");
+    expect(toFlow(workflow, { catalog, trigger: { cron: "0 12 * * 5" } }).nodes[0].ariaLabel).toMatch(/^Trigger: schedule /);
+  });
+});
+
+describe("placing a new node", () => {
+  const overlapping = (w: Workflow) => {
+    const boxes = Object.entries(placedPositions(w));
+    const found: string[] = [];
+    boxes.forEach(([a, p], i) =>
+      boxes.slice(i + 1).forEach(([b, q]) => {
+        if (Math.abs(p.x - q.x) < NODE_WIDTH && Math.abs(p.y - q.y) < NODE_HEIGHT + 10) found.push(`${a}/${b}`);
+      }),
+    );
+    return found;
+  };
+
+  it("goes below its parent, beside its siblings, never on top of another node", () => {
+    let w: Workflow = { actions: [], edges: [] };
+    w = setPositions(w, placedPositions(w));
+    // two after the trigger, then one after the first: the old rule put it exactly on the second
+    for (const parent of ["$source", "$source", "echo"]) {
+      w = addAction(w, "echo", { parent, position: freePosition(w, parent) }).workflow;
+      expect(overlapping(w)).toEqual([]);
+    }
+    const at = placedPositions(w);
+    expect(at.echo.y).toBeGreaterThan(at.$source.y);
+    expect(at.echo_2.y).toBe(at.echo.y);
+    expect(at.echo_3.y).toBeGreaterThan(at.echo.y);
+    // many more, after the same node or none: still no overlap
+    for (let i = 0; i < 12; i++) {
+      const parent = i % 3 === 0 ? undefined : i % 3 === 1 ? "echo" : "echo_2";
+      w = addAction(w, "echo", { parent, position: freePosition(w, parent) }).workflow;
+    }
+    expect(overlapping(w)).toEqual([]);
+  });
+
+  it("avoids nodes placed by dagre (no kept position) and nodes moved by hand", () => {
+    const moved = setPosition(workflow, "c", { x: 0, y: 700 });
+    const at = freePosition(moved, "b");
+    for (const p of Object.values(placedPositions(moved))) {
+      expect(Math.abs(p.x - at.x) >= NODE_WIDTH || Math.abs(p.y - at.y) >= NODE_HEIGHT).toBe(true);
+    }
   });
 });

@@ -57,7 +57,15 @@ describe("form schemas", () => {
   it("shows a CEL-or-object condition as a CEL text area, unless it holds an object", () => {
     const shown = formSchema(ifSchema, { condition: "event.data.n > 1" });
     expect(shown.properties).toEqual({ condition: { title: "Condition", type: "string", format: "cel" } });
-    expect(formSchema(ifSchema, { condition: { "==": [1, 1] } }).properties).toEqual(ifSchema.properties);
+    expect(formSchema(ifSchema, { condition: { "==": [1, 1] } }).properties).toEqual({
+      condition: {
+        title: "Condition",
+        anyOf: [
+          { type: "string", format: "cel", title: "CEL expression" },
+          { type: "object", title: "Object" },
+        ],
+      },
+    });
     expect(uiSchemaFor(shown).condition).toEqual({ "ui:widget": "textarea", "ui:options": { rows: 2 } });
     expect(((ifSchema.properties as JsonObject).condition as JsonObject).anyOf).toHaveLength(2);
   });
@@ -67,6 +75,31 @@ describe("form schemas", () => {
     expect(humanize("maxRetries")).toBe("Max retries");
     const shown = formSchema({ type: "object", properties: { post_id: { type: "integer" }, x: { type: "string", title: "Kept" } } }, {});
     expect(shown.properties).toEqual({ post_id: { type: "integer", title: "Post id" }, x: { type: "string", title: "Kept" } });
+  });
+
+  it("names each choice of an anyOf/oneOf, nested ones too, instead of '<field> option 2'", () => {
+    const schema: JsonObject = {
+      type: "object",
+      properties: {
+        address: { anyOf: [{ $ref: "#/$defs/Address" }, { type: "null" }], default: null },
+        when: { anyOf: [{ type: "integer" }, { type: "string", title: "Duration" }, { type: "null" }] },
+        pair: { oneOf: [{ type: "string" }, { type: "string" }] },
+      },
+      $defs: {
+        Address: { title: "Address", type: "object", properties: { zone: { anyOf: [{ $ref: "#/$defs/zone_id" }, { type: "null" }] } } },
+        zone_id: { type: "integer" },
+      },
+    };
+    const shown = formSchema(schema, {});
+    const props = shown.properties as Record<string, JsonObject>;
+    expect((props.address.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Address", "None"]);
+    expect((props.when.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Whole number", "Duration", "None"]);
+    expect((props.pair.oneOf as JsonObject[]).map((o) => o.title)).toEqual(["Text", "Text 2"]);
+    const address = (shown.$defs as Record<string, JsonObject>).Address;
+    const zone = (address.properties as Record<string, JsonObject>).zone;
+    expect((zone.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Zone id", "None"]);
+    // the action's own schema is left as it was
+    expect(((schema.properties as Record<string, JsonObject>).address.anyOf as JsonObject[])[1]).toEqual({ type: "null" });
   });
 
   it("fills declared defaults", () => {
@@ -87,7 +120,7 @@ describe("form values", () => {
     expect(inputs.address.city).toBe("Paris");
   });
 
-  it("drops undefined values the form leaves behind", () => {
-    expect(cleanJson({ a: undefined, b: 1, c: [1, undefined], d: { e: undefined } })).toEqual({ b: 1, c: [1], d: {} });
+  it("drops undefined values the form leaves behind, but keeps a list's empty items", () => {
+    expect(cleanJson({ a: undefined, b: 1, c: [1, undefined], d: { e: undefined } })).toEqual({ b: 1, c: [1, null], d: {} });
   });
 });

@@ -106,7 +106,64 @@ export function formSchema(schema: JsonObject, value: JsonObject): JsonObject {
       properties[name] = { ...rest, ...cel };
     }
   }
+  nameChoices(copy, (copy.$defs ?? copy.definitions ?? {}) as JsonObject);
   return copy;
+}
+
+/** A choice's name in the form's select: its title, the title of the definition it refers to, "None"
+ * for null, "CEL expression", or its type ("Text", "Number"…), instead of the form library's
+ * "<field> option 2". */
+export function choiceTitle(option: JsonObject, defs: JsonObject): string {
+  if (typeof option.title === "string" && option.title) return option.title;
+  if (typeof option.$ref === "string") {
+    const name = option.$ref.split("/").pop() ?? "";
+    const target = defs[name];
+    const title = target && typeof target === "object" && !Array.isArray(target) ? (target as JsonObject).title : undefined;
+    return typeof title === "string" && title ? title : humanize(name);
+  }
+  if (option.const !== undefined) return JSON.stringify(option.const);
+  if (option.format === "cel") return "CEL expression";
+  const types: Record<string, string> = {
+    null: "None", string: "Text", integer: "Whole number", number: "Number", boolean: "Yes or no", array: "List", object: "Object",
+  };
+  const type = Array.isArray(option.type) ? option.type.join(" or ") : option.type;
+  return typeof type === "string" ? (types[type] ?? humanize(type)) : "Other";
+}
+
+/** Give every anyOf/oneOf option of `schema` a title, and every property a label from its name, nested
+ * ones too (in objects, lists and definitions), in place. */
+function nameChoices(schema: Json, defs: JsonObject): void {
+  if (!schema || typeof schema !== "object") return;
+  if (Array.isArray(schema)) {
+    schema.forEach((item) => nameChoices(item, defs));
+    return;
+  }
+  const properties = schema.properties;
+  if (properties && typeof properties === "object" && !Array.isArray(properties)) {
+    for (const [name, property] of Object.entries(properties)) {
+      if (property && typeof property === "object" && !Array.isArray(property) && !("title" in property) && !("$ref" in property)) {
+        property.title = humanize(name);
+      }
+    }
+  }
+  for (const key of ["anyOf", "oneOf"]) {
+    const options = schema[key];
+    if (!Array.isArray(options)) continue;
+    const titles = new Map<string, number>();
+    for (const option of options) {
+      if (!option || typeof option !== "object" || Array.isArray(option)) continue;
+      if (!option.title) {
+        let title = choiceTitle(option, defs);
+        const seen = titles.get(title) ?? 0;
+        titles.set(title, seen + 1);
+        if (seen) title = `${title} ${seen + 1}`;
+        option.title = title;
+      }
+    }
+  }
+  for (const [key, child] of Object.entries(schema)) {
+    if (key !== "const" && key !== "default" && key !== "enum" && key !== "examples") nameChoices(child, defs);
+  }
 }
 
 /** Widgets: CEL expressions and long text get a text area. */
@@ -142,10 +199,11 @@ export function setIn(value: Json, path: Array<string | number>, next: Json | un
   return object;
 }
 
-/** Form data as JSON: the form library leaves `undefined` for emptied fields; drop them. */
+/** Form data as JSON: the form library leaves `undefined` for emptied fields; drop them. A list keeps
+ * its empty items (as null), so an item just added stays on show until it is filled in or removed. */
 export function cleanJson(value: unknown): Json {
   if (value === undefined) return null;
-  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(cleanJson);
+  if (Array.isArray(value)) return value.map(cleanJson);
   if (value && typeof value === "object") {
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = cleanJson(v);

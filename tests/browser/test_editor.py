@@ -175,6 +175,44 @@ def test_switching_between_two_nodes_of_one_kind_shows_each_nodes_values(page: P
     expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Second")
 
 
+def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server: Server) -> None:
+    """A focused node or connection: Enter opens its panel, Delete or Backspace deletes that one only."""
+    open_editor(page, server)
+    create_workflow(page, "Keys", "app/x")
+    node(page, "$source").click()
+    page.locator('[data-kind="greet"]').click()
+    node(page, "$source").click()
+    page.locator('[data-kind="log"]').click()  # the log's panel is open
+    expect(page.get_by_role("heading", name="Log a message")).to_be_visible()
+    greet = page.get_by_role("group", name="Action Greet someone (greet)")
+    greet.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Greet someone")).to_be_visible()
+    edge = page.get_by_role("group", name="connection from $source to greet")
+    edge.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Connection")).to_be_visible()
+    # Delete on the focused log node deletes it, not the connection that is selected
+    node(page, "log").focus()
+    page.keyboard.press("Delete")
+    expect(node(page, "log")).to_have_count(0)
+    expect(edge).to_have_count(1)
+    expect(greet).to_have_count(1)
+    edge.focus()
+    page.keyboard.press("Backspace")
+    expect(edge).to_have_count(0)
+    expect(greet).to_have_count(1)
+    node(page, "$source").focus()
+    page.keyboard.press("Delete")  # the trigger stays
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved (version")).to_be_visible()
+    workflow_id = page.url.split("/workflows/")[1].split("?")[0]
+    with server.api() as api:
+        draft = api.get(f"/api/workflows/{workflow_id}").json()["draft"]
+    assert [a["id"] for a in draft["actions"]] == ["greet"] and draft["edges"] == []
+    expect(node(page, "$source")).to_have_count(1)
+
+
 def test_a_stale_save_is_a_conflict_with_a_reload_choice(page: Page, server: Server) -> None:
     open_editor(page, server)
     create_workflow(page, "Contested", "app/x")

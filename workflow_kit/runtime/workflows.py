@@ -75,6 +75,15 @@ class WorkflowStore:
         self._notify = notify
         self._cron_seconds = cron_seconds
 
+    def trigger_problems(self, trigger: Trigger | str | dict[str, Any]) -> list[Problem]:
+        """The problems saving `trigger` would report (paths ``trigger...``), without saving anything:
+        the editor checks a trigger it is editing, CEL filter included, before it is saved."""
+        try:
+            parse_trigger(trigger, cron_seconds=self._cron_seconds)
+        except WorkflowValidationError as exc:
+            return exc.problems
+        return []
+
     def create(
         self,
         tenant: str,

@@ -1,17 +1,33 @@
 import Form from "@rjsf/core";
-import type { FieldTemplateProps, RJSFSchema } from "@rjsf/utils";
+import type { FieldTemplateProps, MultiSchemaFieldTemplateProps, RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
-import { useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { cleanJson, errorSchemaFor, formSchema, setIn, uiSchemaFor } from "../forms";
 import { findRefs, insertRef, isWholeRef, removeRef } from "../refs";
 import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow, type WorkflowAction } from "../types";
 import { incoming, wouldCycle } from "../workflowOps";
+import { BUTTON_TEMPLATES } from "./formButtons";
 import { iconFor } from "./nodes";
 import { RefPicker, type RefGroup } from "./RefPicker";
 
+/** What the fields reach through the form library's registry. The library keeps its first registry (it
+ * compares functions as equal), so this object is made once per panel and reads the panel's latest
+ * props: a ref picked or a chip removed applies to the current inputs, not to those of the first render. */
 interface FormContext {
-  groups: RefGroup[];
+  readonly groups: RefGroup[];
   set: (path: Array<string | number>, value: Json | undefined) => void;
+}
+
+/** The form context over `latest`, which the panel points at its newest props on every render. */
+export function formContextOver(latest: {
+  current: { inputs: JsonObject; groups: RefGroup[]; onChange: (change: Partial<WorkflowAction>) => void };
+}): FormContext {
+  return {
+    get groups() {
+      return latest.current.groups;
+    },
+    set: (path, value) => latest.current.onChange({ inputs: setIn(latest.current.inputs, path, value) as JsonObject }),
+  };
 }
 
 function isContainer(schema: RJSFSchema): boolean {
@@ -38,6 +54,8 @@ function FieldTemplate(props: FieldTemplateProps) {
   }
   const title = label || String(path[path.length - 1]);
   const whole = isWholeRef(formData);
+  // a field with a choice of schemas (e.g. an optional object): its label names the choice's select
+  const choice = schema.anyOf ? `${id}__anyof_select` : schema.oneOf ? `${id}__oneof_select` : undefined;
   const spans = typeof formData === "string" && !whole ? findRefs(formData) : [];
   const pick = (refPath: string) => {
     const append = schema.type === "string" && typeof formData === "string" && formData.length > 0 && !whole;
@@ -47,7 +65,7 @@ function FieldTemplate(props: FieldTemplateProps) {
   return (
     <div className="wk-field" data-field={path.join(".")}>
       {(displayLabel || whole) && (
-        <label htmlFor={id}>
+        <label htmlFor={whole ? id : (choice ?? id)}>
           {title}
           {required && <span aria-hidden="true"> *</span>}
         </label>
@@ -100,6 +118,18 @@ function FieldTemplate(props: FieldTemplateProps) {
   );
 }
 
+/** A choice of schemas (e.g. an object or None): the select, then the chosen schema's fields. */
+function MultiSchemaFieldTemplate({ selector, optionSchemaField }: MultiSchemaFieldTemplateProps) {
+  return (
+    <div className="wk-choice-field">
+      {selector}
+      {optionSchemaField}
+    </div>
+  );
+}
+
+const TEMPLATES = { FieldTemplate, MultiSchemaFieldTemplate, ButtonTemplates: BUTTON_TEMPLATES };
+
 export interface ActionPanelProps {
   workflow: Workflow;
   action: WorkflowAction;
@@ -122,10 +152,9 @@ export function ActionPanel(props: ActionPanelProps) {
   const candidates = [SOURCE, ...workflow.actions.map((a) => a.id)].filter(
     (id) => id !== action.id && !parents.includes(id) && !wouldCycle(workflow, id, action.id),
   );
-  const context: FormContext = {
-    groups: props.refGroups,
-    set: (path, value) => props.onChange({ inputs: setIn(inputs, path, value) as JsonObject }),
-  };
+  const latest = useRef({ inputs, groups: props.refGroups, onChange: props.onChange });
+  latest.current = { inputs, groups: props.refGroups, onChange: props.onChange };
+  const context = useMemo(() => formContextOver(latest), []);
   const title = action.name || definition?.name || action.kind;
   const shownSchema = definition ? formSchema(definition.inputs, inputs) : {};
   return (
@@ -165,7 +194,7 @@ export function ActionPanel(props: ActionPanelProps) {
             showErrorList={false}
             extraErrors={errorSchemaFor(inputProblems)}
             formContext={context}
-            templates={{ FieldTemplate }}
+            templates={TEMPLATES}
             idPrefix={`wk-${action.id}`}
             onChange={(event) => props.onChange({ inputs: cleanJson(event.formData ?? {}) as JsonObject })}
           >

@@ -10,8 +10,9 @@ import {
   type Edge,
   type NodeChange,
 } from "@xyflow/react";
-import { useCallback, useEffect, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useState, type DragEvent, type KeyboardEvent } from "react";
 import { NODE_HEIGHT, NODE_WIDTH, type FlowEdge, type FlowNode } from "../flow";
+import { SOURCE } from "../types";
 import { nodeTypes } from "./nodes";
 
 export const DRAG_TYPE = "application/x-workflow-kit-action";
@@ -83,9 +84,28 @@ function Flow(props: CanvasProps) {
   );
 }
 
+/** The keyboard on a focused node or connection (React Flow makes them focusable, Tab moves between them):
+ * Enter or Space opens its panel, as a click does; Delete or Backspace deletes that one element (not
+ * whatever else was selected before). */
+export function canvasKey(event: KeyboardEvent<HTMLElement>, props: CanvasProps): void {
+  const target = event.target as Element;
+  const kind = target.classList?.contains("react-flow__node") ? "node" : target.classList?.contains("react-flow__edge") ? "edge" : null;
+  const id = kind && target.getAttribute("data-id");
+  if (!kind || !id) return;
+  if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    props.onSelect(id);
+  } else if ((event.key === "Delete" || event.key === "Backspace") && !props.readOnly) {
+    event.preventDefault();
+    event.stopPropagation(); // React Flow's own handler would delete the selected elements instead
+    if (kind === "node" && id !== SOURCE) props.onDeleteNodes?.([id]);
+    if (kind === "edge") props.onDeleteEdges?.([id]);
+  }
+}
+
 export function Canvas(props: CanvasProps) {
   return (
-    <div className="wk-canvas" style={{ width: "100%", height: "100%" }}>
+    <div className="wk-canvas" style={{ width: "100%", height: "100%" }} onKeyDown={(event) => canvasKey(event, props)}>
       <ReactFlowProvider>
         <Flow {...props} />
       </ReactFlowProvider>

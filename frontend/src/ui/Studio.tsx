@@ -1,8 +1,8 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type MutableRefObject } from "react";
 import type { Api } from "../api";
 import type { ActionDef } from "../types";
 import { RunView } from "./RunView";
-import { WorkflowEditor } from "./WorkflowEditor";
+import { LEAVE_QUESTION, WorkflowEditor } from "./WorkflowEditor";
 import { WorkflowList } from "./WorkflowList";
 
 export type View = { kind: "list" } | { kind: "workflow"; id: string } | { kind: "run"; workflowId: string; runId: string };
@@ -14,13 +14,38 @@ export interface StudioProps {
   onNavigate?: (view: View) => void;
   /** Open this workflow and do not offer the list (an embedded editor for one workflow). */
   workflowId?: string;
+  /** Set to the Studio's leave check: true when nothing is unsaved or the user agrees to drop it. A host
+   * that navigates by itself (the standalone page on the browser's Back button) asks it first. */
+  leaveGuard?: MutableRefObject<(() => boolean) | null>;
 }
 
 /** The whole editor: the workflow list, a workflow's editor, and its runs. */
-export function Studio({ api, view: controlled, onNavigate, workflowId }: StudioProps) {
+export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGuard }: StudioProps) {
   const [own, setOwn] = useState<View>(workflowId ? { kind: "workflow", id: workflowId } : { kind: "list" });
   const view = controlled ?? own;
-  const go = (next: View) => (onNavigate ? onNavigate(next) : setOwn(next));
+  // Unsaved changes in the editor: every way out of it (the list, a run, the browser's Back) asks first.
+  const dirty = useRef(false);
+  const onDirtyChange = useCallback((value: boolean) => {
+    dirty.current = value;
+  }, []);
+  const mayLeave = useCallback(() => {
+    if (!dirty.current) return true;
+    if (!window.confirm(LEAVE_QUESTION)) return false;
+    dirty.current = false;
+    return true;
+  }, []);
+  useEffect(() => {
+    if (!leaveGuard) return;
+    leaveGuard.current = mayLeave;
+    return () => {
+      leaveGuard.current = null;
+    };
+  }, [leaveGuard, mayLeave]);
+  const go = (next: View) => {
+    if (view.kind === "workflow" && !mayLeave()) return;
+    if (onNavigate) onNavigate(next);
+    else setOwn(next);
+  };
   const [catalog, setCatalog] = useState<ActionDef[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -39,6 +64,7 @@ export function Studio({ api, view: controlled, onNavigate, workflowId }: Studio
           catalog={catalog}
           onOpenRun={(runId) => go({ kind: "run", workflowId: view.id, runId })}
           onBack={workflowId ? undefined : () => go({ kind: "list" })}
+          onDirtyChange={onDirtyChange}
         />
       )}
       {catalog && view.kind === "run" && (

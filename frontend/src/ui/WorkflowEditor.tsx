@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, type Api } from "../api";
-import { layout, toFlow } from "../flow";
+import { freePosition, layout, placedPositions, toFlow } from "../flow";
 import { defaultInputs, placeProblems } from "../forms";
 import { pathFor, samplePaths, schemaPaths } from "../refs";
 import { pruneSettings, settingsSegments, unchangedProblems } from "../settingsForm";
@@ -31,6 +31,8 @@ import { VersionsPanel } from "./VersionsPanel";
 
 type Tab = "edit" | "settings" | "runs" | "versions";
 
+export const LEAVE_QUESTION = "Leave without saving your changes?";
+
 const TAB_NAMES: Record<Tab, string> = { edit: "Edit", settings: "Settings", runs: "Runs", versions: "Versions" };
 
 export interface WorkflowEditorProps {
@@ -39,6 +41,8 @@ export interface WorkflowEditorProps {
   catalog: ActionDef[];
   onOpenRun: (runId: string) => void;
   onBack?: () => void;
+  /** Told whether there are unsaved changes (the host asks before it navigates away from them). */
+  onDirtyChange?: (dirty: boolean) => void;
 }
 
 /** The first predefined edge (e.g. "True", then "False") not yet used from this node. */
@@ -47,7 +51,7 @@ function nextPredefinedEdge(workflow: Workflow, from: string, definition: Action
   return definition?.edges.edges.find((e) => !used.has(e.name)) ?? definition?.edges.edges[0];
 }
 
-export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: WorkflowEditorProps) {
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange }: WorkflowEditorProps) {
   const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
   const [record, setRecord] = useState<WorkflowRecord | null>(null);
   const [draft, setDraft] = useState<Workflow | null>(null);
@@ -66,6 +70,9 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
   const [banner, setBanner] = useState<{ kind: "error" | "info" | "conflict"; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const validating = useRef(0);
+  // The newest draft, for edits made from handlers created in an earlier render (and several in a row).
+  const draftRef = useRef<Workflow | null>(null);
+  draftRef.current = draft;
 
   const load = useCallback(async () => {
     const loaded = await api.workflow(workflowId);
@@ -92,18 +99,21 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     api.settingsSchema().then(setSettingsSchema, (e: Error) => setBanner({ kind: "error", text: e.message }));
   }, [api, tab, settingsSchema]);
 
-  // Live validation: the server's problems for the current draft, a moment after each edit.
+  // Live validation: the server's problems for the current draft and trigger, a moment after each edit.
   useEffect(() => {
     if (!draft || !dirty) return;
     const ticket = ++validating.current;
     const timer = setTimeout(() => {
-      api.validate(draft).then(
+      api.validate(draft, trigger).then(
         (found) => ticket === validating.current && setProblems(found),
         () => undefined,
       );
     }, 300);
     return () => clearTimeout(timer);
-  }, [api, draft, dirty]);
+  }, [api, draft, trigger, dirty]);
+
+  useEffect(() => onDirtyChange?.(dirty), [onDirtyChange, dirty]);
+  useEffect(() => () => onDirtyChange?.(false), [onDirtyChange]);
 
   // The unsaved-changes guard for the page.
   useEffect(() => {
@@ -117,9 +127,12 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
   }, [dirty]);
 
   const edit = (change: (workflow: Workflow) => Workflow) => {
-    if (!draft) return;
+    const current = draftRef.current;
+    if (!current) return;
     try {
-      setDraft(change(draft));
+      const next = change(current);
+      draftRef.current = next;
+      setDraft(next);
       setDirty(true);
     } catch (error) {
       setBanner({ kind: "error", text: error instanceof EdgeError ? error.message : (error as Error).message });
@@ -176,12 +189,14 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
   };
 
   const addKind = (kind: string, position?: { x: number; y: number }) => {
-    if (!draft) return;
+    if (!draftRef.current) return;
+    // every node keeps where it is drawn now (dagre placed those without a position), so none moves under the new one
+    const draft = setPositions(draftRef.current, placedPositions(draftRef.current));
     const definition = byKind.get(kind);
     const parent = position ? undefined : selected && !selected.includes("->") ? selected : undefined;
     const parentDef = parent && parent !== SOURCE ? byKind.get(draft.actions.find((a) => a.id === parent)?.kind ?? "") : undefined;
     const edge = parent ? nextPredefinedEdge(draft, parent, parentDef) : undefined;
-    const at = position ?? nextFreePosition(draft, parent);
+    const at = position ?? freePosition(draft, parent);
     try {
       const result = addAction(draft, kind, {
         position: at,
@@ -189,6 +204,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
         edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
         inputs: definition ? (defaultInputs(definition.inputs) as Record<string, Json>) : {},
       });
+      draftRef.current = result.workflow;
       setDraft(result.workflow);
       setDirty(true);
       setSelected(result.id);
@@ -210,6 +226,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
       setSettingsDirty(false);
       setSettingsProblems([]);
       setDirty(false);
+      onDirtyChange?.(false); // now, not after the next render: a test run opens its run right after
       setBanner({ kind: "info", text: `Saved (version ${saved.version}).` });
       return saved;
     } catch (error) {
@@ -278,8 +295,10 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
     }
   };
 
+  // Leaving asks first when there are unsaved changes: the host's guard when it has one (the Studio's
+  // covers every way out), this one otherwise.
   const leave = () => {
-    if (dirty && !window.confirm("Leave without saving your changes?")) return;
+    if (!onDirtyChange && dirty && !window.confirm(LEAVE_QUESTION)) return;
     onBack?.();
   };
 
@@ -323,13 +342,15 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
         <button type="button" className="wk-button primary" onClick={() => void publish()} disabled={busy}>Publish</button>
         <button
           type="button"
-          className="wk-button"
+          className={`wk-button wk-switch${record.enabled ? " on" : ""}`}
           role="switch"
           aria-checked={record.enabled}
+          title={record.enabled ? "Enabled: matching events start runs" : "Disabled: nothing starts runs"}
           onClick={() => void toggleEnabled()}
           disabled={busy}
         >
-          {record.enabled ? "Enabled" : "Disabled"}
+          <span className="wk-switch-track" aria-hidden="true"><span className="wk-switch-thumb" /></span>
+          Enabled
         </button>
       </div>
       {banner && (
@@ -477,15 +498,4 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack }: 
 function sampleFor(trigger: Trigger): { name: string; data: Json } {
   if (triggerKind(trigger) === "cron") return timerSample(trigger.cron ?? "");
   return { name: (trigger.event ?? "").replace(/[./]\*$/, ""), data: {} };
-}
-
-function nextFreePosition(workflow: Workflow, parent: string | undefined): { x: number; y: number } {
-  const positions = (workflow.metadata?.positions ?? {}) as Record<string, { x: number; y: number }>;
-  const anchor = parent ? positions[parent] : undefined;
-  if (anchor) {
-    const siblings = workflow.edges.filter((e) => e.from === parent).length;
-    return { x: anchor.x + siblings * 280, y: anchor.y + 140 };
-  }
-  const ys = Object.values(positions).map((p) => p.y);
-  return { x: 0, y: (ys.length ? Math.max(...ys) : 0) + 140 };
 }

@@ -1,3 +1,5 @@
+// The canvas's nodes. Their accessible names sit on React Flow's focusable wrapper (flow.ts sets
+// `ariaLabel`), so a screen reader names the node it tabs to.
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { triggerKind, triggerLabel } from "../cron";
 import type { ActionNode, TriggerNode } from "../flow";
@@ -18,7 +20,7 @@ export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
   const problems = data.problems.length;
   const scheduled = triggerKind(data.trigger) === "cron";
   return (
-    <div className={`wk-node trigger${problems ? " has-problems" : ""}`} aria-label={`Trigger: ${scheduled ? `schedule ${data.trigger.cron}` : data.trigger.event || "no event"}`}>
+    <div className={`wk-node trigger${problems ? " has-problems" : ""}`}>
       <span className="wk-icon" aria-hidden="true">{scheduled ? "◔" : "⚡"}</span>
       <div>
         <div className="wk-node-title">{scheduled ? triggerLabel(data.trigger) : `When ${triggerLabel(data.trigger)}`}</div>
@@ -35,7 +37,7 @@ export function ActionNodeView({ data }: NodeProps<ActionNode>) {
   const title = action.name || definition?.name || action.kind;
   const classes = ["wk-node", problems.length ? "has-problems" : "", status ? `status-${status}` : ""].filter(Boolean).join(" ");
   return (
-    <div className={classes} data-testid={`node-${action.id}`} aria-label={`Action ${title}${status ? `, ${status}` : ""}`}>
+    <div className={classes} data-testid={`node-${action.id}`}>
       <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
       <span className="wk-icon" aria-hidden="true">{iconFor(definition?.icon)}</span>
       <div>

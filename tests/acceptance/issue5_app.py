@@ -1,0 +1,79 @@
+"""A small kit for the issue 5 browser acceptance tests: typed actions with varied input schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from workflow_kit import ActionContextSync, WorkflowKit
+
+kit = WorkflowKit()
+
+
+class Address(msgspec.Struct):
+    city: str
+    zip: str = ""
+
+
+class EmailInputs(msgspec.Struct):
+    to: str
+    subject: str = "Hello"
+    body: str = ""
+    urgent: bool = False
+    priority: Literal["low", "normal", "high"] = "normal"
+    retries: int = 1
+    tags: list[str] = []
+    address: Address | None = None
+
+
+class EmailOut(msgspec.Struct):
+    sent_to: str
+    words: int
+
+
+@kit.action(kind="send_email", name="Send email", description="Sends an email to a user", icon="mail")
+def send_email(ctx: ActionContextSync, inputs: EmailInputs) -> EmailOut:
+    return EmailOut(sent_to=inputs.to, words=len(inputs.body.split()))
+
+
+class NoteInputs(msgspec.Struct):
+    text: str
+
+
+class ArticleInputs(msgspec.Struct):
+    title: str
+    content: Annotated[str, msgspec.Meta(extra_json_schema={"format": "textarea"})] = ""
+    address: Address = msgspec.field(default_factory=lambda: Address(city="Paris"))
+
+
+@kit.action(kind="article", name="Write article", description="Writes an article", icon="pen")
+def article(ctx: ActionContextSync, inputs: ArticleInputs) -> str:
+    return inputs.title
+
+
+@kit.action(kind="log_note", name="Log note", description="Writes a note to the log", icon="note")
+def log_note(ctx: ActionContextSync, inputs: NoteInputs) -> str:
+    return inputs.text
+
+
+class ScoreInputs(msgspec.Struct):
+    value: float
+
+
+class ScoreOut(msgspec.Struct):
+    score: float
+
+
+@kit.action(kind="score", name="Compute score", description="Doubles a number", icon="calculator")
+def score(ctx: ActionContextSync, inputs: ScoreInputs) -> ScoreOut:
+    return ScoreOut(score=inputs.value * 2)
+
+
+class FailInputs(msgspec.Struct):
+    reason: str
+
+
+@kit.action(kind="fail_always", name="Always fail", description="Raises an error", icon="x")
+def fail_always(ctx: ActionContextSync, inputs: FailInputs) -> None:
+    raise ValueError(f"failed on purpose: {inputs.reason}")
