@@ -21,17 +21,39 @@ from workflow_kit.runtime.db import Database
 from workflow_kit.runtime.worker import Worker
 from workflow_kit.timeutil import VirtualClock, to_ms
 
-POSTGRES_URL = os.environ.get("WORKFLOW_KIT_TEST_POSTGRES_URL")
+POSTGRES_ENV = "WORKFLOW_KIT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WORKFLOW_KIT_REQUIRE_POSTGRES") == "1"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n``), each worker process gets a PostgreSQL database
+    of its own on the test server, so workers never empty each other's tables. Set here, in the
+    environment, so the servers and worker processes the tests start use it too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get(POSTGRES_ENV)
+    if not worker or not base:
+        return
+    import sqlalchemy as sa
+
+    name = f"wk_test_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    os.environ[POSTGRES_ENV] = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
 def postgres_url() -> str:
-    if not POSTGRES_URL:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
         if REQUIRE_POSTGRES:
             pytest.fail("WORKFLOW_KIT_REQUIRE_POSTGRES=1 but WORKFLOW_KIT_TEST_POSTGRES_URL is not set")
         pytest.skip("no PostgreSQL: run the tests through scripts/with-postgres (make test does)")
-    return POSTGRES_URL
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
