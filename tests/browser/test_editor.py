@@ -284,3 +284,51 @@ def test_the_custom_element_works_in_a_host_page(page: Page, host_page: tuple[st
     finally:
         api_server.process.terminate()
         api_server.process.wait(timeout=15)
+
+
+def test_auto_layout_fits_the_laid_out_graph_into_view(page: Page, server: Server) -> None:
+    """A workflow whose saved positions are far apart opens zoomed out; Auto layout packs the graph and
+    brings it back into view at full size, every node on the canvas."""
+    far_apart = {
+        "actions": [
+            {"id": "first", "kind": "log", "inputs": {}},
+            {"id": "second", "kind": "log", "inputs": {}},
+        ],
+        "edges": [{"from": "$source", "to": "first"}, {"from": "first", "to": "second"}],
+        "metadata": {
+            "positions": {"$source": {"x": 0, "y": 0}, "first": {"x": 0, "y": 150}, "second": {"x": 6000, "y": 4000}}
+        },
+    }
+    with server.api() as api:
+        created = api.post(
+            "/api/workflows", json={"name": "Spread out", "trigger": {"event": "app/x"}, "workflow": far_apart}
+        )
+        assert created.status_code == 201, created.text
+    page.goto(f"{server.base}/#/workflows/{created.json()['id']}?token={server.token()}")
+    expect(node(page, "second")).to_be_visible()
+    before = node(page, "first").bounding_box()
+    assert before and before["width"] < 200, before  # zoomed out to show the far node
+
+    page.get_by_role("button", name="Auto layout").click()
+    canvas = page.locator(".react-flow").first.bounding_box()
+    assert canvas
+
+    def every_node_in_view_at_full_size() -> bool:
+        for node_id in ("$source", "first", "second"):
+            box = node(page, node_id).bounding_box()
+            if not box or box["width"] < 200:
+                return False
+            if box["x"] < canvas["x"] or box["y"] < canvas["y"]:
+                return False
+            if box["x"] + box["width"] > canvas["x"] + canvas["width"]:
+                return False
+            if box["y"] + box["height"] > canvas["y"] + canvas["height"]:
+                return False
+        return True
+
+    deadline_ms = 3000
+    waited = 0
+    while not every_node_in_view_at_full_size() and waited < deadline_ms:
+        page.wait_for_timeout(100)
+        waited += 100
+    assert every_node_in_view_at_full_size(), [node(page, n).bounding_box() for n in ("$source", "first", "second")]

@@ -186,4 +186,10 @@ describe("the action form's controls", () => {
     act(() => button("Remove item 2").click());
     expect(inputs().tags).toEqual(["new"]);
   });
+
+  it("names the trigger in the connection list, not by its internal id", () => {
+    const disconnect = button("Disconnect from the trigger");
+    expect(disconnect.textContent).toBe("remove");
+    expect(host.textContent).not.toContain(SOURCE);
+  });
 });

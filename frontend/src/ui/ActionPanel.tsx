@@ -209,8 +209,8 @@ export function ActionPanel(props: ActionPanelProps) {
         <ul className="wk-list" aria-label="Incoming connections">
           {parents.map((from) => (
             <li key={from} style={{ display: "flex", alignItems: "center", gap: 8, padding: "4px 0" }}>
-              <span style={{ flex: 1 }}>{from === SOURCE ? "the trigger" : from}</span>
-              <button type="button" className="wk-link" onClick={() => props.onDisconnect(from)} aria-label={`Disconnect from ${from}`}>
+              <span style={{ flex: 1 }}>{parentName(from)}</span>
+              <button type="button" className="wk-link" onClick={() => props.onDisconnect(from)} aria-label={`Disconnect from ${parentName(from)}`}>
                 remove
               </button>
             </li>
@@ -222,7 +222,7 @@ export function ActionPanel(props: ActionPanelProps) {
             <select id={`wk-connect-${action.id}`} value={connectFrom} onChange={(e) => setConnectFrom(e.target.value)}>
               <option value="">Choose…</option>
               {candidates.map((id) => (
-                <option key={id} value={id}>{id === SOURCE ? "the trigger" : id}</option>
+                <option key={id} value={id}>{parentName(id)}</option>
               ))}
             </select>
             <button
@@ -244,4 +244,9 @@ export function ActionPanel(props: ActionPanelProps) {
       </button>
     </div>
   );
+}
+
+/** How a connection's source reads in the panel: the trigger by that name, an action by its id. */
+function parentName(id: string): string {
+  return id === SOURCE ? "the trigger" : id;
 }

@@ -27,12 +27,21 @@ export interface CanvasProps {
   onDeleteNodes?: (ids: string[]) => void;
   onDeleteEdges?: (ids: string[]) => void;
   onDropAction?: (kind: string, position: { x: number; y: number }) => void;
+  /** Changed (incremented) to fit the whole graph into view again, e.g. after an automatic layout. */
+  fitRequest?: number;
 }
 
+const FIT_OPTIONS = { padding: 0.2, maxZoom: 1 };
+
 function Flow(props: CanvasProps) {
-  const { screenToFlowPosition } = useReactFlow();
+  const { screenToFlowPosition, fitView } = useReactFlow();
   const [nodes, setNodes] = useState<FlowNode[]>(props.nodes);
   useEffect(() => setNodes(props.nodes), [props.nodes]);
+  useEffect(() => {
+    if (!props.fitRequest) return;
+    const frame = requestAnimationFrame(() => void fitView({ ...FIT_OPTIONS, duration: 200 }));
+    return () => cancelAnimationFrame(frame);
+  }, [props.fitRequest, fitView]);
 
   const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
     setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), current));
@@ -73,7 +82,7 @@ function Flow(props: CanvasProps) {
       elementsSelectable
       deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
       fitView
-      fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+      fitViewOptions={FIT_OPTIONS}
       proOptions={{ hideAttribution: true }}
       aria-label={props.readOnly ? "The run's workflow" : "Workflow canvas: drop actions here and connect them"}
     >

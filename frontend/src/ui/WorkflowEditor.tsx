@@ -69,6 +69,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const [sample, setSample] = useState("");
   const [banner, setBanner] = useState<{ kind: "error" | "info" | "conflict"; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [fitRequest, setFitRequest] = useState(0);
   const validating = useRef(0);
   // The newest draft, for edits made from handlers created in an earlier render (and several in a row).
   const draftRef = useRef<Workflow | null>(null);
@@ -337,7 +338,10 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           {record.published_version ? `Published v${record.published_version}` : "Not published"}
         </span>
         <span className="wk-spacer" />
-        <button type="button" className="wk-button" onClick={() => edit((w) => setPositions(w, layout(w)))}>Auto layout</button>
+        <button type="button" className="wk-button" onClick={() => {
+            edit((w) => setPositions(w, layout(w)));
+            setFitRequest((n) => n + 1);
+          }}>Auto layout</button>
         <button type="button" className="wk-button" onClick={() => void save()} disabled={busy || !dirty}>Save</button>
         <button type="button" className="wk-button primary" onClick={() => void publish()} disabled={busy}>Publish</button>
         <button
@@ -384,6 +388,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
       <div className="wk-body">
         <Palette actions={catalog} onAdd={(kind) => addKind(kind)} />
         <Canvas
+          fitRequest={fitRequest}
           nodes={flow.nodes}
           edges={flow.edges}
           onSelect={(id) => {
