@@ -217,8 +217,10 @@ def test_run_view_live_updates_and_cancel_and_rerun(browser: Any, server: Server
     ).to_be_visible()
     run_canvas = page.get_by_role("application", name=re.compile("run's workflow"))
     expect(run_canvas.locator(".react-flow__node").filter(has_text="completed")).to_have_count(2)
-    # rerun
+    # rerun: the view moves to the new run (wait for it: the old run reads "completed" too)
+    first_run = run_toolbar.locator("strong").inner_text()
     run_toolbar.get_by_role("button", name=re.compile("Rerun")).first.click()
+    expect(run_toolbar.locator("strong")).not_to_have_text(first_run, timeout=15000)
     expect(page.get_by_role("toolbar", name="Run").get_by_text("completed", exact=True)).to_be_visible(timeout=15000)
     # cancel a sleeping run
     page.get_by_role("button", name=re.compile("Back to the editor")).click()

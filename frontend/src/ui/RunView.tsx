@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import { toFlow } from "../flow";
 import { SOURCE, TERMINAL, type ActionDef, type ActionRecord, type Run, type Trigger, type Workflow } from "../types";
@@ -87,12 +87,23 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // Still on screen? A rerun answered after the user went elsewhere must not pull them back to it.
+  const shown = useRef(false);
+  useEffect(() => {
+    shown.current = true;
+    return () => {
+      shown.current = false;
+    };
+  }, []);
+
   useEffect(() => {
     let stop = () => {};
+    let left = false;
     setRun(null);
     setWorkflow(null);
     api.run(runId).then(
       (first) => {
+        if (left) return; // the view changed before the run arrived: no stream to leak
         setRun(first);
         if (!TERMINAL.includes(first.status)) stop = api.stream(runId, setRun, () => void api.run(runId).then(setRun));
       },
@@ -101,7 +112,10 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
     fetch(`${api.base}/api/runs/${encodeURIComponent(runId)}/workflow`, { headers: { Authorization: `Bearer ${api.token}` } })
       .then((r) => r.json())
       .then((v: { workflow: Workflow; trigger: Trigger }) => setWorkflow(v), (e: Error) => setError(e.message));
-    return () => stop();
+    return () => {
+      left = true;
+      stop();
+    };
   }, [api, runId]);
 
   const flow = useMemo(() => {
@@ -120,6 +134,11 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
       setBusy(false);
     }
   };
+  const rerun = (fromFailedStep: boolean) =>
+    act(async () => {
+      const next = await api.rerun(runId, fromFailedStep);
+      if (shown.current) onOpenRun(next);
+    });
   const record = run?.actions.find((a) => a.id === selected);
   return (
     <>
@@ -134,12 +153,12 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
           </button>
         )}
         {run && (run.status === "failed" || run.status === "cancelled") && (
-          <button type="button" className="wk-button" disabled={busy} onClick={() => void act(async () => onOpenRun(await api.rerun(runId, true)))}>
+          <button type="button" className="wk-button" disabled={busy} onClick={() => void rerun(true)}>
             Rerun from the failed step
           </button>
         )}
         {run && TERMINAL.includes(run.status) && (
-          <button type="button" className="wk-button" disabled={busy} onClick={() => void act(async () => onOpenRun(await api.rerun(runId, false)))}>
+          <button type="button" className="wk-button" disabled={busy} onClick={() => void rerun(false)}>
             Rerun on the latest version
           </button>
         )}
