@@ -57,13 +57,14 @@ typecheck: $(STAMP)
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
 # tests in headless Chromium against a real `workflow-kit serve`. Test files run in parallel
-# (pytest-xdist; each worker process has a PostgreSQL database of its own); the multi-process fault
-# tests (marked slow) run afterwards on their own, so their load and timings meet nothing else.
+# (pytest-xdist; each worker process has a PostgreSQL database of its own); then, in one process, the
+# multi-process fault tests (marked slow) and the browser tests, so their load and timings meet
+# nothing else.
 PYTEST_WORKERS ?= auto
 pytest: $(STAMP) frontend chromium
 	WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres sh -c '\
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile -m "not slow" && \
-		$(BIN)/pytest -m slow'
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile -m "not slow and not browser" && \
+		$(BIN)/pytest -m "slow or browser"'
 
 test: lint typecheck frontend-test pytest
 

@@ -8,10 +8,13 @@ import contextlib
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from . import issue5_support
 from .issue5_support import Server, new_workflow, page_of, shot
+
+pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
 # the shared fixtures: a real `workflow-kit serve`, Playwright, a fresh Chromium profile per test
 playwright = issue5_support.playwright

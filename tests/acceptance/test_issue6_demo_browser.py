@@ -30,7 +30,7 @@ FLAGS = [
 ]
 TITLE = "Durable workflows for everyone"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
 
 
 def free_port() -> int:

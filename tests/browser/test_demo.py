@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import ARTIFACTS, ROOT, free_port
+
+pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
 
 def test_make_demo_runs_the_review_flow_in_the_browser(page: Page, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from .conftest import ARTIFACTS, Server, free_port, start_server
 
+pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
+
 SAMPLE = {"name": "app/user.created", "data": {"name": "Ann", "n": 7}}
 
 

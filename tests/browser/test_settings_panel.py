@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import ARTIFACTS, Server
 from .test_editor import create_workflow, open_editor
+
+pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
 
 def group(page: Page, name: str) -> Locator:
