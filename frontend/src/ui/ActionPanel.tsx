@@ -7,7 +7,7 @@ import { findRefs, insertRef, isWholeRef, removeRef } from "../refs";
 import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow, type WorkflowAction } from "../types";
 import { incoming, wouldCycle } from "../workflowOps";
 import { BUTTON_TEMPLATES } from "./formButtons";
-import { iconFor } from "./nodes";
+import { ActionIcon } from "./nodes";
 import { RefPicker, type RefGroup } from "./RefPicker";
 
 /** What the fields reach through the form library's registry. The library keeps its first registry (it
@@ -161,7 +161,7 @@ export function ActionPanel(props: ActionPanelProps) {
     <div aria-label={`Settings of ${title}`}>
       <div className="wk-section">
         <h2>
-          <span aria-hidden="true">{iconFor(definition?.icon)} </span>
+          <span aria-hidden="true"><ActionIcon icon={definition?.icon} /> </span>
           {definition?.name ?? action.kind}
         </h2>
         {definition?.description && <div className="wk-help">{definition.description}</div>}

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { ActionDef } from "../types";
 import { DRAG_TYPE } from "./Canvas";
-import { iconFor } from "./nodes";
+import { ActionIcon } from "./nodes";
 
 export function Palette({ actions, onAdd }: { actions: ActionDef[]; onAdd: (kind: string) => void }) {
   const [search, setSearch] = useState("");
@@ -28,7 +28,7 @@ export function Palette({ actions, onAdd }: { actions: ActionDef[]; onAdd: (kind
           onClick={() => onAdd(action.kind)}
           aria-label={`Add ${action.name}: ${action.description}`}
         >
-          <span className="wk-icon" aria-hidden="true">{iconFor(action.icon)}</span>
+          <span className="wk-icon" aria-hidden="true"><ActionIcon icon={action.icon} /></span>
           <span>
             {action.name}
             <small>{action.description}</small>

@@ -7,8 +7,24 @@ import type { ActionNode, TriggerNode } from "../flow";
 // Glyphs every system font has (headless browsers and servers often lack emoji fonts).
 const ICONS: Record<string, string> = {
   split: "◇", clock: "◔", calendar: "▦", hourglass: "◷", send: "✉", workflow: "⇄", plus: "+",
-  list: "☰", "spell-check": "✓", check: "✓", save: "▣", repeat: "↻",
+  list: "☰", "spell-check": "✓", check: "✓", save: "▣", repeat: "↻", mail: "✉", email: "✉",
 };
+
+/** An icon given as an image: an http(s) or data: image URL, or inline SVG markup (the TypeScript kit's
+ * two documented forms). SVG is shown through an <img> from a data URL, so any script in it never runs. */
+export function iconImage(icon: string | null | undefined): string | null {
+  if (!icon) return null;
+  const text = icon.trim();
+  if (/^https?:\/\//i.test(text) || /^data:image\//i.test(text)) return text;
+  if (/^<svg[\s>]/i.test(text)) return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}`;
+  return null;
+}
+
+/** An action's icon as an element: the image for a URL or SVG, otherwise the glyph from `iconFor`. */
+export function ActionIcon({ icon }: { icon: string | null | undefined }) {
+  const src = iconImage(icon);
+  return src ? <img className="wk-icon-image" src={src} alt="" width={18} height={18} /> : <>{iconFor(icon)}</>;
+}
 
 /** An action's icon: a known name, a short text or emoji, or nothing. */
 export function iconFor(icon: string | null | undefined): string {
@@ -39,7 +55,7 @@ export function ActionNodeView({ data }: NodeProps<ActionNode>) {
   return (
     <div className={classes} data-testid={`node-${action.id}`}>
       <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
-      <span className="wk-icon" aria-hidden="true">{iconFor(definition?.icon)}</span>
+      <span className="wk-icon" aria-hidden="true"><ActionIcon icon={definition?.icon} /></span>
       <div>
         <div className="wk-node-title">{title}</div>
         <div className="wk-node-kind">
