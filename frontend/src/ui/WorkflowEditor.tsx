@@ -127,14 +127,18 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
     return () => window.removeEventListener("beforeunload", guard);
   }, [dirty]);
 
+  /** The draft becomes `next` (unsaved), at once for handlers that run before the next render. */
+  const changeDraft = (next: Workflow) => {
+    draftRef.current = next;
+    setDraft(next);
+    setDirty(true);
+  };
+
   const edit = (change: (workflow: Workflow) => Workflow) => {
     const current = draftRef.current;
     if (!current) return;
     try {
-      const next = change(current);
-      draftRef.current = next;
-      setDraft(next);
-      setDirty(true);
+      changeDraft(change(current));
     } catch (error) {
       setBanner({ kind: "error", text: error instanceof EdgeError ? error.message : (error as Error).message });
     }
@@ -205,9 +209,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
         edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
         inputs: definition ? (defaultInputs(definition.inputs) as Record<string, Json>) : {},
       });
-      draftRef.current = result.workflow;
-      setDraft(result.workflow);
-      setDirty(true);
+      changeDraft(result.workflow);
       setSelected(result.id);
       setTab("edit");
     } catch (error) {
@@ -442,8 +444,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
                 workflowId={workflowId}
                 published={record.published_version}
                 onRestore={(workflow, number) => {
-                  setDraft(workflow);
-                  setDirty(true);
+                  changeDraft(workflow);
                   setBanner({ kind: "info", text: `Version ${number} loaded into the draft: save to keep it.` });
                   setTab("edit");
                 }}
