@@ -405,3 +405,128 @@ def test_the_corpus_evaluates_as_cel_python_does_with_every_variable_converted()
         outcomes.add(expected[0])
     assert outcomes == {"value", "error"}
     assert len(EXPRESSIONS) > 1000
+
+
+# --- the condition builder's CEL ------------------------------------------------------------------
+
+
+@pytest.fixture
+def builder_variables() -> dict[str, Any]:
+    return {
+        "event": {
+            "name": "app/post.updated",
+            "data": {
+                "id": "o-1",
+                "title": 'He said "hi"\\ \n ok',
+                "status": "published",
+                "blank": "",
+                "price": 10.5,
+                "count": 3,
+                "published": True,
+                "due": "2026-01-31T10:00:00Z",
+                "tags": ["a", "b"],
+                "scores": [1, 2.5],
+                "none": [],
+                "author": {"name": "Ann", "n": [1, None]},
+                "extra": None,
+                "in": 2,
+                "items": [{"sku": "A"}],
+            },
+        },
+        "state": {"add_toc": {"post_id": 4}, "my-step": {"ok": True}},
+        "async": {"data": {"id": "o-1", "sent_at": "2026-01-31T09:30:00+01:00"}},
+    }
+
+
+# One example per comparison and type, true and false, written exactly as the builder writes them:
+# these texts mirror frontend/src/conditions/cel.ts (and TEMPLATES in frontend/src/conditions/fixtures.ts).
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # text
+        ('event.data.status == "published"', True),
+        ('event.data.status == "draft"', False),
+        ('event.data.status != "draft"', True),
+        ('event.data.status != "published"', False),
+        ('event.data.title.contains("hi")', True),
+        ('event.data.title.contains("bye")', False),
+        ('!event.data.title.contains("bye")', True),
+        ('!event.data.title.contains("hi")', False),
+        ('event.data.title.startsWith("He said \\"hi\\"")', True),
+        ('event.data.title.startsWith("She")', False),
+        ('event.data.title.endsWith("\\\\ \\n ok")', True),
+        ('event.data.title.endsWith("ko")', False),
+        ('event.data.title == "He said \\"hi\\"\\\\ \\n ok"', True),
+        ('event.data.title == "He said \\"hi\\"\\\\ \\u000a ok"', True),
+        ('event.data.title == "He said \\"hi\\"\\\\ \\u000d ok"', False),
+        ("size(event.data.blank) == 0", True),
+        ("size(event.data.title) == 0", False),
+        ("size(event.data.title) > 0", True),
+        ("size(event.data.blank) > 0", False),
+        ('event.data.status in ["draft", "published"]', True),
+        ('event.data.status in ["draft", "archived"]', False),
+        # numbers (a JSON number may be an int or a double; the builder's literals are either)
+        ("event.data.price == 10.5", True),
+        ("event.data.count == 3", True),
+        ("event.data.count != -3", True),
+        ("event.data.price != 10.5", False),
+        ("event.data.price > 3", True),
+        ("event.data.count > 3", False),
+        ("event.data.count >= 3", True),
+        ("event.data.price >= 11", False),
+        ("event.data.price < 1e+21", True),
+        ("event.data.count < 0.25", False),
+        ("event.data.count <= 3", True),
+        ("event.data.price <= 1e-7", False),
+        ("double(event.data.price) in [1.0, 10.5]", True),
+        ("double(event.data.count) in [1.0, 3.0]", True),
+        ("double(state.add_toc.post_id) in [3.0, 4.0]", True),
+        ("double(event.data.count) in [1.0, 2.5]", False),
+        # yes/no
+        ("event.data.published == true", True),
+        ("event.data.published == false", False),
+        ('state["my-step"].ok == true', True),
+        # date-time
+        ('timestamp(event.data.due) < timestamp("2026-01-31T11:00:00Z")', True),
+        ('timestamp(event.data.due) < timestamp("2026-01-31T09:00:00Z")', False),
+        ('timestamp(event.data.due) > timestamp("2026-01-31T09:00:00Z")', True),
+        ('timestamp(event.data.due) > timestamp("2026-01-31T11:00:00Z")', False),
+        ("timestamp(event.data.due) > timestamp(async.data.sent_at)", True),
+        ("timestamp(event.data.due) < timestamp(async.data.sent_at)", False),
+        # lists
+        ('event.data.tags.exists(item, item == "a")', True),
+        ('event.data.tags.exists(item, item == "z")', False),
+        ("event.data.scores.exists(item, item == 2.5)", True),
+        ("event.data.scores.exists(item, item == 1.0)", True),
+        ("event.data.scores.exists(item, item == 2)", False),
+        ('!event.data.tags.exists(item, item == "z")', True),
+        ('!event.data.tags.exists(item, item == "a")', False),
+        ("event.data.tags.exists(item, item == event.data.status)", False),
+        ("size(event.data.none) == 0", True),
+        ("size(event.data.tags) == 0", False),
+        ("size(event.data.tags) > 0", True),
+        ("size(event.data.none) > 0", False),
+        # any value, objects
+        ('event.data.author == {"name": "Ann", "n": [1, null]}', True),
+        ("event.data.author != {}", True),
+        ("event.data.extra == null", True),
+        ('event.data.extra != "x"', True),
+        ('event.data["in"] == 2', True),
+        ('event.data.items[0].sku == "A"', True),
+        # every type: exists / does not exist
+        ("has(event.data.title)", True),
+        ("has(event.data.missing)", False),
+        ("!has(event.data.missing)", True),
+        ('!has(state["my-step"].ok)', False),
+        # another field, and joins
+        ("async.data.id == event.data.id", True),
+        ("event.data.title.contains(event.data.id)", False),
+        ("event.data.price > state.add_toc.post_id", True),
+        ('state.add_toc.post_id > 3 && event.data.status == "published"', True),
+        ('state.add_toc.post_id > 4 && event.data.status == "published"', False),
+        ('state.add_toc.post_id > 4 || event.data.status == "published"', True),
+    ],
+)
+def test_the_condition_builder_cel_evaluates(builder_variables: dict[str, Any], source: str, expected: bool) -> None:
+    check(source, ["event", "state", "async"])
+    assert evaluate(source, builder_variables) is expected

@@ -1,0 +1,98 @@
+// Fields the condition tests use: a trigger event, an earlier step's outputs and an awaited event.
+
+import type { ConditionField, FieldType, Literal, OperatorId, Row } from "./model";
+
+const value = (v: Literal) => ({ kind: "value" as const, value: v });
+const field = (cel: string) => ({ kind: "field" as const, cel });
+
+export const FIELDS: ConditionField[] = [
+  { cel: "event.data.title", label: "Title", group: "Trigger event", type: "string", sample: "Hello" },
+  { cel: "event.data.status", label: "Status", group: "Trigger event", type: "string", sample: "draft" },
+  { cel: "event.data.price", label: "Price", group: "Trigger event", type: "number", sample: 10.5 },
+  { cel: "event.data.published", label: "Published", group: "Trigger event", type: "boolean", sample: true },
+  { cel: "event.data.due", label: "Due", group: "Trigger event", type: "datetime", sample: "2026-01-31T10:00:00Z" },
+  { cel: "event.data.tags", label: "Tags", group: "Trigger event", type: "array", sample: ["a", "b"] },
+  { cel: "event.data.scores", label: "Scores", group: "Trigger event", type: "array", sample: [1, 2.5] },
+  { cel: "event.data.author", label: "Author", group: "Trigger event", type: "object", sample: { name: "Ann" } },
+  { cel: "event.data.extra", label: "Extra", group: "Trigger event", type: "any" },
+  { cel: "event.data.id", label: "Id", group: "Trigger event", type: "string", sample: "o-1" },
+  { cel: "state.add_toc.post_id", label: "Post id", group: "Add a Table of Contents", type: "integer" },
+  { cel: 'state["my-step"].ok', label: "Done", group: "My step", type: "boolean" },
+  { cel: 'state["my-step"]', label: "My step's output", group: "My step", type: "object" },
+  { cel: "async.data.id", label: "Id", group: "Awaited event", type: "string" },
+  { cel: "async.data.sent_at", label: "Sent at", group: "Awaited event", type: "datetime" },
+];
+
+/** Every comparison of every type, with the exact CEL `toCel` writes (tests/test_expressions.py
+ * evaluates the same templates on the server). */
+export const TEMPLATES: Array<[FieldType, OperatorId, Row, string]> = [
+  ["string", "eq", { field: "event.data.title", op: "eq", value: value("Hello") }, 'event.data.title == "Hello"'],
+  ["string", "ne", { field: "event.data.title", op: "ne", value: value("Hello") }, 'event.data.title != "Hello"'],
+  ["string", "contains", { field: "event.data.title", op: "contains", value: value("ell") }, 'event.data.title.contains("ell")'],
+  ["string", "not_contains", { field: "event.data.title", op: "not_contains", value: value("x") }, '!event.data.title.contains("x")'],
+  ["string", "starts_with", { field: "event.data.title", op: "starts_with", value: value("He") }, 'event.data.title.startsWith("He")'],
+  ["string", "ends_with", { field: "event.data.title", op: "ends_with", value: value("lo") }, 'event.data.title.endsWith("lo")'],
+  ["string", "is_empty", { field: "event.data.title", op: "is_empty" }, "size(event.data.title) == 0"],
+  ["string", "is_not_empty", { field: "event.data.title", op: "is_not_empty" }, "size(event.data.title) > 0"],
+  ["string", "one_of", { field: "event.data.status", op: "one_of", value: value(["draft", "published"]) }, 'event.data.status in ["draft", "published"]'],
+  ["string", "exists", { field: "event.data.title", op: "exists" }, "has(event.data.title)"],
+  ["string", "not_exists", { field: "event.data.title", op: "not_exists" }, "!has(event.data.title)"],
+  ["number", "eq", { field: "event.data.price", op: "eq", value: value(10.5) }, "event.data.price == 10.5"],
+  ["number", "ne", { field: "event.data.price", op: "ne", value: value(-3) }, "event.data.price != -3"],
+  ["number", "gt", { field: "event.data.price", op: "gt", value: value(3) }, "event.data.price > 3"],
+  ["number", "ge", { field: "event.data.price", op: "ge", value: value(0.25) }, "event.data.price >= 0.25"],
+  ["number", "lt", { field: "event.data.price", op: "lt", value: value(1e21) }, "event.data.price < 1e+21"],
+  ["number", "le", { field: "event.data.price", op: "le", value: value(1e-7) }, "event.data.price <= 1e-7"],
+  ["number", "one_of", { field: "event.data.price", op: "one_of", value: value([1, 10.5]) }, "double(event.data.price) in [1.0, 10.5]"],
+  ["number", "exists", { field: "event.data.price", op: "exists" }, "has(event.data.price)"],
+  ["number", "not_exists", { field: "event.data.price", op: "not_exists" }, "!has(event.data.price)"],
+  ["integer", "eq", { field: "state.add_toc.post_id", op: "eq", value: value(4) }, "state.add_toc.post_id == 4"],
+  ["integer", "ne", { field: "state.add_toc.post_id", op: "ne", value: value(4) }, "state.add_toc.post_id != 4"],
+  ["integer", "gt", { field: "state.add_toc.post_id", op: "gt", value: value(3) }, "state.add_toc.post_id > 3"],
+  ["integer", "ge", { field: "state.add_toc.post_id", op: "ge", value: value(3) }, "state.add_toc.post_id >= 3"],
+  ["integer", "lt", { field: "state.add_toc.post_id", op: "lt", value: value(3) }, "state.add_toc.post_id < 3"],
+  ["integer", "le", { field: "state.add_toc.post_id", op: "le", value: value(3) }, "state.add_toc.post_id <= 3"],
+  ["integer", "one_of", { field: "state.add_toc.post_id", op: "one_of", value: value([3, 4]) }, "double(state.add_toc.post_id) in [3.0, 4.0]"],
+  ["integer", "exists", { field: "state.add_toc.post_id", op: "exists" }, "has(state.add_toc.post_id)"],
+  ["integer", "not_exists", { field: "state.add_toc.post_id", op: "not_exists" }, "!has(state.add_toc.post_id)"],
+  ["boolean", "is_true", { field: "event.data.published", op: "is_true" }, "event.data.published == true"],
+  ["boolean", "is_false", { field: "event.data.published", op: "is_false" }, "event.data.published == false"],
+  ["boolean", "exists", { field: "event.data.published", op: "exists" }, "has(event.data.published)"],
+  ["boolean", "not_exists", { field: "event.data.published", op: "not_exists" }, "!has(event.data.published)"],
+  ["datetime", "before", { field: "event.data.due", op: "before", value: value("2026-01-31T09:00:00Z") }, 'timestamp(event.data.due) < timestamp("2026-01-31T09:00:00Z")'],
+  ["datetime", "after", { field: "event.data.due", op: "after", value: value("2026-01-31T09:00:00Z") }, 'timestamp(event.data.due) > timestamp("2026-01-31T09:00:00Z")'],
+  ["datetime", "exists", { field: "event.data.due", op: "exists" }, "has(event.data.due)"],
+  ["datetime", "not_exists", { field: "event.data.due", op: "not_exists" }, "!has(event.data.due)"],
+  ["array", "includes", { field: "event.data.tags", op: "includes", value: value("a") }, 'event.data.tags.exists(item, item == "a")'],
+  ["array", "excludes", { field: "event.data.scores", op: "excludes", value: value(2) }, "!event.data.scores.exists(item, item == 2)"],
+  ["array", "is_empty", { field: "event.data.tags", op: "is_empty" }, "size(event.data.tags) == 0"],
+  ["array", "is_not_empty", { field: "event.data.tags", op: "is_not_empty" }, "size(event.data.tags) > 0"],
+  ["array", "exists", { field: "event.data.tags", op: "exists" }, "has(event.data.tags)"],
+  ["array", "not_exists", { field: "event.data.tags", op: "not_exists" }, "!has(event.data.tags)"],
+  ["object", "eq", { field: "event.data.author", op: "eq", value: value({ name: "Ann", n: [1, null] }) }, 'event.data.author == {"name": "Ann", "n": [1, null]}'],
+  ["object", "ne", { field: "event.data.author", op: "ne", value: value({}) }, "event.data.author != {}"],
+  ["object", "exists", { field: "event.data.author", op: "exists" }, "has(event.data.author)"],
+  ["object", "not_exists", { field: "event.data.author", op: "not_exists" }, "!has(event.data.author)"],
+  ["any", "eq", { field: "event.data.extra", op: "eq", value: value(null) }, "event.data.extra == null"],
+  ["any", "ne", { field: "event.data.extra", op: "ne", value: value("x") }, 'event.data.extra != "x"'],
+  ["any", "exists", { field: "event.data.extra", op: "exists" }, "has(event.data.extra)"],
+  ["any", "not_exists", { field: "event.data.extra", op: "not_exists" }, "!has(event.data.extra)"],
+];
+
+/** The same comparisons against another field. */
+export const FIELD_TEMPLATES: Array<[Row, string]> = [
+  [{ field: "async.data.id", op: "eq", value: field("event.data.id") }, "async.data.id == event.data.id"],
+  [{ field: "event.data.title", op: "ne", value: field("event.data.status") }, "event.data.title != event.data.status"],
+  [{ field: "event.data.title", op: "contains", value: field("event.data.id") }, "event.data.title.contains(event.data.id)"],
+  [{ field: "event.data.title", op: "not_contains", value: field("event.data.id") }, "!event.data.title.contains(event.data.id)"],
+  [{ field: "event.data.title", op: "starts_with", value: field("event.data.id") }, "event.data.title.startsWith(event.data.id)"],
+  [{ field: "event.data.title", op: "ends_with", value: field("event.data.id") }, "event.data.title.endsWith(event.data.id)"],
+  [{ field: "event.data.price", op: "gt", value: field("state.add_toc.post_id") }, "event.data.price > state.add_toc.post_id"],
+  [{ field: "event.data.price", op: "ge", value: field("state.add_toc.post_id") }, "event.data.price >= state.add_toc.post_id"],
+  [{ field: "event.data.price", op: "lt", value: field("state.add_toc.post_id") }, "event.data.price < state.add_toc.post_id"],
+  [{ field: "event.data.price", op: "le", value: field("state.add_toc.post_id") }, "event.data.price <= state.add_toc.post_id"],
+  [{ field: "event.data.due", op: "before", value: field("async.data.sent_at") }, "timestamp(event.data.due) < timestamp(async.data.sent_at)"],
+  [{ field: "event.data.due", op: "after", value: field("async.data.sent_at") }, "timestamp(event.data.due) > timestamp(async.data.sent_at)"],
+  [{ field: "event.data.tags", op: "includes", value: field("event.data.status") }, "event.data.tags.exists(item, item == event.data.status)"],
+  [{ field: "event.data.tags", op: "excludes", value: field("event.data.status") }, "!event.data.tags.exists(item, item == event.data.status)"],
+];
