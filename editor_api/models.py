@@ -8,7 +8,7 @@ import msgspec
 
 from workflow_kit.errors import Problem
 from workflow_kit.runtime.events_store import StoredEvent
-from workflow_kit.runtime.models import Run, WorkflowRecord, WorkflowVersion
+from workflow_kit.runtime.models import Run, RunBrief, RunSummary, WorkflowRecord, WorkflowVersion
 from workflow_kit.runtime.triggers import Trigger as RuntimeTrigger
 
 
@@ -63,11 +63,19 @@ class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class PublishRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """`version` (or an ``If-Match`` header) makes publishing conditional on the draft's version;
+    `message` (at most 500 characters) says what changed, and is kept with the version, as is who
+    published it (the caller's user)."""
+
     version: int | None = None
+    message: Annotated[
+        str | None, msgspec.Meta(description="What changed, kept with the version (at most 500 characters)")
+    ] = None
 
 
 class WorkflowOut(msgspec.Struct, kw_only=True):
-    """A workflow record, and the problems of its draft (empty when it could be published)."""
+    """A workflow record, the problems of its draft (empty when it could be published), whether the
+    draft has unpublished changes, and its runs at a glance."""
 
     id: str
     name: str
@@ -83,9 +91,24 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
     next_tick_at: int | None = None
     """A cron workflow's next tick (epoch milliseconds) while it is published and enabled."""
     problems: list[Problem] = msgspec.field(default_factory=list)
+    draft_changed: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the draft, the trigger or the settings differ from the latest published version;"
+            " for a workflow never published, whether its draft has any action (a new, untouched one has not)"
+        ),
+    ]
+    last_run: Annotated[
+        RunBrief | None, msgspec.Meta(description="The newest run, of any version (test runs too); null if none")
+    ]
+    failures_24h: Annotated[
+        int, msgspec.Meta(ge=0, description="How many of its runs failed in the last 24 hours (by when they ended)")
+    ]
 
     @classmethod
-    def of(cls, record: WorkflowRecord, problems: list[Problem] | None = None) -> WorkflowOut:
+    def of(
+        cls, record: WorkflowRecord, problems: list[Problem], *, draft_changed: bool, runs: RunSummary
+    ) -> WorkflowOut:
         return cls(
             id=record.id,
             name=record.name,
@@ -99,7 +122,10 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
             created_at=record.created_at,
             updated_at=record.updated_at,
             next_tick_at=record.next_tick_at,
-            problems=problems or [],
+            problems=problems,
+            draft_changed=draft_changed,
+            last_run=runs.last_run,
+            failures_24h=runs.failures_24h,
         )
 
 
@@ -110,12 +136,20 @@ class WorkflowPage(msgspec.Struct):
 
 
 class VersionOut(msgspec.Struct, kw_only=True):
+    """A published version (`number` 1, 2, ...), or the unnumbered snapshot a test run used. `author`
+    is who published it and `message` what they said about it (null when not given, and for a test
+    run's snapshot)."""
+
     workflow_id: str
     number: int | None
     workflow: dict[str, Any]
     trigger: Trigger
     settings: dict[str, Any]
     created_at: int
+    author: Annotated[
+        str | None, msgspec.Meta(description="Who published it: the token's user (`server` with a server key)")
+    ]
+    message: Annotated[str | None, msgspec.Meta(description="What the publisher said about it")]
 
     @classmethod
     def of(cls, version: WorkflowVersion) -> VersionOut:
@@ -126,6 +160,8 @@ class VersionOut(msgspec.Struct, kw_only=True):
             trigger=Trigger.of(version.trigger),
             settings=version.settings,
             created_at=version.created_at,
+            author=version.author,
+            message=version.message,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, Wo
 from workflow_kit.retry import RetryPolicy
 from workflow_kit.runtime.db import Database
 from workflow_kit.runtime.worker import Worker
-from workflow_kit.timeutil import VirtualClock, to_ms
+from workflow_kit.timeutil import Clock, VirtualClock, to_ms
 
 POSTGRES_ENV = "WORKFLOW_KIT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WORKFLOW_KIT_REQUIRE_POSTGRES") == "1"
@@ -110,15 +111,15 @@ class Api:
         return {"Authorization": f"Bearer {SERVER_KEY}", "X-Workflow-Kit-Tenant": tenant}
 
 
-@pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    """The editor API with an in-process worker, a real clock and fast retries; actions `echo`,
-    `fail` and `nap` (sleeps 50 ms of virtual... real time) are registered."""
+@contextmanager
+def serve_api(database_url: str, clock: Clock | None = None) -> Iterator[Api]:
+    """The editor API with an in-process worker and fast retries, on `clock` (default: the real one);
+    actions `echo`, `fail` and `nap` (sleeps 50 ms) are registered."""
     from litestar.testing import TestClient
 
     from editor_api import create_app
 
-    kit = WorkflowKit(database_url=database_url, retry_policy=RetryPolicy.fast(), secret=SECRET)
+    kit = WorkflowKit(database_url=database_url, retry_policy=RetryPolicy.fast(), secret=SECRET, clock=clock)
 
     @kit.action(kind="echo", name="Echo", description="Returns its inputs", icon="repeat")
     def echo(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -137,3 +138,18 @@ def api(database_url: str) -> Iterator[Api]:
     with TestClient(app) as client:
         yield Api(kit, client)
     kit.close()
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    """The editor API with an in-process worker, a real clock and fast retries; actions `echo`,
+    `fail` and `nap` (sleeps 50 ms of virtual... real time) are registered."""
+    with serve_api(database_url) as served:
+        yield served
+
+
+@pytest.fixture
+def clocked_api(database_url: str, clock: VirtualClock) -> Iterator[Api]:
+    """`api` on the virtual `clock` (tokens are minted and checked on it too)."""
+    with serve_api(database_url, clock) as served:
+        yield served

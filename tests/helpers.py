@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import sqlalchemy as sa
+
+from workflow_kit import WorkflowKit
 
 
 def edge(source: str, target: str, conditional: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -37,3 +43,19 @@ def assert_error(response: Any, status: int, code: str, path: str | None = None)
     if path is not None:
         assert body.get("path") == path, body
     return body
+
+
+@contextmanager
+def count_selects(kit: WorkflowKit) -> Iterator[list[str]]:
+    """The SELECT statements the kit's engine runs inside the block."""
+    selects: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    sa.event.listen(kit.db.engine, "before_cursor_execute", record)
+    try:
+        yield selects
+    finally:
+        sa.event.remove(kit.db.engine, "before_cursor_execute", record)

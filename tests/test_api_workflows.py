@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 from conftest import Api
 from helpers import assert_error
+
+from workflow_kit.timeutil import VirtualClock
 
 ECHO = {
     "actions": [{"id": "a", "kind": "echo", "inputs": {"x": "!ref($.event.data.x)"}}],
@@ -295,6 +298,92 @@ def test_get_an_unknown_workflow_is_404(api: Api) -> None:
     assert "01NOSUCHWORKFLOW" in body["message"]
 
 
+FAIL = {"actions": [{"id": "f", "kind": "fail"}], "edges": [{"from": "$source", "to": "f"}]}
+
+
+def listed(api: Api, workflow_id: str, tenant: str = "acme") -> dict[str, Any]:
+    """The workflow as the list shows it, checked to be what GET shows too."""
+    items = api.client.get("/api/workflows", headers=api.headers(tenant)).json()["items"]
+    [item] = [w for w in items if w["id"] == workflow_id]
+    assert api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers(tenant)).json() == item
+    return item
+
+
+def test_the_list_says_whether_a_draft_has_unpublished_changes(api: Api) -> None:
+    untouched = create(api, workflow={"actions": [], "edges": []})
+    assert untouched["draft_changed"] is False
+    drafted = create(api)
+    assert drafted["draft_changed"] is True  # never published, and it has an action
+    workflow_id = create(api, publish=True)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    assert listed(api, workflow_id)["draft_changed"] is False
+
+    edited = {"actions": [{"id": "b", "kind": "echo"}], "edges": [{"from": "$source", "to": "b"}]}
+    for change in ({"workflow": edited}, {"trigger": {"event": "app/other"}}, {"settings": {"retries": 2}}):
+        assert api.client.patch(url, headers=api.headers(), json=change).json()["draft_changed"] is True, change
+        assert listed(api, workflow_id)["draft_changed"] is True, change
+        assert api.client.post(f"{url}/publish", headers=api.headers()).status_code == 201
+        assert listed(api, workflow_id)["draft_changed"] is False, change
+    renamed = api.client.patch(url, headers=api.headers(), json={"name": "Renamed"}).json()
+    assert renamed["draft_changed"] is False
+    assert listed(api, untouched["id"])["draft_changed"] is False
+    assert listed(api, drafted["id"])["draft_changed"] is True
+
+
+def test_the_list_shows_the_last_run_and_the_failures_of_the_day(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    quiet = create(api, name="Quiet")
+    assert (quiet["last_run"], quiet["failures_24h"]) == (None, 0)
+    url = f"/api/workflows/{workflow_id}"
+    completed = wait_for_run(api, api.client.post(f"{url}/test", headers=api.headers()).json()["run_id"])
+    assert completed["status"] == "completed"
+    assert listed(api, workflow_id)["last_run"]["id"] == completed["id"]
+    assert api.client.put(url, headers=api.headers(), json={"workflow": FAIL}).status_code == 200
+    failed = wait_for_run(api, api.client.post(f"{url}/test", headers=api.headers()).json()["run_id"])
+    assert failed["status"] == "failed"
+
+    item = listed(api, workflow_id)
+    assert item["last_run"] == {
+        "id": failed["id"],
+        "status": "failed",
+        "created_at": failed["created_at"],
+        "ended_at": failed["ended_at"],
+    }
+    assert item["failures_24h"] == 1
+    assert (listed(api, quiet["id"])["last_run"], listed(api, quiet["id"])["failures_24h"]) == (None, 0)
+
+    # Another tenant's failures are theirs alone.
+    theirs = api.client.post(
+        "/api/workflows",
+        headers=api.headers("globex", "bob"),
+        json={"name": "Theirs", "trigger": {"event": "app/x"}, "workflow": FAIL},
+    ).json()["id"]
+    for _ in range(2):
+        run_id = api.client.post(f"/api/workflows/{theirs}/test", headers=api.headers("globex")).json()["run_id"]
+        deadline = time.monotonic() + 20
+        while api.client.get(f"/api/runs/{run_id}", headers=api.headers("globex")).json()["status"] != "failed":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert listed(api, theirs, "globex")["failures_24h"] == 2
+    assert listed(api, workflow_id)["failures_24h"] == 1
+
+
+def test_a_failure_over_a_day_old_is_not_counted(clocked_api: Api, clock: VirtualClock) -> None:
+    api = clocked_api
+    workflow_id = create(api, workflow=FAIL)["id"]
+    failed = wait_for_run(
+        api, api.client.post(f"/api/workflows/{workflow_id}/test", headers=api.headers()).json()["run_id"]
+    )
+    assert failed["status"] == "failed"
+    assert listed(api, workflow_id)["failures_24h"] == 1
+    clock.advance(timedelta(hours=24))
+    assert listed(api, workflow_id)["failures_24h"] == 1
+    clock.advance(timedelta(milliseconds=1))
+    item = listed(api, workflow_id)
+    assert item["failures_24h"] == 0
+    assert item["last_run"]["id"] == failed["id"]  # still its newest run
+
+
 # -- PUT and PATCH /api/workflows/{id} ------------------------------------------------------------
 
 
@@ -540,6 +629,42 @@ def test_validate_an_instance_with_its_trigger(api: Api) -> None:
     assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
 
 
+def test_validate_an_instance_with_its_settings(api: Api) -> None:
+    """`{"workflow", "settings"}` checks the settings too, with the problems saving them would give."""
+
+    def check(body: dict[str, Any]) -> list[dict[str, Any]]:
+        response = api.client.post("/api/workflows/validate", headers=api.headers(), json=body)
+        assert response.status_code == 200, response.text
+        problems: list[dict[str, Any]] = response.json()["problems"]
+        return problems
+
+    assert check({"workflow": ECHO, "settings": {"retries": 3, "debounce": {"period": "30s"}}}) == []
+    assert check({"workflow": ECHO, "settings": {}}) == []
+    assert check({"workflow": ECHO, "settings": None}) == []
+    workflow_id = create(api)["id"]
+    for bad in (
+        {"throttle": {"limit": 1, "period": "1y"}, "idempotency": "event.data.("},
+        {"colour": "red"},
+        {"retries": 99},
+        {"batch_events": {"max_size": 5, "timeout": "10s"}, "idempotency": "event.data.id"},
+    ):
+        saved = api.client.patch(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"settings": bad})
+        expected = assert_error(saved, 422, "invalid_workflow")["problems"]
+        assert check({"workflow": ECHO, "settings": bad}) == expected, bad
+        assert all(p["path"].startswith("settings") for p in expected)
+    # settings that are not even an object (the save route's body type turns those away with a 400)
+    assert problems_of({"problems": check({"workflow": ECHO, "settings": 5})}) == {("invalid_settings", "settings")}
+    # every part's problems together
+    together = check({"workflow": BROKEN, "trigger": {"event": "app/x", "if": ")"}, "settings": {"retries": -1}})
+    assert problems_of({"problems": together}) == BROKEN_PROBLEMS | {
+        ("invalid_expression", "trigger.if"),
+        ("invalid_settings", "settings.retries"),
+    }
+    # a bare instance may have a key named settings: it stays an instance
+    assert check({**ECHO, "settings": 5}) == []
+    assert api.client.get(f"/api/workflows/{workflow_id}", headers=api.headers()).json()["settings"] == {}
+
+
 def test_validate_rejects_a_non_object_body(api: Api) -> None:
     assert_error(api.client.post("/api/workflows/validate", headers=api.headers(), json=[ECHO]), 400, "bad_request")
 
@@ -623,6 +748,50 @@ def test_publish_with_a_stale_version_is_409(api: Api) -> None:
     assert (fresh.status_code, fresh.json()["number"]) == (201, 1)
     assert_error(api.client.post(f"{url}/publish", headers=api.headers(), json={"zz": 1}), 400, "bad_request")
     assert_error(api.client.post("/api/workflows/nope/publish", headers=api.headers()), 404, "not_found")
+
+
+def test_a_published_version_keeps_its_author_and_message(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    first = api.client.post(f"{url}/publish", headers=api.headers("acme", "ann"), json={"message": "First cut"})
+    assert first.status_code == 201, first.text
+    assert (first.json()["author"], first.json()["message"]) == ("ann", "First cut")
+
+    api.client.patch(url, headers=api.headers(), json={"workflow": ECHO, "description": "v2"})
+    second = api.client.post(f"{url}/publish", headers=api.headers("acme", "bob"))  # no body: no message
+    assert (second.json()["author"], second.json()["message"]) == ("bob", None)
+    third = api.client.post(f"{url}/publish", headers=api.server_headers("acme"), json={"message": "From the backend"})
+    assert (third.json()["author"], third.json()["message"]) == ("server", "From the backend")
+    updated = api.client.put(url, headers=api.headers("acme", "cy"), json={"publish": True})
+    assert updated.json()["published_version"] == 4
+
+    items = api.client.get(f"{url}/versions", headers=api.headers()).json()["items"]
+    assert [(v["number"], v["author"], v["message"]) for v in items] == [
+        (4, "cy", None),
+        (3, "server", "From the backend"),
+        (2, "bob", None),
+        (1, "ann", "First cut"),
+    ]
+    assert api.client.get(f"{url}/versions/1", headers=api.headers()).json() == first.json()
+    created = create(api, publish=True)
+    [version] = api.client.get(f"/api/workflows/{created['id']}/versions", headers=api.headers()).json()["items"]
+    assert (version["author"], version["message"]) == ("ann", None)
+    # A test run's snapshot has neither.
+    run_id = api.client.post(f"{url}/test", headers=api.headers()).json()["run_id"]
+    snapshot = api.client.get(f"/api/runs/{run_id}/workflow", headers=api.headers()).json()
+    assert (snapshot["number"], snapshot["author"], snapshot["message"]) == (None, None, None)
+
+
+def test_a_publish_message_over_500_characters_or_with_nul_is_422(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    for message in ("m" * 501, "before\u0000after"):
+        response = api.client.post(f"{url}/publish", headers=api.headers(), json={"message": message})
+        body = assert_error(response, 422, "invalid_workflow")
+        assert [(p["code"], p["path"]) for p in body["problems"]] == [("invalid_message", "message")]
+    assert api.client.get(f"{url}/versions", headers=api.headers()).json() == {"items": []}
+    longest = api.client.post(f"{url}/publish", headers=api.headers(), json={"message": "m" * 500})
+    assert (longest.status_code, longest.json()["message"]) == (201, "m" * 500)
 
 
 def test_version_errors(api: Api) -> None:

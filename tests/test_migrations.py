@@ -115,3 +115,36 @@ def test_downgrading_below_0004_leaves_cron_workflows_inert(database_url: str) -
     finally:
         _drop_everything(db)
         db.dispose()
+
+
+def test_a_version_from_revision_0004_has_no_notes_after_upgrading_and_downgrading_drops_them(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        with db.engine.begin() as conn:
+            command.upgrade(_config(conn), "0004")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO wk_workflow_versions (id, workflow_id, tenant, number, definition, trigger_event,"
+                    " settings, created_at) VALUES ('v', 'w', 't', 1, '{}', 'app/x', '{}', 1)"
+                )
+            )
+        db.migrate()
+        with db.engine.begin() as conn:
+            assert tuple(conn.execute(sa.text("SELECT author, message FROM wk_workflow_versions")).one()) == (
+                None,
+                None,
+            )
+            conn.execute(sa.text("UPDATE wk_workflow_versions SET author = 'ann', message = 'first'"))
+            command.downgrade(_config(conn), "0004")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("wk_workflow_versions")}
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("wk_runs")}
+        assert not {"author", "message"} & columns
+        assert "ix_wk_runs_failed" not in indexes
+        assert db.migrate() == _head_revision()  # and up again
+    finally:
+        _drop_everything(db)
+        db.dispose()

@@ -7,12 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from conftest import START
-from helpers import action, chain, edge, workflow
+from helpers import action, chain, count_selects, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
 from workflow_kit.errors import NonRetriableError
-from workflow_kit.runtime.models import NotFoundError, Run, RunStatus
+from workflow_kit.runtime import schema
+from workflow_kit.runtime.models import NotFoundError, Run, RunBrief, RunStatus, RunSummary
 from workflow_kit.runtime.runs import RerunError
 from workflow_kit.runtime.worker import Worker
 from workflow_kit.timeutil import VirtualClock, to_ms
@@ -135,6 +137,153 @@ async def test_list_pages_with_limit_and_offset(kit: WorkflowKit, clock: Virtual
     assert await page(4) == [0]
     assert await page(5) == []
     assert [r.event["data"]["n"] for r in await kit.runs.list(TENANT)] == [4, 3, 2, 1, 0]
+
+
+# -- summaries (the list of workflows) ------------------------------------------------------------
+
+
+def register_maybe(kit: WorkflowKit) -> None:
+    """``maybe`` fails when the event says so; ``late`` sleeps for days, then fails."""
+
+    @kit.action(kind="maybe")
+    async def maybe(ctx: ActionContext) -> str:
+        if ctx.event["data"].get("fail"):
+            raise NonRetriableError("asked to fail")
+        return "fine"
+
+    @kit.action(kind="late")
+    async def late(ctx: ActionContext) -> str:
+        await ctx.step.sleep("wait", "3d")
+        raise NonRetriableError("failed after days")
+
+
+async def run_to_end(kit: WorkflowKit, worker: Worker, clock: VirtualClock, event: dict[str, Any]) -> Run:
+    [event_id] = await kit.send(TENANT, event)
+    [run] = await kit.runs.list(TENANT, event_id=event_id)
+    return await finish(kit, worker, clock, run.id)
+
+
+async def test_a_summary_has_the_newest_run_and_counts_recent_failures(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    register_maybe(kit)
+    record = kit.workflows.create(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
+    quiet = kit.workflows.create(TENANT, name="Quiet", trigger="app/never", workflow=chain("a", kind="maybe"))
+    completed = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {}})
+    clock.advance(timedelta(seconds=1))
+    failed = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
+    assert (completed.status, failed.status) == (RunStatus.COMPLETED, RunStatus.FAILED)
+
+    summaries = await kit.runs.summaries(TENANT, [record.id, quiet.id, "01NOSUCHWORKFLOW"])
+    assert summaries[record.id] == RunSummary(
+        last_run=RunBrief(
+            id=failed.id, status=RunStatus.FAILED, created_at=failed.created_at, ended_at=failed.ended_at
+        ),
+        failures_24h=1,
+    )
+    assert summaries[quiet.id] == RunSummary(last_run=None, failures_24h=0)
+    assert summaries["01NOSUCHWORKFLOW"] == RunSummary()
+    assert await kit.runs.summaries(TENANT, []) == {}
+
+    # The newest run counts whatever its state or version: a test run of the draft, still queued.
+    snapshot = kit.workflows.snapshot(TENANT, record.id)
+    clock.advance(timedelta(seconds=1))
+    test_run = await kit.runs.start(TENANT, record.id, snapshot.id, {"name": "app/x"})
+    [summary] = (await kit.runs.summaries(TENANT, [record.id])).values()
+    assert summary.last_run == RunBrief(id=test_run, status=RunStatus.QUEUED, created_at=clock.now_ms(), ended_at=None)
+    assert summary.failures_24h == 1
+
+
+async def test_a_failure_counts_for_24_hours_after_it_ended(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    register_maybe(kit)
+    record = kit.workflows.create(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
+    old = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
+    clock.advance(timedelta(hours=12))
+    recent = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
+
+    async def failures() -> int:
+        return (await kit.runs.summaries(TENANT, [record.id]))[record.id].failures_24h
+
+    assert await failures() == 2
+    assert old.ended_at is not None
+    clock.advance_to(old.ended_at + 24 * 3_600_000)  # exactly 24 hours later: still within the day
+    assert await failures() == 2
+    clock.advance(timedelta(milliseconds=1))
+    assert await failures() == 1
+    clock.advance(timedelta(hours=12))
+    assert await failures() == 0
+    # The newest run stays the newest, however old.
+    summary = (await kit.runs.summaries(TENANT, [record.id]))[record.id]
+    assert summary.last_run is not None and summary.last_run.id == recent.id
+
+
+async def test_a_run_that_started_days_ago_and_failed_now_is_a_recent_failure(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    register_maybe(kit)
+    record = kit.workflows.create(TENANT, name="Late", trigger="app/late", workflow=chain("a", kind="late"))
+    await kit.send(TENANT, {"name": "app/late"})
+    await settle(kit, worker)
+    run = await only_run(kit)
+    assert run.status == RunStatus.SLEEPING
+    clock.advance(timedelta(days=3))
+    ended = await finish(kit, worker, clock, run.id)
+    assert ended.status == RunStatus.FAILED
+    assert ended.ended_at is not None and ended.ended_at - ended.created_at >= 3 * 86_400_000
+    summary = (await kit.runs.summaries(TENANT, [record.id]))[record.id]
+    assert summary.failures_24h == 1
+
+
+async def test_another_tenants_runs_are_never_in_a_summary(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    register_maybe(kit)
+    mine = kit.workflows.create(TENANT, name="Mine", trigger="app/x", workflow=chain("a", kind="maybe"))
+    theirs = kit.workflows.create("globex", name="Theirs", trigger="app/x", workflow=chain("a", kind="maybe"))
+    mine_run = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
+    [event_id] = await kit.send("globex", {"name": "app/x", "data": {"fail": True}})
+    [their_run] = await kit.runs.list("globex", event_id=event_id)
+    assert (await finish(kit, worker, clock, their_run.id, tenant="globex")).status == RunStatus.FAILED
+
+    # A run of another tenant filed under my workflow's id (no API makes one, but the query must not count it).
+    with kit.db.write() as conn:
+        conn.execute(
+            sa.insert(schema.runs).values(
+                id="01FOREIGNRUN",
+                tenant="globex",
+                workflow_id=mine.id,
+                version_id=mine_run.version_id,
+                event={"name": "app/x", "data": {}},
+                status="failed",
+                created_at=clock.now_ms() + 5,
+                ended_at=clock.now_ms() + 5,
+                updated_at=clock.now_ms() + 5,
+            )
+        )
+
+    summaries = await kit.runs.summaries(TENANT, [mine.id, theirs.id])
+    assert summaries[mine.id].failures_24h == 1
+    assert summaries[mine.id].last_run is not None and summaries[mine.id].last_run.id == mine_run.id
+    assert summaries[theirs.id] == RunSummary()  # their workflow, seen by me: nothing
+    assert (await kit.runs.summaries("globex", [theirs.id]))[theirs.id].failures_24h == 1
+    with pytest.raises(ValueError, match="tenant"):
+        await kit.runs.summaries("", [mine.id])
+
+
+async def test_summaries_of_a_page_take_two_queries(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
+    register_maybe(kit)
+    ids = []
+    for n in range(5):
+        record = kit.workflows.create(TENANT, name=f"w{n}", trigger=f"app/{n}", workflow=chain("a", kind="maybe"))
+        ids.append(record.id)
+        await run_to_end(kit, worker, clock, {"name": f"app/{n}", "data": {"fail": n % 2 == 0}})
+    with count_selects(kit) as selects:
+        summaries = await kit.runs.summaries(TENANT, ids)
+    assert len(selects) == 2
+    assert [summaries[i].failures_24h for i in ids] == [1, 0, 1, 0, 1]
+    assert all(summaries[i].last_run is not None for i in ids)
 
 
 # -- get: the timeline -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from helpers import action, chain, edge, workflow
+from helpers import action, chain, count_selects, edge, workflow
 
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.errors import WorkflowValidationError
@@ -292,6 +292,131 @@ def test_publish_of_a_draft_that_was_never_valid(kit: WorkflowKit) -> None:
     assert kit.workflows.versions(TENANT, record.id) == []
 
 
+# --- version notes -----------------------------------------------------------------------------
+
+
+def test_a_published_version_notes_its_author_and_message(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"), author="ann", message="First cut")
+    kit.workflows.update(TENANT, record.id, workflow=say("two"))
+    second = kit.workflows.publish(TENANT, record.id, message="  Says two now \n", author="bob")
+    assert (second.author, second.message) == ("bob", "Says two now")  # trimmed
+    kit.workflows.update(TENANT, record.id, workflow=say("three"), publish=True, author="cy", message="Three")
+    kit.workflows.update(TENANT, record.id, workflow=say("four"))
+    fourth = kit.workflows.publish(TENANT, record.id)
+    assert (fourth.author, fourth.message) == (None, None)
+    kit.workflows.update(TENANT, record.id, workflow=say("five"))
+    assert kit.workflows.publish(TENANT, record.id, message="   ", author="").message is None  # blank is none
+
+    notes = [(v.number, v.author, v.message) for v in kit.workflows.versions(TENANT, record.id)]
+    assert notes == [
+        (5, None, None),
+        (4, None, None),
+        (3, "cy", "Three"),
+        (2, "bob", "Says two now"),
+        (1, "ann", "First cut"),
+    ]
+    assert kit.workflows.version(TENANT, record.id, 2) == second
+    snapshot = kit.workflows.snapshot(TENANT, record.id)  # a test run's snapshot has no notes
+    assert (snapshot.number, snapshot.author, snapshot.message) == (None, None, None)
+
+
+def test_a_version_message_may_be_500_characters(kit: WorkflowKit) -> None:
+    record = create(kit, publish=False)
+    version = kit.workflows.publish(TENANT, record.id, message="m" * 500, author="a" * 256)
+    assert (version.message, version.author) == ("m" * 500, "a" * 256)
+    assert kit.workflows.version(TENANT, record.id, 1).message == "m" * 500
+
+
+@pytest.mark.parametrize(
+    ("notes", "code", "path"),
+    [
+        ({"message": "m" * 501}, "invalid_message", "message"),
+        ({"message": "a\x00b"}, "invalid_message", "message"),
+        ({"message": 5}, "invalid_message", "message"),
+        ({"author": "a" * 257}, "invalid_author", "author"),
+        ({"author": "a\x00"}, "invalid_author", "author"),
+    ],
+)
+def test_a_bad_version_note_is_a_problem_and_publishes_nothing(
+    kit: WorkflowKit, notes: dict[str, Any], code: str, path: str
+) -> None:
+    record = create(kit, publish=False)
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.publish(TENANT, record.id, **notes)
+    [problem] = info.value.problems
+    assert (problem.code, problem.path) == (code, path)
+    assert problem.message
+    with pytest.raises(WorkflowValidationError):
+        kit.workflows.update(TENANT, record.id, workflow=say("x"), publish=True, **notes)
+    with pytest.raises(WorkflowValidationError):
+        create(kit, name="other", **notes)
+    assert kit.workflows.get(TENANT, record.id) == record
+    assert kit.workflows.versions(TENANT, record.id) == []
+    assert [r.id for r in kit.workflows.list(TENANT)] == [record.id]
+
+
+# --- unpublished changes -----------------------------------------------------------------------
+
+
+def changed(kit: WorkflowKit, workflow_id: str, tenant: str = TENANT) -> bool:
+    return kit.workflows.draft_changes(tenant, [kit.workflows.get(tenant, workflow_id)])[workflow_id]
+
+
+def test_a_new_workflow_has_changes_once_its_draft_has_an_action(kit: WorkflowKit) -> None:
+    empty = create(kit, workflow=workflow([], []), publish=False)
+    assert changed(kit, empty.id) is False  # an untouched new workflow has nothing to publish
+    kit.workflows.update(TENANT, empty.id, trigger="app/other", settings={"retries": 1})
+    assert changed(kit, empty.id) is False  # ... nor with a trigger and settings but no action
+    kit.workflows.update(TENANT, empty.id, workflow=chain("a"))
+    assert changed(kit, empty.id) is True
+    drafted = create(kit, publish=False)
+    assert changed(kit, drafted.id) is True
+
+
+def test_draft_changes_follow_the_draft_trigger_and_settings(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"), settings={"retries": 1})
+    assert changed(kit, record.id) is False  # right after publishing
+
+    for edit in ({"workflow": say("two")}, {"trigger": "app/elsewhere"}, {"settings": {"retries": 2}}):
+        kit.workflows.update(TENANT, record.id, **edit)
+        assert changed(kit, record.id) is True, edit
+        kit.workflows.publish(TENANT, record.id)
+        assert changed(kit, record.id) is False, edit
+
+    kit.workflows.update(TENANT, record.id, trigger={"event": "app/elsewhere", "if": "event.data.n > 1"})
+    assert changed(kit, record.id) is True  # a condition is part of the trigger
+    kit.workflows.update(TENANT, record.id, trigger="app/elsewhere")
+    assert changed(kit, record.id) is False  # back as published
+    kit.workflows.update(TENANT, record.id, name="Renamed", description="not part of a version")
+    assert changed(kit, record.id) is False
+    kit.workflows.update(TENANT, record.id, workflow=say("two"))  # the same instance, saved again
+    assert changed(kit, record.id) is False
+    kit.workflows.update(TENANT, record.id, workflow={**say("two"), "metadata": {"positions": {"s": {"x": 1}}}})
+    assert changed(kit, record.id) is True  # the layout is kept in the instance, so it is published too
+
+
+def test_draft_changes_compare_json_not_python_equality(kit: WorkflowKit) -> None:
+    record = create(kit, workflow=say("one"))
+    kit.workflows.update(TENANT, record.id, workflow=workflow([action("s", "say", word=1)], [edge("$source", "s")]))
+    kit.workflows.publish(TENANT, record.id)
+    kit.workflows.update(TENANT, record.id, workflow=workflow([action("s", "say", word=True)], [edge("$source", "s")]))
+    assert changed(kit, record.id) is True  # 1 == True in Python, not in JSON
+
+
+def test_draft_changes_of_a_page_take_one_query(kit: WorkflowKit) -> None:
+    records = [create(kit, name=f"w{n}", workflow=say(str(n))) for n in range(4)]
+    kit.workflows.update(TENANT, records[1].id, workflow=say("edited"))
+    never = create(kit, name="never", publish=False)
+    page = kit.workflows.list(TENANT)
+    with count_selects(kit) as selects:
+        changes = kit.workflows.draft_changes(TENANT, page)
+    assert len(selects) == 1
+    assert changes == {r.id: r.id in (records[1].id, never.id) for r in page}
+    # Another tenant's view of these workflows holds no published version of them.
+    assert kit.workflows.published_versions(OTHER, [r.id for r in page]) == {}
+    assert kit.workflows.draft_changes(TENANT, []) == {}
+
+
 # --- enable / disable --------------------------------------------------------------------------
 
 
@@ -488,6 +613,8 @@ def test_invalid_settings(kit: WorkflowKit, settings: Any, paths: set[str]) -> N
         kit.workflows.update(TENANT, record.id, settings=settings)
     assert info.value.problems[0].code == "invalid_settings"
     assert kit.workflows.get(TENANT, record.id) == record
+    # Checked without saving, the settings have the same problems.
+    assert kit.workflows.settings_problems(settings) == info.value.problems
 
 
 # --- tenants -----------------------------------------------------------------------------------

@@ -482,6 +482,7 @@ def test_problem_code_and_path(kit: WorkflowKit, workflow: dict[str, Any], expec
     for problem in problems:
         assert isinstance(problem, Problem)
         assert problem.message.strip()
+        assert SOURCE not in problem.message  # end users know it as "the trigger"
 
 
 def test_invalid_json(kit: WorkflowKit) -> None:
@@ -715,6 +716,19 @@ def test_problem_messages_name_the_cause(kit: WorkflowKit) -> None:
     by_path = {p.path: p for p in kit.validate(workflow)}
     assert "ghost" in by_path["actions[1].inputs.a"].message
     assert "totl" in by_path["actions[1].inputs.b"].message
+
+
+def test_messages_about_the_trigger_say_the_trigger(kit: WorkflowKit) -> None:
+    def messages(workflow: dict[str, Any]) -> dict[str, str]:
+        return {p.code: p.message for p in kit.validate(workflow)}
+
+    assert messages(wf([add("a")], [])) == {"no_start": "Nothing runs yet: add a first step after the trigger"}
+    unreachable = messages(wf([add("a"), add("b")], [edge(SOURCE, "a")]))["unreachable"]
+    assert unreachable == "action 'b' is not connected to the trigger, so it would never run"
+    assert "the trigger" in messages(wf([add("a")], [edge(SOURCE, "a"), edge("a", SOURCE)]))["edge_into_source"]
+    assert "the trigger" in messages(wf([add("a"), add(SOURCE)], [edge(SOURCE, "a")]))["reserved_id"]
+    output_on_trigger = wf([add("a")], [edge(SOURCE, "a", type="if", ref="!ref($.output.x)")])
+    assert "edges from the trigger have no $.output" in messages(output_on_trigger)["invalid_ref_root"]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -87,14 +87,15 @@ class WorkflowKit:
     @cached_property
     def workflows(self) -> WorkflowStore:
         """Stored workflows per tenant: ``create``, ``update``, ``publish``, ``enable``, ``disable``,
-        ``get``, ``list``, ``delete``, ``versions``."""
+        ``get``, ``list``, ``delete``, ``versions``, ``draft_changes`` (unpublished changes)."""
         from .runtime.workflows import WorkflowStore
 
         return WorkflowStore(self.db, self.registry, self.clock, self.notify, cron_seconds=self.cron_seconds)
 
     @cached_property
     def runs(self) -> RunStore:
-        """Runs per tenant (async): ``list``, ``get`` (with the timeline), ``cancel``, ``rerun``."""
+        """Runs per tenant (async): ``list``, ``get`` (with the timeline), ``cancel``, ``rerun``,
+        ``summaries`` (each workflow's newest run and recent failures)."""
         from .runtime.runs import RunStore
 
         return RunStore(self.db, self.clock, self.notify, self._cancelled)

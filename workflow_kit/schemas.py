@@ -171,7 +171,12 @@ def compatible(source: set[str] | None, target: set[str] | None) -> bool:
 
 def iter_errors(validator: Draft202012Validator, instance: Any) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
     """Validation errors as ``(path, code, message)``: ``missing_input``, ``unknown_input`` or
-    ``invalid_input``, one per offending member, in path order."""
+    ``invalid_input``, one per offending member, in path order.
+
+    The messages are for the end users who fill in the inputs. An ``invalid_input`` takes the
+    ``errorMessage`` of the schema that failed, or of the input it belongs to (the convention of
+    ajv-errors); a value that fails a ``pattern`` or a ``format`` is "not in the expected format",
+    with the schema's first example or its description, never the regular expression."""
     found: list[tuple[tuple[str | int, ...], str, str]] = []
     for error in validator.iter_errors(instance):
         base = tuple(error.absolute_path)
@@ -192,13 +197,101 @@ def iter_errors(validator: Draft202012Validator, instance: Any) -> Iterator[tupl
 
 
 def _message(error: jsonschema.ValidationError, root: Schema) -> str:
+    trail = _trail(root, error)
+    custom = _annotation(trail, "errorMessage")
+    if isinstance(custom, str) and custom.strip():
+        return custom
+    if error.validator in ("anyOf", "oneOf"):
+        # When the value has the type of one alternative only, what is wrong is what that one says.
+        fitting = _fitting_branch_errors(error)
+        if fitting:
+            return _message(min(fitting, key=lambda e: list(map(str, e.absolute_path))), root)
+        return f"{_short(error.instance)} does not match any allowed form ({_describe_options(error, root)})"
     if error.validator == "type":
         expected = error.validator_value
         shown = " or ".join(expected) if isinstance(expected, list) else expected
         return f"expected {shown}, got {_type_of(error.instance)}"
-    if error.validator in ("anyOf", "oneOf"):
-        return f"{_short(error.instance)} does not match any allowed form ({_describe_options(error, root)})"
+    if error.validator in ("pattern", "format"):
+        return _format_message(error.instance, trail)
     return error.message
+
+
+def _format_message(instance: Any, trail: list[Schema]) -> str:
+    """A value in the wrong format, said with an example or the description rather than the regex."""
+    message = f"{_short(instance)} is not in the expected format"
+    examples = _annotation(trail, "examples")
+    if isinstance(examples, list) and examples and isinstance(examples[0], str | int | float):
+        return f"{message}, e.g. {examples[0]}"
+    description = _annotation(trail, "description")
+    if isinstance(description, str) and description.strip():
+        return f"{message}: {description.strip()}"
+    return message
+
+
+def _fitting_branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors of the one alternative (of an ``anyOf``/``oneOf``) whose type the value has, if
+    exactly one has it and its errors are about the value itself (not a member of it, which would be
+    reported at this value's path); otherwise none."""
+    by_branch: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or []:
+        if sub.relative_schema_path:
+            by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    options = error.validator_value if isinstance(error.validator_value, list) else []
+    fitting = [errors for errors in by_branch.values() if not any(e.validator == "type" for e in errors)]
+    if len(fitting) != 1 or len(by_branch) != len(options):
+        return []
+    return [e for e in fitting[0] if e.absolute_path == error.absolute_path]
+
+
+_MEMBER_KEYWORDS = frozenset({"properties", "patternProperties"})
+_NAMED_KEYWORDS = _MEMBER_KEYWORDS | {"$defs", "definitions", "dependentSchemas"}
+_LISTED_KEYWORDS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems"})
+
+
+def _trail(root: Schema, error: jsonschema.ValidationError) -> list[Schema]:
+    """The schemas from the one that failed up to the schema of the input (object member) it belongs
+    to: innermost first. Found by walking the error's schema path from the root (following local
+    ``$ref``s, which the path steps through without naming them)."""
+    node: Any = root
+    trail: list[Schema] = [root]
+    steps = list(error.absolute_schema_path)[:-1]  # the last step is the keyword that failed
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        if isinstance(node, dict) and step not in node and isinstance(node.get("$ref"), str):
+            node = resolve(root, node)
+            trail.append(node)
+            continue
+        if step in _NAMED_KEYWORDS or step in _LISTED_KEYWORDS:
+            if index + 1 >= len(steps):
+                break
+            container = node.get(step) if isinstance(node, dict) else None
+            key = steps[index + 1]
+            node = container.get(key) if isinstance(container, dict) and isinstance(key, str) else None
+            if isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+                node = container[key]
+            index += 2
+            if step in _MEMBER_KEYWORDS:
+                trail = []  # a member's errors belong to the member: what encloses it does not speak for it
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            index += 1
+            if step == "additionalProperties":
+                trail = []
+        if not isinstance(node, dict):
+            return [error.schema] if isinstance(error.schema, dict) else []
+        trail.append(node)
+    if isinstance(error.schema, dict) and (not trail or trail[-1] is not error.schema):
+        trail.append(error.schema)
+    return trail[::-1]
+
+
+def _annotation(trail: list[Schema], keyword: str) -> Any:
+    """The innermost value of `keyword` along `trail` (see `_trail`), or None."""
+    for node in trail:
+        if keyword in node:
+            return node[keyword]
+    return None
 
 
 def _describe_options(error: jsonschema.ValidationError, root: Schema) -> str:

@@ -10,6 +10,9 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 
 A workflow over a size limit (`MAX_ACTIONS`, `MAX_EDGES`) gets that one problem and no further checks,
 so the cost of validating anything a user sends stays bounded.
+
+The messages are for the end users who build workflows: they call ``$source`` "the trigger", as the
+editor shows it, and never name it.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class _Validator:
                 message = f"an action id is at most {MAX_ACTION_ID_LENGTH} characters, without NUL characters"
                 self.add("invalid_id", f"{path}.id", message)
             elif action.id == SOURCE:
-                self.add("reserved_id", f"{path}.id", f"'{SOURCE}' is reserved for the trigger; pick another id")
+                self.add("reserved_id", f"{path}.id", "this id is reserved for the trigger; pick another id")
             elif action.id in self.index:
                 first = self.index[action.id]
                 self.add(
@@ -126,7 +129,7 @@ class _Validator:
                 self.add("unknown_edge_source", f"{path}.from", f"edge from unknown action {edge.from_!r}")
                 valid = False
             if edge.to == SOURCE:
-                self.add("edge_into_source", f"{path}.to", f"no edge may lead into '{SOURCE}' (the trigger)")
+                self.add("edge_into_source", f"{path}.to", "no edge may lead into the trigger")
                 valid = False
             elif edge.to not in self.index:
                 self.add("unknown_edge_target", f"{path}.to", f"edge to unknown action {edge.to!r}")
@@ -147,12 +150,13 @@ class _Validator:
             j = next(j for j, e in enumerate(self.workflow.edges) if (e.from_, e.to) == closing)
             self.add("cycle", f"edges[{j}]", "the edges form a cycle: " + " -> ".join(cycle))
         if not any(source == SOURCE for source, _ in self.links):
-            self.add("no_start", "edges", f"no edge starts from '{SOURCE}', so no action would ever run")
+            self.add("no_start", "edges", "Nothing runs yet: add a first step after the trigger")
             return
         reached = reachable(SOURCE, self.links)
         for action_id, i in self.index.items():
             if action_id not in reached:
-                self.add("unreachable", f"actions[{i}]", f"action {action_id!r} is not reachable from '{SOURCE}'")
+                message = f"action {action_id!r} is not connected to the trigger, so it would never run"
+                self.add("unreachable", f"actions[{i}]", message)
 
     def compute_upstream(self) -> dict[str, set[str]]:
         """Every action's ancestors: one pass in topological order when the graph is acyclic (a cycle
@@ -304,7 +308,7 @@ class _Validator:
                 self.add(
                     "invalid_ref_root",
                     path,
-                    f"{span.text}: edges from '{SOURCE}' have no $.output; use $.event",
+                    f"{span.text}: edges from the trigger have no $.output; use $.event",
                 )
                 return False, None
             return self.output_types(path, span, output_of, rest, ref.singular)

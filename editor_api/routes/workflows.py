@@ -36,9 +36,17 @@ IfMatch = Annotated[
 ]
 
 
-def _out(kit: Kit, record: WorkflowRecord) -> Response[WorkflowOut]:
-    problems = kit.validate(record.draft)
-    return Response(WorkflowOut.of(record, problems), headers={"ETag": f'"{record.version}"'})
+async def _outs(kit: Kit, tenant: str, records: list[WorkflowRecord]) -> list[WorkflowOut]:
+    """The records as the API shows them: each with its draft's problems, whether the draft has
+    unpublished changes, and its runs at a glance (a fixed number of queries for a whole page)."""
+    changed = await blocking(kit.workflows.draft_changes, tenant, records)
+    runs = await kit.runs.summaries(tenant, [r.id for r in records])
+    return [WorkflowOut.of(r, kit.validate(r.draft), draft_changed=changed[r.id], runs=runs[r.id]) for r in records]
+
+
+async def _out(kit: Kit, tenant: str, record: WorkflowRecord, status_code: int = 200) -> Response[WorkflowOut]:
+    [out] = await _outs(kit, tenant, [record])
+    return Response(out, headers={"ETag": f'"{record.version}"'}, status_code=status_code)
 
 
 def _expected(body_version: int | None, if_match: str | None) -> int | None:
@@ -56,7 +64,7 @@ def _expected(body_version: int | None, if_match: str | None) -> int | None:
 async def list_workflows(kit: Kit, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> WorkflowPage:
     principal.require("workflows:read")
     records = await blocking(kit.workflows.list, principal.tenant, limit=limit, offset=offset)
-    return WorkflowPage(items=[WorkflowOut.of(r, kit.validate(r.draft)) for r in records], limit=limit, offset=offset)
+    return WorkflowPage(items=await _outs(kit, principal.tenant, records), limit=limit, offset=offset)
 
 
 @post("/workflows", summary="Create a workflow", tags=["workflows"], status_code=201, responses=error_responses(422))
@@ -75,22 +83,37 @@ async def create_workflow(
         settings=data.settings,
         publish=data.publish,
         enabled=data.enabled,
+        author=principal.user if data.publish else None,
     )
-    response = _out(kit, record)
-    response.status_code = 201
-    return response
+    return await _out(kit, principal.tenant, record, 201)
 
 
-@post("/workflows/validate", summary="Validate a workflow instance", tags=["workflows"], status_code=200)
+VALIDATE_DESCRIPTION = (
+    "Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is the"
+    " instance, or `{workflow, trigger?, settings?}` to also check a trigger (its CEL filter, its cron"
+    " schedule) and settings as saving them would: their problems have paths `trigger...` and `settings...`."
+)
+
+
+@post(
+    "/workflows/validate",
+    summary="Validate a workflow instance (and its trigger and settings)",
+    description=VALIDATE_DESCRIPTION,
+    tags=["workflows"],
+    status_code=200,
+)
 async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[str, Any], Body()]) -> ValidateResult:
     """Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is
-    the instance, or ``{"workflow": <instance>, "trigger": <trigger>}`` to check a trigger too (its CEL
-    filter, its cron schedule) as saving it would: those problems have paths ``trigger...``."""
+    the instance, or ``{"workflow": <instance>, "trigger"?: <trigger>, "settings"?: <settings>}`` to
+    check the trigger (its CEL filter, its cron schedule) and the settings too, as saving them would:
+    their problems have paths ``trigger...`` and ``settings...``."""
     principal.require("workflows:read")
-    if "workflow" in data and set(data) <= {"workflow", "trigger"}:
+    if "workflow" in data and set(data) <= {"workflow", "trigger", "settings"}:
         problems = kit.validate(data["workflow"])
         if "trigger" in data:
             problems = [*problems, *kit.workflows.trigger_problems(data["trigger"])]
+        if "settings" in data:
+            problems = [*problems, *kit.workflows.settings_problems(data["settings"])]
         return ValidateResult(problems=problems)
     return ValidateResult(problems=kit.validate(data))
 
@@ -127,9 +150,7 @@ async def import_workflow(
         publish=False,
         enabled=False,
     )
-    response = _out(kit, record)
-    response.status_code = 201
-    return response
+    return await _out(kit, principal.tenant, record, 201)
 
 
 def _placeholder_event(title: str) -> str:
@@ -141,7 +162,7 @@ def _placeholder_event(title: str) -> str:
 @get("/workflows/{workflow_id:str}", summary="Get a workflow", tags=["workflows"])
 async def get_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:read")
-    return _out(kit, await blocking(kit.workflows.get, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await blocking(kit.workflows.get, principal.tenant, workflow_id))
 
 
 @put(
@@ -170,11 +191,12 @@ async def update_workflow(
         settings=data.settings,
         expected_version=_expected(data.version, if_match),
         publish=data.publish,
+        author=principal.user if data.publish else None,
     )
     if data.enabled is not None and data.enabled != record.enabled:
         change = kit.workflows.enable if data.enabled else kit.workflows.disable
         record = await blocking(change, principal.tenant, workflow_id)
-    return _out(kit, record)
+    return await _out(kit, principal.tenant, record)
 
 
 @patch(
@@ -231,10 +253,19 @@ async def publish_workflow(
     data: Annotated[PublishRequest | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> VersionOut:
-    """Validate the draft and freeze it as the next immutable version (422 with every problem if invalid)."""
+    """Validate the draft and freeze it as the next immutable version (422 with every problem if invalid).
+    The version keeps the caller's user as its `author` and the optional `message` (at most 500
+    characters: a longer one, or one holding NUL, is a 422 with the path ``message``)."""
     principal.require("workflows:write")
     expected = _expected(data.version if data else None, if_match)
-    version = await blocking(kit.workflows.publish, principal.tenant, workflow_id, expected_version=expected)
+    version = await blocking(
+        kit.workflows.publish,
+        principal.tenant,
+        workflow_id,
+        expected_version=expected,
+        message=data.message if data else None,
+        author=principal.user,
+    )
     return VersionOut.of(version)
 
 
@@ -265,13 +296,13 @@ async def get_version(
 )
 async def enable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:write")
-    return _out(kit, await blocking(kit.workflows.enable, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await blocking(kit.workflows.enable, principal.tenant, workflow_id))
 
 
 @post("/workflows/{workflow_id:str}/disable", summary="Disable", tags=["workflows"], status_code=200)
 async def disable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:write")
-    return _out(kit, await blocking(kit.workflows.disable, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await blocking(kit.workflows.disable, principal.tenant, workflow_id))
 
 
 @get("/workflows/{workflow_id:str}/export", summary="Export (TypeScript kit format)", tags=["workflows"])

@@ -120,7 +120,7 @@ def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: 
     expect(greet.locator(".wk-problem-count")).to_be_visible()
     greet.click()
     expect(page.get_by_label("Problems with Name", exact=True)).to_contain_text("required")
-    expect(page.get_by_label("Problems with the workflow")).to_contain_text("no edge starts")
+    expect(page.get_by_label("Problems with the workflow")).to_contain_text("Nothing runs yet")
     # Fixing it clears the problems.
     page.get_by_role("textbox", name="Name", exact=True).fill("Bob")
     page.get_by_label("Also run after").select_option("$source")

@@ -48,12 +48,15 @@ async def if_handler(ctx: ActionContext, inputs: IfInputs) -> IfResult:
 
 
 DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*)+$"
+DURATION_MESSAGE = "Write a duration such as 15m or 2h"
 Duration = Annotated[
     str,
     msgspec.Meta(
         pattern=DURATION_PATTERN,
         description="A number and a unit (ms, s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m",
         examples=["1h", "1d"],
+        # What a value that misses the pattern is told (the ajv-errors convention; see schemas.iter_errors).
+        extra_json_schema={"errorMessage": DURATION_MESSAGE},
     ),
 ]
 
@@ -63,8 +66,11 @@ class SleepInputs(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SleepUntilInputs(msgspec.Struct, forbid_unknown_fields=True):
+    # ``format: date-time`` lets the editor offer a date-time picker. It is not enforced: the kit's
+    # schema validator has no date-time check (that needs an optional package), so the ISO 8601 text
+    # the step accepts is never turned away here; a text that is no time fails when the step runs.
     until: Annotated[
-        str | int,
+        Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})] | int,
         msgspec.Meta(
             title="Until",
             description="An ISO 8601 time (e.g. 2026-01-31T09:00:00Z) or epoch milliseconds; often a ref",
@@ -96,7 +102,11 @@ class SentEvents(msgspec.Struct):
 
 
 class InvokeInputs(msgspec.Struct, forbid_unknown_fields=True):
-    workflow_id: Annotated[str, msgspec.Meta(title="Workflow", min_length=1)]
+    workflow_id: Annotated[
+        str,
+        # The editor shows a picker of the tenant's workflows, by name, for this input.
+        msgspec.Meta(title="Workflow", min_length=1, extra_json_schema={"x-widget": "workflow"}),
+    ]
     data: Annotated[dict[str, Any], msgspec.Meta(title="Data")] = msgspec.field(default_factory=dict)
     timeout: Annotated[Duration | None, msgspec.Meta(title="Timeout")] = None
 

@@ -53,6 +53,16 @@ def one_of(dialect: str, column: sa.ColumnElement[Any], name: str) -> sa.ColumnE
     return column.in_(sa.select(values.c.value))
 
 
+def each_of(dialect: str, name: str) -> sa.TableValuedAlias:
+    """The list of strings bound to `name` as a table of one column, ``value``, in SQL that is the same
+    for any length of the list: on PostgreSQL ``unnest(:name)``, on SQLite ``json_each(:name)``. For a
+    query that does something per value, such as a lookup along an index (see `one_of` to filter)."""
+    if dialect == "postgresql":
+        unnest = sa.func.unnest(sa.bindparam(name, type_=postgresql.ARRAY(sa.String)))
+        return unnest.table_valued("value").render_derived()
+    return sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
+
+
 def literals(values: Sequence[str]) -> list[sa.ColumnElement[Any]]:
     """Our own constants (status names) as SQL literals: ``status NOT IN ('completed', ...)`` is compiled
     once, where a list of bound values is expanded again at every execution."""

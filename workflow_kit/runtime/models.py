@@ -70,7 +70,7 @@ class WorkflowRecord(msgspec.Struct, kw_only=True):
 
 
 class WorkflowVersion(msgspec.Struct, kw_only=True):
-    """An immutable published snapshot of a workflow."""
+    """An immutable published snapshot of a workflow (or, unnumbered, a test run's snapshot of a draft)."""
 
     id: str
     workflow_id: str
@@ -79,6 +79,28 @@ class WorkflowVersion(msgspec.Struct, kw_only=True):
     trigger: Trigger
     settings: dict[str, Any]
     created_at: int
+    author: str | None = None
+    """Who published it, as the publisher said (the editor API: the caller's user); None if not said."""
+    message: str | None = None
+    """What the publisher wrote about this version; None if nothing."""
+
+
+class RunBrief(msgspec.Struct, kw_only=True):
+    """A run in one line: what a list of workflows shows of each workflow's newest run."""
+
+    id: str
+    status: RunStatus
+    created_at: int
+    ended_at: int | None
+
+
+class RunSummary(msgspec.Struct, kw_only=True):
+    """A workflow's runs at a glance (`RunStore.summaries`)."""
+
+    last_run: RunBrief | None = None
+    """The newest run (by creation) of any version, test runs included; None if it never ran."""
+    failures_24h: int = 0
+    """How many of its runs failed in the last 24 hours (by when they ended) of the kit's clock."""
 
 
 class Run(msgspec.Struct, kw_only=True):

@@ -1,10 +1,12 @@
-"""Runs as users see them (``kit.runs``): list, get with the timeline, cancel, rerun, and test runs."""
+"""Runs as users see them (``kit.runs``): list, get with the timeline, cancel, rerun, test runs, and a
+summary per workflow for a list of workflows."""
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -17,11 +19,12 @@ from ..tenancy import check_tenant
 from ..timeutil import Clock
 from ..workflow import load_workflow
 from . import schema
-from .db import Database
+from .db import Database, each_of, literals, one_of
 from .ingest import Received, create_run
 from .journal import finish_run
-from .models import TERMINAL, NotFoundError, Run, RunStatus
+from .models import TERMINAL, NotFoundError, Run, RunBrief, RunStatus, RunSummary
 from .rows import action_row, records_from_rows, run_from_row, step_row
+from .settings import DAY_MS
 from .workflows import MAX_LIST
 
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
@@ -81,6 +84,32 @@ class RunStore:
                 return [run_from_row(row) for row in conn.execute(query).mappings()]
 
         return await asyncio.to_thread(read)
+
+    async def summaries(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, RunSummary]:
+        """A summary of the runs of each of these workflows of the tenant, by workflow id (every id
+        given has one; empty for a workflow that never ran, or that is not the tenant's): its newest
+        run, of any version, and how many of its runs failed in the last 24 hours of the kit's clock
+        (ended at or after now - 24 h). Two queries for all of them, however many there are."""
+        check_tenant(tenant)
+        ids = builtins.list(dict.fromkeys(workflow_ids))
+        since = self._clock.now_ms() - DAY_MS
+        summaries = {workflow_id: RunSummary() for workflow_id in ids}
+        if not ids:
+            return summaries
+        newest, failures = _summary_queries(self._db.dialect)
+
+        def read() -> None:
+            with self._db.read() as conn:
+                for row in conn.execute(newest, {"tenant": tenant, "ids": ids}):
+                    brief = RunBrief(
+                        id=row.id, status=RunStatus(row.status), created_at=row.created_at, ended_at=row.ended_at
+                    )
+                    summaries[row.workflow_id].last_run = brief
+                for row in conn.execute(failures, {"tenant": tenant, "ids": ids, "since": since}):
+                    summaries[row.workflow_id].failures_24h = row.failures
+
+        await asyncio.to_thread(read)
+        return summaries
 
     async def get(self, tenant: str, run_id: str) -> Run:
         """The run with its timeline: every action of the workflow in order, each with its status,
@@ -234,6 +263,45 @@ class RunStore:
             rerun_of=original["id"],
             batch=original["batch"],
         )
+
+
+@cache
+def _summary_queries(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The two queries of `RunStore.summaries`, over the workflows ``:ids`` of ``:tenant``.
+
+    The newest run of each: one lookup per workflow id, backwards along ``ix_wk_runs_tenant_workflow``
+    (tenant, workflow, created_at), so its cost does not grow with the number of runs. The recent
+    failures of each: counted in ``ix_wk_runs_failed`` (failed runs only, by tenant, workflow and end);
+    the status is a literal, which is what lets both databases use that partial index."""
+    ids = each_of(dialect, "ids")
+    newest = R.alias("newest")
+    newest_id = (
+        sa.select(newest.c.id)
+        .where(newest.c.tenant == sa.bindparam("tenant"), newest.c.workflow_id == ids.c.value)
+        .order_by(newest.c.created_at.desc(), newest.c.id.desc())
+        .limit(1)
+        .correlate(ids)
+        .scalar_subquery()
+    )
+    # Found by primary key: the lookups above already keep to the tenant's runs.
+    last_runs = sa.select(R.c.workflow_id, R.c.id, R.c.status, R.c.created_at, R.c.ended_at).where(
+        R.c.id.in_(sa.select(newest_id).select_from(ids))
+    )
+    since: sa.BindParameter[int] = sa.bindparam("since", type_=sa.BigInteger)
+    [failed] = literals(["failed"])
+    failures = (
+        sa.select(R.c.workflow_id, sa.func.count().label("failures"))
+        .where(
+            R.c.tenant == sa.bindparam("tenant"),
+            one_of(dialect, R.c.workflow_id, "ids"),
+            R.c.status == failed,
+            # A failed run has ended (its end is written with its status); its creation time stands in
+            # for an end that is missing all the same.
+            sa.or_(R.c.ended_at >= since, sa.and_(R.c.ended_at.is_(None), R.c.created_at >= since)),
+        )
+        .group_by(R.c.workflow_id)
+    )
+    return last_runs, failures
 
 
 def _pending(action_id: str) -> Any:

@@ -6,7 +6,8 @@
   and is published and enabled: the time of its next tick, which one worker fires by moving it on
   (see ``schedules.py``).
 - ``wk_workflow_versions``: immutable snapshots (definition, trigger, settings). Published versions are
-  numbered 1, 2, ...; a test run of a draft gets an unnumbered snapshot. A run pins one version.
+  numbered 1, 2, ... and note who published them and why (``author``, ``message``, both optional); a
+  test run of a draft gets an unnumbered snapshot. A run pins one version.
 - ``wk_events``: every event received, duplicates included; ``wk_event_keys`` holds the 24-hour
   deduplication window of events that carry their own ``id``.
 - ``wk_runs``: one row per run. ``due_at`` is the only thing workers poll: for a parked run it is when to
@@ -90,6 +91,10 @@ class WorkflowVersionRow(Base, table=True):
     trigger_cron: str | None = Field(default=None, max_length=256)
     settings: dict[str, Any] = json_column(nullable=False)
     created_at: int = ms_column(nullable=False)
+    author: str | None = Field(default=None, max_length=256)
+    """Who published it (the editor API records the caller's user); null for a test snapshot."""
+    message: str | None = Field(default=None, max_length=500)
+    """What the publisher said about it; null if nothing."""
 
 
 class EventRow(Base, table=True):
@@ -114,6 +119,15 @@ class EventKeyRow(Base, table=True):
     expires_at: int = ms_column(nullable=False)
 
 
+FAILED_ONLY: dict[str, Any] = {
+    "sqlite_where": sa.text("status = 'failed'"),
+    "postgresql_where": sa.text("status = 'failed'"),
+}
+"""``ix_wk_runs_failed`` holds failed runs only. It serves the workflow list's count of each workflow's
+recent failures (``RunStore.summaries``): without it that count reads every run a workflow ever had,
+as no other index bounds a run by its end; with it, only the failures that ended in the window."""
+
+
 class RunRow(Base, table=True):
     __tablename__ = "wk_runs"
     __table_args__ = (
@@ -123,6 +137,7 @@ class RunRow(Base, table=True):
         sa.Index("ix_wk_runs_parent", "parent_run_id"),
         sa.Index("ix_wk_runs_singleton", "workflow_id", "singleton_key"),
         sa.Index("ix_wk_runs_blocked", "blocked_key", "created_at"),
+        sa.Index("ix_wk_runs_failed", "tenant", "workflow_id", "ended_at", **FAILED_ONLY),
     )
 
     id: str = Field(primary_key=True, max_length=64)

@@ -9,10 +9,11 @@ keeps a cron workflow's next tick in line with its state (see schedules.py).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from .. import jsonlimits
@@ -25,7 +26,8 @@ from ..timeutil import Clock
 from ..validation import size_problems, validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
 from . import schema
-from .db import Database
+from .db import Database, one_of
+from .drafts import draft_changed
 from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
 from .schedules import schedule
 from .settings import WorkflowSettings
@@ -37,13 +39,16 @@ MAX_LIST = 500
 
 MAX_NAME_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 10_000
+MAX_AUTHOR_LENGTH = 256
+MAX_MESSAGE_LENGTH = 500
 
 
 def _text(value: object, path: str, limit: int, *, required: bool = False) -> str:
     """A checked text field: a string, within its length limit, without NUL characters."""
     code = f"invalid_{path}"
     if not isinstance(value, str) or (required and not value.strip()):
-        raise WorkflowValidationError([Problem(code, path, f"a workflow needs a {path}")])
+        reason = f"a workflow needs a {path}" if required else f"expected text, got {type(value).__name__}"
+        raise WorkflowValidationError([Problem(code, path, reason)])
     if len(value) > limit:
         raise WorkflowValidationError([Problem(code, path, f"longer than {limit} characters")])
     if "\x00" in value:
@@ -51,6 +56,15 @@ def _text(value: object, path: str, limit: int, *, required: bool = False) -> st
     if not valid_unicode(value):
         raise WorkflowValidationError([Problem(code, path, INVALID_UNICODE_MESSAGE)])
     return value.strip() if required else value
+
+
+def _notes(author: object, message: object) -> dict[str, str | None]:
+    """A published version's `author` and `message`, checked (paths ``author``, ``message``): each is
+    optional, and blank text is the same as none."""
+    notes: dict[str, str | None] = {}
+    for path, value, limit in (("author", author, MAX_AUTHOR_LENGTH), ("message", message, MAX_MESSAGE_LENGTH)):
+        notes[path] = (_text(value, path, limit).strip() or None) if value is not None else None
+    return notes
 
 
 class WorkflowStore:
@@ -84,6 +98,15 @@ class WorkflowStore:
             return exc.problems
         return []
 
+    def settings_problems(self, settings: WorkflowSettings | dict[str, Any] | None) -> list[Problem]:
+        """The problems saving `settings` would report (paths ``settings...``), without saving anything:
+        the editor checks settings as they are edited."""
+        try:
+            WorkflowSettings.parse(settings)
+        except WorkflowValidationError as exc:
+            return exc.problems
+        return []
+
     def create(
         self,
         tenant: str,
@@ -95,10 +118,13 @@ class WorkflowStore:
         settings: WorkflowSettings | dict[str, Any] | None = None,
         enabled: bool | None = None,
         publish: bool = True,
+        author: str | None = None,
+        message: str | None = None,
     ) -> WorkflowRecord:
         """Store a new workflow. By default its workflow is validated, published as version 1 and enabled,
         so matching events start runs at once; pass ``publish=False`` to keep it as a draft (then it
-        cannot be enabled yet), or ``enabled=False`` to publish without enabling.
+        cannot be enabled yet), or ``enabled=False`` to publish without enabling. `author` and
+        `message` are noted on the version published (see `publish`).
 
         `trigger` is an event name, ``{"event": "app/*", "if": "<CEL>"}``, or a cron schedule,
         ``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: each tick starts one run (see schedules.py)."""
@@ -112,6 +138,7 @@ class WorkflowStore:
         description = _text(description or "", "description", MAX_DESCRIPTION_LENGTH)
         checked_trigger = parse_trigger(trigger, cron_seconds=self._cron_seconds)
         checked_settings = WorkflowSettings.parse(settings)
+        notes = _notes(author, message)
         draft = self._draft(workflow, validate_fully=publish)
         now = self._clock.now_ms()
         workflow_id = new_id(now)
@@ -135,7 +162,7 @@ class WorkflowStore:
                 )
             )
             if publish:
-                self._publish(conn, self._row(conn, tenant, workflow_id), now)
+                self._publish(conn, self._row(conn, tenant, workflow_id), now, notes)
             ticks = schedule(conn, workflow_id, now) is not None
             record = _record(self._row(conn, tenant, workflow_id))
         self._scheduled(ticks)
@@ -153,11 +180,15 @@ class WorkflowStore:
         settings: WorkflowSettings | dict[str, Any] | None = None,
         expected_version: int | None = None,
         publish: bool = False,
+        author: str | None = None,
+        message: str | None = None,
     ) -> WorkflowRecord:
         """Change the draft and/or the record's fields. `expected_version` makes the write conditional
         (a stale one raises `ConflictError`). Trigger, settings and name apply at once; the workflow
-        itself applies to new runs when it is published (``publish=True`` does it in the same step)."""
+        itself applies to new runs when it is published (``publish=True`` does it in the same step,
+        noting `author` and `message` on the version as `publish` does)."""
         check_tenant(tenant)
+        notes = _notes(author, message)
         values: dict[str, Any] = {}
         if workflow is not None:
             values["draft"] = self._draft(workflow, validate_fully=publish)
@@ -182,21 +213,34 @@ class WorkflowStore:
                     .values(**values, revision=row["revision"] + 1, updated_at=now)
                 )
             if publish:
-                self._publish(conn, self._row(conn, tenant, workflow_id), now)
+                self._publish(conn, self._row(conn, tenant, workflow_id), now, notes)
             changed = "trigger_cron" in values and values["trigger_cron"] != row["trigger_cron"]
             ticks = schedule(conn, workflow_id, now, changed=changed) is not None
             record = _record(self._row(conn, tenant, workflow_id))
         self._scheduled(ticks)
         return record
 
-    def publish(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> WorkflowVersion:
+    def publish(
+        self,
+        tenant: str,
+        workflow_id: str,
+        *,
+        expected_version: int | None = None,
+        message: str | None = None,
+        author: str | None = None,
+    ) -> WorkflowVersion:
         """Validate the draft and freeze it as the next version; new runs use it from now on.
-        Raises `WorkflowValidationError` with every problem if the draft is invalid."""
+        Raises `WorkflowValidationError` with every problem if the draft is invalid.
+
+        The version notes who published it (`author`, at most 256 characters) and why (`message`, at
+        most 500): both optional, blank is none; text that is too long or holds NUL is a problem with
+        the path ``author`` or ``message``."""
         check_tenant(tenant)
+        notes = _notes(author, message)
         with self._db.write() as conn:
             row = self._row(conn, tenant, workflow_id)
             _check_version(row, expected_version)
-            return self._publish(conn, row, self._clock.now_ms())
+            return self._publish(conn, row, self._clock.now_ms(), notes)
 
     def enable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
         """Let matching events start runs (the workflow must have a published version); a cron
@@ -232,6 +276,27 @@ class WorkflowStore:
         with self._db.write() as conn:
             _check_version(self._row(conn, tenant, workflow_id), expected_version)
             conn.execute(W.delete().where(W.c.id == workflow_id))
+
+    def published_versions(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, WorkflowVersion]:
+        """The latest published version of each of these workflows, by workflow id, in one query (for a
+        page of workflows); a workflow never published, or not the tenant's, has none."""
+        check_tenant(tenant)
+        if not workflow_ids:
+            return {}
+        query = (
+            sa.select(V)
+            .join(W, sa.and_(W.c.id == V.c.workflow_id, W.c.published_version == V.c.number))
+            .where(W.c.tenant == tenant, V.c.tenant == tenant, one_of(self._db.dialect, W.c.id, "ids"))
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query, {"ids": builtins.list(workflow_ids)}).mappings().all()
+        return {row["workflow_id"]: _version(row) for row in rows}
+
+    def draft_changes(self, tenant: str, records: Sequence[WorkflowRecord]) -> dict[str, bool]:
+        """For each record, by id: whether its draft, trigger or settings differ from its latest
+        published version (see `drafts.draft_changed`), with one query for all of them."""
+        published = self.published_versions(tenant, [r.id for r in records if r.published_version is not None])
+        return {record.id: draft_changed(record, published.get(record.id)) for record in records}
 
     def versions(self, tenant: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
         """The published versions, newest first."""
@@ -297,13 +362,20 @@ class WorkflowStore:
             raise NotFoundError(f"no workflow {workflow_id!r}")
         return row
 
-    def _publish(self, conn: Connection, row: RowMapping, now: int) -> WorkflowVersion:
+    def _publish(self, conn: Connection, row: RowMapping, now: int, notes: dict[str, str | None]) -> WorkflowVersion:
         number = (row["published_version"] or 0) + 1
-        version = self._freeze(conn, row, number, now)
+        version = self._freeze(conn, row, number, now, notes)
         conn.execute(W.update().where(W.c.id == row["id"]).values(published_version=number, updated_at=now))
         return version
 
-    def _freeze(self, conn: Connection, row: RowMapping, number: int | None, now: int) -> WorkflowVersion:
+    def _freeze(
+        self,
+        conn: Connection,
+        row: RowMapping,
+        number: int | None,
+        now: int,
+        notes: dict[str, str | None] | None = None,
+    ) -> WorkflowVersion:
         problems = validate(row["draft"], self._registry)
         if problems:
             raise WorkflowValidationError(problems)
@@ -320,6 +392,7 @@ class WorkflowStore:
                 trigger_cron=row["trigger_cron"],
                 settings=row["settings"],
                 created_at=now,
+                **(notes or {}),
             )
         )
         return _version(conn.execute(V.select().where(V.c.id == version_id)).mappings().one())
@@ -390,4 +463,6 @@ def _version(row: RowMapping) -> WorkflowVersion:
         trigger=_trigger(row),
         settings=row["settings"],
         created_at=row["created_at"],
+        author=row["author"],
+        message=row["message"],
     )
