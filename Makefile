@@ -28,8 +28,11 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
 
 frontend: frontend/dist/index.html
 
-frontend-test: $(NPM_STAMP)
-	cd frontend && npm test --silent
+# The editor's unit tests, ESLint (with React's rules of hooks), and a check that its API types
+# (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
+frontend-test: $(NPM_STAMP) $(STAMP)
+	cd frontend && npm run lint --silent && npm test --silent
+	scripts/api-types --check
 
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -57,14 +60,16 @@ typecheck: $(STAMP)
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
 # tests in headless Chromium against a real `workflow-kit serve`. Test files run in parallel
-# (pytest-xdist; each worker process has a PostgreSQL database of its own); then, in one process, the
-# multi-process fault tests (marked slow) and the browser tests, so their load and timings meet
-# nothing else.
+# (pytest-xdist; each worker process has a PostgreSQL database of its own); then the multi-process
+# fault tests (marked slow) alone, so their load and timings meet nothing else; then the browser tests,
+# two files at a time (each file has its own server and a fresh Chromium profile per test).
 PYTEST_WORKERS ?= auto
+BROWSER_WORKERS ?= 2
 pytest: $(STAMP) frontend chromium
 	WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres sh -c '\
 		$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile -m "not slow and not browser" && \
-		$(BIN)/pytest -m "slow or browser"'
+		$(BIN)/pytest -m slow && \
+		$(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"'
 
 test: lint typecheck frontend-test pytest
 

@@ -37,7 +37,9 @@ export function App({ apiBase = "" }: { apiBase?: string }) {
   const [checked, setChecked] = useState(false);
   const leaveGuard = useRef<(() => boolean) | null>(null);
   const shown = useRef(route.view);
-  shown.current = route.view;
+  useEffect(() => {
+    shown.current = route.view;
+  }, [route.view]);
 
   // The browser's Back and Forward (and links): the hash changes first, so when the user keeps their
   // unsaved changes, the page's address goes back to the view still shown.
@@ -49,15 +51,16 @@ export function App({ apiBase = "" }: { apiBase?: string }) {
         window.history.pushState(null, "", hashFor(shown.current));
         return;
       }
+      if (next.token) setToken(next.token);
       setRoute(next);
     };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
   useEffect(() => {
+    // a token in the address is kept in this browser and taken out of the address
     if (route.token) {
       window.localStorage.setItem(TOKEN_KEY, route.token);
-      setToken(route.token);
       window.history.replaceState(null, "", hashFor(route.view));
     }
   }, [route]);

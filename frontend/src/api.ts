@@ -43,7 +43,7 @@ export class Api {
     });
     if (response.status === 204) return undefined as T;
     const text = await response.text();
-    let payload: unknown = null;
+    let payload: unknown;
     try {
       payload = text ? JSON.parse(text) : null;
     } catch {
@@ -73,8 +73,8 @@ export class Api {
     return this.call("GET", `/api/workflows/${encodeURIComponent(id)}`);
   }
 
-  create(name: string, trigger: Trigger, workflow: Workflow, description = ""): Promise<WorkflowRecord> {
-    return this.call("POST", "/api/workflows", { name, trigger, workflow, description });
+  create(name: string, trigger: Trigger, workflow: Workflow, description = "", settings?: JsonObject): Promise<WorkflowRecord> {
+    return this.call("POST", "/api/workflows", { name, trigger, workflow, description, ...(settings ? { settings } : {}) });
   }
 
   update(id: string, change: WorkflowChange, version: number): Promise<WorkflowRecord> {
@@ -85,14 +85,16 @@ export class Api {
     return this.call("DELETE", `/api/workflows/${encodeURIComponent(id)}`);
   }
 
-  /** The problems of a workflow instance, and of a trigger (paths "trigger...") when one is given. */
-  async validate(workflow: Workflow, trigger?: Trigger): Promise<Problem[]> {
-    const body = trigger ? { workflow, trigger } : workflow;
+  /** The problems of a workflow instance, and of a trigger (paths "trigger...") and settings (paths
+   * "settings...") when given, as saving them would report. */
+  async validate(workflow: Workflow, trigger?: Trigger, settings?: JsonObject): Promise<Problem[]> {
+    const body = trigger || settings ? { workflow, ...(trigger ? { trigger } : {}), ...(settings ? { settings } : {}) } : workflow;
     return (await this.call<{ problems: Problem[] }>("POST", "/api/workflows/validate", body)).problems;
   }
 
-  publish(id: string, version: number): Promise<Version> {
-    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/publish`, { version });
+  /** Freeze the draft as the next version, with an optional note saying what changed. */
+  publish(id: string, version: number, message?: string): Promise<Version> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/publish`, { version, ...(message ? { message } : {}) });
   }
 
   setEnabled(id: string, enabled: boolean): Promise<WorkflowRecord> {
@@ -119,6 +121,11 @@ export class Api {
   async runs(workflowId: string, status?: RunStatus): Promise<Run[]> {
     const query = `?limit=50&workflow_id=${encodeURIComponent(workflowId)}${status ? `&status=${status}` : ""}`;
     return (await this.call<{ items: Run[] }>("GET", `/api/runs${query}`)).items;
+  }
+
+  /** The workflow a run follows (the version it pinned). */
+  runWorkflow(id: string): Promise<{ workflow: Workflow; trigger: Trigger }> {
+    return this.call("GET", `/api/runs/${encodeURIComponent(id)}/workflow`);
   }
 
   run(id: string): Promise<Run> {

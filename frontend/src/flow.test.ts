@@ -32,7 +32,7 @@ describe("workflow JSON to the canvas", () => {
       ["a->b", "a", "b", "True"],
       ["a->c", "a", "c", "= 42"],
     ]);
-    expect(conditionLabel({ from: "x", to: "y", conditional: { type: "else", ref: "!ref($.output)" } })).toBe("else");
+    expect(conditionLabel({ from: "x", to: "y", conditional: { type: "else", ref: "!ref($.output)" } })).toBe("if no");
   });
 
   it("puts problems and run statuses on the nodes and edges they belong to", () => {
@@ -67,13 +67,32 @@ describe("workflow JSON to the canvas", () => {
     const problems = placeProblems([{ code: "missing_input", path: "actions[1].inputs.x", message: "required" }], workflow);
     const { nodes, edges } = toFlow(workflow, { catalog, trigger: { event: "app/x", if: "event.data.n > 1" }, problems, statuses: { a: "completed" } });
     expect(nodes.map((n) => n.ariaLabel)).toEqual([
-      "Trigger: when app/x, only when event.data.n > 1",
-      "Action Echo (a), completed",
-      "Action Second (b), 1 problem",
-      "Action mystery (c)",
+      "Trigger: when app/x, only when a condition holds",
+      "Step Echo, completed",
+      "Step Second, 1 problem",
+      "Step Unavailable step",
     ]);
-    expect(edges[1].ariaLabel).toBe("connection from a to b (True)");
+    expect(edges[1].ariaLabel).toBe("Connection from Echo to Second (True)");
+    for (const label of [...nodes, ...edges].map((e) => e.ariaLabel)) expect(label).not.toMatch(/\$source|\(a\)|mystery/);
     expect(toFlow(workflow, { catalog, trigger: { cron: "0 12 * * 5" } }).nodes[0].ariaLabel).toMatch(/^Trigger: schedule /);
+  });
+});
+
+describe("where to add steps", () => {
+  it("offers a plain \"+\" after a step nothing follows, each unused named branch, and always one on the trigger", () => {
+    const split: ActionDef = { ...echo, kind: "split", edges: { allow_add: false, edges: [{ name: "True" }, { name: "False" }] } };
+    const withSplit = new Map([...catalog, ["split", split]]);
+    const flowOf = (w: Workflow) => toFlow(w, { catalog: withSplit, trigger: { event: "app/x" }, editable: true });
+    const graph: Workflow = {
+      actions: [{ id: "s", kind: "split" }, { id: "t", kind: "echo" }, { id: "u", kind: "echo" }],
+      edges: [{ from: "$source", to: "s" }, { from: "s", to: "t", name: "True" }, { from: "t", to: "u" }],
+    };
+    const slots = Object.fromEntries(flowOf(graph).nodes.map((n) => [n.id, n.data.slots]));
+    expect(slots).toEqual({ $source: [{}], s: [{ edge: "False" }], t: [], u: [{}] });
+    expect(flowOf(graph).edges.every((e) => e.data?.insertable)).toBe(true);
+    const readOnly = toFlow(graph, { catalog: withSplit, trigger: { event: "app/x" } });
+    expect(readOnly.nodes.every((n) => n.data.slots.length === 0)).toBe(true);
+    expect(readOnly.edges.some((e) => e.data?.insertable)).toBe(false);
   });
 });
 

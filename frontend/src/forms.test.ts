@@ -66,7 +66,7 @@ describe("form schemas", () => {
         ],
       },
     });
-    expect(uiSchemaFor(shown).condition).toEqual({ "ui:widget": "textarea", "ui:options": { rows: 2 } });
+    expect(uiSchemaFor(shown).condition).toEqual({ "ui:widget": "condition" });
     expect(((ifSchema.properties as JsonObject).condition as JsonObject).anyOf).toHaveLength(2);
   });
 
@@ -82,8 +82,7 @@ describe("form schemas", () => {
       type: "object",
       properties: {
         address: { anyOf: [{ $ref: "#/$defs/Address" }, { type: "null" }], default: null },
-        when: { anyOf: [{ type: "integer" }, { type: "string", title: "Duration" }, { type: "null" }] },
-        pair: { oneOf: [{ type: "string" }, { type: "string" }] },
+        pair: { oneOf: [{ type: "string" }, { type: "object", properties: { a: { type: "string" } } }] },
       },
       $defs: {
         Address: { title: "Address", type: "object", properties: { zone: { anyOf: [{ $ref: "#/$defs/zone_id" }, { type: "null" }] } } },
@@ -93,13 +92,51 @@ describe("form schemas", () => {
     const shown = formSchema(schema, {});
     const props = shown.properties as Record<string, JsonObject>;
     expect((props.address.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Address", "None"]);
-    expect((props.when.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Whole number", "Duration", "None"]);
-    expect((props.pair.oneOf as JsonObject[]).map((o) => o.title)).toEqual(["Text", "Text 2"]);
+    expect((props.pair.oneOf as JsonObject[]).map((o) => o.title)).toEqual(["Text", "Object"]);
     const address = (shown.$defs as Record<string, JsonObject>).Address;
     const zone = (address.properties as Record<string, JsonObject>).zone;
     expect((zone.anyOf as JsonObject[]).map((o) => o.title)).toEqual(["Zone id", "None"]);
     // the action's own schema is left as it was
     expect(((schema.properties as Record<string, JsonObject>).address.anyOf as JsonObject[])[1]).toEqual({ type: "null" });
+  });
+
+  it("shows a choice of plain values as one control: optional values plainly, `str | int` as one text box", () => {
+    const schema: JsonObject = {
+      type: "object",
+      properties: {
+        until: { title: "Until", anyOf: [{ type: "string", format: "date-time" }, { type: "integer" }] },
+        timeout: { title: "Timeout", anyOf: [{ type: "string", pattern: "^x$", errorMessage: "Write a duration" }, { type: "null" }], default: null },
+        match: { title: "Match", format: "cel", anyOf: [{ type: "string" }, { type: "null" }], default: null },
+        nested: { type: "object", properties: { n: { anyOf: [{ type: "number" }, { type: "boolean" }] } } },
+      },
+    };
+    const props = formSchema(schema, {}).properties as Record<string, JsonObject>;
+    expect(props.until).toEqual({ title: "Until", type: "string", format: "date-time", "x-union": ["string", "integer"] });
+    expect(props.timeout).toEqual({ title: "Timeout", type: "string", pattern: "^x$", errorMessage: "Write a duration", default: null });
+    expect(props.match).toMatchObject({ title: "Match", type: "string", format: "cel" });
+    expect((props.nested.properties as Record<string, JsonObject>).n).toEqual({ type: "string", "x-union": ["number", "boolean"], title: "N" });
+    const ui = uiSchemaFor(formSchema(schema, {}));
+    expect(ui.until).toEqual({ "ui:widget": "datetime" });
+    expect(ui.match).toEqual({ "ui:widget": "condition" });
+    expect(ui.nested).toEqual({ n: { "ui:widget": "union" } });
+  });
+
+  it("gives free-form objects and lists a JSON editor, and the workflow picker to inputs that ask for it", () => {
+    const ui = uiSchemaFor({
+      type: "object",
+      properties: {
+        data: { type: "object" },
+        rows: { type: "array", items: { type: "object" } },
+        tags: { type: "array", items: { type: "string" } },
+        workflow_id: { type: "string", "x-widget": "workflow" },
+        profile: { type: "object", properties: { bio: { type: "string", format: "textarea" } } },
+      },
+    });
+    expect(ui.data).toEqual({ "ui:field": "json" });
+    expect(ui.rows).toEqual({ "ui:field": "json" });
+    expect(ui.tags).toBeUndefined();
+    expect(ui.workflow_id).toEqual({ "ui:widget": "workflow" });
+    expect(ui.profile).toEqual({ bio: { "ui:widget": "textarea", "ui:options": { rows: 5 } } });
   });
 
   it("fills declared defaults", () => {

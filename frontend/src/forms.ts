@@ -90,8 +90,9 @@ export function defaultInputs(schema: JsonObject): JsonObject {
   return defaults;
 }
 
-/** The input schema as the form shows it: `$defs` kept for references, CEL-or-object conditions shown
- * as the CEL text field (an object value, imported from json-logic, keeps both). */
+/** The input schema as the form shows it: `$defs` kept for references; a choice among plain values
+ * (`str | int`, `Duration | None`) shown as one control (see `collapseUnions`); CEL-or-object
+ * conditions shown as the condition (an object value, imported from json-logic, keeps both). */
 export function formSchema(schema: JsonObject, value: JsonObject): JsonObject {
   const copy = JSON.parse(JSON.stringify(schema)) as JsonObject;
   delete copy.title;
@@ -106,8 +107,55 @@ export function formSchema(schema: JsonObject, value: JsonObject): JsonObject {
       properties[name] = { ...rest, ...cel };
     }
   }
+  collapseUnions(copy);
   nameChoices(copy, (copy.$defs ?? copy.definitions ?? {}) as JsonObject);
   return copy;
+}
+
+const SCALARS = new Set(["string", "integer", "number", "boolean", "null"]);
+
+function scalarTypes(option: Json): string[] | null {
+  if (!option || typeof option !== "object" || Array.isArray(option) || "$ref" in option || "properties" in option) return null;
+  const type = option.type;
+  const types = Array.isArray(type) ? type : typeof type === "string" ? [type] : [];
+  return types.length && types.every((t) => typeof t === "string" && SCALARS.has(t)) ? (types as string[]) : null;
+}
+
+/** A choice among plain values becomes one control: `str | None` is an optional text, `str | int` one
+ * text box whose value is read as a number when it is one (`x-union` lists the types it may take).
+ * The string branch's format and pattern stay (a date-time picker for "ISO time or epoch ms"). Nested
+ * properties, list items and definitions are collapsed too, in place. */
+export function collapseUnions(schema: Json): void {
+  if (!schema || typeof schema !== "object") return;
+  if (Array.isArray(schema)) {
+    schema.forEach(collapseUnions);
+    return;
+  }
+  for (const key of ["anyOf", "oneOf"]) {
+    const options = schema[key];
+    if (!Array.isArray(options) || options.length < 2) continue;
+    const typed = options.map(scalarTypes);
+    if (typed.some((t) => t === null)) continue;
+    const types = [...new Set((typed as string[][]).flat())];
+    const real = types.filter((t) => t !== "null");
+    if (real.length === 0) continue;
+    const stringBranch = options.find((o) => (scalarTypes(o) ?? []).includes("string")) as JsonObject | undefined;
+    const { [key]: _dropped, ...rest } = schema;
+    for (const k of Object.keys(schema)) delete schema[k];
+    if (real.length === 1) {
+      const only = options.find((o) => (scalarTypes(o) ?? []).includes(real[0])) as JsonObject;
+      Object.assign(schema, only, rest, { type: real[0] });
+    } else {
+      const keep: JsonObject = {};
+      for (const k of ["format", "pattern", "description", "examples", "minLength", "maxLength", "errorMessage"]) {
+        if (stringBranch && stringBranch[k] !== undefined) keep[k] = stringBranch[k];
+      }
+      Object.assign(schema, keep, rest, { type: "string", "x-union": real });
+    }
+  }
+  for (const [key, child] of Object.entries(schema)) {
+    if (key !== "const" && key !== "default" && key !== "enum" && key !== "examples") collapseUnions(child);
+  }
 }
 
 /** A choice's name in the form's select: its title, the title of the definition it refers to, "None"
@@ -166,17 +214,62 @@ function nameChoices(schema: Json, defs: JsonObject): void {
   }
 }
 
-/** Widgets: CEL expressions and long text get a text area. */
+/** The widget each kind of input gets, by its schema: a condition builder for CEL, a JSON editor for
+ * free-form objects and lists, a date-time picker for times, the workflow picker, one text box for a
+ * choice of plain values, a text area for long text. */
+export function widgetFor(property: JsonObject): { widget?: string; field?: string; rows?: number } {
+  const declared = property["x-widget"];
+  if (declared === "workflow") return { widget: "workflow" };
+  if (declared === "textarea") return { widget: "textarea", rows: 5 };
+  if (property.format === "cel") return { widget: "condition" };
+  if (isFreeForm(property)) return { field: "json" };
+  if (property.format === "date-time") return { widget: "datetime" };
+  if (Array.isArray(property["x-union"])) return { widget: "union" };
+  if (property.format === "textarea") return { widget: "textarea", rows: 5 };
+  return {};
+}
+
+/** An object with no declared fields (`dict[str, Any]`), or a list of such: typed in as JSON. */
+export function isFreeForm(property: JsonObject): boolean {
+  if (property.type === "object") return !property.properties && !property.$ref && !property.anyOf && !property.oneOf;
+  if (property.type === "array") {
+    const items = property.items;
+    if (!items || typeof items !== "object" || Array.isArray(items)) return true;
+    return (items as JsonObject).type === "object" ? isFreeForm(items as JsonObject) : !(items as JsonObject).type && !(items as JsonObject).$ref;
+  }
+  return false;
+}
+
+/** The form library's ui schema: each input's widget (`widgetFor`), nested fields included. */
 export function uiSchemaFor(schema: JsonObject): JsonObject {
   const ui: JsonObject = { "ui:submitButtonOptions": { norender: true } };
-  const properties = (schema.properties ?? {}) as JsonObject;
-  for (const [name, property] of Object.entries(properties)) {
-    if (!property || typeof property !== "object" || Array.isArray(property)) continue;
-    const p = property as JsonObject;
-    const widget = p["x-widget"] ?? (p.format === "cel" || p.format === "textarea" ? "textarea" : undefined);
-    if (widget === "textarea") ui[name] = { "ui:widget": "textarea", "ui:options": { rows: p.format === "cel" ? 2 : 5 } };
+  Object.assign(ui, uiForProperties(schema, schema, 0));
+  return ui;
+}
+
+function uiForProperties(node: JsonObject, root: JsonObject, depth: number): JsonObject {
+  const ui: JsonObject = {};
+  const properties = (node.properties ?? {}) as JsonObject;
+  for (const [name, raw] of Object.entries(properties)) {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) continue;
+    const property = resolveRef(raw as JsonObject, root);
+    const choice = widgetFor(property);
+    if (choice.field) ui[name] = { "ui:field": choice.field };
+    else if (choice.widget) ui[name] = { "ui:widget": choice.widget, ...(choice.rows ? { "ui:options": { rows: choice.rows } } : {}) };
+    else if (property.properties && depth < 4) {
+      const nested = uiForProperties(property, root, depth + 1);
+      if (Object.keys(nested).length) ui[name] = nested;
+    }
   }
   return ui;
+}
+
+function resolveRef(schema: JsonObject, root: JsonObject): JsonObject {
+  const ref = schema.$ref;
+  if (typeof ref !== "string" || !ref.startsWith("#/")) return schema;
+  let target: Json | undefined = root;
+  for (const part of ref.slice(2).split("/")) target = target && typeof target === "object" && !Array.isArray(target) ? target[part] : undefined;
+  return target && typeof target === "object" && !Array.isArray(target) ? { ...(target as JsonObject), ...schema } : schema;
 }
 
 /** A copy of `value` with `path` set (or removed when `next` is undefined); containers are created as needed. */

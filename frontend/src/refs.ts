@@ -154,3 +154,25 @@ export function samplePaths(sample: Json, root: string, label: string, depth = 5
   walk(sample, [], label, 0);
   return found;
 }
+
+/** A simple JSONPath (what `pathFor` writes: names, quoted names and indexes after `$.root`) as its root
+ * and segments; null for anything else (filters, wildcards, slices, descendants). */
+export function parsePath(path: string): { root: string; segments: Array<string | number> } | null {
+  const head = /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path.trim());
+  if (!head) return null;
+  const text = path.trim();
+  const segments: Array<string | number> = [];
+  let at = head[0].length;
+  const pattern = /\.([A-Za-z_][A-Za-z0-9_-]*)|\.(\d+)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]/y;
+  while (at < text.length) {
+    pattern.lastIndex = at;
+    const found = pattern.exec(text);
+    if (!found) return null;
+    if (found[1] !== undefined) segments.push(found[1]);
+    else if (found[2] !== undefined) segments.push(found[2]); // `$.state.1` (the TypeScript kit's form) is a name
+    else if (found[3] !== undefined) segments.push(Number(found[3]));
+    else segments.push((found[4] ?? found[5]).replace(/\\(.)/g, "$1"));
+    at = pattern.lastIndex;
+  }
+  return { root: head[1], segments };
+}

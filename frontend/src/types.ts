@@ -1,7 +1,15 @@
-// The shapes the editor API sends and takes (see /schema/openapi.json).
+// The shapes the editor works with. Everything the editor API sends and takes comes from
+// src/api/schema.ts (generated from /schema/openapi.json by scripts/api-types); the API carries a
+// workflow instance and a run's values as plain JSON, which are typed here.
+
+import type { components } from "./api/schema";
+
+type Schemas = components["schemas"];
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
+
+// -- the workflow instance (the TypeScript Workflow Kit's format; unknown keys are kept) -------------
 
 export interface Conditional {
   type: string;
@@ -36,121 +44,53 @@ export interface Workflow {
   [extra: string]: Json | WorkflowAction[] | WorkflowEdge[] | undefined;
 }
 
-/** An event (name and optional CEL condition) or a cron schedule ("TZ=Europe/Paris 0 12 * * 5"). */
-export interface Trigger {
-  event?: string;
-  if?: string;
-  cron?: string;
-}
+// -- what the API sends, with its JSON parts typed -----------------------------------------------------
 
-export interface Problem {
-  code: string;
-  path: string;
-  message: string;
-}
+/** An event (name and optional CEL condition) or a cron schedule ("TZ=Europe/Paris 0 12 * * 5"). */
+export type Trigger = Schemas["Trigger"];
+export type Problem = Schemas["Problem"];
+export type ErrorInfo = Schemas["ErrorInfo"];
+export type Attempt = Schemas["Attempt"];
+export type ActionStatus = Schemas["ActionStatus"];
+export type RunStatus = Schemas["RunStatus"];
 
 export interface ActionEdgeDef {
   name: string;
   conditional?: Conditional;
 }
 
-export interface ActionDef {
-  kind: string;
-  name: string;
-  description: string;
-  icon: string | null;
+export type ActionDef = Omit<Schemas["ActionOut"], "inputs" | "outputs" | "edges"> & {
   inputs: JsonObject;
   outputs: JsonObject;
   edges: { allow_add: boolean; edges: ActionEdgeDef[] };
-}
+};
 
-export interface WorkflowRecord {
-  id: string;
-  name: string;
-  description: string;
-  trigger: Trigger;
-  enabled: boolean;
-  version: number;
+export type WorkflowRecord = Omit<Schemas["WorkflowOut"], "draft" | "settings" | "problems"> & {
   draft: Workflow;
-  published_version: number | null;
   settings: JsonObject;
-  created_at: number;
-  updated_at: number;
-  next_tick_at?: number | null;
   problems: Problem[];
-}
+};
 
-export interface Version {
-  workflow_id: string;
-  number: number | null;
-  workflow: Workflow;
-  trigger: Trigger;
-  created_at: number;
-}
+export type Version = Omit<Schemas["VersionOut"], "workflow" | "settings"> & { workflow: Workflow; settings: JsonObject };
 
-export interface ErrorInfo {
-  name: string;
-  message: string;
-  stack?: string | null;
-}
+export type StepRecord = Omit<Schemas["StepRecord"], "output"> & { output?: Json };
 
-export interface Attempt {
-  started_at: number;
-  ended_at: number;
-  error?: ErrorInfo | null;
-}
-
-export interface StepRecord {
-  key: string;
-  kind: string;
-  status: string;
-  output: Json;
-  error: ErrorInfo | null;
-  attempts: Attempt[];
-  wake_at: number | null;
-}
-
-export type ActionStatus =
-  | "pending" | "running" | "sleeping" | "waiting" | "retrying" | "completed" | "failed" | "skipped";
-
-export interface ActionRecord {
-  id: string;
+export type ActionRecord = Omit<Schemas["ActionRecord"], "inputs" | "output" | "steps" | "status"> & {
   status: ActionStatus;
-  inputs: JsonObject | null;
-  output: Json;
-  error: ErrorInfo | null;
-  attempts: Attempt[];
-  steps: StepRecord[];
-  started_at: number | null;
-  ended_at: number | null;
-  wake_at: number | null;
-}
+  inputs?: JsonObject | null;
+  output?: Json;
+  steps?: StepRecord[];
+};
 
-export type RunStatus = "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled";
-
-export interface Run {
-  id: string;
-  workflow_id: string;
-  version: number | null;
-  version_id: string;
-  status: RunStatus;
+export type Run = Omit<Schemas["Run"], "event" | "output" | "error" | "actions"> & {
   event: JsonObject;
-  output: Json;
-  error: { name: string; message: string; action?: string; step?: string } | null;
-  created_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  rerun_of: string | null;
-  actions: ActionRecord[];
-}
+  output?: Json;
+  error?: { name: string; message: string; action?: string; step?: string } | null;
+  actions?: ActionRecord[];
+};
 
-export interface StoredEvent {
-  id: string;
-  name: string;
-  event: JsonObject;
-  duplicate: boolean;
-  received_at: number;
-}
+export type StoredEvent = Omit<Schemas["StoredEvent"], "event"> & { event: JsonObject };
 
+/** The trigger's id in the workflow format: edges from the trigger start here. Never shown to users. */
 export const SOURCE = "$source";
 export const TERMINAL: RunStatus[] = ["completed", "failed", "cancelled"];

@@ -3,7 +3,10 @@ import {
   addAction,
   connect,
   disconnect,
+  downstreamOf,
   EdgeError,
+  insertBetween,
+  leaves,
   newActionId,
   positionsOf,
   removeAction,
@@ -97,5 +100,33 @@ describe("upstream", () => {
     const wf = connect(connect(addAction(base(), "echo", { id: "d", parent: "b" }).workflow, "c", "d"), "$source", "c");
     expect(upstreamOf(wf, "d")).toEqual(["a", "b", "c"]);
     expect(upstreamOf(wf, "a")).toEqual([]);
+  });
+});
+
+describe("adding steps where the eye is", () => {
+  const chain: Workflow = {
+    actions: [{ id: "a", kind: "k" }, { id: "b", kind: "k" }, { id: "c", kind: "k" }],
+    edges: [{ from: "$source", to: "a" }, { from: "a", to: "b", name: "True", conditional: { type: "if", ref: "!ref($.output.ok)" } }, { from: "b", to: "c" }],
+    metadata: { positions: { $source: { x: 0, y: 0 }, a: { x: 0, y: 100 }, b: { x: 0, y: 200 }, c: { x: 0, y: 300 } } },
+  };
+
+  it("finds where flows end and what follows a step", () => {
+    expect(leaves(chain)).toEqual(["c"]);
+    expect(downstreamOf(chain, "a").sort()).toEqual(["b", "c"]);
+  });
+
+  it("puts a step on a connection: the old label and condition stay on the way in, everything after moves down", () => {
+    const { workflow, id } = insertBetween(chain, "builtin:if", "a", "b", {
+      position: { x: 0, y: 200 },
+      shift: { x: 0, y: 140 },
+      onward: { name: "True", conditional: { type: "if", ref: "!ref($.output.result)" } },
+      inputs: { condition: "" },
+    });
+    expect(id).toBe("if");
+    expect(workflow.edges).toContainEqual({ from: "a", to: "if", name: "True", conditional: { type: "if", ref: "!ref($.output.ok)" } });
+    expect(workflow.edges).toContainEqual({ from: "if", to: "b", name: "True", conditional: { type: "if", ref: "!ref($.output.result)" } });
+    expect(workflow.edges.some((e) => e.from === "a" && e.to === "b")).toBe(false);
+    expect(positionsOf(workflow)).toMatchObject({ if: { x: 0, y: 200 }, b: { x: 0, y: 340 }, c: { x: 0, y: 440 }, a: { x: 0, y: 100 } });
+    expect(() => insertBetween(chain, "k", "a", "c")).toThrow(EdgeError);
   });
 });

@@ -196,3 +196,62 @@ export function incoming(workflow: Workflow, id: string): WorkflowEdge[] {
 export function edgeId(edge: { from: string; to: string }): string {
   return `${edge.from}->${edge.to}`;
 }
+
+/** Actions with no connection out of them (where a flow ends). */
+export function leaves(workflow: Workflow): string[] {
+  const from = new Set(workflow.edges.map((e) => e.from));
+  return workflow.actions.map((a) => a.id).filter((id) => !from.has(id));
+}
+
+/** Every action downstream of `id` (not itself). */
+export function downstreamOf(workflow: Workflow, id: string): string[] {
+  const children = new Map<string, string[]>();
+  for (const e of workflow.edges) children.set(e.from, [...(children.get(e.from) ?? []), e.to]);
+  const found = new Set<string>();
+  const stack = [...(children.get(id) ?? [])];
+  while (stack.length) {
+    const node = stack.pop() as string;
+    if (found.has(node) || node === id) continue;
+    found.add(node);
+    stack.push(...(children.get(node) ?? []));
+  }
+  return [...found];
+}
+
+export interface InsertOptions {
+  inputs?: JsonObject;
+  position?: Position;
+  /** The connection from the new action on to the old target (e.g. an If's "True"). */
+  onward?: { name?: string; conditional?: Conditional };
+  /** Move the old target and everything after it by this much, to make room. */
+  shift?: Position;
+}
+
+/** Put a new action on the connection from -> to: from -> new keeps the old connection's label and
+ * condition, new -> to is `onward` (plain by default). */
+export function insertBetween(
+  workflow: Workflow,
+  kind: string,
+  from: string,
+  to: string,
+  options: InsertOptions = {},
+): { workflow: Workflow; id: string } {
+  const old = workflow.edges.find((e) => e.from === from && e.to === to);
+  if (!old) throw new EdgeError("those two steps are not connected");
+  let next = disconnect(workflow, from, to);
+  if (options.shift) {
+    const { x, y } = options.shift;
+    const positions = positionsOf(next);
+    for (const id of [to, ...downstreamOf(next, to)]) {
+      const p = positions[id];
+      if (p) next = setPosition(next, id, { x: p.x + x, y: p.y + y });
+    }
+  }
+  const added = addAction(next, kind, {
+    inputs: options.inputs,
+    position: options.position,
+    parent: from,
+    edge: { name: old.name, conditional: old.conditional },
+  });
+  return { workflow: connect(added.workflow, added.id, to, options.onward), id: added.id };
+}

@@ -179,3 +179,35 @@ def drag_handle(page: Any, source: Any, target: Any) -> None:
     page.mouse.move((a["x"] + b["x"]) / 2, (a["y"] + b["y"]) / 2, steps=5)
     page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=5)
     page.mouse.up()
+
+
+def _field(page: Any, details: Any, field: str) -> Any:
+    """A form field of the details panel, by its label ("To", shown as "To *" when required)."""
+    return (
+        details.locator("[data-field]")
+        .filter(has=page.locator(f'label:text-is("{field}"), label:text-is("{field} *")'))
+        .first
+    )
+
+
+def _pick(page: Any, field: str, data: str) -> None:
+    """In the open data picker of `field`, the data whose name (e.g. "Email (text)…") starts with `data`."""
+    import re
+
+    picker = page.get_by_role("dialog", name=f"Use data in {field}")
+    picker.get_by_role("button", name=re.compile(rf"^{re.escape(data)}\b")).first.click()
+
+
+def use_data(page: Any, details: Any, field: str, data: str) -> None:
+    """Fill a field with data from the trigger event or an earlier step: its "Data" choice, then the data."""
+    _field(page, details, field).get_by_role("radio", name="Data").click()
+    _pick(page, field, data)
+
+
+def write_condition(details: Any, cel: str, label: str = "Condition") -> None:
+    """Hand-written CEL in a condition: its expression mode (the builder is the default)."""
+    group = details.get_by_role("group", name=label)
+    toggle = group.get_by_role("button", name="Edit as expression")
+    if toggle.count():
+        toggle.click()
+    details.get_by_role("textbox", name=label).fill(cel)

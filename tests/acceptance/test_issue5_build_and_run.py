@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from . import issue5_support
-from .issue5_support import Server, drag_handle, new_workflow, page_of, shot
+from .issue5_support import Server, drag_handle, new_workflow, page_of, shot, use_data, write_condition
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -36,29 +36,25 @@ def build(page: Any, server: Server, name: str) -> str:
     )
     expect(canvas.get_by_text("Compute score")).to_be_visible()
     drag_handle(page, page.get_by_label("connect from the trigger"), page.get_by_label("connect into Compute score"))
-    expect(canvas.get_by_role("group", name=re.compile(r"connection from \$source to score"))).to_have_count(1)
+    expect(canvas.get_by_role("group", name="Connection from Trigger to Compute score")).to_have_count(1)
 
     # its form: Value is a ref to the event's data.n, picked from the sample event (in the panel opened
     # when it was dropped, before the connection was drawn).
     canvas.get_by_text("Compute score").click()
     details = page.get_by_role("complementary", name="Details")
     expect(details.get_by_role("heading", name="Compute score")).to_be_visible()
-    details.get_by_role("button", name="Insert a reference into Value").click()
-    page.get_by_role("dialog", name="Insert a reference into Value").get_by_role(
-        "button", name=re.compile(r"^event\.data\.n\b")
-    ).click()
-    expect(details.get_by_text("!ref($.event.data.n)")).to_be_visible()
+    use_data(page, details, "Value", "N")
+    expect(details.get_by_text("Trigger event > N")).to_be_visible()
 
     # 2. an If after it (selected node + palette button), with a CEL condition.
     page.get_by_role("button", name=re.compile("^Add If")).click()
     expect(details.get_by_role("heading", name="If")).to_be_visible()
-    details.get_by_role("textbox", name="Condition").fill("state.score.score > 10")
+    write_condition(details, "state.score.score > 10")
 
     # 3. the True branch: Send email after the If; To is a ref to the event's email.
     page.get_by_role("button", name=re.compile("^Add Send email")).click()
     expect(details.get_by_role("heading", name="Send email")).to_be_visible()
-    details.get_by_role("button", name="Insert a reference into To").click()
-    page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^event\.data\.email\b")).click()
+    use_data(page, details, "To", "Email")
     details.get_by_role("textbox", name="Body").fill("Welcome aboard, friend")
 
     # 4. the False branch: Log note dropped on the canvas and connected from the If by its handles.
@@ -113,16 +109,16 @@ def test_build_save_publish_enable_and_test_run(browser: Any, server: Server) ->
     details.get_by_role("button", name="Test run").click()
     run_toolbar = page.get_by_role("toolbar", name="Run")
     expect(run_toolbar.get_by_text("completed", exact=True)).to_be_visible(timeout=15000)
-    actions = page.get_by_role("list", name="Actions of this run")
-    expect(actions.get_by_role("button", name=re.compile(r"skipped\s+log_note"))).to_be_visible()
-    expect(actions.get_by_role("button", name=re.compile(r"completed\s+send_email"))).to_be_visible()
+    actions = page.get_by_role("list", name="Steps of this run")
+    expect(actions.get_by_role("button", name=re.compile(r"skipped\s+Log note"))).to_be_visible()
+    expect(actions.get_by_role("button", name=re.compile(r"completed\s+Send email"))).to_be_visible()
     run_canvas = page.get_by_role("application", name=re.compile("run's workflow"))
     expect(run_canvas.locator(".status-skipped")).to_have_count(1)
     expect(run_canvas.locator(".status-completed")).to_have_count(3)
     shot(page, "test-run")
 
     # a step's inputs and output
-    actions.get_by_role("button", name=re.compile(r"send_email")).click()
+    actions.get_by_role("button", name=re.compile(r"Send email")).click()
     expect(page.get_by_label("output")).to_contain_text("ann@example.com")
 
     # A real event through the API: n=1 -> score 2 -> False; the email is skipped.
@@ -140,7 +136,7 @@ def test_build_save_publish_enable_and_test_run(browser: Any, server: Server) ->
         page.wait_for_timeout(300)
     runs.get_by_role("button").first.click()
     expect(page.get_by_role("toolbar", name="Run").get_by_text("completed", exact=True)).to_be_visible(timeout=15000)
-    actions = page.get_by_role("list", name="Actions of this run")
-    expect(actions.get_by_role("button", name=re.compile(r"skipped\s+send_email"))).to_be_visible()
-    expect(actions.get_by_role("button", name=re.compile(r"completed\s+log_note"))).to_be_visible()
+    actions = page.get_by_role("list", name="Steps of this run")
+    expect(actions.get_by_role("button", name=re.compile(r"skipped\s+Send email"))).to_be_visible()
+    expect(actions.get_by_role("button", name=re.compile(r"completed\s+Log note"))).to_be_visible()
     shot(page, "event-run")

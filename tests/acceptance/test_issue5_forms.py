@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from . import issue5_support
-from .issue5_support import Server, drag_handle, new_workflow, page_of, shot
+from .issue5_support import Server, drag_handle, new_workflow, page_of, shot, use_data
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -143,23 +143,21 @@ def test_ref_picker_inserts_refs_shown_as_chips(browser: Any, server: Server) ->
     page.get_by_role("button", name=re.compile("^Add Send email")).click()  # after score: its output is upstream
     details = details_of(page)
     # a whole-field ref into To, from the event
-    details.get_by_role("button", name="Insert a reference into To").click()
-    picker = page.get_by_role("dialog", name="Insert a reference into To")
-    expect(picker.get_by_role("group", name=re.compile("event", re.I))).to_be_visible()
-    picker.get_by_role("button", name=re.compile(r"^event\.data\.email\b")).click()
-    expect(details.get_by_text("!ref($.event.data.email)")).to_be_visible()
-    expect(details.get_by_role("status", name=re.compile("To is !ref"))).to_be_visible()
+    use_data(page, details, "To", "Email")
+    expect(details.get_by_text("Trigger event > Email")).to_be_visible()
+    expect(details.get_by_role("status", name="To uses Trigger event > Email")).to_be_visible()
     # a ref into text (Subject holds its default "Hello"): the upstream action's typed output, appended
-    details.get_by_role("button", name="Insert a reference into Subject").click()
-    picker = page.get_by_role("dialog", name="Insert a reference into Subject")
-    expect(picker.get_by_role("button", name=re.compile(r"score\.score \(number\)"))).to_be_visible()
-    picker.get_by_role("button", name=re.compile(r"score\.score \(number\)")).click()
+    picker_group = "Compute score"
+    details.locator('[data-field="subject"]').get_by_role("button", name="+ Insert data").click()
+    picker = page.get_by_role("dialog", name="Use data in Subject")
+    expect(picker.get_by_role("group", name=picker_group).get_by_role("button", name="Score (number)")).to_be_visible()
+    picker.get_by_role("group", name=picker_group).get_by_role("button", name="Score (number)").click()
     subject = details.get_by_role("textbox", name="Subject")
     expect(subject).to_have_value(re.compile(r"^Hello.*!ref\(\$\.state\.score\.score\)"))
-    expect(details.get_by_label("References in Subject")).to_contain_text("score.score")
-    # the picker closes with Escape and gives focus to its filter first
-    details.get_by_role("button", name="Insert a reference into Body").click()
-    expect(page.get_by_role("textbox", name="Filter references")).to_be_focused()
+    expect(details.get_by_label("Data in Subject")).to_contain_text("Compute score > Score")
+    # the picker closes with Escape and gives focus to its search first
+    details.locator('[data-field="body"]').get_by_role("button", name="+ Insert data").click()
+    expect(page.get_by_role("searchbox", name="Search data")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
     page.get_by_role("toolbar", name="Workflow").get_by_role("button", name="Save").click()
@@ -178,8 +176,8 @@ def test_recent_event_as_sample(browser: Any, server: Server) -> None:
     page.get_by_role("list", name="Recent events").get_by_role("button", name="app/recent.thing").click()
     expect(page.get_by_label("Sample event (JSON)")).to_have_value(re.compile("colour"))
     add_after_trigger(page, "Log note")
-    details_of(page).get_by_role("button", name="Insert a reference into Text").click()
-    expect(page.get_by_role("dialog").get_by_role("button", name=re.compile(r"event\.data\.colour"))).to_be_visible()
+    details_of(page).locator('[data-field="text"]').get_by_role("radio", name="Data").click()
+    expect(page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^Colour \(text\)"))).to_be_visible()
 
 
 def test_typed_values_survive_picking_a_ref(browser: Any, server: Server) -> None:
@@ -190,9 +188,8 @@ def test_typed_values_survive_picking_a_ref(browser: Any, server: Server) -> Non
     details = details_of(page)
     details.get_by_role("textbox", name="Body").fill("hello there")
     details.get_by_role("textbox", name="Subject").fill("Hi!")
-    details.get_by_role("button", name="Insert a reference into To").click()
-    page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^event\.data\.email\b")).click()
-    expect(details.get_by_text("!ref($.event.data.email)")).to_be_visible()
+    use_data(page, details, "To", "Email")
+    expect(details.get_by_text("Trigger event > Email")).to_be_visible()
     expect(details.get_by_role("textbox", name="Body")).to_have_value("hello there", timeout=2000)
     expect(details.get_by_role("textbox", name="Subject")).to_have_value("Hi!", timeout=2000)
     page.get_by_role("toolbar", name="Workflow").get_by_role("button", name="Save").click()
@@ -209,13 +206,12 @@ def test_connection_survives_picking_a_ref(browser: Any, server: Server) -> None
         canvas, target_position={"x": 200, "y": 150}
     )
     drag_handle(page, page.get_by_label("connect from the trigger"), page.get_by_label("connect into Compute score"))
-    edge = canvas.get_by_role("group", name=re.compile(r"connection from \$source to score"))
+    edge = canvas.get_by_role("group", name="Connection from Trigger to Compute score")
     expect(edge).to_have_count(1)
     canvas.get_by_text("Compute score").click()
     details = details_of(page)
-    details.get_by_role("button", name="Insert a reference into Value").click()
-    page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^event\.data\.n\b")).click()
-    expect(details.get_by_text("!ref($.event.data.n)")).to_be_visible()
+    use_data(page, details, "Value", "N")
+    expect(details.get_by_text("Trigger event > N")).to_be_visible()
     expect(edge).to_have_count(1, timeout=2000)
 
 
@@ -225,13 +221,11 @@ def test_second_ref_keeps_the_first(browser: Any, server: Server) -> None:
     page.get_by_label("Sample event (JSON)").fill(SAMPLE)
     add_after_trigger(page, "Send email")
     details = details_of(page)
-    details.get_by_role("button", name="Insert a reference into To").click()
-    page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^event\.data\.email\b")).click()
-    expect(details.get_by_role("status", name=re.compile("To is !ref"))).to_be_visible()
-    details.get_by_role("button", name="Insert a reference into Body").click()
-    page.get_by_role("dialog").get_by_role("button", name=re.compile(r"^event\.data\.n\b")).click()
-    expect(details.get_by_role("status", name=re.compile("Body is !ref"))).to_be_visible()
-    expect(details.get_by_role("status", name=re.compile("To is !ref"))).to_be_visible(timeout=2000)
+    use_data(page, details, "To", "Email")
+    expect(details.get_by_role("status", name=re.compile("^To uses "))).to_be_visible()
+    use_data(page, details, "Body", "N")
+    expect(details.get_by_role("status", name=re.compile("^Body uses "))).to_be_visible()
+    expect(details.get_by_role("status", name=re.compile("^To uses "))).to_be_visible(timeout=2000)
     page.get_by_role("toolbar", name="Workflow").get_by_role("button", name="Save").click()
     expect(page.get_by_text(re.compile("Saved"))).to_be_visible()
     inputs = stored_inputs(server, workflow_id)["send_email"]

@@ -32,7 +32,7 @@ CHROMIUM_FLAGS = [
 REQUIRED = os.environ.get("WORKFLOW_KIT_REQUIRE_BROWSER") == "1"
 
 APP = """
-from typing import Any
+from typing import Annotated, Any
 import msgspec
 from workflow_kit import ActionContextSync, WorkflowKit
 
@@ -58,6 +58,16 @@ def greet(ctx: ActionContextSync, inputs: Greet) -> Greeting:
 @kit.action(kind="log", name="Log a message", description="Writes a line", icon="list")
 def log(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs
+
+
+class Odd(msgspec.Struct):
+    # a number asking for a text area: no widget of the form library fits it, so its form fails to draw
+    count: Annotated[int, msgspec.Meta(extra_json_schema={"x-widget": "textarea"})] = 1
+
+
+@kit.action(kind="odd_form", name="Odd form", description="A field no widget fits")
+def odd_form(ctx: ActionContextSync, inputs: Odd) -> dict[str, Any]:
+    return {"count": inputs.count}
 """
 
 
@@ -100,23 +110,28 @@ class Server:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token(tenant)}"}, timeout=10)
 
 
-def start_server(tmp: Path, cors: list[str] | None = None) -> Server:
+def start_server(tmp: Path, cors: list[str] | None = None, app: str = "browser_app:kit", seed: bool = False) -> Server:
+    """`workflow-kit serve` of `app` (by default the small app above) on a new SQLite database in `tmp`;
+    `seed` runs `workflow-kit seed` first (the demo's posts and workflows, for `seeds.app:kit`)."""
     (tmp / "browser_app.py").write_text(APP)
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(tmp),
+        "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT)]),
         "WORKFLOW_KIT_SECRET": SECRET,
         "WORKFLOW_KIT_DATABASE_URL": f"sqlite:///{tmp / 'browser.db'}",
         "WORKFLOW_KIT_FRONTEND_DIR": str(DIST),
     }
+    env = {k: v for k, v in env.items() if not k.startswith("OPENAI")}  # the demo's AI: its local stand-in
+    if seed:
+        subprocess.run([sys.executable, "-m", "workflow_kit.cli", "seed", "--app", app], env=env, check=True, cwd=tmp)
     command = [
         sys.executable,
         "-m",
         "workflow_kit.cli",
         "serve",
         "--app",
-        "browser_app:kit",
+        app,
         "--host",
         "127.0.0.1",
         "--port",
@@ -142,15 +157,27 @@ def start_server(tmp: Path, cors: list[str] | None = None) -> Server:
     raise RuntimeError(f"the server did not start: {log.read_text()}")
 
 
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     found = start_server(tmp_path_factory.mktemp("serve"))
     yield found
-    found.process.terminate()
-    try:
-        found.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        found.process.kill()
+    stop_server(found)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The blog demo's kit (seeds.app:kit), seeded: its actions and its two workflows, for tenant "demo"."""
+    found = start_server(tmp_path_factory.mktemp("demo"), app="seeds.app:kit", seed=True)
+    yield found
+    stop_server(found)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +204,9 @@ def page(playwright_session: object, request: pytest.FixtureRequest) -> Iterator
     page = context.pages[0] if context.pages else context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    console: list[str] = []
+    page.on("console", lambda message: message.type == "error" and console.append(message.text))
+    page.console_errors = console  # type: ignore[attr-defined]  # tests that expect none assert on it
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     try:

@@ -68,9 +68,12 @@ def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, s
     )
     expect(page.locator(".react-flow__edge")).to_have_count(1)
 
-    # The condition, in CEL.
+    # The condition, with the builder: the event's N is greater than 5.
     node(page, "if").click()
-    page.get_by_role("textbox", name="Condition").fill("event.data.n > 5")
+    page.get_by_role("button", name="Add a condition").click()
+    page.get_by_role("combobox", name="Field").select_option(label="N")
+    page.get_by_role("combobox", name="Comparison operator").select_option(label="is greater than")
+    page.get_by_role("spinbutton", name="Value").fill("5")
 
     # With the If selected, the palette adds the True branch, then the False branch.
     page.locator('[data-kind="greet"]').click()
@@ -78,15 +81,15 @@ def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, s
     page.locator('[data-kind="log"]').click()
     expect(page.locator(".react-flow__edge-text")).to_have_text(["True", "False"])
 
-    # Greet's name comes from the event, picked in the ref picker; shown as a chip.
+    # Greet's name comes from the event, picked in the data picker; shown as a chip with its name.
     node(page, "greet").click()
-    page.get_by_role("button", name="Insert a reference into Name", exact=True).click()
-    page.locator('[data-ref="$.event.data.name"]').click()
-    expect(page.get_by_role("status", name="Name is !ref($.event.data.name)")).to_be_visible()
+    page.locator('[data-field="name"]').get_by_role("radio", name="Data").click()
+    page.locator('[data-path="$.event.data.name"]').click()
+    expect(page.get_by_role("status", name="Name uses Trigger event > Name")).to_be_visible()
 
     expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved (version")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_test_id("published")).to_have_text("Published v1")
     page.get_by_role("switch").click()
@@ -119,8 +122,10 @@ def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: 
     greet = node(page, "greet")
     expect(greet.locator(".wk-problem-count")).to_be_visible()
     greet.click()
-    expect(page.get_by_label("Problems with Name", exact=True)).to_contain_text("required")
-    expect(page.get_by_label("Problems with the workflow")).to_contain_text("Nothing runs yet")
+    expect(page.get_by_label("Problems with Name", exact=True)).to_contain_text("Fill in Name.")
+    expect(page.get_by_label("Problems with the workflow")).to_contain_text(
+        "Nothing runs yet: connect a step after the trigger."
+    )
     # Fixing it clears the problems.
     page.get_by_role("textbox", name="Name", exact=True).fill("Bob")
     page.get_by_label("Also run after").select_option("$source")
@@ -147,7 +152,7 @@ def test_a_schedule_trigger_is_checked_and_shows_its_next_run(page: Page, server
     page.get_by_label("Time zone").fill("Europe/Pari")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("Problems with the schedule")).to_have_text(
-        "trigger.cron: unknown time zone 'Europe/Pari': did you mean Europe/Paris?"
+        "unknown time zone 'Europe/Pari': did you mean Europe/Paris?"
     )
     page.get_by_label("Time zone").fill("Europe/Paris")
     page.get_by_role("button", name="Save").click()
@@ -186,11 +191,11 @@ def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server
     node(page, "$source").click()
     page.locator('[data-kind="log"]').click()  # the log's panel is open
     expect(page.get_by_role("heading", name="Log a message")).to_be_visible()
-    greet = page.get_by_role("group", name="Action Greet someone (greet)")
+    greet = page.get_by_role("group", name="Step Greet someone")
     greet.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Greet someone")).to_be_visible()
-    edge = page.get_by_role("group", name="connection from $source to greet")
+    edge = page.get_by_role("group", name="Connection from Trigger to Greet someone")
     edge.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Connection")).to_be_visible()
@@ -207,7 +212,7 @@ def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server
     node(page, "$source").focus()
     page.keyboard.press("Delete")  # the trigger stays
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved (version")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     workflow_id = page.url.split("/workflows/")[1].split("?")[0]
     with server.api() as api:
         draft = api.get(f"/api/workflows/{workflow_id}").json()["draft"]
@@ -277,7 +282,7 @@ def test_the_custom_element_works_in_a_host_page(page: Page, host_page: tuple[st
         # It edits through the API from the host's origin (CORS) and is themed by the host.
         page.locator('[data-kind="greet"]').click()
         page.get_by_role("button", name="Save").click()
-        expect(page.get_by_text("Saved (version")).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
         accent = page.locator(".wk-button.primary").first.evaluate("e => getComputedStyle(e).backgroundColor")
         assert accent == "rgb(200, 0, 120)"
         with api_server.api() as api:

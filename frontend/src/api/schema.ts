@@ -393,7 +393,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Validate a workflow instance */
+        /**
+         * Validate a workflow instance (and its trigger and settings)
+         * @description Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is the instance, or `{workflow, trigger?, settings?}` to also check a trigger (its CEL filter, its cron schedule) and settings as saving them would: their problems have paths `trigger...` and `settings...`.
+         */
         post: operations["ApiWorkflowsValidateValidateInstance"];
         delete?: never;
         options?: never;
@@ -511,6 +514,8 @@ export interface components {
         };
         /** PublishRequest */
         PublishRequest: {
+            /** @description What changed, kept with the version (at most 500 characters) */
+            message?: string | null;
             version?: number | null;
         };
         /** RerunRequest */
@@ -539,6 +544,13 @@ export interface components {
             version: number | null;
             version_id: string;
             workflow_id: string;
+        };
+        /** RunBrief */
+        RunBrief: {
+            created_at: number;
+            ended_at: number | null;
+            id: string;
+            status: components["schemas"]["RunStatus"];
         };
         /** RunId */
         RunId: {
@@ -602,7 +614,11 @@ export interface components {
         };
         /** VersionOut */
         VersionOut: {
+            /** @description Who published it: the token's user (`server` with a server key) */
+            author: string | null;
             created_at: number;
+            /** @description What the publisher said about it */
+            message: string | null;
             number: number | null;
             settings: {
                 [key: string]: unknown;
@@ -644,8 +660,14 @@ export interface components {
             draft: {
                 [key: string]: unknown;
             };
+            /** @description Whether the draft, the trigger or the settings differ from the latest published version; for a workflow never published, whether its draft has any action (a new, untouched one has not) */
+            draft_changed: boolean;
             enabled: boolean;
+            /** @description How many of its runs failed in the last 24 hours (by when they ended) */
+            failures_24h: number;
             id: string;
+            /** @description The newest run, of any version (test runs too); null if none */
+            last_run: components["schemas"]["RunBrief"] | null;
             name: string;
             next_tick_at?: number | null;
             problems?: components["schemas"]["Problem"][];

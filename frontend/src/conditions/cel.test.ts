@@ -112,7 +112,7 @@ describe("paths", () => {
     const row: Row = { field: "state['my-step'].ok", op: "is_false" };
     expect(toCel(one(row))).toBe('state["my-step"].ok == false');
     expect(fromCel('state["my-step"].ok == false', fields)).toEqual(one(row));
-    expect(fromCel("state['my-step'].ok == false", fields)).toBeNull();
+    expect(fromCel("state['my-step'].ok == false", fields)).toEqual(one(row));
   });
 
   it("reads back fields it does not know, as 'any' with a label from the path", () => {
@@ -132,12 +132,10 @@ describe("hand-written CEL is not read", () => {
   it.each([
     "size(event.data.x) > 2 && true || false",
     "event.data.a + 1 == 2",
-    "event.data.title == 'Hello'", // single quotes
-    'event.data.title=="Hello"', // other spacing
     '(event.data.title == "Hello")', // parentheses
     'event.data.title == "Hello" && event.data.price > 1 || has(event.data.x)', // mixed joins
     'event.data.title == ""', // blank text
-    "event.data.price > 3.50", // another spelling of a number
+    "event.data.price > 3.50", // another spelling of a number (the builder would rewrite it)
     "event.data.price == 100000000000000000000",
     "event.data.price in [1, 2]", // numbers without double()
     'double(event.data.title) in ["a"]',
@@ -199,5 +197,14 @@ describe("numbers", () => {
     const row: Row = { field: "event.data.extra", op: "one_of", value: value(["a", 1, true]) };
     expect(toCel(one(row))).toBe('event.data.extra in ["a", 1, true]');
     expect(fromCel(toCel(one(row)), FIELDS)).toEqual(one(row));
+  });
+});
+
+describe("reading hand-spaced and single-quoted CEL", () => {
+  it("reads what the builder writes up to spacing and quote style, and keeps anything else as an expression", () => {
+    const fields = [{ cel: "event.data.status", label: "Status", group: "Trigger event", type: "string" as const }];
+    expect(fromCel("event.data.status == 'under review'", fields)).toEqual(fromCel('event.data.status == "under review"', fields));
+    expect(fromCel("event.data.status=='under review'", fields)).not.toBeNull();
+    expect(fromCel("event.data.status == 'under review' || true", fields)).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 // back with a small parser of the subset, and answers null for any other CEL (hand-written), so the
 // editor can keep it as an expression.
 
-import { Cursor, SubsetError } from "./lexer";
+import { Cursor, SubsetError, tokenize, type Token } from "./lexer";
 import { atLiteral, formatDouble, formatLiteral, readLiteral } from "./literals";
 import { canonicalPath, formatPath, readPath } from "./paths";
 import { isComplete, type Condition, type ConditionField, type Join, type Operand, type OperatorId, type Row } from "./model";
@@ -211,6 +211,21 @@ export function fromCel(text: string, fields: readonly ConditionField[]): Condit
     if (error instanceof SubsetError) return null;
     throw error;
   }
-  if (!condition.rows.every(isComplete) || toCel(condition) !== trimmed) return null;
+  if (!condition.rows.every(isComplete) || !sameTokens(toCel(condition), trimmed)) return null;
   return withFields(condition, fields);
+}
+
+/** Whether two texts are the same CEL up to spacing and quoting: `x == 'a'` reads as `x == "a"` (hand
+ * edits and the TypeScript kit's examples use single quotes), anything else the builder would not keep. */
+function sameTokens(written: string, read: string): boolean {
+  let a: Token[];
+  let b: Token[];
+  try {
+    a = tokenize(written);
+    b = tokenize(read);
+  } catch {
+    return false;
+  }
+  const key = (t: Token) => (t.kind === "string" ? `s:${t.str ?? ""}` : t.kind === "number" ? `n:${t.text}` : `${t.kind}:${t.text}`);
+  return a.length === b.length && a.every((token, i) => key(token) === key(b[i]));
 }

@@ -1,10 +1,10 @@
-import { act, useState } from "react";
+import { act, useEffect, useState } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SOURCE, type ActionDef, type JsonObject, type Workflow } from "../types";
 import { connect, updateAction } from "../workflowOps";
-import { ActionPanel, formContextOver } from "./ActionPanel";
-import type { RefGroup } from "./RefPicker";
+import type { DataGroup } from "../dataFields";
+import { ActionPanel, formContextFor } from "./ActionPanel";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -33,20 +33,20 @@ const email: ActionDef = {
   edges: { allow_add: true, edges: [] },
 };
 
-const groups: RefGroup[] = [
+const groups: DataGroup[] = [
   {
     title: "Trigger event",
-    targets: [
-      { path: "$.event.data.email", label: "event.data.email", type: "string" },
-      { path: "$.event.data.n", label: "event.data.n", type: "number" },
+    fields: [
+      { path: "$.event.data.email", cel: "event.data.email", label: "Email", type: "string" },
+      { path: "$.event.data.n", cel: "event.data.n", label: "N", type: "number" },
     ],
   },
 ];
 
 let host: HTMLDivElement;
 let root: Root;
-let current: Workflow;
-let connectElsewhere: () => void;
+/** What the harness shows the tests: the newest workflow, and a way to change it from outside the panel. */
+const probe: { workflow: Workflow | null; connectElsewhere: () => void } = { workflow: null, connectElsewhere: () => undefined };
 
 /** The panel as the editor uses it: each change applied to the workflow of the render it came from. */
 function Harness() {
@@ -54,20 +54,24 @@ function Harness() {
     actions: [{ id: "mail", kind: "send_email", inputs: { subject: "Hello", body: "" } }, { id: "other", kind: "send_email", inputs: {} }],
     edges: [{ from: SOURCE, to: "mail" }],
   });
-  current = workflow;
-  connectElsewhere = () => setWorkflow(connect(workflow, SOURCE, "other"));
+  useEffect(() => {
+    probe.workflow = workflow;
+    probe.connectElsewhere = () => setWorkflow(connect(workflow, SOURCE, "other"));
+  });
   const action = workflow.actions[0];
   return (
     <ActionPanel
       workflow={workflow}
+      catalog={new Map([["send_email", email]])}
       action={action}
       definition={email}
       problems={[]}
-      refGroups={groups}
+      groups={groups}
       onChange={(change) => setWorkflow(updateAction(workflow, action.id, change))}
       onConnectFrom={() => undefined}
       onDisconnect={() => undefined}
       onDelete={() => undefined}
+      onAddAfter={() => undefined}
     />
   );
 }
@@ -103,11 +107,12 @@ function type(input: HTMLElement, text: string) {
 }
 
 function pickRef(field: string, ref: string) {
-  act(() => button(`Insert a reference into ${field}`).click());
-  act(() => host.querySelector<HTMLButtonElement>(`[data-ref="${ref}"]`)!.click());
+  const row = [...host.querySelectorAll<HTMLElement>("[data-field]")].find((f) => f.querySelector("label")?.textContent?.replace(" *", "") === field);
+  act(() => row!.querySelector<HTMLButtonElement>('[role="radio"][aria-checked="false"]')!.click());
+  act(() => host.querySelector<HTMLButtonElement>(`[data-path="${ref}"]`)!.click());
 }
 
-const inputs = () => current.actions[0].inputs as JsonObject;
+const inputs = () => probe.workflow!.actions[0].inputs as JsonObject;
 
 beforeEach(() => {
   host = document.createElement("div");
@@ -133,26 +138,29 @@ describe("the action panel's ref picker", () => {
     pickRef("To", "$.event.data.email");
     pickRef("Body", "$.event.data.n");
     expect(inputs()).toMatchObject({ to: "!ref($.event.data.email)", body: "!ref($.event.data.n)" });
-    act(() => button("Remove the reference from To").click());
+    expect(host.textContent).toContain("Trigger event > Email");
+    act(() => button("Stop using Trigger event > Email in To").click());
     expect(inputs().to).toBeUndefined();
     expect(inputs().body).toBe("!ref($.event.data.n)");
   });
 
   it("keeps the rest of the workflow changed since the panel opened (a connection drawn on the canvas)", () => {
-    act(() => connectElsewhere());
+    act(() => probe.connectElsewhere());
     pickRef("To", "$.event.data.email");
-    expect(current.edges).toContainEqual({ from: SOURCE, to: "other" });
+    expect(probe.workflow!.edges).toContainEqual({ from: SOURCE, to: "other" });
     expect(inputs().to).toBe("!ref($.event.data.email)");
   });
 
-  it("reads the newest ref groups and inputs through a context made once", () => {
+  it("carries the data its functions use, so the form library takes a new context when they change", () => {
     const seen: unknown[] = [];
-    const holder = { current: { inputs: { a: 1 } as JsonObject, groups: [] as RefGroup[], onChange: (c: unknown) => seen.push(c) } };
-    const context = formContextOver(holder);
-    holder.current = { ...holder.current, inputs: { a: 2, b: 3 }, groups };
-    context.set(["c"], "x");
+    const make = (inputs: JsonObject) =>
+      formContextFor({ groups, api: null, inputs, workflow: { actions: [], edges: [] }, catalog: new Map(), onChange: (c) => seen.push(c) });
+    const first = make({ a: 1 });
+    const second = make({ a: 2, b: 3 });
+    expect(first).not.toEqual(second); // deep-unequal: the library replaces its registry
+    second.set(["c"], "x");
     expect(seen).toEqual([{ inputs: { a: 2, b: 3, c: "x" } }]);
-    expect(context.groups).toBe(groups);
+    expect(second.label("$.event.data.email")).toBe("Trigger event > Email");
   });
 });
 

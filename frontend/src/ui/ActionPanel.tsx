@@ -1,119 +1,180 @@
 import Form from "@rjsf/core";
 import type { FieldTemplateProps, MultiSchemaFieldTemplateProps, RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
-import { useMemo, useRef, useState } from "react";
-import { cleanJson, errorSchemaFor, formSchema, setIn, uiSchemaFor } from "../forms";
+import { useEffect, useMemo, useRef, useState } from "react";
+import type { Api } from "../api";
+import type { DataField, DataGroup } from "../dataFields";
+import { cleanJson, errorSchemaFor, formSchema, inputSegments, isFreeForm, setIn, uiSchemaFor } from "../forms";
+import { actionTitle, nodeTitle, pathLabel, type Catalog } from "../names";
+import { problemView } from "../problemText";
 import { findRefs, insertRef, isWholeRef, removeRef } from "../refs";
 import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow, type WorkflowAction } from "../types";
 import { incoming, wouldCycle } from "../workflowOps";
 import { BUTTON_TEMPLATES } from "./formButtons";
 import { ActionIcon } from "./nodes";
-import { RefPicker, type RefGroup } from "./RefPicker";
+import { RefPicker } from "./RefPicker";
+import { FORM_FIELDS, FORM_WIDGETS } from "./widgets";
 
-/** What the fields reach through the form library's registry. The library keeps its first registry (it
- * compares functions as equal), so this object is made once per panel and reads the panel's latest
- * props: a ref picked or a chip removed applies to the current inputs, not to those of the first render. */
-interface FormContext {
-  readonly groups: RefGroup[];
+/** What the fields reach through the form library's registry. The library keeps its registry while a
+ * new one is deeply equal to it, and it counts any two functions as equal: so the context carries the
+ * data its functions use (the inputs, the workflow), and a change to them brings the new functions. */
+export interface FormContext {
+  readonly groups: DataGroup[];
+  readonly api: Api | null;
+  readonly workflowId?: string;
+  readonly inputs: JsonObject;
+  readonly workflow: Workflow;
+  /** A ref's name in words: "Trigger event > Title". */
+  label: (path: string) => string;
   set: (path: Array<string | number>, value: Json | undefined) => void;
 }
 
-/** The form context over `latest`, which the panel points at its newest props on every render. */
-export function formContextOver(latest: {
-  current: { inputs: JsonObject; groups: RefGroup[]; onChange: (change: Partial<WorkflowAction>) => void };
+export function formContextFor(options: {
+  groups: DataGroup[];
+  api: Api | null;
+  workflowId?: string;
+  inputs: JsonObject;
+  workflow: Workflow;
+  catalog: Catalog;
+  onChange: (change: Partial<WorkflowAction>) => void;
 }): FormContext {
+  const { inputs, workflow, catalog, onChange } = options;
   return {
-    get groups() {
-      return latest.current.groups;
-    },
-    set: (path, value) => latest.current.onChange({ inputs: setIn(latest.current.inputs, path, value) as JsonObject }),
+    groups: options.groups,
+    api: options.api,
+    workflowId: options.workflowId,
+    inputs,
+    workflow,
+    label: (path) => pathLabel(path, workflow, catalog),
+    set: (path, value) => onChange({ inputs: setIn(inputs, path, value) as JsonObject }),
   };
 }
 
+/** A field drawn as a group of fields (an object with declared fields, a list of items), not one control. */
 function isContainer(schema: RJSFSchema): boolean {
-  return (schema.type === "object" && !!schema.properties) || schema.type === "array";
+  return (schema.type === "object" && !!schema.properties) || (schema.type === "array" && !isFreeForm(schema as JsonObject));
 }
 
-/** Every field: its label (required ones marked), the widget or a chip when it holds a whole ref, a
- * button to insert a ref, chips for refs inside text, and the server's problems for the field. */
+/** Every field: its label (required ones marked), a choice between a fixed value and data from earlier
+ * steps, the widget or the chosen data's name, "Insert data" for text, and the field's problems. */
 function FieldTemplate(props: FieldTemplateProps) {
   const { id, label, required, children, rawErrors, schema, formData, fieldPathId, displayLabel, hidden, registry, rawDescription } = props;
-  const [open, setOpen] = useState(false);
+  const [picking, setPicking] = useState<"replace" | "append" | null>(null);
   const context = registry.formContext as FormContext;
   const path = fieldPathId.path;
   if (hidden) return <div hidden>{children}</div>;
-  if (path.length === 0 || isContainer(schema)) {
+  const problems = rawErrors && rawErrors.length > 0 && (
+    <ul className="wk-problems" aria-label={`Problems with ${label || "this field"}`}>
+      {rawErrors.map((e) => <li key={e}>{e}</li>)}
+    </ul>
+  );
+  if (path.length === 0) {
     return (
       <div className="wk-field">
         {children}
-        {rawErrors && rawErrors.length > 0 && (
-          <ul className="wk-problems">{rawErrors.map((e) => <li key={e}>{e}</li>)}</ul>
-        )}
+        {problems}
       </div>
     );
   }
   const title = label || String(path[path.length - 1]);
+  if (schema.format === "cel") {
+    // the condition builder names itself and shows its problems where they are
+    return (
+      <div className="wk-field" data-field={path.join(".")}>
+        {children}
+      </div>
+    );
+  }
   const whole = isWholeRef(formData);
-  // a field with a choice of schemas (e.g. an optional object): its label names the choice's select
+  const dataName = whole ? context.label(findRefs(formData)[0].path) : "";
+  const container = isContainer(schema) && !whole;
   const choice = schema.anyOf ? `${id}__anyof_select` : schema.oneOf ? `${id}__oneof_select` : undefined;
   const spans = typeof formData === "string" && !whole ? findRefs(formData) : [];
-  const pick = (refPath: string) => {
-    const append = schema.type === "string" && typeof formData === "string" && formData.length > 0 && !whole;
-    context.set(path, insertRef(formData, refPath, append ? "append" : "replace"));
-    setOpen(false);
+  const text = schema.type === "string" && !schema.enum && schema.format !== "date-time" && schema["x-widget"] !== "workflow";
+  const pick = (field: DataField) => {
+    const value = picking === "append" ? insertRef(formData, field.path, "append") : insertRef(undefined, field.path);
+    context.set(path, value);
+    setPicking(null);
   };
+  // The controls about the field are described by its label, not named after it, so that looking the
+  // field up by its label finds the field's own control only.
+  const labelId = `${id}__label`;
+  const mode = (
+    <div className="wk-mode" role="radiogroup" aria-label="Fill with" aria-describedby={labelId}>
+      <button type="button" role="radio" aria-checked={!whole} className={!whole ? "on" : ""} aria-describedby={labelId} title="A value you type or choose"
+        onClick={() => whole && context.set(path, undefined)}>
+        Fixed
+      </button>
+      <button type="button" role="radio" aria-checked={whole} className={whole ? "on" : ""} aria-describedby={labelId} title="Data from the trigger event or an earlier step"
+        onClick={() => setPicking("replace")}>
+        Data
+      </button>
+    </div>
+  );
+  if (schema.type === "boolean" && !whole) {
+    // a checkbox names itself: the choice of a fixed value or data sits beside it
+    return (
+      <div className="wk-field" data-field={path.join(".")}>
+        <div className="wk-input-row wk-boolean-row">
+          <span id={labelId} hidden>{title}</span>
+          {children}
+          {mode}
+        </div>
+        {picking && <RefPicker label={title} groups={context.groups} onPick={pick} onClose={() => setPicking(null)} />}
+        {rawDescription && <div className="wk-help">{rawDescription}</div>}
+        {problems}
+      </div>
+    );
+  }
   return (
-    <div className="wk-field" data-field={path.join(".")}>
-      {(displayLabel || whole) && (
-        <label htmlFor={whole ? id : (choice ?? id)}>
-          {title}
-          {required && <span aria-hidden="true"> *</span>}
-        </label>
-      )}
-      <div className="wk-input-row">
-        {whole ? (
-          <span className="wk-chip" id={id} role="status" aria-label={`${title} is ${formData}`}>
-            {formData as string}
-            <button type="button" aria-label={`Remove the reference from ${title}`} onClick={() => context.set(path, undefined)}>
+    <div className={`wk-field${container ? " wk-field-group" : ""}`} data-field={path.join(".")}>
+      <div className="wk-field-head">
+        {(displayLabel || whole || container || isFreeForm(schema as JsonObject)) && (
+          <label id={labelId} htmlFor={whole ? `${id}__data` : (choice ?? id)} className={container ? "wk-group-label" : undefined}>
+            {title}
+            {required && <span aria-hidden="true"> *</span>}
+          </label>
+        )}
+        {mode}
+      </div>
+      {whole ? (
+        <div className="wk-input-row">
+          <span className="wk-chip" role="status" id={`${id}__data`} aria-label={`${title} uses ${dataName}`}>
+            {dataName}
+            <button type="button" aria-label={`Stop using ${dataName} in ${title}`} onClick={() => context.set(path, undefined)}>
               ×
             </button>
           </span>
-        ) : (
-          children
-        )}
-        <button
-          type="button"
-          className="wk-button wk-ref-button"
-          aria-label={`Insert a reference into ${title}`}
-          aria-expanded={open}
-          onClick={() => setOpen(!open)}
-        >
-          + ref
-        </button>
-      </div>
+          <button type="button" className="wk-link" onClick={() => setPicking("replace")} aria-describedby={labelId}>
+            Change
+          </button>
+        </div>
+      ) : (
+        <>
+          {container && <div className="wk-group-body">{children}</div>}
+          {!container && children}
+          {text && (
+            <button type="button" className="wk-link wk-insert" aria-describedby={labelId} aria-expanded={picking === "append"} onClick={() => setPicking(picking ? null : "append")}>
+              + Insert data
+            </button>
+          )}
+        </>
+      )}
       {spans.length > 0 && (
-        <div className="wk-chips" aria-label={`References in ${title}`}>
+        <div className="wk-chips" role="group" aria-label={`Data in ${title}`}>
           {spans.map((span, index) => (
             <span className="wk-chip" key={`${span.start}`}>
-              {span.path}
-              <button
-                type="button"
-                aria-label={`Remove ${span.path} from ${title}`}
-                onClick={() => context.set(path, removeRef(formData as string, index))}
-              >
+              {context.label(span.path)}
+              <button type="button" aria-label={`Remove ${context.label(span.path)} from ${title}`} onClick={() => context.set(path, removeRef(formData as string, index))}>
                 ×
               </button>
             </span>
           ))}
         </div>
       )}
-      {open && <RefPicker label={title} groups={context.groups} onPick={pick} onClose={() => setOpen(false)} />}
-      {rawDescription && <div className="wk-help">{rawDescription}</div>}
-      {rawErrors && rawErrors.length > 0 && (
-        <ul className="wk-problems" aria-label={`Problems with ${title}`}>
-          {rawErrors.map((e) => <li key={e}>{e}</li>)}
-        </ul>
-      )}
+      {picking && <RefPicker label={title} groups={context.groups} onPick={pick} onClose={() => setPicking(null)} />}
+      {rawDescription && !whole && <div className="wk-help">{rawDescription}</div>}
+      {problems}
     </div>
   );
 }
@@ -131,45 +192,75 @@ function MultiSchemaFieldTemplate({ selector, optionSchemaField }: MultiSchemaFi
 const TEMPLATES = { FieldTemplate, MultiSchemaFieldTemplate, ButtonTemplates: BUTTON_TEMPLATES };
 
 export interface ActionPanelProps {
+  api?: Api | null;
+  workflowId?: string;
   workflow: Workflow;
+  catalog: Catalog;
   action: WorkflowAction;
   definition: ActionDef | undefined;
   problems: Problem[];
-  refGroups: RefGroup[];
-  onChange: (change: Partial<WorkflowAction>) => void;
+  /** The data this step can use (the trigger event, earlier steps' outputs). */
+  groups: DataGroup[];
+  /** Focus this input (its segments; [] for the first one) when `seq` changes. */
+  focus?: { field: Array<string | number>; seq: number } | null;
+  /** `group` lets typing in one field undo as one step. */
+  onChange: (change: Partial<WorkflowAction>, group?: string) => void;
   onConnectFrom: (from: string) => void;
   onDisconnect: (from: string) => void;
   onDelete: () => void;
+  onAddAfter: (anchor: HTMLElement) => void;
 }
 
 export function ActionPanel(props: ActionPanelProps) {
-  const { workflow, action, definition, problems } = props;
+  const { workflow, catalog, action, definition, problems } = props;
   const [connectFrom, setConnectFrom] = useState("");
-  const inputs = (action.inputs ?? {}) as JsonObject;
-  const inputProblems = problems.filter((p) => /\.inputs(\.|\[|$)/.test(p.path));
-  const otherProblems = problems.filter((p) => !inputProblems.includes(p));
+  const inputs = useMemo(() => (action.inputs ?? {}) as JsonObject, [action.inputs]);
+  const views = problems.map((p) => problemView(p, workflow, catalog));
+  const inputProblems = views.filter((v) => inputSegments(v.problem.path)?.length);
+  const otherProblems = views.filter((v) => !inputProblems.includes(v));
   const parents = incoming(workflow, action.id).map((e) => e.from);
   const candidates = [SOURCE, ...workflow.actions.map((a) => a.id)].filter(
     (id) => id !== action.id && !parents.includes(id) && !wouldCycle(workflow, id, action.id),
   );
-  const latest = useRef({ inputs, groups: props.refGroups, onChange: props.onChange });
-  latest.current = { inputs, groups: props.refGroups, onChange: props.onChange };
-  const context = useMemo(() => formContextOver(latest), []);
-  const title = action.name || definition?.name || action.kind;
-  const shownSchema = definition ? formSchema(definition.inputs, inputs) : {};
+  const title = actionTitle(action, definition);
+  const nameOf = (id: string) => (id === SOURCE ? "the trigger" : nodeTitle(id, workflow, catalog));
+  const { groups, api, workflowId, onChange } = props;
+  const context = useMemo(
+    () => formContextFor({ groups, api: api ?? null, workflowId, inputs, workflow, catalog, onChange: (change) => onChange(change, `inputs:${action.id}`) }),
+    [groups, api, workflowId, inputs, workflow, catalog, onChange, action.id],
+  );
+  const shownSchema = useMemo(() => (definition ? formSchema(definition.inputs, inputs) : {}), [definition, inputs]);
+  const uiSchema = useMemo(() => uiSchemaFor(shownSchema), [shownSchema]);
+  const errors = errorSchemaFor(inputProblems.map((v) => ({ ...v.problem, message: v.text })));
+
+  // Focus the asked-for input (the first one by default): after adding a step, or from the problems list.
+  const box = useRef<HTMLDivElement>(null);
+  const focusSeq = props.focus?.seq;
+  useEffect(() => {
+    if (!props.focus || !box.current) return;
+    const field = props.focus.field.join(".");
+    const scope = box.current.querySelector(field ? `[data-field="${CSS.escape(field)}"]` : ".wk-form");
+    const control = "input:not([type=hidden]), select, textarea, [contenteditable=true]";
+    // the field's control; else its first button (an empty condition's "Add a condition"); else the name
+    const target = scope?.querySelector<HTMLElement>(control) ?? scope?.querySelector<HTMLElement>("button:not([role=radio])") ?? box.current.querySelector<HTMLElement>(control);
+    target?.focus();
+    // only when asked again
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [focusSeq]);
+
   return (
-    <div aria-label={`Settings of ${title}`}>
+    <div aria-label={`Settings of ${title}`} ref={box}>
       <div className="wk-section">
         <h2>
           <span aria-hidden="true"><ActionIcon icon={definition?.icon} /> </span>
-          {definition?.name ?? action.kind}
+          {title}
         </h2>
+        {definition && action.name && action.name !== definition.name && <div className="wk-help">{definition.name}</div>}
         {definition?.description && <div className="wk-help">{definition.description}</div>}
-        <div className="wk-help">id: {action.id}</div>
       </div>
       {otherProblems.length > 0 && (
-        <ul className="wk-problems" aria-label="Problems with this action">
-          {otherProblems.map((p) => <li key={p.path + p.message}>{p.message}</li>)}
+        <ul className="wk-problems" aria-label="Problems with this step">
+          {otherProblems.map((v) => <li key={v.problem.path + v.problem.code}>{v.text}</li>)}
         </ul>
       )}
       <div className="wk-field">
@@ -177,40 +268,44 @@ export function ActionPanel(props: ActionPanelProps) {
         <input
           id={`wk-name-${action.id}`}
           value={action.name ?? ""}
-          placeholder={definition?.name ?? action.kind}
-          onChange={(e) => props.onChange({ name: e.target.value || undefined })}
+          placeholder={definition?.name ?? "Step name"}
+          onChange={(e) => props.onChange({ name: e.target.value || undefined }, `name:${action.id}`)}
         />
       </div>
       {definition ? (
         <div className="wk-section wk-form">
           <h3>Inputs</h3>
+          {Object.keys((shownSchema.properties ?? {}) as JsonObject).length === 0 && <div className="wk-help">This step needs nothing more.</div>}
           <Form
             key={action.id}
             schema={shownSchema as RJSFSchema}
-            uiSchema={uiSchemaFor(shownSchema)}
+            uiSchema={uiSchema}
             formData={inputs}
             validator={validator}
             noHtml5Validate
             showErrorList={false}
-            extraErrors={errorSchemaFor(inputProblems)}
+            extraErrors={errors}
             formContext={context}
             templates={TEMPLATES}
+            widgets={FORM_WIDGETS}
+            fields={FORM_FIELDS}
             idPrefix={`wk-${action.id}`}
-            onChange={(event) => props.onChange({ inputs: cleanJson(event.formData ?? {}) as JsonObject })}
+            onChange={(event) => props.onChange({ inputs: cleanJson(event.formData ?? {}) as JsonObject }, `inputs:${action.id}`)}
           >
             <></>
           </Form>
         </div>
       ) : (
-        <p className="wk-problems">This action's kind ({action.kind}) is not available here.</p>
+        <p className="wk-problems">This step is not available here any more: delete it, or ask the product's team.</p>
       )}
       <div className="wk-section">
         <h3>Runs after</h3>
-        <ul className="wk-list" aria-label="Incoming connections">
+        <ul className="wk-list" aria-label="Runs after">
+          {parents.length === 0 && <li className="wk-help">Nothing yet: this step never runs until it is connected.</li>}
           {parents.map((from) => (
-            <li key={from} style={{ display: "flex", alignItems: "center", gap: 8, padding: "4px 0" }}>
-              <span style={{ flex: 1 }}>{parentName(from)}</span>
-              <button type="button" className="wk-link" onClick={() => props.onDisconnect(from)} aria-label={`Disconnect from ${parentName(from)}`}>
+            <li key={from} className="wk-parent">
+              <span>{from === SOURCE ? "The trigger" : nameOf(from)}</span>
+              <button type="button" className="wk-link" onClick={() => props.onDisconnect(from)} aria-label={`Disconnect from ${nameOf(from)}`}>
                 remove
               </button>
             </li>
@@ -220,9 +315,9 @@ export function ActionPanel(props: ActionPanelProps) {
           <label htmlFor={`wk-connect-${action.id}`}>Also run after</label>
           <div className="wk-input-row">
             <select id={`wk-connect-${action.id}`} value={connectFrom} onChange={(e) => setConnectFrom(e.target.value)}>
-              <option value="">Choose…</option>
+              <option value="">Choose a step…</option>
               {candidates.map((id) => (
-                <option key={id} value={id}>{parentName(id)}</option>
+                <option key={id} value={id}>{id === SOURCE ? "The trigger" : nameOf(id)}</option>
               ))}
             </select>
             <button
@@ -239,14 +334,14 @@ export function ActionPanel(props: ActionPanelProps) {
           </div>
         </div>
       </div>
-      <button type="button" className="wk-button danger" onClick={props.onDelete}>
-        Delete this action
-      </button>
+      <div className="wk-panel-actions">
+        <button type="button" className="wk-button" onClick={(e) => props.onAddAfter(e.currentTarget)}>
+          + Add a step after this
+        </button>
+        <button type="button" className="wk-button danger" onClick={props.onDelete}>
+          Delete this step
+        </button>
+      </div>
     </div>
   );
-}
-
-/** How a connection's source reads in the panel: the trigger by that name, an action by its id. */
-function parentName(id: string): string {
-  return id === SOURCE ? "the trigger" : id;
 }

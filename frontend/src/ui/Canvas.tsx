@@ -1,19 +1,21 @@
 import {
   applyNodeChanges,
   Background,
+  ControlButton,
   Controls,
   MiniMap,
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
   type Connection,
-  type Edge,
   type NodeChange,
 } from "@xyflow/react";
-import { useCallback, useEffect, useState, type DragEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
 import { NODE_HEIGHT, NODE_WIDTH, type FlowEdge, type FlowNode } from "../flow";
+import { nodeSelection, type Selection } from "../selection";
 import { SOURCE } from "../types";
-import { nodeTypes } from "./nodes";
+import { useCanvasActions, type CanvasActions } from "./canvasActions";
+import { edgeTypes, nodeTypes } from "./nodes";
 
 export const DRAG_TYPE = "application/x-workflow-kit-action";
 
@@ -21,31 +23,89 @@ export interface CanvasProps {
   nodes: FlowNode[];
   edges: FlowEdge[];
   readOnly?: boolean;
-  onSelect: (id: string | null) => void;
+  onSelect: (selection: Selection | null) => void;
   onConnect?: (from: string, to: string) => void;
   onMove?: (positions: Record<string, { x: number; y: number }>) => void;
   onDeleteNodes?: (ids: string[]) => void;
-  onDeleteEdges?: (ids: string[]) => void;
+  onDeleteEdges?: (edges: Array<{ from: string; to: string }>) => void;
   onDropAction?: (kind: string, position: { x: number; y: number }) => void;
   /** Changed (incremented) to fit the whole graph into view again, e.g. after an automatic layout. */
   fitRequest?: number;
+  /** Bring this node into view (changing `seq` asks again), e.g. a step just added. */
+  reveal?: { id: string; seq: number } | null;
 }
 
 const FIT_OPTIONS = { padding: 0.2, maxZoom: 1 };
 
+/** The nodes as drawn: the given ones, keeping what React Flow measured of each (so a new array of
+ * nodes from the document does not make them flicker while they are measured again). */
+function withMeasures(next: FlowNode[], drawn: FlowNode[]): FlowNode[] {
+  const measured = new Map(drawn.map((n) => [n.id, n.measured]));
+  return next.map((n) => (measured.get(n.id) ? ({ ...n, measured: measured.get(n.id) } as FlowNode) : n));
+}
+
 function Flow(props: CanvasProps) {
-  const { screenToFlowPosition, fitView } = useReactFlow();
+  const { screenToFlowPosition, fitView, getViewport, setCenter } = useReactFlow();
+  const wrapper = useRef<HTMLDivElement>(null);
   const [nodes, setNodes] = useState<FlowNode[]>(props.nodes);
-  useEffect(() => setNodes(props.nodes), [props.nodes]);
+  const [source, setSource] = useState<FlowNode[]>(props.nodes);
+  const [overview, setOverview] = useState(false);
+  // The document's nodes changed: draw them (React's pattern for state that follows a prop).
+  if (source !== props.nodes) {
+    setSource(props.nodes);
+    setNodes(withMeasures(props.nodes, nodes));
+  }
+
   useEffect(() => {
     if (!props.fitRequest) return;
     const frame = requestAnimationFrame(() => void fitView({ ...FIT_OPTIONS, duration: 200 }));
     return () => cancelAnimationFrame(frame);
   }, [props.fitRequest, fitView]);
 
-  const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
-    setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), current));
-  }, []);
+  // The canvas changed size (the window, a panel): fit the graph again.
+  useEffect(() => {
+    const element = wrapper.current;
+    if (!element || typeof ResizeObserver === "undefined") return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let first = true;
+    const observer = new ResizeObserver(() => {
+      if (first) {
+        first = false; // the first call reports the initial size, which fitView on mount handles
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => void fitView({ ...FIT_OPTIONS, duration: 150 }), 150);
+    });
+    observer.observe(element);
+    return () => {
+      clearTimeout(timer);
+      observer.disconnect();
+    };
+  }, [fitView]);
+
+  // A step just added: pan to it when it is not in view.
+  const reveal = props.reveal;
+  useEffect(() => {
+    if (!reveal) return;
+    const frame = requestAnimationFrame(() => {
+      const node = props.nodes.find((n) => n.id === reveal.id);
+      const box = wrapper.current?.getBoundingClientRect();
+      if (!node || !box) return;
+      const { x, y, zoom } = getViewport();
+      // its middle and its "+" below it within the canvas: in view enough
+      const middleX = (node.position.x + NODE_WIDTH / 2) * zoom + x;
+      const bottom = (node.position.y + NODE_HEIGHT) * zoom + y + 40;
+      const inside = middleX > 0 && middleX < box.width && node.position.y * zoom + y >= 0 && bottom <= box.height;
+      if (!inside) void setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + NODE_HEIGHT / 2, { zoom, duration: 200 });
+    });
+    return () => cancelAnimationFrame(frame);
+    // the node's position is read when asked; a later move of it must not pan again
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reveal, getViewport, setCenter]);
+
+  const onNodesChange = (changes: NodeChange<FlowNode>[]) => {
+    setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove" && c.type !== "select"), current));
+  };
 
   const onDrop = (event: DragEvent) => {
     const kind = event.dataTransfer.getData(DRAG_TYPE);
@@ -56,65 +116,82 @@ function Flow(props: CanvasProps) {
   };
 
   return (
-    <ReactFlow<FlowNode, FlowEdge>
-      nodes={nodes}
-      edges={props.edges}
-      nodeTypes={nodeTypes}
-      onNodesChange={onNodesChange}
-      onConnect={(c: Connection) => c.source && c.target && props.onConnect?.(c.source, c.target)}
-      onNodeDragStop={(_, __, dragged) =>
-        props.onMove?.(Object.fromEntries(dragged.map((n) => [n.id, n.position])))
-      }
-      onNodeClick={(_, node) => props.onSelect(node.id)}
-      onEdgeClick={(_, edge: Edge) => props.onSelect(edge.id)}
-      onPaneClick={() => props.onSelect(null)}
-      onNodesDelete={(deleted) => props.onDeleteNodes?.(deleted.map((n) => n.id).filter((id) => id !== "$source"))}
-      onEdgesDelete={(deleted) => props.onDeleteEdges?.(deleted.map((e) => e.id))}
-      onDragOver={(event) => {
-        if (event.dataTransfer.types.includes(DRAG_TYPE)) {
-          event.preventDefault();
-          event.dataTransfer.dropEffect = "copy";
-        }
-      }}
-      onDrop={onDrop}
-      nodesDraggable={!props.readOnly}
-      nodesConnectable={!props.readOnly}
-      elementsSelectable
-      deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
-      fitView
-      fitViewOptions={FIT_OPTIONS}
-      proOptions={{ hideAttribution: true }}
-      aria-label={props.readOnly ? "The run's workflow" : "Workflow canvas: drop actions here and connect them"}
-    >
-      <Background />
-      <Controls showInteractive={false} />
-      <MiniMap pannable zoomable ariaLabel="overview" />
-    </ReactFlow>
+    <div ref={wrapper} style={{ width: "100%", height: "100%" }}>
+      <ReactFlow<FlowNode, FlowEdge>
+        nodes={nodes}
+        edges={props.edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodesChange={onNodesChange}
+        onConnect={(c: Connection) => c.source && c.target && props.onConnect?.(c.source, c.target)}
+        onNodeDragStop={(_, __, dragged) => props.onMove?.(Object.fromEntries(dragged.map((n) => [n.id, n.position])))}
+        onNodeClick={(_, node) => props.onSelect(nodeSelection(node.id))}
+        onEdgeClick={(_, edge) => edge.data && props.onSelect({ kind: "edge", from: edge.data.from, to: edge.data.to })}
+        onPaneClick={() => props.onSelect(null)}
+        onNodesDelete={(deleted) => props.onDeleteNodes?.(deleted.map((n) => n.id).filter((id) => id !== SOURCE))}
+        onEdgesDelete={(deleted) => props.onDeleteEdges?.(deleted.flatMap((e) => (e.data ? [{ from: e.data.from, to: e.data.to }] : [])))}
+        onDragOver={(event) => {
+          if (event.dataTransfer.types.includes(DRAG_TYPE)) {
+            event.preventDefault();
+            event.dataTransfer.dropEffect = "copy";
+          }
+        }}
+        onDrop={onDrop}
+        nodesDraggable={!props.readOnly}
+        nodesConnectable={!props.readOnly}
+        elementsSelectable
+        deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
+        fitView
+        fitViewOptions={FIT_OPTIONS}
+        proOptions={{ hideAttribution: true }}
+        aria-label={props.readOnly ? "The run's workflow" : "Workflow canvas: drop actions here and connect them"}
+      >
+        <Background />
+        <Controls showInteractive={false}>
+          <ControlButton
+            onClick={() => setOverview(!overview)}
+            aria-label={overview ? "Hide the overview map" : "Show the overview map"}
+            title={overview ? "Hide the overview map" : "Show the overview map"}
+            aria-pressed={overview}
+          >
+            ▦
+          </ControlButton>
+        </Controls>
+        {overview && <MiniMap pannable zoomable ariaLabel="overview" position="top-right" />}
+      </ReactFlow>
+    </div>
   );
 }
 
 /** The keyboard on a focused node or connection (React Flow makes them focusable, Tab moves between them):
  * Enter or Space opens its panel, as a click does; Delete or Backspace deletes that one element (not
- * whatever else was selected before). */
-export function canvasKey(event: KeyboardEvent<HTMLElement>, props: CanvasProps): void {
-  const target = event.target as Element;
+ * whatever else was selected before); "+" opens the add-step menu after a node. */
+export function canvasKey(event: KeyboardEvent<HTMLElement>, props: CanvasProps, actions: CanvasActions | null = null): void {
+  const target = event.target as HTMLElement;
   const kind = target.classList?.contains("react-flow__node") ? "node" : target.classList?.contains("react-flow__edge") ? "edge" : null;
   const id = kind && target.getAttribute("data-id");
   if (!kind || !id) return;
+  const edge = kind === "edge" ? props.edges.find((e) => e.id === id)?.data : undefined;
   if (event.key === "Enter" || event.key === " ") {
     event.preventDefault();
-    props.onSelect(id);
+    if (kind === "node") props.onSelect(nodeSelection(id));
+    else if (edge) props.onSelect({ kind: "edge", from: edge.from, to: edge.to });
   } else if ((event.key === "Delete" || event.key === "Backspace") && !props.readOnly) {
     event.preventDefault();
     event.stopPropagation(); // React Flow's own handler would delete the selected elements instead
     if (kind === "node" && id !== SOURCE) props.onDeleteNodes?.([id]);
-    if (kind === "edge") props.onDeleteEdges?.([id]);
+    if (edge) props.onDeleteEdges?.([{ from: edge.from, to: edge.to }]);
+  } else if (event.key === "+" && !props.readOnly && actions) {
+    event.preventDefault();
+    if (kind === "node") actions.requestAdd({ kind: "after", from: id }, target);
+    else if (edge) actions.requestAdd({ kind: "between", from: edge.from, to: edge.to }, target);
   }
 }
 
 export function Canvas(props: CanvasProps) {
+  const actions = useCanvasActions();
   return (
-    <div className="wk-canvas" style={{ width: "100%", height: "100%" }} onKeyDown={(event) => canvasKey(event, props)}>
+    <div className="wk-canvas" style={{ width: "100%", height: "100%" }} onKeyDown={(event) => canvasKey(event, props, actions)}>
       <ReactFlowProvider>
         <Flow {...props} />
       </ReactFlowProvider>

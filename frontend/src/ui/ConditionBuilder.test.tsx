@@ -52,10 +52,10 @@ describe("builder mode", () => {
   it("writes a text comparison as the user picks and types", async () => {
     const { user, onCel, last } = setup();
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    await user.selectOptions(combo("Field"), "Title (text)");
-    expect(selected("Comparison")).toBe("equals");
+    await user.selectOptions(combo("Field"), "Title");
+    expect(selected("Comparison operator")).toBe("equals");
     expect(onCel).not.toHaveBeenCalled(); // no value yet
-    await user.selectOptions(combo("Comparison"), "contains");
+    await user.selectOptions(combo("Comparison operator"), "contains");
     await user.type(screen.getByRole("textbox", { name: "Value" }), 'He said "hi"\\');
     expect(last()).toBe('event.data.title.contains("He said \\"hi\\"\\\\")');
     await user.clear(screen.getByRole("textbox", { name: "Value" }));
@@ -66,8 +66,8 @@ describe("builder mode", () => {
   it("offers the comparisons of the field's type, in plain words", async () => {
     const { user } = setup();
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    const options = () => [...combo("Comparison").options].map((o) => o.textContent);
-    await user.selectOptions(combo("Field"), "Price (number)");
+    const options = () => [...combo("Comparison operator").options].map((o) => o.textContent);
+    await user.selectOptions(combo("Field"), "Price");
     expect(options()).toEqual([
       "equals",
       "does not equal",
@@ -79,11 +79,11 @@ describe("builder mode", () => {
       "exists",
       "does not exist",
     ]);
-    await user.selectOptions(combo("Field"), "Published (yes/no)");
+    await user.selectOptions(combo("Field"), "Published");
     expect(options()).toEqual(["is true", "is false", "exists", "does not exist"]);
-    await user.selectOptions(combo("Field"), "Tags (list)");
+    await user.selectOptions(combo("Field"), "Tags");
     expect(options()).toEqual(["contains", "does not contain", "is empty", "is not empty", "exists", "does not exist"]);
-    await user.selectOptions(combo("Field"), "My step's output (group of values)");
+    await user.selectOptions(combo("Field"), "My step's output");
     expect(options()).toEqual(["equals", "does not equal"]); // has() cannot test it
   });
 
@@ -91,43 +91,43 @@ describe("builder mode", () => {
     setup("has(event.data.title)");
     const groups = [...combo("Field").querySelectorAll("optgroup")].map((g) => g.label);
     expect(groups).toEqual(["Trigger event", "Add a Table of Contents", "My step", "Awaited event"]);
-    expect(within(combo("Field")).getByRole("option", { name: "Post id (whole number)" })).toBeTruthy();
+    expect(within(combo("Field")).getByRole("option", { name: "Post id" })).toBeTruthy();
   });
 
   it("writes numbers, yes/no, lists and date-times", async () => {
     const { user, last } = setup();
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    await user.selectOptions(combo("Field"), "Price (number)");
-    await user.selectOptions(combo("Comparison"), "is greater than");
+    await user.selectOptions(combo("Field"), "Price");
+    await user.selectOptions(combo("Comparison operator"), "is greater than");
     await user.type(screen.getByRole("spinbutton", { name: "Value" }), "2.5");
     expect(last()).toBe("event.data.price > 2.5");
 
-    await user.selectOptions(combo("Comparison"), "is one of");
+    await user.selectOptions(combo("Comparison operator"), "is one of");
     expect(screen.getByText("Separate values with commas.")).toBeTruthy();
     await user.clear(screen.getByRole("textbox", { name: "Value" }));
     await user.type(screen.getByRole("textbox", { name: "Value" }), "1, 10.5");
     expect(last()).toBe("double(event.data.price) in [1.0, 10.5]");
 
-    await user.selectOptions(combo("Field"), "Published (yes/no)");
+    await user.selectOptions(combo("Field"), "Published");
     expect(last()).toBe("event.data.published == true"); // "is true" needs no value
-    await user.selectOptions(combo("Comparison"), "is false");
+    await user.selectOptions(combo("Comparison operator"), "is false");
     expect(last()).toBe("event.data.published == false");
 
-    await user.selectOptions(combo("Field"), "Status (text)");
-    await user.selectOptions(combo("Comparison"), "is one of");
+    await user.selectOptions(combo("Field"), "Status");
+    await user.selectOptions(combo("Comparison operator"), "is one of");
     await user.type(screen.getByRole("textbox", { name: "Value" }), "draft, published");
     expect(last()).toBe('event.data.status in ["draft", "published"]');
 
-    await user.selectOptions(combo("Field"), "Due (date and time)");
-    await user.selectOptions(combo("Comparison"), "is after");
+    await user.selectOptions(combo("Field"), "Due");
+    await user.selectOptions(combo("Comparison operator"), "is after");
     fireEvent.change(screen.getByLabelText("Value"), { target: { value: "2026-01-31T10:00" } });
     expect(last()).toBe(`timestamp(event.data.due) > timestamp("${localToIso("2026-01-31T10:00")}")`);
     expect(localToIso("2026-01-31T10:00")).toMatch(/^2026-01-3[01]T\d\d:00:00Z$/);
 
-    await user.selectOptions(combo("Field"), "Tags (list)");
+    await user.selectOptions(combo("Field"), "Tags");
     await user.type(screen.getByRole("textbox", { name: "Value" }), "vip");
     expect(last()).toBe('event.data.tags.exists(item, item == "vip")');
-    await user.selectOptions(combo("Comparison"), "is empty");
+    await user.selectOptions(combo("Comparison operator"), "is empty");
     expect(screen.queryByRole("textbox", { name: "Value" })).toBeNull();
     expect(last()).toBe("size(event.data.tags) == 0");
   });
@@ -135,11 +135,11 @@ describe("builder mode", () => {
   it("compares with another field", async () => {
     const { user, last } = setup();
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    await user.selectOptions(combo("Field"), "Id (Awaited event, text)");
+    await user.selectOptions(combo("Field"), "Id (Awaited event)");
     await user.selectOptions(combo("Compare with"), "another field");
     const other = combo("Value");
     expect([...other.querySelectorAll("optgroup")].map((g) => g.label)).toEqual(["Trigger event"]); // text fields, not itself
-    await user.selectOptions(other, "Id (Trigger event, text)");
+    await user.selectOptions(other, "Id (Trigger event)");
     expect(last()).toBe("async.data.id == event.data.id");
     await user.selectOptions(combo("Compare with"), "a fixed value");
     expect(last()).toBe(""); // the fixed value is still empty
@@ -148,17 +148,17 @@ describe("builder mode", () => {
   it("reads a value back into the controls", () => {
     setup('state.add_toc.post_id > 3 && event.data.status == "published" && async.data.id == event.data.id');
     expect(selected("Match")).toBe("all of these");
-    expect(selected("Field")).toBe("Post id (whole number)");
-    expect(selected("Comparison")).toBe("is greater than");
+    expect(selected("Field")).toBe("Post id");
+    expect(selected("Comparison operator")).toBe("is greater than");
     expect(screen.getByRole<HTMLInputElement>("spinbutton", { name: "Value" }).value).toBe("3");
-    expect(selected("Field of condition 2")).toBe("Status (text)");
-    expect(selected("Comparison of condition 2")).toBe("equals");
+    expect(selected("Field of condition 2")).toBe("Status");
+    expect(selected("Comparison operator of condition 2")).toBe("equals");
     expect(screen.getByRole<HTMLInputElement>("textbox", { name: "Value of condition 2" }).value).toBe("published");
-    expect(selected("Field of condition 3")).toBe("Id (Awaited event, text)");
+    expect(selected("Field of condition 3")).toBe("Id (Awaited event)");
     expect(combo("Field of condition 3").value).toBe("async.data.id");
     expect(selected("Compare condition 3 with")).toBe("another field");
     expect(combo("Value of condition 3").value).toBe("event.data.id");
-    expect(selected("Value of condition 3")).toBe("Id (Trigger event, text)");
+    expect(selected("Value of condition 3")).toBe("Id (Trigger event)");
   });
 
   it("joins with any, and removes rows", async () => {
@@ -177,13 +177,13 @@ describe("builder mode", () => {
   it("keeps an incomplete row while writing the complete ones", async () => {
     const { user, last, onCel } = setup("event.data.price > 3");
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    await user.selectOptions(combo("Field of condition 2"), "Title (text)");
+    await user.selectOptions(combo("Field of condition 2"), "Title");
     expect(onCel).not.toHaveBeenCalled();
     await user.selectOptions(combo("Match"), "any of these");
     expect(onCel).not.toHaveBeenCalled(); // one complete row: the CEL is the same
     await user.type(screen.getByRole("spinbutton", { name: "Value" }), "0");
     expect(last()).toBe("event.data.price > 30");
-    expect(selected("Field of condition 2")).toBe("Title (text)"); // still there
+    expect(selected("Field of condition 2")).toBe("Title"); // still there
     await user.type(screen.getByRole("textbox", { name: "Value of condition 2" }), "x");
     expect(last()).toBe('event.data.price > 30 || event.data.title == "x"');
   });
@@ -193,7 +193,7 @@ describe("builder mode", () => {
     const user = userEvent.setup();
     render(<ConditionBuilder id="c" label="Condition" value="" fields={FIELDS} problems={[]} onChange={onChange} />);
     await user.click(screen.getByRole("button", { name: "Add a condition" }));
-    await user.selectOptions(combo("Field"), "Title (text)");
+    await user.selectOptions(combo("Field"), "Title");
     await user.type(screen.getByRole("textbox", { name: "Value" }), "ab");
     expect(onChange.mock.calls.map(([cel]) => cel)).toEqual(['event.data.title == "a"', 'event.data.title == "ab"']);
   });
@@ -202,8 +202,8 @@ describe("builder mode", () => {
     const props = { id: "c", label: "Condition", fields: FIELDS, problems: [], onChange: () => undefined };
     const { rerender } = render(<ConditionBuilder {...props} value="event.data.price > 3" />);
     rerender(<ConditionBuilder {...props} value='event.data.title.endsWith("!")' />);
-    expect(selected("Field")).toBe("Title (text)");
-    expect(selected("Comparison")).toBe("ends with");
+    expect(selected("Field")).toBe("Title");
+    expect(selected("Comparison operator")).toBe("ends with");
     expect(screen.getByRole<HTMLInputElement>("textbox", { name: "Value" }).value).toBe("!");
     rerender(<ConditionBuilder {...props} value="size(event.data.x) > 2" />);
     expect(screen.getByRole<HTMLTextAreaElement>("textbox", { name: "Condition" }).value).toBe("size(event.data.x) > 2");
@@ -211,9 +211,9 @@ describe("builder mode", () => {
 
   it("keeps a field it does not know, named from its path", async () => {
     const { user, last } = setup("event.data.order_total > 3");
-    expect(selected("Field")).toBe("Order total (any value)");
+    expect(selected("Field")).toBe("Order total");
     expect(combo("Field").querySelector("optgroup[label='Other values']")).toBeTruthy();
-    expect(selected("Comparison")).toBe("is greater than");
+    expect(selected("Comparison operator")).toBe("is greater than");
     await user.type(screen.getByRole("spinbutton", { name: "Value" }), "5");
     expect(last()).toBe("event.data.order_total > 35");
   });
@@ -244,8 +244,8 @@ describe("expression mode", () => {
     expect(last()).toBe("has(event.data.title)");
     expect(screen.queryByText("Written as an expression: the builder cannot show it.")).toBeNull();
     await user.click(back);
-    expect(selected("Field")).toBe("Title (text)");
-    expect(selected("Comparison")).toBe("exists");
+    expect(selected("Field")).toBe("Title");
+    expect(selected("Comparison operator")).toBe("exists");
     expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit as expression" }));
   });
 
@@ -258,8 +258,8 @@ describe("expression mode", () => {
     await user.type(text, " && has(event.data.due)");
     expect(last()).toBe('event.data.title == "a" && has(event.data.due)');
     await user.click(screen.getByRole("button", { name: "Use the builder" }));
-    expect(selected("Field of condition 2")).toBe("Due (date and time)");
-    expect(selected("Comparison of condition 2")).toBe("exists");
+    expect(selected("Field of condition 2")).toBe("Due");
+    expect(selected("Comparison operator of condition 2")).toBe("exists");
   });
 
   it("marks where a problem is", async () => {

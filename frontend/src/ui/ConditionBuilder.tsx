@@ -12,6 +12,8 @@ import { conditionOf, draftFromRow, EMPTY_VALUE, type DraftRow } from "../condit
 import { fieldFor, type ConditionField, type Join } from "../conditions/model";
 import { ConditionProblems } from "./ConditionProblems";
 import { ConditionRow } from "./ConditionRow";
+import { RefPicker } from "./RefPicker";
+import type { DataGroup } from "../dataFields";
 import "./conditions.css";
 
 export { FieldSelect, ValueInput, type FieldSelectProps, type ValueInputProps } from "./conditionControls";
@@ -66,6 +68,17 @@ function stateFor(value: string, fields: readonly ConditionField[], focus: Focus
   };
 }
 
+/** The fields as the data picker lists them (in expression mode, "Insert data" adds a field's path). */
+function groupsOf(fields: readonly ConditionField[]): DataGroup[] {
+  const groups: DataGroup[] = [];
+  for (const field of fields) {
+    let group = groups.find((g) => g.title === field.group);
+    if (!group) groups.push((group = { title: field.group, fields: [] }));
+    group.fields.push({ path: field.cel, cel: field.cel, label: field.label, type: field.type === "datetime" ? "string" : field.type, sample: field.sample as never });
+  }
+  return groups;
+}
+
 /** The fields rows can pick, with any field the rows use that `fields` does not list. */
 function fieldsWithRows(fields: readonly ConditionField[], rows: readonly DraftRow[]): ConditionField[] {
   const used = rows.flatMap((row) => [row.field, row.compare === "field" ? row.other : ""]).filter(Boolean);
@@ -76,6 +89,7 @@ function fieldsWithRows(fields: readonly ConditionField[], rows: readonly DraftR
 
 export function ConditionBuilder({ id, label, value, fields, problems, onChange, emptyText }: ConditionBuilderProps) {
   const [stored, setStored] = useState(() => stateFor(value, fields));
+  const [picking, setPicking] = useState(false);
   const addButton = useRef<HTMLButtonElement>(null);
 
   // A new value from outside replaces the rows (derived during render, not in an effect).
@@ -125,7 +139,23 @@ export function ConditionBuilder({ id, label, value, fields, problems, onChange,
           value={state.text}
           onChange={(e) => update({ ...state, text: e.target.value, focus: null })}
         />
-        <ConditionProblems id={problemsId} problems={problems} text={state.text} />
+        <button type="button" className="wk-link wk-insert" aria-label={`Insert data into ${label}`} onClick={() => setPicking(!picking)}>
+          + Insert data
+        </button>
+        {picking && (
+          <RefPicker
+            label={label}
+            groups={groupsOf(fields)}
+            forCondition
+            onPick={(field) => {
+              const text = state.text.trim() ? `${state.text.replace(/\s+$/, "")} ${field.cel}` : (field.cel ?? "");
+              update({ ...state, text, focus: "expression" });
+              setPicking(false);
+            }}
+            onClose={() => setPicking(false)}
+          />
+        )}
+        <ConditionProblems id={problemsId} label={label} problems={problems} text={state.text} />
         {!readable && (
           <div id={`${id}-unreadable`} className="wk-help">
             {UNREADABLE}
@@ -179,7 +209,7 @@ export function ConditionBuilder({ id, label, value, fields, problems, onChange,
           />
         </div>
       ))}
-      <ConditionProblems id={problemsId} problems={problems} text={null} />
+      <ConditionProblems id={problemsId} label={label} problems={problems} text={null} />
       <div className="wk-cond-actions">
         <button ref={addButton} type="button" className="wk-button" onClick={addRow}>
           Add a condition

@@ -6,6 +6,8 @@ import { errorPosition, withoutExpression } from "../conditions/problems";
 
 export interface ConditionProblemsProps {
   id: string;
+  /** The condition's name: the list is "Problems with <label>". */
+  label: string;
   problems: readonly string[];
   /** The expression text (expression mode), or null (builder mode). */
   text: string | null;
@@ -20,10 +22,10 @@ function pointer(text: string, line: number, column: number): string | null {
   return `${source}\n${before.replace(/[^\t]/g, " ")}^`;
 }
 
-export function ConditionProblems({ id, problems, text }: ConditionProblemsProps) {
+export function ConditionProblems({ id, label, problems, text }: ConditionProblemsProps) {
   if (!problems.length) return null;
   return (
-    <ul id={id} className="wk-problems wk-cond-problems">
+    <ul id={id} className="wk-problems wk-cond-problems" aria-label={`Problems with ${label}`}>
       {problems.map((message, i) => {
         if (text === null) return <li key={i}>{withoutExpression(message)}</li>;
         const position = errorPosition(message);

@@ -1,6 +1,7 @@
 // One row of the condition builder: Field, Comparison and Value (a fixed value or another field).
-// The first row's controls are named "Field", "Comparison", "Value" and "Compare with"; row N's
-// "Field of condition N", "Comparison of condition N", "Value of condition N", "Compare condition N with".
+// The first row's controls are named "Field", "Comparison operator", "Value" and "Compare with"; row
+// N's "Field of condition N", "Comparison operator of condition N", "Value of condition N", "Compare
+// condition N with".
 
 import { OPERATORS, effectiveType, fieldFor, type ConditionField, type FieldType, type OperatorId } from "../conditions/model";
 import { operatorChoices, rowFromDraft, valueKindFor, withField, withOperator, type DraftRow } from "../conditions/drafts";
@@ -18,11 +19,11 @@ export interface ConditionRowProps {
 }
 
 function names(index: number) {
-  if (index === 0) return { field: "Field", comparison: "Comparison", value: "Value", compare: "Compare with" };
+  if (index === 0) return { field: "Field", comparison: "Comparison operator", value: "Value", compare: "Compare with" };
   const n = index + 1;
   return {
     field: `Field of condition ${n}`,
-    comparison: `Comparison of condition ${n}`,
+    comparison: `Comparison operator of condition ${n}`,
     value: `Value of condition ${n}`,
     compare: `Compare condition ${n} with`,
   };

@@ -1,13 +1,28 @@
-import { useEffect, useRef, useState } from "react";
-import type { RefTarget } from "../refs";
+// "Use data from…": the trigger event's fields and earlier steps' outputs, by name, with their type in
+// words and a sample value when one is known. Picking one hands the field to the caller, which inserts
+// what the input takes (a reference, or a path in a condition).
 
-export interface RefGroup {
-  title: string;
-  targets: RefTarget[];
-  hint?: string;
+import { useEffect, useRef, useState } from "react";
+import type { DataField, DataGroup } from "../dataFields";
+import { typeShort } from "../names";
+
+export interface RefPickerProps {
+  /** The field it fills: "Post id". */
+  label: string;
+  groups: DataGroup[];
+  onPick: (field: DataField, group: DataGroup) => void;
+  onClose: () => void;
+  /** Only fields a condition can read (those with a CEL path). */
+  forCondition?: boolean;
 }
 
-export function RefPicker({ groups, onPick, onClose, label }: { groups: RefGroup[]; onPick: (path: string) => void; onClose: () => void; label: string }) {
+function sampleText(value: unknown): string | null {
+  if (value === undefined) return null;
+  const text = typeof value === "string" ? `“${value}”` : JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+export function RefPicker({ label, groups, onPick, onClose, forCondition }: RefPickerProps) {
   const [filter, setFilter] = useState("");
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
@@ -16,7 +31,7 @@ export function RefPicker({ groups, onPick, onClose, label }: { groups: RefGroup
     <div
       className="wk-picker"
       role="dialog"
-      aria-label={`Insert a reference into ${label}`}
+      aria-label={`Use data in ${label}`}
       onKeyDown={(event) => {
         if (event.key === "Escape") {
           event.stopPropagation();
@@ -24,32 +39,33 @@ export function RefPicker({ groups, onPick, onClose, label }: { groups: RefGroup
         }
       }}
     >
-      <input
-        ref={input}
-        aria-label="Filter references"
-        placeholder="Filter…"
-        value={filter}
-        onChange={(e) => setFilter(e.target.value)}
-      />
+      <input ref={input} type="search" aria-label="Search data" placeholder="Search data…" value={filter} onChange={(e) => setFilter(e.target.value)} />
       {groups.map((group) => {
-        const shown = group.targets.filter((t) => !needle || t.path.toLowerCase().includes(needle) || t.label.toLowerCase().includes(needle));
+        const shown = group.fields.filter(
+          (f) => (!forCondition || f.cel) && (!needle || f.label.toLowerCase().includes(needle) || group.title.toLowerCase().includes(needle)),
+        );
+        if (!shown.length && !group.hint) return null;
         return (
           <div key={group.title} role="group" aria-label={group.title}>
             <h4>{group.title}</h4>
             {group.hint && <div className="wk-help">{group.hint}</div>}
-            {shown.map((target) => (
-              <button
-                type="button"
-                key={target.path}
-                className="wk-target"
-                data-ref={target.path}
-                onClick={() => onPick(target.path)}
-                aria-label={`${target.label} (${target.type})`}
-              >
-                <span>{target.label}</span>
-                <span className="wk-type">{target.type}</span>
-              </button>
-            ))}
+            {shown.map((field) => {
+              const sample = sampleText(field.sample);
+              return (
+                <button
+                  type="button"
+                  key={field.path}
+                  className="wk-target"
+                  data-path={field.path}
+                  onClick={() => onPick(field, group)}
+                  aria-label={`${field.label} (${typeShort(field.type)})${sample ? `, for example ${sample}` : ""}`}
+                >
+                  <span className="wk-target-name">{field.label}</span>
+                  {sample && <span className="wk-target-sample">{sample}</span>}
+                  <span className="wk-type">{typeShort(field.type)}</span>
+                </button>
+              );
+            })}
           </div>
         );
       })}

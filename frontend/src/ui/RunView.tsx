@@ -1,9 +1,16 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import { toFlow } from "../flow";
-import { SOURCE, TERMINAL, type ActionDef, type ActionRecord, type Run, type Trigger, type Workflow } from "../types";
+import { humanize } from "../forms";
+import { nodeTitle } from "../names";
+import { TERMINAL, type ActionDef, type ActionRecord, type Run, type Trigger, type Workflow } from "../types";
 import { Canvas } from "./Canvas";
 import { formatTime } from "./RunsPanel";
+
+/** An error as an end user reads it: its message (the exception's class name is for developers). */
+function errorText(error: { message: string }): string {
+  return error.message;
+}
 
 function Json({ value, label }: { value: unknown; label: string }) {
   return (
@@ -13,11 +20,13 @@ function Json({ value, label }: { value: unknown; label: string }) {
   );
 }
 
-function ActionTimeline({ record }: { record: ActionRecord }) {
+function ActionTimeline({ record, title }: { record: ActionRecord; title: string }) {
+  const attempts = record.attempts ?? [];
+  const steps = record.steps ?? [];
   return (
-    <div aria-label={`Timeline of ${record.id}`}>
+    <div aria-label={`Timeline of ${title}`}>
       <h3>
-        {record.id} <span className={`wk-status-pill ${record.status}`}>{record.status}</span>
+        {title} <span className={`wk-status-pill ${record.status}`}>{record.status}</span>
       </h3>
       <div className="wk-help">
         started {formatTime(record.started_at)} · ended {formatTime(record.ended_at)}
@@ -38,33 +47,33 @@ function ActionTimeline({ record }: { record: ActionRecord }) {
         <>
           <h4>Error</h4>
           <div className="wk-problems" role="alert">
-            {record.error.name}: {record.error.message}
+            {errorText(record.error)}
           </div>
         </>
       )}
-      {record.attempts.length > 0 && (
+      {attempts.length > 0 && (
         <>
           <h4>Attempts</h4>
           <ol>
-            {record.attempts.map((a, i) => (
+            {attempts.map((a, i) => (
               <li key={i}>
-                {formatTime(a.started_at)} ({a.ended_at - a.started_at} ms){a.error ? ` — ${a.error.name}: ${a.error.message}` : " — ok"}
+                {formatTime(a.started_at)} ({a.ended_at - a.started_at} ms){a.error ? ` — ${errorText(a.error)}` : " — ok"}
               </li>
             ))}
           </ol>
         </>
       )}
-      {record.steps.length > 0 && (
+      {steps.length > 0 && (
         <>
           <h4>Steps</h4>
           <ul className="wk-list">
-            {record.steps.map((step) => (
+            {steps.map((step) => (
               <li key={step.key} style={{ padding: "6px 0" }}>
-                <strong>{step.key}</strong> <span className="wk-help">{step.kind}</span>{" "}
+                <strong>{humanize(step.key)}</strong>{" "}
                 <span className={`wk-status-pill ${step.status}`}>{step.status}</span>
-                {step.attempts.length > 1 && <span className="wk-help"> · {step.attempts.length} attempts</span>}
-                {step.error && <div className="wk-problems">{step.error.name}: {step.error.message}</div>}
-                {step.status === "completed" && <Json value={step.output} label={`output of ${step.key}`} />}
+                {(step.attempts?.length ?? 0) > 1 && <span className="wk-help"> · {step.attempts?.length} attempts</span>}
+                {step.error && <div className="wk-problems">{errorText(step.error)}</div>}
+                {step.status === "completed" && <Json value={step.output} label={`output of ${humanize(step.key)}`} />}
               </li>
             ))}
           </ul>
@@ -98,9 +107,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
 
   useEffect(() => {
     let stop = () => {};
-    let left = false;
-    setRun(null);
-    setWorkflow(null);
+    let left = false; // (the view is keyed by the run: a new run is a new view)
     api.run(runId).then(
       (first) => {
         if (left) return; // the view changed before the run arrived: no stream to leak
@@ -109,9 +116,10 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
       },
       (e: Error) => setError(e.message),
     );
-    fetch(`${api.base}/api/runs/${encodeURIComponent(runId)}/workflow`, { headers: { Authorization: `Bearer ${api.token}` } })
-      .then((r) => r.json())
-      .then((v: { workflow: Workflow; trigger: Trigger }) => setWorkflow(v), (e: Error) => setError(e.message));
+    api.runWorkflow(runId).then(
+      (v) => !left && setWorkflow(v),
+      (e: Error) => !left && setError(e.message),
+    );
     return () => {
       left = true;
       stop();
@@ -120,7 +128,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
 
   const flow = useMemo(() => {
     if (!workflow || !run) return { nodes: [], edges: [] };
-    const statuses = Object.fromEntries(run.actions.map((a) => [a.id, a.status]));
+    const statuses = Object.fromEntries((run.actions ?? []).map((a) => [a.id, a.status]));
     return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected });
   }, [workflow, run, catalog, selected]);
 
@@ -139,12 +147,15 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
       const next = await api.rerun(runId, fromFailedStep);
       if (shown.current) onOpenRun(next);
     });
-  const record = run?.actions.find((a) => a.id === selected);
+  const record = run?.actions?.find((a) => a.id === selected);
+  const titleOf = (id: string) => (workflow ? nodeTitle(id, workflow.workflow, catalog) : "a step");
+  const workflowName = workflow?.workflow.name;
   return (
     <>
       <div className="wk-toolbar" role="toolbar" aria-label="Run">
         <button type="button" className="wk-button" onClick={onBack}>← Back to the editor</button>
-        <strong>Run {runId}</strong>
+        <strong>{workflowName ? `Run of “${workflowName}”` : "Run"}</strong>
+        {run && <span className="wk-help">started {formatTime(run.created_at)}</span>}
         {run && <span className={`wk-status-pill ${run.status}`} data-testid="run-status">{run.status}</span>}
         <span className="wk-spacer" />
         {run && !TERMINAL.includes(run.status) && (
@@ -165,33 +176,33 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
       </div>
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       <div className="wk-body" style={{ gridTemplateColumns: "1fr 380px" }}>
-        <Canvas nodes={flow.nodes} edges={flow.edges} readOnly onSelect={(id) => setSelected(id && id !== SOURCE && !id.includes("->") ? id : null)} />
+        <Canvas nodes={flow.nodes} edges={flow.edges} readOnly onSelect={(next) => setSelected(next?.kind === "action" ? next.id : null)} />
         <aside className="wk-side" aria-label="Run details">
           {run && run.error && (
             <div className="wk-banner error" role="alert" style={{ margin: "-12px -12px 12px" }}>
-              {run.error.name}: {run.error.message}
+              {errorText(run.error)}
             </div>
           )}
           {run && (
             <div className="wk-section">
               <div className="wk-help">
                 created {formatTime(run.created_at)} · {run.version ? `version ${run.version}` : "test run"}
-                {run.rerun_of ? ` · rerun of ${run.rerun_of}` : ""}
+                {run.rerun_of ? " · a rerun of an earlier run" : ""}
               </div>
               <h4>Event</h4>
               <Json value={run.event} label="event" />
             </div>
           )}
           {record ? (
-            <ActionTimeline record={record} />
+            <ActionTimeline record={record} title={titleOf(record.id)} />
           ) : (
             <>
-              <div className="wk-help">Select an action to see its attempts, inputs, output and steps.</div>
-              <ul className="wk-list" aria-label="Actions of this run">
-                {run?.actions.map((a) => (
+              <div className="wk-help">Select a step to see its attempts, inputs, output and steps.</div>
+              <ul className="wk-list" aria-label="Steps of this run">
+                {run?.actions?.map((a) => (
                   <li key={a.id}>
                     <button type="button" className="wk-row" onClick={() => setSelected(a.id)}>
-                      <span className={`wk-status-pill ${a.status}`}>{a.status}</span> {a.id}
+                      <span className={`wk-status-pill ${a.status}`}>{a.status}</span> {titleOf(a.id)}
                     </button>
                   </li>
                 ))}

@@ -15,14 +15,17 @@ export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
 }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(async () => {
-    try {
-      setRuns(await api.runs(workflowId));
-      setError(null);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  }, [api, workflowId]);
+  const load = useCallback(
+    () =>
+      api.runs(workflowId).then(
+        (found) => {
+          setRuns(found);
+          setError(null);
+        },
+        (e: Error) => setError(e.message),
+      ),
+    [api, workflowId],
+  );
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load(), 2000);

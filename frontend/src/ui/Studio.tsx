@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useRef, useState, type MutableRefObject } from "react";
+import { useCallback, useEffect, useImperativeHandle, useRef, useState, type MutableRefObject } from "react";
 import type { Api } from "../api";
 import type { ActionDef } from "../types";
 import { RunView } from "./RunView";
-import { LEAVE_QUESTION, WorkflowEditor } from "./WorkflowEditor";
+import { LEAVE_QUESTION, WorkflowEditor } from "./editor/WorkflowEditor";
 import { WorkflowList } from "./WorkflowList";
 
 export type View = { kind: "list" } | { kind: "workflow"; id: string } | { kind: "run"; workflowId: string; runId: string };
@@ -34,13 +34,7 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
     dirty.current = false;
     return true;
   }, []);
-  useEffect(() => {
-    if (!leaveGuard) return;
-    leaveGuard.current = mayLeave;
-    return () => {
-      leaveGuard.current = null;
-    };
-  }, [leaveGuard, mayLeave]);
+  useImperativeHandle(leaveGuard, () => mayLeave, [mayLeave]);
   const go = (next: View) => {
     if (view.kind === "workflow" && !mayLeave()) return;
     if (onNavigate) onNavigate(next);

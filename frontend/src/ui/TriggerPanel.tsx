@@ -1,7 +1,9 @@
 import { useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import { fieldsProblem, joinCron, PRESETS, splitCron, switchKind, timerSample, timeZones, triggerKind, type TriggerKind } from "../cron";
+import { conditionFields, type DataGroup } from "../dataFields";
 import type { Json, Problem, StoredEvent, Trigger } from "../types";
+import { ConditionBuilder } from "./ConditionBuilder";
 
 export interface TriggerPanelProps {
   api: Api;
@@ -10,8 +12,12 @@ export interface TriggerPanelProps {
   /** The saved workflow's next tick (a cron trigger, published and enabled). */
   nextTickAt?: number | null;
   sample: string;
+  /** The data the filter can test (the trigger event's fields). */
+  groups: DataGroup[];
   onTrigger: (trigger: Trigger) => void;
   onSample: (sample: string) => void;
+  /** Open the add-step menu after the trigger, beside this button. */
+  onAddFirst?: (anchor: HTMLElement) => void;
 }
 
 /** The sample event as parsed JSON, or the reason it is not JSON. */
@@ -24,7 +30,7 @@ export function parseSample(text: string): { value: Json | null; error: string |
   }
 }
 
-export function TriggerPanel({ api, trigger, problems, nextTickAt, sample, onTrigger, onSample }: TriggerPanelProps) {
+export function TriggerPanel({ api, trigger, problems, nextTickAt, sample, groups, onTrigger, onSample, onAddFirst }: TriggerPanelProps) {
   const [recent, setRecent] = useState<StoredEvent[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const remembered = useRef<Trigger>({}); // what the other kind held, to switch back without losing it
@@ -36,12 +42,19 @@ export function TriggerPanel({ api, trigger, problems, nextTickAt, sample, onTri
     remembered.current = { ...remembered.current, ...trigger };
     onTrigger(switchKind(trigger, next, remembered.current));
   };
-  const general = problems.filter((p) => p.path !== "trigger.cron");
+  const general = problems.filter((p) => p.path !== "trigger.cron" && p.path !== "trigger.if");
+  const filterProblems = problems.filter((p) => p.path === "trigger.if").map((p) => p.message);
+  const fields = conditionFields(groups, ["event"]);
   return (
     <div aria-label="Trigger settings">
       <div className="wk-section">
         <h2>Trigger</h2>
         <div className="wk-help">What starts this workflow: an event, or a schedule.</div>
+        {onAddFirst && (
+          <button type="button" className="wk-button" style={{ marginTop: 8 }} onClick={(e) => onAddFirst(e.currentTarget)}>
+            + Add a step after the trigger
+          </button>
+        )}
       </div>
       {general.length > 0 && (
         <ul className="wk-problems">{general.map((p) => <li key={p.path + p.message}>{p.message}</li>)}</ul>
@@ -74,21 +87,21 @@ export function TriggerPanel({ api, trigger, problems, nextTickAt, sample, onTri
             />
           </div>
           <div className="wk-field">
-            <label htmlFor="wk-trigger-if">Only when (CEL, optional)</label>
-            <textarea
+            <ConditionBuilder
               id="wk-trigger-if"
-              className="mono"
-              rows={2}
+              label="Only when (optional)"
               value={trigger.if ?? ""}
-              placeholder="event.data.plan == 'pro'"
-              onChange={(e) => onTrigger({ event, ...(e.target.value ? { if: e.target.value } : {}) })}
+              fields={fields}
+              problems={filterProblems}
+              emptyText="Every such event starts a run."
+              onChange={(cel) => onTrigger({ event, ...(cel ? { if: cel } : {}) })}
             />
           </div>
         </>
       )}
       <div className="wk-section">
         <h3>Sample event</h3>
-        <div className="wk-help">Used to pick references to the event's fields, and by test runs.</div>
+        <div className="wk-help">An example of the event: its fields are what the steps can use, and a test run starts with it.</div>
         <div className="wk-field">
           <label htmlFor="wk-sample">Sample event (JSON)</label>
           <textarea
@@ -152,7 +165,7 @@ interface CronFieldsProps {
 
 /** The schedule: five cron fields and a time zone, kept together as "TZ=Area/City <fields>". */
 function CronFields({ cron, problems, nextTickAt, onChange, onSample }: CronFieldsProps) {
-  const zones = useMemo(timeZones, []);
+  const zones = useMemo(() => timeZones(), []);
   const { zone, fields } = splitCron(cron);
   const local = fieldsProblem(fields);
   return (
@@ -182,7 +195,7 @@ function CronFields({ cron, problems, nextTickAt, onChange, onSample }: CronFiel
         {local && <div className="wk-problems">{local}</div>}
         {problems.length > 0 && (
           <div className="wk-problems" role="alert" aria-label="Problems with the schedule">
-            {problems.map((p) => <div key={p.message}>{p.path}: {p.message}</div>)}
+            {problems.map((p) => <div key={p.message}>{p.message}</div>)}
           </div>
         )}
       </div>

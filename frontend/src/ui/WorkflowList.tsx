@@ -1,32 +1,106 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { ApiError, type Api } from "../api";
+import { triggerKind, triggerLabel } from "../cron";
+import { fullTime, timeAgo } from "../time";
 import type { WorkflowRecord } from "../types";
-import { triggerLabel } from "../cron";
-import { formatTime } from "./RunsPanel";
 
+/** How a workflow's trigger reads in the list: "When blog-post.updated", "Every day at 09:00 (UTC)". */
+export function triggerText(record: Pick<WorkflowRecord, "trigger">): string {
+  const label = triggerLabel(record.trigger);
+  if (triggerKind(record.trigger) === "cron") return label;
+  return `When ${label}${record.trigger.if ? ", with a condition" : ""}`;
+}
+
+/** Where a workflow stands: enabled or not, published or not, unpublished changes. */
+export function statusText(record: WorkflowRecord): string {
+  const parts = [record.enabled ? "Enabled" : "Disabled"];
+  parts.push(record.published_version ? `v${record.published_version}` : "not published yet");
+  if (record.published_version && record.draft_changed) parts.push("draft changes");
+  return parts.join(" · ");
+}
+
+function LastRun({ record }: { record: WorkflowRecord }) {
+  const run = record.last_run;
+  if (!run) return <span className="wk-help">No runs yet</span>;
+  return (
+    <span title={fullTime(run.created_at)}>
+      <span className={`wk-status-pill ${run.status}`}>{run.status}</span> {timeAgo(run.ended_at ?? run.created_at)}
+    </span>
+  );
+}
+
+/** The home: every workflow with its status, its last run and its failures of the last day; new,
+ * duplicate, enable or disable, delete (after a confirmation). */
 export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) => void }) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[] | null>(null);
   const [name, setName] = useState("");
   const [event, setEvent] = useState("");
   const [kind, setKind] = useState<"event" | "cron">("event");
+  const [missing, setMissing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api.workflows().then(setWorkflows, (e: Error) => setError(e.message));
+  const [notice, setNotice] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setWorkflows(await api.workflows());
+    } catch (e) {
+      setError((e as Error).message);
+    }
   }, [api]);
+  useEffect(() => {
+    let gone = false;
+    api.workflows().then(
+      (found) => !gone && setWorkflows(found),
+      (e: Error) => !gone && setError(e.message),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api]);
+
   const create = async () => {
+    if (!name.trim() || !event.trim()) {
+      setMissing(!name.trim() ? "Give the workflow a name." : kind === "cron" ? "Write when it runs, e.g. 0 9 * * 1-5." : "Name the event that starts it, e.g. blog-post.updated.");
+      return;
+    }
+    setMissing(null);
     try {
       const trigger = kind === "cron" ? { cron: event.trim() } : { event: event.trim() };
       const created = await api.create(name.trim(), trigger, { name: name.trim(), actions: [], edges: [] });
       onOpen(created.id);
     } catch (e) {
-      setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => `${p.path}: ${p.message}`).join("; ") : (e as Error).message);
+      setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
     }
   };
+
+  const act = async (id: string, what: () => Promise<string | null>) => {
+    setBusy(id);
+    setError(null);
+    try {
+      setNotice(await what());
+      await refresh();
+    } catch (e) {
+      const unpublished = e instanceof ApiError && e.problems.some((p) => p.code === "not_published");
+      setError(unpublished ? "Publish it first: open it and press Publish." : (e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const duplicate = (record: WorkflowRecord) =>
+    act(record.id, async () => {
+      const copy = await api.create(`${record.name} (copy)`, record.trigger, record.draft, record.description, record.settings);
+      return `Duplicated as “${copy.name}” (a draft, not enabled).`;
+    });
+
   return (
     <main className="wk-home">
       <h1>Automations</h1>
       <form
         className="wk-create"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           void create();
@@ -54,27 +128,77 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
             placeholder={kind === "cron" ? "TZ=Europe/Paris 0 9 * * 1-5" : "blog-post.updated"}
           />
         </div>
-        <button type="submit" className="wk-button primary" disabled={!name.trim() || !event.trim()}>
+        <button type="submit" className="wk-button primary">
           New workflow
         </button>
       </form>
+      {missing && <div className="wk-problems" role="alert">{missing}</div>}
       {error && <div className="wk-banner error" role="alert">{error}</div>}
+      {notice && <div className="wk-banner info" role="status">{notice}</div>}
       {workflows && workflows.length === 0 && <p className="wk-help">No workflows yet: create the first one above.</p>}
       {workflows && workflows.length > 0 && (
-        <table aria-label="Workflows">
+        <table aria-label="Workflows" className="wk-table">
           <thead>
-            <tr><th>Name</th><th>Trigger</th><th>Status</th><th>Updated</th></tr>
+            <tr><th>Name</th><th>Status</th><th>Last run</th><th>Failures (24 h)</th><th><span className="wk-visually-hidden">Actions</span></th></tr>
           </thead>
           <tbody>
             {workflows.map((w) => (
               <tr key={w.id}>
-                <td><button type="button" className="wk-link" onClick={() => onOpen(w.id)}>{w.name}</button></td>
-                <td><code>{triggerLabel(w.trigger)}</code></td>
                 <td>
-                  {w.enabled ? "enabled" : "disabled"} · {w.published_version ? `v${w.published_version}` : "draft"}
-                  {w.problems.length > 0 && <span className="wk-problems"> · {w.problems.length} problems</span>}
+                  <button type="button" className="wk-link wk-row-title" id={`wk-row-${w.id}`} onClick={() => onOpen(w.id)}>{w.name}</button>
+                  <div className="wk-help">{triggerText(w)}</div>
                 </td>
-                <td>{formatTime(w.updated_at)}</td>
+                <td>
+                  {statusText(w)}
+                  {w.problems.length > 0 && <div className="wk-problems">{w.problems.length} problem{w.problems.length > 1 ? "s" : ""} in the draft</div>}
+                </td>
+                <td><LastRun record={w} /></td>
+                <td className={w.failures_24h ? "wk-failures" : undefined}>{w.failures_24h ?? 0}</td>
+                <td className="wk-row-actions">
+                  {confirming === w.id ? (
+                    <span className="wk-confirm" role="alertdialog" aria-label="Delete this workflow?">
+                      <span>Delete “{w.name}”? Its past runs stay readable.</span>
+                      <button
+                        type="button"
+                        className="wk-button danger"
+                        disabled={busy === w.id}
+                        onClick={() => {
+                          setConfirming(null);
+                          void act(w.id, async () => {
+                            await api.remove(w.id);
+                            return `Deleted “${w.name}”.`;
+                          });
+                        }}
+                      >
+                        Delete
+                      </button>
+                      <button type="button" className="wk-button" onClick={() => setConfirming(null)}>Cancel</button>
+                    </span>
+                  ) : (
+                    <>
+                      <button type="button" className="wk-link" disabled={busy === w.id} onClick={() => void duplicate(w)} aria-describedby={`wk-row-${w.id}`}>
+                        Duplicate
+                      </button>
+                      <button
+                        type="button"
+                        className="wk-link"
+                        disabled={busy === w.id}
+                        aria-describedby={`wk-row-${w.id}`}
+                        onClick={() =>
+                          void act(w.id, async () => {
+                            const updated = await api.setEnabled(w.id, !w.enabled);
+                            return updated.enabled ? `Enabled “${w.name}”.` : `Disabled “${w.name}”: nothing starts new runs.`;
+                          })
+                        }
+                      >
+                        {w.enabled ? "Disable" : "Enable"}
+                      </button>
+                      <button type="button" className="wk-link danger" disabled={busy === w.id} onClick={() => setConfirming(w.id)} aria-describedby={`wk-row-${w.id}`}>
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

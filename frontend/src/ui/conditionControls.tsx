@@ -27,10 +27,11 @@ function grouped(fields: readonly ConditionField[], value: string): Array<[strin
   return [...groups];
 }
 
-/** "Title (text)"; "Id (Awaited event, text)" where another field has the same label. */
+/** "Title"; "Id (Awaited event)" where another field has the same label. The option's title tells its
+ * type ("text"), the comparisons offered follow from it. */
 function optionText(field: ConditionField, fields: readonly ConditionField[]): string {
   const twins = fields.filter((f) => f.label === field.label && f.cel !== field.cel);
-  return twins.length > 0 ? `${field.label} (${field.group}, ${typeInWords(field.type)})` : `${field.label} (${typeInWords(field.type)})`;
+  return twins.length > 0 ? `${field.label} (${field.group})` : field.label;
 }
 
 export function FieldSelect({ id, label, fields, value, onChange, placeholder = "Choose a value…", autoFocus, include }: FieldSelectProps) {
@@ -45,7 +46,7 @@ export function FieldSelect({ id, label, fields, value, onChange, placeholder = 
       {groups.map(([group, members]) => (
         <optgroup key={group} label={group}>
           {members.map((field) => (
-            <option key={field.cel} value={field.cel}>
+            <option key={field.cel} value={field.cel} title={typeInWords(field.type)}>
               {optionText(field, fields)}
             </option>
           ))}

@@ -1,8 +1,12 @@
 // The canvas's nodes. Their accessible names sit on React Flow's focusable wrapper (flow.ts sets
 // `ariaLabel`), so a screen reader names the node it tabs to.
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { BaseEdge, EdgeLabelRenderer, getBezierPath, Handle, Position, type EdgeProps, type NodeProps } from "@xyflow/react";
 import { triggerKind, triggerLabel } from "../cron";
-import type { ActionNode, TriggerNode } from "../flow";
+import type { ActionNode, AddSlot, FlowEdge, TriggerNode } from "../flow";
+import { actionTitle } from "../names";
+import { SOURCE } from "../types";
+import { useCanvasActions } from "./canvasActions";
+import { ErrorBoundary } from "./ErrorBoundary";
 
 // Glyphs every system font has (headless browsers and servers often lack emoji fonts).
 const ICONS: Record<string, string> = {
@@ -32,44 +36,125 @@ export function iconFor(icon: string | null | undefined): string {
   return ICONS[icon] ?? (icon.length <= 2 ? icon : icon.slice(0, 1).toUpperCase());
 }
 
+/** The "+" buttons under a node: one per place a step can be added after it. */
+function AddButtons({ from, title, slots, aside }: { from: string; title: string; slots: AddSlot[]; aside: boolean }) {
+  const actions = useCanvasActions();
+  if (!actions || slots.length === 0) return null;
+  return (
+    <div className={`wk-add-slots nodrag nopan${aside ? " aside" : ""}`}>
+      {slots.map((slot) => (
+        <button
+          key={slot.edge ?? ""}
+          type="button"
+          className="wk-add-button nodrag nopan"
+          aria-label={slot.edge ? `Add a step on the ${slot.edge} branch of ${title}` : `Add a step after ${title}`}
+          title={slot.edge ? `Add a step on the ${slot.edge} branch` : "Add a step after this"}
+          onClick={(event) => {
+            event.stopPropagation();
+            actions.requestAdd({ kind: "after", from, edge: slot.edge }, event.currentTarget);
+          }}
+        >
+          +{slot.edge ? <span className="wk-add-branch">{slot.edge}</span> : null}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** A node that failed to draw: its name and a warning, instead of a blank canvas. */
+function BrokenNode({ title }: { title: string }) {
+  return (
+    <div className="wk-node has-problems" role="alert">
+      <span className="wk-icon" aria-hidden="true">!</span>
+      <div>
+        <div className="wk-node-title">{title}</div>
+        <div className="wk-node-kind">This step could not be drawn</div>
+      </div>
+    </div>
+  );
+}
+
 export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
   const problems = data.problems.length;
   const scheduled = triggerKind(data.trigger) === "cron";
   return (
-    <div className={`wk-node trigger${problems ? " has-problems" : ""}`}>
-      <span className="wk-icon" aria-hidden="true">{scheduled ? "◔" : "⚡"}</span>
-      <div>
-        <div className="wk-node-title">{scheduled ? triggerLabel(data.trigger) : `When ${triggerLabel(data.trigger)}`}</div>
-        <div className="wk-node-kind">{data.trigger.if ? `if ${data.trigger.if}` : scheduled ? "Schedule" : "Trigger"}</div>
+    <ErrorBoundary what="the trigger" fallback={() => <BrokenNode title="Trigger" />}>
+      <div className={`wk-node trigger${problems ? " has-problems" : ""}`}>
+        <span className="wk-icon" aria-hidden="true">{scheduled ? "◔" : "⚡"}</span>
+        <div className="wk-node-text">
+          <div className="wk-node-title">{scheduled ? triggerLabel(data.trigger) : `When ${triggerLabel(data.trigger)}`}</div>
+          <div className="wk-node-kind">{data.trigger.if ? `Only when ${data.summary ?? "a condition holds"}` : scheduled ? "Schedule" : "Trigger"}</div>
+        </div>
+        {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
+        <Handle type="source" position={Position.Bottom} aria-label="connect from the trigger" />
       </div>
-      {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
-      <Handle type="source" position={Position.Bottom} aria-label="connect from the trigger" />
-    </div>
+      <AddButtons from={SOURCE} title="the trigger" slots={data.slots} aside={data.hasChildren} />
+    </ErrorBoundary>
   );
 }
 
 export function ActionNodeView({ data }: NodeProps<ActionNode>) {
-  const { action, definition, problems, status } = data;
-  const title = action.name || definition?.name || action.kind;
+  const { action, definition, problems, status, summary, slots } = data;
+  const title = actionTitle(action, definition);
   const classes = ["wk-node", problems.length ? "has-problems" : "", status ? `status-${status}` : ""].filter(Boolean).join(" ");
+  // under the name: the run status, or what the step does, or its action's name when renamed
+  const subtitle = status ? null : summary ?? (definition ? (action.name && action.name !== definition.name ? definition.name : null) : "Not available here");
   return (
-    <div className={classes} data-testid={`node-${action.id}`}>
-      <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
-      <span className="wk-icon" aria-hidden="true"><ActionIcon icon={definition?.icon} /></span>
-      <div>
-        <div className="wk-node-title">{title}</div>
-        <div className="wk-node-kind">
-          {status ? <span className="wk-status">{status}</span> : definition ? action.kind : `unknown kind ${action.kind}`}
+    <ErrorBoundary what="this step" fallback={() => <BrokenNode title={title} />}>
+      <div className={classes}>
+        <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
+        <span className="wk-icon" aria-hidden="true"><ActionIcon icon={definition?.icon} /></span>
+        <div className="wk-node-text">
+          <div className="wk-node-title">{title}</div>
+          {(status || subtitle) && (
+            <div className="wk-node-kind">{status ? <span className="wk-status">{status}</span> : subtitle}</div>
+          )}
         </div>
+        {problems.length > 0 && (
+          <span className="wk-problem-count" title={`${problems.length} problem${problems.length > 1 ? "s" : ""}`}>
+            {problems.length} ⚠
+          </span>
+        )}
+        <Handle type="source" position={Position.Bottom} aria-label={`connect from ${title}`} />
       </div>
-      {problems.length > 0 && (
-        <span className="wk-problem-count" title={problems.map((p) => p.message).join("\n")}>
-          {problems.length} ⚠
-        </span>
+      <AddButtons from={action.id} title={title} slots={slots} aside={data.hasChildren} />
+    </ErrorBoundary>
+  );
+}
+
+/** A connection: its line, its label, and (while editing) a "+" to put a step between its two ends. */
+export function StepEdge(props: EdgeProps<FlowEdge>) {
+  const { sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, style, label, data } = props;
+  const actions = useCanvasActions();
+  const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  const insertable = !!actions && !!data?.insertable;
+  return (
+    <>
+      <BaseEdge id={props.id} path={path} markerEnd={markerEnd} style={style} />
+      {(label || insertable) && (
+        <EdgeLabelRenderer>
+          <div className="wk-edge-tools nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}>
+            {label && <span className="wk-edge-label react-flow__edge-text">{label}</span>}
+            {insertable && data && (
+              <button
+                type="button"
+                className="wk-add-button small"
+                aria-label={`Add a step between ${data.fromTitle} and ${data.toTitle}`}
+                title="Add a step here"
+                onClick={(event) => {
+                  event.stopPropagation();
+                  actions.requestAdd({ kind: "between", from: data.from, to: data.to }, event.currentTarget);
+                }}
+              >
+                +
+              </button>
+            )}
+          </div>
+        </EdgeLabelRenderer>
       )}
-      <Handle type="source" position={Position.Bottom} aria-label={`connect from ${title}`} />
-    </div>
+    </>
   );
 }
 
 export const nodeTypes = { trigger: TriggerNodeView, action: ActionNodeView };
+export const edgeTypes = { step: StepEdge };

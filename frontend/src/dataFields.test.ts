@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { celPath, conditionFields, dataGroups, eventGroup } from "./dataFields";
+import type { ActionDef, Workflow } from "./types";
+
+const toc: ActionDef = {
+  kind: "add_toc", name: "Add a Table of Contents", description: "", icon: null, inputs: {},
+  outputs: { type: "object", properties: { post_id: { type: "integer" }, tags: { type: "array", items: { type: "string" } } } },
+  edges: { allow_add: true, edges: [] },
+};
+const catalog = new Map([["add_toc", toc]]);
+const workflow: Workflow = { actions: [{ id: "my-toc", kind: "add_toc" }], edges: [{ from: "$source", to: "my-toc" }] };
+
+describe("the data a step can use", () => {
+  it("lists the sample event's fields with their names, types, samples and CEL paths", () => {
+    const group = eventGroup({ name: "blog-post.updated", data: { id: 3, title: "Hi", at: "2026-01-31T09:00:00Z", author: { name: "Ann" } } });
+    const byLabel = Object.fromEntries(group.fields.map((f) => [f.label, f]));
+    expect(byLabel.Id).toMatchObject({ path: "$.event.data.id", cel: "event.data.id", type: "integer", sample: 3 });
+    expect(byLabel["Author > Name"]).toMatchObject({ path: "$.event.data.author.name", cel: "event.data.author.name", sample: "Ann" });
+    expect(byLabel["Event name"]).toMatchObject({ path: "$.event.name", sample: "blog-post.updated" });
+    expect(eventGroup(null).hint).toMatch(/sample event/);
+  });
+
+  it("lists earlier steps' outputs from their types, by the step's name", () => {
+    const groups = dataGroups({ workflow, catalog, sample: null, upstream: ["my-toc"] });
+    expect(groups.map((g) => g.title)).toEqual(["Trigger event", "Add a Table of Contents"]);
+    expect(groups[1].fields.map((f) => [f.label, f.path, f.cel, f.type])).toEqual([
+      ["All of it", "$.state['my-toc']", 'state["my-toc"]', "object"],
+      ["Post id", "$.state['my-toc'].post_id", 'state["my-toc"].post_id', "integer"],
+      ["Tags", "$.state['my-toc'].tags", 'state["my-toc"].tags', "array"],
+      ["Tags > item 1", "$.state['my-toc'].tags[0]", 'state["my-toc"].tags[0]', "string"],
+    ]);
+    const edge = dataGroups({ workflow, catalog, sample: null, upstream: [], outputOf: "my-toc" });
+    expect(edge[0].fields[1]).toMatchObject({ path: "$.output.post_id", cel: null });
+  });
+
+  it("gives the condition builder the fields its variables can read, times as date-times", () => {
+    const groups = dataGroups({ workflow, catalog, sample: { name: "x", data: { at: "2026-01-31T09:00:00Z", n: 1.5 } }, upstream: ["my-toc"] });
+    const fields = conditionFields(groups, ["event"]);
+    expect(fields.every((f) => f.cel.startsWith("event."))).toBe(true);
+    expect(fields.find((f) => f.cel === "event.data.at")?.type).toBe("datetime");
+    expect(fields.find((f) => f.cel === "event.data.n")?.type).toBe("number");
+    expect(celPath("$.event.data['in']")).toBe('event.data["in"]');
+    expect(celPath("$.output.x")).toBeNull();
+  });
+});

@@ -1,0 +1,166 @@
+// The data a step can use: the trigger event's fields (from its sample) and the outputs of the steps
+// before it (from their types), each with the ref path an input takes, the CEL path a condition takes,
+// a name in words and a type. The ref picker and the condition builder both list these.
+
+import { humanize } from "./forms";
+import { actionTitle, EVENT_TITLE, segmentLabel, SEPARATOR, type Catalog } from "./names";
+import { parsePath, pathFor, samplePaths, schemaPaths } from "./refs";
+import { SOURCE, type Json, type JsonObject, type Workflow } from "./types";
+
+export interface DataField {
+  /** The JSONPath a ref reads: "$.event.data.title". */
+  path: string;
+  /** The CEL a condition reads: "event.data.title" (null where CEL cannot read it, e.g. `$.output`). */
+  cel: string | null;
+  /** The name in words within its group: "Title", "Author > Name". */
+  label: string;
+  /** The JSON type ("string", "integer", "array"…, "a | b" for unions, "any" when unknown). */
+  type: string;
+  /** A value seen in the sample, when there is one. */
+  sample?: Json;
+}
+
+export interface DataGroup {
+  /** "Trigger event", or the step's name. */
+  title: string;
+  fields: DataField[];
+  hint?: string;
+}
+
+const CEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CEL_KEYWORDS = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+
+/** The CEL that reads a JSONPath: `$.state['my-step'].items[0]` -> `state["my-step"].items[0]`. */
+export function celPath(path: string): string | null {
+  const parsed = parsePath(path);
+  if (!parsed || (parsed.root !== "event" && parsed.root !== "state" && parsed.root !== "async")) return null;
+  let text = parsed.root;
+  for (const segment of parsed.segments) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else if (CEL_NAME.test(segment) && !CEL_KEYWORDS.has(segment)) text += `.${segment}`;
+    else text += `[${JSON.stringify(segment)}]`;
+  }
+  return text;
+}
+
+function labelOf(segments: Array<string | number>): string {
+  return segments.length ? segments.map(segmentLabel).join(SEPARATOR) : "All of it";
+}
+
+/** The trigger event's fields, from a sample event ({name, data, …}); without one, the data as a whole. */
+export function eventGroup(sample: Json | null, root = "$.event", title = EVENT_TITLE): DataGroup {
+  const event = sample && typeof sample === "object" && !Array.isArray(sample) ? (sample as JsonObject) : null;
+  const data = event?.data;
+  if (!event || !data || typeof data !== "object" || Array.isArray(data) || Object.keys(data).length === 0) {
+    return {
+      title,
+      hint: "Choose a sample event in the trigger's panel to see its fields here.",
+      fields: [
+        { path: `${root}.data`, cel: celPath(`${root}.data`), label: "All data", type: "object" },
+        { path: `${root}.name`, cel: celPath(`${root}.name`), label: "Event name", type: "string", ...(typeof event?.name === "string" ? { sample: event.name } : {}) },
+      ],
+    };
+  }
+  const fields: DataField[] = [];
+  for (const target of samplePaths(data, `${root}.data`, "data")) {
+    const segments = parsePath(target.path)?.segments.slice(1) ?? [];
+    const value = valueAt(data, segments);
+    fields.push({
+      path: target.path,
+      cel: celPath(target.path),
+      label: segments.length ? labelOf(segments) : "All data",
+      type: target.type === "number" && Number.isInteger(value) ? "integer" : target.type,
+      ...(isScalar(value) ? { sample: value } : {}),
+    });
+  }
+  fields.push({ path: `${root}.name`, cel: celPath(`${root}.name`), label: "Event name", type: "string", sample: event.name ?? null });
+  return { title, fields };
+}
+
+/** A step's output fields, from its output type. */
+export function outputGroup(workflow: Workflow, catalog: Catalog, id: string, root?: string): DataGroup | null {
+  const action = workflow.actions.find((a) => a.id === id);
+  const definition = action && catalog.get(action.kind);
+  if (!action || !definition) return null;
+  const base = root ?? pathFor("$.state", [id]);
+  const fields = schemaPaths(definition.outputs, base, "").map((target): DataField => {
+    const rest = parsePath(target.path)?.segments.slice(root ? 0 : 1) ?? [];
+    return { path: target.path, cel: celPath(target.path), label: labelOf(rest), type: target.type };
+  });
+  // the output as a whole first, then its fields; a step with no output (null) offers nothing
+  const useful = fields.filter((f) => f.type !== "null");
+  return useful.length ? { title: actionTitle(action, definition), fields: useful } : null;
+}
+
+export interface DataContext {
+  workflow: Workflow;
+  catalog: Catalog;
+  /** The sample trigger event (parsed), or null. */
+  sample: Json | null;
+  /** The steps whose outputs are known here (upstream of the step being edited), in order. */
+  upstream: string[];
+  /** On a connection: the step it leaves from, whose output is `$.output` there. */
+  outputOf?: string;
+}
+
+/** Everything a step (or a connection) can read, grouped: the connection's own source first, then the
+ * trigger event, then the earlier steps. */
+export function dataGroups(context: DataContext): DataGroup[] {
+  const groups: DataGroup[] = [];
+  if (context.outputOf && context.outputOf !== SOURCE) {
+    const own = outputGroup(context.workflow, context.catalog, context.outputOf, "$.output");
+    if (own) groups.push({ ...own, title: `${own.title} (the step this connection leaves)` });
+  }
+  groups.push(eventGroup(context.sample));
+  for (const id of context.upstream) {
+    const group = outputGroup(context.workflow, context.catalog, id);
+    if (group) groups.push(group);
+  }
+  return groups;
+}
+
+/** A group's title with its field's label: "Trigger event > Title". */
+export function fieldName(group: DataGroup, field: DataField): string {
+  return `${group.title}${SEPARATOR}${field.label}`;
+}
+
+function valueAt(value: Json, segments: Array<string | number>): Json | undefined {
+  let current: Json | undefined = value;
+  for (const segment of segments) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = Array.isArray(current) ? (typeof segment === "number" ? current[segment] : undefined) : (current as JsonObject)[String(segment)];
+  }
+  return current;
+}
+
+function isScalar(value: Json | undefined): value is string | number | boolean | null {
+  return value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+}
+
+/** "post_id" -> "Post id" (re-exported for panels that name a single field). */
+export const fieldLabel = humanize;
+
+/** What a condition reads unless its input says otherwise: the trigger event and earlier steps' outputs. */
+export const CONDITION_VARIABLES = ["event", "state"];
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** The fields a condition over `variables` can test (the condition builder's list): those with a CEL
+ * path whose root is one of them, typed for the builder ("datetime" for ISO times in the sample). */
+export function conditionFields(
+  groups: DataGroup[],
+  variables: string[],
+): Array<{ cel: string; label: string; group: string; type: "string" | "number" | "integer" | "boolean" | "datetime" | "array" | "object" | "any"; sample?: unknown }> {
+  const out: ReturnType<typeof conditionFields> = [];
+  for (const group of groups) {
+    for (const field of group.fields) {
+      if (!field.cel || !variables.includes(field.cel.split(/[.[]/)[0])) continue;
+      const type =
+        field.type === "string" && typeof field.sample === "string" && ISO_TIME.test(field.sample)
+          ? "datetime"
+          : (["string", "number", "integer", "boolean", "array", "object"] as const).find((t) => t === field.type) ?? "any";
+      out.push({ cel: field.cel, label: field.label, group: group.title, type, ...(field.sample !== undefined ? { sample: field.sample } : {}) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,348 @@
+// A workflow's editor: the toolbar, the canvas and the side panel around one draft document (its
+// reducer is the only owner of what the user edits). This file composes; each concern has its module.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { Api } from "../../api";
+import { conditionFields, dataGroups, eventGroup, outputGroup, type DataGroup } from "../../dataFields";
+import { freePosition, layout, placedPositions, STEP_Y, toFlow } from "../../flow";
+import { defaultInputs, placeProblems } from "../../forms";
+import { nodeTitle } from "../../names";
+import { isEmptyWorkflowProblem, problemView } from "../../problemText";
+import { existing, selectedNodeId, type Selection } from "../../selection";
+import { nodeSummaries } from "../../summaries";
+import { SOURCE, type ActionDef, type Json, type Problem, type Workflow } from "../../types";
+import { draftStatus } from "../../versions";
+import { addAction, connect, disconnect, edgeId, insertBetween, positionsOf, removeAction, setPosition, setPositions, upstreamOf } from "../../workflowOps";
+import { Canvas } from "../Canvas";
+import { CanvasActionsContext, type AddRequest, type CanvasActions } from "../canvasActions";
+import { ErrorBoundary } from "../ErrorBoundary";
+import { Palette } from "../Palette";
+import { parseSample } from "../TriggerPanel";
+import { AddStepMenu } from "./AddStepMenu";
+import { EditorToolbar } from "./EditorToolbar";
+import { SidePanel, type Tab } from "./SidePanel";
+import { useEditorCommands, sampleFor } from "./useEditorCommands";
+import { useEditorShortcuts } from "./useEditorShortcuts";
+import { useLiveProblems } from "./useLiveProblems";
+import { useWorkflowDocument } from "./useWorkflowDocument";
+
+export const LEAVE_QUESTION = "Leave without saving your changes?";
+const NO_PROBLEMS: Problem[] = [];
+
+export interface WorkflowEditorProps {
+  api: Api;
+  workflowId: string;
+  catalog: ActionDef[];
+  onOpenRun: (runId: string) => void;
+  onBack?: () => void;
+  /** Told whether there are unsaved changes (the host asks before it navigates away from them). */
+  onDirtyChange?: (dirty: boolean) => void;
+}
+
+/** The first predefined edge (e.g. "True", then "False") not yet used from this node, or the one named. */
+function branchEdge(workflow: Workflow, from: string, definition: ActionDef | undefined, name?: string) {
+  const named = definition?.edges.edges ?? [];
+  if (name) return named.find((e) => e.name === name);
+  const used = new Set(workflow.edges.filter((e) => e.from === from).map((e) => e.name));
+  return named.find((e) => !used.has(e.name)) ?? named[0];
+}
+
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange }: WorkflowEditorProps) {
+  const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
+  const doc = useWorkflowDocument();
+  const current = doc.document;
+  const [selected, setSelected] = useState<Selection | null>(null);
+  const [tab, setTab] = useState<Tab>("edit");
+  const [sampleText, setSampleText] = useState<string | null>(null);
+  const [menu, setMenu] = useState<{ request: AddRequest; anchor: HTMLElement | null } | null>(null);
+  const [reveal, setReveal] = useState<{ id: string; seq: number } | null>(null);
+  const [focus, setFocus] = useState<{ field: Array<string | number>; seq: number } | null>(null);
+  const [fitRequest, setFitRequest] = useState(0);
+  const root = useRef<HTMLDivElement>(null);
+
+  const live = useLiveProblems(api, current, NO_PROBLEMS);
+  const problems = live.problems;
+  const commands = useEditorCommands(api, workflowId, doc, problems.length, onOpenRun);
+  const { record } = commands;
+  const workflow = current?.workflow;
+  const trigger = current?.trigger;
+
+  useEffect(() => onDirtyChange?.(doc.dirty), [onDirtyChange, doc.dirty]);
+  useEffect(() => () => onDirtyChange?.(false), [onDirtyChange]);
+  useEffect(() => {
+    if (!doc.dirty) return;
+    const guard = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", guard);
+    return () => window.removeEventListener("beforeunload", guard);
+  }, [doc.dirty]);
+  // the page's title names the workflow
+  const name = current?.name;
+  useEffect(() => {
+    if (!name) return;
+    const before = document.title;
+    document.title = `${name} · Automations`;
+    return () => {
+      document.title = before;
+    };
+  }, [name]);
+  // a refused edit (e.g. a connection that would make a loop) says why
+  const refused = doc.refused;
+  const { setBanner } = commands;
+  useEffect(() => {
+    if (refused) setBanner({ kind: "error", text: `That change was not made: ${refused.message}.` });
+  }, [refused, setBanner]);
+
+  const sample = sampleText ?? (trigger ? JSON.stringify(sampleFor(trigger), null, 2) : "");
+  const sampleEvent = parseSample(sample).value;
+  const selection = workflow ? existing(selected, workflow) : null;
+  const placed = useMemo(() => placeProblems(problems, workflow ?? { actions: [], edges: [] }), [problems, workflow]);
+  const allFields = useMemo(() => {
+    if (!workflow) return [];
+    const groups: DataGroup[] = [eventGroup(sampleEvent as Json)];
+    for (const action of workflow.actions) {
+      const group = outputGroup(workflow, byKind, action.id);
+      if (group) groups.push(group);
+    }
+    return conditionFields(groups, ["event", "state", "async"]);
+    // the sample's text stands for its parsed value
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [workflow, byKind, sample]);
+  const summaries = useMemo(
+    () => (workflow && trigger ? nodeSummaries(workflow, trigger, byKind, allFields) : {}),
+    [workflow, trigger, byKind, allFields],
+  );
+  const flow = useMemo(() => {
+    if (!workflow || !trigger) return { nodes: [], edges: [] };
+    const selectedId = selection ? (selection.kind === "edge" ? edgeId(selection) : selectedNodeId(selection)) : null;
+    return toFlow(workflow, { catalog: byKind, trigger, problems: placed, selected: selectedId, summaries, editable: true });
+  }, [workflow, trigger, byKind, placed, selection, summaries]);
+
+  const select = useCallback((next: Selection | null) => {
+    setSelected(next);
+    if (next) setTab("edit");
+  }, []);
+
+  /** Add a step of `kind` where `request` says, then select it, bring it into view and focus its first field. */
+  const addStep = (kind: string, request: AddRequest | null, at?: { x: number; y: number }) => {
+    if (!current) return;
+    const definition = byKind.get(kind);
+    const inputs = definition ? (defaultInputs(definition.inputs) as Record<string, Json>) : {};
+    const pinned = setPositions(current.workflow, placedPositions(current.workflow)); // nothing moves under the new one
+    let result: { workflow: Workflow; id: string };
+    try {
+      if (request?.kind === "between") {
+        const from = positionsOf(pinned)[request.from];
+        const to = positionsOf(pinned)[request.to];
+        const position = from && to ? { x: Math.round((from.x + to.x) / 2), y: Math.round(from.y + STEP_Y) } : undefined;
+        const shift = from && to && to.y - from.y < 2 * STEP_Y ? { x: 0, y: STEP_Y } : undefined;
+        const onward = branchEdge(pinned, "", definition);
+        result = insertBetween(pinned, kind, request.from, request.to, {
+          inputs,
+          position,
+          shift,
+          onward: onward ? { name: onward.name, conditional: onward.conditional } : undefined,
+        });
+      } else {
+        const parent = request?.from;
+        const parentDefinition = parent && parent !== SOURCE ? byKind.get(pinned.actions.find((a) => a.id === parent)?.kind ?? "") : undefined;
+        const edge = parent ? branchEdge(pinned, parent, parentDefinition, request?.edge) : undefined;
+        result = addAction(pinned, kind, {
+          position: at ?? freePosition(pinned, parent),
+          parent,
+          edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
+          inputs,
+        });
+      }
+    } catch (error) {
+      commands.setBanner({ kind: "error", text: `The step was not added: ${(error as Error).message}.` });
+      return;
+    }
+    doc.edit((d) => ({ ...d, workflow: result.workflow }));
+    setSelected({ kind: "action", id: result.id });
+    setTab("edit");
+    if (!at) setReveal((r) => ({ id: result.id, seq: (r?.seq ?? 0) + 1 })); // a step dropped is where the user put it
+    setFocus((f) => ({ field: [], seq: (f?.seq ?? 0) + 1 }));
+    setMenu(null);
+  };
+
+  const canvasActions = useMemo<CanvasActions>(() => ({ requestAdd: (request, anchor) => setMenu({ request, anchor }) }), []);
+
+  useEditorShortcuts(root, {
+    undo: doc.undo,
+    redo: doc.redo,
+    save: () => {
+      if (doc.dirty && !commands.busy) void commands.save();
+    },
+  });
+
+  if (!current || !record || !workflow || !trigger) {
+    return (
+      <div className="wk-home" role="status">
+        {commands.banner ? <div className="wk-banner error">{commands.banner.text}</div> : "Loading…"}
+      </div>
+    );
+  }
+
+  const latest = commands.versions?.[0] ?? null;
+  const status = draftStatus(current, commands.versions === null ? undefined : latest);
+  const empty = workflow.actions.length === 0;
+  const shownProblems = problems.filter((p) => !isEmptyWorkflowProblem(p, workflow));
+  const views = shownProblems.map((p) => problemView(p, workflow, byKind));
+  const workflowProblems = placed.workflow.filter((p) => !isEmptyWorkflowProblem(p, workflow)).map((p) => problemView(p, workflow, byKind));
+  const upstream = selection?.kind === "action" ? upstreamOf(workflow, selection.id) : selection?.kind === "edge" && selection.from !== SOURCE ? [...upstreamOf(workflow, selection.from), selection.from] : [];
+  const groups = dataGroups({
+    workflow,
+    catalog: byKind,
+    sample: sampleEvent as Json,
+    upstream,
+    outputOf: selection?.kind === "edge" ? selection.from : undefined,
+  });
+  const menuTitle = (request: AddRequest) => {
+    if (request.kind === "between") return `Add a step between ${nodeTitle(request.from, workflow, byKind)} and ${nodeTitle(request.to, workflow, byKind)}`;
+    const after = nodeTitle(request.from, workflow, byKind);
+    return request.edge ? `Add a step on the ${request.edge} branch of ${after}` : `Add a step after ${after}`;
+  };
+
+  return (
+    <div className="wk-editor" ref={root}>
+      <EditorToolbar
+        name={current.name}
+        onName={(next) => doc.edit((d) => ({ ...d, name: next }), "name")}
+        status={status}
+        dirty={doc.dirty}
+        problems={views}
+        checking={live.checking}
+        onProblem={(view) => {
+          setSelected(view.target.selection);
+          setTab(view.target.tab);
+          if (view.target.field) setFocus((f) => ({ field: view.target.field ?? [], seq: (f?.seq ?? 0) + 1 }));
+          if (view.target.selection?.kind === "action") {
+            const id = view.target.selection.id;
+            setReveal((r) => ({ id, seq: (r?.seq ?? 0) + 1 }));
+          }
+        }}
+        busy={commands.busy}
+        enabled={record.enabled}
+        canUndo={doc.canUndo}
+        canRedo={doc.canRedo}
+        onUndo={doc.undo}
+        onRedo={doc.redo}
+        onBack={onBack ? () => {
+          if (!onDirtyChange && doc.dirty && !window.confirm(LEAVE_QUESTION)) return;
+          onBack();
+        } : undefined}
+        onLayout={() => {
+          doc.editWorkflow((w) => setPositions(w, layout(w)));
+          setFitRequest((n) => n + 1);
+        }}
+        onSave={() => void commands.save()}
+        onPublish={() => void commands.publish()}
+        onToggleEnabled={() => void commands.toggleEnabled()}
+      />
+      {commands.banner && (
+        <div className={`wk-banner ${commands.banner.kind}`} role={commands.banner.kind === "info" ? "status" : "alert"}>
+          <span>{commands.banner.text}</span>
+          {commands.banner.kind === "conflict" && (
+            <>
+              <button type="button" className="wk-button" onClick={() => void commands.reload()}>Reload (discard my changes)</button>
+              <button type="button" className="wk-button" onClick={() => void commands.keepMine()}>Keep my changes</button>
+            </>
+          )}
+          <span className="wk-spacer" />
+          <button type="button" className="wk-link" onClick={() => commands.setBanner(null)} aria-label="Dismiss">×</button>
+        </div>
+      )}
+      {workflowProblems.length > 0 && (
+        <div className="wk-banner error" aria-label="Problems with the workflow">
+          {workflowProblems.map((v) => v.text).join(" · ")}
+        </div>
+      )}
+      <CanvasActionsContext.Provider value={canvasActions}>
+        <div className="wk-body">
+          <ErrorBoundary what="the list of actions">
+            <Palette
+              actions={catalog}
+              onAdd={(kind) => {
+                // after the selected node, as the palette says; with nothing selected, on its own (to connect)
+                const from = selectedNodeId(selection);
+                addStep(kind, from ? { kind: "after", from } : null);
+              }}
+            />
+          </ErrorBoundary>
+          <div className="wk-canvas-area">
+            <ErrorBoundary what="the canvas">
+              <Canvas
+                fitRequest={fitRequest}
+                reveal={reveal}
+                nodes={flow.nodes}
+                edges={flow.edges}
+                onSelect={select}
+                onConnect={(from, to) =>
+                  doc.editWorkflow((w) => {
+                    const fromDefinition = from === SOURCE ? undefined : byKind.get(w.actions.find((a) => a.id === from)?.kind ?? "");
+                    const branch = branchEdge(w, from, fromDefinition);
+                    return connect(w, from, to, branch ? { name: branch.name, conditional: branch.conditional } : {});
+                  })
+                }
+                onMove={(positions) => doc.editWorkflow((w) => Object.entries(positions).reduce((acc, [id, p]) => setPosition(acc, id, p), w))}
+                onDeleteNodes={(ids) => {
+                  doc.editWorkflow((w) => ids.reduce((acc, id) => removeAction(acc, id), w));
+                  setSelected(null);
+                }}
+                onDeleteEdges={(edges) => doc.editWorkflow((w) => edges.reduce((acc, e) => disconnect(acc, e.from, e.to), w))}
+                onDropAction={(kind, position) => addStep(kind, null, position)}
+              />
+            </ErrorBoundary>
+            {empty && (
+              <div className="wk-invite" role="note">
+                <strong>Start with a first step.</strong>
+                <span>Choose what happens when this workflow is triggered.</span>
+                <button type="button" className="wk-button primary" onClick={(e) => setMenu({ request: { kind: "after", from: SOURCE }, anchor: e.currentTarget })}>
+                  + Add the first step
+                </button>
+              </div>
+            )}
+          </div>
+          <SidePanel
+            api={api}
+            workflowId={workflowId}
+            tab={tab}
+            onTab={setTab}
+            selection={selection}
+            document={current}
+            record={record}
+            versions={commands.versions}
+            catalog={byKind}
+            problems={problems}
+            placed={placed}
+            groups={groups}
+            sample={sample}
+            onSample={setSampleText}
+            focus={focus}
+            busy={commands.busy}
+            doc={doc}
+            onSelect={select}
+            onAddAfter={(id, anchor) => setMenu({ request: { kind: "after", from: id }, anchor })}
+            onOpenRun={onOpenRun}
+            onTestRun={() => void commands.testRun(sample)}
+            onPublish={(message) => void commands.publish(message)}
+            onRestored={(number) => commands.setBanner({ kind: "info", text: `Version ${number} restored into the draft: save or publish to keep it.` })}
+          />
+        </div>
+      </CanvasActionsContext.Provider>
+      {menu && (
+        <AddStepMenu
+          title={menuTitle(menu.request)}
+          catalog={catalog}
+          anchor={menu.anchor}
+          onPick={(kind) => addStep(kind, menu.request)}
+          onClose={() => setMenu(null)}
+        />
+      )}
+    </div>
+  );
+}
+

@@ -1,0 +1,95 @@
+"""What a user does in the editor, as the browser tests say it: open it, make a workflow, add a step with
+a "+" button, fill a condition with the builder. Each helper goes through the UI only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import ARTIFACTS, Server
+
+SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
+INTERNAL = re.compile(r"\$source|builtin:|\$\.(event|state|output)\b|!ref\(|actions\[\d+\]|NonRetriableError")
+
+
+def open_list(page: Page, server: Server, tenant: str = "acme") -> None:
+    page.goto(f"{server.base}/#/?token={server.token(tenant)}")
+    expect(page.get_by_role("heading", name="Automations")).to_be_visible()
+
+
+def new_workflow(page: Page, name: str, event: str) -> None:
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Triggered by the event").fill(event)
+    page.get_by_role("button", name="New workflow").click()
+    expect(page.locator('.react-flow__node[data-id="$source"]')).to_be_visible()
+
+
+def node(page: Page, title: str) -> Locator:
+    """A step on the canvas by its name (its accessible name is "Step <name>…")."""
+    return page.get_by_role("group", name=re.compile(rf"^Step {re.escape(title)}(,|$)"))
+
+
+def trigger_node(page: Page) -> Locator:
+    return page.get_by_role("group", name=re.compile(r"^Trigger: "))
+
+
+def add_step(page: Page, plus: str, step: str) -> None:
+    """Press a "+" button (by its name, e.g. "Add a step after the trigger") and choose `step` in the menu."""
+    page.get_by_role("button", name=plus, exact=True).click()
+    menu = page.get_by_role("dialog", name=re.compile(r"^Add a step"))
+    menu.get_by_role("combobox", name="Search steps").fill(step)
+    menu.get_by_role("option", name=step, exact=True).click()
+    expect(menu).to_have_count(0)
+
+
+def workflow_id(page: Page) -> str:
+    return page.url.split("/workflows/")[1].split("?")[0]
+
+
+def visible_text(page: Page) -> str:
+    return page.locator("body").inner_text()
+
+
+def assert_plain(page: Page, ids: Sequence[str], names: Sequence[str] = ()) -> None:
+    """Nothing on screen names an internal id, kind, path or exception class. `ids` are the action ids
+    and kinds of the workflow shown; `names` the names users gave or see (an id that is also an English
+    word, such as "approval", may appear inside a name like "Apply changes after approval")."""
+    text = visible_text(page)
+    found = INTERNAL.search(text)
+    assert not found, f"internal word {found.group(0)!r} on screen: {text[:2000]}"
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, " ")
+    words = set(re.findall(r"[A-Za-z0-9_:.$-]+", text))
+    shown = [i for i in ids if i in words]
+    assert not shown, f"action ids on screen: {shown} in {text[:2000]}"
+
+
+def screenshots(page: Page, name: str) -> None:
+    """The screen at both sizes the product is checked at, kept in test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    before = page.viewport_size
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(250)  # the canvas re-fits after a resize
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"))
+    if before:
+        page.set_viewport_size(before)
+
+
+def tab_to(page: Page, target: Locator, limit: int = 80, back: bool = False) -> None:
+    """Press Tab (or Shift+Tab) until `target` has the focus, as a keyboard user gets to it."""
+    for _ in range(limit):
+        if target.evaluate("e => e === document.activeElement"):
+            return
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+    raise AssertionError(f"{limit} presses of Tab did not reach {target}")
+
+
+def catalog_text(server: Server, tenant: str = "acme") -> list[str]:
+    """The names and descriptions the product's developers gave their actions: words users read, which
+    may contain an id that is also an English word ("grammar")."""
+    with server.api(tenant) as api:
+        actions = api.get("/api/actions").json()
+    return [a["name"] for a in actions] + [a["description"] for a in actions if a["description"]]
