@@ -203,6 +203,7 @@ def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server
     node(page, "log").focus()
     page.keyboard.press("Delete")
     expect(node(page, "log")).to_have_count(0)
+    expect(node(page, "$source")).to_be_focused()  # the focus goes back to what it ran after
     expect(edge).to_have_count(1)
     expect(greet).to_have_count(1)
     edge.focus()

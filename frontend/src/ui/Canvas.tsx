@@ -179,8 +179,12 @@ export function canvasKey(event: KeyboardEvent<HTMLElement>, props: CanvasProps,
   } else if ((event.key === "Delete" || event.key === "Backspace") && !props.readOnly) {
     event.preventDefault();
     event.stopPropagation(); // React Flow's own handler would delete the selected elements instead
+    // the focus goes on to what it came from (a step before it, or the trigger), not to the page
+    const before = kind === "node" ? props.edges.find((e) => e.data?.to === id)?.data?.from ?? SOURCE : edge?.from;
     if (kind === "node" && id !== SOURCE) props.onDeleteNodes?.([id]);
     if (edge) props.onDeleteEdges?.([{ from: edge.from, to: edge.to }]);
+    const root = target.closest(".react-flow");
+    requestAnimationFrame(() => root?.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(before ?? SOURCE)}"]`)?.focus());
   } else if (event.key === "+" && !props.readOnly && actions) {
     event.preventDefault();
     if (kind === "node") actions.requestAdd({ kind: "after", from: id }, target);

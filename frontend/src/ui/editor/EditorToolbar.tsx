@@ -53,7 +53,14 @@ export function EditorToolbar(props: EditorToolbarProps) {
         <button type="button" className="wk-button" onClick={props.onBack}>← Workflows</button>
       )}
       <label className="wk-visually-hidden" htmlFor="wk-workflow-name">Workflow name</label>
-      <input id="wk-workflow-name" className="wk-title" value={props.name} onChange={(e) => props.onName(e.target.value)} />
+      <input
+        id="wk-workflow-name"
+        className="wk-title"
+        value={props.name}
+        style={{ width: `${Math.min(48, Math.max(14, props.name.length + 2))}ch` }}
+        title={props.name}
+        onChange={(e) => props.onName(e.target.value)}
+      />
       <span className={`wk-badge${props.status.canPublish ? " warn" : " ok"}`} data-testid="published" role="status">
         {props.status.text}
       </span>
