@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldTitle, isEmptyWorkflowProblem, problemView, scrub } from "./problemText";
+import { fieldTitle, isEmptyWorkflowProblem, problemView, runErrorText, scrub } from "./problemText";
 import type { ActionDef, Problem, Workflow } from "./types";
 
 const post: ActionDef = {
@@ -65,5 +65,14 @@ describe("problems in words", () => {
 
   it("scrubs internal words out of any server message", () => {
     expect(scrub("'$source' and 'loose' and !ref($.event.data.id)", workflow, catalog)).toBe('the trigger and "Second pass" and "Trigger event > Id"');
+  });
+});
+
+describe("run errors in words", () => {
+  it("names the step and the field instead of ids and kinds", () => {
+    const shown = runErrorText("action 'add_toc': invalid inputs for action 'add_toc': inputs.post_id: expected integer, got null", workflow, catalog);
+    expect(shown).toBe("Add a Table of Contents: its inputs are not valid: Post id: expected integer, got null");
+    expect(runErrorText("the post was not found", workflow, catalog)).toBe("the post was not found");
+    expect(runErrorText("step 'x' of 'loose' failed", workflow, catalog)).not.toMatch(INTERNAL);
   });
 });

@@ -262,3 +262,19 @@ function lowerFirst(text: string): string {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/** A run's error as an end user reads it: the step named, not its id or kind ("action 'toc': invalid
+ * inputs for action 'add_toc': inputs.post_id: expected integer, got null" -> "Add a Table of Contents:
+ * its inputs are not valid: Post id: expected integer, got null"). */
+export function runErrorText(message: string, workflow: Workflow, catalog: Catalog): string {
+  let text = message.replace(/^action '([^']+)': /, (_match, id: string) => `${titleOf(id, workflow, catalog)}: `);
+  text = text.replace(/invalid inputs for action '([^']+)': /g, "its inputs are not valid: ");
+  text = text.replace(/\binputs\.([A-Za-z_][\w.[\]]*)/g, (_match, path: string) => {
+    const segments = pathSegments(`.${path}`);
+    return segments.length ? segments.map((s) => (typeof s === "number" ? `item ${s + 1}` : humanize(s))).join(SEPARATOR) : path;
+  });
+  for (const definition of catalog.values()) {
+    text = text.replace(new RegExp(`(['"])${escapeRegExp(definition.kind)}\\1`, "g"), `"${definition.name}"`);
+  }
+  return scrub(text, workflow, catalog);
+}

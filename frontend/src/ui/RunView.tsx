@@ -1,16 +1,18 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import { toFlow } from "../flow";
+import { conditionFields, eventGroup, outputGroup } from "../dataFields";
 import { humanize } from "../forms";
 import { nodeTitle } from "../names";
-import { TERMINAL, type ActionDef, type ActionRecord, type Run, type Trigger, type Workflow } from "../types";
+import { runErrorText } from "../problemText";
+import { nodeSummaries } from "../summaries";
+import { TERMINAL, type ActionDef, type ActionRecord, type Json, type Run, type Trigger, type Workflow } from "../types";
 import { Canvas } from "./Canvas";
 import { formatTime } from "./RunsPanel";
 
-/** An error as an end user reads it: its message (the exception's class name is for developers). */
-function errorText(error: { message: string }): string {
-  return error.message;
-}
+/** An error as an end user reads it: its message, with steps by name (the exception's class name and
+ * the ids are for developers). */
+type ErrorText = (error: { message: string }) => string;
 
 function Json({ value, label }: { value: unknown; label: string }) {
   return (
@@ -20,7 +22,7 @@ function Json({ value, label }: { value: unknown; label: string }) {
   );
 }
 
-function ActionTimeline({ record, title }: { record: ActionRecord; title: string }) {
+function ActionTimeline({ record, title, errorText }: { record: ActionRecord; title: string; errorText: ErrorText }) {
   const attempts = record.attempts ?? [];
   const steps = record.steps ?? [];
   return (
@@ -129,7 +131,9 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   const flow = useMemo(() => {
     if (!workflow || !run) return { nodes: [], edges: [] };
     const statuses = Object.fromEntries((run.actions ?? []).map((a) => [a.id, a.status]));
-    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected });
+    const fields = conditionFields([eventGroup(run.event as Json), ...workflow.workflow.actions.flatMap((a) => outputGroup(workflow.workflow, catalog, a.id) ?? [])], ["event", "state", "async"]);
+    const summaries = nodeSummaries(workflow.workflow, workflow.trigger, catalog, fields);
+    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected, summaries });
   }, [workflow, run, catalog, selected]);
 
   const act = async (what: () => Promise<unknown>) => {
@@ -150,6 +154,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   const record = run?.actions?.find((a) => a.id === selected);
   const titleOf = (id: string) => (workflow ? nodeTitle(id, workflow.workflow, catalog) : "a step");
   const workflowName = workflow?.workflow.name;
+  const errorText: ErrorText = (error) => (workflow ? runErrorText(error.message, workflow.workflow, catalog) : error.message);
   return (
     <>
       <div className="wk-toolbar" role="toolbar" aria-label="Run">
@@ -194,7 +199,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
             </div>
           )}
           {record ? (
-            <ActionTimeline record={record} title={titleOf(record.id)} />
+            <ActionTimeline record={record} title={titleOf(record.id)} errorText={errorText} />
           ) : (
             <>
               <div className="wk-help">Select a step to see its attempts, inputs, output and steps.</div>
