@@ -1,14 +1,13 @@
 """Issue 2 acceptance: conformance cases run through workflow_kit.testing.run_workflow.
 
-The harness follows /work/shared/conformance/README.md (written from it, independently). It runs both the
-shared cases (../shared/conformance/cases, when present) and our own cases for the held-back numbers
-(tests/acceptance/conformance_cases).
+The harness follows tests/conformance/README.md (written from it, independently). It runs both the
+public cases kept in this repository (tests/conformance/cases) and our own cases for the held-back
+numbers (tests/acceptance/conformance_cases).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any, TypedDict
@@ -20,7 +19,7 @@ from workflow_kit.testing import RunResult, run_workflow
 
 HERE = Path(__file__).parent
 OWN = HERE / "conformance_cases"
-SHARED = Path(os.environ.get("WORKFLOW_KIT_CONFORMANCE", "/work/shared/conformance/cases"))
+SHARED = HERE.parent / "conformance" / "cases"
 
 TYPES: dict[str, Any] = {
     "number": float,
@@ -33,10 +32,7 @@ TYPES: dict[str, Any] = {
 
 
 def _case_files() -> list[Path]:
-    files = sorted(OWN.glob("*.json"))
-    if SHARED.is_dir():
-        files += sorted(SHARED.glob("*.json"))
-    return files
+    return sorted(OWN.glob("*.json")) + sorted(SHARED.glob("*.json"))
 
 
 class Log:
