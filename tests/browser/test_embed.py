@@ -213,6 +213,21 @@ def test_the_keyboard_and_the_menus_work_inside_the_shadow_root(
     assert stored(api, workflow_id)["name"] == "Saved with the keyboard"
 
 
+def wait_still(page: Page, *locators: Locator, within_ms: int = 5000) -> None:
+    """Wait until the elements stay where they are for 200 ms (the canvas pans to a new step)."""
+    last: list[Any] = []
+    still_since = waited = 0
+    while waited < within_ms:
+        boxes = [locator.bounding_box() for locator in locators]
+        if boxes != last:
+            last, still_since = boxes, waited
+        elif waited - still_since >= 200:
+            return
+        page.wait_for_timeout(50)
+        waited += 50
+    raise AssertionError(f"still moving after {within_ms} ms: {last}")
+
+
 def test_the_canvas_the_json_editor_and_the_date_picker_work_inside_the_shadow_root(
     page: Page, api: Server, site: tuple[str, Path]
 ) -> None:
@@ -260,6 +275,7 @@ def test_the_canvas_the_json_editor_and_the_date_picker_work_inside_the_shadow_r
     page.locator('[data-kind="log"]').click()  # added unconnected
     edges = page.locator(".react-flow__edge")
     expect(edges).to_have_count(1)
+    wait_still(page, node(page, "Send an event"), node(page, "Log a message"))  # the view moves to the new node
     drag_between(
         page,
         node(page, "Send an event").locator(".react-flow__handle-bottom"),
