@@ -105,6 +105,7 @@ export function App({ apiBase = "" }: { apiBase?: string }) {
       api={api}
       view={route.view}
       leaveGuard={leaveGuard}
+      pageTitle
       onNavigate={(view) => {
         window.location.hash = hashFor(view);
       }}

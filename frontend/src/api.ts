@@ -1,19 +1,12 @@
 // The editor API client: every call the editor makes, typed, with errors as ApiError.
+//
+// The token can change while the editor is open (the editor keeps its draft): setToken() gives it a new
+// one, and a tokenProvider is asked for one when the API answers 401; the request is then sent once more.
 
+import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly problems: Problem[] = [],
-    readonly currentVersion?: number,
-    readonly path?: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError, UNREACHABLE } from "./apiErrors";
 
 export interface WorkflowChange {
   name?: string;
@@ -24,23 +17,100 @@ export interface WorkflowChange {
   publish?: boolean;
 }
 
+/** Resolves to a new editor token (your backend mints it: kit.editor_token(tenant, user)). */
+export type TokenProvider = () => Promise<string>;
+
+export interface TokenOptions {
+  /** Asked for a new token when the API answers 401 (the token expired or is not valid); the request is
+   * retried once with it. Concurrent requests share one call. */
+  tokenProvider?: TokenProvider;
+  /** Told when a request failed for want of a valid token (no provider, or its token was refused too). */
+  onTokenExpired?: (error: ApiError) => void;
+}
+
 export class Api {
   readonly base: string;
+  private current: string;
+  private options: TokenOptions;
+  private refreshing: Promise<string> | null = null;
+  private reported: string | null = null;
 
-  constructor(base: string, readonly token: string) {
+  constructor(base: string, token: string, options: TokenOptions = {}) {
     this.base = base.replace(/\/+$/, "");
+    this.current = token;
+    this.options = { ...options };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const response = await fetch(`${this.base}${path}`, {
+  /** The token requests are sent with now. */
+  get token(): string {
+    return this.current;
+  }
+
+  /** Use this token from the next request on (the editor stays as it is: nothing is reloaded). */
+  setToken(token: string): void {
+    this.current = token;
+  }
+
+  /** Replace the token provider and the expiry listener (undefined removes one). */
+  setTokenOptions(options: TokenOptions): void {
+    this.options = { ...options };
+  }
+
+  private request(method: string, path: string, token: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+    return fetch(`${this.base}${path}`, {
       method,
       headers: {
-        Authorization: `Bearer ${this.token}`,
+        Authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { "Content-Type": "application/json" }),
         ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch((error: unknown) => {
+      if (error instanceof TypeError) {
+        throw new ApiError(UNREACHABLE, "unreachable", unreachableMessage(this.base, globalThis.location?.origin));
+      }
+      throw error;
     });
+  }
+
+  /** A token to retry with after `stale` was refused: one set since, or the provider's. Null if none. */
+  private async fresher(stale: string): Promise<string | null> {
+    if (this.current !== stale) return this.current;
+    const provider = this.options.tokenProvider;
+    if (!provider) return null;
+    this.refreshing ??= Promise.resolve()
+      .then(provider)
+      .finally(() => {
+        this.refreshing = null;
+      });
+    try {
+      const token = await this.refreshing;
+      this.current = token;
+      return token;
+    } catch (error) {
+      const failed = new ApiError(401, "token_refresh_failed", refreshFailedMessage(error));
+      this.expired(stale, failed);
+      throw failed;
+    }
+  }
+
+  /** Tell the listener once per refused token. */
+  private expired(token: string, error: ApiError): void {
+    if (this.reported === token) return;
+    this.reported = token;
+    this.options.onTokenExpired?.(error);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let token = this.current;
+    let response = await this.request(method, path, token, body, headers);
+    if (response.status === 401) {
+      const fresh = await this.fresher(token);
+      if (fresh !== null) {
+        token = fresh;
+        response = await this.request(method, path, token, body, headers);
+      }
+    }
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     let payload: unknown;
@@ -51,6 +121,11 @@ export class Api {
     }
     if (!response.ok) {
       const p = (payload ?? {}) as { code?: string; message?: string; problems?: Problem[]; current_version?: number; path?: string };
+      if (response.status === 401) {
+        const error = new ApiError(401, p.code ?? "unauthorized", sessionMessage(p.message ?? ""));
+        this.expired(token, error);
+        throw error;
+      }
       throw new ApiError(response.status, p.code ?? "error", p.message ?? response.statusText, p.problems ?? [], p.current_version, p.path);
     }
     return payload as T;
@@ -143,7 +218,7 @@ export class Api {
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */
   stream(id: string, onRun: (run: Run) => void, onEnd: () => void = () => {}): () => void {
-    const url = `${this.base}/api/runs/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(this.token)}`;
+    const url = `${this.base}/api/runs/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(this.current)}`;
     const source = new EventSource(url);
     source.addEventListener("run", (message) => onRun(JSON.parse((message as MessageEvent<string>).data) as Run));
     source.addEventListener("end", () => {

@@ -397,7 +397,8 @@ def test_embedded_element_follows_attribute_changes(browser: Any, server: Server
 def test_react_component_bundle_built() -> None:
     from .issue5_support import ROOT
 
-    bundle = ROOT / "frontend" / "dist" / "react" / "workflow-editor.mjs"
+    # the React component is the npm package @workflow-kit/editor (frontend/lib, built by `npm run build`)
+    bundle = ROOT / "frontend" / "lib" / "index.js"
     assert bundle.exists()
     text = bundle.read_text()
     assert re.search(r"export\s*\{[^}]*\bWorkflowEditor\b", text) and re.search(r"export\s*\{[^}]*\bApi\b", text)

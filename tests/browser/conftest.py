@@ -7,14 +7,18 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +182,33 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     found = start_server(tmp_path_factory.mktemp("demo"), app="seeds.app:kit", seed=True)
     yield found
     stop_server(found)
+
+
+@contextmanager
+def static_site(folder: Path) -> Iterator[str]:
+    """The files in `folder` served on 127.0.0.1 (a host product's pages, on an origin of their own);
+    yields the origin."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A host product's page on another origin, served from a temporary folder: (origin, folder)."""
+    folder = tmp_path / "host"
+    folder.mkdir()
+    with static_site(folder) as origin:
+        yield origin, folder
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import ARTIFACTS, Server, free_port, start_server
+from .conftest import ARTIFACTS, Server, start_server
+from .ui import drag_between
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -33,20 +31,6 @@ def create_workflow(page: Page, name: str, event: str) -> None:
 
 def node(page: Page, node_id: str) -> Locator:
     return page.locator(f'.react-flow__node[data-id="{node_id}"]')
-
-
-def drag_between(page: Page, source: Locator, target: Locator) -> None:
-    """A mouse drag from one handle's centre to another's, as a user connects two nodes."""
-    expect(source).to_be_visible()
-    expect(target).to_be_visible()
-    start, end = source.bounding_box(), target.bounding_box()
-    assert start and end
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=3)
-    expect(page.locator(".react-flow__connection")).to_have_count(1)  # a connection is being drawn
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=15)
-    page.mouse.up()
 
 
 def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, server: Server) -> None:
@@ -238,20 +222,6 @@ def test_a_stale_save_is_a_conflict_with_a_reload_choice(page: Page, server: Ser
     expect(page.get_by_role("alert")).to_contain_text("Someone else changed this workflow")
     page.get_by_role("button", name="Reload (discard my changes)").click()
     expect(page.get_by_label("Workflow name")).to_have_value("Changed elsewhere")
-
-
-@pytest.fixture
-def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A host product's page on another origin, served from a temporary folder."""
-    folder = tmp_path / "host"
-    folder.mkdir()
-    port = free_port()
-    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(folder))  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", folder
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_the_custom_element_works_in_a_host_page(page: Page, host_page: tuple[str, Path], tmp_path: Path) -> None:

@@ -44,6 +44,20 @@ def add_step(page: Page, plus: str, step: str) -> None:
     expect(menu).to_have_count(0)
 
 
+def drag_between(page: Page, source: Locator, target: Locator) -> None:
+    """A mouse drag from one handle's centre to another's, as a user connects two nodes."""
+    expect(source).to_be_visible()
+    expect(target).to_be_visible()
+    start, end = source.bounding_box(), target.bounding_box()
+    assert start and end
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=3)
+    expect(page.locator(".react-flow__connection")).to_have_count(1)  # a connection is being drawn
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=15)
+    page.mouse.up()
+
+
 def workflow_id(page: Page) -> str:
     return page.url.split("/workflows/")[1].split("?")[0]
 

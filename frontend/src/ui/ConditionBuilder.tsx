@@ -14,7 +14,6 @@ import { ConditionProblems } from "./ConditionProblems";
 import { ConditionRow } from "./ConditionRow";
 import { RefPicker } from "./RefPicker";
 import type { DataGroup } from "../dataFields";
-import "./conditions.css";
 
 export { FieldSelect, ValueInput, type FieldSelectProps, type ValueInputProps } from "./conditionControls";
 

@@ -17,10 +17,13 @@ export interface StudioProps {
   /** Set to the Studio's leave check: true when nothing is unsaved or the user agrees to drop it. A host
    * that navigates by itself (the standalone page on the browser's Back button) asks it first. */
   leaveGuard?: MutableRefObject<(() => boolean) | null>;
+  /** Name the page after the open workflow (document.title): the standalone page does; an editor
+   * embedded in a host's page leaves the host's title alone. */
+  pageTitle?: boolean;
 }
 
 /** The whole editor: the workflow list, a workflow's editor, and its runs. */
-export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGuard }: StudioProps) {
+export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGuard, pageTitle = false }: StudioProps) {
   const [own, setOwn] = useState<View>(workflowId ? { kind: "workflow", id: workflowId } : { kind: "list" });
   const view = controlled ?? own;
   // Unsaved changes in the editor: every way out of it (the list, a run, the browser's Back) asks first.
@@ -59,6 +62,7 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
           onOpenRun={(runId) => go({ kind: "run", workflowId: view.id, runId })}
           onBack={workflowId ? undefined : () => go({ kind: "list" })}
           onDirtyChange={onDirtyChange}
+          pageTitle={pageTitle}
         />
       )}
       {catalog && view.kind === "run" && (

@@ -3,6 +3,7 @@
 
 import { useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import type { ActionDef } from "../../types";
+import { happenedIn } from "../eventPath";
 import { ActionIcon } from "../nodes";
 
 export interface AddStepMenuProps {
@@ -57,7 +58,7 @@ export function AddStepMenu({ title, catalog, anchor, onPick, onClose }: AddStep
   };
   useEffect(() => {
     const outside = (event: MouseEvent) => {
-      if (box.current && !box.current.contains(event.target as Node) && event.target !== anchor) onClose();
+      if (box.current && !happenedIn(event, box.current, anchor)) onClose();
     };
     document.addEventListener("mousedown", outside);
     return () => document.removeEventListener("mousedown", outside);

@@ -4,6 +4,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { ProblemView } from "../../problemText";
+import { happenedIn } from "../eventPath";
 import type { DraftStatus } from "../../versions";
 
 export interface EditorToolbarProps {
@@ -40,7 +41,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
     if (!open) return;
     list.current?.querySelector<HTMLElement>("button")?.focus();
     const outside = (event: MouseEvent) => {
-      if (!list.current?.contains(event.target as Node) && event.target !== button.current) setOpen(false);
+      if (!happenedIn(event, list.current, button.current)) setOpen(false);
     };
     document.addEventListener("mousedown", outside);
     return () => document.removeEventListener("mousedown", outside);

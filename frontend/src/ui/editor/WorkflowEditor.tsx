@@ -37,6 +37,8 @@ export interface WorkflowEditorProps {
   onBack?: () => void;
   /** Told whether there are unsaved changes (the host asks before it navigates away from them). */
   onDirtyChange?: (dirty: boolean) => void;
+  /** Name the page (document.title) after the workflow. */
+  pageTitle?: boolean;
 }
 
 /** The first predefined edge (e.g. "True", then "False") not yet used from this node, or the one named. */
@@ -47,7 +49,7 @@ function branchEdge(workflow: Workflow, from: string, definition: ActionDef | un
   return named.find((e) => !used.has(e.name)) ?? named[0];
 }
 
-export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange }: WorkflowEditorProps) {
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange, pageTitle = false }: WorkflowEditorProps) {
   const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
   const doc = useWorkflowDocument();
   const current = doc.document;
@@ -78,16 +80,16 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
     window.addEventListener("beforeunload", guard);
     return () => window.removeEventListener("beforeunload", guard);
   }, [doc.dirty]);
-  // the page's title names the workflow
+  // the page's title names the workflow (on the standalone page)
   const name = current?.name;
   useEffect(() => {
-    if (!name) return;
+    if (!name || !pageTitle) return;
     const before = document.title;
     document.title = `${name} · Automations`;
     return () => {
       document.title = before;
     };
-  }, [name]);
+  }, [name, pageTitle]);
   // a refused edit (e.g. a connection that would make a loop) says why
   const refused = doc.refused;
   const { setBanner } = commands;

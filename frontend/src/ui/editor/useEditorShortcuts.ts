@@ -1,8 +1,10 @@
 // Undo, redo and save from the keyboard: Ctrl/Cmd+Z, Shift+Ctrl/Cmd+Z (or Ctrl+Y), Ctrl/Cmd+S. They act
 // while the focus is in the editor (or on nothing in particular), so a host page keeps its own keys;
-// a code editor inside a field (JSON) keeps its own undo.
+// a code editor inside a field (JSON) keeps its own undo. In <workflow-editor>'s shadow root the
+// document sees the element as the target: the event's composed path says where it really was.
 
 import { useEffect, type RefObject } from "react";
+import { happenedIn, realTarget } from "../eventPath";
 
 export interface Shortcuts {
   undo: () => void;
@@ -24,8 +26,8 @@ export function useEditorShortcuts(root: RefObject<HTMLElement | null>, shortcut
     const onKey = (event: KeyboardEvent) => {
       const which = shortcutOf(event);
       if (!which) return;
-      const target = event.target as Node | null;
-      const inside = !!target && !!root.current && (root.current.contains(target) || target === document.body || target === document.documentElement);
+      const target = realTarget(event);
+      const inside = happenedIn(event, root.current) || target === document.body || target === document.documentElement;
       if (!inside) return;
       if (which !== "save" && target instanceof Element && target.closest(".cm-editor")) return;
       event.preventDefault();
