@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := frontend/node_modules/.installed
-FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json
+FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json frontend/tsconfig.lib.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean
+.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean package
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
 	cd frontend && npm run build --silent
 
 frontend: frontend/dist/index.html
+
+# The npm package @workflow-kit/editor as a local tarball (never published): frontend/workflow-kit-editor-0.1.0.tgz
+package: $(NPM_STAMP)
+	cd frontend && npm pack
 
 # The editor's unit tests, ESLint (with React's rules of hooks), and a check that its API types
 # (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
@@ -74,4 +78,4 @@ pytest: $(STAMP) frontend chromium
 test: lint typecheck frontend-test pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist test-artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts
