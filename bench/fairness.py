@@ -42,7 +42,7 @@ async def measure(url: str, flood: int, probes: int) -> dict[str, float]:
 
     one_step = {"actions": [{"id": "m", "kind": "mark"}], "edges": [{"from": "$source", "to": "m"}]}
     for tenant in ("flood", "quiet"):
-        kit.workflows.create(tenant, name="one step", trigger="bench/go", workflow=one_step)
+        await kit.workflows.create(tenant, name="one step", trigger="bench/go", workflow=one_step)
 
     async def probe_latencies(first: int) -> list[float]:
         latencies = []

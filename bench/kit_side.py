@@ -79,7 +79,7 @@ def build_kit(url: str, marks: Marks) -> WorkflowKit:
         "actions": [{"id": i, "kind": "noop"} for i in ids],
         "edges": [{"from": a, "to": b} for a, b in zip(["$source", *ids], ids, strict=False)],
     }
-    kit.workflows.create(TENANT, name="ten no-op steps", trigger="bench/go", workflow=definition)
+    kit.workflows.create_sync(TENANT, name="ten no-op steps", trigger="bench/go", workflow=definition)
     return kit
 
 

@@ -55,7 +55,7 @@ def build_kit(url: str, woke: dict[int, float], *, create: bool = True) -> Workf
         )
 
     for kind, trigger in (("nap", "bench/nap"), ("await_approval", "doc/submitted")) if create else ():
-        kit.workflows.create(
+        kit.workflows.create_sync(
             TENANT,
             name=kind,
             trigger=trigger,

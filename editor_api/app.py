@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -27,13 +26,13 @@ from workflow_kit.tokens import Principal, check_secret
 
 from . import errors
 from .auth import Authenticator
+from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
-from .openapi import StrictStructSchemaPlugin, document_errors
+from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
 from .routes import actions, events, runs, workflows
+from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
-DEFAULT_FRONTEND = Path(__file__).resolve().parent.parent / "frontend" / "dist"
-_LOG = logging.getLogger("editor_api")
 
 
 class ConfigurationError(RuntimeError):
@@ -54,14 +53,21 @@ def create_app(
     routes: Sequence[Any] = (),
 ) -> Litestar:
     """The editor API for `kit`: routes under ``/api``, OpenAPI at ``/schema/openapi.json``, the built
-    frontend (when there is one) at ``/``.
+    frontend (when there is one) at ``/``. Mount it in an ASGI host under any path (e.g. ``/automations``
+    with Starlette's or FastAPI's ``Mount``); the kit is left as it was.
 
-    - `secret` signs and checks editor tokens (default: the kit's, i.e. ``$WORKFLOW_KIT_SECRET``);
-      without one the app refuses to start, unless `demo` (then a random one is made, and
-      ``POST /api/demo/token`` hands out tokens: never expose a demo server).
+    - `secret` checks editor tokens (default: the kit's, i.e. ``$WORKFLOW_KIT_SECRET``); it is this
+      app's own, the kit's `secret` is not changed. Without one the app refuses to start, unless `demo`
+      (then a random one is made, and ``POST /api/demo/token`` hands out tokens signed with it: never
+      expose a demo server).
     - `server_keys` (default ``$WORKFLOW_KIT_SERVER_KEYS``, comma-separated) let the host's backend act
       for any tenant, named in the ``X-Workflow-Kit-Tenant`` header.
-    - `run_worker` runs an in-process worker for the app's lifetime (``workflow-kit serve`` does).
+    - `run_worker` runs an in-process worker for the app's lifetime (``workflow-kit serve`` does). Without
+      one, nothing runs unless a worker runs elsewhere (``async with kit.worker()`` in the host's
+      lifespan, or ``workflow-kit worker`` processes); the app logs a warning saying so once, at startup
+      or at its first request, unless a worker of the kit runs in the process by then.
+    - `frontend_dir` is the built editor to serve (default ``$WORKFLOW_KIT_FRONTEND_DIR``, else the copy
+      in the installed package, else a development checkout's ``frontend/dist``; see `find_frontend`).
     - `api_routes` are more Litestar handlers under ``/api`` with the same auth (they may take
       ``kit`` and ``principal``); `routes` are more handlers at the top level.
     """
@@ -71,7 +77,6 @@ def create_app(
             raise ConfigurationError("set WORKFLOW_KIT_SECRET (at least 32 characters): it signs the editor's tokens")
         secret = secrets.token_urlsafe(32)
     check_secret(secret)
-    kit.secret = secret
     keys = list(server_keys) if server_keys is not None else _env_list("WORKFLOW_KIT_SERVER_KEYS")
     authenticator = Authenticator(kit, secret, keys)
 
@@ -116,13 +121,21 @@ def create_app(
     )
     public = Router(path="/api", route_handlers=[health], include_in_schema=True)
 
+    notice = WorkerNotice(kit)
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if run_worker:
             async with kit.worker(**(worker_options or {})):
                 yield
         else:
+            notice.check()
             yield
+
+    async def before_request(request: Request[Any, Any, Any]) -> None:
+        if not run_worker:
+            notice.check()
+        await _reject_nul(request)
 
     return Litestar(
         route_handlers=[api, public, *routes, *_frontend(frontend_dir)],
@@ -130,7 +143,7 @@ def create_app(
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         request_class=_Request,
-        before_request=_reject_nul,
+        before_request=before_request,
         plugins=[StrictStructSchemaPlugin()],
         cors_config=CORSConfig(
             allow_origins=list(cors_origins), allow_headers=["Authorization", "Content-Type", "If-Match"]
@@ -141,6 +154,7 @@ def create_app(
             title="workflow-kit editor API",
             version="0.1.0",
             path="/schema",
+            render_plugins=render_plugins(),
             description="Build, publish and watch user-defined workflows. Authenticate with "
             "`Authorization: Bearer <token>` (a token from `kit.editor_token(tenant, user)`).",
             components=Components(
@@ -206,16 +220,16 @@ async def health() -> dict[str, str]:
 
 
 @post("/demo/token", summary="A token for the demo (demo mode only)", tags=["meta"], status_code=201)
-async def demo_token(
-    kit: NamedDependency[WorkflowKit], data: Annotated[TokenRequest | None, Body()] = None
-) -> TokenOut:
-    request = data or TokenRequest()
-    return TokenOut(token=kit.editor_token(request.tenant, request.user), tenant=request.tenant, user=request.user)
+async def demo_token(request: Request[Any, Any, Any], data: Annotated[TokenRequest | None, Body()] = None) -> TokenOut:
+    """A token for any tenant and user, signed with this app's secret (the random one of demo mode)."""
+    asked = data or TokenRequest()
+    authenticator: Authenticator = request.app.state.authenticator
+    return TokenOut(token=authenticator.mint(asked.tenant, asked.user), tenant=asked.tenant, user=asked.user)
 
 
 def _frontend(frontend_dir: str | Path | None) -> list[Any]:
-    folder = Path(frontend_dir or os.environ.get("WORKFLOW_KIT_FRONTEND_DIR") or DEFAULT_FRONTEND)
-    if (folder / "index.html").exists():
+    folder = find_frontend(frontend_dir)
+    if folder is not None:
         return [create_static_files_router(path="/", directories=[folder], html_mode=True, include_in_schema=False)]
     return [placeholder]
 
@@ -224,7 +238,7 @@ def _frontend(frontend_dir: str | Path | None) -> list[Any]:
 async def placeholder() -> str:
     return (
         "<!doctype html><title>workflow-kit</title><h1>workflow-kit</h1>"
-        "<p>The editor API runs here (<a href='/schema/openapi.json'>OpenAPI</a>). "
+        "<p>The editor API runs here (<a href='schema/openapi.json'>OpenAPI</a>). "
         "The browser editor is not built: run <code>make demo</code> or build <code>frontend/</code>.</p>"
     )
 

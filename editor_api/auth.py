@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
 
 from workflow_kit import WorkflowKit
 from workflow_kit.tenancy import check_tenant
-from workflow_kit.tokens import SCOPES, Principal, TokenError, verify
+from workflow_kit.tokens import SCOPES, Principal, TokenError, mint, verify
 
 TENANT_HEADER = "x-workflow-kit-tenant"
 
 
 class Authenticator:
+    """Checks the callers of one app, with that app's signing secret and server keys (the kit is only
+    asked for its clock, and is never changed: two apps on one kit keep their own secrets)."""
+
     def __init__(self, kit: WorkflowKit, secret: str, server_keys: Sequence[str]) -> None:
         self._kit = kit
         self._secret = secret
@@ -38,6 +42,10 @@ class Authenticator:
                     raise TokenError(str(exc)) from None
                 return Principal(tenant=tenant, user="server", scopes=frozenset(SCOPES), server=True)
         return verify(self._secret, token, now_ms=self._kit.clock.now_ms())
+
+    def mint(self, tenant: str, user: str, *, ttl: timedelta | int = timedelta(hours=1)) -> str:
+        """A token this app accepts (signed with its secret): what ``POST /api/demo/token`` hands out."""
+        return mint(self._secret, tenant, user, ttl=ttl, now_ms=self._kit.clock.now_ms())
 
 
 def _bearer(request: Request[Any, Any, Any]) -> str | None:

@@ -12,8 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
-from workflow_kit.runtime.models import ConflictError, NotFoundError
-from workflow_kit.runtime.runs import RerunError
+from workflow_kit.runtime.models import ConflictError, NotFoundError, RerunError
 from workflow_kit.tokens import TokenError
 
 from .models import ErrorBody

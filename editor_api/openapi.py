@@ -1,5 +1,6 @@
-"""OpenAPI details Litestar leaves out: request bodies that reject unknown fields say so, and every
-route documents the errors it answers with their real body."""
+"""OpenAPI details Litestar leaves out: request bodies that reject unknown fields say so, every route
+documents the errors it answers with their real body, and the document served names the server it is
+served from (under a host's prefix too)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    OpenAPIRenderPlugin,
+    RapidocRenderPlugin,
+    RedocRenderPlugin,
+    StoplightRenderPlugin,
+    SwaggerRenderPlugin,
+    YamlRenderPlugin,
+)
 
 if TYPE_CHECKING:
+    from litestar import Request
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.openapi.spec import Schema
     from litestar.typing import FieldDefinition
@@ -62,3 +73,44 @@ def document_errors(handlers: Iterable[Any]) -> None:
         if "data" in inspect.signature(handler.fn).parameters:
             statuses.append(413)
         handler.responses = {**error_responses(*statuses), **(handler.responses or {})}
+
+
+class _ServedHere(OpenAPIRenderPlugin):
+    """Renders the document with ``servers`` naming where it is served: ``/`` for the app on its own,
+    the prefix (the ASGI ``root_path``) when a host mounts it, e.g. at ``/automations``, so that the
+    operations' paths resolve under the prefix, not at the host's root."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        root = str(request.scope.get("root_path") or "").rstrip("/")
+        served = {**openapi_schema, "servers": [{"url": root or "/"}]}
+        return super().render(request, served)  # type: ignore[safe-super]
+
+
+class _Json(_ServedHere, JsonRenderPlugin):
+    pass
+
+
+class _Yaml(_ServedHere, YamlRenderPlugin):
+    pass
+
+
+class _Redoc(_ServedHere, RedocRenderPlugin):
+    pass
+
+
+class _Swagger(_ServedHere, SwaggerRenderPlugin):
+    pass
+
+
+class _Rapidoc(_ServedHere, RapidocRenderPlugin):
+    pass
+
+
+class _Stoplight(_ServedHere, StoplightRenderPlugin):
+    pass
+
+
+def render_plugins() -> list[OpenAPIRenderPlugin]:
+    """Litestar's documents and pages under ``/schema`` (Redoc at ``/schema`` itself, as by default), each
+    naming the server it is served from."""
+    return [_Redoc(), _Json(), _Yaml(), _Swagger(), _Rapidoc(), _Stoplight()]

@@ -52,11 +52,11 @@ def seed(target: WorkflowKit = kit, tenant: str = DEMO_TENANT) -> dict[str, int]
     """Three posts and the two workflows, published and enabled. Running it again changes nothing."""
     store = blog if target is kit else BlogStore(target)
     added = store.insert_missing(tenant, SEED_POSTS)
-    existing = {record.name for record in target.workflows.list(tenant, limit=500)}
+    existing = {record.name for record in target.workflows.list_sync(tenant, limit=500)}
     created = 0
     for trigger, workflow in ((REVIEW_TRIGGER, review_workflow()), (PUBLISH_TRIGGER, publish_workflow())):
         if workflow["name"] not in existing:
-            target.workflows.create(
+            target.workflows.create_sync(
                 tenant, name=workflow["name"], description=workflow["description"], trigger=trigger, workflow=workflow
             )
             created += 1
@@ -70,13 +70,14 @@ def _drop_twins(target: WorkflowKit, tenant: str) -> None:
     seed decides the same."""
     names = {REVIEW_WORKFLOW_NAME, PUBLISH_WORKFLOW_NAME}
     records = sorted(
-        (r for r in target.workflows.list(tenant, limit=500) if r.name in names), key=lambda r: (r.created_at, r.id)
+        (r for r in target.workflows.list_sync(tenant, limit=500) if r.name in names),
+        key=lambda r: (r.created_at, r.id),
     )
     kept: set[str] = set()
     for record in records:
         if record.name in kept:
             with contextlib.suppress(NotFoundError):  # the other seed dropped it first
-                target.workflows.delete(tenant, record.id)
+                target.workflows.delete_sync(tenant, record.id)
         kept.add(record.name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,3 +60,25 @@ def count_selects(kit: WorkflowKit) -> Iterator[list[str]]:
         yield selects
     finally:
         sa.event.remove(kit.db.engine, "before_cursor_execute", record)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname} {record.getMessage()}")
+
+
+@contextmanager
+def logged(name: str) -> Iterator[list[str]]:
+    """The messages logged to logger `name` meanwhile, as ``"LEVEL message"`` (a handler on that logger
+    itself: Litestar's logging setup replaces the root logger's handlers, pytest's caplog among them)."""
+    handler = _Collect()
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)

@@ -223,7 +223,7 @@ async def test_an_ai_step_is_durable_in_the_runtime(
         await ctx.step.sleep("after", "1h")
         return str(answer["content"])
 
-    kit.workflows.create(
+    kit.workflows.create_sync(
         "acme", name="Ask", trigger="post/review", workflow=workflow([action("a", "ask")], [edge("$source", "a")])
     )
     try:

@@ -695,7 +695,7 @@ def test_demo_mode_starts_without_a_secret_and_hands_out_tokens(bare_kit: Workfl
     from editor_api import create_app
 
     app = create_app(bare_kit, demo=True)
-    assert bare_kit.secret is not None and len(bare_kit.secret) >= 32
+    assert bare_kit.secret is None  # the demo's random secret is the app's, not the kit's
     with TestClient(app) as client:
         assert_unauthorized(client.get("/api/workflows"))
         response = client.post("/api/demo/token")
@@ -714,6 +714,8 @@ def test_demo_mode_starts_without_a_secret_and_hands_out_tokens(bare_kit: Workfl
         assert client.get("/api/workflows", headers=t1).json()["items"] == []
         assert client.get(f"/api/workflows/{created.json()['id']}", headers=t1).status_code == 404
         assert_no_leak(response)
+    with pytest.raises(TokenError, match="secret"):  # the kit still has no secret to sign with
+        bare_kit.editor_token("demo", "demo-user")
     bare_kit.close()
 
 
@@ -724,6 +726,36 @@ def test_no_demo_token_route_outside_demo_mode(api: Api) -> None:
         assert "token" not in response.json()
         response = api.client.post("/api/demo/token", headers=headers, json={"tenant": ALPHA, "user": "ann"})
         assert response.status_code == 404, response.text
+
+
+def test_create_app_leaves_the_kit_as_it_was(bare_kit: WorkflowKit) -> None:
+    """The app keeps its secret to itself: the kit's stays what it was, two apps on one kit each check
+    tokens signed with their own secret, and the kit signs with its own."""
+    from litestar.testing import TestClient
+
+    from editor_api import create_app
+
+    kit_secret = "the-kit-s-own-secret-" + "k" * 32
+    other_secret = "another-app-s-secret-" + "o" * 32
+    bare_kit.secret = kit_secret
+    first = create_app(bare_kit, secret=SECRET, server_keys=[])
+    second = create_app(bare_kit, secret=other_secret, server_keys=[])
+    third = create_app(bare_kit, server_keys=[])  # no secret given: the kit's
+    assert bare_kit.secret == kit_secret
+    from_kit = bearer(bare_kit.editor_token(ALPHA, "ann"))
+    assert decode_with(bare_kit.editor_token(ALPHA, "ann"), kit_secret)["tenant"] == ALPHA
+    for app, secret in ((first, SECRET), (second, other_secret), (third, kit_secret)):
+        with TestClient(app) as client:
+            signed = client.get("/api/workflows", headers=bearer(forge(claims(), secret)))
+            assert signed.status_code == 200, signed.text
+            for wrong in {SECRET, other_secret, kit_secret} - {secret}:
+                assert_unauthorized(client.get("/api/workflows", headers=bearer(forge(claims(), wrong))))
+            if secret == kit_secret:
+                assert client.get("/api/workflows", headers=from_kit).status_code == 200
+            else:
+                assert_unauthorized(client.get("/api/workflows", headers=from_kit))
+    assert bare_kit.secret == kit_secret
+    bare_kit.close()
 
 
 def test_create_app_prefers_the_explicit_secret(bare_kit: WorkflowKit) -> None:

@@ -75,9 +75,9 @@ def make_kit(database_url: str) -> WorkflowKit:
 def seed(kit: WorkflowKit) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     """Workflows (one with two versions, one a draft, some to delete), and runs that completed, failed
     and are sleeping."""
-    echo = kit.workflows.create(TENANT, name="Echo", trigger="app/echo", workflow=ECHO)
-    kit.workflows.update(TENANT, echo.id, description="second version", publish=True)
-    broken = kit.workflows.create(
+    echo = kit.workflows.create_sync(TENANT, name="Echo", trigger="app/echo", workflow=ECHO)
+    kit.workflows.update_sync(TENANT, echo.id, description="second version", publish=True)
+    broken = kit.workflows.create_sync(
         TENANT,
         name="Broken",
         trigger="app/broken",
@@ -86,7 +86,7 @@ def seed(kit: WorkflowKit) -> tuple[list[str], list[str], list[str], list[str], 
             "edges": [{"from": "$source", "to": "a"}, {"from": "a", "to": "b"}],
         },
     )
-    sleepy = kit.workflows.create(
+    sleepy = kit.workflows.create_sync(
         TENANT,
         name="Sleepy",
         trigger="app/sleepy",
@@ -95,8 +95,12 @@ def seed(kit: WorkflowKit) -> tuple[list[str], list[str], list[str], list[str], 
             "edges": [{"from": "$source", "to": "s"}],
         },
     )
-    draft = kit.workflows.create(TENANT, name="Draft", trigger="app/draft", workflow={"actions": []}, publish=False)
-    doomed = [kit.workflows.create(TENANT, name=f"Doomed {n}", trigger="app/doomed", workflow=ECHO) for n in range(3)]
+    draft = kit.workflows.create_sync(
+        TENANT, name="Draft", trigger="app/draft", workflow={"actions": []}, publish=False
+    )
+    doomed = [
+        kit.workflows.create_sync(TENANT, name=f"Doomed {n}", trigger="app/doomed", workflow=ECHO) for n in range(3)
+    ]
 
     async def drive() -> tuple[list[str], list[str]]:
         event_ids = await kit.send(

@@ -16,8 +16,10 @@ from typing import Any
 
 import httpx
 
+from editor_api.worker_notice import NO_WORKER
 from workflow_kit import WorkflowKit
 
+ROOT = Path(__file__).resolve().parent.parent
 SECRET = "server-test-secret-" + "s" * 32
 HOST = "127.0.0.1"
 
@@ -49,7 +51,8 @@ def write_app(tmp_path: Path) -> str:
 
 def server_env(tmp_path: Path, secret: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_KIT_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    # this checkout's code, whichever copy of the package is installed
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if secret is not None:
         env["WORKFLOW_KIT_SECRET"] = secret
     return env
@@ -172,7 +175,19 @@ def test_serve_end_to_end_over_http(tmp_path: Path) -> None:
         assert client.get("/api/runs", headers=other).json()["items"] == []
 
         stop(process, tmp_path / "server.log")
+    assert NO_WORKER not in (tmp_path / "server.log").read_text()  # it ran its own worker
     minter.close()
+
+
+def test_serve_without_a_worker_says_nothing_will_run_unless_one_does(tmp_path: Path) -> None:
+    write_app(tmp_path)
+    log = tmp_path / "server.log"
+    with server(tmp_path, "--no-worker") as (base, process):
+        assert httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+        assert log.read_text().count(NO_WORKER) == 1
+        stop(process, log)
+    output = log.read_text()
+    assert output.count(NO_WORKER) == 1 and "WARNING" in output.split(NO_WORKER)[0].splitlines()[-1]
 
 
 def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:

@@ -864,7 +864,12 @@ def test_export_in_the_typescript_kit_format(api: Api) -> None:
         "description": "desc",
         "actions": ECHO["actions"],
         "edges": ECHO["edges"],
-        "metadata": {"trigger": {"event": "app/x", "if": "event.data.x > 1"}},
+        "metadata": {
+            "trigger": {"event": "app/x", "if": "event.data.x > 1"},
+            "settings": {},
+            # the draft itself has no name nor description: importing it again keeps it so
+            "draft": {"name": None, "description": None},
+        },
     }
     assert_error(api.client.get("/api/workflows/nope/export", headers=api.headers()), 404, "not_found")
 
@@ -985,19 +990,93 @@ def test_export_then_import_round_trips_exactly(api: Api) -> None:
     exported = api.client.get(f"/api/workflows/{original['id']}/export", headers=api.headers()).json()
     assert exported == {
         **rich,
-        "metadata": {**rich["metadata"], "trigger": {"event": "app/rich", "if": "event.data.v > 0"}},
+        "metadata": {**rich["metadata"], "trigger": {"event": "app/rich", "if": "event.data.v > 0"}, "settings": {}},
     }
 
     imported = api.client.post("/api/workflows/import", headers=api.headers(), json=exported)
     assert imported.status_code == 201, imported.text
     copy = imported.json()
     assert copy["id"] != original["id"]
-    assert copy["draft"] == exported
+    assert copy["draft"] == rich == original["draft"]
     for key in ("name", "description", "trigger", "problems", "settings", "published_version", "enabled", "version"):
         assert copy[key] == original[key], key
     again = api.client.get(f"/api/workflows/{copy['id']}/export", headers=api.headers()).json()
     assert json.dumps(again, sort_keys=True) == json.dumps(exported, sort_keys=True)
     assert again == exported
+
+
+SETTINGS = {
+    "concurrency": [{"limit": 2, "key": "event.data.account"}],
+    "throttle": {"limit": 5, "period": "1m", "burst": 2},
+    "debounce": {"period": "30s", "key": "event.data.account", "timeout": "5m"},
+    "cancel_on": [{"event": "app/stop", "if_exp": "async.data.id == event.data.id", "timeout": "1h"}],
+    "retries": 2,
+}
+
+
+def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in ("name", "description", "trigger", "settings", "draft", "problems")}
+
+
+def test_an_export_carries_the_settings_and_importing_it_restores_the_same_record(api: Api) -> None:
+    draft = {"actions": ECHO["actions"], "edges": ECHO["edges"]}  # a draft with no name of its own
+    original = create(
+        api,
+        name="Flow controlled",
+        description="throttled, debounced, cancellable",
+        trigger={"event": "app/x", "if": "event.data.v > 0"},
+        workflow=draft,
+        settings=SETTINGS,
+    )
+    assert original["settings"] == SETTINGS
+    exported = api.client.get(f"/api/workflows/{original['id']}/export", headers=api.headers()).json()
+    assert exported["name"] == "Flow controlled" and exported["description"] == "throttled, debounced, cancellable"
+    assert exported["metadata"]["trigger"] == {"event": "app/x", "if": "event.data.v > 0"}
+    assert exported["metadata"]["settings"] == SETTINGS
+    assert exported["actions"] == draft["actions"] and exported["edges"] == draft["edges"]
+
+    imported = api.client.post("/api/workflows/import", headers=api.headers(), json=exported)
+    assert imported.status_code == 201, imported.text
+    copy = imported.json()
+    assert record_fields(copy) == record_fields(original)
+    assert copy["draft"] == draft  # nothing the export added stays in the draft
+    assert copy["enabled"] is False and copy["published_version"] is None
+    stored = api.client.get(f"/api/workflows/{copy['id']}", headers=api.headers()).json()
+    assert record_fields(stored) == record_fields(original)
+    again = api.client.get(f"/api/workflows/{copy['id']}/export", headers=api.headers()).json()
+    assert again == exported
+
+
+def test_a_renamed_workflow_round_trips_with_its_drafts_own_name(api: Api) -> None:
+    original = create(api, name="First name", workflow={**ECHO, "name": "First name", "description": "old"})
+    renamed = api.client.put(
+        f"/api/workflows/{original['id']}",
+        headers=api.headers(),
+        json={"name": "Second name", "description": "", "version": original["version"]},
+    ).json()
+    assert renamed["name"] == "Second name" and renamed["draft"]["name"] == "First name"
+    exported = api.client.get(f"/api/workflows/{original['id']}/export", headers=api.headers()).json()
+    assert exported["name"] == "Second name" and "description" not in exported
+    copy = api.client.post("/api/workflows/import", headers=api.headers(), json=exported).json()
+    assert record_fields(copy) == record_fields(renamed)
+
+
+def test_an_old_export_without_settings_still_imports(api: Api) -> None:
+    old = {**ECHO, "name": "Old", "metadata": {"trigger": {"event": "app/old"}}}
+    response = api.client.post("/api/workflows/import", headers=api.headers(), json=old)
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert (record["name"], record["trigger"], record["settings"]) == ("Old", {"event": "app/old"}, {})
+    assert record["draft"] == {k: v for k, v in old.items() if k != "metadata"}
+
+
+def test_an_export_with_bad_settings_is_refused_with_their_path(api: Api) -> None:
+    exported = {**ECHO, "name": "Bad", "metadata": {"trigger": {"event": "app/x"}, "settings": {"retries": 99}}}
+    body = assert_error(
+        api.client.post("/api/workflows/import", headers=api.headers(), json=exported), 422, "invalid_workflow"
+    )
+    assert [p["path"] for p in body["problems"]] == ["settings.retries"]
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
 
 
 # -- test runs of the draft -----------------------------------------------------------------------

@@ -302,7 +302,7 @@ async def test_kit_send_rejects_bad_events_naming_the_path(kit: WorkflowKit) -> 
     with pytest.raises(EventError) as info:
         await kit.send("acme", [{"name": "app/x"}, {"name": "app/y", "data": {"s": "\udfff"}}])
     assert info.value.path == "events[1].data.s"
-    assert kit.events.list("acme") == []
+    assert kit.events.list_sync("acme") == []
     assert len(await kit.send("acme", {"name": "app/x", "data": {"a": nested(MAX_JSON_DEPTH - 2)}})) == 1
 
 
@@ -310,21 +310,21 @@ def test_a_bad_tenant_is_a_value_error(kit: WorkflowKit) -> None:
     for tenant in ("", " ", "t" * 129, "a\x00b", "a\ud800b"):
         with pytest.raises(ValueError, match="tenant"):
             kit.send_sync(tenant, {"name": "app/x"})
-    assert kit.events.list("acme") == []
+    assert kit.events.list_sync("acme") == []
 
 
 def test_kit_workflows_reject_deep_and_unencodable_workflows(kit: WorkflowKit) -> None:
     deep = {**ECHO, "metadata": {"notes": nested(MAX_JSON_DEPTH)}}
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger="app/x", workflow=deep)
+        kit.workflows.create_sync("acme", name="W", trigger="app/x", workflow=deep)
     assert [(p.code, p.path) for p in info.value.problems] == [("too_deep", deep_path("metadata.notes", 3))]
     very_deep = {**ECHO, "metadata": {"notes": nested(10_000)}}
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger="app/x", workflow=very_deep)
+        kit.workflows.create_sync("acme", name="W", trigger="app/x", workflow=very_deep)
     assert [p.code for p in info.value.problems] == ["too_deep"]
     odd = {**ECHO, "metadata": {"notes": {"when": object()}}}
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger="app/x", workflow=odd)
+        kit.workflows.create_sync("acme", name="W", trigger="app/x", workflow=odd)
     assert [(p.code, p.path) for p in info.value.problems] == [("invalid_format", "metadata.notes.when")]
     cases: list[tuple[dict[str, Any], tuple[str, str]]] = [
         ({"name": "W \ud800"}, ("invalid_name", "name")),
@@ -337,20 +337,20 @@ def test_kit_workflows_reject_deep_and_unencodable_workflows(kit: WorkflowKit) -
     for fields, problem in cases:
         arguments: dict[str, Any] = {"name": "W", "trigger": "app/x", "workflow": ECHO, **fields}
         with pytest.raises(WorkflowValidationError) as info:
-            kit.workflows.create("acme", **arguments)
+            kit.workflows.create_sync("acme", **arguments)
         assert [(p.code, p.path) for p in info.value.problems] == [problem]
         assert "Unicode" in str(info.value)
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger=5, workflow=ECHO)  # type: ignore[arg-type]
+        kit.workflows.create_sync("acme", name="W", trigger=5, workflow=ECHO)  # type: ignore[arg-type]
     assert [(p.code, p.path) for p in info.value.problems] == [("invalid_trigger", "trigger")]
     text = '{"actions": [' * 5000
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger="app/x", workflow=text)
+        kit.workflows.create_sync("acme", name="W", trigger="app/x", workflow=text)
     assert info.value.problems[0].code in ("invalid_json", "too_deep")
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create("acme", name="W", trigger={"event": "app/x", "if": DEEP_CEL}, workflow=ECHO)
+        kit.workflows.create_sync("acme", name="W", trigger={"event": "app/x", "if": DEEP_CEL}, workflow=ECHO)
     assert [p.path for p in info.value.problems] == ["trigger.if"]
-    assert kit.workflows.list("acme") == []
+    assert kit.workflows.list_sync("acme") == []
 
 
 def test_cel_bounds() -> None:

@@ -98,7 +98,7 @@ def setup_kit(database_url: str, second: str) -> WorkflowKit:
         [action("first", "mark"), action("second", second, gate="g"), action("third", "mark")],
         [edge("$source", "first"), edge("first", "second"), edge("second", "third")],
     )
-    kit.workflows.create(TENANT, name="Crash", trigger="crash/go", workflow=wf)
+    kit.workflows.create_sync(TENANT, name="Crash", trigger="crash/go", workflow=wf)
     return kit
 
 

@@ -62,7 +62,7 @@ def kit(database_url: str, clock: VirtualClock) -> Iterator[WorkflowKit]:
 
 
 def scheduled(kit: WorkflowKit, cron: str, **options: Any) -> WorkflowRecord:
-    return kit.workflows.create(TENANT, name="Scheduled", trigger={"cron": cron}, workflow=ONE_ACTION, **options)
+    return kit.workflows.create_sync(TENANT, name="Scheduled", trigger={"cron": cron}, workflow=ONE_ACTION, **options)
 
 
 async def runs_of(kit: WorkflowKit, workflow_id: str) -> list[Run]:
@@ -77,7 +77,7 @@ async def ticks_of(kit: WorkflowKit, workflow_id: str) -> list[str]:
 
 
 def next_tick(kit: WorkflowKit, workflow_id: str) -> int | None:
-    return kit.workflows.get(TENANT, workflow_id).next_tick_at
+    return kit.workflows.get_sync(TENANT, workflow_id).next_tick_at
 
 
 async def close_kit(kit: WorkflowKit) -> None:
@@ -192,10 +192,10 @@ def test_a_seconds_field_only_when_allowed() -> None:
 )
 def test_a_bad_cron_trigger_is_refused_with_its_path(kit: WorkflowKit, trigger: Any, path: str, message: str) -> None:
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create(TENANT, name="Bad", trigger=trigger, workflow=ONE_ACTION)
+        kit.workflows.create_sync(TENANT, name="Bad", trigger=trigger, workflow=ONE_ACTION)
     assert [(p.code, p.path) for p in info.value.problems][:1] == [("invalid_trigger", path)]
     assert message in info.value.problems[0].message
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
 
 def test_a_cron_trigger_is_stored_normalized_and_versioned(kit: WorkflowKit) -> None:
@@ -203,7 +203,7 @@ def test_a_cron_trigger_is_stored_normalized_and_versioned(kit: WorkflowKit) -> 
     assert record.trigger.cron == "TZ=Europe/Paris 0 12 * * 5"
     assert (record.trigger.event, record.trigger.if_) == (None, None)
     assert record.next_tick_at == at(2026, 3, 6, 11)
-    [version] = kit.workflows.versions(TENANT, record.id)
+    [version] = kit.workflows.versions_sync(TENANT, record.id)
     assert version.trigger.cron == "TZ=Europe/Paris 0 12 * * 5"
 
 
@@ -246,7 +246,7 @@ async def test_a_tick_starts_one_run_with_the_timer_event(kit: WorkflowKit, cloc
         assert done.event == expected
         assert done.output == {"t": {"event": expected}}  # the action's ctx.event is the timer event
         assert next_tick(kit, record.id) == at(2026, 3, 13, 12)
-        [stored] = kit.events.list(TENANT, name=TIMER_EVENT)
+        [stored] = kit.events.list_sync(TENANT, name=TIMER_EVENT)
         assert stored.event == expected
 
         # Nothing more at the same time; and a timer event sent by anyone starts no cron workflow.
@@ -285,14 +285,14 @@ async def test_only_published_and_enabled_cron_workflows_tick(kit: WorkflowKit, 
         assert await runs_of(kit, draft.id) == await runs_of(kit, off.id) == []
 
         # Disabled, it stops ticking; enabled again, it ticks from then on (the ticks in between never fire).
-        assert kit.workflows.disable(TENANT, on.id).next_tick_at is None
+        assert kit.workflows.disable_sync(TENANT, on.id).next_tick_at is None
         clock.advance_to(START_MS + 22 * MINUTE)
         await worker.idle()
-        assert kit.workflows.enable(TENANT, on.id).next_tick_at == START_MS + 25 * MINUTE
-        assert kit.workflows.enable(TENANT, off.id).next_tick_at == START_MS + 25 * MINUTE
-        kit.workflows.publish(TENANT, draft.id)
+        assert kit.workflows.enable_sync(TENANT, on.id).next_tick_at == START_MS + 25 * MINUTE
+        assert kit.workflows.enable_sync(TENANT, off.id).next_tick_at == START_MS + 25 * MINUTE
+        kit.workflows.publish_sync(TENANT, draft.id)
         assert next_tick(kit, draft.id) is None  # published, still not enabled
-        assert kit.workflows.enable(TENANT, draft.id).next_tick_at == START_MS + 25 * MINUTE
+        assert kit.workflows.enable_sync(TENANT, draft.id).next_tick_at == START_MS + 25 * MINUTE
         clock.advance_to(START_MS + 25 * MINUTE)
         await worker.idle()
     assert await ticks_of(kit, on.id) == ["2026-03-01T09:05:00Z", "2026-03-01T09:10:00Z", "2026-03-01T09:25:00Z"]
@@ -302,10 +302,10 @@ async def test_only_published_and_enabled_cron_workflows_tick(kit: WorkflowKit, 
 async def test_editing_the_schedule_moves_the_next_tick(kit: WorkflowKit, clock: VirtualClock) -> None:
     async with kit.worker(poll_ms=50) as worker:
         record = scheduled(kit, "0 12 * * 5")
-        assert kit.workflows.update(TENANT, record.id, name="Renamed").next_tick_at == at(2026, 3, 6, 12)
-        moved = kit.workflows.update(TENANT, record.id, trigger={"cron": "0 8 * * 2"})
+        assert kit.workflows.update_sync(TENANT, record.id, name="Renamed").next_tick_at == at(2026, 3, 6, 12)
+        moved = kit.workflows.update_sync(TENANT, record.id, trigger={"cron": "0 8 * * 2"})
         assert moved.next_tick_at == at(2026, 3, 3, 8)
-        same = kit.workflows.update(TENANT, record.id, trigger={"cron": " 0  8 * * 2"})
+        same = kit.workflows.update_sync(TENANT, record.id, trigger={"cron": " 0  8 * * 2"})
         assert (same.trigger.cron, same.next_tick_at) == ("0 8 * * 2", at(2026, 3, 3, 8))
 
         clock.advance_to(at(2026, 3, 3, 8))
@@ -317,14 +317,14 @@ async def test_editing_the_schedule_moves_the_next_tick(kit: WorkflowKit, clock:
         assert next_tick(kit, record.id) == at(2026, 3, 10, 8)
 
         # An event trigger has no ticks; back to a schedule, it ticks from now.
-        assert kit.workflows.update(TENANT, record.id, trigger="app/go").next_tick_at is None
+        assert kit.workflows.update_sync(TENANT, record.id, trigger="app/go").next_tick_at is None
         clock.advance_to(at(2026, 3, 10, 8))
         await worker.idle()
         await kit.send(TENANT, {"name": "app/go", "data": {}})
         await worker.idle()
         runs = await runs_of(kit, record.id)
         assert [r.event["name"] for r in runs] == [TIMER_EVENT, "app/go"]
-        back = kit.workflows.update(TENANT, record.id, trigger={"cron": "0 8 * * 2"})
+        back = kit.workflows.update_sync(TENANT, record.id, trigger={"cron": "0 8 * * 2"})
         assert back.next_tick_at == at(2026, 3, 17, 8)
 
 
@@ -384,7 +384,7 @@ async def test_a_stored_schedule_that_no_longer_works_stops_ticking_and_blocks_n
     kit: WorkflowKit, clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     record = scheduled(kit, "TZ=Europe/Paris 0 * * * *")
-    events = kit.workflows.create(TENANT, name="On events", trigger="app/go", workflow=ONE_ACTION)
+    events = kit.workflows.create_sync(TENANT, name="On events", trigger="app/go", workflow=ONE_ACTION)
     with kit.db.write() as conn:  # as if the time zone had left the system's database since
         conn.execute(
             schema.workflows.update()
@@ -461,14 +461,14 @@ def test_worker_processes_fire_each_tick_once(tmp_path: Path) -> None:
             processes.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=out))
     try:
         wait_for(lambda: listening(kit) >= len(processes), "the workers to listen")
-        record = kit.workflows.create(
+        record = kit.workflows.create_sync(
             TENANT,
             name="Every second",
             trigger={"cron": "* * * * * *"},
             workflow={"actions": [{"id": "t", "kind": "cron_tick"}], "edges": [{"from": "$source", "to": "t"}]},
         )
         time.sleep(WINDOW_S)
-        kit.workflows.disable(TENANT, record.id)
+        kit.workflows.disable_sync(TENANT, record.id)
         wait_for(lambda: open_runs(kit) == 0, "the runs to complete")
     finally:
         for process in processes:

@@ -43,7 +43,7 @@ SLEEPY = workflow(
 
 
 def create(kit: WorkflowKit, settings: dict[str, Any], definition: dict[str, Any] = ONE_STEP) -> str:
-    return kit.workflows.create(TENANT, name="flow", trigger="app/go", workflow=definition, settings=settings).id
+    return kit.workflows.create_sync(TENANT, name="flow", trigger="app/go", workflow=definition, settings=settings).id
 
 
 async def send(kit: WorkflowKit, *data: dict[str, Any]) -> list[str]:
@@ -112,7 +112,7 @@ async def test_idempotency_one_run_per_key_per_day(kit: WorkflowKit, worker: Wor
     await send(kit, {"order": 1})
     await worker.idle()
     assert len(await runs(kit)) == 3
-    assert len(kit.events.list(TENANT, name="app/go", limit=100)) == 5  # every event is stored
+    assert len(kit.events.list_sync(TENANT, name="app/go", limit=100)) == 5  # every event is stored
 
 
 async def test_rate_limit_drops_events_over_the_limit(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
@@ -124,7 +124,7 @@ async def test_rate_limit_drops_events_over_the_limit(kit: WorkflowKit, worker: 
     await send(kit, {"user": "a", "n": 5}, {"user": "a", "n": 6})
     await worker.idle()
     assert sorted(output_of(r)["data"]["n"] for r in await runs(kit)) == [1, 2, 4, 5]
-    assert len(kit.events.list(TENANT, name="app/go", limit=100)) == 6
+    assert len(kit.events.list_sync(TENANT, name="app/go", limit=100)) == 6
 
 
 # -- throttle, priority ----------------------------------------------------------------------------------------
@@ -378,8 +378,8 @@ async def test_sleeping_runs_give_their_slot_back(kit: WorkflowKit, clock: Virtu
 async def test_a_tenant_wide_limit_is_shared_by_workflows(kit: WorkflowKit) -> None:
     gate = Gate(kit)
     shared = {"concurrency": [{"limit": 1, "key": "'openai'", "scope": "tenant"}]}
-    kit.workflows.create(TENANT, name="one", trigger="app/one", workflow=GATED, settings=shared)
-    kit.workflows.create(TENANT, name="two", trigger="app/two", workflow=GATED, settings=shared)
+    kit.workflows.create_sync(TENANT, name="one", trigger="app/one", workflow=GATED, settings=shared)
+    kit.workflows.create_sync(TENANT, name="two", trigger="app/two", workflow=GATED, settings=shared)
     await kit.send(TENANT, [{"name": "app/one", "data": {"w": 1}}, {"name": "app/two", "data": {"w": 2}}])
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
         await gate.until_inside(1)
@@ -428,7 +428,7 @@ async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit,
 
     noted = workflow([action("n", "note")], [edge("$source", "n")])
     for tenant in ("flood", "quiet"):
-        kit.workflows.create(tenant, name="w", trigger="app/go", workflow=noted)
+        kit.workflows.create_sync(tenant, name="w", trigger="app/go", workflow=noted)
     await kit.send("flood", [{"name": "app/go", "data": {"who": "flood"}} for _ in range(200)])
     clock.advance(timedelta(seconds=1))
     await kit.send("quiet", {"name": "app/go", "data": {"who": "quiet"}})
@@ -442,7 +442,7 @@ async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: Workflo
     gate = Gate(kit)
     settings = {"concurrency": [{"limit": 1}], "cancel_on": [{"event": "app/stop"}], "idempotency": "'always'"}
     workflow_id = create(kit, settings, GATED)
-    version_id = kit.workflows.versions(TENANT, workflow_id)[0].id
+    version_id = kit.workflows.versions_sync(TENANT, workflow_id)[0].id
     first = await kit.runs.start(TENANT, workflow_id, version_id, {"name": "app/test", "data": {"n": 1}})
     second = await kit.runs.start(TENANT, workflow_id, version_id, {"name": "app/test", "data": {"n": 2}})
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
@@ -457,14 +457,14 @@ async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: Workflo
 
 
 async def test_keys_keep_batches_and_throttles_apart(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
-    batched = kit.workflows.create(
+    batched = kit.workflows.create_sync(
         TENANT,
         name="batched",
         trigger="app/batch",
         workflow=ONE_STEP,
         settings={"batch_events": {"max_size": 2, "timeout": "10s", "key": "event.data.user"}},
     )
-    throttled = kit.workflows.create(
+    throttled = kit.workflows.create_sync(
         TENANT,
         name="throttled",
         trigger="app/throttle",

@@ -52,7 +52,7 @@ def test_concurrency_limits_hold_across_worker_processes(database: str, tmp_path
     kit.register(flow_app.kit.registry.get("held"))  # type: ignore[arg-type]
     held = {"actions": [{"id": "h", "kind": "held"}], "edges": [{"from": "$source", "to": "h"}]}
     settings = {"concurrency": [{"limit": 3}, {"limit": 1, "key": "event.data.user"}]}
-    kit.workflows.create(TENANT, name="limited", trigger="flow/go", workflow=held, settings=settings)
+    kit.workflows.create_sync(TENANT, name="limited", trigger="flow/go", workflow=held, settings=settings)
     fleet = Fleet(database, marks, concurrency=8, lease_ms=5000, poll_ms=100, app="apps.flow_app:kit")
     try:
         for _ in range(3):

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
 
 
 def python_blocks() -> list[str]:
@@ -20,7 +21,8 @@ def test_quickstart_runs_and_prints_what_it_says(tmp_path: Path) -> None:
     assert blocks, "the README has no Python example"
     script = tmp_path / "quickstart.py"
     script.write_text(blocks[0])
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, wherever the package is installed
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.splitlines() == ["[]", "completed {'sum': 11.0, 'big': {'result': True}}"]
 
 
@@ -29,6 +31,7 @@ def test_durable_quickstart_runs_in_a_fresh_folder(tmp_path: Path) -> None:
     script = tmp_path / "durable.py"
     script.write_text(blocks[1])
     env = {k: v for k, v in os.environ.items() if k != "WORKFLOW_KIT_DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=120
     )

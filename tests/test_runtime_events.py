@@ -39,7 +39,7 @@ def echo(value: Any = "!ref($.event.data)") -> dict[str, Any]:
 def create(kit: WorkflowKit, trigger: Any, tenant: str = TENANT, **options: Any) -> WorkflowRecord:
     options.setdefault("name", f"on {trigger}")
     options.setdefault("workflow", echo())
-    return kit.workflows.create(tenant, trigger=trigger, **options)
+    return kit.workflows.create_sync(tenant, trigger=trigger, **options)
 
 
 def stored_events(kit: WorkflowKit, tenant: str | None = None) -> list[dict[str, Any]]:
@@ -216,7 +216,7 @@ async def test_trigger_if_sees_the_whole_event(kit: WorkflowKit) -> None:
     assert await runs_of(kit) == []
     await kit.send(OTHER, {"name": "app/b", "id": "k3", "ts": 5})  # another tenant: not this workflow
     assert await runs_of(kit) == []
-    kit.workflows.update(TENANT, record.id, trigger={"event": "app/*", "if": "event.id == 'k6' && event.ts == 5"})
+    kit.workflows.update_sync(TENANT, record.id, trigger={"event": "app/*", "if": "event.id == 'k6' && event.ts == 5"})
     await kit.send(TENANT, {"name": "app/c", "id": "k6", "ts": 5})
     [run] = await runs_of(kit)
     assert run.workflow_id == record.id
@@ -225,7 +225,7 @@ async def test_trigger_if_sees_the_whole_event(kit: WorkflowKit) -> None:
 
 async def test_a_trigger_change_applies_to_the_next_event(kit: WorkflowKit) -> None:
     record = create(kit, "app/old")
-    kit.workflows.update(TENANT, record.id, trigger={"event": "app/new", "if": "event.data.ok"})
+    kit.workflows.update_sync(TENANT, record.id, trigger={"event": "app/new", "if": "event.data.ok"})
     await kit.send(TENANT, [{"name": "app/old"}, {"name": "app/new", "data": {"ok": False}}])
     assert await runs_of(kit) == []
     await kit.send(TENANT, {"name": "app/new", "data": {"ok": True}})
@@ -241,19 +241,19 @@ async def test_disabled_and_unpublished_workflows_start_nothing(kit: WorkflowKit
     disabled = create(kit, "app/go", enabled=False, name="disabled")
     draft = create(kit, "app/go", publish=False, name="draft")
     turned_off = create(kit, "app/go", name="turned off")
-    kit.workflows.disable(TENANT, turned_off.id)
+    kit.workflows.disable_sync(TENANT, turned_off.id)
 
     await kit.send(TENANT, {"name": "app/go"})
     assert await runs_of(kit) == []
     assert len(stored_events(kit)) == 1
 
-    kit.workflows.enable(TENANT, disabled.id)
-    kit.workflows.publish(TENANT, draft.id)  # published but still disabled
+    kit.workflows.enable_sync(TENANT, disabled.id)
+    kit.workflows.publish_sync(TENANT, draft.id)  # published but still disabled
     await kit.send(TENANT, {"name": "app/go"})
     assert await started_workflows(kit) == [disabled.id]
 
-    kit.workflows.enable(TENANT, draft.id)
-    kit.workflows.enable(TENANT, turned_off.id)
+    kit.workflows.enable_sync(TENANT, draft.id)
+    kit.workflows.enable_sync(TENANT, turned_off.id)
     await kit.send(TENANT, {"name": "app/go"})
     assert len(await runs_of(kit, workflow_id=draft.id)) == 1
     assert len(await runs_of(kit, workflow_id=turned_off.id)) == 1
@@ -262,7 +262,7 @@ async def test_disabled_and_unpublished_workflows_start_nothing(kit: WorkflowKit
 
 async def test_a_deleted_workflow_starts_nothing(kit: WorkflowKit) -> None:
     record = create(kit, "app/go")
-    kit.workflows.delete(TENANT, record.id)
+    kit.workflows.delete_sync(TENANT, record.id)
     await kit.send(TENANT, {"name": "app/go"})
     assert await runs_of(kit) == []
 
@@ -535,7 +535,7 @@ async def test_a_run_carries_its_event_and_version(kit: WorkflowKit, worker: Wor
     [run] = await runs_of(kit)
     assert run.workflow_id == record.id
     assert run.version == 1
-    assert run.version_id == kit.workflows.version(TENANT, record.id, 1).id
+    assert run.version_id == kit.workflows.version_sync(TENANT, record.id, 1).id
     assert run.event == event
     assert run.event["data"] == {"email": "a@b.c", "n": [1, 2]}
     assert stored_events(kit)[0]["id"] == event_id
@@ -555,13 +555,13 @@ async def test_new_events_run_the_newly_published_version(
     await worker.idle()
 
     # A draft edit does not change what new events run ...
-    kit.workflows.update(TENANT, record.id, workflow=echo("second"))
+    kit.workflows.update_sync(TENANT, record.id, workflow=echo("second"))
     clock.advance(timedelta(seconds=1))
     await kit.send(TENANT, {"name": "app/go", "data": {"n": 2}})
     await worker.idle()
 
     # ... publishing it does.
-    updated = kit.workflows.update(TENANT, record.id, workflow=echo("third"), publish=True)
+    updated = kit.workflows.update_sync(TENANT, record.id, workflow=echo("third"), publish=True)
     assert updated.published_version == 2
     clock.advance(timedelta(seconds=1))
     await kit.send(TENANT, {"name": "app/go", "data": {"n": 3}})
@@ -572,7 +572,7 @@ async def test_new_events_run_the_newly_published_version(
     assert [r.version for r in runs] == [2, 1, 1]
     assert [r.output for r in runs] == [{"e": "third"}, {"e": "first"}, {"e": "first"}]
     assert {r.status for r in runs} == {RunStatus.COMPLETED}
-    assert runs[0].version_id == kit.workflows.version(TENANT, record.id, 2).id
+    assert runs[0].version_id == kit.workflows.version_sync(TENANT, record.id, 2).id
 
 
 async def test_a_run_in_flight_keeps_its_version(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
@@ -589,7 +589,7 @@ async def test_a_run_in_flight_keeps_its_version(kit: WorkflowKit, worker: Worke
     [sleeping] = await runs_of(kit)
     assert sleeping.status == RunStatus.SLEEPING
 
-    kit.workflows.update(TENANT, record.id, workflow=echo("v2"), publish=True)
+    kit.workflows.update_sync(TENANT, record.id, workflow=echo("v2"), publish=True)
     clock.advance(timedelta(hours=2))
     await worker.idle()
     done = await kit.runs.get(TENANT, sleeping.id)
@@ -605,7 +605,7 @@ async def test_concurrent_sends_of_one_event_id_start_one_run(kit: WorkflowKit) 
     def noop_concurrent(ctx: Any, inputs: dict[str, Any]) -> None:
         return None
 
-    kit.workflows.create(
+    kit.workflows.create_sync(
         "acme",
         name="Once",
         trigger="once/go",

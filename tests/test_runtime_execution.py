@@ -118,7 +118,7 @@ async def test_run_steps_are_memoized_across_a_sleep(kit: WorkflowKit, worker: W
         second = ctx.step.run("save", counted(calls, "save", first["id"] + 1))
         return {"first": first, "second": second}
 
-    wf = kit.workflows.create(TENANT, name="Memo", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Memo", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x", "data": {}})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -158,7 +158,7 @@ async def test_async_handler_steps_are_memoized(kit: WorkflowKit, worker: Worker
         plain: int = await ctx.step.run("plain", counted(calls, "plain", 1))
         return doubled + plain
 
-    wf = kit.workflows.create(TENANT, name="Async", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Async", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     assert (await only_run(kit, wf.id)).status == RunStatus.SLEEPING
@@ -180,7 +180,7 @@ async def test_sleep_parks_the_run_until_the_clock_passes(
         await ctx.step.sleep("nap", "2h")
         return "awake"
 
-    wf = kit.workflows.create(TENANT, name="Sleeper", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Sleeper", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -211,7 +211,7 @@ async def test_sleep_until_wakes_at_the_given_time(kit: WorkflowKit, worker: Wor
         ctx.step.sleep_until("past", "2026-01-01T00:00:00Z")  # already passed: no wait
         return "lunch"
 
-    wf = kit.workflows.create(TENANT, name="Noon", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Noon", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -247,7 +247,7 @@ def register_approver(kit: WorkflowKit, calls: list[str]) -> None:
 async def test_wait_for_event_resumes_with_the_matching_event(kit: WorkflowKit, worker: Worker) -> None:
     calls: list[str] = []
     register_approver(kit, calls)
-    wf = kit.workflows.create(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 7}})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -276,7 +276,7 @@ async def test_wait_for_event_resumes_with_the_matching_event(kit: WorkflowKit, 
 async def test_wait_for_event_ignores_an_event_sent_before_the_wait(kit: WorkflowKit, worker: Worker) -> None:
     calls: list[str] = []
     register_approver(kit, calls)
-    wf = kit.workflows.create(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/approved", "data": {"id": 7, "early": True}})
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 7}})
     await worker.idle()
@@ -294,7 +294,7 @@ async def test_wait_for_event_times_out_to_none(kit: WorkflowKit, worker: Worker
     start = clock.now_ms()
     calls: list[str] = []
     register_approver(kit, calls)
-    wf = kit.workflows.create(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Approval", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 7}})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -333,11 +333,11 @@ async def test_send_event_starts_another_workflow_once(kit: WorkflowKit, worker:
         return ids
 
     register_echo(kit)
-    sender = kit.workflows.create(TENANT, name="Sender", trigger="app/x", workflow=ONE_ACTION)
-    receiver = kit.workflows.create(
+    sender = kit.workflows.create_sync(TENANT, name="Sender", trigger="app/x", workflow=ONE_ACTION)
+    receiver = kit.workflows.create_sync(
         TENANT, name="Receiver", trigger="app/ping", workflow=workflow([action("e", "echo")], [edge("$source", "e")])
     )
-    elsewhere = kit.workflows.create(
+    elsewhere = kit.workflows.create_sync(
         "other-tenant",
         name="Receiver",
         trigger="app/ping",
@@ -376,14 +376,14 @@ CHILD = workflow([action("d", "double", n="!ref($.event.data.n)")], [edge("$sour
 
 async def test_invoke_returns_the_child_runs_output(kit: WorkflowKit, worker: Worker) -> None:
     register_doubler(kit)
-    child = kit.workflows.create(TENANT, name="Child", trigger="app/child", workflow=CHILD)
+    child = kit.workflows.create_sync(TENANT, name="Child", trigger="app/child", workflow=CHILD)
 
     @kit.action(kind="work")
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
         result = ctx.step.invoke("call", workflow_id=child.id, data={"n": ctx.event["data"]["n"]})
         return {"child": result}
 
-    parent = kit.workflows.create(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
+    parent = kit.workflows.create_sync(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x", "data": {"n": 21}})
     await worker.idle()
     run = await only_run(kit, parent.id)
@@ -405,7 +405,7 @@ async def test_invoke_child_failure_raises_step_error_in_the_parent(kit: Workflo
     def breaks(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
         raise NonRetriableError("child broke")
 
-    child = kit.workflows.create(
+    child = kit.workflows.create_sync(
         TENANT, name="Child", trigger="app/child", workflow=workflow([action("b", "breaks")], [edge("$source", "b")])
     )
     caught: list[StepError] = []
@@ -418,7 +418,7 @@ async def test_invoke_child_failure_raises_step_error_in_the_parent(kit: Workflo
             caught.append(exc)
             raise
 
-    parent = kit.workflows.create(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
+    parent = kit.workflows.create_sync(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     child_run = await only_run(kit, child.id)
@@ -438,7 +438,7 @@ async def test_invoke_of_a_missing_workflow_fails_the_run(kit: WorkflowKit, work
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
         return ctx.step.invoke("call", workflow_id="no-such-workflow", data={})
 
-    wf = kit.workflows.create(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -450,7 +450,7 @@ async def test_invoke_of_a_missing_workflow_fails_the_run(kit: WorkflowKit, work
 
 async def test_invoke_timeout_fails_the_parent(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
     start = clock.now_ms()
-    child = kit.workflows.create(
+    child = kit.workflows.create_sync(
         TENANT,
         name="Slow child",
         trigger="app/child",
@@ -461,7 +461,7 @@ async def test_invoke_timeout_fails_the_parent(kit: WorkflowKit, worker: Worker,
     async def work(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
         return await ctx.step.invoke("call", workflow_id=child.id, timeout="1h")
 
-    parent = kit.workflows.create(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
+    parent = kit.workflows.create_sync(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     run = await only_run(kit, parent.id)
@@ -493,7 +493,7 @@ def register_mark(kit: WorkflowKit) -> None:
 async def test_builtin_sleep(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
     start = clock.now_ms()
     register_mark(kit)
-    wf = kit.workflows.create(
+    wf = kit.workflows.create_sync(
         TENANT,
         name="Nap",
         trigger="app/x",
@@ -521,7 +521,7 @@ async def test_builtin_sleep(kit: WorkflowKit, worker: Worker, clock: VirtualClo
 
 async def test_builtin_sleep_until_a_time_from_the_event(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
     start = clock.now_ms()
-    wf = kit.workflows.create(
+    wf = kit.workflows.create_sync(
         TENANT,
         name="Until",
         trigger="app/x",
@@ -571,7 +571,7 @@ def approval_workflow() -> dict[str, Any]:
 
 async def test_builtin_wait_for_event_follows_the_received_edge(kit: WorkflowKit, worker: Worker) -> None:
     register_mark(kit)
-    wf = kit.workflows.create(TENANT, name="Approve", trigger="app/x", workflow=approval_workflow())
+    wf = kit.workflows.create_sync(TENANT, name="Approve", trigger="app/x", workflow=approval_workflow())
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 1}})
     await worker.idle()
     run = await only_run(kit, wf.id)
@@ -596,7 +596,7 @@ async def test_builtin_wait_for_event_follows_the_timed_out_edge(
     kit: WorkflowKit, worker: Worker, clock: VirtualClock
 ) -> None:
     register_mark(kit)
-    wf = kit.workflows.create(TENANT, name="Approve", trigger="app/x", workflow=approval_workflow())
+    wf = kit.workflows.create_sync(TENANT, name="Approve", trigger="app/x", workflow=approval_workflow())
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 1}})
     await worker.idle()
     assert (await only_run(kit, wf.id)).status == RunStatus.WAITING
@@ -610,7 +610,7 @@ async def test_builtin_wait_for_event_follows_the_timed_out_edge(
 
 async def test_builtin_send_event(kit: WorkflowKit, worker: Worker) -> None:
     register_echo(kit)
-    sender = kit.workflows.create(
+    sender = kit.workflows.create_sync(
         TENANT,
         name="Sender",
         trigger="app/x",
@@ -619,7 +619,7 @@ async def test_builtin_send_event(kit: WorkflowKit, worker: Worker) -> None:
             [edge("$source", "send")],
         ),
     )
-    receiver = kit.workflows.create(
+    receiver = kit.workflows.create_sync(
         TENANT, name="Receiver", trigger="app/ping", workflow=workflow([action("e", "echo")], [edge("$source", "e")])
     )
     await kit.send(TENANT, {"name": "app/x", "data": {"id": 7}})
@@ -635,8 +635,8 @@ async def test_builtin_send_event(kit: WorkflowKit, worker: Worker) -> None:
 
 async def test_builtin_invoke(kit: WorkflowKit, worker: Worker) -> None:
     register_doubler(kit)
-    child = kit.workflows.create(TENANT, name="Child", trigger="app/child", workflow=CHILD)
-    parent = kit.workflows.create(
+    child = kit.workflows.create_sync(TENANT, name="Child", trigger="app/child", workflow=CHILD)
+    parent = kit.workflows.create_sync(
         TENANT,
         name="Parent",
         trigger="app/x",
@@ -657,7 +657,7 @@ async def test_builtin_invoke(kit: WorkflowKit, worker: Worker) -> None:
 
 async def test_builtin_if_follows_the_branch(kit: WorkflowKit, worker: Worker) -> None:
     register_mark(kit)
-    wf = kit.workflows.create(
+    wf = kit.workflows.create_sync(
         TENANT,
         name="Branch",
         trigger="app/x",
@@ -705,7 +705,7 @@ async def test_a_failing_step_retries_with_its_own_counter(
         attempts_seen.append(ctx.attempt)
         return [ctx.step.run("first", flaky, "first"), ctx.step.run("second", flaky, "second")]
 
-    wf = kit.workflows.create(TENANT, name="Flaky", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Flaky", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await settle(worker, clock)
     run = await only_run(kit, wf.id)
@@ -730,7 +730,7 @@ async def test_an_exhausted_step_fails_the_run(kit: WorkflowKit, worker: Worker,
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
         ctx.step.run("charge", lambda: 1 / 0)
 
-    wf = kit.workflows.create(TENANT, name="Broken", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Broken", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await settle(worker, clock)
     run = await only_run(kit, wf.id)
@@ -753,7 +753,7 @@ async def test_non_retriable_error_fails_at_once(kit: WorkflowKit, worker: Worke
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
         ctx.step.run("charge", refuse)
 
-    wf = kit.workflows.create(TENANT, name="Pay", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Pay", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await settle(worker, clock)
     run = await only_run(kit, wf.id)
@@ -778,7 +778,7 @@ async def test_retry_after_error_reschedules_at_its_time(kit: WorkflowKit, clock
         return str(ctx.step.run("call", call))
 
     try:
-        wf = kit2.workflows.create(TENANT, name="Limited", trigger="app/x", workflow=ONE_ACTION)
+        wf = kit2.workflows.create_sync(TENANT, name="Limited", trigger="app/x", workflow=ONE_ACTION)
         async with kit2.worker(poll_ms=50) as w:
             await kit2.send(TENANT, {"name": "app/x"})
             await w.idle()
@@ -815,8 +815,10 @@ async def test_workflow_setting_retries_zero_gives_one_attempt(
     def raw(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
         raise ValueError("handler failed")
 
-    in_step = kit.workflows.create(TENANT, name="Step", trigger="app/x", workflow=ONE_ACTION, settings={"retries": 0})
-    in_handler = kit.workflows.create(
+    in_step = kit.workflows.create_sync(
+        TENANT, name="Step", trigger="app/x", workflow=ONE_ACTION, settings={"retries": 0}
+    )
+    in_handler = kit.workflows.create_sync(
         TENANT,
         name="Handler",
         trigger="app/x",
@@ -849,7 +851,7 @@ async def test_default_backoff_schedule_on_the_virtual_clock(kit: WorkflowKit, c
         await ctx.step.run("call", fail)
 
     try:
-        wf = kit2.workflows.create(TENANT, name="Backoff", trigger="app/x", workflow=ONE_ACTION)
+        wf = kit2.workflows.create_sync(TENANT, name="Backoff", trigger="app/x", workflow=ONE_ACTION)
         async with kit2.worker(poll_ms=50) as w:
             await kit2.send(TENANT, {"name": "app/x"})
             await w.idle()
@@ -894,13 +896,13 @@ async def test_an_in_flight_run_keeps_its_version(kit: WorkflowKit, worker: Work
         [edge("$source", "nap"), edge("nap", "first")],
     )
     v2 = workflow([action("second", "tag", label="v2")], [edge("$source", "second")])
-    wf = kit.workflows.create(TENANT, name="Versioned", trigger="app/x", workflow=v1)
+    wf = kit.workflows.create_sync(TENANT, name="Versioned", trigger="app/x", workflow=v1)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     old = await only_run(kit, wf.id)
     assert (old.status, old.version) == (RunStatus.SLEEPING, 1)
 
-    assert kit.workflows.update(TENANT, wf.id, workflow=v2, publish=True).published_version == 2
+    assert kit.workflows.update_sync(TENANT, wf.id, workflow=v2, publish=True).published_version == 2
     clock.advance(timedelta(hours=1))
     await worker.idle()
     old = await kit.runs.get(TENANT, old.id)
@@ -928,7 +930,7 @@ async def test_changed_step_ids_on_replay_fail_with_non_determinism_error(
         ctx.step.run("first" if len(invocations) == 1 else "renamed", lambda: 1)
         ctx.step.sleep("nap", "1m")
 
-    wf = kit.workflows.create(TENANT, name="Fickle", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Fickle", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await worker.idle()
     assert (await only_run(kit, wf.id)).status == RunStatus.SLEEPING
@@ -952,8 +954,8 @@ async def test_a_failed_run_emits_run_failed(kit: WorkflowKit, worker: Worker) -
         raise NonRetriableError("boom")
 
     register_echo(kit)
-    failing = kit.workflows.create(TENANT, name="Fails", trigger="app/x", workflow=ONE_ACTION)
-    alert = kit.workflows.create(
+    failing = kit.workflows.create_sync(TENANT, name="Fails", trigger="app/x", workflow=ONE_ACTION)
+    alert = kit.workflows.create_sync(
         TENANT,
         name="Alert",
         trigger="workflow/run.failed",
@@ -976,10 +978,10 @@ async def test_a_failed_run_emits_run_failed(kit: WorkflowKit, worker: Worker) -
 async def test_a_completed_run_emits_run_completed(kit: WorkflowKit, worker: Worker) -> None:
     register_mark(kit)
     register_echo(kit)
-    done = kit.workflows.create(
+    done = kit.workflows.create_sync(
         TENANT, name="Done", trigger="app/x", workflow=workflow([action("m", "mark")], [edge("$source", "m")])
     )
-    audit = kit.workflows.create(
+    audit = kit.workflows.create_sync(
         TENANT,
         name="Audit",
         trigger={"event": "workflow/run.completed", "if": f"event.data.workflow_id == '{done.id}'"},
@@ -1005,13 +1007,13 @@ async def test_chains_of_system_events_go_ten_links_deep_then_stop(kit: Workflow
 
     register_echo(kit)
     echo_one = workflow([action("e", "echo")], [edge("$source", "e")])
-    chain = [kit.workflows.create(TENANT, name="w0", trigger="app/chain", workflow=echo_one)]
+    chain = [kit.workflows.create_sync(TENANT, name="w0", trigger="app/chain", workflow=echo_one)]
     for n in range(1, 6):  # each link reacts to the end of the one before
         trigger = {"event": "workflow/run.completed", "if": f"event.data.workflow_id == '{chain[-1].id}'"}
-        chain.append(kit.workflows.create(TENANT, name=f"w{n}", trigger=trigger, workflow=echo_one))
+        chain.append(kit.workflows.create_sync(TENANT, name=f"w{n}", trigger=trigger, workflow=echo_one))
     # A workflow that fails on every failure, its own included: a loop the depth guard ends.
-    failing = kit.workflows.create(TENANT, name="Fails", trigger="app/x", workflow=ONE_ACTION)
-    looping = kit.workflows.create(TENANT, name="Loops", trigger="workflow/run.failed", workflow=ONE_ACTION)
+    failing = kit.workflows.create_sync(TENANT, name="Fails", trigger="app/x", workflow=ONE_ACTION)
+    looping = kit.workflows.create_sync(TENANT, name="Loops", trigger="workflow/run.failed", workflow=ONE_ACTION)
     await kit.send(TENANT, [{"name": "app/chain"}, {"name": "app/x"}])
     await worker.idle()
     for link in chain:
@@ -1027,8 +1029,8 @@ async def test_a_run_waiting_for_another_runs_end_resumes_when_it_completes(kit:
     the end of the run it matches, not by the other runs that complete meanwhile."""
     register_mark(kit)
     chain_of_one = workflow([action("m", "mark")], [edge("$source", "m")])
-    kit.workflows.create(TENANT, name="Other", trigger="app/x", workflow=chain_of_one)
-    later = kit.workflows.create(TENANT, name="Later", trigger="app/late", workflow=chain_of_one)
+    kit.workflows.create_sync(TENANT, name="Other", trigger="app/x", workflow=chain_of_one)
+    later = kit.workflows.create_sync(TENANT, name="Later", trigger="app/late", workflow=chain_of_one)
 
     @kit.action(kind="follow")
     async def follow(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
@@ -1036,7 +1038,7 @@ async def test_a_run_waiting_for_another_runs_end_resumes_when_it_completes(kit:
         return await ctx.step.wait_for_event("ended", event="workflow/run.completed", if_exp=condition, timeout="1d")
 
     following = workflow([action("f", "follow")], [edge("$source", "f")])
-    follower = kit.workflows.create(TENANT, name="Follower", trigger="app/follow", workflow=following)
+    follower = kit.workflows.create_sync(TENANT, name="Follower", trigger="app/follow", workflow=following)
     await kit.send(TENANT, {"name": "app/follow", "data": {"trigger": "app/late"}})
     await worker.idle()
     waiting = await only_run(kit, follower.id)
@@ -1069,7 +1071,7 @@ async def test_a_parked_run_is_finished_by_a_fresh_kit_and_worker(kit: WorkflowK
 
     first_calls: list[str] = []
     register(kit, first_calls)
-    wf = kit.workflows.create(TENANT, name="Durable", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Durable", trigger="app/x", workflow=ONE_ACTION)
     async with kit.worker(poll_ms=50) as w1:
         await kit.send(TENANT, {"name": "app/x", "data": {"id": 41}})
         await w1.idle()
@@ -1106,7 +1108,7 @@ async def test_independent_async_branches_run_concurrently(kit: WorkflowKit, wor
 
         return str(await ctx.step.run("nap", nap))
 
-    wf = kit.workflows.create(
+    wf = kit.workflows.create_sync(
         TENANT,
         name="Parallel",
         trigger="app/x",
@@ -1135,7 +1137,7 @@ async def test_a_step_output_over_4_mb_fails_the_run(kit: WorkflowKit, worker: W
     def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
         ctx.step.run("big", lambda: "x" * (4 * 1024 * 1024 + 1))
 
-    wf = kit.workflows.create(TENANT, name="Huge", trigger="app/x", workflow=ONE_ACTION)
+    wf = kit.workflows.create_sync(TENANT, name="Huge", trigger="app/x", workflow=ONE_ACTION)
     await kit.send(TENANT, {"name": "app/x"})
     await settle(worker, clock)
     run = await only_run(kit, wf.id)

@@ -61,7 +61,7 @@ async def only_run(kit: WorkflowKit, tenant: str = TENANT, workflow_id: str | No
 
 async def test_list_is_newest_first_by_creation(kit: WorkflowKit, clock: VirtualClock) -> None:
     register_noop(kit)
-    kit.workflows.create(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
+    kit.workflows.create_sync(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
     for n in range(3):
         await kit.send(TENANT, {"name": "app/x", "data": {"n": n}})
         clock.advance(timedelta(seconds=1))
@@ -80,8 +80,8 @@ async def test_list_filters_by_workflow_and_status(kit: WorkflowKit, worker: Wor
     async def broken(ctx: ActionContext) -> str:
         raise NonRetriableError("nope")
 
-    good = kit.workflows.create(TENANT, name="Good", trigger="app/good", workflow=chain("a", kind="ok"))
-    bad = kit.workflows.create(TENANT, name="Bad", trigger="app/bad", workflow=chain("a", kind="broken"))
+    good = kit.workflows.create_sync(TENANT, name="Good", trigger="app/good", workflow=chain("a", kind="ok"))
+    bad = kit.workflows.create_sync(TENANT, name="Bad", trigger="app/bad", workflow=chain("a", kind="broken"))
     await kit.send(TENANT, {"name": "app/good"})
     clock.advance(timedelta(seconds=1))
     await kit.send(TENANT, {"name": "app/bad"})
@@ -107,7 +107,7 @@ async def test_list_filters_by_workflow_and_status(kit: WorkflowKit, worker: Wor
 
 async def test_list_since_until_is_half_open(kit: WorkflowKit, clock: VirtualClock) -> None:
     register_noop(kit)
-    kit.workflows.create(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
+    kit.workflows.create_sync(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
     for n in range(3):
         await kit.send(TENANT, {"name": "app/x", "data": {"n": n}})
         clock.advance(timedelta(seconds=1))
@@ -124,7 +124,7 @@ async def test_list_since_until_is_half_open(kit: WorkflowKit, clock: VirtualClo
 
 async def test_list_pages_with_limit_and_offset(kit: WorkflowKit, clock: VirtualClock) -> None:
     register_noop(kit)
-    kit.workflows.create(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
+    kit.workflows.create_sync(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
     for n in range(5):
         await kit.send(TENANT, {"name": "app/x", "data": {"n": n}})
         clock.advance(timedelta(milliseconds=10))
@@ -167,8 +167,8 @@ async def test_a_summary_has_the_newest_run_and_counts_recent_failures(
     kit: WorkflowKit, worker: Worker, clock: VirtualClock
 ) -> None:
     register_maybe(kit)
-    record = kit.workflows.create(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
-    quiet = kit.workflows.create(TENANT, name="Quiet", trigger="app/never", workflow=chain("a", kind="maybe"))
+    record = kit.workflows.create_sync(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
+    quiet = kit.workflows.create_sync(TENANT, name="Quiet", trigger="app/never", workflow=chain("a", kind="maybe"))
     completed = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {}})
     clock.advance(timedelta(seconds=1))
     failed = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
@@ -187,7 +187,7 @@ async def test_a_summary_has_the_newest_run_and_counts_recent_failures(
 
     # The newest run counts whatever its state or version: a test run of the draft (which the running
     # worker may have taken already).
-    snapshot = kit.workflows.snapshot(TENANT, record.id)
+    snapshot = kit.workflows.snapshot_sync(TENANT, record.id)
     clock.advance(timedelta(seconds=1))
     test_run = await kit.runs.start(TENANT, record.id, snapshot.id, {"name": "app/x"})
     [summary] = (await kit.runs.summaries(TENANT, [record.id])).values()
@@ -201,7 +201,7 @@ async def test_a_failure_counts_for_24_hours_after_it_ended(
     kit: WorkflowKit, worker: Worker, clock: VirtualClock
 ) -> None:
     register_maybe(kit)
-    record = kit.workflows.create(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
+    record = kit.workflows.create_sync(TENANT, name="Maybe", trigger="app/x", workflow=chain("a", kind="maybe"))
     old = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
     clock.advance(timedelta(hours=12))
     recent = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
@@ -226,7 +226,7 @@ async def test_a_run_that_started_days_ago_and_failed_now_is_a_recent_failure(
     kit: WorkflowKit, worker: Worker, clock: VirtualClock
 ) -> None:
     register_maybe(kit)
-    record = kit.workflows.create(TENANT, name="Late", trigger="app/late", workflow=chain("a", kind="late"))
+    record = kit.workflows.create_sync(TENANT, name="Late", trigger="app/late", workflow=chain("a", kind="late"))
     await kit.send(TENANT, {"name": "app/late"})
     await settle(kit, worker)
     run = await only_run(kit)
@@ -243,8 +243,8 @@ async def test_another_tenants_runs_are_never_in_a_summary(
     kit: WorkflowKit, worker: Worker, clock: VirtualClock
 ) -> None:
     register_maybe(kit)
-    mine = kit.workflows.create(TENANT, name="Mine", trigger="app/x", workflow=chain("a", kind="maybe"))
-    theirs = kit.workflows.create("globex", name="Theirs", trigger="app/x", workflow=chain("a", kind="maybe"))
+    mine = kit.workflows.create_sync(TENANT, name="Mine", trigger="app/x", workflow=chain("a", kind="maybe"))
+    theirs = kit.workflows.create_sync("globex", name="Theirs", trigger="app/x", workflow=chain("a", kind="maybe"))
     mine_run = await run_to_end(kit, worker, clock, {"name": "app/x", "data": {"fail": True}})
     [event_id] = await kit.send("globex", {"name": "app/x", "data": {"fail": True}})
     [their_run] = await kit.runs.list("globex", event_id=event_id)
@@ -279,7 +279,7 @@ async def test_summaries_of_a_page_take_two_queries(kit: WorkflowKit, worker: Wo
     register_maybe(kit)
     ids = []
     for n in range(5):
-        record = kit.workflows.create(TENANT, name=f"w{n}", trigger=f"app/{n}", workflow=chain("a", kind="maybe"))
+        record = kit.workflows.create_sync(TENANT, name=f"w{n}", trigger=f"app/{n}", workflow=chain("a", kind="maybe"))
         ids.append(record.id)
         await run_to_end(kit, worker, clock, {"name": f"app/{n}", "data": {"fail": n % 2 == 0}})
     with count_selects(kit) as selects:
@@ -322,7 +322,7 @@ async def test_get_returns_the_timeline_in_workflow_order(
         ],
         [edge("$source", "a"), edge("a", "b"), edge("b", "c")],
     )
-    record = kit.workflows.create(TENANT, name="Timeline", trigger="app/x", workflow=wf)
+    record = kit.workflows.create_sync(TENANT, name="Timeline", trigger="app/x", workflow=wf)
     await kit.send(TENANT, {"name": "app/x", "data": {"x": 21}})
     await settle(kit, worker)
     run = await kit.runs.get(TENANT, (await only_run(kit)).id)
@@ -390,7 +390,7 @@ async def test_get_shows_step_attempts_with_their_errors_after_retries(
 
         return str(await ctx.step.run("fetch", fetch))
 
-    kit.workflows.create(TENANT, name="Flaky", trigger="app/x", workflow=chain("f", kind="flaky"))
+    kit.workflows.create_sync(TENANT, name="Flaky", trigger="app/x", workflow=chain("f", kind="flaky"))
     await kit.send(TENANT, {"name": "app/x"})
     run = await finish(kit, worker, clock, (await only_run(kit)).id)
 
@@ -431,7 +431,7 @@ async def test_completed_step_keeps_no_error_after_retries(
 
         return str(await ctx.step.run("fetch", fetch))
 
-    kit.workflows.create(TENANT, name="Flaky", trigger="app/x", workflow=chain("f", kind="flaky"))
+    kit.workflows.create_sync(TENANT, name="Flaky", trigger="app/x", workflow=chain("f", kind="flaky"))
     await kit.send(TENANT, {"name": "app/x"})
     run = await finish(kit, worker, clock, (await only_run(kit)).id)
     [fetch] = run.actions[0].steps
@@ -452,7 +452,7 @@ async def test_get_shows_action_attempts_after_a_handler_retry(
             raise ValueError("flaked")
         return "steady"
 
-    kit.workflows.create(TENANT, name="Shaky", trigger="app/x", workflow=chain("s", kind="shaky"))
+    kit.workflows.create_sync(TENANT, name="Shaky", trigger="app/x", workflow=chain("s", kind="shaky"))
     await kit.send(TENANT, {"name": "app/x"})
     run = await finish(kit, worker, clock, (await only_run(kit)).id)
 
@@ -486,7 +486,7 @@ async def test_cancel_a_sleeping_run_stops_it(kit: WorkflowKit, worker: Worker, 
         await ctx.step.run("after", lambda: after.append(2))
         return "woke"
 
-    kit.workflows.create(TENANT, name="Nap", trigger="app/x", workflow=chain("n", "m", kind="nap"))
+    kit.workflows.create_sync(TENANT, name="Nap", trigger="app/x", workflow=chain("n", "m", kind="nap"))
     await kit.send(TENANT, {"name": "app/x"})
     await settle(kit, worker)
     run = await only_run(kit)
@@ -526,7 +526,7 @@ async def test_cancel_a_waiting_run_ignores_a_later_matching_event(
         await ctx.step.run("notify", lambda: resumed.append("notified"))
         return "approved"
 
-    kit.workflows.create(TENANT, name="Approval", trigger="app/requested", workflow=chain("w", kind="approval"))
+    kit.workflows.create_sync(TENANT, name="Approval", trigger="app/requested", workflow=chain("w", kind="approval"))
     await kit.send(TENANT, {"name": "app/requested"})
     await settle(kit, worker)
     run = await only_run(kit)
@@ -574,7 +574,7 @@ async def test_cancel_while_a_step_is_executing(kit: WorkflowKit, worker: Worker
         return "next"
 
     wf = workflow([action("s", "slow"), action("t", "next")], [edge("$source", "s"), edge("s", "t")])
-    kit.workflows.create(TENANT, name="Slow", trigger="app/x", workflow=wf)
+    kit.workflows.create_sync(TENANT, name="Slow", trigger="app/x", workflow=wf)
     await kit.send(TENANT, {"name": "app/x"})
     await asyncio.wait_for(entered.wait(), timeout=10)
     run = await only_run(kit)
@@ -609,7 +609,7 @@ async def test_cancel_a_queued_run_before_any_worker_claims_it(kit: WorkflowKit)
         ran.append(1)
         return "worked"
 
-    kit.workflows.create(TENANT, name="Work", trigger="app/x", workflow=chain("w", kind="work"))
+    kit.workflows.create_sync(TENANT, name="Work", trigger="app/x", workflow=chain("w", kind="work"))
     await kit.send(TENANT, {"name": "app/x"})
     run = await only_run(kit)
     assert run.status == RunStatus.QUEUED
@@ -638,8 +638,8 @@ async def test_cancelling_a_completed_run_changes_nothing(
         heard.append(ctx.event["data"])
         return "heard"
 
-    kit.workflows.create(TENANT, name="Ok", trigger="app/x", workflow=chain("a", kind="ok"))
-    listener = kit.workflows.create(
+    kit.workflows.create_sync(TENANT, name="Ok", trigger="app/x", workflow=chain("a", kind="ok"))
+    listener = kit.workflows.create_sync(
         TENANT, name="Listener", trigger="workflow/run.cancelled", workflow=chain("h", kind="hear")
     )
     await kit.send(TENANT, {"name": "app/x"})
@@ -667,7 +667,7 @@ async def test_cancelling_a_failed_run_changes_nothing(kit: WorkflowKit, worker:
     async def broken(ctx: ActionContext) -> str:
         raise NonRetriableError("nope")
 
-    kit.workflows.create(TENANT, name="Bad", trigger="app/x", workflow=chain("a", kind="broken"))
+    kit.workflows.create_sync(TENANT, name="Bad", trigger="app/x", workflow=chain("a", kind="broken"))
     await kit.send(TENANT, {"name": "app/x"})
     await settle(kit, worker)
     run = await only_run(kit)
@@ -692,8 +692,8 @@ async def test_run_cancelled_event_starts_a_listening_workflow(
         heard.append(ctx.event)
         return "heard"
 
-    sleepy = kit.workflows.create(TENANT, name="Nap", trigger="app/x", workflow=chain("n", kind="nap"))
-    listener = kit.workflows.create(
+    sleepy = kit.workflows.create_sync(TENANT, name="Nap", trigger="app/x", workflow=chain("n", kind="nap"))
+    listener = kit.workflows.create_sync(
         TENANT, name="Listener", trigger="workflow/run.cancelled", workflow=chain("h", kind="hear")
     )
     await kit.send(TENANT, {"name": "app/x"})
@@ -759,7 +759,7 @@ async def test_rerun_from_the_failed_step_keeps_completed_work(
         [action("a", "first", x="!ref($.event.data.x)"), action("b", "second", prev="!ref($.state.a)")],
         [edge("$source", "a"), edge("a", "b")],
     )
-    kit.workflows.create(TENANT, name="AB", trigger="app/x", workflow=wf)
+    kit.workflows.create_sync(TENANT, name="AB", trigger="app/x", workflow=wf)
     await kit.send(TENANT, {"name": "app/x", "data": {"x": 1}})
     await settle(kit, worker)
     original = await kit.runs.get(TENANT, (await only_run(kit)).id)
@@ -808,7 +808,7 @@ async def test_rerun_from_the_failed_step_gives_the_failed_action_fresh_retries(
             raise RuntimeError(f"flake {calls['handler']}")
         return "done"
 
-    kit.workflows.create(TENANT, name="Picky", trigger="app/x", workflow=chain("p", kind="picky"))
+    kit.workflows.create_sync(TENANT, name="Picky", trigger="app/x", workflow=chain("p", kind="picky"))
     await kit.send(TENANT, {"name": "app/x"})
     original = await finish(kit, worker, clock, (await only_run(kit)).id)
     assert original.status == RunStatus.FAILED
@@ -837,7 +837,7 @@ async def test_rerun_of_a_cancelled_run_resumes_where_it_stopped(
         await ctx.step.run("after", lambda: calls.__setitem__("after", calls["after"] + 1))
         return "woke"
 
-    kit.workflows.create(TENANT, name="Nap", trigger="app/x", workflow=chain("n", kind="nap"))
+    kit.workflows.create_sync(TENANT, name="Nap", trigger="app/x", workflow=chain("n", kind="nap"))
     await kit.send(TENANT, {"name": "app/x"})
     await settle(kit, worker)
     original = await only_run(kit)
@@ -879,7 +879,7 @@ async def test_rerun_from_scratch_uses_the_latest_published_version(
         calls["two"] += 1
         return "two"
 
-    record = kit.workflows.create(TENANT, name="Versions", trigger="app/x", workflow=chain("a", kind="one"))
+    record = kit.workflows.create_sync(TENANT, name="Versions", trigger="app/x", workflow=chain("a", kind="one"))
     await kit.send(TENANT, {"name": "app/x", "data": {"k": "v"}})
     await settle(kit, worker)
     original = await only_run(kit)
@@ -890,7 +890,7 @@ async def test_rerun_from_scratch_uses_the_latest_published_version(
         [action("a", "one"), action("b", "two")],
         [edge("$source", "a"), edge("a", "b")],
     )
-    kit.workflows.update(TENANT, record.id, workflow=v2, publish=True)
+    kit.workflows.update_sync(TENANT, record.id, workflow=v2, publish=True)
     fail["one"] = False
     clock.advance(timedelta(seconds=1))
     new_id = await kit.runs.rerun(TENANT, original.id, from_failed_step=False)
@@ -912,7 +912,7 @@ async def test_rerun_from_failed_step_of_a_completed_run_raises(kit: WorkflowKit
     async def ok(ctx: ActionContext) -> str:
         return "fine"
 
-    kit.workflows.create(TENANT, name="Ok", trigger="app/x", workflow=chain("a", kind="ok"))
+    kit.workflows.create_sync(TENANT, name="Ok", trigger="app/x", workflow=chain("a", kind="ok"))
     await kit.send(TENANT, {"name": "app/x"})
     await settle(kit, worker)
     run = await only_run(kit)
@@ -943,9 +943,9 @@ async def test_start_runs_the_given_version(kit: WorkflowKit, worker: Worker, cl
     async def two(ctx: ActionContext) -> str:
         return "two"
 
-    record = kit.workflows.create(TENANT, name="V", trigger="app/x", workflow=chain("a", kind="one"))
-    kit.workflows.update(TENANT, record.id, workflow=chain("a", "b", kind="two"), publish=True)
-    [_v2, v1] = kit.workflows.versions(TENANT, record.id)
+    record = kit.workflows.create_sync(TENANT, name="V", trigger="app/x", workflow=chain("a", kind="one"))
+    kit.workflows.update_sync(TENANT, record.id, workflow=chain("a", "b", kind="two"), publish=True)
+    [_v2, v1] = kit.workflows.versions_sync(TENANT, record.id)
     assert v1.number == 1
 
     run_id = await kit.runs.start(TENANT, record.id, v1.id, {"name": "app/manual", "data": {"n": 7}})
@@ -967,7 +967,7 @@ async def test_start_runs_the_given_version(kit: WorkflowKit, worker: Worker, cl
 
 async def test_another_tenant_cannot_see_or_touch_a_run(kit: WorkflowKit) -> None:
     register_noop(kit)
-    record = kit.workflows.create("tenant-a", name="Noop", trigger="app/x", workflow=chain("a"))
+    record = kit.workflows.create_sync("tenant-a", name="Noop", trigger="app/x", workflow=chain("a"))
     await kit.send("tenant-a", {"name": "app/x"})
     [run] = await kit.runs.list("tenant-a")
     version_id = run.version_id

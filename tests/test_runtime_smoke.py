@@ -26,7 +26,7 @@ async def test_event_starts_a_run_that_completes(kit: WorkflowKit, worker: Worke
         [action("a", "add", a="!ref($.event.data.x)", b=2), action("n", "nap")],
         [edge("$source", "a"), edge("a", "n")],
     )
-    record = kit.workflows.create("acme", name="Adder", trigger="app/*", workflow=wf)
+    record = kit.workflows.create_sync("acme", name="Adder", trigger="app/*", workflow=wf)
     [event_id] = await kit.send("acme", {"name": "app/go", "data": {"x": 40}})
     assert event_id
     await worker.idle()

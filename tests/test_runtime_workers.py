@@ -32,7 +32,7 @@ async def test_two_workers_share_runs_and_run_each_step_once(kit: WorkflowKit) -
         [action("a", "count"), action("b", "count"), action("c", "count")],
         [edge("$source", "a"), edge("a", "b"), edge("a", "c")],
     )
-    kit.workflows.create("acme", name="Counting", trigger="count/go", workflow=wf)
+    kit.workflows.create_sync("acme", name="Counting", trigger="count/go", workflow=wf)
     await kit.send("acme", [{"name": "count/go", "data": {"n": n}} for n in range(30)])
     async with (
         kit.worker(concurrency=4, poll_ms=20, name="one") as one,
@@ -62,7 +62,7 @@ async def test_a_worker_whose_lease_expired_cannot_record_anything(kit: Workflow
         return str(await ctx.step.run("slow", body))
 
     wf = workflow([action("s", "slow")], [edge("$source", "s")])
-    kit.workflows.create("acme", name="Slow", trigger="slow/go", workflow=wf)
+    kit.workflows.create_sync("acme", name="Slow", trigger="slow/go", workflow=wf)
     await kit.send("acme", {"name": "slow/go", "data": {}})
     async with kit.worker(lease_ms=60_000, poll_ms=20, name="stuck") as stuck:
         while not bodies:
@@ -105,7 +105,7 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
         started.append(time.perf_counter())
 
     try:
-        worker_kit.workflows.create(
+        worker_kit.workflows.create_sync(
             "acme", name="Mark", trigger="mark/go", workflow=workflow([action("m", "mark")], [edge("$source", "m")])
         )
         async with worker_kit.worker(poll_ms=60_000) as worker:
@@ -137,7 +137,7 @@ async def test_renewing_leases_extends_held_ones_reports_lost_ones_and_never_wai
         return None
 
     one_action = workflow([action("a", "idle")], [edge("$source", "a")])
-    kit.workflows.create("acme", name="Idle", trigger="idle/go", workflow=one_action)
+    kit.workflows.create_sync("acme", name="Idle", trigger="idle/go", workflow=one_action)
     await kit.send("acme", [{"name": "idle/go", "data": {"n": n}} for n in range(3)])
     store = RunJournalStore(kit.db)
     now = clock.now_ms()

@@ -45,7 +45,7 @@ def invalid() -> dict[str, Any]:
 def create(kit: WorkflowKit, tenant: str = TENANT, **overrides: Any) -> WorkflowRecord:
     options: dict[str, Any] = {"name": "Flow", "trigger": "app/go", "workflow": chain("a")}
     options.update(overrides)
-    return kit.workflows.create(tenant, **options)
+    return kit.workflows.create_sync(tenant, **options)
 
 
 def codes_and_paths(exc: WorkflowValidationError) -> set[tuple[str, str]]:
@@ -56,7 +56,7 @@ def codes_and_paths(exc: WorkflowValidationError) -> set[tuple[str, str]]:
 
 
 def test_create_with_defaults_publishes_version_1_and_enables(kit: WorkflowKit, clock: VirtualClock) -> None:
-    record = kit.workflows.create(TENANT, name="  Welcome  ", trigger="app/user.created", workflow=chain("a", "b"))
+    record = kit.workflows.create_sync(TENANT, name="  Welcome  ", trigger="app/user.created", workflow=chain("a", "b"))
     assert record.id
     assert record.tenant == TENANT
     assert record.name == "Welcome"
@@ -70,13 +70,13 @@ def test_create_with_defaults_publishes_version_1_and_enables(kit: WorkflowKit, 
     assert [a["id"] for a in record.draft["actions"]] == ["a", "b"]
     assert record.created_at == record.updated_at == clock.now_ms()
 
-    assert kit.workflows.get(TENANT, record.id) == record
-    [v1] = kit.workflows.versions(TENANT, record.id)
+    assert kit.workflows.get_sync(TENANT, record.id) == record
+    [v1] = kit.workflows.versions_sync(TENANT, record.id)
     assert v1.number == 1
     assert v1.workflow_id == record.id
     assert v1.workflow == record.draft
     assert v1.trigger.event == "app/user.created"
-    assert kit.workflows.version(TENANT, record.id, 1) == v1
+    assert kit.workflows.version_sync(TENANT, record.id, 1) == v1
 
 
 def test_create_keeps_description_trigger_condition_and_settings(kit: WorkflowKit) -> None:
@@ -90,7 +90,7 @@ def test_create_keeps_description_trigger_condition_and_settings(kit: WorkflowKi
     assert record.trigger.event == "app/user.*"
     assert record.trigger.if_ == "event.data.plan == 'pro'"
     assert record.settings == {"retries": 3}
-    [v1] = kit.workflows.versions(TENANT, record.id)
+    [v1] = kit.workflows.versions_sync(TENANT, record.id)
     assert v1.trigger.if_ == "event.data.plan == 'pro'"
     assert v1.settings == {"retries": 3}
 
@@ -100,27 +100,27 @@ def test_create_without_publish_is_a_disabled_draft(kit: WorkflowKit) -> None:
     assert record.enabled is False
     assert record.published_version is None
     assert record.version == 1
-    assert kit.workflows.versions(TENANT, record.id) == []
+    assert kit.workflows.versions_sync(TENANT, record.id) == []
     with pytest.raises(NotFoundError):
-        kit.workflows.version(TENANT, record.id, 1)
+        kit.workflows.version_sync(TENANT, record.id, 1)
 
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.enable(TENANT, record.id)
+        kit.workflows.enable_sync(TENANT, record.id)
     assert [p.code for p in info.value.problems] == ["not_published"]
-    assert kit.workflows.get(TENANT, record.id).enabled is False
+    assert kit.workflows.get_sync(TENANT, record.id).enabled is False
 
-    v1 = kit.workflows.publish(TENANT, record.id)
+    v1 = kit.workflows.publish_sync(TENANT, record.id)
     assert v1.number == 1
-    assert kit.workflows.get(TENANT, record.id).enabled is False  # publishing does not enable
-    assert kit.workflows.enable(TENANT, record.id).enabled is True
-    assert kit.workflows.get(TENANT, record.id).published_version == 1
+    assert kit.workflows.get_sync(TENANT, record.id).enabled is False  # publishing does not enable
+    assert kit.workflows.enable_sync(TENANT, record.id).enabled is True
+    assert kit.workflows.get_sync(TENANT, record.id).published_version == 1
 
 
 def test_create_disabled_but_published(kit: WorkflowKit) -> None:
     record = create(kit, enabled=False)
     assert record.enabled is False
     assert record.published_version == 1
-    assert kit.workflows.enable(TENANT, record.id).enabled is True
+    assert kit.workflows.enable_sync(TENANT, record.id).enabled is True
 
 
 def test_create_with_an_invalid_workflow_and_publish_raises_and_stores_nothing(kit: WorkflowKit) -> None:
@@ -128,15 +128,15 @@ def test_create_with_an_invalid_workflow_and_publish_raises_and_stores_nothing(k
         create(kit, workflow=invalid())
     assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
     assert ("unknown_edge_target", "edges[1].to") in codes_and_paths(info.value)
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
 
 def test_a_draft_may_be_invalid_when_not_published(kit: WorkflowKit) -> None:
     record = create(kit, workflow=invalid(), publish=False)
     assert record.draft["actions"][0]["kind"] == "nope"
-    assert kit.workflows.get(TENANT, record.id).draft == record.draft
+    assert kit.workflows.get_sync(TENANT, record.id).draft == record.draft
 
-    updated = kit.workflows.update(TENANT, record.id, workflow=workflow([], []))  # no start: still a draft
+    updated = kit.workflows.update_sync(TENANT, record.id, workflow=workflow([], []))  # no start: still a draft
     assert updated.version == 2
     assert updated.draft == {"actions": [], "edges": []}
     assert updated.published_version is None
@@ -146,7 +146,7 @@ def test_create_with_a_malformed_workflow_raises_even_as_a_draft(kit: WorkflowKi
     with pytest.raises(WorkflowValidationError) as info:
         create(kit, workflow={"actions": "not a list", "edges": []}, publish=False)
     assert {p.code for p in info.value.problems} == {"invalid_format"}
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
 
 @pytest.mark.parametrize("name", ["", "   "])
@@ -154,7 +154,7 @@ def test_create_needs_a_name(kit: WorkflowKit, name: str) -> None:
     with pytest.raises(WorkflowValidationError) as info:
         create(kit, name=name)
     assert codes_and_paths(info.value) == {("invalid_name", "name")}
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
 
 # --- update ------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def test_update_bumps_the_version_and_applies_fields(kit: WorkflowKit, clock: Vi
     record = create(kit, workflow=say("one"))
     clock.advance(timedelta(seconds=5))
 
-    updated = kit.workflows.update(
+    updated = kit.workflows.update_sync(
         TENANT,
         record.id,
         name="Renamed",
@@ -181,15 +181,15 @@ def test_update_bumps_the_version_and_applies_fields(kit: WorkflowKit, clock: Vi
     assert updated.updated_at == clock.now_ms()
     assert updated.created_at == record.created_at
     assert updated.published_version == 1  # fields apply at once, without a new version
-    assert kit.workflows.get(TENANT, record.id) == updated
+    assert kit.workflows.get_sync(TENANT, record.id) == updated
 
-    again = kit.workflows.update(TENANT, record.id, workflow=say("two"))
+    again = kit.workflows.update_sync(TENANT, record.id, workflow=say("two"))
     assert again.version == 3
     assert again.draft == say("two")
     assert again.published_version == 1  # the workflow itself waits for a publish
-    assert kit.workflows.version(TENANT, record.id, 1).workflow == say("one")
+    assert kit.workflows.version_sync(TENANT, record.id, 1).workflow == say("one")
 
-    trigger_only = kit.workflows.update(TENANT, record.id, trigger="app/plain")
+    trigger_only = kit.workflows.update_sync(TENANT, record.id, trigger="app/plain")
     assert trigger_only.version == 4
     assert trigger_only.trigger.event == "app/plain"
     assert trigger_only.trigger.if_ is None
@@ -197,39 +197,39 @@ def test_update_bumps_the_version_and_applies_fields(kit: WorkflowKit, clock: Vi
 
 def test_update_with_publish_publishes_the_new_draft(kit: WorkflowKit) -> None:
     record = create(kit, workflow=say("one"))
-    updated = kit.workflows.update(TENANT, record.id, workflow=say("two"), publish=True)
+    updated = kit.workflows.update_sync(TENANT, record.id, workflow=say("two"), publish=True)
     assert updated.version == 2
     assert updated.published_version == 2
-    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [2, 1]
-    assert kit.workflows.version(TENANT, record.id, 2).workflow == say("two")
+    assert [v.number for v in kit.workflows.versions_sync(TENANT, record.id)] == [2, 1]
+    assert kit.workflows.version_sync(TENANT, record.id, 2).workflow == say("two")
 
 
 def test_update_with_an_invalid_workflow_and_publish_changes_nothing(kit: WorkflowKit) -> None:
     record = create(kit, workflow=say("one"))
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.update(TENANT, record.id, workflow=invalid(), name="Never", publish=True)
+        kit.workflows.update_sync(TENANT, record.id, workflow=invalid(), name="Never", publish=True)
     assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
-    assert kit.workflows.get(TENANT, record.id) == record
-    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+    assert kit.workflows.get_sync(TENANT, record.id) == record
+    assert [v.number for v in kit.workflows.versions_sync(TENANT, record.id)] == [1]
 
 
 def test_stale_expected_version_is_a_conflict(kit: WorkflowKit) -> None:
     record = create(kit)
-    first = kit.workflows.update(TENANT, record.id, name="First", expected_version=1)
+    first = kit.workflows.update_sync(TENANT, record.id, name="First", expected_version=1)
     assert first.version == 2
 
     with pytest.raises(ConflictError) as info:
-        kit.workflows.update(TENANT, record.id, name="Second", expected_version=1)
+        kit.workflows.update_sync(TENANT, record.id, name="Second", expected_version=1)
     assert info.value.current_version == 2
     assert info.value.code == "conflict"
-    assert kit.workflows.get(TENANT, record.id) == first
+    assert kit.workflows.get_sync(TENANT, record.id) == first
 
     with pytest.raises(ConflictError):
-        kit.workflows.publish(TENANT, record.id, expected_version=1)
-    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+        kit.workflows.publish_sync(TENANT, record.id, expected_version=1)
+    assert [v.number for v in kit.workflows.versions_sync(TENANT, record.id)] == [1]
 
-    assert kit.workflows.update(TENANT, record.id, name="Second", expected_version=2).name == "Second"
-    assert kit.workflows.publish(TENANT, record.id, expected_version=3).number == 2
+    assert kit.workflows.update_sync(TENANT, record.id, name="Second", expected_version=2).name == "Second"
+    assert kit.workflows.publish_sync(TENANT, record.id, expected_version=3).number == 2
 
 
 # --- publish and versions ----------------------------------------------------------------------
@@ -239,57 +239,57 @@ def test_publish_numbers_versions_and_keeps_each_immutable(kit: WorkflowKit, clo
     record = create(kit, workflow=say("one"), trigger="app/one", settings={"retries": 1})
     for word, trigger, retries in [("two", "app/two", 2), ("three", "app/three", 3)]:
         clock.advance(timedelta(seconds=1))
-        kit.workflows.update(TENANT, record.id, workflow=say(word), trigger=trigger, settings={"retries": retries})
-        version = kit.workflows.publish(TENANT, record.id)
+        kit.workflows.update_sync(TENANT, record.id, workflow=say(word), trigger=trigger, settings={"retries": retries})
+        version = kit.workflows.publish_sync(TENANT, record.id)
         assert version.workflow == say(word)
         assert version.created_at == clock.now_ms()
 
-    versions = kit.workflows.versions(TENANT, record.id)
+    versions = kit.workflows.versions_sync(TENANT, record.id)
     assert [v.number for v in versions] == [3, 2, 1]
     assert len({v.id for v in versions}) == 3
-    assert kit.workflows.get(TENANT, record.id).published_version == 3
+    assert kit.workflows.get_sync(TENANT, record.id).published_version == 3
 
     # Later edits of the draft never change a published version.
-    kit.workflows.update(TENANT, record.id, workflow=say("four"), trigger="app/four", settings={"retries": 4})
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("four"), trigger="app/four", settings={"retries": 4})
     for number, word in [(1, "one"), (2, "two"), (3, "three")]:
-        version = kit.workflows.version(TENANT, record.id, number)
+        version = kit.workflows.version_sync(TENANT, record.id, number)
         assert version.number == number
         assert version.workflow == say(word)
         assert version.trigger.event == f"app/{word}"
         assert version.settings == {"retries": number}
-    assert kit.workflows.versions(TENANT, record.id) == versions
+    assert kit.workflows.versions_sync(TENANT, record.id) == versions
     with pytest.raises(NotFoundError):
-        kit.workflows.version(TENANT, record.id, 4)
+        kit.workflows.version_sync(TENANT, record.id, 4)
 
 
 def test_publish_of_an_invalid_draft_raises_with_paths_and_changes_nothing(kit: WorkflowKit) -> None:
     record = create(kit, workflow=say("one"))
-    draft = kit.workflows.update(TENANT, record.id, workflow=invalid())
+    draft = kit.workflows.update_sync(TENANT, record.id, workflow=invalid())
     assert draft.version == 2
 
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.publish(TENANT, record.id)
+        kit.workflows.publish_sync(TENANT, record.id)
     assert ("unknown_kind", "actions[0].kind") in codes_and_paths(info.value)
     assert ("unknown_edge_target", "edges[1].to") in codes_and_paths(info.value)
     assert all(p.path and p.message for p in info.value.problems)
 
-    assert kit.workflows.get(TENANT, record.id) == draft
-    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
-    assert kit.workflows.version(TENANT, record.id, 1).workflow == say("one")
+    assert kit.workflows.get_sync(TENANT, record.id) == draft
+    assert [v.number for v in kit.workflows.versions_sync(TENANT, record.id)] == [1]
+    assert kit.workflows.version_sync(TENANT, record.id, 1).workflow == say("one")
 
     # Fixing the draft lets the next publish take number 2 (the failed one used no number).
-    kit.workflows.update(TENANT, record.id, workflow=say("fixed"))
-    assert kit.workflows.publish(TENANT, record.id).number == 2
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("fixed"))
+    assert kit.workflows.publish_sync(TENANT, record.id).number == 2
 
 
 def test_publish_of_a_draft_that_was_never_valid(kit: WorkflowKit) -> None:
     record = create(kit, workflow=invalid(), publish=False)
     with pytest.raises(WorkflowValidationError):
-        kit.workflows.publish(TENANT, record.id)
-    after = kit.workflows.get(TENANT, record.id)
+        kit.workflows.publish_sync(TENANT, record.id)
+    after = kit.workflows.get_sync(TENANT, record.id)
     assert after.published_version is None
     assert after.enabled is False
-    assert kit.workflows.versions(TENANT, record.id) == []
+    assert kit.workflows.versions_sync(TENANT, record.id) == []
 
 
 # --- version notes -----------------------------------------------------------------------------
@@ -297,17 +297,17 @@ def test_publish_of_a_draft_that_was_never_valid(kit: WorkflowKit) -> None:
 
 def test_a_published_version_notes_its_author_and_message(kit: WorkflowKit) -> None:
     record = create(kit, workflow=say("one"), author="ann", message="First cut")
-    kit.workflows.update(TENANT, record.id, workflow=say("two"))
-    second = kit.workflows.publish(TENANT, record.id, message="  Says two now \n", author="bob")
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("two"))
+    second = kit.workflows.publish_sync(TENANT, record.id, message="  Says two now \n", author="bob")
     assert (second.author, second.message) == ("bob", "Says two now")  # trimmed
-    kit.workflows.update(TENANT, record.id, workflow=say("three"), publish=True, author="cy", message="Three")
-    kit.workflows.update(TENANT, record.id, workflow=say("four"))
-    fourth = kit.workflows.publish(TENANT, record.id)
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("three"), publish=True, author="cy", message="Three")
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("four"))
+    fourth = kit.workflows.publish_sync(TENANT, record.id)
     assert (fourth.author, fourth.message) == (None, None)
-    kit.workflows.update(TENANT, record.id, workflow=say("five"))
-    assert kit.workflows.publish(TENANT, record.id, message="   ", author="").message is None  # blank is none
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("five"))
+    assert kit.workflows.publish_sync(TENANT, record.id, message="   ", author="").message is None  # blank is none
 
-    notes = [(v.number, v.author, v.message) for v in kit.workflows.versions(TENANT, record.id)]
+    notes = [(v.number, v.author, v.message) for v in kit.workflows.versions_sync(TENANT, record.id)]
     assert notes == [
         (5, None, None),
         (4, None, None),
@@ -315,16 +315,16 @@ def test_a_published_version_notes_its_author_and_message(kit: WorkflowKit) -> N
         (2, "bob", "Says two now"),
         (1, "ann", "First cut"),
     ]
-    assert kit.workflows.version(TENANT, record.id, 2) == second
-    snapshot = kit.workflows.snapshot(TENANT, record.id)  # a test run's snapshot has no notes
+    assert kit.workflows.version_sync(TENANT, record.id, 2) == second
+    snapshot = kit.workflows.snapshot_sync(TENANT, record.id)  # a test run's snapshot has no notes
     assert (snapshot.number, snapshot.author, snapshot.message) == (None, None, None)
 
 
 def test_a_version_message_may_be_500_characters(kit: WorkflowKit) -> None:
     record = create(kit, publish=False)
-    version = kit.workflows.publish(TENANT, record.id, message="m" * 500, author="a" * 256)
+    version = kit.workflows.publish_sync(TENANT, record.id, message="m" * 500, author="a" * 256)
     assert (version.message, version.author) == ("m" * 500, "a" * 256)
-    assert kit.workflows.version(TENANT, record.id, 1).message == "m" * 500
+    assert kit.workflows.version_sync(TENANT, record.id, 1).message == "m" * 500
 
 
 @pytest.mark.parametrize(
@@ -342,32 +342,32 @@ def test_a_bad_version_note_is_a_problem_and_publishes_nothing(
 ) -> None:
     record = create(kit, publish=False)
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.publish(TENANT, record.id, **notes)
+        kit.workflows.publish_sync(TENANT, record.id, **notes)
     [problem] = info.value.problems
     assert (problem.code, problem.path) == (code, path)
     assert problem.message
     with pytest.raises(WorkflowValidationError):
-        kit.workflows.update(TENANT, record.id, workflow=say("x"), publish=True, **notes)
+        kit.workflows.update_sync(TENANT, record.id, workflow=say("x"), publish=True, **notes)
     with pytest.raises(WorkflowValidationError):
         create(kit, name="other", **notes)
-    assert kit.workflows.get(TENANT, record.id) == record
-    assert kit.workflows.versions(TENANT, record.id) == []
-    assert [r.id for r in kit.workflows.list(TENANT)] == [record.id]
+    assert kit.workflows.get_sync(TENANT, record.id) == record
+    assert kit.workflows.versions_sync(TENANT, record.id) == []
+    assert [r.id for r in kit.workflows.list_sync(TENANT)] == [record.id]
 
 
 # --- unpublished changes -----------------------------------------------------------------------
 
 
 def changed(kit: WorkflowKit, workflow_id: str, tenant: str = TENANT) -> bool:
-    return kit.workflows.draft_changes(tenant, [kit.workflows.get(tenant, workflow_id)])[workflow_id]
+    return kit.workflows.draft_changes_sync(tenant, [kit.workflows.get_sync(tenant, workflow_id)])[workflow_id]
 
 
 def test_a_new_workflow_has_changes_once_its_draft_has_an_action(kit: WorkflowKit) -> None:
     empty = create(kit, workflow=workflow([], []), publish=False)
     assert changed(kit, empty.id) is False  # an untouched new workflow has nothing to publish
-    kit.workflows.update(TENANT, empty.id, trigger="app/other", settings={"retries": 1})
+    kit.workflows.update_sync(TENANT, empty.id, trigger="app/other", settings={"retries": 1})
     assert changed(kit, empty.id) is False  # ... nor with a trigger and settings but no action
-    kit.workflows.update(TENANT, empty.id, workflow=chain("a"))
+    kit.workflows.update_sync(TENANT, empty.id, workflow=chain("a"))
     assert changed(kit, empty.id) is True
     drafted = create(kit, publish=False)
     assert changed(kit, drafted.id) is True
@@ -378,43 +378,47 @@ def test_draft_changes_follow_the_draft_trigger_and_settings(kit: WorkflowKit) -
     assert changed(kit, record.id) is False  # right after publishing
 
     for edit in ({"workflow": say("two")}, {"trigger": "app/elsewhere"}, {"settings": {"retries": 2}}):
-        kit.workflows.update(TENANT, record.id, **edit)
+        kit.workflows.update_sync(TENANT, record.id, **edit)
         assert changed(kit, record.id) is True, edit
-        kit.workflows.publish(TENANT, record.id)
+        kit.workflows.publish_sync(TENANT, record.id)
         assert changed(kit, record.id) is False, edit
 
-    kit.workflows.update(TENANT, record.id, trigger={"event": "app/elsewhere", "if": "event.data.n > 1"})
+    kit.workflows.update_sync(TENANT, record.id, trigger={"event": "app/elsewhere", "if": "event.data.n > 1"})
     assert changed(kit, record.id) is True  # a condition is part of the trigger
-    kit.workflows.update(TENANT, record.id, trigger="app/elsewhere")
+    kit.workflows.update_sync(TENANT, record.id, trigger="app/elsewhere")
     assert changed(kit, record.id) is False  # back as published
-    kit.workflows.update(TENANT, record.id, name="Renamed", description="not part of a version")
+    kit.workflows.update_sync(TENANT, record.id, name="Renamed", description="not part of a version")
     assert changed(kit, record.id) is False
-    kit.workflows.update(TENANT, record.id, workflow=say("two"))  # the same instance, saved again
+    kit.workflows.update_sync(TENANT, record.id, workflow=say("two"))  # the same instance, saved again
     assert changed(kit, record.id) is False
-    kit.workflows.update(TENANT, record.id, workflow={**say("two"), "metadata": {"positions": {"s": {"x": 1}}}})
+    kit.workflows.update_sync(TENANT, record.id, workflow={**say("two"), "metadata": {"positions": {"s": {"x": 1}}}})
     assert changed(kit, record.id) is True  # the layout is kept in the instance, so it is published too
 
 
 def test_draft_changes_compare_json_not_python_equality(kit: WorkflowKit) -> None:
     record = create(kit, workflow=say("one"))
-    kit.workflows.update(TENANT, record.id, workflow=workflow([action("s", "say", word=1)], [edge("$source", "s")]))
-    kit.workflows.publish(TENANT, record.id)
-    kit.workflows.update(TENANT, record.id, workflow=workflow([action("s", "say", word=True)], [edge("$source", "s")]))
+    kit.workflows.update_sync(
+        TENANT, record.id, workflow=workflow([action("s", "say", word=1)], [edge("$source", "s")])
+    )
+    kit.workflows.publish_sync(TENANT, record.id)
+    kit.workflows.update_sync(
+        TENANT, record.id, workflow=workflow([action("s", "say", word=True)], [edge("$source", "s")])
+    )
     assert changed(kit, record.id) is True  # 1 == True in Python, not in JSON
 
 
 def test_draft_changes_of_a_page_take_one_query(kit: WorkflowKit) -> None:
     records = [create(kit, name=f"w{n}", workflow=say(str(n))) for n in range(4)]
-    kit.workflows.update(TENANT, records[1].id, workflow=say("edited"))
+    kit.workflows.update_sync(TENANT, records[1].id, workflow=say("edited"))
     never = create(kit, name="never", publish=False)
-    page = kit.workflows.list(TENANT)
+    page = kit.workflows.list_sync(TENANT)
     with count_selects(kit) as selects:
-        changes = kit.workflows.draft_changes(TENANT, page)
+        changes = kit.workflows.draft_changes_sync(TENANT, page)
     assert len(selects) == 1
     assert changes == {r.id: r.id in (records[1].id, never.id) for r in page}
     # Another tenant's view of these workflows holds no published version of them.
-    assert kit.workflows.published_versions(OTHER, [r.id for r in page]) == {}
-    assert kit.workflows.draft_changes(TENANT, []) == {}
+    assert kit.workflows.published_versions_sync(OTHER, [r.id for r in page]) == {}
+    assert kit.workflows.draft_changes_sync(TENANT, []) == {}
 
 
 # --- enable / disable --------------------------------------------------------------------------
@@ -423,18 +427,18 @@ def test_draft_changes_of_a_page_take_one_query(kit: WorkflowKit) -> None:
 def test_enable_and_disable(kit: WorkflowKit, clock: VirtualClock) -> None:
     record = create(kit)
     clock.advance(timedelta(seconds=1))
-    disabled = kit.workflows.disable(TENANT, record.id)
+    disabled = kit.workflows.disable_sync(TENANT, record.id)
     assert disabled.enabled is False
     assert disabled.updated_at == clock.now_ms()
     assert disabled.published_version == 1
     assert disabled.version == record.version  # enabling is not an edit of the draft
-    assert kit.workflows.get(TENANT, record.id).enabled is False
+    assert kit.workflows.get_sync(TENANT, record.id).enabled is False
 
-    assert kit.workflows.disable(TENANT, record.id).enabled is False  # idempotent
-    enabled = kit.workflows.enable(TENANT, record.id)
+    assert kit.workflows.disable_sync(TENANT, record.id).enabled is False  # idempotent
+    enabled = kit.workflows.enable_sync(TENANT, record.id)
     assert enabled.enabled is True
-    assert kit.workflows.get(TENANT, record.id).enabled is True
-    assert kit.workflows.enable(TENANT, record.id).enabled is True
+    assert kit.workflows.get_sync(TENANT, record.id).enabled is True
+    assert kit.workflows.enable_sync(TENANT, record.id).enabled is True
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -445,26 +449,26 @@ def test_list_is_most_recently_updated_first_and_pages(kit: WorkflowKit, clock: 
     for name in ["a", "b", "c", "d", "e"]:
         ids.append(create(kit, name=name).id)
         clock.advance(timedelta(seconds=1))
-    assert [r.name for r in kit.workflows.list(TENANT)] == ["e", "d", "c", "b", "a"]
+    assert [r.name for r in kit.workflows.list_sync(TENANT)] == ["e", "d", "c", "b", "a"]
 
-    kit.workflows.update(TENANT, ids[1], description="touched")  # b moves to the front
-    assert [r.name for r in kit.workflows.list(TENANT)] == ["b", "e", "d", "c", "a"]
+    kit.workflows.update_sync(TENANT, ids[1], description="touched")  # b moves to the front
+    assert [r.name for r in kit.workflows.list_sync(TENANT)] == ["b", "e", "d", "c", "a"]
 
-    assert [r.name for r in kit.workflows.list(TENANT, limit=2)] == ["b", "e"]
-    assert [r.name for r in kit.workflows.list(TENANT, limit=2, offset=2)] == ["d", "c"]
-    assert [r.name for r in kit.workflows.list(TENANT, limit=2, offset=4)] == ["a"]
-    assert kit.workflows.list(TENANT, limit=2, offset=5) == []
-    assert [r.id for r in kit.workflows.list(TENANT)] == [ids[1], ids[4], ids[3], ids[2], ids[0]]
+    assert [r.name for r in kit.workflows.list_sync(TENANT, limit=2)] == ["b", "e"]
+    assert [r.name for r in kit.workflows.list_sync(TENANT, limit=2, offset=2)] == ["d", "c"]
+    assert [r.name for r in kit.workflows.list_sync(TENANT, limit=2, offset=4)] == ["a"]
+    assert kit.workflows.list_sync(TENANT, limit=2, offset=5) == []
+    assert [r.id for r in kit.workflows.list_sync(TENANT)] == [ids[1], ids[4], ids[3], ids[2], ids[0]]
 
 
 def test_list_is_scoped_to_the_tenant(kit: WorkflowKit, clock: VirtualClock) -> None:
     mine = create(kit, TENANT, name="mine")
     clock.advance(timedelta(seconds=1))
     theirs = create(kit, OTHER, name="theirs")
-    assert [r.id for r in kit.workflows.list(TENANT)] == [mine.id]
-    assert [r.id for r in kit.workflows.list(OTHER)] == [theirs.id]
-    assert kit.workflows.list("initech") == []
-    assert kit.workflows.get(OTHER, theirs.id).tenant == OTHER
+    assert [r.id for r in kit.workflows.list_sync(TENANT)] == [mine.id]
+    assert [r.id for r in kit.workflows.list_sync(OTHER)] == [theirs.id]
+    assert kit.workflows.list_sync("initech") == []
+    assert kit.workflows.get_sync(OTHER, theirs.id).tenant == OTHER
 
 
 # --- delete and not found ----------------------------------------------------------------------
@@ -473,30 +477,32 @@ def test_list_is_scoped_to_the_tenant(kit: WorkflowKit, clock: VirtualClock) -> 
 def test_delete_then_get_raises_not_found(kit: WorkflowKit) -> None:
     keep = create(kit, name="keep")
     gone = create(kit, name="gone")
-    assert kit.workflows.delete(TENANT, gone.id) is None
+    assert kit.workflows.delete_sync(TENANT, gone.id) is None
     with pytest.raises(NotFoundError):
-        kit.workflows.get(TENANT, gone.id)
+        kit.workflows.get_sync(TENANT, gone.id)
     with pytest.raises(NotFoundError):
-        kit.workflows.delete(TENANT, gone.id)
+        kit.workflows.delete_sync(TENANT, gone.id)
     with pytest.raises(NotFoundError):
-        kit.workflows.update(TENANT, gone.id, name="back")
-    assert [r.id for r in kit.workflows.list(TENANT)] == [keep.id]
-    assert kit.workflows.get(TENANT, keep.id) == keep
+        kit.workflows.update_sync(TENANT, gone.id, name="back")
+    assert [r.id for r in kit.workflows.list_sync(TENANT)] == [keep.id]
+    assert kit.workflows.get_sync(TENANT, keep.id) == keep
 
 
 OPERATIONS: dict[str, Callable[[WorkflowKit, str, str], Any]] = {
-    "get": lambda kit, tenant, wid: kit.workflows.get(tenant, wid),
-    "update": lambda kit, tenant, wid: kit.workflows.update(tenant, wid, name="hijacked"),
-    "update_workflow": lambda kit, tenant, wid: kit.workflows.update(tenant, wid, workflow=chain("x"), publish=True),
-    "update_expected_version": lambda kit, tenant, wid: kit.workflows.update(
+    "get": lambda kit, tenant, wid: kit.workflows.get_sync(tenant, wid),
+    "update": lambda kit, tenant, wid: kit.workflows.update_sync(tenant, wid, name="hijacked"),
+    "update_workflow": lambda kit, tenant, wid: kit.workflows.update_sync(
+        tenant, wid, workflow=chain("x"), publish=True
+    ),
+    "update_expected_version": lambda kit, tenant, wid: kit.workflows.update_sync(
         tenant, wid, name="hijacked", expected_version=1
     ),
-    "publish": lambda kit, tenant, wid: kit.workflows.publish(tenant, wid),
-    "enable": lambda kit, tenant, wid: kit.workflows.enable(tenant, wid),
-    "disable": lambda kit, tenant, wid: kit.workflows.disable(tenant, wid),
-    "delete": lambda kit, tenant, wid: kit.workflows.delete(tenant, wid),
-    "versions": lambda kit, tenant, wid: kit.workflows.versions(tenant, wid),
-    "version": lambda kit, tenant, wid: kit.workflows.version(tenant, wid, 1),
+    "publish": lambda kit, tenant, wid: kit.workflows.publish_sync(tenant, wid),
+    "enable": lambda kit, tenant, wid: kit.workflows.enable_sync(tenant, wid),
+    "disable": lambda kit, tenant, wid: kit.workflows.disable_sync(tenant, wid),
+    "delete": lambda kit, tenant, wid: kit.workflows.delete_sync(tenant, wid),
+    "versions": lambda kit, tenant, wid: kit.workflows.versions_sync(tenant, wid),
+    "version": lambda kit, tenant, wid: kit.workflows.version_sync(tenant, wid, 1),
 }
 
 
@@ -506,8 +512,8 @@ def test_another_tenants_workflow_is_not_found(kit: WorkflowKit, operation: str)
     with pytest.raises(NotFoundError):
         OPERATIONS[operation](kit, OTHER, record.id)
     # ... and the owner's workflow is untouched.
-    assert kit.workflows.get(TENANT, record.id) == record
-    assert [v.number for v in kit.workflows.versions(TENANT, record.id)] == [1]
+    assert kit.workflows.get_sync(TENANT, record.id) == record
+    assert [v.number for v in kit.workflows.versions_sync(TENANT, record.id)] == [1]
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
@@ -539,7 +545,7 @@ def test_valid_triggers(kit: WorkflowKit, trigger: Any) -> None:
     expected_if = None if isinstance(trigger, str) else trigger.get("if")
     assert record.trigger.event == expected_event
     assert record.trigger.if_ == expected_if
-    updated = kit.workflows.update(TENANT, record.id, trigger=trigger)
+    updated = kit.workflows.update_sync(TENANT, record.id, trigger=trigger)
     assert updated.trigger == record.trigger
 
 
@@ -568,13 +574,13 @@ def test_invalid_triggers(kit: WorkflowKit, trigger: Any, code: str, path: str) 
     with pytest.raises(WorkflowValidationError) as info:
         create(kit, trigger=trigger)
     assert (code, path) in codes_and_paths(info.value)
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
     record = create(kit, trigger="app/ok")
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.update(TENANT, record.id, trigger=trigger)
+        kit.workflows.update_sync(TENANT, record.id, trigger=trigger)
     assert (code, path) in codes_and_paths(info.value)
-    assert kit.workflows.get(TENANT, record.id) == record
+    assert kit.workflows.get_sync(TENANT, record.id) == record
 
 
 # --- settings validation -----------------------------------------------------------------------
@@ -584,8 +590,8 @@ def test_invalid_triggers(kit: WorkflowKit, trigger: Any, code: str, path: str) 
 def test_valid_settings(kit: WorkflowKit, retries: int) -> None:
     record = create(kit, settings={"retries": retries})
     assert record.settings == {"retries": retries}
-    assert kit.workflows.versions(TENANT, record.id)[0].settings == {"retries": retries}
-    assert kit.workflows.update(TENANT, record.id, settings={}).settings == {}
+    assert kit.workflows.versions_sync(TENANT, record.id)[0].settings == {"retries": retries}
+    assert kit.workflows.update_sync(TENANT, record.id, settings={}).settings == {}
 
 
 @pytest.mark.parametrize(
@@ -606,13 +612,13 @@ def test_invalid_settings(kit: WorkflowKit, settings: Any, paths: set[str]) -> N
     [problem] = info.value.problems
     assert problem.code == "invalid_settings"
     assert problem.path in paths, problem.path
-    assert kit.workflows.list(TENANT) == []
+    assert kit.workflows.list_sync(TENANT) == []
 
     record = create(kit, settings={"retries": 2})
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.update(TENANT, record.id, settings=settings)
+        kit.workflows.update_sync(TENANT, record.id, settings=settings)
     assert info.value.problems[0].code == "invalid_settings"
-    assert kit.workflows.get(TENANT, record.id) == record
+    assert kit.workflows.get_sync(TENANT, record.id) == record
     # Checked without saving, the settings have the same problems.
     assert kit.workflows.settings_problems(settings) == info.value.problems
 
@@ -628,16 +634,16 @@ def test_bad_tenant_strings_raise_value_error(kit: WorkflowKit, tenant: Any) -> 
     with pytest.raises(ValueError, match="tenant"):
         create(kit, tenant)
     with pytest.raises(ValueError, match="tenant"):
-        kit.workflows.list(tenant)
+        kit.workflows.list_sync(tenant)
     for operation in OPERATIONS.values():
         with pytest.raises(ValueError, match="tenant"):
             operation(kit, tenant, record.id)
-    assert [r.id for r in kit.workflows.list(TENANT)] == [record.id]
+    assert [r.id for r in kit.workflows.list_sync(TENANT)] == [record.id]
 
 
 def test_longest_tenant_is_accepted(kit: WorkflowKit) -> None:
     tenant = "t" * 128
     record = create(kit, tenant)
-    assert kit.workflows.get(tenant, record.id).tenant == tenant
+    assert kit.workflows.get_sync(tenant, record.id).tenant == tenant
     with pytest.raises(NotFoundError):
-        kit.workflows.get(tenant[:-1], record.id)
+        kit.workflows.get_sync(tenant[:-1], record.id)

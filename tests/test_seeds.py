@@ -42,7 +42,7 @@ def test_seeding_is_idempotent(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
     assert seed(kit) == {"posts": 3, "workflows": 2}
     assert seed(kit) == {"posts": 0, "workflows": 0}
     assert [p.id for p in store.all(DEMO_TENANT)] == [1, 2, 3]
-    records = kit.workflows.list(DEMO_TENANT)
+    records = kit.workflows.list_sync(DEMO_TENANT)
     assert sorted(r.name for r in records) == ["When a blog post is moved to review", "When a blog post is published"]
     assert all(r.enabled and r.published_version == 1 for r in records)
 
@@ -50,12 +50,12 @@ def test_seeding_is_idempotent(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
 def test_seeds_racing_keep_one_workflow_of_each_name(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
     kit, _ = blog_kit
     seed(kit)
-    review, published = sorted(kit.workflows.list(DEMO_TENANT), key=lambda r: r.name)
+    review, published = sorted(kit.workflows.list_sync(DEMO_TENANT), key=lambda r: r.name)
     # What another seed running at the same moment leaves: a second review workflow, and no publish one.
-    twin = kit.workflows.create(DEMO_TENANT, name=review.name, trigger="blog-post.updated", workflow=review.draft)
-    kit.workflows.delete(DEMO_TENANT, published.id)
+    twin = kit.workflows.create_sync(DEMO_TENANT, name=review.name, trigger="blog-post.updated", workflow=review.draft)
+    kit.workflows.delete_sync(DEMO_TENANT, published.id)
     assert seed(kit)["workflows"] == 1
-    names = sorted((r.name, r.id) for r in kit.workflows.list(DEMO_TENANT))
+    names = sorted((r.name, r.id) for r in kit.workflows.list_sync(DEMO_TENANT))
     assert [name for name, _ in names] == [review.name, published.name]
     assert review.id in {workflow_id for _, workflow_id in names} and twin.id not in {i for _, i in names}
 

@@ -160,8 +160,8 @@ def _one(kind: str) -> dict[str, Any]:
 
 async def test_an_event_resolves_the_waits_it_matches_through_the_index(approver: WorkflowKit, worker: Worker) -> None:
     kit = approver
-    keyed = kit.workflows.create(TENANT, name="keyed", trigger="doc/submitted", workflow=_one("await_approval"))
-    unkeyed = kit.workflows.create(TENANT, name="unkeyed", trigger="doc/opened", workflow=_one("await_any"))
+    keyed = kit.workflows.create_sync(TENANT, name="keyed", trigger="doc/submitted", workflow=_one("await_approval"))
+    unkeyed = kit.workflows.create_sync(TENANT, name="unkeyed", trigger="doc/opened", workflow=_one("await_any"))
     for doc in range(1, 6):
         await kit.send(TENANT, {"name": "doc/submitted", "data": {"doc": doc}})
     await kit.send(TENANT, {"name": "doc/opened", "data": {}})

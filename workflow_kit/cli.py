@@ -79,7 +79,7 @@ async def _run_worker(kit: WorkflowKit, args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    kit.migrate()
+    await kit.migrate()
     async with kit.worker(concurrency=args.concurrency, lease_ms=args.lease_ms, poll_ms=args.poll_ms) as worker:
         logging.getLogger("workflow_kit.worker").info("worker %s started on %s", worker.name, kit.database_url)
         await stop.wait()
@@ -90,7 +90,7 @@ def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
 
     from editor_api import ConfigurationError, create_app
 
-    kit.migrate()
+    kit.migrate_sync()
     module = _module_of(args.app) if args.app else None
     try:
         origins = args.cors_origin or [o for o in os.environ.get("WORKFLOW_KIT_CORS_ORIGINS", "").split(",") if o]
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kit = _kit(args)
     try:
         if args.command == "migrate":
-            print(f"schema at revision {kit.migrate()} on {kit.database_url}")
+            print(f"schema at revision {kit.migrate_sync()} on {kit.database_url}")
         elif args.command == "worker":
             asyncio.run(_run_worker(kit, args))
         elif args.command == "serve":
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed = getattr(_module_of(args.app), "seed", None) if args.app else None
             if seed is None:
                 raise SystemExit("seed needs --app mypkg.module:kit, with a seed(kit) function in that module")
-            kit.migrate()
+            kit.migrate_sync()
             print(f"seeded: {seed(kit)}")
         elif args.command == "send":
             try:
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise SystemExit(f"error: {exc}") from None
             _print_json({"ids": ids})
         elif args.command == "runs":
-            found = asyncio.run(kit.runs.list(args.tenant, args.workflow, args.status, limit=args.limit))
+            found = kit.runs.list_sync(args.tenant, args.workflow, args.status, limit=args.limit)
             _print_json([msgspec.structs.replace(run, actions=[]) for run in found])
     except WorkflowKitError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from .events import normalize_events
 from .retry import RetryPolicy
 from .timeutil import Clock, SystemClock
 from .tokens import SCOPES, TokenError, mint
+from .twins import async_twin
 from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
@@ -47,6 +48,11 @@ class WorkflowKit:
     model of ``ctx.step.ai`` (default: OpenAI with ``$OPENAI_API_KEY``, else a labelled local stand-in).
     `cron_seconds` lets cron triggers have a sixth field, seconds first (``*/10 * * * * *``); by default
     they have five, as in Inngest, so a schedule ticks at most once a minute.
+
+    One rule for the whole API: every method that touches the database is async, and its synchronous
+    twin has the same name with ``_sync``: ``await kit.send(...)`` / ``kit.send_sync(...)``,
+    ``await kit.workflows.create(...)`` / ``kit.workflows.create_sync(...)``, ``await kit.runs.get(...)``
+    / ``kit.runs.get_sync(...)``, ``await kit.migrate()`` / ``kit.migrate_sync()``.
     """
 
     def __init__(
@@ -86,23 +92,24 @@ class WorkflowKit:
 
     @cached_property
     def workflows(self) -> WorkflowStore:
-        """Stored workflows per tenant: ``create``, ``update``, ``publish``, ``enable``, ``disable``,
-        ``get``, ``list``, ``delete``, ``versions``, ``draft_changes`` (unpublished changes)."""
+        """Stored workflows per tenant (async, each with a ``_sync`` twin): ``create``, ``update``,
+        ``publish``, ``enable``, ``disable``, ``get``, ``list``, ``delete``, ``versions``, ``version``,
+        ``draft_changes`` (unpublished changes)."""
         from .runtime.workflows import WorkflowStore
 
         return WorkflowStore(self.db, self.registry, self.clock, self.notify, cron_seconds=self.cron_seconds)
 
     @cached_property
     def runs(self) -> RunStore:
-        """Runs per tenant (async): ``list``, ``get`` (with the timeline), ``cancel``, ``rerun``,
-        ``summaries`` (each workflow's newest run and recent failures)."""
+        """Runs per tenant (async, each with a ``_sync`` twin): ``list``, ``get`` (with the timeline),
+        ``wait``, ``cancel``, ``rerun``, ``summaries`` (each workflow's newest run and recent failures)."""
         from .runtime.runs import RunStore
 
         return RunStore(self.db, self.clock, self.notify, self._cancelled)
 
     @cached_property
     def events(self) -> EventStore:
-        """Received events per tenant: ``list`` (newest first), ``get``."""
+        """Received events per tenant (async, each with a ``_sync`` twin): ``list`` (newest first), ``get``."""
         from .runtime.events_store import EventStore
 
         return EventStore(self.db)
@@ -141,6 +148,10 @@ class WorkflowKit:
 
         return Worker(self, **options)
 
+    def has_worker(self) -> bool:
+        """Whether a worker of this kit runs in this process now (``async with kit.worker()`` entered)."""
+        return bool(self._workers)
+
     def editor_token(
         self,
         tenant: str,
@@ -156,9 +167,11 @@ class WorkflowKit:
             raise TokenError("no signing secret: pass WorkflowKit(secret=...) or set WORKFLOW_KIT_SECRET")
         return mint(self.secret, tenant, user, ttl=ttl, now_ms=self.clock.now_ms(), scopes=scopes)
 
-    def migrate(self) -> str:
+    def migrate_sync(self) -> str:
         """Create or upgrade the database tables; returns the schema revision."""
         return self.db.migrate()
+
+    migrate = async_twin(migrate_sync)
 
     def notify(self) -> None:
         """Wake this process's workers (something became due)."""

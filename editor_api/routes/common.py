@@ -1,18 +1,14 @@
-"""Shared pieces of the routes: paging parameters and running the kit's blocking calls in a thread."""
+"""Shared pieces of the routes: the injected kit and caller, paging and path parameters."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from workflow_kit import WorkflowKit
 from workflow_kit.tokens import Principal
-
-T = TypeVar("T")
 
 Kit = NamedDependency[WorkflowKit]
 """The kit, injected by the app."""
@@ -25,8 +21,3 @@ MAX_MILLIS = 2**53
 Millis = Annotated[int, QueryParameter(ge=0, le=MAX_MILLIS, description="epoch milliseconds")]
 Id = Annotated[str, PathParameter(max_length=64)]
 """A workflow, run or event id in the path."""
-
-
-async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a synchronous (database) call off the event loop."""
-    return await asyncio.to_thread(fn, *args, **kwargs)

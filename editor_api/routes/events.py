@@ -11,7 +11,7 @@ from litestar.params import Body, QueryParameter
 from workflow_kit.runtime.events_store import StoredEvent
 
 from ..models import Event, EventIds, EventPage
-from .common import Caller, Id, Kit, Limit, Offset, blocking
+from .common import Caller, Id, Kit, Limit, Offset
 
 
 @post("/events", summary="Send events", tags=["events"], status_code=202)
@@ -31,11 +31,11 @@ async def list_events(
     offset: Offset = 0,
 ) -> EventPage:
     principal.require("events:read")
-    items = await blocking(kit.events.list, principal.tenant, name=name, limit=limit, offset=offset)
+    items = await kit.events.list(principal.tenant, name=name, limit=limit, offset=offset)
     return EventPage(items=items, limit=limit, offset=offset)
 
 
 @get("/events/{event_id:str}", summary="One event", tags=["events"])
 async def get_event(kit: Kit, principal: Caller, event_id: Id) -> StoredEvent:
     principal.require("events:read")
-    return await blocking(kit.events.get, principal.tenant, event_id)
+    return await kit.events.get(principal.tenant, event_id)

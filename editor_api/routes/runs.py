@@ -16,7 +16,7 @@ from workflow_kit.runtime.models import Run, RunStatus
 
 from ..models import RerunRequest, RunId, RunPage, VersionOut
 from ..openapi import error_responses
-from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset, blocking
+from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset
 
 STREAM_INTERVAL = 0.25
 STREAM_HEARTBEAT = 15.0
@@ -75,7 +75,7 @@ async def get_run_workflow(kit: Kit, principal: Caller, run_id: Id) -> VersionOu
     is drawn on."""
     principal.require("runs:read")
     run = await kit.runs.get(principal.tenant, run_id)
-    return VersionOut.of(await blocking(kit.workflows.version_by_id, principal.tenant, run.version_id))
+    return VersionOut.of(await kit.workflows.version_by_id(principal.tenant, run.version_id))
 
 
 @post("/runs/{run_id:str}/cancel", summary="Cancel a run", tags=["runs"], status_code=200)

@@ -13,9 +13,9 @@ from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 from workflow_kit.events import normalize_event
 from workflow_kit.runtime.cron import timer_event
 from workflow_kit.runtime.models import WorkflowRecord
-from workflow_kit.workflow import dump_workflow, load_workflow
 
 from ..errors import BodyError
+from ..exchange import export_record, import_document
 from ..models import (
     PublishRequest,
     RunId,
@@ -29,7 +29,7 @@ from ..models import (
     WorkflowUpdate,
 )
 from ..openapi import error_responses
-from .common import Caller, Id, Kit, Limit, Offset, blocking
+from .common import Caller, Id, Kit, Limit, Offset
 
 IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", description="the version the change is based on (409 if stale)")
@@ -39,7 +39,7 @@ IfMatch = Annotated[
 async def _outs(kit: Kit, tenant: str, records: list[WorkflowRecord]) -> list[WorkflowOut]:
     """The records as the API shows them: each with its draft's problems, whether the draft has
     unpublished changes, and its runs at a glance (a fixed number of queries for a whole page)."""
-    changed = await blocking(kit.workflows.draft_changes, tenant, records)
+    changed = await kit.workflows.draft_changes(tenant, records)
     runs = await kit.runs.summaries(tenant, [r.id for r in records])
     return [WorkflowOut.of(r, kit.validate(r.draft), draft_changed=changed[r.id], runs=runs[r.id]) for r in records]
 
@@ -63,7 +63,7 @@ def _expected(body_version: int | None, if_match: str | None) -> int | None:
 @get("/workflows", summary="List workflows", tags=["workflows"])
 async def list_workflows(kit: Kit, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> WorkflowPage:
     principal.require("workflows:read")
-    records = await blocking(kit.workflows.list, principal.tenant, limit=limit, offset=offset)
+    records = await kit.workflows.list(principal.tenant, limit=limit, offset=offset)
     return WorkflowPage(items=await _outs(kit, principal.tenant, records), limit=limit, offset=offset)
 
 
@@ -73,8 +73,7 @@ async def create_workflow(
 ) -> Response[WorkflowOut]:
     """Store a new workflow as a draft (set `publish` and `enabled` to also publish and enable it)."""
     principal.require("workflows:write")
-    record = await blocking(
-        kit.workflows.create,
+    record = await kit.workflows.create(
         principal.tenant,
         name=data.name,
         trigger=msgspec.to_builtins(data.trigger),
@@ -132,21 +131,21 @@ async def import_workflow(
     trigger: Annotated[str | None, QueryParameter(max_length=256)] = None,
     name: Annotated[str | None, QueryParameter(max_length=256)] = None,
 ) -> Response[WorkflowOut]:
-    """Store a workflow instance exported from here or from the TypeScript Workflow Kit, as is, as a
-    disabled draft. The trigger comes from `?trigger=`, or the instance's ``metadata.trigger`` (what
-    export writes); a file from the TypeScript kit has neither, so its trigger is a placeholder event
-    (``imported/<name>``) to set before enabling it."""
+    """Store a workflow file exported from here (``GET .../export``) or from the TypeScript Workflow Kit,
+    as a disabled draft. An export restores the same record: name, description, trigger, settings and
+    draft (see `editor_api.exchange`). The trigger comes from `?trigger=`, else the file's
+    ``metadata.trigger``; a file from the TypeScript kit has neither, so its trigger is a placeholder
+    event (``imported/<name>``) to set before enabling it. `?name=` overrides the file's name."""
     principal.require("workflows:write")
-    instance = load_workflow(data)
-    title = name or instance.name or "Imported workflow"
-    found: Any = trigger or instance.metadata.get("trigger") or {"event": _placeholder_event(title)}
-    record = await blocking(
-        kit.workflows.create,
+    found = import_document(data)
+    title = name or found.name or "Imported workflow"
+    record = await kit.workflows.create(
         principal.tenant,
         name=title,
-        trigger=found,
-        workflow=instance,
-        description=instance.description or "",
+        trigger=trigger or found.trigger or {"event": _placeholder_event(title)},
+        workflow=found.draft,
+        description=found.description,
+        settings=found.settings,
         publish=False,
         enabled=False,
     )
@@ -162,7 +161,7 @@ def _placeholder_event(title: str) -> str:
 @get("/workflows/{workflow_id:str}", summary="Get a workflow", tags=["workflows"])
 async def get_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:read")
-    return await _out(kit, principal.tenant, await blocking(kit.workflows.get, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await kit.workflows.get(principal.tenant, workflow_id))
 
 
 @put(
@@ -180,8 +179,7 @@ async def update_workflow(
     principal.require("workflows:write")
     if data.workflow is not None and data.draft is not None and data.workflow != data.draft:
         raise BodyError("draft", "give the workflow instance as workflow or as draft, not both")
-    record = await blocking(
-        kit.workflows.update,
+    record = await kit.workflows.update(
         principal.tenant,
         workflow_id,
         workflow=data.workflow if data.workflow is not None else data.draft,
@@ -195,7 +193,7 @@ async def update_workflow(
     )
     if data.enabled is not None and data.enabled != record.enabled:
         change = kit.workflows.enable if data.enabled else kit.workflows.disable
-        record = await blocking(change, principal.tenant, workflow_id)
+        record = await change(principal.tenant, workflow_id)
     return await _out(kit, principal.tenant, record)
 
 
@@ -225,7 +223,7 @@ async def patch_workflow(
 async def delete_workflow(kit: Kit, principal: Caller, workflow_id: Id, if_match: IfMatch = None) -> None:
     """Delete the workflow (its runs stay readable). A stale ``If-Match`` is a 409."""
     principal.require("workflows:write")
-    await blocking(kit.workflows.delete, principal.tenant, workflow_id, expected_version=_expected(None, if_match))
+    await kit.workflows.delete(principal.tenant, workflow_id, expected_version=_expected(None, if_match))
 
 
 @post("/workflows/{workflow_id:str}/validate", summary="Validate the draft", tags=["workflows"], status_code=200)
@@ -235,7 +233,7 @@ async def validate_draft(
     """The problems of the workflow instance in the body (as an edit of this workflow would be checked),
     or without a body, of the stored draft; nothing is saved."""
     principal.require("workflows:read")
-    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
+    record = await kit.workflows.get(principal.tenant, workflow_id)
     return ValidateResult(problems=kit.validate(record.draft if data is None else data))
 
 
@@ -258,8 +256,7 @@ async def publish_workflow(
     characters: a longer one, or one holding NUL, is a 422 with the path ``message``)."""
     principal.require("workflows:write")
     expected = _expected(data.version if data else None, if_match)
-    version = await blocking(
-        kit.workflows.publish,
+    version = await kit.workflows.publish(
         principal.tenant,
         workflow_id,
         expected_version=expected,
@@ -272,7 +269,7 @@ async def publish_workflow(
 @get("/workflows/{workflow_id:str}/versions", summary="Published versions", tags=["workflows"])
 async def list_versions(kit: Kit, principal: Caller, workflow_id: Id) -> VersionList:
     principal.require("workflows:read")
-    versions = await blocking(kit.workflows.versions, principal.tenant, workflow_id)
+    versions = await kit.workflows.versions(principal.tenant, workflow_id)
     return VersionList(items=[VersionOut.of(v) for v in versions])
 
 
@@ -284,7 +281,7 @@ async def get_version(
     number: Annotated[int, PathParameter(ge=1, le=2**31)],
 ) -> VersionOut:
     principal.require("workflows:read")
-    return VersionOut.of(await blocking(kit.workflows.version, principal.tenant, workflow_id, number))
+    return VersionOut.of(await kit.workflows.version(principal.tenant, workflow_id, number))
 
 
 @post(
@@ -296,26 +293,22 @@ async def get_version(
 )
 async def enable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:write")
-    return await _out(kit, principal.tenant, await blocking(kit.workflows.enable, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await kit.workflows.enable(principal.tenant, workflow_id))
 
 
 @post("/workflows/{workflow_id:str}/disable", summary="Disable", tags=["workflows"], status_code=200)
 async def disable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Response[WorkflowOut]:
     principal.require("workflows:write")
-    return await _out(kit, principal.tenant, await blocking(kit.workflows.disable, principal.tenant, workflow_id))
+    return await _out(kit, principal.tenant, await kit.workflows.disable(principal.tenant, workflow_id))
 
 
 @get("/workflows/{workflow_id:str}/export", summary="Export (TypeScript kit format)", tags=["workflows"])
 async def export_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> dict[str, Any]:
-    """The draft as a workflow instance in the TypeScript kit's format; the trigger rides along in
-    ``metadata.trigger`` so that importing it again needs nothing else."""
+    """The workflow as one file in the TypeScript kit's format: the draft's instance showing the
+    record's name and description, with the trigger and the flow-control settings in its metadata
+    (``metadata.trigger``, ``metadata.settings``), so that importing it restores the same record."""
     principal.require("workflows:read")
-    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
-    instance = load_workflow(record.draft)
-    instance.name, instance.description = record.name, record.description or instance.description
-    exported = dump_workflow(instance)
-    exported["metadata"] = {**exported.get("metadata", {}), "trigger": msgspec.to_builtins(record.trigger)}
-    return exported
+    return export_record(await kit.workflows.get(principal.tenant, workflow_id))
 
 
 @post(
@@ -334,7 +327,7 @@ async def test_workflow(
     """Run the current draft (validated, 422 if not) against a sample event; returns the run id. Without
     one: the trigger's event with empty data, or for a cron trigger a timer event for now."""
     principal.require("runs:write")
-    record = await blocking(kit.workflows.get, principal.tenant, workflow_id)
+    record = await kit.workflows.get(principal.tenant, workflow_id)
     if data is not None and data.event is not None:
         event = msgspec.to_builtins(data.event)
     elif record.trigger.cron is not None:
@@ -343,5 +336,5 @@ async def test_workflow(
     else:
         event = {"name": (record.trigger.event or "").rstrip("*").rstrip("./") or "workflow/test", "data": {}}
     normalize_event(event, kit.clock.now_ms())  # a bad event must fail before the snapshot is stored
-    snapshot = await blocking(kit.workflows.snapshot, principal.tenant, workflow_id)
+    snapshot = await kit.workflows.snapshot(principal.tenant, workflow_id)
     return RunId(run_id=await kit.runs.start(principal.tenant, workflow_id, snapshot.id, event))

@@ -48,7 +48,7 @@ def build_kit(database_url: str, secret: str | None = SECRET) -> WorkflowKit:
         await ctx.step.sleep("nap", inputs.duration)
         return "rested"
 
-    kit.migrate()
+    kit.migrate_sync()
     return kit
 
 

@@ -49,7 +49,7 @@ def test_default_database_url_is_a_sqlite_file_in_wal_mode(tmp_path: Path, monke
     kit = WorkflowKit()
     try:
         assert kit.database_url == "sqlite:///workflow-kit.db"
-        record = kit.workflows.create(
+        record = kit.workflows.create_sync(
             T,
             name="w",
             trigger="app/x",
@@ -64,7 +64,7 @@ def test_default_database_url_is_a_sqlite_file_in_wal_mode(tmp_path: Path, monke
 
 
 def test_new_database_gets_tables_on_first_use_and_records_roundtrip(kit: WorkflowKit) -> None:
-    record = kit.workflows.create(
+    record = kit.workflows.create_sync(
         T,
         name="Review",
         description="d",
@@ -74,24 +74,24 @@ def test_new_database_gets_tables_on_first_use_and_records_roundtrip(kit: Workfl
     assert record.id
     assert record.tenant == T and record.name == "Review" and record.description == "d"
     assert record.enabled is True
-    got = kit.workflows.get(T, record.id)
+    got = kit.workflows.get_sync(T, record.id)
     assert got.id == record.id
     assert got.trigger.event == "blog-post.updated"
     assert got.trigger.if_ == "event.data.status == 'review'"
-    bare = kit.workflows.create(T, name="Bare", trigger="app/bare", workflow=ECHO)
-    assert kit.workflows.get(T, bare.id).trigger.event == "app/bare"
-    ids = {w.id for w in kit.workflows.list(T)}
+    bare = kit.workflows.create_sync(T, name="Bare", trigger="app/bare", workflow=ECHO)
+    assert kit.workflows.get_sync(T, bare.id).trigger.event == "app/bare"
+    ids = {w.id for w in kit.workflows.list_sync(T)}
     assert ids == {record.id, bare.id}
-    assert kit.workflows.list("tenant-b") == []
+    assert kit.workflows.list_sync("tenant-b") == []
     with pytest.raises(Exception) as info:
-        kit.workflows.get("tenant-b", record.id)
+        kit.workflows.get_sync("tenant-b", record.id)
     assert type(info.value).__name__ == "NotFoundError"
 
 
 async def test_send_starts_matching_enabled_workflows_and_returns_ids(kit: WorkflowKit) -> None:
-    w1 = kit.workflows.create(T, name="one", trigger="app/user.signup", workflow=ECHO)
-    w2 = kit.workflows.create(T, name="two", trigger="app/user.signup", workflow=ECHO)
-    other = kit.workflows.create(T, name="other", trigger="app/other", workflow=ECHO)
+    w1 = kit.workflows.create_sync(T, name="one", trigger="app/user.signup", workflow=ECHO)
+    w2 = kit.workflows.create_sync(T, name="two", trigger="app/user.signup", workflow=ECHO)
+    other = kit.workflows.create_sync(T, name="other", trigger="app/other", workflow=ECHO)
     async with kit.worker(poll_ms=50):
         ids = await kit.send(T, {"name": "app/user.signup", "data": {"id": 1}})
         assert isinstance(ids, list) and len(ids) == 1 and isinstance(ids[0], str)
@@ -105,13 +105,13 @@ async def test_send_starts_matching_enabled_workflows_and_returns_ids(kit: Workf
 
 
 def test_send_sync_many_events(kit: WorkflowKit) -> None:
-    kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
+    kit.workflows.create_sync(T, name="one", trigger="app/a", workflow=ECHO)
     ids = kit.send_sync(T, [{"name": "app/a", "data": {"n": 1}}, {"name": "app/a", "data": {"n": 2}}])
     assert len(ids) == 2 and len(set(ids)) == 2
 
 
 async def test_runs_are_queued_without_a_worker_and_list_is_newest_first(kit: WorkflowKit, clock: VirtualClock) -> None:
-    w = kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
+    w = kit.workflows.create_sync(T, name="one", trigger="app/a", workflow=ECHO)
     first = await kit.send(T, {"name": "app/a", "data": {"n": 1}})
     clock.advance(timedelta(seconds=1))
     await kit.send(T, {"name": "app/a", "data": {"n": 2}})
@@ -128,24 +128,24 @@ async def test_runs_are_queued_without_a_worker_and_list_is_newest_first(kit: Wo
 
 
 async def test_disable_and_enable(kit: WorkflowKit) -> None:
-    w = kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
-    assert kit.workflows.disable(T, w.id).enabled is False
+    w = kit.workflows.create_sync(T, name="one", trigger="app/a", workflow=ECHO)
+    assert kit.workflows.disable_sync(T, w.id).enabled is False
     await kit.send(T, {"name": "app/a", "data": {}})
     assert await kit.runs.list(T) == []
-    assert kit.workflows.enable(T, w.id).enabled is True
+    assert kit.workflows.enable_sync(T, w.id).enabled is True
     await kit.send(T, {"name": "app/a", "data": {}})
     assert len(await kit.runs.list(T)) == 1
 
 
 async def test_update_and_publish_make_a_new_version(kit: WorkflowKit, clock: VirtualClock) -> None:
-    w = kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
+    w = kit.workflows.create_sync(T, name="one", trigger="app/a", workflow=ECHO)
     two = chain({"id": "e", "kind": "echo"}, {"id": "f", "kind": "echo"})
-    kit.workflows.update(T, w.id, workflow=two)
+    kit.workflows.update_sync(T, w.id, workflow=two)
     async with kit.worker(poll_ms=50):
         await kit.send(T, {"name": "app/a", "data": {}})
         [r1] = await runs_of(kit, T)
         assert set((await wait_status(kit, T, r1.id)).output) == {"e"}  # the draft is not live
-        kit.workflows.publish(T, w.id)
+        kit.workflows.publish_sync(T, w.id)
         clock.advance(timedelta(seconds=1))
         await kit.send(T, {"name": "app/a", "data": {}})
         runs = await runs_of(kit, T, count=2)
@@ -163,7 +163,7 @@ async def test_update_and_publish_make_a_new_version(kit: WorkflowKit, clock: Vi
     ],
 )
 async def test_trigger_wildcards(kit: WorkflowKit, pattern: str, matches: list[str], misses: list[str]) -> None:
-    w = kit.workflows.create(T, name="w", trigger=pattern, workflow=ECHO)
+    w = kit.workflows.create_sync(T, name="w", trigger=pattern, workflow=ECHO)
     for name in misses:
         await kit.send(T, {"name": name, "data": {}})
     assert await kit.runs.list(T, workflow_id=w.id) == []
@@ -176,12 +176,12 @@ async def test_trigger_wildcards(kit: WorkflowKit, pattern: str, matches: list[s
 @pytest.mark.parametrize("bad", ["app/user.update*", "app/blog.*.published"])
 def test_unsupported_wildcards_are_refused(kit: WorkflowKit, bad: str) -> None:
     with pytest.raises(Exception) as info:
-        kit.workflows.create(T, name="w", trigger=bad, workflow=ECHO)
+        kit.workflows.create_sync(T, name="w", trigger=bad, workflow=ECHO)
     assert "trigger" in str(info.value).lower() or "wildcard" in str(info.value).lower()
 
 
 async def test_trigger_if(kit: WorkflowKit) -> None:
-    w = kit.workflows.create(
+    w = kit.workflows.create_sync(
         T, name="w", trigger={"event": "blog-post.updated", "if": "event.data.status == 'review'"}, workflow=ECHO
     )
     await kit.send(T, {"name": "blog-post.updated", "data": {"status": "draft"}})
@@ -194,12 +194,12 @@ async def test_trigger_if(kit: WorkflowKit) -> None:
 
 def test_trigger_if_with_a_bad_cel_expression_is_refused(kit: WorkflowKit) -> None:
     with pytest.raises(WorkflowValidationError) as info:
-        kit.workflows.create(T, name="w", trigger={"event": "a/b", "if": "event.data.x =="}, workflow=ECHO)
+        kit.workflows.create_sync(T, name="w", trigger={"event": "a/b", "if": "event.data.x =="}, workflow=ECHO)
     assert "trigger" in str(info.value)
 
 
 async def test_event_size_limit_512kb(kit: WorkflowKit) -> None:
-    kit.workflows.create(T, name="w", trigger="app/big", workflow=ECHO)
+    kit.workflows.create_sync(T, name="w", trigger="app/big", workflow=ECHO)
     ok = {"name": "app/big", "data": {"s": "x" * 400_000}}
     assert len(await kit.send(T, ok)) == 1
     too_big = {"name": "app/big", "data": {"s": "x" * (600 * 1024)}}
@@ -213,7 +213,7 @@ async def test_event_size_limit_512kb(kit: WorkflowKit) -> None:
 
 
 async def test_event_fields_are_kept(kit: WorkflowKit) -> None:
-    kit.workflows.create(T, name="w", trigger="app/f", workflow=ECHO)
+    kit.workflows.create_sync(T, name="w", trigger="app/f", workflow=ECHO)
     await kit.send(T, {"name": "app/f", "data": {"a": 1}, "id": "evt-1", "ts": 1_767_225_000_000, "v": "2024-01-14.1"})
     [run] = await kit.runs.list(T)
     assert run.event["name"] == "app/f" and run.event["data"] == {"a": 1}
@@ -229,13 +229,13 @@ async def test_malformed_events_are_refused(kit: WorkflowKit, bad: Any) -> None:
 
 
 async def test_event_id_dedupes_for_24_hours(kit: WorkflowKit, clock: VirtualClock) -> None:
-    w = kit.workflows.create(T, name="w", trigger="app/d", workflow=ECHO)
+    w = kit.workflows.create_sync(T, name="w", trigger="app/d", workflow=ECHO)
     ids1 = await kit.send(T, {"name": "app/d", "data": {"n": 1}, "id": "dup"})
     clock.advance(timedelta(hours=23))
     ids2 = await kit.send(T, {"name": "app/d", "data": {"n": 2}, "id": "dup"})
     assert len(await kit.runs.list(T, workflow_id=w.id)) == 1
     # the duplicate is stored nonetheless
-    assert len(kit.events.list(T)) == 2
+    assert len(kit.events.list_sync(T)) == 2
     assert ids1 and ids2
     clock.advance(timedelta(hours=1, seconds=1))
     await kit.send(T, {"name": "app/d", "data": {"n": 3}, "id": "dup"})
@@ -244,8 +244,8 @@ async def test_event_id_dedupes_for_24_hours(kit: WorkflowKit, clock: VirtualClo
 
 
 async def test_event_id_dedupe_is_across_names(kit: WorkflowKit) -> None:
-    a = kit.workflows.create(T, name="a", trigger="app/one", workflow=ECHO)
-    b = kit.workflows.create(T, name="b", trigger="app/two", workflow=ECHO)
+    a = kit.workflows.create_sync(T, name="a", trigger="app/one", workflow=ECHO)
+    b = kit.workflows.create_sync(T, name="b", trigger="app/two", workflow=ECHO)
     await kit.send(T, {"name": "app/one", "data": {}, "id": "same"})
     await kit.send(T, {"name": "app/two", "data": {}, "id": "same"})
     assert len(await kit.runs.list(T, workflow_id=a.id)) == 1
@@ -254,8 +254,8 @@ async def test_event_id_dedupe_is_across_names(kit: WorkflowKit) -> None:
 
 
 async def test_event_id_dedupe_is_per_tenant(kit: WorkflowKit) -> None:
-    a = kit.workflows.create(T, name="a", trigger="app/one", workflow=ECHO)
-    b = kit.workflows.create("tenant-b", name="b", trigger="app/one", workflow=ECHO)
+    a = kit.workflows.create_sync(T, name="a", trigger="app/one", workflow=ECHO)
+    b = kit.workflows.create_sync("tenant-b", name="b", trigger="app/one", workflow=ECHO)
     await kit.send(T, {"name": "app/one", "data": {}, "id": "same"})
     await kit.send("tenant-b", {"name": "app/one", "data": {}, "id": "same"})
     assert len(await kit.runs.list(T, workflow_id=a.id)) == 1
@@ -269,7 +269,7 @@ async def test_run_get_has_timeline_with_attempts_timings_outputs(kit: WorkflowK
         b = await ctx.step.run("b", lambda: 2)
         return int(a) + int(b)
 
-    kit.workflows.create(
+    kit.workflows.create_sync(
         T, name="w", trigger="app/t", workflow=chain({"id": "e", "kind": "echo"}, {"id": "t", "kind": "twostep"})
     )
     async with kit.worker(poll_ms=50):
@@ -292,7 +292,7 @@ async def test_run_get_has_timeline_with_attempts_timings_outputs(kit: WorkflowK
 
 
 async def test_runs_list_newest_first_within_one_millisecond(kit: WorkflowKit) -> None:
-    kit.workflows.create(T, name="one", trigger="app/a", workflow=ECHO)
+    kit.workflows.create_sync(T, name="one", trigger="app/a", workflow=ECHO)
     for n in range(20):  # the virtual clock does not move: all in one millisecond
         await kit.send(T, {"name": "app/a", "data": {"n": n}})
     runs = await kit.runs.list(T)

@@ -288,7 +288,7 @@ def one(kind: str, **inputs: Any) -> dict[str, Any]:
 
 
 async def test_step_run_is_memoized_across_a_sleep_of_days(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="memo", trigger="app/go", workflow=one("memo"))
+    w = env.kit.workflows.create_sync(T, name="memo", trigger="app/go", workflow=one("memo"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     run = await env.wait(run_id, "sleeping")
     assert env.calls["memo.a"] == 1 and env.calls["memo.b"] == 0
@@ -304,7 +304,7 @@ async def test_step_run_is_memoized_across_a_sleep_of_days(env: Env) -> None:
 
 
 async def test_sleep_until_a_time(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="until", trigger="app/go", workflow=one("until"))
+    w = env.kit.workflows.create_sync(T, name="until", trigger="app/go", workflow=one("until"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"at": iso(START_MS + 3 * 3_600_000)}})
     await env.wait(run_id, "sleeping")
     await env.advance(timedelta(hours=2))
@@ -316,7 +316,7 @@ async def test_sleep_until_a_time(env: Env) -> None:
 
 
 async def test_wait_for_event_received_with_if_exp(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="wait", trigger="app/go", workflow=one("waiter"))
+    w = env.kit.workflows.create_sync(T, name="wait", trigger="app/go", workflow=one("waiter"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"id": 7}})
     await env.wait(run_id, "waiting")
     await env.kit.send(T, {"name": "app/approved", "data": {"id": 8}})  # does not match the CEL
@@ -331,7 +331,7 @@ async def test_wait_for_event_received_with_if_exp(env: Env) -> None:
 
 
 async def test_wait_for_event_times_out_to_none(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="wait", trigger="app/go", workflow=one("waiter"))
+    w = env.kit.workflows.create_sync(T, name="wait", trigger="app/go", workflow=one("waiter"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"id": 7}})
     await env.wait(run_id, "waiting")
     await env.advance(timedelta(minutes=59))
@@ -343,7 +343,7 @@ async def test_wait_for_event_times_out_to_none(env: Env) -> None:
 
 
 async def test_wait_matches_only_events_received_after_it(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="wait", trigger="app/go", workflow=one("waiter"))
+    w = env.kit.workflows.create_sync(T, name="wait", trigger="app/go", workflow=one("waiter"))
     await env.kit.send(T, {"name": "app/approved", "data": {"id": 7}})  # before the run exists
     await env.advance(timedelta(seconds=1))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"id": 7}})
@@ -356,8 +356,8 @@ async def test_wait_matches_only_events_received_after_it(env: Env) -> None:
 
 
 async def test_send_event_step_triggers_workflows_returns_ids_and_is_not_resent(env: Env) -> None:
-    parent = env.kit.workflows.create(T, name="parent", trigger="app/go", workflow=one("sender"))
-    child = env.kit.workflows.create(T, name="child", trigger="app/child", workflow=one("record"))
+    parent = env.kit.workflows.create_sync(T, name="parent", trigger="app/go", workflow=one("sender"))
+    child = env.kit.workflows.create_sync(T, name="child", trigger="app/child", workflow=one("record"))
     run_id = await env.start(parent.id, {"name": "app/go", "data": {"id": 3}})
     await env.wait(run_id, "sleeping")
     await env.advance(timedelta(minutes=2))
@@ -373,8 +373,8 @@ async def test_send_event_step_triggers_workflows_returns_ids_and_is_not_resent(
 
 
 async def test_invoke_returns_the_other_workflows_result(env: Env) -> None:
-    child = env.kit.workflows.create(T, name="child", trigger="app/never", workflow=one("double"))
-    parent = env.kit.workflows.create(
+    child = env.kit.workflows.create_sync(T, name="child", trigger="app/never", workflow=one("double"))
+    parent = env.kit.workflows.create_sync(
         T,
         name="parent",
         trigger="app/go",
@@ -391,8 +391,8 @@ async def test_invoke_returns_the_other_workflows_result(env: Env) -> None:
 
 
 async def test_invoke_of_a_failing_workflow_raises_step_error(env: Env) -> None:
-    child = env.kit.workflows.create(T, name="child", trigger="app/never", workflow=one("nonretry"))
-    parent = env.kit.workflows.create(
+    child = env.kit.workflows.create_sync(T, name="child", trigger="app/never", workflow=one("nonretry"))
+    parent = env.kit.workflows.create_sync(
         T,
         name="parent",
         trigger="app/go",
@@ -404,8 +404,8 @@ async def test_invoke_of_a_failing_workflow_raises_step_error(env: Env) -> None:
 
 
 async def test_invoke_of_another_tenants_workflow_fails(env: Env) -> None:
-    other = env.kit.workflows.create("tenant-other", name="child", trigger="app/never", workflow=one("double"))
-    parent = env.kit.workflows.create(
+    other = env.kit.workflows.create_sync("tenant-other", name="child", trigger="app/never", workflow=one("double"))
+    parent = env.kit.workflows.create_sync(
         T,
         name="parent",
         trigger="app/go",
@@ -444,7 +444,7 @@ async def test_builtin_sleep_and_sleep_until_with_a_ref(env: Env) -> None:
         {"id": "u", "kind": "builtin:sleep_until", "inputs": {"until": "!ref($.event.data.at)"}},
         {"id": "r", "kind": "record"},
     )
-    w = env.kit.workflows.create(T, name="b", trigger="app/go", workflow=wf)
+    w = env.kit.workflows.create_sync(T, name="b", trigger="app/go", workflow=wf)
     run_id = await env.start(w.id, {"name": "app/go", "data": {"at": iso(START_MS + 2 * 86_400_000)}})
     await env.wait(run_id, "sleeping")
     await env.advance(timedelta(days=1, seconds=1))
@@ -478,7 +478,7 @@ def _wait_workflow(kit: WorkflowKit) -> dict[str, Any]:
 
 
 async def test_builtin_wait_for_event_received_edge(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="b", trigger="app/go", workflow=_wait_workflow(env.kit))
+    w = env.kit.workflows.create_sync(T, name="b", trigger="app/go", workflow=_wait_workflow(env.kit))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"id": 1}})
     await env.wait(run_id, "waiting")
     await env.kit.send(T, {"name": "app/approved", "data": {"id": 1}})
@@ -490,7 +490,7 @@ async def test_builtin_wait_for_event_received_edge(env: Env) -> None:
 
 
 async def test_builtin_wait_for_event_timed_out_edge(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="b", trigger="app/go", workflow=_wait_workflow(env.kit))
+    w = env.kit.workflows.create_sync(T, name="b", trigger="app/go", workflow=_wait_workflow(env.kit))
     run_id = await env.start(w.id, {"name": "app/go", "data": {"id": 1}})
     await env.wait(run_id, "waiting")
     await env.advance(timedelta(hours=1, seconds=1))
@@ -511,8 +511,8 @@ async def test_builtin_send_event_with_refs(env: Env) -> None:
             },
         }
     )
-    parent = env.kit.workflows.create(T, name="p", trigger="app/go", workflow=wf)
-    child = env.kit.workflows.create(T, name="c", trigger="app/child", workflow=one("record"))
+    parent = env.kit.workflows.create_sync(T, name="p", trigger="app/go", workflow=wf)
+    child = env.kit.workflows.create_sync(T, name="c", trigger="app/child", workflow=one("record"))
     run = await env.wait(await env.start(parent.id, {"name": "app/go", "data": {"id": 9}}))
     assert status(run) == "completed", run.error
     [child_run] = await runs_of(env.kit, T, workflow_id=child.id)
@@ -521,7 +521,7 @@ async def test_builtin_send_event_with_refs(env: Env) -> None:
 
 
 async def test_builtin_invoke(env: Env) -> None:
-    child = env.kit.workflows.create(T, name="child", trigger="app/never", workflow=one("double"))
+    child = env.kit.workflows.create_sync(T, name="child", trigger="app/never", workflow=one("double"))
     wf = chain(
         {
             "id": "i",
@@ -529,7 +529,7 @@ async def test_builtin_invoke(env: Env) -> None:
             "inputs": {"workflow_id": child.id, "data": {"n": "!ref($.event.data.n)"}},
         }
     )
-    parent = env.kit.workflows.create(T, name="p", trigger="app/go", workflow=wf)
+    parent = env.kit.workflows.create_sync(T, name="p", trigger="app/go", workflow=wf)
     run = await env.wait(await env.start(parent.id, {"name": "app/go", "data": {"n": 21}}))
     assert status(run) == "completed", run.error
     assert run.output["i"] == {"double": 42}
@@ -539,7 +539,7 @@ async def test_builtin_invoke(env: Env) -> None:
 
 
 async def test_default_retries_are_4_then_step_error_fails_the_run(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("boom"))
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("boom"))
     run = await env.finish(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert status(run) == "failed"
     assert env.calls["boom.body"] == 5
@@ -550,7 +550,7 @@ async def test_default_retries_are_4_then_step_error_fails_the_run(env: Env) -> 
 
 async def test_step_error_can_be_caught_by_the_handler(env: Env) -> None:
     env.flags["catch"] = True
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("boom"))
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("boom"))
     run = await env.finish(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert status(run) == "completed", run.error
     assert "kaput" in run.output["boom"]["caught"]
@@ -559,7 +559,9 @@ async def test_step_error_can_be_caught_by_the_handler(env: Env) -> None:
 
 @pytest.mark.parametrize("retries", [0, 2, 20])
 async def test_per_workflow_retries(env: Env, retries: int) -> None:
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": retries})
+    w = env.kit.workflows.create_sync(
+        T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": retries}
+    )
     run = await env.finish(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert status(run) == "failed"
     assert env.calls["boom.body"] == retries + 1
@@ -568,14 +570,16 @@ async def test_per_workflow_retries(env: Env, retries: int) -> None:
 @pytest.mark.parametrize("retries", [-1, 21])
 def test_per_workflow_retries_out_of_range_are_refused(env: Env, retries: int) -> None:
     with pytest.raises(Exception) as info:
-        env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": retries})
+        env.kit.workflows.create_sync(
+            T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": retries}
+        )
     assert "retries" in str(info.value)
 
 
 async def test_action_handler_failures_are_retried_and_earlier_actions_not_recomputed(env: Env) -> None:
     env.flags["fail_times"] = 2
     wf = chain({"id": "first", "kind": "record"}, {"id": "hf", "kind": "handler_fails"})
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=wf)
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=wf)
     run = await env.finish(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert status(run) == "completed", run.error
     assert run.output["hf"] == 3
@@ -584,7 +588,7 @@ async def test_action_handler_failures_are_retried_and_earlier_actions_not_recom
 
 
 async def test_non_retriable_error_fails_at_once(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("nonretry"))
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("nonretry"))
     run = await env.finish(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert status(run) == "failed"
     assert env.calls["nr.body"] == 1
@@ -593,7 +597,7 @@ async def test_non_retriable_error_fails_at_once(env: Env) -> None:
 
 async def test_retry_after_error_reschedules_at_its_time(slow_env: Env) -> None:
     env = slow_env
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("retry_after"))
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("retry_after"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     for _ in range(100):
         if env.calls["ra.body"] >= 1:
@@ -629,7 +633,7 @@ async def _next_wake(env: Env, run_id: str, failures: int) -> int:
 
 async def test_backoff_schedule_with_jitter_and_cap(slow_env: Env) -> None:
     env = slow_env
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": 12})
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("boom"), settings={"retries": 12})
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     expected = [15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 7200, 7200]
     jitters = []
@@ -648,7 +652,7 @@ async def test_backoff_schedule_with_jitter_and_cap(slow_env: Env) -> None:
 
 async def test_rerun_from_failed_step_keeps_completed_steps(env: Env) -> None:
     env.flags["b_fails"] = True
-    w = env.kit.workflows.create(T, name="r", trigger="app/go", workflow=one("flaky_step"))
+    w = env.kit.workflows.create_sync(T, name="r", trigger="app/go", workflow=one("flaky_step"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     run = await env.finish(run_id)
     assert status(run) == "failed"
@@ -669,7 +673,7 @@ async def test_rerun_from_failed_step_keeps_completed_steps(env: Env) -> None:
 
 @pytest.mark.parametrize("mode", ["other_id", "other_kind"])
 async def test_determinism_guard(env: Env, mode: str) -> None:
-    w = env.kit.workflows.create(T, name="n", trigger="app/go", workflow=one("nondet"))
+    w = env.kit.workflows.create_sync(T, name="n", trigger="app/go", workflow=one("nondet"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     await env.wait(run_id, "sleeping")
     env.flags["mode"] = mode
@@ -685,7 +689,7 @@ async def test_determinism_guard(env: Env, mode: str) -> None:
 
 
 async def test_running_status_and_cancel_mid_step_runs_no_further_step(env: Env) -> None:
-    w = env.kit.workflows.create(
+    w = env.kit.workflows.create_sync(
         T, name="g", trigger="app/go", workflow=chain({"id": "g", "kind": "gated"}, {"id": "r", "kind": "record"})
     )
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
@@ -704,7 +708,7 @@ async def test_running_status_and_cancel_mid_step_runs_no_further_step(env: Env)
 
 
 async def test_cancel_a_sleeping_run(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="s", trigger="app/go", workflow=one("sleepy"))
+    w = env.kit.workflows.create_sync(T, name="s", trigger="app/go", workflow=one("sleepy"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     await env.wait(run_id, "sleeping")
     await env.kit.runs.cancel(T, run_id)
@@ -717,8 +721,8 @@ async def test_cancel_a_sleeping_run(env: Env) -> None:
 
 async def test_sleeping_runs_hold_no_worker(url: str) -> None:
     e = _env(url)
-    w = e.kit.workflows.create(T, name="s", trigger="app/sleep", workflow=one("sleepy"))
-    r = e.kit.workflows.create(T, name="r", trigger="app/rec", workflow=one("record"))
+    w = e.kit.workflows.create_sync(T, name="s", trigger="app/sleep", workflow=one("sleepy"))
+    r = e.kit.workflows.create_sync(T, name="r", trigger="app/rec", workflow=one("record"))
     async with e.kit.worker(concurrency=1, poll_ms=50):
         sleepers = []
         for _ in range(3):
@@ -735,8 +739,8 @@ async def test_sleeping_runs_hold_no_worker(url: str) -> None:
 @pytest.mark.parametrize("outcome", ["completed", "failed", "cancelled"])
 async def test_system_events_on_run_end(env: Env, outcome: str) -> None:
     kind = {"completed": "double", "failed": "nonretry", "cancelled": "sleepy"}[outcome]
-    source = env.kit.workflows.create(T, name="source", trigger="app/go", workflow=one(kind))
-    watcher = env.kit.workflows.create(
+    source = env.kit.workflows.create_sync(T, name="source", trigger="app/go", workflow=one(kind))
+    watcher = env.kit.workflows.create_sync(
         T,
         name="watcher",
         trigger={"event": f"workflow/run.{outcome}", "if": f"event.data.workflow_id == '{source.id}'"},
@@ -761,8 +765,10 @@ async def test_system_events_on_run_end(env: Env, outcome: str) -> None:
 
 
 async def test_system_events_reach_only_the_runs_tenant(env: Env) -> None:
-    source = env.kit.workflows.create(T, name="source", trigger="app/go", workflow=one("double"))
-    spy = env.kit.workflows.create("tenant-spy", name="spy", trigger="workflow/run.completed", workflow=one("record"))
+    source = env.kit.workflows.create_sync(T, name="source", trigger="app/go", workflow=one("double"))
+    spy = env.kit.workflows.create_sync(
+        "tenant-spy", name="spy", trigger="workflow/run.completed", workflow=one("record")
+    )
     run = await env.wait(await env.start(source.id, {"name": "app/go", "data": {"n": 1}}))
     assert status(run) == "completed"
     await settle(0.3)
@@ -774,7 +780,7 @@ async def test_system_events_reach_only_the_runs_tenant(env: Env) -> None:
 
 @pytest.mark.parametrize("kind", ["big_step", "big_action"])
 async def test_output_over_4mb_fails_with_a_clear_error(env: Env, kind: str) -> None:
-    w = env.kit.workflows.create(T, name="b", trigger="app/go", workflow=one(kind))
+    w = env.kit.workflows.create_sync(T, name="b", trigger="app/go", workflow=one(kind))
     run = await env.wait(await env.start(w.id, {"name": "app/go", "data": {}}), timeout=30)
     assert status(run) == "failed"
     text = str(run.error).lower()
@@ -782,13 +788,13 @@ async def test_output_over_4mb_fails_with_a_clear_error(env: Env, kind: str) -> 
 
 
 async def test_output_under_4mb_is_fine(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="b", trigger="app/go", workflow=one("near_big"))
+    w = env.kit.workflows.create_sync(T, name="b", trigger="app/go", workflow=one("near_big"))
     run = await env.wait(await env.start(w.id, {"name": "app/go", "data": {}}), timeout=30)
     assert status(run) == "completed", run.error
 
 
 async def test_more_than_1000_steps_fails_with_a_clear_error(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="m", trigger="app/go", workflow=one("many_steps"))
+    w = env.kit.workflows.create_sync(T, name="m", trigger="app/go", workflow=one("many_steps"))
     run = await env.wait(await env.start(w.id, {"name": "app/go", "data": {"n": 1001}}), timeout=120)
     assert status(run) == "failed"
     text = str(run.error).lower()
@@ -805,11 +811,11 @@ async def test_a_run_keeps_its_version_when_the_workflow_is_edited(env: Env) -> 
             {"id": "t", "kind": "tag", "inputs": {"v": v}},
         )
 
-    w = env.kit.workflows.create(T, name="v", trigger="app/go", workflow=wf(1))
+    w = env.kit.workflows.create_sync(T, name="v", trigger="app/go", workflow=wf(1))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     await env.wait(run_id, "sleeping")
-    env.kit.workflows.update(T, w.id, workflow=wf(2))
-    env.kit.workflows.publish(T, w.id)
+    env.kit.workflows.update_sync(T, w.id, workflow=wf(2))
+    env.kit.workflows.publish_sync(T, w.id)
     await env.advance(timedelta(seconds=1))
     new_id = await env.start(w.id, {"name": "app/go", "data": {}})
     assert new_id != run_id
@@ -822,18 +828,18 @@ async def test_a_run_keeps_its_version_when_the_workflow_is_edited(env: Env) -> 
 
 
 async def test_1000_steps_are_allowed_and_the_limit_counts_the_whole_run(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="m", trigger="app/go", workflow=one("many_steps"))
+    w = env.kit.workflows.create_sync(T, name="m", trigger="app/go", workflow=one("many_steps"))
     run = await env.wait(await env.start(w.id, {"name": "app/go", "data": {"n": 1000}}), timeout=120)
     assert status(run) == "completed", run.error
     two = chain({"id": "a", "kind": "many_steps"}, {"id": "b", "kind": "many_steps"})
-    w2 = env.kit.workflows.create(T, name="m2", trigger="app/two", workflow=two)
+    w2 = env.kit.workflows.create_sync(T, name="m2", trigger="app/two", workflow=two)
     run = await env.wait(await env.start(w2.id, {"name": "app/two", "data": {"n": 600}}), timeout=120)
     assert status(run) == "failed"
     assert "1000" in str(run.error) or "1,000" in str(run.error)
 
 
 async def test_send_sync_from_async_code_with_a_worker_running(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="d", trigger="app/go", workflow=one("double"))
+    w = env.kit.workflows.create_sync(T, name="d", trigger="app/go", workflow=one("double"))
     ids = await asyncio.wait_for(asyncio.to_thread(env.kit.send_sync, T, {"name": "app/go", "data": {"n": 2}}), 10)
     assert len(ids) == 1
     [run] = await runs_of(env.kit, T, workflow_id=w.id)
@@ -841,7 +847,7 @@ async def test_send_sync_from_async_code_with_a_worker_running(env: Env) -> None
 
 
 async def test_event_ts_defaults_to_the_receive_time(env: Env) -> None:
-    w = env.kit.workflows.create(T, name="d", trigger="app/go", workflow=one("record"))
+    w = env.kit.workflows.create_sync(T, name="d", trigger="app/go", workflow=one("record"))
     run = await env.wait(await env.start(w.id, {"name": "app/go", "data": {}}))
     assert run.output["record"]["event"]["ts"] == env.clock.now_ms()
 
@@ -859,7 +865,7 @@ async def test_two_workers_and_two_kits_run_each_step_once(url: str) -> None:
                 await ctx.step.run(f"s{i}", lambda i=i: counts.update([f"{n}:{i}"]))
             return int(n)
 
-    w = kits[0].workflows.create(T, name="c", trigger="app/c", workflow=one("count"))
+    w = kits[0].workflows.create_sync(T, name="c", trigger="app/c", workflow=one("count"))
     async with kits[0].worker(poll_ms=20), kits[0].worker(poll_ms=20), kits[1].worker(poll_ms=20):
         await kits[1].send(T, [{"name": "app/c", "data": {"n": n}} for n in range(20)])
         runs = await kits[0].runs.list(T, workflow_id=w.id)
@@ -872,10 +878,10 @@ async def test_two_workers_and_two_kits_run_each_step_once(url: str) -> None:
 
 
 async def test_system_events_are_emitted_for_every_run_in_a_chain(env: Env) -> None:
-    previous = env.kit.workflows.create(T, name="w0", trigger="app/go", workflow=one("double"))
+    previous = env.kit.workflows.create_sync(T, name="w0", trigger="app/go", workflow=one("double"))
     chain_ids = [previous.id]
     for n in range(1, 5):
-        nxt = env.kit.workflows.create(
+        nxt = env.kit.workflows.create_sync(
             T,
             name=f"w{n}",
             trigger={"event": "workflow/run.completed", "if": f"event.data.workflow_id == '{previous.id}'"},
@@ -901,7 +907,7 @@ async def test_sync_handler_steps_are_durable(env: Env) -> None:
         ctx.step.sleep("nap", "1h")
         return int(x) + int(ctx.step.run("b", lambda: 1))
 
-    w = env.kit.workflows.create(T, name="s", trigger="app/go", workflow=one("syncy"))
+    w = env.kit.workflows.create_sync(T, name="s", trigger="app/go", workflow=one("syncy"))
     run_id = await env.start(w.id, {"name": "app/go", "data": {}})
     await env.wait(run_id, "sleeping")
     await env.advance(timedelta(hours=1, seconds=1))
@@ -910,9 +916,9 @@ async def test_sync_handler_steps_are_durable(env: Env) -> None:
 
 
 async def test_builtin_invoke_timeout_fails_the_run(env: Env) -> None:
-    child = env.kit.workflows.create(T, name="child", trigger="app/never", workflow=one("sleepy"))
+    child = env.kit.workflows.create_sync(T, name="child", trigger="app/never", workflow=one("sleepy"))
     wf = chain({"id": "i", "kind": "builtin:invoke", "inputs": {"workflow_id": child.id, "timeout": "1m"}})
-    parent = env.kit.workflows.create(T, name="p", trigger="app/go", workflow=wf)
+    parent = env.kit.workflows.create_sync(T, name="p", trigger="app/go", workflow=wf)
     run_id = await env.start(parent.id, {"name": "app/go", "data": {}})
     await env.wait(run_id, "waiting")
     await env.advance(timedelta(minutes=2))

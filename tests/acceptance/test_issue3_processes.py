@@ -67,7 +67,7 @@ def test_migrate_command_creates_the_tables_and_is_repeatable(url: str, tmp_path
     # and the kit works on the migrated database
     kit = WorkflowKit(database_url=url)
     try:
-        assert kit.workflows.list(T) == []
+        assert kit.workflows.list_sync(T) == []
     finally:
         kit.close()
 
@@ -133,7 +133,9 @@ def test_crash_between_steps_and_inside_a_step(url: str, tmp_path: Path) -> None
     kit = WorkflowKit(database_url=url)
     issue3_app.register(kit)
     try:
-        w = kit.workflows.create(T, name="crashy", trigger="app/crash", workflow=chain({"id": "c", "kind": "crashy"}))
+        w = kit.workflows.create_sync(
+            T, name="crashy", trigger="app/crash", workflow=chain({"id": "c", "kind": "crashy"})
+        )
         (marks / "hold-between-A").touch()
         (marks / "block-inside-B").touch()
         first = _worker(env, log)

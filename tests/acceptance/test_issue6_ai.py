@@ -199,7 +199,7 @@ async def test_durable_run_429_then_memoized_across_a_sleep(env: FakeOpenAI, tmp
         await ctx.step.sleep("nap", "1s")  # the handler replays after the sleep: the answer must not be asked again
         return str(answer["content"])
 
-    kit.workflows.create("t1", name="ai", trigger={"event": "app/ask"}, workflow=one_action("ask_and_sleep"))
+    kit.workflows.create_sync("t1", name="ai", trigger={"event": "app/ask"}, workflow=one_action("ask_and_sleep"))
     started = time.monotonic()
     async with kit.worker():
         [event_id] = await kit.send("t1", {"name": "app/ask", "data": {}})

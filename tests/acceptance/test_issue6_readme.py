@@ -259,7 +259,7 @@ def test_send_and_runs_commands_from_a_shell(tmp_path: Path) -> None:
     env["WORKFLOW_KIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
     setup = (
         "from readme_app import kit\n"
-        "kit.workflows.create('t1', name='hi', trigger={'event': 'app/hi'},"
+        "kit.workflows.create_sync('t1', name='hi', trigger={'event': 'app/hi'},"
         " workflow={'actions': [{'id': 'h', 'kind': 'hello'}], 'edges': [{'from': '$source', 'to': 'h'}]})"
     )
     cli = [sys.executable, "-c", "from workflow_kit.cli import main; raise SystemExit(main())"]

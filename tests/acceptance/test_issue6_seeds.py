@@ -174,7 +174,7 @@ def test_seed_cli_is_idempotent(url: str) -> None:
     try:
         from seeds import blog
 
-        records = kit.workflows.list("demo", limit=100)
+        records = kit.workflows.list_sync("demo", limit=100)
         by_name = {r.name: r for r in records}
         assert len(records) == 2, [r.name for r in records]
         assert set(by_name) == {REVIEW, PUBLISHED}

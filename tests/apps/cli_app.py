@@ -18,7 +18,7 @@ def setup(database_url: str) -> None:
     """Store the greeting workflow for tenant acme."""
     local = WorkflowKit(database_url=database_url)
     local.register(kit.registry.get("greet"))  # type: ignore[arg-type]
-    local.workflows.create(
+    local.workflows.create_sync(
         "acme",
         name="Greeter",
         trigger="greet/requested",

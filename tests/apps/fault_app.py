@@ -218,6 +218,8 @@ def install(target: WorkflowKit, tenant: str, shapes: Iterable[Shape] = SHAPES.v
         if not definition.kind.startswith("builtin:") and target.registry.get(definition.kind) is None:
             target.register(definition)
     return {
-        shape.name: target.workflows.create(tenant, name=shape.name, trigger=shape.trigger, workflow=shape.workflow).id
+        shape.name: target.workflows.create_sync(
+            tenant, name=shape.name, trigger=shape.trigger, workflow=shape.workflow
+        ).id
         for shape in shapes
     }

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from ..tenancy import check_tenant
+from ..twins import async_twin
 from . import schema
 from .db import Database
 from .models import NotFoundError
@@ -27,10 +28,13 @@ class StoredEvent(msgspec.Struct, kw_only=True):
 
 
 class EventStore:
+    """``kit.events``: the events a tenant sent, newest first. Each method is async and has a
+    synchronous twin of the same name with ``_sync`` (``kit.events.list_sync(tenant)``)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def list(
+    def list_sync(
         self, tenant: str, *, name: str | None = None, limit: int = 50, offset: int = 0
     ) -> builtins.list[StoredEvent]:
         """The tenant's events, newest first, optionally with one name."""
@@ -42,13 +46,18 @@ class EventStore:
         with self._db.read() as conn:
             return [_stored(row) for row in conn.execute(query.offset(max(0, offset))).mappings()]
 
-    def get(self, tenant: str, event_id: str) -> StoredEvent:
+    list = async_twin(list_sync)
+
+    def get_sync(self, tenant: str, event_id: str) -> StoredEvent:
+        """One received event by its id (what `kit.send` returned); `NotFoundError` if there is none."""
         check_tenant(tenant)
         with self._db.read() as conn:
             row = conn.execute(E.select().where(E.c.id == event_id, E.c.tenant == tenant)).mappings().first()
         if row is None:
             raise NotFoundError(f"no event {event_id!r}")
         return _stored(row)
+
+    get = async_twin(get_sync)
 
 
 def _stored(row: Any) -> StoredEvent:

@@ -31,6 +31,12 @@ class ConflictError(WorkflowKitError):
         self.current_version = current_version
 
 
+class RerunError(WorkflowKitError):
+    """The run cannot be rerun that way (e.g. from its failed step, when nothing failed)."""
+
+    code = "cannot_rerun"
+
+
 class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

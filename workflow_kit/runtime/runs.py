@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -12,17 +13,17 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from ..errors import WorkflowKitError
 from ..events import normalize_event
 from ..records import ActionStatus, StepStatus
 from ..tenancy import check_tenant
 from ..timeutil import Clock
+from ..twins import async_twin
 from ..workflow import load_workflow
 from . import schema
 from .db import Database, each_of, literals, one_of
 from .ingest import Received, create_run
 from .journal import finish_run
-from .models import TERMINAL, NotFoundError, Run, RunBrief, RunStatus, RunSummary
+from .models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
 from .rows import action_row, records_from_rows, run_from_row, step_row
 from .settings import DAY_MS
 from .workflows import MAX_LIST
@@ -30,14 +31,11 @@ from .workflows import MAX_LIST
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
 
 
-class RerunError(WorkflowKitError):
-    """The run cannot be rerun that way (e.g. from its failed step, when nothing failed)."""
-
-    code = "cannot_rerun"
-
-
 class RunStore:
-    """``kit.runs``: every method is async and takes the tenant first; another tenant's run is not found."""
+    """``kit.runs``: a tenant's runs. Every method takes the tenant first; another tenant's run is not found.
+
+    Every method is async (``await kit.runs.get(tenant, run_id)``) and has a synchronous twin of the same
+    name with ``_sync`` (``kit.runs.get_sync(tenant, run_id)``), for synchronous code."""
 
     def __init__(
         self, db: Database, clock: Clock, notify: Callable[[], None], on_cancel: Callable[[str], None]
@@ -47,7 +45,7 @@ class RunStore:
         self._notify = notify
         self._on_cancel = on_cancel
 
-    async def list(
+    def list_sync(
         self,
         tenant: str,
         workflow_id: str | None = None,
@@ -78,14 +76,12 @@ class RunStore:
             .limit(max(1, min(limit, MAX_LIST)))
             .offset(max(0, offset))
         )
+        with self._db.read() as conn:
+            return [run_from_row(row) for row in conn.execute(query).mappings()]
 
-        def read() -> builtins.list[Run]:
-            with self._db.read() as conn:
-                return [run_from_row(row) for row in conn.execute(query).mappings()]
+    list = async_twin(list_sync)
 
-        return await asyncio.to_thread(read)
-
-    async def summaries(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, RunSummary]:
+    def summaries_sync(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, RunSummary]:
         """A summary of the runs of each of these workflows of the tenant, by workflow id (every id
         given has one; empty for a workflow that never ran, or that is not the tenant's): its newest
         run, of any version, and how many of its runs failed in the last 24 hours of the kit's clock
@@ -97,111 +93,22 @@ class RunStore:
         if not ids:
             return summaries
         newest, failures = _summary_queries(self._db.dialect)
-
-        def read() -> None:
-            with self._db.read() as conn:
-                for row in conn.execute(newest, {"tenant": tenant, "ids": ids}):
-                    brief = RunBrief(
-                        id=row.id, status=RunStatus(row.status), created_at=row.created_at, ended_at=row.ended_at
-                    )
-                    summaries[row.workflow_id].last_run = brief
-                for row in conn.execute(failures, {"tenant": tenant, "ids": ids, "since": since}):
-                    summaries[row.workflow_id].failures_24h = row.failures
-
-        await asyncio.to_thread(read)
+        with self._db.read() as conn:
+            for row in conn.execute(newest, {"tenant": tenant, "ids": ids}):
+                brief = RunBrief(
+                    id=row.id, status=RunStatus(row.status), created_at=row.created_at, ended_at=row.ended_at
+                )
+                summaries[row.workflow_id].last_run = brief
+            for row in conn.execute(failures, {"tenant": tenant, "ids": ids, "since": since}):
+                summaries[row.workflow_id].failures_24h = row.failures
         return summaries
 
-    async def get(self, tenant: str, run_id: str) -> Run:
+    summaries = async_twin(summaries_sync)
+
+    def get_sync(self, tenant: str, run_id: str) -> Run:
         """The run with its timeline: every action of the workflow in order, each with its status,
         inputs, output or error, attempts (with timings and errors) and sub-steps."""
         check_tenant(tenant)
-        return await asyncio.to_thread(self._get, tenant, run_id)
-
-    async def wait(self, tenant: str, run_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Run:
-        """Wait (in real time) until the run has ended, and return it; `TimeoutError` after `timeout` s."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            run = await self.get(tenant, run_id)
-            if run.status.terminal:
-                return run
-            if loop.time() >= deadline:
-                raise TimeoutError(f"run {run_id} is still {run.status.value} after {timeout} s")
-            await asyncio.sleep(interval)
-
-    async def cancel(self, tenant: str, run_id: str) -> Run:
-        """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
-        but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
-        changes nothing."""
-        check_tenant(tenant)
-
-        def cancel() -> Received:
-            with self._db.write() as conn:
-                row = self._row(conn, tenant, run_id)
-                if row["status"] in TERMINAL:
-                    return Received()
-                error = {"name": "Cancelled", "message": "the run was cancelled"}
-                return finish_run(self._db, conn, row, "cancelled", None, error, self._clock.now_ms())
-
-        received = await asyncio.to_thread(cancel)
-        self._on_cancel(run_id)
-        if received.woke:
-            self._notify()
-        return await self.get(tenant, run_id)
-
-    async def rerun(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
-        """Start a new run for the same event and return its id.
-
-        ``from_failed_step=True``: on the same version, keeping every completed action and sub-step of
-        the original, so it resumes at the step that failed (or where it was cancelled).
-        ``from_failed_step=False``: from scratch, on the workflow's latest published version.
-        """
-        check_tenant(tenant)
-        new_id = await asyncio.to_thread(self._rerun, tenant, run_id, from_failed_step)
-        self._notify()
-        return new_id
-
-    async def start(self, tenant: str, workflow_id: str, version_id: str, event: dict[str, Any]) -> str:
-        """Start a run of a given version (e.g. a test run of a draft snapshot) for an event."""
-        check_tenant(tenant)
-        now = self._clock.now_ms()
-        checked = normalize_event(event, now)
-
-        def start() -> str:
-            with self._db.write() as conn:
-                version = (
-                    conn.execute(
-                        V.select().where(V.c.id == version_id, V.c.tenant == tenant, V.c.workflow_id == workflow_id)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if version is None:
-                    raise NotFoundError(f"no version {version_id!r} of workflow {workflow_id!r}")
-                return create_run(
-                    conn,
-                    tenant=tenant,
-                    workflow_id=workflow_id,
-                    version_id=version_id,
-                    version_number=version["number"],
-                    event=checked,
-                    event_id=None,
-                    now=now,
-                )
-
-        run_id = await asyncio.to_thread(start)
-        self._notify()
-        return run_id
-
-    # -- internals -------------------------------------------------------------------------------
-
-    def _row(self, conn: sa.Connection, tenant: str, run_id: str) -> Any:
-        row = conn.execute(R.select().where(R.c.id == run_id, R.c.tenant == tenant)).mappings().first()
-        if row is None:
-            raise NotFoundError(f"no run {run_id!r}")
-        return row
-
-    def _get(self, tenant: str, run_id: str) -> Run:
         with self._db.read() as conn:
             row = self._row(conn, tenant, run_id)
             version = conn.execute(V.select().where(V.c.id == row["version_id"])).mappings().one()
@@ -211,6 +118,104 @@ class RunStore:
         records = records_from_rows(actions, steps, order)
         timeline = [records.get(action_id) or _pending(action_id) for action_id in order]
         return run_from_row(row, timeline)
+
+    get = async_twin(get_sync)
+
+    async def wait(self, tenant: str, run_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Run:
+        """Wait (in real time) until the run has ended, and return it; `TimeoutError` after `timeout` s.
+        Polls every `interval` s without blocking the event loop (`wait_sync` sleeps instead)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            run = await self.get(tenant, run_id)
+            if run.status.terminal:
+                return run
+            if loop.time() >= deadline:
+                raise _still(run, timeout)
+            await asyncio.sleep(interval)
+
+    def wait_sync(self, tenant: str, run_id: str, *, timeout: float = 60.0, interval: float = 0.05) -> Run:
+        """`wait` for synchronous code: polls every `interval` s, sleeping the calling thread meanwhile
+        (a worker must run elsewhere: in another thread or process)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.get_sync(tenant, run_id)
+            if run.status.terminal:
+                return run
+            if time.monotonic() >= deadline:
+                raise _still(run, timeout)
+            time.sleep(interval)
+
+    def cancel_sync(self, tenant: str, run_id: str) -> Run:
+        """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
+        but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
+        changes nothing."""
+        check_tenant(tenant)
+        with self._db.write() as conn:
+            row = self._row(conn, tenant, run_id)
+            if row["status"] in TERMINAL:
+                received = Received()
+            else:
+                error = {"name": "Cancelled", "message": "the run was cancelled"}
+                received = finish_run(self._db, conn, row, "cancelled", None, error, self._clock.now_ms())
+        self._on_cancel(run_id)
+        if received.woke:
+            self._notify()
+        return self.get_sync(tenant, run_id)
+
+    cancel = async_twin(cancel_sync)
+
+    def rerun_sync(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
+        """Start a new run for the same event and return its id.
+
+        ``from_failed_step=True``: on the same version, keeping every completed action and sub-step of
+        the original, so it resumes at the step that failed (or where it was cancelled).
+        ``from_failed_step=False``: from scratch, on the workflow's latest published version.
+        """
+        check_tenant(tenant)
+        new_id = self._rerun(tenant, run_id, from_failed_step)
+        self._notify()
+        return new_id
+
+    rerun = async_twin(rerun_sync)
+
+    def start_sync(self, tenant: str, workflow_id: str, version_id: str, event: dict[str, Any]) -> str:
+        """Start a run of a given version (e.g. a test run of a draft snapshot) for an event; returns its id."""
+        check_tenant(tenant)
+        now = self._clock.now_ms()
+        checked = normalize_event(event, now)
+        with self._db.write() as conn:
+            version = (
+                conn.execute(
+                    V.select().where(V.c.id == version_id, V.c.tenant == tenant, V.c.workflow_id == workflow_id)
+                )
+                .mappings()
+                .first()
+            )
+            if version is None:
+                raise NotFoundError(f"no version {version_id!r} of workflow {workflow_id!r}")
+            run_id = create_run(
+                conn,
+                tenant=tenant,
+                workflow_id=workflow_id,
+                version_id=version_id,
+                version_number=version["number"],
+                event=checked,
+                event_id=None,
+                now=now,
+            )
+        self._notify()
+        return run_id
+
+    start = async_twin(start_sync)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _row(self, conn: sa.Connection, tenant: str, run_id: str) -> Any:
+        row = conn.execute(R.select().where(R.c.id == run_id, R.c.tenant == tenant)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r}")
+        return row
 
     def _rerun(self, tenant: str, run_id: str, from_failed_step: bool) -> str:
         now = self._clock.now_ms()
@@ -302,6 +307,10 @@ def _summary_queries(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
         .group_by(R.c.workflow_id)
     )
     return last_runs, failures
+
+
+def _still(run: Run, timeout: float) -> TimeoutError:
+    return TimeoutError(f"run {run.id} is still {run.status.value} after {timeout} s")
 
 
 def _pending(action_id: str) -> Any:

@@ -23,6 +23,7 @@ from ..events import NUL_MESSAGE, has_nul, new_id
 from ..jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
 from ..tenancy import check_tenant
 from ..timeutil import Clock
+from ..twins import async_twin
 from ..validation import size_problems, validate
 from ..workflow import WorkflowLike, dump_workflow, load_workflow
 from . import schema
@@ -71,6 +72,11 @@ class WorkflowStore:
     """``kit.workflows``: create, edit, publish, enable and list a tenant's workflows. Every method takes
     the tenant first; another tenant's workflow raises `NotFoundError`.
 
+    Every method that reads or writes the database is async (``await kit.workflows.create(...)``) and
+    has a synchronous twin of the same name with ``_sync`` (``kit.workflows.create_sync(...)``), for
+    scripts, seeds and other synchronous code. `trigger_problems` and `settings_problems` touch no
+    database and are plain methods.
+
     `notify` is told when a cron workflow's next tick changes (the kit wakes its workers);
     `cron_seconds` accepts six-field cron schedules, seconds first."""
 
@@ -107,7 +113,7 @@ class WorkflowStore:
             return exc.problems
         return []
 
-    def create(
+    def create_sync(
         self,
         tenant: str,
         *,
@@ -168,7 +174,9 @@ class WorkflowStore:
         self._scheduled(ticks)
         return record
 
-    def update(
+    create = async_twin(create_sync)
+
+    def update_sync(
         self,
         tenant: str,
         workflow_id: str,
@@ -220,7 +228,9 @@ class WorkflowStore:
         self._scheduled(ticks)
         return record
 
-    def publish(
+    update = async_twin(update_sync)
+
+    def publish_sync(
         self,
         tenant: str,
         workflow_id: str,
@@ -242,21 +252,30 @@ class WorkflowStore:
             _check_version(row, expected_version)
             return self._publish(conn, row, self._clock.now_ms(), notes)
 
-    def enable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+    publish = async_twin(publish_sync)
+
+    def enable_sync(self, tenant: str, workflow_id: str) -> WorkflowRecord:
         """Let matching events start runs (the workflow must have a published version); a cron
         workflow ticks from now on."""
         return self._set_enabled(tenant, workflow_id, True)
 
-    def disable(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+    enable = async_twin(enable_sync)
+
+    def disable_sync(self, tenant: str, workflow_id: str) -> WorkflowRecord:
         """Stop starting runs (a cron workflow stops ticking); runs in flight carry on."""
         return self._set_enabled(tenant, workflow_id, False)
 
-    def get(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+    disable = async_twin(disable_sync)
+
+    def get_sync(self, tenant: str, workflow_id: str) -> WorkflowRecord:
+        """The workflow record: its trigger, settings, enabled flag, draft and latest published version."""
         check_tenant(tenant)
         with self._db.read() as conn:
             return _record(self._row(conn, tenant, workflow_id))
 
-    def list(self, tenant: str, *, limit: int = 100, offset: int = 0) -> builtins.list[WorkflowRecord]:
+    get = async_twin(get_sync)
+
+    def list_sync(self, tenant: str, *, limit: int = 100, offset: int = 0) -> builtins.list[WorkflowRecord]:
         """The tenant's workflows, most recently updated first."""
         check_tenant(tenant)
         query = (
@@ -269,7 +288,9 @@ class WorkflowStore:
         with self._db.read() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
-    def delete(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> None:
+    list = async_twin(list_sync)
+
+    def delete_sync(self, tenant: str, workflow_id: str, *, expected_version: int | None = None) -> None:
         """Delete the record; its versions stay, so the history of its runs remains readable.
         `expected_version` makes it conditional on the draft's version (`ConflictError` if stale)."""
         check_tenant(tenant)
@@ -277,7 +298,9 @@ class WorkflowStore:
             _check_version(self._row(conn, tenant, workflow_id), expected_version)
             conn.execute(W.delete().where(W.c.id == workflow_id))
 
-    def published_versions(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, WorkflowVersion]:
+    delete = async_twin(delete_sync)
+
+    def published_versions_sync(self, tenant: str, workflow_ids: Sequence[str]) -> dict[str, WorkflowVersion]:
         """The latest published version of each of these workflows, by workflow id, in one query (for a
         page of workflows); a workflow never published, or not the tenant's, has none."""
         check_tenant(tenant)
@@ -292,13 +315,17 @@ class WorkflowStore:
             rows = conn.execute(query, {"ids": builtins.list(workflow_ids)}).mappings().all()
         return {row["workflow_id"]: _version(row) for row in rows}
 
-    def draft_changes(self, tenant: str, records: Sequence[WorkflowRecord]) -> dict[str, bool]:
+    published_versions = async_twin(published_versions_sync)
+
+    def draft_changes_sync(self, tenant: str, records: Sequence[WorkflowRecord]) -> dict[str, bool]:
         """For each record, by id: whether its draft, trigger or settings differ from its latest
         published version (see `drafts.draft_changed`), with one query for all of them."""
-        published = self.published_versions(tenant, [r.id for r in records if r.published_version is not None])
+        published = self.published_versions_sync(tenant, [r.id for r in records if r.published_version is not None])
         return {record.id: draft_changed(record, published.get(record.id)) for record in records}
 
-    def versions(self, tenant: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
+    draft_changes = async_twin(draft_changes_sync)
+
+    def versions_sync(self, tenant: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
         """The published versions, newest first."""
         check_tenant(tenant)
         with self._db.read() as conn:
@@ -310,7 +337,10 @@ class WorkflowStore:
             )
             return [_version(row) for row in conn.execute(query).mappings()]
 
-    def version(self, tenant: str, workflow_id: str, number: int) -> WorkflowVersion:
+    versions = async_twin(versions_sync)
+
+    def version_sync(self, tenant: str, workflow_id: str, number: int) -> WorkflowVersion:
+        """Published version `number` of the workflow (`NotFoundError` if there is none)."""
         check_tenant(tenant)
         with self._db.read() as conn:
             query = V.select().where(V.c.workflow_id == workflow_id, V.c.tenant == tenant, V.c.number == number)
@@ -319,7 +349,9 @@ class WorkflowStore:
             raise NotFoundError(f"workflow {workflow_id!r} has no version {number}")
         return _version(row)
 
-    def version_by_id(self, tenant: str, version_id: str) -> WorkflowVersion:
+    version = async_twin(version_sync)
+
+    def version_by_id_sync(self, tenant: str, version_id: str) -> WorkflowVersion:
         """A version (published or a test snapshot) by its id, e.g. the one a run pinned."""
         check_tenant(tenant)
         with self._db.read() as conn:
@@ -328,12 +360,16 @@ class WorkflowStore:
             raise NotFoundError(f"no version {version_id!r}")
         return _version(row)
 
-    def snapshot(self, tenant: str, workflow_id: str) -> WorkflowVersion:
+    version_by_id = async_twin(version_by_id_sync)
+
+    def snapshot_sync(self, tenant: str, workflow_id: str) -> WorkflowVersion:
         """An unnumbered, validated snapshot of the draft, for a test run."""
         check_tenant(tenant)
         with self._db.write() as conn:
             row = self._row(conn, tenant, workflow_id)
             return self._freeze(conn, row, None, self._clock.now_ms())
+
+    snapshot = async_twin(snapshot_sync)
 
     # -- internals -------------------------------------------------------------------------------
 
