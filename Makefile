@@ -8,7 +8,7 @@ NPM_STAMP := frontend/node_modules/.installed
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json frontend/tsconfig.lib.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean package
+.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean package dist
 
 install: $(STAMP)
 
@@ -27,6 +27,13 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
 	cd frontend && npm run build --silent
 
 frontend: frontend/dist/index.html
+
+# The wheel and the sdist in dist/, with the built editor in both (hatch_build.py). The wheel is built
+# from the sdist, which shows the sdist builds without npm.
+dist: $(STAMP) frontend
+	rm -f dist/workflow_kit-*.whl dist/workflow_kit-*.tar.gz
+	$(BIN)/python -m hatchling build -t sdist -d dist
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --quiet -w dist dist/workflow_kit-*.tar.gz
 
 # The npm package @workflow-kit/editor as a local tarball (never published): frontend/workflow-kit-editor-0.1.0.tgz
 package: $(NPM_STAMP)
@@ -78,4 +85,4 @@ pytest: $(STAMP) frontend chromium
 test: lint typecheck frontend-test pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist
