@@ -28,12 +28,13 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SOURCES)
 
 frontend: frontend/dist/index.html
 
-# The wheel and the sdist in dist/, with the built editor in both (hatch_build.py). The wheel is built
-# from the sdist, which shows the sdist builds without npm.
+# dist/: the wheel and the sdist, with the built editor in both (hatch_build.py), and the editor's npm
+# package. The wheel is built from the sdist, which shows the sdist builds without npm.
 dist: $(STAMP) frontend
-	rm -f dist/workflow_kit-*.whl dist/workflow_kit-*.tar.gz
+	rm -f dist/workflow_kit-*.whl dist/workflow_kit-*.tar.gz dist/workflow-kit-editor-*.tgz
 	$(BIN)/python -m hatchling build -t sdist -d dist
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --quiet -w dist dist/workflow_kit-*.tar.gz
+	cd frontend && npm pack --silent --pack-destination ../dist
 
 # The npm package @workflow-kit/editor as a local tarball (never published): frontend/workflow-kit-editor-0.1.0.tgz
 package: $(NPM_STAMP)
