@@ -13,7 +13,7 @@ state, string functions, a list macro), medians in µs of `--repeat` calls:
 - convert before / now: the conversion alone (all variables by json_to_cel; what the expression reads).
 
 Fan-out, medians of `--rounds`: one incoming event matched against `--fanout` open waits (each of a
-different run, with its own trigger event, as ``runtime/ingest.py`` does), and against `--fanout`
+different run, with its own trigger event, as ``runtime/lifecycle/events_in.py`` does), and against `--fanout`
 trigger conditions (50 distinct expressions), before and now.
 """
 

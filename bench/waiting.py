@@ -27,8 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow_kit import ActionContext, WorkflowKit
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.db import Database
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import Database
 
 TENANT = "bench"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -143,7 +143,7 @@ async def _probe(url: str, count: int, probes: int, fresh: bool) -> float:
 
 
 def _print_plan(kit: WorkflowKit) -> None:
-    from workflow_kit.runtime.ingest import wait_lookup_plan
+    from bench.plans import wait_lookup_plan
 
     with kit.db.read() as conn:
         plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 1}}, kit.clock.now_ms())

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import msgspec
 
 from workflow_kit.errors import Problem
-from workflow_kit.runtime.events_store import StoredEvent
 from workflow_kit.runtime.models import Run, RunBrief, RunSummary, WorkflowRecord, WorkflowVersion
-from workflow_kit.runtime.triggers import Trigger as RuntimeTrigger
+from workflow_kit.runtime.rules.triggers import Trigger as RuntimeTrigger
+from workflow_kit.runtime.stores.events import StoredEvent
 
 
 class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

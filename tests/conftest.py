@@ -18,8 +18,8 @@ import pytest
 
 from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.retry import RetryPolicy
-from workflow_kit.runtime.db import Database
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.storage.db import Database
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import Clock, VirtualClock, to_ms
 
 POSTGRES_ENV = "WORKFLOW_KIT_TEST_POSTGRES_URL"

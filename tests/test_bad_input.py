@@ -29,7 +29,7 @@ from workflow_kit.errors import ExpressionError, WorkflowValidationError
 from workflow_kit.events import MAX_EVENTS_PER_SEND, EventError
 from workflow_kit.expressions import evaluate
 from workflow_kit.jsonlimits import MAX_JSON_DEPTH
-from workflow_kit.runtime import schema
+from workflow_kit.runtime.storage import schema
 from workflow_kit.testing import run_workflow
 
 ECHO = {

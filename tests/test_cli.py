@@ -25,7 +25,7 @@ def cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_migrate_is_idempotent(database_url: str) -> None:
-    from workflow_kit.runtime.db import _head_revision
+    from workflow_kit.runtime.storage.db import _head_revision
 
     head = _head_revision()
     first = cli("migrate", database_url=database_url)
@@ -99,7 +99,7 @@ def test_load_app_errors() -> None:
 
 def test_main_in_process_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    from workflow_kit.runtime.db import _head_revision
+    from workflow_kit.runtime.storage.db import _head_revision
 
     assert main(["migrate", "--database-url", url]) == 0
     assert f"schema at revision {_head_revision()}" in capsys.readouterr().out

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from helpers import action, edge, workflow
 
 from workflow_kit import WorkflowKit
-from workflow_kit.runtime import schema
 from workflow_kit.runtime.models import RunStatus
+from workflow_kit.runtime.storage import schema
 
 TESTS = Path(__file__).parent
 TENANT = "crash-co"

@@ -25,10 +25,10 @@ from helpers import action, edge, workflow
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.retry import RetryPolicy
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.cron import TIMER_EVENT, CronError, CronSchedule
-from workflow_kit.runtime.db import Database
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
+from workflow_kit.runtime.rules.cron import TIMER_EVENT, CronError, CronSchedule
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import Database
 from workflow_kit.timeutil import VirtualClock, iso, to_ms
 
 TENANT = "acme"

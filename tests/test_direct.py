@@ -1,4 +1,4 @@
-"""Hot statements straight on the driver's cursor (workflow_kit/runtime/direct.py): the same rows, the
+"""Hot statements straight on the driver's cursor (workflow_kit/runtime/storage/direct.py): the same rows, the
 same stored values and the same errors as SQLAlchemy's own execution, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from workflow_kit.runtime.db import Database, literals, one_of
-from workflow_kit.runtime.direct import Direct
-from workflow_kit.runtime.schema import JSONType
+from workflow_kit.runtime.storage.db import Database, literals, one_of
+from workflow_kit.runtime.storage.direct import Direct
+from workflow_kit.runtime.storage.schema import JSONType
 
 ITEMS = sa.Table(
     "wk_test_direct_items",

@@ -53,8 +53,8 @@ from conftest import REQUIRE_POSTGRES, postgres_url
 from fleet import Fleet
 
 from workflow_kit import WorkflowKit
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.db import Database
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import Database
 
 TESTS = Path(__file__).parent
 TENANT = "faults"

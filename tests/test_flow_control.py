@@ -1,5 +1,5 @@
-"""Flow control (runtime/flow.py and the worker): each workflow setting enforced, on SQLite and
-PostgreSQL, with the virtual clock."""
+"""Flow control (runtime/lifecycle/flow.py, rules/admission.py and the worker): each workflow setting
+enforced, on SQLite and PostgreSQL, with the virtual clock."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pytest
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
-from workflow_kit.runtime.flow import debounce_due, gcra
-from workflow_kit.runtime.journal import fair_share
 from workflow_kit.runtime.models import Run, RunStatus
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.rules.admission import debounce_due, fair_share, gcra
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
 
 TENANT = "acme"

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.db import MIGRATIONS, VERSION_TABLE, Database, _head_revision
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import MIGRATIONS, VERSION_TABLE, Database, _head_revision
 
 
 def _config(conn: sa.Connection) -> Config:
@@ -64,10 +64,10 @@ def test_an_open_wait_from_revision_0001_is_still_resolved_after_upgrading(datab
         with db.engine.connect() as conn:
             row = conn.execute(sa.text("SELECT match_key, status FROM wk_waits")).one()
         assert tuple(row) == (None, "waiting")  # unkeyed: found by the scan of keyless waits
-        from workflow_kit.runtime.ingest import _candidate_waits
+        from workflow_kit.runtime.lifecycle.waits import candidate_waits
 
         with db.engine.connect() as conn:
-            found = _candidate_waits(conn, "t", {"name": "go", "data": {"id": 1}}, 0)
+            found = candidate_waits(conn, "t", {"name": "go", "data": {"id": 1}}, 0)
         assert [w.id for w in found] == ["r/a/0"]
     finally:
         _drop_everything(db)

@@ -91,7 +91,7 @@ def test_issue_names_are_importable() -> None:
 
 
 def test_control_flow_signal_is_not_an_exception() -> None:
-    from workflow_kit.step import Suspend
+    from workflow_kit.signals import Suspend
 
     assert issubclass(Suspend, BaseException) and not issubclass(Suspend, Exception)
 
@@ -102,9 +102,9 @@ def test_step_error_is_not_retriable_and_errors_share_a_base() -> None:
 
 
 def test_the_types_public_methods_return_are_the_ones_exported() -> None:
-    from workflow_kit.runtime.events_store import StoredEvent
     from workflow_kit.runtime.models import Run, WorkflowRecord
-    from workflow_kit.runtime.worker import Worker
+    from workflow_kit.runtime.stores.events import StoredEvent
+    from workflow_kit.runtime.worker.loop import Worker
 
     assert workflow_kit.Run is Run and workflow_kit.WorkflowRecord is WorkflowRecord
     assert workflow_kit.Worker is Worker and workflow_kit.StoredEvent is StoredEvent

@@ -13,9 +13,9 @@ from helpers import action, edge, workflow
 
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.events import EventError
-from workflow_kit.runtime import schema
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
 
 TENANT = "acme"

@@ -23,10 +23,10 @@ from workflow_kit import (
 )
 from workflow_kit.records import ActionStatus, StepStatus
 from workflow_kit.retry import RetryPolicy
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.journal import MAX_SYSTEM_DEPTH
+from workflow_kit.runtime.lifecycle.settle import MAX_SYSTEM_DEPTH
 from workflow_kit.runtime.models import Run, RunStatus
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
 
 TENANT = "acme"

@@ -13,10 +13,10 @@ from helpers import action, chain, count_selects, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
 from workflow_kit.errors import NonRetriableError
-from workflow_kit.runtime import schema
 from workflow_kit.runtime.models import NotFoundError, Run, RunBrief, RunStatus, RunSummary
-from workflow_kit.runtime.runs import RerunError
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.stores.runs import RerunError
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock, to_ms
 
 T0 = to_ms(START)

@@ -8,7 +8,7 @@ from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, ActionContextSync, WorkflowKit
 from workflow_kit.runtime.models import RunStatus
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
 
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.journal import RunJournalStore
 from workflow_kit.runtime.models import RunStatus
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.worker.journal import RunJournalStore
 from workflow_kit.timeutil import VirtualClock
 
 
@@ -90,7 +90,7 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
 
     from conftest import postgres_url
 
-    from workflow_kit.runtime.db import Database
+    from workflow_kit.runtime.storage.db import Database
 
     url = postgres_url()
     db = Database(url)

@@ -15,7 +15,7 @@ from seeds.blog import POSTS, BlogLocalAI, BlogStore, publish_workflow, register
 from workflow_kit import WorkflowKit
 from workflow_kit.ai import LOCAL_LABEL
 from workflow_kit.runtime.models import RunStatus
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
 
 ROOT = Path(__file__).parent.parent

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workflow_kit.errors import WorkflowValidationError
-from workflow_kit.runtime.settings import WorkflowSettings, duration_ms, settings_schema
+from workflow_kit.runtime.rules.settings import WorkflowSettings, duration_ms, settings_schema
 
 EDITOR_FIXTURE = Path(__file__).resolve().parents[1] / "frontend" / "src" / "settings-schema.fixture.json"
 EVERYTHING: dict[str, Any] = {
@@ -120,6 +120,6 @@ def test_schema_describes_every_setting() -> None:
 
 def test_the_editor_tests_use_the_served_schema() -> None:
     """The frontend's tests of the settings form run against a copy of the schema: it must be the current one
-    (regenerate it: PYTHONPATH=. python -c "import json; from workflow_kit.runtime.settings import
+    (regenerate it: PYTHONPATH=. python -c "import json; from workflow_kit.runtime.rules.settings import
     settings_schema; print(json.dumps(settings_schema(), indent=2))" > frontend/src/settings-schema.fixture.json)."""
     assert json.loads(EDITOR_FIXTURE.read_text()) == settings_schema()

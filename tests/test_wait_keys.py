@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.plans import listener_probe_plan, wait_lookup_plan
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
 from workflow_kit.errors import ExpressionError
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.ingest import _lookups, listener_probe_plan, wait_lookup_plan
+from workflow_kit.runtime.lifecycle.waits import statements
 from workflow_kit.runtime.models import RunStatus
-from workflow_kit.runtime.wait_keys import MAX_EVENT_KEYS, event_keys, key_term, wait_key
-from workflow_kit.runtime.worker import Worker
+from workflow_kit.runtime.rules.wait_keys import MAX_EVENT_KEYS, event_keys, key_term, wait_key
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.worker.loop import Worker
 
 TENANT = "acme"
 
@@ -208,7 +209,7 @@ async def test_the_keyed_lookup_uses_the_index(approver: WorkflowKit) -> None:
     params = {"tenant": TENANT, "name": "doc/approved", "now": 0, "keys": keys}
     with kit.db.write() as conn:
         conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_waits")
-        found = _lookups(kit.db.dialect).waits.rows(conn, params)
+        found = statements(kit.db.dialect).waits.rows(conn, params)
         plan = wait_lookup_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
         probe = listener_probe_plan(conn, TENANT, {"name": "doc/approved", "data": {"doc": 42}}, 0)
     assert [w.run_id for w in found] == ["run42"]

@@ -1,4 +1,4 @@
-"""The group-commit writer (workflow_kit/runtime/writer.py): many jobs share a transaction, yet each job
+"""The group-commit writer (workflow_kit/runtime/storage/writer.py): many jobs share a transaction, yet each job
 is all-or-nothing and one job's failure never fails another. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.db import Database
-from workflow_kit.runtime.writer import Claim, GroupCommitWriter, Rollback, StaleRun, Upsert, WriteJob
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import Database
+from workflow_kit.runtime.storage.writer import Claim, GroupCommitWriter, Rollback, Upsert, WriteJob
+from workflow_kit.signals import StaleRun
 
 NOTES = sa.Table(
     "wk_test_writer_notes",

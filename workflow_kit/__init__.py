@@ -43,8 +43,8 @@ from .runtime.models import (
     WorkflowRecord,
     WorkflowVersion,
 )
-from .runtime.settings import WorkflowSettings
-from .runtime.triggers import Trigger
+from .runtime.rules.settings import WorkflowSettings
+from .runtime.rules.triggers import Trigger
 from .step import Step, StepSync
 from .testing import RunResult
 from .timeutil import Clock
@@ -60,10 +60,10 @@ from .workflow import (
 )
 
 if TYPE_CHECKING:
-    from .runtime.events_store import StoredEvent
-    from .runtime.worker import Worker
+    from .runtime.stores.events import StoredEvent
+    from .runtime.worker.loop import Worker
 
-_LAZY = {"StoredEvent": "workflow_kit.runtime.events_store", "Worker": "workflow_kit.runtime.worker"}
+_LAZY = {"StoredEvent": "workflow_kit.runtime.stores.events", "Worker": "workflow_kit.runtime.worker.loop"}
 """Public names whose modules load the database layer (SQLAlchemy): imported when first asked for."""
 
 

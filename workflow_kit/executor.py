@@ -26,7 +26,8 @@ from .context import ActionContext, ActionContextSync, ReplayAwareLogger
 from .errors import ErrorInfo, NonRetriableError, RefError, RetryAfterError, StepError
 from .records import ActionRecord, Attempt, StepStatus
 from .retry import RetryPolicy
-from .step import Interrupted, Step, StepBudget, StepCore, StepJournal, StepSync, Suspend
+from .signals import Interrupted, Suspend
+from .step import Step, StepBudget, StepCore, StepJournal, StepSync
 from .timeutil import Clock
 from .workflow import Workflow, WorkflowAction
 

@@ -24,13 +24,15 @@ from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
-    from .runtime.db import Database
-    from .runtime.events_store import EventStore
-    from .runtime.ingest import Received
-    from .runtime.runs import RunStore
-    from .runtime.worker import Worker
-    from .runtime.workflows import WorkflowStore
-    from .runtime.writer import WriteJob
+    from .runtime.lifecycle.effects import Received
+    from .runtime.rules.settings import SettingsCache
+    from .runtime.storage.db import Database
+    from .runtime.storage.writer import WriteJob
+    from .runtime.stores.events import EventStore
+    from .runtime.stores.runs import RunStore
+    from .runtime.stores.workflows import WorkflowStore
+    from .runtime.worker.host import Attached
+    from .runtime.worker.loop import Worker
 
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -76,7 +78,7 @@ class WorkflowKit:
         """The chat model behind ``ctx.step.ai`` (OpenAI when ``OPENAI_API_KEY`` is set, else local)."""
         self.cron_seconds = cron_seconds
         self._notifier = _Notifier()
-        self._workers: list[Worker] = []
+        self._workers: list[Attached] = []
         if not disable_builtin_actions:
             for definition in builtin_actions():
                 self.registry.register(definition)
@@ -86,16 +88,24 @@ class WorkflowKit:
     @cached_property
     def db(self) -> Database:
         """The database (created, and its tables migrated, on first use)."""
-        from .runtime.db import Database
+        from .runtime.storage.db import Database
 
         return Database(self.database_url)
+
+    @cached_property
+    def _settings(self) -> SettingsCache:
+        """The parsed settings of workflow versions: one cache per kit, shared by its writer threads
+        (events received) and its workers."""
+        from .runtime.rules.settings import SettingsCache
+
+        return SettingsCache()
 
     @cached_property
     def workflows(self) -> WorkflowStore:
         """Stored workflows per tenant (async, each with a ``_sync`` twin): ``create``, ``update``,
         ``publish``, ``enable``, ``disable``, ``get``, ``list``, ``delete``, ``versions``, ``version``,
         ``draft_changes`` (unpublished changes)."""
-        from .runtime.workflows import WorkflowStore
+        from .runtime.stores.workflows import WorkflowStore
 
         return WorkflowStore(self.db, self.registry, self.clock, self.notify, cron_seconds=self.cron_seconds)
 
@@ -103,14 +113,14 @@ class WorkflowKit:
     def runs(self) -> RunStore:
         """Runs per tenant (async, each with a ``_sync`` twin): ``list``, ``get`` (with the timeline),
         ``wait``, ``cancel``, ``rerun``, ``summaries`` (each workflow's newest run and recent failures)."""
-        from .runtime.runs import RunStore
+        from .runtime.stores.runs import RunStore
 
-        return RunStore(self.db, self.clock, self.notify, self._cancelled)
+        return RunStore(self.db, self._settings, self.clock, self.notify, self._cancelled)
 
     @cached_property
     def events(self) -> EventStore:
         """Received events per tenant (async, each with a ``_sync`` twin): ``list`` (newest first), ``get``."""
-        from .runtime.events_store import EventStore
+        from .runtime.stores.events import EventStore
 
         return EventStore(self.db)
 
@@ -132,21 +142,35 @@ class WorkflowKit:
 
     def _receive_job(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> WriteJob[Received]:
         """Receiving events as a write of the group-commit writer (checked here, before queueing)."""
-        from .runtime.ingest import receive
-        from .runtime.writer import WriteJob
+        from .runtime.lifecycle.effects import Context
+        from .runtime.lifecycle.settle import receive
+        from .runtime.storage.writer import WriteJob
         from .tenancy import check_tenant
 
         check_tenant(tenant)
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
-        return WriteJob(apply=lambda conn: receive(self.db, conn, tenant, checked, now))
+        ctx = Context(self.db.dialect, self._settings)
+        return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now))
 
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,
         poll_ms, shutdown_grace_ms, name."""
-        from .runtime.worker import Worker
+        from .runtime.worker.host import WorkerHost
+        from .runtime.worker.loop import Worker
 
-        return Worker(self, **options)
+        host = WorkerHost(
+            registry=self.registry,
+            db=self.db,
+            clock=self.clock,
+            retry_policy=self.retry_policy,
+            ai=self.ai,
+            settings=self._settings,
+            notify=self.notify,
+            attach=self._attach_worker,
+            detach=self._detach_worker,
+        )
+        return Worker(host, **options)
 
     def has_worker(self) -> bool:
         """Whether a worker of this kit runs in this process now (``async with kit.worker()`` entered)."""
@@ -182,12 +206,12 @@ class WorkflowKit:
         if "db" in self.__dict__:
             self.db.dispose()
 
-    def _attach_worker(self, worker: Worker, loop: asyncio.AbstractEventLoop) -> None:
+    def _attach_worker(self, worker: Attached, loop: asyncio.AbstractEventLoop, wakeup: asyncio.Event) -> None:
         self._workers.append(worker)
-        self._notifier.subscribe(loop, worker._wakeup)
+        self._notifier.subscribe(loop, wakeup)
 
-    def _detach_worker(self, worker: Worker) -> None:
-        self._notifier.unsubscribe(worker._wakeup)
+    def _detach_worker(self, worker: Attached, wakeup: asyncio.Event) -> None:
+        self._notifier.unsubscribe(wakeup)
         self._workers = [w for w in self._workers if w is not worker]
 
     def _cancelled(self, run_id: str) -> None:

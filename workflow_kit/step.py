@@ -38,6 +38,7 @@ from .errors import (
 from .events import CROCKFORD, MAX_EVENT_NAME_LENGTH, NUL_MESSAGE, EventError, has_nul, normalize_events
 from .records import ActionRecord, Attempt, InvokeSpec, StepRecord, StepStatus, WaitSpec
 from .retry import RetryPolicy
+from .signals import Interrupted, Suspend
 from .timeutil import Clock, parse_duration, parse_instant, to_ms
 
 T = TypeVar("T")
@@ -49,14 +50,6 @@ MAX_SLEEP_MS = 366 * 86_400_000
 WAIT_VARIABLES = ("event", "async")
 
 _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("workflow_kit_step", default=None)
-
-
-class Suspend(BaseException):
-    """The action cannot go on now: it is sleeping, waiting for an event, or backing off before a retry."""
-
-
-class Interrupted(BaseException):
-    """The run is being stopped (cancelled, or its worker is shutting down): start no further step."""
 
 
 class InvalidStepError(NonRetriableError):

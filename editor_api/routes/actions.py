@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import get
 
-from workflow_kit.runtime import settings as runtime_settings
+from workflow_kit.runtime.rules import settings as runtime_settings
 
 from .common import Caller, Kit
 

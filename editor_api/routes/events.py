@@ -8,7 +8,7 @@ import msgspec
 from litestar import get, post
 from litestar.params import Body, QueryParameter
 
-from workflow_kit.runtime.events_store import StoredEvent
+from workflow_kit.runtime.stores.events import StoredEvent
 
 from ..models import Event, EventIds, EventPage
 from .common import Caller, Id, Kit, Limit, Offset

@@ -11,8 +11,8 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
 from workflow_kit.events import normalize_event
-from workflow_kit.runtime.cron import timer_event
 from workflow_kit.runtime.models import WorkflowRecord
+from workflow_kit.runtime.rules.cron import timer_event
 
 from ..errors import BodyError
 from ..exchange import export_record, import_document

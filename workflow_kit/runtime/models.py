@@ -12,7 +12,7 @@ import msgspec
 
 from ..errors import WorkflowKitError
 from ..records import ActionRecord
-from .triggers import Trigger
+from .rules.triggers import Trigger
 
 
 class NotFoundError(WorkflowKitError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from workflow_kit.runtime import schema
-from workflow_kit.runtime.db import VERSION_TABLE
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import VERSION_TABLE
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from workflow_kit.runtime.schema import JSONType
+from workflow_kit.runtime.storage.schema import JSONType
 
 revision = "0001"
 down_revision = None

@@ -33,10 +33,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..events import new_id
-from . import schema
-from .cron import TIMER_EVENT, CronSchedule, timer_event
-from .ingest import announce_due, create_run
+from ...events import new_id
+from ..rules.cron import TIMER_EVENT, CronSchedule, timer_event
+from ..storage import schema
+from ..storage.announce import announce_due
+from .effects import Context
+from .start import new_run, start_run
 
 W, V, E = schema.workflows, schema.workflow_versions, schema.events
 FIRE_BATCH = 100
@@ -76,7 +78,7 @@ def schedule(conn: Connection, workflow_id: str, now: int, *, changed: bool = Fa
     return target
 
 
-def fire_due(conn: Connection, now: int) -> list[str]:
+def fire_due(ctx: Context, conn: Connection, now: int) -> list[str]:
     """Fire every tick due at `now` (up to `FIRE_BATCH`), each at most once (see the module docstring);
     returns the ids of the runs started."""
     started: list[str] = []
@@ -102,8 +104,7 @@ def fire_due(conn: Connection, now: int) -> list[str]:
                 received_at=now,
             )
         )
-        run_id = create_run(
-            conn,
+        run = new_run(
             tenant=row.tenant,
             workflow_id=row.id,
             version_id=version.id,
@@ -112,6 +113,7 @@ def fire_due(conn: Connection, now: int) -> list[str]:
             event_id=event_id,
             now=now,
         )
+        run_id = start_run(ctx, conn, run)
         started.append(run_id)
     return started
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from .models import WorkflowRecord, WorkflowVersion
+from ..models import WorkflowRecord, WorkflowVersion
 
 
 def draft_changed(record: WorkflowRecord, published: WorkflowVersion | None) -> bool:

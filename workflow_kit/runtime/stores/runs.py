@@ -13,19 +13,20 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from ..events import normalize_event
-from ..records import ActionStatus, StepStatus
-from ..tenancy import check_tenant
-from ..timeutil import Clock
-from ..twins import async_twin
-from ..workflow import load_workflow
-from . import schema
-from .db import Database, each_of, literals, one_of
-from .ingest import Received, create_run
-from .journal import finish_run
-from .models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
-from .rows import action_row, records_from_rows, run_from_row, step_row
-from .settings import DAY_MS
+from ...events import normalize_event
+from ...records import ActionStatus, StepStatus
+from ...tenancy import check_tenant
+from ...timeutil import Clock
+from ...twins import async_twin
+from ...workflow import load_workflow
+from ..lifecycle import settle
+from ..lifecycle.effects import Context
+from ..lifecycle.start import new_run, start_run
+from ..models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
+from ..rules.settings import DAY_MS, SettingsCache
+from ..storage import schema
+from ..storage.db import Database, each_of, literals, one_of
+from ..storage.rows import action_row, records_from_rows, run_from_row, step_row
 from .workflows import MAX_LIST
 
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
@@ -38,9 +39,15 @@ class RunStore:
     name with ``_sync`` (``kit.runs.get_sync(tenant, run_id)``), for synchronous code."""
 
     def __init__(
-        self, db: Database, clock: Clock, notify: Callable[[], None], on_cancel: Callable[[str], None]
+        self,
+        db: Database,
+        settings: SettingsCache,
+        clock: Clock,
+        notify: Callable[[], None],
+        on_cancel: Callable[[str], None],
     ) -> None:
         self._db = db
+        self._ctx = Context(db.dialect, settings)
         self._clock = clock
         self._notify = notify
         self._on_cancel = on_cancel
@@ -153,13 +160,12 @@ class RunStore:
         check_tenant(tenant)
         with self._db.write() as conn:
             row = self._row(conn, tenant, run_id)
-            if row["status"] in TERMINAL:
-                received = Received()
-            else:
-                error = {"name": "Cancelled", "message": "the run was cancelled"}
-                received = finish_run(self._db, conn, row, "cancelled", None, error, self._clock.now_ms())
+            woke = (
+                row["status"] not in TERMINAL
+                and settle.cancel(self._ctx, conn, [run_id], None, self._clock.now_ms()).woke
+            )
         self._on_cancel(run_id)
-        if received.woke:
+        if woke:
             self._notify()
         return self.get_sync(tenant, run_id)
 
@@ -194,8 +200,7 @@ class RunStore:
             )
             if version is None:
                 raise NotFoundError(f"no version {version_id!r} of workflow {workflow_id!r}")
-            run_id = create_run(
-                conn,
+            run = new_run(
                 tenant=tenant,
                 workflow_id=workflow_id,
                 version_id=version_id,
@@ -204,6 +209,7 @@ class RunStore:
                 event_id=None,
                 now=now,
             )
+            run_id = start_run(self._ctx, conn, run)
         self._notify()
         return run_id
 
@@ -256,8 +262,7 @@ class RunStore:
             return new_run
 
     def _create(self, conn: sa.Connection, original: Any, version_id: str, number: int | None, now: int) -> str:
-        return create_run(
-            conn,
+        run = new_run(
             tenant=original["tenant"],
             workflow_id=original["workflow_id"],
             version_id=version_id,
@@ -268,6 +273,7 @@ class RunStore:
             rerun_of=original["id"],
             batch=original["batch"],
         )
+        return start_run(self._ctx, conn, run)
 
 
 @cache
@@ -314,6 +320,6 @@ def _still(run: Run, timeout: float) -> TimeoutError:
 
 
 def _pending(action_id: str) -> Any:
-    from ..records import ActionRecord
+    from ...records import ActionRecord
 
     return ActionRecord(id=action_id)

@@ -16,23 +16,23 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from .. import jsonlimits
-from ..actions import ActionRegistry
-from ..errors import Problem, WorkflowValidationError
-from ..events import NUL_MESSAGE, has_nul, new_id
-from ..jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
-from ..tenancy import check_tenant
-from ..timeutil import Clock
-from ..twins import async_twin
-from ..validation import size_problems, validate
-from ..workflow import WorkflowLike, dump_workflow, load_workflow
-from . import schema
-from .db import Database, one_of
-from .drafts import draft_changed
-from .models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
-from .schedules import schedule
-from .settings import WorkflowSettings
-from .triggers import Trigger, parse_trigger
+from ... import jsonlimits
+from ...actions import ActionRegistry
+from ...errors import Problem, WorkflowValidationError
+from ...events import NUL_MESSAGE, has_nul, new_id
+from ...jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
+from ...tenancy import check_tenant
+from ...timeutil import Clock
+from ...twins import async_twin
+from ...validation import size_problems, validate
+from ...workflow import WorkflowLike, dump_workflow, load_workflow
+from ..lifecycle.schedules import schedule
+from ..models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
+from ..rules.drafts import draft_changed
+from ..rules.settings import WorkflowSettings
+from ..rules.triggers import Trigger, parse_trigger
+from ..storage import schema
+from ..storage.db import Database, one_of
 
 W, V = schema.workflows, schema.workflow_versions
 MAX_LIST = 500

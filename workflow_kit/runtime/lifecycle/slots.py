@@ -22,11 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import schema
-from .db import literals
-from .models import TERMINAL
+from ..storage import schema
+from . import runs
 
-R = schema.runs
 SL = schema.slots
 
 
@@ -58,11 +56,7 @@ def admit(conn: Connection, due: Sequence[Any], now: int) -> list[str]:
         needed = [limit for limit in limits if (limit["key"], row.id) not in held]
         full = next((limit["key"] for limit in needed if used[limit["key"]] >= limit["limit"]), None)
         if full is not None:
-            conn.execute(
-                R.update()
-                .where(R.c.id == row.id)
-                .values(status="queued", due_at=row.start_by, blocked_key=full, lease_owner=None, updated_at=now)
-            )
+            runs.block(conn, row.id, full, row.start_by, now)
             continue
         for limit in needed:
             used[limit["key"]] += 1
@@ -81,11 +75,4 @@ def release(conn: Connection, run_id: str, now: int) -> None:
     lock_keys(conn, keys)
     conn.execute(SL.delete().where(SL.c.run_id == run_id))
     for key in keys:
-        oldest = (
-            sa.select(R.c.id)
-            .where(R.c.blocked_key == key, R.c.status.not_in(literals(TERMINAL)))
-            .order_by(R.c.created_at, R.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        conn.execute(R.update().where(R.c.id == oldest).values(due_at=now, blocked_key=None))
+        runs.unblock_oldest(conn, key, now)

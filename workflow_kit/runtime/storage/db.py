@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -25,11 +25,9 @@ from sqlalchemy.pool import StaticPool
 
 from . import schema
 from .direct import Direct
+from .writer import GroupCommitWriter
 
-if TYPE_CHECKING:
-    from .writer import GroupCommitWriter
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 VERSION_TABLE = "wk_alembic_version"
 _SQLITE_SYNC = {"full": "FULL", "normal": "NORMAL", "off": "OFF", "extra": "EXTRA"}
 POSTGRES_WRITER_LANES = 2
@@ -120,8 +118,6 @@ class Database:
         """The process's group-commit writer (threads, started on first use): one lane on SQLite, which
         has one writer at a time; `POSTGRES_WRITER_LANES` on PostgreSQL, whose transactions run side by
         side (one lane's transaction waits on the server while the next lane's is being built)."""
-        from .writer import GroupCommitWriter
-
         return GroupCommitWriter(self, lanes=POSTGRES_WRITER_LANES if self.dialect == "postgresql" else 1)
 
     @contextmanager

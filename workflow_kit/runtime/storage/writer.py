@@ -31,25 +31,35 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import schema
-from .db import Database
+from ...signals import StaleRun
 
 T = TypeVar("T")
-R = schema.runs
 MAX_BATCH = 512
 IDLE_RELEASE_S = 0.05
 """The writer gives its connection back to the pool after this long without work."""
 _LOG = logging.getLogger("workflow_kit.writer")
 
 
-class StaleRun(BaseException):
-    """This worker no longer owns the run: its lease passed to another worker, or the run was cancelled."""
+class WriterDatabase(Protocol):
+    """What the writer needs of its database (`db.Database`, which owns the writer: the writer does not
+    import it)."""
+
+    engine: Engine
+    writer_lock: Any
+
+    def ensure_schema(self) -> None: ...
+
+    def owners(self, conn: Connection, run_ids: list[str], *, lock: bool = True) -> dict[str, int]: ...
+
+    def upsert(
+        self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    ) -> None: ...
 
 
 class Rollback(Exception):
@@ -105,7 +115,7 @@ class _Waiter:
 class GroupCommitWriter:
     """The process's writer for one database. `submit` from async code, `run` from threads."""
 
-    def __init__(self, db: Database, lanes: int = 1) -> None:
+    def __init__(self, db: WriterDatabase, lanes: int = 1) -> None:
         self.db = db
         self.lanes = lanes
         self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()

@@ -7,11 +7,11 @@ from typing import Any
 
 import msgspec
 
-from ..tenancy import check_tenant
-from ..twins import async_twin
-from . import schema
-from .db import Database
-from .models import NotFoundError
+from ...tenancy import check_tenant
+from ...twins import async_twin
+from ..models import NotFoundError
+from ..storage import schema
+from ..storage.db import Database
 from .workflows import MAX_LIST
 
 E = schema.events

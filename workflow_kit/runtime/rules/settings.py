@@ -30,15 +30,17 @@ Keys are CEL over ``event`` (the triggering event). Durations are text such as `
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .. import expressions, jsonlimits
-from ..errors import ExpressionError, Problem, WorkflowValidationError, split_msgspec_error
-from ..events import NUL_MESSAGE, has_nul
-from ..retry import MAX_RETRIES
-from ..timeutil import parse_duration
+from ... import expressions, jsonlimits
+from ...errors import ExpressionError, Problem, WorkflowValidationError, split_msgspec_error
+from ...events import NUL_MESSAGE, has_nul
+from ...retry import MAX_RETRIES
+from ...timeutil import parse_duration
 
 SECOND_MS = 1000
 DAY_MS = 86_400_000
@@ -314,3 +316,29 @@ def _say(ms: int) -> str:
         if ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
+
+
+class SettingsCache:
+    """Versions' settings, each parsed once (versions are immutable). One per kit: the writer's threads
+    (events received) and the kit's workers read it, so it is thread-safe; the oldest entries go first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._parsed: OrderedDict[str, WorkflowSettings] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, version_id: str) -> WorkflowSettings | None:
+        """The settings of `version_id` if they are in the cache."""
+        return self._parsed.get(version_id)
+
+    def get(self, version_id: str, raw: dict[str, Any] | None) -> WorkflowSettings:
+        """The settings of `version_id`, whose stored JSON is `raw` (parsed on the first call only)."""
+        settings = self._parsed.get(version_id)
+        if settings is not None:
+            return settings
+        settings = WorkflowSettings.parse(raw or {})
+        with self._lock:
+            self._parsed[version_id] = settings
+            if len(self._parsed) > self._size:
+                self._parsed.popitem(last=False)
+        return settings

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-from ..timeutil import from_ms, iso, to_ms
+from ...timeutil import from_ms, iso, to_ms
 
 MAX_CRON_LENGTH = 255
 TIMER_EVENT = "workflow/scheduled.timer"

@@ -19,21 +19,23 @@ import socket
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..engine import WorkflowGraph
-from ..events import new_id
-from ..executor import RunContext
-from ..records import ActionRecord, ActionStatus, StepRecord
-from ..runner import RunDriver, state_of
-from ..step import MAX_STEPS_PER_RUN, Interrupted, StepBudget
-from ..workflow import load_workflow
-from .ingest import DUE_CHANNEL
-from .journal import Claim, JournalUnavailable, LoadedRun, ReloadRun, RunJournalStore, StaleRun
-from .settings import WorkflowSettings, duration_ms
-
-if TYPE_CHECKING:
-    from ..kit import WorkflowKit
+from ...engine import WorkflowGraph
+from ...events import new_id
+from ...executor import RunContext
+from ...records import ActionRecord, ActionStatus, StepRecord
+from ...runner import RunDriver, state_of
+from ...signals import Interrupted, JournalUnavailable, ReloadRun, StaleRun
+from ...step import MAX_STEPS_PER_RUN, StepBudget
+from ...workflow import load_workflow
+from ..models import RunStatus
+from ..rules.settings import WorkflowSettings, duration_ms
+from ..storage.announce import DUE_CHANNEL
+from ..storage.writer import Claim
+from .claims import LoadedRun
+from .host import WorkerHost
+from .journal import RunJournalStore
 
 _LOG = logging.getLogger("workflow_kit.worker")
 GRAPH_CACHE_SIZE = 256
@@ -55,14 +57,14 @@ class _DbJournal:
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         steps = self._records[action_id].steps
         position = next(i for i, step in enumerate(steps) if step is record)
-        now = self._worker.kit.clock.now_ms()
+        now = self._worker.host.clock.now_ms()
         await self._worker.store.save_step(self._run, action_id, position, record, now)
 
     async def send_events(self, action_id: str, step_key: str, events: list[dict[str, Any]]) -> list[str]:
-        now = self._worker.kit.clock.now_ms()
+        now = self._worker.host.clock.now_ms()
         received = await self._worker.store.send(self._claim, self._tenant, action_id, step_key, events, now)
         if received.woke:
-            self._worker.kit.notify()
+            self._worker.host.notify()
         return received.event_ids
 
 
@@ -77,7 +79,7 @@ class Worker:
 
     def __init__(
         self,
-        kit: WorkflowKit,
+        host: WorkerHost,
         *,
         concurrency: int = 32,
         lease_ms: int = 30_000,
@@ -87,16 +89,16 @@ class Worker:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.kit = kit
-        self.store = RunJournalStore(kit.db)
+        self.host = host
+        self.store = RunJournalStore(host.db, host.settings)
         self.concurrency = concurrency
         self.lease_ms = lease_ms
         self.poll_ms = poll_ms
         self.shutdown_grace_ms = shutdown_grace_ms
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id(kit.clock.now_ms())[-6:]}"
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id(host.clock.now_ms())[-6:]}"
         self._active: dict[str, tuple[Claim, asyncio.Task[None]]] = {}
         self._cancelled: set[str] = set()
-        self._versions: OrderedDict[str, tuple[WorkflowGraph, WorkflowSettings]] = OrderedDict()
+        self._graphs: OrderedDict[str, WorkflowGraph] = OrderedDict()
         self._next_due: int | None = None
         self._next_tick: int | None = 0  # unknown until the first claim: look at once
         self._wakeup = asyncio.Event()
@@ -120,9 +122,9 @@ class Worker:
         # Sync handlers get threads of their own, one per run executing at once: a handler blocked on a
         # step never waits behind (or holds up) anything else that uses the loop's default pool.
         self._handlers = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"wk-{self.name}")
-        self.kit._attach_worker(self, loop)
+        self.host.attach(self, loop, self._wakeup)
         self._tasks = [loop.create_task(self._claim_loop()), loop.create_task(self._heartbeat())]
-        if self.kit.db.dialect == "postgresql":
+        if self.host.db.dialect == "postgresql":
             self._tasks.append(loop.create_task(self._listen()))
 
     async def stop(self) -> None:
@@ -145,7 +147,7 @@ class Worker:
         await asyncio.gather(*(task for _, task in leftovers), return_exceptions=True)
         if self._handlers is not None:
             self._handlers.shutdown(wait=False, cancel_futures=True)
-        self.kit._detach_worker(self)
+        self.host.detach(self, self._wakeup)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -163,7 +165,7 @@ class Worker:
             self._changed.clear()
             if not self._active and not self._claiming:
                 due = await asyncio.to_thread(self.store.next_due)
-                if not self._active and not self._claiming and (due is None or due > self.kit.clock.now_ms()):
+                if not self._active and not self._claiming and (due is None or due > self.host.clock.now_ms()):
                     return
                 self._wakeup.set()  # something is due: make sure the claim loop looks now
             remaining = deadline - loop.time()
@@ -181,7 +183,7 @@ class Worker:
             claimed: list[LoadedRun] = []
             self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
             try:
-                now = self.kit.clock.now_ms()
+                now = self.host.clock.now_ms()
                 fire = self._next_tick is not None and self._next_tick <= now
                 batch = await self.store.claim(self.name, max(free, 0), self.lease_ms, now, fire=fire)
                 claimed, self._next_due, self._next_tick = batch.runs, batch.next_due, batch.next_tick
@@ -209,7 +211,7 @@ class Worker:
 
     async def _sleep(self) -> None:
         timeout = self.poll_ms / 1000
-        now = self.kit.clock.now_ms()
+        now = self.host.clock.now_ms()
         if len(self._active) < self.concurrency and self._next_due is not None:
             timeout = min(timeout, max(0.0, (self._next_due - now) / 1000))
         if self._next_tick is not None:  # a tick is fired even when this worker has no room to run it
@@ -226,7 +228,7 @@ class Worker:
         backoff = 0.1
         while not self._halt.is_set():
             try:
-                conn = await psycopg.AsyncConnection.connect(self.kit.db.libpq_url(), autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self.host.db.libpq_url(), autocommit=True)
                 async with conn:
                     await conn.execute(f"LISTEN {DUE_CHANNEL}")
                     self._wakeup.set()  # (re)connected: something may have become due meanwhile
@@ -250,7 +252,7 @@ class Worker:
             if not claims:
                 continue
             try:
-                lost = await self.store.renew(claims, self.lease_ms, self.kit.clock.now_ms())
+                lost = await self.store.renew(claims, self.lease_ms, self.host.clock.now_ms())
             except (Exception, JournalUnavailable):
                 _LOG.exception("worker %s: renewing leases failed", self.name)
                 continue
@@ -260,7 +262,7 @@ class Worker:
     # -- one run -----------------------------------------------------------------------------------
 
     async def _execute(self, loaded: LoadedRun) -> None:
-        clock = self.kit.clock
+        clock = self.host.clock
         claim = loaded.claim
         try:
             graph, settings = await self._version(loaded.version_id)
@@ -268,7 +270,7 @@ class Worker:
             late = _too_late(loaded, deadline, clock.now_ms())
             if late is not None:
                 if (await self.store.cancel(loaded, late, clock.now_ms())).woke:
-                    self.kit.notify()
+                    self.host.notify()
                 return
             driver_records = loaded.records
             journal = _DbJournal(self, loaded, driver_records)
@@ -276,9 +278,9 @@ class Worker:
                 run_id=claim.run_id,
                 workflow=graph.workflow,
                 event=loaded.event,
-                events=tuple(loaded.row["batch"] or ()),
+                events=tuple(loaded.row.batch or ()),
                 clock=clock,
-                policy=self.kit.retry_policy.with_retries(settings.retries),
+                policy=self.host.retry_policy.with_retries(settings.retries),
                 journal=journal,
                 budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
                 stopped=lambda: (
@@ -286,11 +288,11 @@ class Worker:
                     or claim.run_id in self._cancelled
                     or (deadline is not None and clock.now_ms() >= deadline)
                 ),
-                ai=self.kit.ai,
+                ai=self.host.ai,
                 tenant=loaded.tenant,
                 executor=self._handlers,
             )
-            driver = RunDriver(self.kit.registry, graph, context, journal, records=driver_records)
+            driver = RunDriver(self.host.registry, graph, context, journal, records=driver_records)
             progress = await driver.advance()
             now = clock.now_ms()
             if progress.status == "suspended":
@@ -298,15 +300,17 @@ class Worker:
                 wake_at = progress.wake_at_ms
                 if deadline is not None:  # look again when the finish timeout runs out
                     wake_at = deadline if wake_at is None else min(wake_at, deadline)
-                await self.store.park(loaded, "waiting" if waiting else "sleeping", wake_at, now)
+                parked = RunStatus.WAITING if waiting else RunStatus.SLEEPING
+                await self.store.park(loaded, parked, wake_at, now)
             else:
                 output = state_of(driver.records) if progress.status == "completed" else None
                 waited = bool(settings.cancel_on) or any(
                     step.kind == "wait_for_event" for r in driver.records.values() for step in r.steps
                 )
-                received = await self.store.finish(loaded, progress.status, output, progress.error, now, waited=waited)
+                ended = RunStatus(progress.status)
+                received = await self.store.finish(loaded, ended, output, progress.error, now, waited=waited)
                 if received.woke:
-                    self.kit.notify()
+                    self.host.notify()
         except StaleRun:
             _LOG.info("worker %s: run %s was cancelled or taken over", self.name, claim.run_id)
         except Interrupted:
@@ -327,35 +331,38 @@ class Worker:
 
     async def _release(self, claim: Claim, due_at: int) -> None:
         try:
-            await self.store.release(claim, due_at, self.kit.clock.now_ms())
+            await self.store.release(claim, due_at, self.host.clock.now_ms())
         except (Exception, JournalUnavailable):  # the lease expires on its own
             _LOG.warning("worker %s: could not release run %s", self.name, claim.run_id)
 
     async def _version(self, version_id: str) -> tuple[WorkflowGraph, WorkflowSettings]:
-        """The graph and settings of a workflow version (immutable, so cached)."""
-        cached = self._versions.get(version_id)
-        if cached is not None:
-            self._versions.move_to_end(version_id)
-            return cached
+        """The graph and settings of a workflow version (immutable: the graph is cached here, the
+        settings in the kit's cache)."""
+        graph = self._graphs.get(version_id)
+        settings = self.host.settings.cached(version_id)
+        if graph is not None and settings is not None:
+            self._graphs.move_to_end(version_id)
+            return graph, settings
         found = await asyncio.to_thread(self.store.versions, [version_id])
-        definition, settings = found[version_id]
-        cached = (WorkflowGraph.build(load_workflow(definition)), WorkflowSettings.parse(settings))
-        self._versions[version_id] = cached
-        if len(self._versions) > GRAPH_CACHE_SIZE:
-            self._versions.popitem(last=False)
-        return cached
+        definition, raw = found[version_id]
+        graph = WorkflowGraph.build(load_workflow(definition))
+        settings = self.host.settings.get(version_id, raw)
+        self._graphs[version_id] = graph
+        if len(self._graphs) > GRAPH_CACHE_SIZE:
+            self._graphs.popitem(last=False)
+        return graph, settings
 
 
 def _finish_deadline(run: LoadedRun, settings: WorkflowSettings) -> int | None:
     """When the run must have finished (``timeouts.finish`` after it started), if it must."""
-    if settings.timeouts is None or settings.timeouts.finish is None or run.row["started_at"] is None:
+    if settings.timeouts is None or settings.timeouts.finish is None or run.row.started_at is None:
         return None
-    return int(run.row["started_at"]) + duration_ms(settings.timeouts.finish)
+    return run.row.started_at + duration_ms(settings.timeouts.finish)
 
 
 def _too_late(run: LoadedRun, deadline: int | None, now: int) -> str | None:
     """Why the run is cancelled instead of executed (a timeout ran out), if it is."""
-    if run.row["start_by"] is not None:
+    if run.row.late:
         return "it did not start within its start timeout"
     if deadline is not None and now >= deadline:
         return "it did not finish within its finish timeout"

@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from .. import expressions
-from ..errors import ExpressionError, Problem, WorkflowValidationError
-from ..jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
+from ... import expressions
+from ...errors import ExpressionError, Problem, WorkflowValidationError
+from ...jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
 from .cron import CronError, CronSchedule
 
 MAX_TRIGGER_NAME = 255

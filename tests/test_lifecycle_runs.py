@@ -1,0 +1,127 @@
+"""lifecycle/runs.py: the one module that writes ``wk_runs``, and the state machine of a run's status."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from workflow_kit.runtime.lifecycle import runs, settle
+from workflow_kit.runtime.lifecycle.effects import AnnounceEnd, CloseWaits, Worklist
+from workflow_kit.runtime.lifecycle.start import new_run
+from workflow_kit.runtime.models import RunStatus
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.storage.db import Database
+from workflow_kit.runtime.storage.rows import RunRow
+
+PACKAGE = Path(__file__).resolve().parents[1] / "workflow_kit"
+OWNER = PACKAGE / "runtime" / "lifecycle" / "runs.py"
+
+
+def test_every_status_has_its_transitions_and_ends_are_final() -> None:
+    assert set(runs.TRANSITIONS) == {None, *RunStatus}
+    for status in RunStatus:
+        if status.terminal:
+            assert runs.TRANSITIONS[status] == frozenset(), status
+        else:
+            assert RunStatus.CANCELLED in runs.TRANSITIONS[status], f"a {status} run cannot be cancelled"
+    assert runs.TRANSITIONS[None] == {RunStatus.QUEUED}  # every run starts queued
+    assert set(runs.OPEN) == {s for s in RunStatus if not s.terminal}
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (None, RunStatus.RUNNING),
+        (RunStatus.QUEUED, RunStatus.COMPLETED),
+        (RunStatus.SLEEPING, RunStatus.FAILED),
+        (RunStatus.COMPLETED, RunStatus.RUNNING),
+        (RunStatus.CANCELLED, RunStatus.QUEUED),
+        (RunStatus.FAILED, RunStatus.CANCELLED),
+    ],
+)
+def test_a_transition_the_table_does_not_allow_is_refused(source: RunStatus | None, target: RunStatus) -> None:
+    with pytest.raises(runs.IllegalTransition, match=f"to {target}"):
+        runs.check(source, target)
+
+
+def _status(db: Database, run_id: str) -> str:
+    with db.read() as conn:
+        return str(conn.execute(sa.select(schema.runs.c.status).where(schema.runs.c.id == run_id)).scalar_one())
+
+
+def test_an_ended_run_does_not_end_again_and_its_consequences_go_on_the_worklist(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        run = new_run(tenant="t", workflow_id="w", version_id="v", version_number=1, event={"name": "e"},
+                      event_id=None, now=1_000)  # fmt: skip
+        with db.write() as conn:
+            runs.create(conn, [run])
+        assert _status(db, run.id) == "queued"
+        row = RunRow(id=run.id, tenant="t", workflow_id="w", version_id="v", version_number=1,
+                     status=RunStatus.QUEUED, event={"name": "e"})  # fmt: skip
+        work = Worklist()
+        with db.write() as conn:
+            # completed only from running: a queued run cannot complete
+            assert not runs.end(conn, work, row, RunStatus.COMPLETED, None, None, 2_000)
+            assert len(work) == 0
+            assert runs.end(conn, work, row, RunStatus.CANCELLED, None, settle.cancelled_error(None), 2_000)
+        assert _status(db, run.id) == "cancelled"
+        effects = [work.pop() for _ in range(len(work))]
+        assert [type(e) for e in effects] == [CloseWaits, AnnounceEnd]  # no slots, no parent
+        again = Worklist()
+        with db.write() as conn:
+            assert not runs.end(conn, again, row, RunStatus.CANCELLED, None, None, 3_000)
+        assert len(again) == 0 and _status(db, run.id) == "cancelled"
+    finally:
+        db.dispose()
+
+
+def _runs_table_names(tree: ast.Module) -> set[str]:
+    """The names a module binds to ``schema.runs`` (``R = schema.runs``, ``R, A = schema.runs, ...``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            pairs = (
+                zip(target.elts, node.value.elts, strict=False)
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                else [(target, node.value)]
+            )
+            for name, value in pairs:
+                if isinstance(name, ast.Name) and ast.unparse(value) == "schema.runs":
+                    names.add(name.id)
+    return names
+
+
+def _writes_to_runs(path: Path) -> list[str]:
+    """The statements of `path` that insert, update or delete rows of ``wk_runs``."""
+    tree = ast.parse(path.read_text())
+    tables = _runs_table_names(tree) | {"schema.runs"}
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("update", "insert", "delete")
+            and ast.unparse(node.func.value) in tables
+        ):
+            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)[:60]}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = " ".join(node.value.upper().split())
+            if any(f"{verb} WK_RUNS" in text for verb in ("UPDATE", "INSERT INTO", "DELETE FROM")):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: SQL text")
+    return found
+
+
+def test_no_other_module_writes_a_run() -> None:
+    """lifecycle/runs.py owns every change of a run's row, its status above all (migrations aside)."""
+    writes = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path != OWNER and "migrations" not in path.parts:
+            writes += _writes_to_runs(path)
+    assert writes == [], "only lifecycle/runs.py writes wk_runs:\n" + "\n".join(writes)
+    assert _writes_to_runs(OWNER), "the check finds nothing at all: it has gone blind"

@@ -1,0 +1,192 @@
+"""Receiving events: store each one, deduplicate by its ``id`` for 24 hours, start a run of every enabled
+workflow whose trigger matches (through flow control), and resolve the waits that were open for it.
+One transaction: an event is either fully received or not at all.
+
+What receiving causes beyond that (a singleton's older run cancelled, a ``cancel_on`` event's run
+cancelled) goes onto the worklist; `settle.py` is the entry point that works it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ... import expressions
+from ...events import new_id
+from ..rules.admission import has_start_controls
+from ..rules.triggers import condition_holds, patterns_for
+from ..storage import schema
+from ..storage.db import one_of
+from ..storage.direct import Direct
+from ..storage.rows import NewRun
+from . import flow, runs, waits
+from .effects import CancelRuns, Context, Received, Worklist
+
+DEDUPE_WINDOW_MS = 24 * 3_600_000
+W, V, E, K, WT = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys, schema.waits
+_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at")
+_INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
+_KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
+
+
+@cache
+def _triggered(dialect: str) -> Direct:
+    """The enabled workflows of ``:tenant`` whose trigger is one of ``:patterns``, with their version."""
+    return Direct(
+        sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number, V.c.settings)
+        .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
+        .where(
+            W.c.tenant == sa.bindparam("tenant"),
+            W.c.enabled.is_(True),
+            one_of(dialect, W.c.trigger_event, "patterns"),
+        )
+        .order_by(W.c.created_at)
+    )
+
+
+def receive(
+    ctx: Context,
+    conn: Connection,
+    work: Worklist,
+    tenant: str,
+    events: list[dict[str, Any]],
+    now: int,
+    *,
+    system_depth: int = 0,
+    once: Sequence[str] | None = None,
+) -> Received:
+    """Store already-normalized events and act on them (see the module docstring). `system_depth`:
+    how many ``workflow/run.*`` events led to these (the runs they start carry it).
+
+    `once` gives each event a key (see `sent_once_key`): an event whose key was already received is
+    not received again; its first id is returned instead."""
+    result = Received()
+    stored: list[dict[str, Any]] = []
+    started: list[NewRun] = []
+    cancel_waits: list[dict[str, Any]] = []
+    triggered: dict[str, list[Any]] = {}
+    for index, event in enumerate(events):
+        event_id = new_id(now)
+        if once is not None:
+            first = _receive_once(ctx, conn, tenant, once[index], event_id, now)
+            if first is not None:
+                result.event_ids.append(first)
+                continue
+        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
+        duplicate = _is_duplicate(ctx, conn, tenant, event.get("id"), event_id, now)
+        stored.append(
+            {
+                "id": event_id,
+                "tenant": tenant,
+                "name": event["name"],
+                "payload": event,
+                "key": event.get("id"),
+                "duplicate": duplicate,
+                "received_at": now,
+            }
+        )
+        result.event_ids.append(event_id)
+        if duplicate:
+            continue
+        name = event["name"]
+        found = waits.lookup(ctx.dialect, tenant, event, now)
+        any_wait = True
+        if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
+            params = {"tenant": tenant, "patterns": patterns_for(name)}
+            ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
+            triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
+        for workflow in triggered[name]:
+            if not condition_holds(workflow.trigger_if, event, variables):
+                continue
+            new = NewRun(
+                id=new_id(now),
+                tenant=tenant,
+                workflow_id=workflow.id,
+                version_id=workflow.version_id,
+                version_number=workflow.number,
+                event_id=event_id,
+                event=event,
+                created_at=now,
+                due_at=now,
+                system_depth=system_depth,
+            )
+            settings = ctx.settings.get(workflow.version_id, workflow.settings)
+            if not has_start_controls(settings):
+                started.append(new)
+                result.run_ids.append(new.id)
+                continue
+            admission = flow.admit(conn, settings, new, event, variables, now)
+            if admission.cancel:
+                work.push(CancelRuns(tuple(admission.cancel), "a newer run of this singleton"))
+            cancel_waits += admission.waits
+            if admission.run is not None:
+                runs.create(conn, [admission.run])  # now: the next event of this send may join it
+                result.run_ids.append(admission.run.id)
+        if any_wait:
+            result.woke = waits.resolve(conn, work, event, event_id, now, found) or result.woke
+    if stored:
+        _INSERT_EVENT.many(conn, stored)
+    runs.create(conn, started)
+    if cancel_waits:
+        conn.execute(WT.insert(), cancel_waits)
+    result.woke = result.woke or bool(result.run_ids)
+    return result
+
+
+def sent_once_key(run_id: str, action_id: str, step_key: str, index: int) -> str:
+    """The dedupe key of the `index`-th event sent by a step (kept apart from events' own ids)."""
+    digest = hashlib.blake2b(f"{run_id}\x1f{action_id}\x1f{step_key}\x1f{index}".encode(), digest_size=16)
+    return "wk:step:" + digest.hexdigest()
+
+
+def _receive_once(ctx: Context, conn: Connection, tenant: str, key: str, event_id: str, now: int) -> str | None:
+    """The id of the event already received under `key`; None if there is none (`key` is now held for
+    `event_id`)."""
+    if not _is_duplicate(ctx, conn, tenant, key, event_id, now):
+        return None
+    return str(conn.execute(_KEY_HOLDER, {"tenant": tenant, "key": key}).scalar_one())
+
+
+def _is_duplicate(ctx: Context, conn: Connection, tenant: str, key: str | None, event_id: str, now: int) -> bool:
+    """Claim the key for 24 hours, atomically: two concurrent sends of one id cannot both start runs."""
+    if key is None:
+        return False
+    params = {"tenant": tenant, "key": key, "event_id": event_id, "expires_at": now + DEDUPE_WINDOW_MS, "now": now}
+    return conn.execute(_claim_key_statement(ctx.dialect), params).first() is None
+
+
+@cache
+def _claim_key_statement(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(K)
+    return insert.on_conflict_do_update(
+        index_elements=["tenant", "key"],
+        set_={"event_id": insert.excluded.event_id, "expires_at": insert.excluded.expires_at},
+        where=K.c.expires_at <= sa.bindparam("now"),  # an expired key is taken over; a live one is left alone
+    ).returning(K.c.event_id)
+
+
+_PROBES: dict[tuple[str, Direct], Direct] = {}
+
+
+def probe(dialect: str, found: Direct) -> Direct:
+    """One row: whether any enabled workflow is triggered by the event's name, and whether any open
+    wait may take the event (`found`: the statement of the event's wait lookup). An event nothing
+    listens to (most ``workflow/run.*`` system events) costs one statement instead of two."""
+    statement = _PROBES.get((dialect, found))
+    if statement is None:
+        triggered = _triggered(dialect).statement
+        statement = _PROBES[(dialect, found)] = Direct(
+            sa.select(_exists(triggered).label("triggers"), _exists(found.statement).label("waits"))
+        )
+    return statement
+
+
+def _exists(statement: Any) -> sa.Exists:
+    return sa.select(sa.literal(1)).select_from(statement.subquery()).exists()

@@ -1,0 +1,131 @@
+"""Settling what transitions cause, in the same transaction, by a loop over a worklist.
+
+The entry points a caller outside the lifecycle uses to receive events or end a run (`receive`,
+`finish`, `cancel`, `park`) each make their change, which puts its consequences on a `Worklist`
+(`effects.py`), then work the list off here, first in first out, until it is empty:
+
+- `CancelRuns`: each of the runs that has not ended is cancelled (its own consequences join the list);
+- `CloseWaits`: the ended run's open waits are cancelled;
+- `FreeSlots`: its concurrency slots are given back, and the runs blocked on them become due;
+- `ResolveParent`: the invoking run's step takes the result and that run wakes;
+- `AnnounceEnd`: the ``workflow/run.<status>`` event is received for the run's tenant, one link further
+  down the chain of system events: it may start runs, and cancel others (singletons, ``cancel_on``).
+
+Chains end: a run `MAX_SYSTEM_DEPTH` links down a chain of ``workflow/run.*`` events emits none, so a
+workflow that reacts to its own failures stops instead of looping forever (a run ends once, and every
+run an announced event starts is one link further down).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from ...events import normalize_event
+from ..models import RunStatus
+from ..storage.rows import RunRow
+from ..storage.writer import Claim
+from . import events_in, runs, slots, waits
+from .effects import AnnounceEnd, CancelRuns, CloseWaits, Context, FreeSlots, Received, ResolveParent, Worklist
+
+MAX_SYSTEM_DEPTH = 10
+"""How deep chains of runs started by ``workflow/run.*`` events go: a run that many links down a chain
+emits no system event."""
+
+
+def receive(
+    ctx: Context,
+    conn: Connection,
+    tenant: str,
+    events: list[dict[str, Any]],
+    now: int,
+    *,
+    once: Sequence[str] | None = None,
+) -> Received:
+    """Receive events for `tenant` (see events_in.py) and settle what they cause."""
+    work = Worklist()
+    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once)
+    received.woke = settle(ctx, conn, work, now) or received.woke
+    return received
+
+
+def finish(
+    ctx: Context,
+    conn: Connection,
+    run: RunRow,
+    status: RunStatus,
+    output: Any,
+    error: dict[str, Any] | None,
+    now: int,
+    *,
+    waited: bool = True,
+) -> Received:
+    """End a run (completed, failed or cancelled) and settle what that causes (see `runs.end`)."""
+    work = Worklist()
+    received = Received()
+    if runs.end(conn, work, run, status, output, error, now, waited=waited):
+        received.woke = settle(ctx, conn, work, now) or received.woke
+    return received
+
+
+def cancel(ctx: Context, conn: Connection, run_ids: Sequence[str], why: str | None, now: int) -> Received:
+    """Cancel the runs of `run_ids` that have not ended, and settle what that causes."""
+    work = Worklist()
+    work.push(CancelRuns(tuple(run_ids), why))
+    return Received(woke=settle(ctx, conn, work, now))
+
+
+def park(
+    ctx: Context,
+    conn: Connection,
+    run: RunRow,
+    claim: Claim,
+    status: RunStatus,
+    wake_at: int | None,
+    now: int,
+) -> None:
+    """Park a running run until `wake_at` (see `runs.park`) and settle what that causes."""
+    work = Worklist()
+    if runs.park(conn, work, run, claim, status, wake_at, now):
+        settle(ctx, conn, work, now)
+
+
+def cancelled_error(why: str | None) -> dict[str, Any]:
+    """The error a cancelled run records."""
+    return {"name": "Cancelled", "message": f"the run was cancelled: {why}" if why else "the run was cancelled"}
+
+
+def settle(ctx: Context, conn: Connection, work: Worklist, now: int) -> bool:
+    """Work the list off (see the module docstring); True if a run became due meanwhile."""
+    woke = False
+    while (effect := work.pop()) is not None:
+        if isinstance(effect, CancelRuns):
+            for run in runs.open_runs(conn, effect.run_ids):
+                if runs.end(conn, work, run, RunStatus.CANCELLED, None, cancelled_error(effect.why), now):
+                    woke = True
+        elif isinstance(effect, CloseWaits):
+            waits.close(conn, effect.run_id)
+        elif isinstance(effect, FreeSlots):
+            slots.release(conn, effect.run_id, now)
+        elif isinstance(effect, ResolveParent):
+            waits.resolve_parent(conn, effect.run, effect.status, effect.output, effect.error, now)
+            woke = True
+        elif isinstance(effect, AnnounceEnd):
+            run = effect.run
+            if run.system_depth >= MAX_SYSTEM_DEPTH:  # the end of a chain: no further link
+                continue
+            data: dict[str, Any] = {
+                "run_id": run.id,
+                "workflow_id": run.workflow_id,
+                "workflow_version": run.version_number,
+                "status": effect.status,
+                "trigger": run.event.get("name"),
+            }
+            if effect.error is not None:
+                data["error"] = effect.error
+            event = normalize_event({"name": f"workflow/run.{effect.status}", "data": data}, now)
+            received = events_in.receive(ctx, conn, work, run.tenant, [event], now, system_depth=run.system_depth + 1)
+            woke = woke or received.woke
+    return woke

@@ -1,0 +1,42 @@
+"""What a worker needs from the kit that runs it, handed over by the kit (the worker does not import
+the kit: ``kit.worker()`` builds a `WorkerHost` from itself)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...actions import ActionRegistry
+from ...ai import AIProvider
+from ...retry import RetryPolicy
+from ...timeutil import Clock
+from ..rules.settings import SettingsCache
+from ..storage.db import Database
+
+
+class Attached(Protocol):
+    """A worker as the kit keeps track of it."""
+
+    def cancelled(self, run_id: str) -> None:
+        """A run was cancelled in this process: stop it before its next step if it executes here."""
+
+
+@dataclass(frozen=True)
+class WorkerHost:
+    """The kit's side of a worker: its actions, database, clock, defaults, settings cache, and the
+    callbacks that wake this process's workers and keep track of them."""
+
+    registry: ActionRegistry
+    db: Database
+    clock: Clock
+    retry_policy: RetryPolicy
+    ai: AIProvider
+    settings: SettingsCache
+    notify: Callable[[], None]
+    """Wake this process's workers (something became due)."""
+    attach: Callable[[Attached, asyncio.AbstractEventLoop, asyncio.Event], None]
+    """Called by a worker that starts: (worker, its loop, the event that wakes it)."""
+    detach: Callable[[Attached, asyncio.Event], None]
+    """Called by a worker that stopped."""
