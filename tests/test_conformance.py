@@ -1,11 +1,13 @@
 """The conformance cases: workflows in the TypeScript kit's format and what our semantics must give.
 
-The cases live in tests/conformance/cases (copied from the shared suite; its README explains the format).
+The cases live in tests/conformance/cases and tests/conformance/control-flow (loops, error edges,
+policies), copied from the shared suite; its README (tests/conformance/README.md) explains the format.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ import pytest
 from workflow_kit import WorkflowKit, WorkflowValidationError
 from workflow_kit.testing import RunResult, run_workflow
 
-CASES = sorted((Path(__file__).parent / "conformance" / "cases").glob("*.json"))
+HERE = Path(__file__).parent / "conformance"
+CASES = sorted(HERE.glob("cases/*.json")) + sorted(HERE.glob("control-flow/*.json"))
 TYPES: dict[str, Any] = {
     "number": float,
     "string": str,
@@ -26,15 +29,16 @@ TYPES: dict[str, Any] = {
 }
 
 
-def kit_for(specs: list[dict[str, Any]]) -> WorkflowKit:
+def kit_for(specs: list[dict[str, Any]], calls: Counter[str] | None = None) -> WorkflowKit:
+    """A kit with the case's actions; `calls` counts each handler call by the calling action's id."""
     kit = WorkflowKit()
     for spec in specs:
-        kit.register(_definition(spec))
+        kit.register(_definition(spec, Counter() if calls is None else calls))
     return kit
 
 
-def _definition(spec: dict[str, Any]) -> Any:
-    from workflow_kit import ActionDefinition
+def _definition(spec: dict[str, Any], calls: Counter[str]) -> Any:
+    from workflow_kit import ActionDefinition, NonRetriableError
 
     behaviour = spec["behaviour"]
     input_type: Any = dict[str, Any]
@@ -47,6 +51,11 @@ def _definition(spec: dict[str, Any]) -> Any:
         return inputs[name] if isinstance(inputs, dict) else getattr(inputs, name)
 
     def handler(ctx: Any, inputs: Any) -> Any:
+        calls[ctx.action.id] += 1
+        if behaviour == "fail_if":
+            if get(inputs, "fail"):
+                raise NonRetriableError(get(inputs, "message"))
+            return get(inputs, "value")
         if behaviour == "echo":
             return inputs if isinstance(inputs, dict) else msgspec.to_builtins(inputs)
         if behaviour == "add":
@@ -63,7 +72,15 @@ def _definition(spec: dict[str, Any]) -> Any:
     return ActionDefinition.from_handler(handler, kind=spec["kind"])
 
 
-def check_expectations(result: RunResult, expect: dict[str, Any]) -> None:
+def value_at(state: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted path of the run's state (integer segments index lists)."""
+    value: Any = state
+    for segment in dotted.split("."):
+        value = value[int(segment)] if isinstance(value, list) else value[segment]
+    return value
+
+
+def check_expectations(result: RunResult, expect: dict[str, Any], calls: Counter[str] | None = None) -> None:
     if "status" in expect:
         assert result.status == expect["status"], result.error
     if "executed" in expect:
@@ -95,6 +112,10 @@ def check_expectations(result: RunResult, expect: dict[str, Any]) -> None:
         text = result.state[action_id][field]
         assert text.startswith(prefix)
         assert json.loads(text[len(prefix) :]) == value
+    for dotted, value in expect.get("state_at", {}).items():
+        assert value_at(result.state, dotted) == value, dotted
+    for action_id, count in expect.get("calls_count", {}).items():
+        assert calls is not None and calls[action_id] == count, (action_id, calls)
     if "error_contains" in expect:
         assert result.error is not None
         assert expect["error_contains"] in result.error["message"]
@@ -104,7 +125,8 @@ def check_expectations(result: RunResult, expect: dict[str, Any]) -> None:
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_conformance_case(path: Path) -> None:
     case = json.loads(path.read_text())
-    kit = kit_for(case["actions"])
+    calls: Counter[str] = Counter()
+    kit = kit_for(case["actions"], calls)
     expect = case["expect"]
     if expect.get("invalid"):
         problems = kit.validate(case["workflow"])
@@ -116,8 +138,9 @@ def test_conformance_case(path: Path) -> None:
         return
     assert kit.validate(case["workflow"]) == []
     result = run_workflow(kit, case["workflow"], case["event"])
-    check_expectations(result, expect)
+    check_expectations(result, expect, calls)
 
 
 def test_cases_are_present() -> None:
-    assert len(CASES) >= 11
+    assert len(CASES) >= 16
+    assert any(path.parent.name == "control-flow" for path in CASES)

@@ -98,6 +98,23 @@ def nested(levels: int) -> dict[str, Any]:
     return value
 
 
+def loop(
+    action_id: str,
+    actions: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    kind: str = "builtin:for_each",
+    result: str | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """A loop action holding a body; a for-each over the event's items unless told otherwise."""
+    if kind == "builtin:for_each":
+        inputs.setdefault("items", "!ref($.event.data.items)")
+    body: dict[str, Any] = {"actions": actions, "edges": edges}
+    if result is not None:
+        body["result"] = result
+    return {"id": action_id, "kind": kind, "inputs": inputs, "body": body}
+
+
 def found(problems: list[Problem]) -> list[tuple[str, str]]:
     return sorted((p.code, p.path) for p in problems)
 
@@ -164,6 +181,120 @@ CASES: list[Any] = [
         wf([add("a"), add(SOURCE)], [edge(SOURCE, "a")]),
         [("reserved_id", "actions[1].id")],
         id="reserved_id",
+    ),
+    pytest.param(
+        wf(
+            [loop("each", [add("x")], [edge(SOURCE, "x")]), add("each[0]/x")],
+            [edge(SOURCE, "each"), edge(SOURCE, "each[0]/x")],
+        ),
+        [("reserved_id", "actions[1].id")],
+        id="reserved_id-loop-round",
+    ),
+    # -- loops, error edges and policies ---------------------------------------------------------
+    pytest.param(
+        wf([{"id": "each", "kind": "builtin:for_each", "inputs": {"items": [1]}}], [edge(SOURCE, "each")]),
+        [("missing_body", "actions[0].body")],
+        id="missing_body",
+    ),
+    pytest.param(
+        wf([{**add("a"), "body": {"actions": [], "edges": []}}], [edge(SOURCE, "a")]),
+        [("unexpected_body", "actions[0].body")],
+        id="unexpected_body",
+    ),
+    pytest.param(
+        wf([loop("each", [add("x")], [edge(SOURCE, "x")], result="nope")], [edge(SOURCE, "each")]),
+        [("unknown_result", "actions[0].body.result")],
+        id="unknown_result",
+    ),
+    pytest.param(
+        wf([{**add("a"), "policy": {"timeout": "soon"}}], [edge(SOURCE, "a")]),
+        [("invalid_policy", "actions[0].policy.timeout")],
+        id="invalid_policy",
+    ),
+    pytest.param(
+        wf([add("a"), add("b")], [edge(SOURCE, "a"), edge(SOURCE, "b", type="failed")]),
+        [("invalid_failure_edge", "edges[1].conditional.type")],
+        id="invalid_failure_edge",
+    ),
+    pytest.param(
+        wf(
+            [
+                loop(
+                    "l1",
+                    [
+                        loop(
+                            "l2",
+                            [
+                                loop(
+                                    "l3",
+                                    [
+                                        loop(
+                                            "l4",
+                                            [
+                                                loop(
+                                                    "l5",
+                                                    [loop("l6", [add("x")], [edge(SOURCE, "x")])],
+                                                    [edge(SOURCE, "l6")],
+                                                )
+                                            ],
+                                            [edge(SOURCE, "l5")],
+                                        )
+                                    ],
+                                    [edge(SOURCE, "l4")],
+                                )
+                            ],
+                            [edge(SOURCE, "l3")],
+                        )
+                    ],
+                    [edge(SOURCE, "l2")],
+                )
+            ],
+            [edge(SOURCE, "l1")],
+        ),
+        [("loops_too_deep", "actions[0].body" + ".actions[0].body" * 5)],
+        id="loops_too_deep",
+    ),
+    pytest.param(
+        wf(
+            [
+                loop(
+                    "each",
+                    [act("first", "echo", v="!ref($.state.second)"), act("second", "echo", v="!ref($.item)")],
+                    [edge(SOURCE, "first"), edge("first", "second")],
+                )
+            ],
+            [edge(SOURCE, "each")],
+        ),
+        [("ref_not_upstream", "actions[0].body.actions[0].inputs.v")],
+        id="ref_not_upstream-in-body",
+    ),
+    pytest.param(
+        wf(
+            [loop("each", [add("x")], [edge(SOURCE, "x")]), add("after", a="!ref($.state.x)")],
+            [edge(SOURCE, "each"), edge("each", "after")],
+        ),
+        [("ref_not_upstream", "actions[1].inputs.a")],
+        id="ref_not_upstream-into-a-body",
+    ),
+    pytest.param(
+        wf([loop("each", [add("x"), add("x")], [edge(SOURCE, "x")])], [edge(SOURCE, "each")]),
+        [("duplicate_action_id", "actions[0].body.actions[1].id")],
+        id="duplicate_action_id-in-body",
+    ),
+    pytest.param(
+        wf([add("x"), loop("each", [add("x")], [edge(SOURCE, "x")])], [edge(SOURCE, "x"), edge("x", "each")]),
+        [("duplicate_action_id", "actions[1].body.actions[0].id")],
+        id="duplicate_action_id-across-scopes",
+    ),
+    pytest.param(
+        wf([loop("each", [add("x", a="!ref($.round)")], [edge(SOURCE, "x")])], [edge(SOURCE, "each")]),
+        [("invalid_ref_root", "actions[0].body.actions[0].inputs.a")],
+        id="invalid_ref_root-round-in-for-each",
+    ),
+    pytest.param(
+        wf([loop("each", [add("x"), add("y")], [edge(SOURCE, "x")])], [edge(SOURCE, "each")]),
+        [("unreachable", "actions[0].body.actions[1]")],
+        id="unreachable-in-body",
     ),
     pytest.param(
         wf([add("a"), add("")], [edge(SOURCE, "a")]),
@@ -516,7 +647,7 @@ def test_invalid_format(kit: WorkflowKit, workflow: Any, path: str) -> None:
 def test_every_documented_code_is_covered() -> None:
     documented = set(re.findall(r"``([a-z_]+)``", validation_module.__doc__ or ""))
     covered = {code for case in CASES for code, _ in case.values[1]} | {"invalid_json", "invalid_format"}
-    assert len(documented) == 31
+    assert len(documented) == 37
     assert documented == covered
 
 
@@ -525,6 +656,60 @@ def test_every_documented_code_is_covered() -> None:
 
 
 VALID_CASES: list[Any] = [
+    pytest.param(
+        wf(
+            [
+                add("before"),
+                loop(
+                    "each",
+                    [
+                        add("double", a="!ref($.item)", b="!ref($.state.before.total)"),
+                        act("check", "builtin:if", condition="item > index && state.double.total > 0"),
+                        act("note", "say", text="item !ref($.index): !ref($.state.double.total)"),
+                        loop(
+                            "inner",
+                            [add("deep", a="!ref($.item)", b="!ref($.state.double.total)")],
+                            [edge(SOURCE, "deep")],
+                            result="deep",
+                            items="!ref($.item.parts)",
+                        ),
+                    ],
+                    [
+                        edge(SOURCE, "double"),
+                        edge("double", "check"),
+                        edge("check", "note", type="if", ref="!ref($.output.result)"),
+                        edge("double", "inner"),
+                    ],
+                    result="double",
+                    concurrency=3,
+                    on_failure="continue",
+                ),
+                add("after", a="!ref($.state.each[0].total)"),
+                loop(
+                    "poll",
+                    [add("try", a="!ref($.round)", b="!ref($.last.total)")],
+                    [edge(SOURCE, "try")],
+                    kind="builtin:repeat_until",
+                    condition="last.total > 3 || round > 2",
+                    max_rounds=5,
+                    wait_between="5m",
+                ),
+            ],
+            [edge(SOURCE, "before"), edge("before", "each"), edge("each", "after"), edge("after", "poll")],
+        ),
+        id="loops-nested-with-refs-to-item-index-round-last-and-outer-state",
+    ),
+    pytest.param(
+        wf(
+            [
+                {**add("a"), "policy": {"retries": 0, "timeout": "30s", "continue_on_failure": True}},
+                act("fallback", "say", text="failed: !ref($.state.a.error.message)"),
+                add("next"),
+            ],
+            [edge(SOURCE, "a"), edge("a", "fallback", type="failed"), edge("a", "next")],
+        ),
+        id="error-edge-and-policy",
+    ),
     pytest.param(
         wf(
             [add("a"), add("b", a="!ref($.state.a.total)", b="!ref($.state.a.total)")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .step import Step, StepSync
@@ -47,6 +47,13 @@ class _Context:
     attempt: int
     """0 on the first attempt of the step being executed; incremented by each retry."""
     logger: logging.LoggerAdapter[logging.Logger]
+    item: Any = field(default=None, kw_only=True)
+    """Inside a "for each" loop's body: the item of this iteration (None elsewhere)."""
+    index: int | None = field(default=None, kw_only=True)
+    """Inside a "for each" loop's body: the 0-based position of the item (None elsewhere)."""
+    loop: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
+    """Inside a loop's body, what its refs and CEL see besides ``event`` and ``state``: ``item`` and
+    ``index`` (for each), or ``round`` and ``last`` (repeat until). Empty elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -28,7 +28,7 @@ from .records import ActionRecord, Attempt, StepStatus
 from .retry import RetryPolicy
 from .signals import Interrupted, Suspend
 from .step import Step, StepBudget, StepCore, StepJournal, StepSync
-from .timeutil import Clock
+from .timeutil import Clock, parse_duration
 from .workflow import Workflow, WorkflowAction
 
 
@@ -96,21 +96,35 @@ async def invoke_action(
     definition: ActionDefinition,
     record: ActionRecord,
     state: Mapping[str, Any],
+    *,
+    variables: Mapping[str, Any] | None = None,
+    budget: StepBudget | None = None,
 ) -> Outcome:
-    """Run one attempt of `action` (replaying its recorded sub-steps) and report how it ended."""
+    """Run one attempt of `action` (replaying its recorded sub-steps) and report how it ended.
+
+    `variables`: the extra roots its refs see inside a loop's body (``item``, ``index``, ...); `budget`:
+    the steps its scope may still record (default: the run's). The action's own ``policy`` sets its
+    retries (instead of its kind's) and a timeout per attempt."""
     if run.stopped():
         raise Interrupted(run.run_id)
     started = run.clock.now_ms()
-    policy = run.policy.with_retries(definition.retries)
+    policy = action_policy(run.policy, action, definition)
+    variables = variables or {}
     try:
-        inputs = refs.interpolate(action.inputs, {"event": run.event, "state": state})
+        inputs = refs.interpolate(action.inputs, {**variables, "event": run.event, "state": state})
         typed_inputs = definition.prepare_inputs(inputs) if definition.takes_inputs else None
     except (RefError, NonRetriableError) as exc:
         error = NonRetriableError(f"action {action.id!r}: {exc}")
         return _failed(record, error, started, run.clock.now_ms())
     if record.inputs is None:
         record.inputs = inputs
-    core = StepCore(action.id, record, run.clock, policy, run.budget, run_id=run.run_id, stopped=run.stopped)
+    timeout_s = attempt_timeout(action)
+    expired = False
+
+    def stopped() -> bool:  # a handler past its timeout records no further step
+        return expired or run.stopped()
+
+    core = StepCore(record.id, record, run.clock, policy, budget or run.budget, run_id=run.run_id, stopped=stopped)
     fields: dict[str, Any] = {
         "event": run.event,
         "events": run.events,
@@ -121,17 +135,28 @@ async def invoke_action(
         "tenant": run.tenant,
         "attempt": _attempt(record),
         "logger": ReplayAwareLogger(run.run_id, action.id, lambda: core.replaying),
+        "item": variables.get("item"),
+        "index": variables.get("index"),
+        "loop": MappingProxyType(dict(variables)),
     }
     args: tuple[Any, ...] = (typed_inputs,) if definition.takes_inputs else ()
     try:
         if definition.is_async:
-            value = await definition.handler(ActionContext(**fields, step=Step(core, run.journal, run.ai)), *args)
+            call_async = definition.handler(ActionContext(**fields, step=Step(core, run.journal, run.ai)), *args)
+            expired, value = await _within(call_async, timeout_s)
         else:
             step_sync = StepSync(core, run.journal, asyncio.get_running_loop(), run.ai)
             call = functools.partial(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
-            value = await asyncio.get_running_loop().run_in_executor(
+            running = asyncio.get_running_loop().run_in_executor(
                 run.executor, functools.partial(contextvars.copy_context().run, call)
             )
+            # A thread cannot be stopped: past the timeout its result is not waited for, and dropped.
+            expired, value = await _within(running, timeout_s)
+        if expired:
+            await core.drain()
+            assert timeout_s is not None
+            late = AttemptTimeoutError(f"the step took longer than its timeout of {_shown(timeout_s)}")
+            return _retry_or_fail(record, late, started, policy, run.clock.now_ms())
     except Suspend:
         await core.drain()
         return _suspended(record)
@@ -147,6 +172,42 @@ async def invoke_action(
         return _failed(record, exc, started, run.clock.now_ms())
     record.attempts.append(Attempt(started_at=started, ended_at=run.clock.now_ms()))
     return Completed(output)
+
+
+class AttemptTimeoutError(Exception):
+    """An attempt of an action ran past the timeout of its policy (retried like any failure)."""
+
+
+async def _within(awaitable: Awaitable[Any], seconds: float | None) -> tuple[bool, Any]:
+    """``(False, value)`` of `awaitable`, or ``(True, None)`` if it ran past `seconds` (it is cancelled;
+    a thread's work goes on, unwaited for)."""
+    if seconds is None:
+        return False, await awaitable
+    try:
+        async with asyncio.timeout(seconds) as deadline:
+            return False, await awaitable
+    except TimeoutError:
+        if deadline.expired():
+            return True, None
+        raise
+
+
+def action_policy(default: RetryPolicy, action: WorkflowAction, definition: ActionDefinition) -> RetryPolicy:
+    """The retry policy of one action: its own ``policy.retries``, else its kind's, else the run's."""
+    if action.policy is not None and action.policy.retries is not None:
+        return default.with_retries(action.policy.retries)
+    return default.with_retries(definition.retries)
+
+
+def attempt_timeout(action: WorkflowAction) -> float | None:
+    """The timeout of one attempt of `action` in seconds (its policy's ``timeout``), if it has one."""
+    if action.policy is None or not action.policy.timeout:
+        return None
+    return parse_duration(action.policy.timeout).total_seconds()
+
+
+def _shown(seconds: float) -> str:
+    return f"{seconds:g} s"
 
 
 def _attempt(record: ActionRecord) -> int:

@@ -4,6 +4,15 @@ each ended, and repeat until nothing more can happen now.
 `RunDriver.advance` returns when the run completed, failed, or every live action is parked (on a
 sleep, a wait or a backoff); the caller decides when to call it again: the in-memory runner moves a
 virtual clock, the durable runtime schedules a wake-up. The same driver serves both.
+
+A loop action's body is driven by a driver of its own per iteration (`loop_runner.py`), over the body's
+graph, in a `Scope`: its records are actions of the run like any other, with ids that name the
+iteration (``each[2]/reserve``), so each is durable and a resumed run does not run a finished
+iteration again.
+
+A failed action fails the run, unless its failure is handled: an error edge leaves it
+(``"conditional": {"type": "failed"}``) or its policy says ``continue_on_failure``. Then it stays
+failed, its output is ``{"error": {"name", "message"}}``, and the planner goes on from it.
 """
 
 from __future__ import annotations
@@ -15,10 +24,11 @@ from typing import Any, Literal, Protocol
 
 from .actions import ActionRegistry
 from .engine import ConditionError, WorkflowGraph, plan
+from .engine.loops import LOOP_KINDS
 from .errors import ErrorInfo
 from .executor import Completed, Failed, Outcome, Retry, RunContext, Suspended, invoke_action
 from .records import ActionRecord, ActionStatus
-from .step import StepJournal
+from .step import StepBudget, StepJournal
 
 RunStatus = Literal["completed", "failed", "suspended"]
 
@@ -39,6 +49,24 @@ class Progress:
     """Suspended: the earliest time an action should be looked at again."""
     error: dict[str, Any] | None = None
     """Failed: ``{"name", "message", "action", "step"?}``."""
+    waiting: bool = False
+    """Suspended: some action waits for an event."""
+    sleeping: bool = False
+    """Suspended: some action sleeps."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a driver runs: the whole run (`prefix` empty), or one iteration of a loop's body."""
+
+    prefix: str = ""
+    """Put before each body action's id to make its record's id (``each[2]/``); empty for the run."""
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    """The extra roots refs and CEL see in the body (``item``, ``index``, ``round``, ``last``)."""
+    outer_state: Mapping[str, Any] = field(default_factory=dict)
+    """The outputs of the enclosing scopes' actions, which the body's refs see in ``$.state``."""
+    budget: StepBudget | None = None
+    """The steps this iteration may record (None: the run's)."""
 
 
 @dataclass
@@ -48,24 +76,37 @@ class RunDriver:
     run: RunContext
     journal: RunJournal
     records: dict[str, ActionRecord] = field(default_factory=dict)
+    """Every action record of the run, by record id: the run's own actions and every loop iteration's."""
     resolve_waits: Callable[[ActionRecord], Awaitable[bool]] | None = None
     """Called when an action parks on a wait or an invoke; True if it resolved some (the in-memory runner)."""
     trace: list[tuple[str, str]] = field(default_factory=list)
-    """``(event, action id)`` in the order things happened: started, completed, failed, skipped."""
+    """``(event, record id)`` in the order things happened: started, completed, failed, skipped."""
+    scope: Scope = field(default_factory=Scope)
 
     def __post_init__(self) -> None:
+        prefix = self.scope.prefix
+        self.own: dict[str, ActionRecord] = {}
+        """This scope's records, by action id (of the graph)."""
         for action_id in self.graph.order:
-            self.records.setdefault(action_id, ActionRecord(id=action_id))
-        self._outputs = state_of(self.records)  # kept up to date as actions complete
-        self._statuses = _Statuses(self.records)
+            record = self.records.get(prefix + action_id)
+            if record is None:
+                record = self.records[prefix + action_id] = ActionRecord(id=prefix + action_id)
+            self.own[action_id] = record
+        self._outputs = {**self.scope.outer_state, **_outputs_of(self.graph, self.own)}
+        self._statuses = _Statuses(self.own)
         self._error: dict[str, Any] | None = next(
-            (_run_error(r.id, r.error) for r in self.records.values() if r.status == ActionStatus.FAILED and r.error),
+            (
+                _run_error(a, r.error)
+                for a, r in self.own.items()
+                if r.status == ActionStatus.FAILED and r.error and not self.graph.handles_failure(a)
+            ),
             None,
         )
 
     @property
     def outputs(self) -> dict[str, Any]:
-        return state_of(self.records)
+        """The outputs of this scope's settled actions, by action id (a handled failure's is its error)."""
+        return _outputs_of(self.graph, self.own)
 
     async def advance(self) -> Progress:
         running: dict[asyncio.Task[Outcome], str] = {}
@@ -106,46 +147,98 @@ class RunDriver:
         now = self.run.clock.now_ms()
         if first:
             frontier = None
-            recorded: Iterable[ActionRecord] = self.records.values()
+            recorded: Iterable[tuple[str, ActionRecord]] = self.own.items()
         else:
-            frontier = [c for r in changed if r.status == ActionStatus.COMPLETED for c in self.graph.children(r.id)]
-            recorded = list(changed)
+            recorded = [(self._local(r), r) for r in changed]
+            frontier = [c for a, r in recorded if self._settled(a, r) for c in self.graph.children(a)]
         try:
-            decided = plan(self.graph, self._statuses, self._outputs, self.run.event, frontier=frontier)
+            decided = plan(
+                self.graph,
+                self._statuses,
+                self._outputs,
+                self.run.event,
+                frontier=frontier,
+                variables=self.scope.variables,
+            )
         except ConditionError as exc:
             self._error = {"name": "ConditionError", "message": str(exc)}
             return []
         for action_id in decided.skipped:
-            record = self.records[action_id]
+            record = self.own[action_id]
             record.status, record.ended_at = ActionStatus.SKIPPED, now
             changed.append(record)
-            self.trace.append(("skipped", action_id))
+            self.trace.append(("skipped", record.id))
         start: list[str] = []
         for action_id in decided.ready:
-            record = self.records[action_id]
+            record = self.own[action_id]
             record.status, record.started_at = ActionStatus.RUNNING, now
             changed.append(record)
-            self.trace.append(("started", action_id))
+            self.trace.append(("started", record.id))
             start.append(action_id)
-        for record in recorded:
-            if record.due(now):
+        for action_id, record in recorded:
+            if record.due(now) or (first and record.status.suspended and self._inside_due(record, now)):
                 record.status, record.wake_at = ActionStatus.RUNNING, None
                 if record not in changed:
                     changed.append(record)
-                start.append(record.id)
-            elif first and record.status == ActionStatus.RUNNING and record.id not in active and record.id not in start:
-                start.append(record.id)  # interrupted mid-attempt (its worker died): run it again
+                start.append(action_id)
+            elif first and record.status == ActionStatus.RUNNING and action_id not in active and action_id not in start:
+                start.append(action_id)  # interrupted mid-attempt (its worker died), or a loop going on: again
         return start
+
+    def _settled(self, action_id: str, record: ActionRecord) -> bool:
+        """Done in this scope: completed, skipped, or failed with the failure handled."""
+        return record.status.resolved or (
+            record.status == ActionStatus.FAILED and self.graph.handles_failure(action_id)
+        )
+
+    def _inside_due(self, record: ActionRecord, now: int) -> bool:
+        """Whether an action of a parked loop's iterations is due (an awaited event came for it)."""
+        inside = record.id + "["
+        return any(r.due(now) for key, r in self.records.items() if key.startswith(inside))
+
+    def _local(self, record: ActionRecord) -> str:
+        """The graph's id of one of this scope's records."""
+        return record.id[len(self.scope.prefix) :]
 
     async def _invoke(self, action_id: str) -> Outcome:
         action = self.graph.actions[action_id]
         definition = self.registry.get(action.kind)
         if definition is None:
             return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
-        return await invoke_action(self.run, action, definition, self.records[action_id], self._outputs)
+        if action.kind in LOOP_KINDS and action.body is not None:
+            from .loop_runner import run_loop
+
+            return await run_loop(self, action_id, definition)
+        return await invoke_action(
+            self.run,
+            action,
+            definition,
+            self.own[action_id],
+            self._outputs,
+            variables=self.scope.variables,
+            budget=self.scope.budget,
+        )
+
+    def child(self, graph: WorkflowGraph, scope: Scope) -> RunDriver:
+        """A driver for one iteration of a loop's body, sharing this run's records, journal and trace."""
+        return RunDriver(
+            self.registry,
+            graph,
+            self.run,
+            self.journal,
+            records=self.records,
+            resolve_waits=self.resolve_waits,
+            trace=self.trace,
+            scope=scope,
+        )
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """What this scope's refs see in ``$.state``: the outer scopes' outputs and this scope's."""
+        return self._outputs
 
     async def _record(self, action_id: str, outcome: Outcome) -> ActionRecord:
-        record = self.records[action_id]
+        record = self.own[action_id]
         now = self.run.clock.now_ms()
         if isinstance(outcome, Completed):
             record.status, record.output, record.error, record.ended_at = (
@@ -155,11 +248,14 @@ class RunDriver:
                 now,
             )
             self._outputs[action_id] = outcome.output
-            self.trace.append(("completed", action_id))
+            self.trace.append(("completed", record.id))
         elif isinstance(outcome, Failed):
             record.status, record.error, record.ended_at = ActionStatus.FAILED, outcome.error, now
-            self.trace.append(("failed", action_id))
-            if self._error is None:
+            self.trace.append(("failed", record.id))
+            if self.graph.handles_failure(action_id):  # an error edge or continue_on_failure takes it
+                record.output = failure_output(outcome.error)
+                self._outputs[action_id] = record.output
+            elif self._error is None:
                 self._error = _run_error(action_id, outcome.error, outcome.step)
         elif isinstance(outcome, Retry):
             record.status, record.error, record.wake_at = ActionStatus.RETRYING, outcome.error, outcome.at_ms
@@ -176,10 +272,12 @@ class RunDriver:
     def _progress(self) -> Progress:
         if self._error is not None:
             return Progress("failed", error=self._error)
-        if all(r.status.resolved for r in self.records.values()):
+        if all(self._settled(a, r) for a, r in self.own.items()):
             return Progress("completed")
-        wakes = [r.wake_at for r in self.records.values() if r.status.suspended and r.wake_at is not None]
-        return Progress("suspended", wake_at_ms=min(wakes) if wakes else None)
+        wakes = [r.wake_at for r in self.own.values() if r.status.suspended and r.wake_at is not None]
+        waiting = any(r.status == ActionStatus.WAITING for r in self.own.values())
+        sleeping = any(r.status == ActionStatus.SLEEPING for r in self.own.values())
+        return Progress("suspended", wake_at_ms=min(wakes) if wakes else None, waiting=waiting, sleeping=sleeping)
 
 
 def _run_error(action_id: str, error: ErrorInfo | None, step: str | None = None) -> dict[str, Any]:
@@ -213,6 +311,22 @@ class _Statuses(Mapping[str, ActionStatus]):
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+def failure_output(error: ErrorInfo | None) -> dict[str, Any]:
+    """The output of an action whose failure is handled: ``{"error": {"name", "message"}}``."""
+    info = error or ErrorInfo("Error", "the action failed")
+    return {"error": {"name": info.name, "message": info.message}}
+
+
+def _outputs_of(graph: WorkflowGraph, own: Mapping[str, ActionRecord]) -> dict[str, Any]:
+    outputs = {}
+    for action_id, record in own.items():
+        if record.status == ActionStatus.COMPLETED:
+            outputs[action_id] = record.output
+        elif record.status == ActionStatus.FAILED and graph.handles_failure(action_id):
+            outputs[action_id] = failure_output(record.error)
+    return outputs
 
 
 def state_of(records: Mapping[str, ActionRecord]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ T = TypeVar("T")
 
 MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024
 MAX_STEPS_PER_RUN = 1000
+"""Sub-steps a run may record in one scope: the run's own actions, or one iteration of a loop's body."""
+MAX_STEPS_TOTAL = 100_000
+"""Sub-steps a run may record in all, loops included."""
 MAX_STEP_ID_LENGTH = 256
 MAX_SLEEP_MS = 366 * 86_400_000
 WAIT_VARIABLES = ("event", "async")
@@ -71,9 +74,25 @@ class StepJournal(Protocol):
 
 @dataclass
 class StepBudget:
-    """How many more steps the run may record (1,000 per run)."""
+    """How many more steps a scope may record: 1,000 for the run's own actions and 1,000 for each
+    iteration of a loop (`MAX_STEPS_PER_RUN`), all within the run's `total` (`MAX_STEPS_TOTAL`)."""
 
     remaining: int = MAX_STEPS_PER_RUN
+    total: StepBudget | None = field(default_factory=lambda: StepBudget(MAX_STEPS_TOTAL, None))
+
+    def take(self) -> None:
+        """Count one new step, or raise `LimitExceededError` if the scope or the run is out of steps."""
+        if self.remaining <= 0:
+            if self.total is None:
+                raise LimitExceededError(f"the run reached its limit of {MAX_STEPS_TOTAL} steps in all")
+            raise LimitExceededError(f"the run reached the limit of {MAX_STEPS_PER_RUN} steps")
+        if self.total is not None:
+            self.total.take()
+        self.remaining -= 1
+
+    def scope(self, used: int = 0) -> StepBudget:
+        """The budget of a loop iteration that recorded `used` steps already, within the same total."""
+        return StepBudget(MAX_STEPS_PER_RUN - used, self.total)
 
 
 @dataclass
@@ -154,9 +173,7 @@ class StepCore:
                     "in flight, or it picks its steps non-deterministically"
                 )
             return key, recorded
-        if self.budget.remaining <= 0:
-            raise LimitExceededError(f"the run reached the limit of {MAX_STEPS_PER_RUN} steps")
-        self.budget.remaining -= 1
+        self.budget.take()
         return key, None
 
     def new(self, key: str, kind: str, status: StepStatus, **fields: Any) -> StepRecord:

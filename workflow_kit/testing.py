@@ -21,7 +21,7 @@ from .events import new_id, normalize_event, normalize_events
 from .executor import RunContext
 from .records import ActionRecord, StepRecord, StepStatus
 from .retry import RetryPolicy
-from .runner import RunDriver, state_of
+from .runner import RunDriver
 from .timeutil import VirtualClock, to_ms
 from .validation import ensure_valid
 from .workflow import WorkflowLike
@@ -182,7 +182,7 @@ async def arun_workflow(
     return RunResult(
         run_id=run.run_id,
         status="completed" if progress.status == "completed" else "failed",
-        state=state_of(driver.records),
+        state=driver.outputs,
         executed=[action_id for what, action_id in driver.trace if what == "started"],
         skipped=[action_id for what, action_id in driver.trace if what == "skipped"],
         error=progress.error,

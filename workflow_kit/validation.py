@@ -6,7 +6,13 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 ``missing_ref``, ``missing_match_value``, ``malformed_ref``, ``invalid_ref_root``, ``unknown_event_field``,
 ``ref_not_upstream``, ``ref_path_not_in_output``, ``ref_type_mismatch``, ``template_type_mismatch``,
 ``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``,
-``too_many_actions``, ``too_many_edges``, ``too_deep``.
+``too_many_actions``, ``too_many_edges``, ``too_deep``, ``missing_body``, ``unexpected_body``,
+``unknown_result``, ``invalid_policy``, ``loops_too_deep``, ``invalid_failure_edge``.
+
+A loop action's body is checked as a workflow of its own, with paths into it
+(``actions[2].body.actions[0].inputs.sku``): its refs see the body's upstream actions, the actions
+upstream of the loop (in every enclosing scope), and the loop's own roots (``$.item`` and ``$.index``, or
+``$.round`` and ``$.last``). Action ids are unique across the whole workflow, bodies included.
 
 A workflow over a size limit (`MAX_ACTIONS`, `MAX_EDGES`) gets that one problem and no further checks,
 so the cost of validating anything a user sends stays bounded.
@@ -27,15 +33,19 @@ from jsonschema import Draft202012Validator
 
 from . import paths, refs, schemas
 from .actions import ActionDefinition, ActionRegistry
-from .engine.conditions import CONDITIONAL_TYPES
+from .engine.conditions import CONDITIONAL_TYPES, FAILED
 from .engine.graph import find_cycle, reachable, topological_order
+from .engine.loops import LOOP_KINDS, body_variables
 from .errors import ExpressionError, Problem, RefError, WorkflowValidationError
 from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
-from .workflow import SOURCE, Workflow, WorkflowLike, load_workflow
+from .timeutil import parse_duration
+from .workflow import SOURCE, Workflow, WorkflowAction, WorkflowLike, load_workflow
 
 MAX_ACTIONS = 1000
 MAX_EDGES = 5000
 MAX_ACTION_ID_LENGTH = 128
+MAX_LOOP_DEPTH = 5
+"""Loops inside loops inside loops...: how deep bodies may nest."""
 EVENT_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
 Parts = tuple[str | int, ...]
 
@@ -50,15 +60,41 @@ def validate(workflow: WorkflowLike, registry: ActionRegistry) -> list[Problem]:
 
 
 def size_problems(workflow: Workflow) -> list[Problem]:
-    """The size limits a workflow exceeds (then nothing else is checked, and nothing is stored)."""
+    """The size limits a workflow exceeds (then nothing else is checked, and nothing is stored). Actions
+    and edges inside loops count."""
     problems = []
-    if len(workflow.actions) > MAX_ACTIONS:
-        message = f"a workflow has at most {MAX_ACTIONS} actions, this one has {len(workflow.actions)}"
+    actions, edges = _count(workflow.actions, len(workflow.edges))
+    if actions > MAX_ACTIONS:
+        message = f"a workflow has at most {MAX_ACTIONS} actions, this one has {actions}"
         problems.append(Problem("too_many_actions", "actions", message))
-    if len(workflow.edges) > MAX_EDGES:
-        message = f"a workflow has at most {MAX_EDGES} edges, this one has {len(workflow.edges)}"
+    if edges > MAX_EDGES:
+        message = f"a workflow has at most {MAX_EDGES} edges, this one has {edges}"
         problems.append(Problem("too_many_edges", "edges", message))
     return problems
+
+
+def _count(actions: list[WorkflowAction], edges: int) -> tuple[int, int]:
+    total = len(actions)
+    for action in actions:
+        if action.body is not None:
+            inner, inner_edges = _count(action.body.actions, len(action.body.edges))
+            total += inner
+            edges += inner_edges
+    return total, edges
+
+
+class _Outer:
+    """What a loop's body sees of the scopes around it: the actions upstream of the loop (in every
+    enclosing scope) and the roots the loop adds (``item``, ``index`` or ``round``, ``last``)."""
+
+    def __init__(
+        self, actions: dict[str, WorkflowAction], roots: tuple[str, ...], depth: int, handled: frozenset[str]
+    ) -> None:
+        self.actions = actions
+        self.roots = roots
+        self.depth = depth
+        self.handled = handled
+        """Those of `actions` whose failure is handled (their output may be ``{"error": ...}``)."""
 
 
 def ensure_valid(workflow: WorkflowLike, registry: ActionRegistry) -> Workflow:
@@ -71,16 +107,52 @@ def ensure_valid(workflow: WorkflowLike, registry: ActionRegistry) -> Workflow:
 
 
 class _Validator:
-    def __init__(self, workflow: Workflow, registry: ActionRegistry) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        registry: ActionRegistry,
+        *,
+        prefix: str = "",
+        outer: _Outer | None = None,
+        everywhere: dict[str, str] | None = None,
+    ) -> None:
         self.workflow = workflow
         self.registry = registry
+        self.prefix = prefix
+        """The path of this scope: empty for the workflow, ``actions[2].body.`` for a loop's body."""
+        self.outer = outer
+        self.everywhere: dict[str, str] = {} if everywhere is None else everywhere
+        """Every action id of the workflow so far, bodies included, with the path of its action."""
         self.found: list[Problem] = []
         self.index: dict[str, int] = {}
         self.links: list[tuple[str, str]] = []
         self.upstream: dict[str, set[str]] = {}
 
     def add(self, code: str, path: str, message: str) -> None:
-        self.found.append(Problem(code, path, message))
+        self.found.append(Problem(code, self.prefix + path, message))
+
+    @property
+    def in_body(self) -> bool:
+        return self.outer is not None
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """The extra ref roots of this scope (a loop body's)."""
+        return self.outer.roots if self.outer is not None else ()
+
+    @property
+    def handled(self) -> frozenset[str]:
+        """The actions (of this scope and the enclosing ones) whose failure is handled: an error edge
+        leaves them, or their policy continues on failure. Their output may be the error object."""
+        found = {e.from_ for e in self.workflow.edges if e.conditional is not None and e.conditional.type == FAILED}
+        found |= {a.id for a in self.workflow.actions if a.policy is not None and a.policy.continue_on_failure}
+        return frozenset(found) | (self.outer.handled if self.outer is not None else frozenset())
+
+    def lookup(self, action_id: str) -> WorkflowAction | None:
+        """An action this scope may refer to: of this scope, or upstream of the loop around it."""
+        if action_id in self.index:
+            return self.workflow.actions[self.index[action_id]]
+        return self.outer.actions.get(action_id) if self.outer is not None else None
 
     def problems(self) -> list[Problem]:
         self.check_actions()
@@ -94,7 +166,55 @@ class _Validator:
         for j, edge in enumerate(self.workflow.edges):
             if edge.conditional is not None:
                 self.check_condition(j)
+        for i, action in enumerate(self.workflow.actions):
+            if self.index.get(action.id) == i:
+                self.check_policy(i, action)
+                self.check_body(i, action)
         return self.found
+
+    # -- loops and policies ----------------------------------------------------------------------
+
+    def check_body(self, i: int, action: WorkflowAction) -> None:
+        path = f"actions[{i}]"
+        if action.kind not in LOOP_KINDS:
+            if action.body is not None:
+                self.add("unexpected_body", f"{path}.body", "only a loop holds steps inside it")
+            return
+        if action.body is None:
+            self.add("missing_body", f"{path}.body", "add the steps to repeat inside the loop")
+            return
+        depth = (self.outer.depth if self.outer is not None else 0) + 1
+        if depth > MAX_LOOP_DEPTH:
+            self.add("loops_too_deep", f"{path}.body", f"loops nest at most {MAX_LOOP_DEPTH} deep")
+            return
+        body = action.body
+        if body.result is not None and body.result not in {a.id for a in body.actions}:
+            self.add("unknown_result", f"{path}.body.result", f"there is no step {body.result!r} inside this loop")
+        visible = dict(self.outer.actions) if self.outer is not None else {}
+        for upstream_id in self.upstream.get(action.id, set()):
+            found = self.lookup(upstream_id)
+            if found is not None:
+                visible[upstream_id] = found
+        inner = _Validator(
+            body.as_workflow(),
+            self.registry,
+            prefix=f"{self.prefix}{path}.body.",
+            outer=_Outer(visible, body_variables(action.kind), depth, self.handled),
+            everywhere=self.everywhere,
+        )
+        self.found.extend(inner.problems())
+
+    def check_policy(self, i: int, action: WorkflowAction) -> None:
+        policy = action.policy
+        if policy is None or policy.timeout is None:
+            return
+        try:
+            seconds = parse_duration(policy.timeout).total_seconds()
+        except ValueError:
+            seconds = 0
+        if seconds <= 0:
+            message = "write a timeout such as 30s or 5m"
+            self.add("invalid_policy", f"actions[{i}].policy.timeout", message)
 
     # -- structure -------------------------------------------------------------------------------
 
@@ -108,17 +228,25 @@ class _Validator:
                 self.add("invalid_id", f"{path}.id", message)
             elif action.id == SOURCE:
                 self.add("reserved_id", f"{path}.id", "this id is reserved for the trigger; pick another id")
-            elif action.id in self.index:
-                first = self.index[action.id]
+            elif action.id in self.everywhere:
                 self.add(
                     "duplicate_action_id",
                     f"{path}.id",
-                    f"id {action.id!r} is already used by actions[{first}]",
+                    f"id {action.id!r} is already used by {self.everywhere[action.id]}",
                 )
+                if action.id not in self.index:  # used in another scope: this scope's edges still find it
+                    self.index[action.id] = i
             else:
                 self.index[action.id] = i
+                self.everywhere[action.id] = f"{self.prefix}{path}"
             if action.kind not in self.registry:
                 self.add("unknown_kind", f"{path}.kind", f"unknown action kind {action.kind!r}")
+        loops = [a.id for a in self.workflow.actions if a.kind in LOOP_KINDS]
+        for i, action in enumerate(self.workflow.actions):
+            clash = next((loop for loop in loops if action.id.startswith(loop + "[")), None)
+            if clash is not None:
+                message = f"ids starting with {clash + '['!r} name the steps of that loop's rounds; pick another id"
+                self.add("reserved_id", f"actions[{i}].id", message)
 
     def check_edges(self) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -150,12 +278,16 @@ class _Validator:
             j = next(j for j, e in enumerate(self.workflow.edges) if (e.from_, e.to) == closing)
             self.add("cycle", f"edges[{j}]", "the edges form a cycle: " + " -> ".join(cycle))
         if not any(source == SOURCE for source, _ in self.links):
-            self.add("no_start", "edges", "Nothing runs yet: add a first step after the trigger")
+            if self.in_body:
+                self.add("no_start", "edges", "Nothing runs in this loop yet: add a first step inside it")
+            else:
+                self.add("no_start", "edges", "Nothing runs yet: add a first step after the trigger")
             return
         reached = reachable(SOURCE, self.links)
+        start = "the start of the loop" if self.in_body else "the trigger"
         for action_id, i in self.index.items():
             if action_id not in reached:
-                message = f"action {action_id!r} is not connected to the trigger, so it would never run"
+                message = f"action {action_id!r} is not connected to {start}, so it would never run"
                 self.add("unreachable", f"actions[{i}]", message)
 
     def compute_upstream(self) -> dict[str, set[str]]:
@@ -191,7 +323,7 @@ class _Validator:
             targets = _schemas_at(root, parts)
             variables = _expression_variables(root, targets)
             if variables is not None:
-                self.check_expression(path, text, variables)
+                self.check_expression(path, text, (*variables, *self.roots))
                 continue
             if refs.REF_OPEN not in text:
                 continue
@@ -247,6 +379,10 @@ class _Validator:
                 f"{path}.type",
                 f"unknown type {conditional.type!r} (use {allowed})",
             )
+        if conditional.type == FAILED:
+            if edge.from_ == SOURCE:
+                self.add("invalid_failure_edge", f"{path}.type", "the trigger cannot fail: start from a step")
+            return  # taken when its source failed: nothing to read
         if conditional.type == "match" and conditional.value is msgspec.UNSET:
             self.add("missing_match_value", f"{path}.value", "a match condition needs the value to compare with")
         if not conditional.ref:
@@ -286,8 +422,10 @@ class _Validator:
     ) -> tuple[bool, set[str] | None]:
         """Check a ref's root and target: (no problem found, the JSON types it gives or None if unknown)."""
         ref = refs.compile_ref(span.path)
-        roots = ("event", "state", "output") if edge else ("event", "state")
+        roots = ("event", "state", "output", *self.roots) if edge else ("event", "state", *self.roots)
         root = ref.root
+        if root in self.roots:
+            return True, None  # a loop's item, index, round or last: its type is not known here
         if root not in roots:
             where = "an edge condition" if edge else "an action input"
             shown = ", ".join(f"$.{r}" for r in roots)
@@ -315,9 +453,13 @@ class _Validator:
         if not rest or not isinstance(rest[0], str):
             return True, None
         target = rest[0]
+        if self.outer is not None and target in self.outer.actions:
+            upstream = upstream | {target}
         if target not in upstream:
-            if target not in self.index:
+            if target not in self.index and target not in self.everywhere:
                 message = f"{span.text}: there is no action {target!r}"
+            elif target not in self.index:
+                message = f"{span.text}: action {target!r} is inside another loop or not upstream of this one"
             else:
                 message = f"{span.text}: action {target!r} is not upstream of this one, so its output is not known here"
             self.add("ref_not_upstream", path, message)
@@ -327,11 +469,13 @@ class _Validator:
     def output_types(
         self, path: str, span: refs.RefSpan, action_id: str, rest: Parts, singular: bool
     ) -> tuple[bool, set[str] | None]:
-        action = self.workflow.actions[self.index[action_id]]
-        definition = self.registry.get(action.kind)
-        if definition is None:
+        action = self.lookup(action_id)
+        definition = self.registry.get(action.kind) if action is not None else None
+        if action is None or definition is None:
             return False, None
         output = definition.output_schema
+        if rest and rest[0] == "error" and action_id in self.handled:
+            output = FAILURE_OUTPUT  # the output of a failure that is handled
         nodes: list[schemas.Schema] = [output]
         walked: list[str | int] = []
         for step in rest:
@@ -354,6 +498,20 @@ class _Validator:
         if not singular:
             return True, {"array"}
         return True, _union_types(output, nodes)
+
+
+FAILURE_OUTPUT: schemas.Schema = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["name", "message"],
+        }
+    },
+    "required": ["error"],
+}
+"""The output of an action whose failure is handled (an error edge, or ``continue_on_failure``)."""
 
 
 @lru_cache(maxsize=1024)

@@ -3,11 +3,18 @@
 ``{"name", "description", "metadata", "actions": [{id, kind, name?, description?, inputs?}],
 "edges": [{from, to, name?, conditional?: {type, ref, value?}}]}``, with ``"$source"`` as the trigger.
 Keys this model does not know survive a load/dump round trip (kept in each object's `extra`).
+
+Our superset (a workflow that uses none of it is the TypeScript kit's format unchanged):
+
+- an action may carry a ``policy``: ``{"retries": 0..20, "timeout": "30s", "continue_on_failure": true}``;
+- a loop action (``builtin:for_each``, ``builtin:repeat_until``) holds a ``body``: ``{"actions", "edges",
+  "result"?}``, a graph of its own whose edges start from ``$source`` (the start of an iteration);
+- an edge may be taken when its source failed: ``"conditional": {"type": "failed"}``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -32,14 +39,32 @@ class Conditional(msgspec.Struct, kw_only=True, omit_defaults=True):
     extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA)
 
 
+MAX_POLICY_RETRIES = 20
+
+
+class ActionPolicy(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How one action of a workflow is retried and bounded, set by the end user (all optional):
+    `retries` after the first attempt (0..20, instead of the action's default), a `timeout` per attempt
+    (a duration such as ``30s``), and `continue_on_failure` (a failure after the retries gives the action
+    the output ``{"error": {name, message}}`` and its successors run; the run does not fail)."""
+
+    retries: Annotated[int, msgspec.Meta(ge=0, le=MAX_POLICY_RETRIES)] | None = None
+    timeout: str | None = None
+    continue_on_failure: bool | None = None
+    extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA)
+
+
 class WorkflowAction(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One action placed in a workflow: its `kind` names a registered action definition."""
+    """One action placed in a workflow: its `kind` names a registered action definition. A loop
+    action holds its `body`; any action may carry a `policy`."""
 
     id: str
     kind: str
     name: str | None = None
     description: str | None = None
     inputs: dict[str, Any] = msgspec.field(default_factory=dict)
+    policy: ActionPolicy | None = None
+    body: WorkflowBody | None = None
     extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA)
 
 
@@ -51,6 +76,21 @@ class WorkflowEdge(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str | None = None
     conditional: Conditional | None = None
     extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA)
+
+
+class WorkflowBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The graph a loop action runs for each item (or round): its edges start from ``$source``, the
+    start of an iteration. `result` names the body action whose output is the iteration's result (none:
+    the body's state object, every action's output by id)."""
+
+    actions: list[WorkflowAction] = msgspec.field(default_factory=list)
+    edges: list[WorkflowEdge] = msgspec.field(default_factory=list)
+    result: str | None = None
+    extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA)
+
+    def as_workflow(self) -> Workflow:
+        """The body as a workflow of its own (the planner and the validator take one)."""
+        return Workflow(actions=self.actions, edges=self.edges)
 
 
 class Workflow(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -134,18 +174,28 @@ def dump_workflow(workflow: Workflow) -> dict[str, Any]:
     data.setdefault("actions", [])  # the TypeScript kit requires both arrays
     data.setdefault("edges", [])
     _merge_extra(data)
-    for action in data.get("actions", ()):
+    _merge_graph_extras(data)
+    return data
+
+
+def _merge_graph_extras(graph: dict[str, Any]) -> None:
+    """Merge back the unknown keys of a graph's actions and edges, and of loop bodies, at any depth."""
+    for action in graph.get("actions", ()):
         _merge_extra(action)
-    for edge in data.get("edges", ()):
+        if isinstance(action.get("policy"), dict):
+            _merge_extra(action["policy"])
+        if isinstance(action.get("body"), dict):
+            _merge_extra(action["body"])
+            _merge_graph_extras(action["body"])
+    for edge in graph.get("edges", ()):
         _merge_extra(edge)
         if isinstance(edge.get("conditional"), dict):
             _merge_extra(edge["conditional"])
-    return data
 
 
 _KNOWN: dict[type[msgspec.Struct], frozenset[str]] = {
     cls: frozenset(f.encode_name for f in msgspec.structs.fields(cls) if f.encode_name != _EXTRA)
-    for cls in (Workflow, WorkflowAction, WorkflowEdge, Conditional)
+    for cls in (Workflow, WorkflowAction, WorkflowEdge, Conditional, ActionPolicy, WorkflowBody)
 }
 
 
@@ -157,9 +207,18 @@ def _unknown(cls: type[msgspec.Struct], raw: dict[str, Any]) -> dict[str, Any]:
 
 def _attach_extras(workflow: Workflow, raw: dict[str, Any]) -> None:
     workflow.extra = _unknown(Workflow, raw)
-    for action, raw_action in zip(workflow.actions, raw.get("actions") or (), strict=True):
+    _attach_graph_extras(workflow.actions, workflow.edges, raw)
+
+
+def _attach_graph_extras(actions: list[WorkflowAction], edges: list[WorkflowEdge], raw: dict[str, Any]) -> None:
+    for action, raw_action in zip(actions, raw.get("actions") or (), strict=True):
         action.extra = _unknown(WorkflowAction, raw_action)
-    for edge, raw_edge in zip(workflow.edges, raw.get("edges") or (), strict=True):
+        if action.policy is not None:
+            action.policy.extra = _unknown(ActionPolicy, raw_action["policy"])
+        if action.body is not None:
+            action.body.extra = _unknown(WorkflowBody, raw_action["body"])
+            _attach_graph_extras(action.body.actions, action.body.edges, raw_action["body"])
+    for edge, raw_edge in zip(edges, raw.get("edges") or (), strict=True):
         edge.extra = _unknown(WorkflowEdge, raw_edge)
         if edge.conditional is not None:
             edge.conditional.extra = _unknown(Conditional, raw_edge["conditional"])
@@ -168,17 +227,29 @@ def _attach_extras(workflow: Workflow, raw: dict[str, Any]) -> None:
 def _without_extra_marker(raw: dict[str, Any]) -> dict[str, Any]:
     """The input without literal ``$extra`` keys, so they can't masquerade as the internal field (they
     are kept as unknown keys like any other)."""
+    return _clean_graph(_clean(raw))
 
-    def clean(obj: Any) -> Any:
-        return {k: v for k, v in obj.items() if k != _EXTRA} if isinstance(obj, dict) else obj
 
-    data: dict[str, Any] = clean(raw)
+def _clean(obj: Any) -> Any:
+    return {k: v for k, v in obj.items() if k != _EXTRA} if isinstance(obj, dict) else obj
+
+
+def _clean_graph(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data.get("actions"), list):
-        data["actions"] = [clean(a) for a in data["actions"]]
+        actions = []
+        for raw_action in data["actions"]:
+            action = _clean(raw_action)
+            if isinstance(action, dict):
+                if isinstance(action.get("policy"), dict):
+                    action["policy"] = _clean(action["policy"])
+                if isinstance(action.get("body"), dict):
+                    action["body"] = _clean_graph(_clean(action["body"]))
+            actions.append(action)
+        data["actions"] = actions
     if isinstance(data.get("edges"), list):
-        edges = [clean(edge) for edge in data["edges"]]
+        edges = [_clean(edge) for edge in data["edges"]]
         data["edges"] = [
-            {**e, "conditional": clean(e["conditional"])}
+            {**e, "conditional": _clean(e["conditional"])}
             if isinstance(e, dict) and isinstance(e.get("conditional"), dict)
             else e
             for e in edges

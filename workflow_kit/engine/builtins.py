@@ -35,7 +35,7 @@ class IfResult(msgspec.Struct):
 
 async def if_handler(ctx: ActionContext, inputs: IfInputs) -> IfResult:
     """Evaluate a condition; the True and False edges follow `result`."""
-    variables = {"event": ctx.event, "state": dict(ctx.state)}
+    variables = {**ctx.loop, "event": ctx.event, "state": dict(ctx.state)}
     if isinstance(inputs.condition, str):
         try:
             return IfResult(result=evaluate_bool(inputs.condition, variables))
@@ -138,7 +138,10 @@ async def invoke_handler(ctx: ActionContext, inputs: InvokeInputs) -> Any:
 
 def builtin_actions() -> list[ActionDefinition]:
     """The builtins a kit registers unless told not to."""
+    from .loops import loop_actions
+
     return [
+        *loop_actions(),
         ActionDefinition.from_handler(
             if_handler,
             kind=IF_KIND,

@@ -1,8 +1,10 @@
-"""Edge conditions: ``if`` (truthy), ``else`` (falsy), ``match`` (strict JSON equality). Pure."""
+"""Edge conditions: ``if`` (truthy), ``else`` (falsy), ``match`` (strict JSON equality), and ``failed``
+(taken only when the source action failed; decided by the planner from statuses, no ref). Pure."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -11,7 +13,9 @@ from .. import refs
 from ..errors import RefError, WorkflowKitError
 from ..workflow import Conditional
 
-CONDITIONAL_TYPES: Final = ("if", "else", "match")
+CONDITIONAL_TYPES: Final = ("if", "else", "match", "failed")
+FAILED: Final = "failed"
+"""The type of an error edge: taken only when its source failed after its retries."""
 
 
 class ConditionError(WorkflowKitError):
@@ -43,10 +47,19 @@ def json_equal(left: Any, right: Any) -> bool:
     return type(left) is type(right) and bool(left == right)
 
 
-def holds(conditional: Conditional, *, output: Any, event: dict[str, Any], state: dict[str, Any]) -> bool:
-    """Whether an edge with this condition is taken, given its source's output."""
+def holds(
+    conditional: Conditional,
+    *,
+    output: Any,
+    event: dict[str, Any],
+    state: dict[str, Any],
+    variables: Mapping[str, Any] | None = None,
+) -> bool:
+    """Whether an edge with this condition is taken, given its source's output (`variables`: the extra
+    roots of a loop body, such as ``item``)."""
+    context = {**(variables or {}), "event": event, "state": state, "output": output}
     try:
-        value = refs.interpolate_string(conditional.ref, {"event": event, "state": state, "output": output})
+        value = refs.interpolate_string(conditional.ref, context)
     except RefError as exc:
         raise ConditionError(f"condition {conditional.ref!r}: {exc.reason}") from None
     if conditional.type == "if":

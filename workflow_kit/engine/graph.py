@@ -72,6 +72,36 @@ class WorkflowGraph:
         """Every action upstream of this one (not itself, not ``$source``)."""
         return self._ancestors[action_id]
 
+    @cached_property
+    def _bodies(self) -> dict[str, WorkflowGraph]:
+        return {}
+
+    def body(self, action_id: str) -> WorkflowGraph:
+        """The graph of a loop action's body (built once)."""
+        graph = self._bodies.get(action_id)
+        if graph is None:
+            body = self.actions[action_id].body
+            if body is None:
+                raise ValueError(f"action {action_id!r} has no body")
+            graph = self._bodies[action_id] = WorkflowGraph.build(body.as_workflow())
+        return graph
+
+    def handles_failure(self, action_id: str) -> bool:
+        """Whether a failure of this action is handled (an edge taken on failure, or its policy's
+        ``continue_on_failure``) instead of failing the run."""
+        return action_id in self._handled
+
+    @cached_property
+    def _handled(self) -> frozenset[str]:
+        handled = {e.from_ for edges in self.outgoing.values() for e in edges if is_failure_edge(e)}
+        handled |= {a.id for a in self.actions.values() if a.policy is not None and a.policy.continue_on_failure}
+        return frozenset(handled)
+
+
+def is_failure_edge(edge: WorkflowEdge) -> bool:
+    """An edge taken only when its source failed (``"conditional": {"type": "failed"}``)."""
+    return edge.conditional is not None and edge.conditional.type == "failed"
+
 
 def topological_order(nodes: list[str], edges: Iterable[tuple[str, str]]) -> list[str] | None:
     """Kahn's algorithm, stable by position in `nodes`; ``$source`` edges are ignored. None on a cycle."""

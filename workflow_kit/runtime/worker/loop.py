@@ -25,9 +25,9 @@ from ...engine import WorkflowGraph
 from ...events import new_id
 from ...executor import RunContext
 from ...records import ActionRecord, ActionStatus, StepRecord
-from ...runner import RunDriver, state_of
+from ...runner import RunDriver
 from ...signals import Interrupted, JournalUnavailable, ReloadRun, StaleRun
-from ...step import MAX_STEPS_PER_RUN, StepBudget
+from ...step import MAX_STEPS_PER_RUN, MAX_STEPS_TOTAL, StepBudget
 from ...workflow import load_workflow
 from ..models import RunStatus
 from ..rules.settings import WorkflowSettings, duration_ms
@@ -282,7 +282,7 @@ class Worker:
                 clock=clock,
                 policy=self.host.retry_policy.with_retries(settings.retries),
                 journal=journal,
-                budget=StepBudget(MAX_STEPS_PER_RUN - loaded.step_count),
+                budget=_budget(graph, driver_records, loaded.step_count),
                 stopped=lambda: (
                     self._stopping
                     or claim.run_id in self._cancelled
@@ -303,7 +303,7 @@ class Worker:
                 parked = RunStatus.WAITING if waiting else RunStatus.SLEEPING
                 await self.store.park(loaded, parked, wake_at, now)
             else:
-                output = state_of(driver.records) if progress.status == "completed" else None
+                output = driver.outputs if progress.status == "completed" else None
                 waited = bool(settings.cancel_on) or any(
                     step.kind == "wait_for_event" for r in driver.records.values() for step in r.steps
                 )
@@ -367,3 +367,10 @@ def _too_late(run: LoadedRun, deadline: int | None, now: int) -> str | None:
     if deadline is not None and now >= deadline:
         return "it did not finish within its finish timeout"
     return None
+
+
+def _budget(graph: WorkflowGraph, records: dict[str, ActionRecord], recorded: int) -> StepBudget:
+    """The steps the run's own actions may still record (the steps of loop iterations count in the
+    total only: each iteration has a budget of its own, see `StepBudget`)."""
+    own = sum(len(records[a].steps) for a in graph.order if a in records)
+    return StepBudget(MAX_STEPS_PER_RUN - own, StepBudget(MAX_STEPS_TOTAL - recorded, None))
