@@ -131,3 +131,40 @@ def test_killed_worker_is_resumed_by_another(database_url: str, marks: Path, spa
         print(f"\n{where}: marks {dict(counts)}; recorded steps {len(steps)}")
     finally:
         kit.close()
+
+
+def test_a_loop_resumes_without_running_finished_iterations_again(
+    database_url: str, marks: Path, spawn: object
+) -> None:
+    """A worker dies in the third iteration of a for-each; the next one finishes the loop, and the two
+    iterations that had finished are not run again (their handler is not even invoked)."""
+    from apps.crash_app import kit as app_kit
+
+    kit = WorkflowKit(database_url=database_url)
+    kit.register(app_kit.registry.get("mark_item"))  # type: ignore[arg-type]
+    body = {
+        "actions": [action("reserve", "mark_item", gate_at=2, gate="g", item="!ref($.item)")],
+        "edges": [edge("$source", "reserve")],
+        "result": "reserve",
+    }
+    loop = {"id": "each", "kind": "builtin:for_each", "inputs": {"items": "!ref($.event.data.lines)"}, "body": body}
+    kit.workflows.create_sync(
+        TENANT, name="Loop", trigger="crash/loop", workflow=workflow([loop], [edge("$source", "each")])
+    )
+    try:
+        kit.send_sync(TENANT, {"name": "crash/loop", "data": {"lines": ["a", "b", "c", "d"]}})
+        first_worker = spawn()  # type: ignore[operator]
+        wait_until((marks / "g.waiting").exists, what="the loop to reach its third item")
+        kill(first_worker)
+        (marks / "g.open").touch()
+        spawn()  # type: ignore[operator]
+        wait_until(lambda: run_status(kit) == RunStatus.COMPLETED, what="the new worker to finish the loop")
+        counts = read_marks(marks)
+        assert counts["item0:invoked"] == counts["item1:invoked"] == 1, counts  # finished before the crash
+        assert counts["item2:invoked"] == 2, counts  # interrupted: invoked again
+        assert counts["item3:invoked"] == 1, counts
+        assert [counts[f"item{i}"] for i in range(4)] == [1, 1, 1, 1], counts  # each step body once
+        [run] = kit.runs.list_sync(TENANT)
+        assert kit.runs.get_sync(TENANT, run.id).output["each"] == ["item0", "item1", "item2", "item3"]
+    finally:
+        kit.close()

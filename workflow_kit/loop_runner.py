@@ -65,9 +65,9 @@ async def run_loop(driver: RunDriver, action_id: str, definition: ActionDefiniti
         progress = await child.advance()
         if progress.status != "completed":
             return progress, None
-        if result_id is None:
-            return progress, child.outputs
-        return progress, child.outputs.get(result_id)
+        result = child.outputs if result_id is None else child.outputs.get(result_id)
+        child.forget()
+        return progress, result
 
     if action.kind == FOR_EACH:
         assert isinstance(typed, ForEachInputs)

@@ -82,6 +82,9 @@ class RunDriver:
     trace: list[tuple[str, str]] = field(default_factory=list)
     """``(event, record id)`` in the order things happened: started, completed, failed, skipped."""
     scope: Scope = field(default_factory=Scope)
+    keep_iterations: bool = True
+    """Keep the records of a loop's finished iterations in `records` (the in-memory runner shows them);
+    the durable runtime drops them once saved, so a long loop's memory stays flat."""
 
     def __post_init__(self) -> None:
         prefix = self.scope.prefix
@@ -230,7 +233,14 @@ class RunDriver:
             resolve_waits=self.resolve_waits,
             trace=self.trace,
             scope=scope,
+            keep_iterations=self.keep_iterations,
         )
+
+    def forget(self) -> None:
+        """Drop this scope's records from the run's records (they are saved; see `keep_iterations`)."""
+        if not self.keep_iterations:
+            for record in self.own.values():
+                self.records.pop(record.id, None)
 
     @property
     def state(self) -> Mapping[str, Any]:

@@ -59,3 +59,13 @@ def mark_then_gate(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
         return mark(ctx.action.id)
 
     return str(ctx.step.run("slow", body))
+
+
+@kit.action(kind="mark_item")
+def mark_item(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+    """A step of a for-each body: marks that it was invoked for its item (outside any step: a replay
+    would mark again), waits at a gate for the item `gate_at`, then leaves a mark in a step."""
+    mark(f"item{ctx.index}:invoked")
+    if inputs.get("gate_at") == ctx.index:
+        wait_for_gate(inputs["gate"])
+    return str(ctx.step.run("mark", mark, f"item{ctx.index}"))

@@ -292,7 +292,15 @@ class Worker:
                 tenant=loaded.tenant,
                 executor=self._handlers,
             )
-            driver = RunDriver(self.host.registry, graph, context, journal, records=driver_records)
+            driver = RunDriver(
+                self.host.registry,
+                graph,
+                context,
+                journal,
+                records=driver_records,
+                trace=_NoTrace(),
+                keep_iterations=False,
+            )
             progress = await driver.advance()
             now = clock.now_ms()
             if progress.status == "suspended":
@@ -374,3 +382,10 @@ def _budget(graph: WorkflowGraph, records: dict[str, ActionRecord], recorded: in
     total only: each iteration has a budget of its own, see `StepBudget`)."""
     own = sum(len(records[a].steps) for a in graph.order if a in records)
     return StepBudget(MAX_STEPS_PER_RUN - own, StepBudget(MAX_STEPS_TOTAL - recorded, None))
+
+
+class _NoTrace(list[tuple[str, str]]):
+    """The driver's trace, unkept: a worker does not read it, and a long loop would grow it."""
+
+    def append(self, item: tuple[str, str]) -> None:
+        return None
