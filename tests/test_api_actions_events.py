@@ -17,6 +17,8 @@ BUILTINS = {
     "builtin:wait_for_event",
     "builtin:send_event",
     "builtin:invoke",
+    "builtin:for_each",
+    "builtin:repeat_until",
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
 from .ai import AIProvider, provider_from_environment
 from .engine.builtins import builtin_actions
+from .engine.loops import loop_actions
 from .errors import Problem
 from .events import normalize_events
 from .retry import RetryPolicy
@@ -80,7 +81,7 @@ class WorkflowKit:
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
         if not disable_builtin_actions:
-            for definition in builtin_actions():
+            for definition in [*builtin_actions(), *loop_actions()]:
                 self.registry.register(definition)
 
     # -- the runtime -------------------------------------------------------------------------------

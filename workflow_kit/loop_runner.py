@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import refs
 from .actions import ActionDefinition
@@ -29,10 +29,13 @@ from .engine.loops import FOR_EACH, ForEachInputs, RepeatUntilInputs
 from .errors import ErrorInfo, ExpressionError, NonRetriableError, RefError
 from .executor import Completed, Failed, Outcome, Suspended
 from .expressions import evaluate_bool
+from .progress import Progress, Scope
 from .records import ActionRecord, Attempt, StepStatus
-from .runner import Progress, RunDriver, Scope
 from .signals import Suspend
 from .step import Step, StepCore
+
+if TYPE_CHECKING:
+    from .runner import RunDriver
 
 Iteration = Callable[[int], Awaitable[tuple[Progress, Any]]]
 

@@ -20,17 +20,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from .actions import ActionRegistry
 from .engine import ConditionError, WorkflowGraph, plan
 from .engine.loops import LOOP_KINDS
 from .errors import ErrorInfo
 from .executor import Completed, Failed, Outcome, Retry, RunContext, Suspended, invoke_action
+from .loop_runner import run_loop
+from .progress import Progress, Scope
 from .records import ActionRecord, ActionStatus
-from .step import StepBudget, StepJournal
-
-RunStatus = Literal["completed", "failed", "suspended"]
+from .step import StepJournal
 
 
 class RunJournal(StepJournal, Protocol):
@@ -38,35 +38,6 @@ class RunJournal(StepJournal, Protocol):
 
     async def save_actions(self, records: Sequence[ActionRecord]) -> None:
         """Record these actions' states together (one transaction)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a run stands after `RunDriver.advance`."""
-
-    status: RunStatus
-    wake_at_ms: int | None = None
-    """Suspended: the earliest time an action should be looked at again."""
-    error: dict[str, Any] | None = None
-    """Failed: ``{"name", "message", "action", "step"?}``."""
-    waiting: bool = False
-    """Suspended: some action waits for an event."""
-    sleeping: bool = False
-    """Suspended: some action sleeps."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where a driver runs: the whole run (`prefix` empty), or one iteration of a loop's body."""
-
-    prefix: str = ""
-    """Put before each body action's id to make its record's id (``each[2]/``); empty for the run."""
-    variables: Mapping[str, Any] = field(default_factory=dict)
-    """The extra roots refs and CEL see in the body (``item``, ``index``, ``round``, ``last``)."""
-    outer_state: Mapping[str, Any] = field(default_factory=dict)
-    """The outputs of the enclosing scopes' actions, which the body's refs see in ``$.state``."""
-    budget: StepBudget | None = None
-    """The steps this iteration may record (None: the run's)."""
 
 
 @dataclass
@@ -209,8 +180,6 @@ class RunDriver:
         if definition is None:
             return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
         if action.kind in LOOP_KINDS and action.body is not None:
-            from .loop_runner import run_loop
-
             return await run_loop(self, action_id, definition)
         return await invoke_action(
             self.run,

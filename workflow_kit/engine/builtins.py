@@ -137,11 +137,8 @@ async def invoke_handler(ctx: ActionContext, inputs: InvokeInputs) -> Any:
 
 
 def builtin_actions() -> list[ActionDefinition]:
-    """The builtins a kit registers unless told not to."""
-    from .loops import loop_actions
-
+    """The builtins a kit registers unless told not to (besides the loops, see loops.py)."""
     return [
-        *loop_actions(),
         ActionDefinition.from_handler(
             if_handler,
             kind=IF_KIND,
