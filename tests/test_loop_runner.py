@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from helpers import action, edge, workflow
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.runtime.models import RunStatus
@@ -279,3 +281,116 @@ async def test_the_order_example_completes_with_line_two_handled(durable: Workfl
     second = done.output["each"][1]
     assert second["tell"] == {"told": "b is out of stock"}
     assert second["reserve"] == {"error": {"name": "NonRetriableError", "message": "b is out of stock"}}
+
+
+# -- properties: random workflows with loops and error edges -----------------------------------------
+
+PROPERTY_KIT = WorkflowKit()
+PROPERTY_CALLS: list[tuple[str, Any]] = []
+
+
+@PROPERTY_KIT.action(kind="maybe_fail")
+def maybe_fail(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+    PROPERTY_CALLS.append((ctx.action.id, ctx.index))
+    if inputs["fail"] is True or (isinstance(inputs["fail"], list) and ctx.index in inputs["fail"]):
+        raise NonRetriableError(f"{ctx.action.id} failed")
+    return {"ok": ctx.action.id}
+
+
+@st.composite
+def graphs(draw: st.DrawFn, prefix: str, depth: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A random DAG of steps (some failing, some with their failure handled by an error edge or by
+    continue_on_failure) and, at the top, for-each loops holding such a graph."""
+    size = draw(st.integers(1, 4))
+    actions: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
+    for n in range(size):
+        node = f"{prefix}{n}"
+        if depth == 0 and draw(st.integers(0, 3)) == 0:
+            body_actions, body_edges = draw(graphs(f"{node}_", 1))
+            items = draw(st.integers(0, 3))
+            on_failure = draw(st.sampled_from(["stop", "continue"]))
+            inputs = {"items": list(range(items)), "on_failure": on_failure}
+            body = {"actions": body_actions, "edges": body_edges}
+            step = {"id": node, "kind": "builtin:for_each", "inputs": inputs, "body": body}
+        else:
+            fail: Any = draw(st.sampled_from([False, True, [0], [1, 2]]))
+            step = {"id": node, "kind": "maybe_fail", "inputs": {"fail": fail}}
+        if draw(st.booleans()):
+            step["policy"] = {"continue_on_failure": True}
+        actions.append(step)
+        parents = [f"{prefix}{p}" for p in range(n) if draw(st.booleans())] or ["$source"]
+        for parent in parents:
+            failed_edge = parent != "$source" and draw(st.integers(0, 2)) == 0
+            edges.append({"from": parent, "to": node, **({"conditional": {"type": "failed"}} if failed_edge else {})})
+    return actions, edges
+
+
+def expected(
+    actions: list[dict[str, Any]], edges: list[dict[str, Any]], index: int | None
+) -> tuple[dict[str, str], set[str]]:
+    """The oracle: each action's status in one scope (an iteration has `index`) had every action been
+    decided, and the actions whose failure is not handled (any of them fails the scope)."""
+    status: dict[str, str] = {}
+    unhandled: set[str] = set()
+    handled = {e["from"] for e in edges if e.get("conditional")} | {
+        a["id"] for a in actions if a.get("policy", {}).get("continue_on_failure")
+    }
+    for step in actions:  # parents come first
+        taken = False
+        for e in (e for e in edges if e["to"] == step["id"]):
+            source = e["from"]
+            if source == "$source":
+                taken = True
+            elif e.get("conditional"):
+                taken = taken or status[source] == "failed"
+            elif status[source] == "completed":
+                taken = True
+            elif status[source] == "failed":
+                errors = any(x["from"] == source and x.get("conditional") for x in edges)
+                taken = taken or (not errors and source in handled)
+        if not taken:
+            status[step["id"]] = "skipped"
+            continue
+        if step["kind"] == "builtin:for_each":
+            body = step["body"]
+            failed_items = [
+                i for i in range(len(step["inputs"]["items"])) if expected(body["actions"], body["edges"], i)[1]
+            ]
+            ok = not failed_items or step["inputs"]["on_failure"] == "continue"
+        else:
+            fail = step["inputs"]["fail"]
+            ok = not (fail is True or (isinstance(fail, list) and index in fail))
+        status[step["id"]] = "completed" if ok else "failed"
+        if not ok and step["id"] not in handled:
+            unhandled.add(step["id"])
+    return status, unhandled
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+def test_every_action_and_iteration_ends_once_executed_skipped_or_handled(data: st.DataObject) -> None:
+    actions, edges = data.draw(graphs("n", 0))
+    PROPERTY_CALLS.clear()
+    result = run_workflow(PROPERTY_KIT, {"actions": actions, "edges": edges}, {"name": "go", "data": {}})
+    statuses, unhandled = expected(actions, edges, None)
+    assert len(PROPERTY_CALLS) == len(set(PROPERTY_CALLS)), PROPERTY_CALLS  # nothing ran twice
+    if unhandled:  # the run fails on one of them; what had not started by then never does
+        assert result.status == "failed"
+        assert result.error is not None and result.error["action"] in unhandled, (result.error, unhandled)
+        for action_id, status in statuses.items():
+            assert result.actions[action_id].status in (status, "pending"), (action_id, statuses)
+        return
+    assert result.status == "completed", (result.error, statuses)
+    for action_id, status in statuses.items():
+        assert result.actions[action_id].status == status, (action_id, statuses)
+    for loop in (a for a in actions if a["kind"] == "builtin:for_each" and statuses[a["id"]] != "skipped"):
+        body = loop["body"]
+        for i in range(len(loop["inputs"]["items"])):
+            inner, failed = expected(body["actions"], body["edges"], i)
+            for body_id, status in inner.items():
+                recorded = result.actions[f"{loop['id']}[{i}]/{body_id}"].status
+                assert recorded == status or (failed and recorded == "pending"), (loop["id"], i, body_id)
+            if failed and loop["inputs"]["on_failure"] == "stop":
+                assert not any(key.startswith(f"{loop['id']}[{i + 1}]") for key in result.actions)
+                break  # a stopping loop starts no item after a failed one
