@@ -14,11 +14,11 @@ import msgspec
 import sqlalchemy as sa
 
 from ...events import normalize_event
-from ...records import ActionStatus, StepStatus
+from ...records import ActionRecord, ActionStatus, StepStatus
 from ...tenancy import check_tenant
 from ...timeutil import Clock
 from ...twins import async_twin
-from ...workflow import load_workflow
+from ...workflow import WorkflowAction, load_workflow
 from ..lifecycle import settle
 from ..lifecycle.effects import Context
 from ..lifecycle.start import new_run, start_run
@@ -114,17 +114,17 @@ class RunStore:
 
     def get_sync(self, tenant: str, run_id: str) -> Run:
         """The run with its timeline: every action of the workflow in order, each with its status,
-        inputs, output or error, attempts (with timings and errors) and sub-steps."""
+        inputs, output or error, attempts (with timings and errors) and sub-steps. A loop's iterations
+        follow it, each iteration's actions in the body's order (ids such as ``each[2]/reserve``)."""
         check_tenant(tenant)
         with self._db.read() as conn:
             row = self._row(conn, tenant, run_id)
             version = conn.execute(V.select().where(V.c.id == row["version_id"])).mappings().one()
             actions = conn.execute(A.select().where(A.c.run_id == run_id)).mappings().all()
             steps = conn.execute(S.select().where(S.c.run_id == run_id)).mappings().all()
-        order = [a.id for a in load_workflow(version["definition"]).actions]
-        records = records_from_rows(actions, steps, order)
-        timeline = [records.get(action_id) or _pending(action_id) for action_id in order]
-        return run_from_row(row, timeline)
+        definition = load_workflow(version["definition"])
+        records = records_from_rows(actions, steps, [a.id for a in definition.actions])
+        return run_from_row(row, _timeline(definition.actions, records, ""))
 
     get = async_twin(get_sync)
 
@@ -319,7 +319,26 @@ def _still(run: Run, timeout: float) -> TimeoutError:
     return TimeoutError(f"run {run.id} is still {run.status.value} after {timeout} s")
 
 
-def _pending(action_id: str) -> Any:
-    from ...records import ActionRecord
+def _timeline(actions: Sequence[WorkflowAction], records: dict[str, ActionRecord], prefix: str) -> list[ActionRecord]:
+    """The records of `actions` (of the workflow, or of one iteration of a loop's body) in order, each
+    loop followed by its iterations; an action that has no record yet is pending."""
+    timeline: list[ActionRecord] = []
+    for action in actions:
+        record_id = prefix + action.id
+        timeline.append(records.get(record_id) or ActionRecord(id=record_id))
+        if action.body is not None:
+            for number in _iterations(records, record_id):
+                timeline += _timeline(action.body.actions, records, f"{record_id}[{number}]/")
+    return timeline
 
-    return ActionRecord(id=action_id)
+
+def _iterations(records: dict[str, ActionRecord], loop_id: str) -> list[int]:
+    """The iteration numbers of the loop `loop_id` that recorded anything."""
+    opening = loop_id + "["
+    found = set()
+    for key in records:
+        if key.startswith(opening):
+            number, _, _ = key[len(opening) :].partition("]")
+            if number.isdigit():
+                found.add(int(number))
+    return sorted(found)
