@@ -116,7 +116,7 @@ export interface Size {
 }
 
 /** A loop's box: its header (name, what it goes through), then the steps inside, with this padding. */
-export const LOOP_HEADER = 64;
+export const LOOP_HEADER = 76;
 export const LOOP_PAD = 28;
 /** Where the first step inside a loop goes (below its start's "+"). */
 export const BODY_TOP = LOOP_HEADER + 60;
@@ -380,7 +380,7 @@ export function makeRoom(before: Workflow, after: Workflow): Workflow {
 /** Where to put a new step in the graph at `scope`: below `parent` (or below the lowest node), moved
  * sideways, then further down, until it overlaps no node drawn now. Inside a loop, `$source` is the
  * loop's start, and positions are relative to its box. */
-export function freePosition(workflow: Workflow, parent?: string, scope: string[] = [], own: Size = STEP_SIZE): Position {
+export function freePosition(workflow: Workflow, parent?: string, scope: string[] = [], own: Size = STEP_SIZE, aside = false): Position {
   const placement = placeAll(workflow);
   const graph = graphAt(workflow, scope);
   const inBody = scope.length > 0;
@@ -392,7 +392,8 @@ export function freePosition(workflow: Workflow, parent?: string, scope: string[
     ? { x: anchor.at.x, y: anchor.at.y + anchor.size.height + GAP_Y }
     : { x: inBody ? LOOP_PAD : placement.positions[SOURCE]?.x ?? 0, y: lowest + STEP_Y };
   for (let row = 0; ; row++) {
-    for (const side of [0, 1, -1, 2, -2, 3, -3]) {
+    // a step that runs when its parent fails goes to the right of the parent's own next steps
+    for (const side of aside ? [1, 2, 3, 0, -1, -2, -3] : [0, 1, -1, 2, -2, 3, -3]) {
       const at = { x: start.x + side * (NODE_WIDTH + GAP_X), y: start.y + row * STEP_Y };
       if (inBody && at.x < LOOP_PAD) continue; // inside a loop's box, never left of it
       if (!taken.some((t) => overlaps(at, own, t.at, t.size))) return at;

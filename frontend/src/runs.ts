@@ -108,6 +108,14 @@ export function canvasStatuses(records: ActionRecord[], workflow: Workflow): { s
       }
     }
   }
+  // a loop: how many items (or rounds) it went through
+  for (const [action, found] of byAction) {
+    const own = found.find((r) => r.id === action);
+    if (!own || !loops.has(action) || texts[action]) continue;
+    const count = new Set(records.map((r) => new RegExp(`^${escape(action)}\\[(\\d+)\\]/`).exec(r.id)?.[1]).filter(Boolean)).size;
+    const unit = kinds.get(action) === FOR_EACH ? (count === 1 ? "item" : "items") : count === 1 ? "round" : "rounds";
+    if (count) texts[action] = `${own.status}, ${count} ${unit}`;
+  }
   for (const [action, found] of byAction) {
     if (found.every((r) => r.id === action)) continue; // the workflow's own step: done above
     const active = found.find((r) => ACTIVE.includes(r.status));
@@ -121,4 +129,8 @@ export function canvasStatuses(records: ActionRecord[], workflow: Workflow): { s
     if (handledCount && !failed && !active) handled[action] = true;
   }
   return { statuses, texts, handled };
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -142,6 +142,8 @@ function Flow(props: CanvasProps) {
         nodesDraggable={!props.readOnly}
         nodesConnectable={!props.readOnly}
         elementsSelectable
+        // a selected loop's box must not rise above the steps and connections inside it
+        elevateNodesOnSelect={false}
         deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
         fitView
         fitViewOptions={FIT_OPTIONS}

@@ -168,7 +168,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
         result = editAt(pinned, scope, (g) =>
           addAction(g, kind, {
             id,
-            position: at ?? freePosition(pinned, parent, scope, size),
+            position: at ?? freePosition(pinned, parent, scope, size, !!failure),
             parent,
             edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
             inputs,
