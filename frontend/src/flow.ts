@@ -35,6 +35,8 @@ export type ActionData = {
   editable?: boolean;
   /** It failed, and the workflow handled that (the run went on). */
   handled?: boolean;
+  /** An "on failure" connection leaves it (its red handle is shown even where nothing can be edited). */
+  failureOut?: boolean;
 };
 export type LoopData = ActionData & {
   /** The "+" at the start of the steps inside (one while editing). */
@@ -232,6 +234,7 @@ export function toFlow(workflow: Workflow, options: FlowOptions): { nodes: FlowN
         slots,
         hasChildren: graph.edges.some((e) => e.from === action.id && !isFailureEdge(e)),
         editable: !!options.editable,
+        failureOut: graph.edges.some((e) => e.from === action.id && isFailureEdge(e)),
       };
       const inside = parent ? { parentId: parent, extent: "parent" as const } : {};
       if (isLoop(action)) {

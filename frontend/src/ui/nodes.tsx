@@ -95,13 +95,13 @@ export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
 
 /** A step's red "on failure" handle, on its right: a connection drawn from it runs its target only when
  * the step fails (after its retries). */
-function FailureHandle({ title, editable }: { title: string; editable: boolean }) {
+function FailureHandle({ title, editable, used }: { title: string; editable: boolean; used: boolean }) {
   return (
     <Handle
       type="source"
       id="failed"
       position={Position.Right}
-      className="wk-failure-handle"
+      className={`wk-failure-handle${editable || used ? "" : " unused"}`}
       isConnectable={editable}
       aria-label={`connect from ${title} on failure`}
       title={editable ? "Drag from here to a step that runs if this one fails" : undefined}
@@ -137,7 +137,7 @@ export function ActionNodeView({ data }: NodeProps<ActionNode>) {
           </span>
         )}
         <Handle type="source" id="next" position={Position.Bottom} aria-label={`connect from ${title}`} />
-        <FailureHandle title={title} editable={!!data.editable} />
+        <FailureHandle title={title} editable={!!data.editable} used={!!data.failureOut} />
       </div>
       <AddButtons from={action.id} title={title} slots={slots} aside={data.hasChildren} />
     </ErrorBoundary>
@@ -190,7 +190,7 @@ export function LoopNodeView({ data }: NodeProps<LoopNode>) {
           </div>
         )}
         <Handle type="source" id="next" position={Position.Bottom} aria-label={`connect from ${title}`} />
-        <FailureHandle title={title} editable={!!data.editable} />
+        <FailureHandle title={title} editable={!!data.editable} used={!!data.failureOut} />
       </div>
       <AddButtons from={action.id} title={title} slots={slots} aside={data.hasChildren} />
     </ErrorBoundary>
