@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { celPath, conditionFields, dataGroups, eventGroup } from "./dataFields";
+import { celPath, conditionFields, dataGroups, eventGroup, groupsAt } from "./dataFields";
 import type { ActionDef, Workflow } from "./types";
 
 const toc: ActionDef = {
@@ -41,5 +41,59 @@ describe("the data a step can use", () => {
     expect(fields.find((f) => f.cel === "event.data.n")?.type).toBe("number");
     expect(celPath("$.event.data['in']")).toBe('event.data["in"]');
     expect(celPath("$.output.x")).toBeNull();
+  });
+});
+
+
+const reserveDef: ActionDef = {
+  kind: "reserve", name: "Reserve stock", description: "", icon: null,
+  inputs: {}, outputs: { type: "object", properties: { sku: { type: "string" }, reserved: { type: "integer" } } },
+  edges: { allow_add: true, edges: [] },
+};
+const forEachDef: ActionDef = { ...reserveDef, kind: "builtin:for_each", name: "Repeat for each item", outputs: { type: "array" } };
+const repeatDef: ActionDef = { ...reserveDef, kind: "builtin:repeat_until", name: "Repeat until", outputs: { type: "object" } };
+const loopCatalog = new Map([["reserve", reserveDef], ["builtin:for_each", forEachDef], ["builtin:repeat_until", repeatDef]]);
+const orderSample = { name: "shop/order", data: { lines: [{ sku: "MUG-1", quantity: 2 }] } };
+const order: Workflow = {
+  actions: [
+    { id: "first", kind: "reserve" },
+    {
+      id: "each",
+      kind: "builtin:for_each",
+      inputs: { items: "!ref($.event.data.lines)" },
+      body: { actions: [{ id: "r", kind: "reserve" }, { id: "r2", kind: "reserve" }], edges: [{ from: "$source", to: "r" }, { from: "r", to: "r2" }] },
+    },
+    { id: "poll", kind: "builtin:repeat_until", body: { actions: [{ id: "p", kind: "reserve" }], edges: [], result: "p" } },
+  ],
+  edges: [{ from: "$source", to: "first" }, { from: "first", to: "each" }, { from: "each", to: "poll" }],
+};
+
+describe("the data a step inside a loop can use", () => {
+  it("offers the current item with its fields and its number, then the steps before it and before the loop", () => {
+    const groups = groupsAt(order, loopCatalog, orderSample, { kind: "action", id: "r2" });
+    expect(groups.map((g) => g.title)).toEqual(["Trigger event", "Repeat for each item", "Reserve stock", "Reserve stock"]);
+    const loop = groups[1];
+    expect(loop.fields.map((f) => [f.label, f.path, f.cel])).toEqual([
+      ["Current item", "$.item", "item"],
+      ["Current item > Sku", "$.item.sku", "item.sku"],
+      ["Current item > Quantity", "$.item.quantity", "item.quantity"],
+      ["Item number", "$.index", "index"],
+    ]);
+    expect(loop.fields[1].sample).toBe("MUG-1");
+    expect(groups[2].fields[0].path).toBe("$.state.first");
+    expect(groups[3].fields[0].path).toBe("$.state.r");
+  });
+
+  it("offers the round and the previous round's result in a repeat until (and to its own condition)", () => {
+    for (const id of ["p", "poll"]) {
+      const loop = groupsAt(order, loopCatalog, orderSample, { kind: "action", id }).find((g) => g.title === "Repeat until");
+      expect(loop?.fields.map((f) => f.label)).toEqual(["Round", "Previous round's result", "Previous round's result > Sku", "Previous round's result > Reserved"]);
+    }
+    expect(celPath("$.last.sku")).toBe("last.sku");
+  });
+
+  it("keeps loops' own words off the steps outside them", () => {
+    const outside = groupsAt(order, loopCatalog, orderSample, { kind: "action", id: "first" });
+    expect(outside.map((g) => g.title)).toEqual(["Trigger event"]);
   });
 });

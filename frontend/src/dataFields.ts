@@ -3,9 +3,12 @@
 // a name in words and a type. The ref picker and the condition builder both list these.
 
 import { humanize } from "./forms";
-import { actionTitle, EVENT_TITLE, segmentLabel, SEPARATOR, type Catalog } from "./names";
-import { parsePath, pathFor, samplePaths, schemaPaths } from "./refs";
-import { SOURCE, type Json, type JsonObject, type Workflow } from "./types";
+import { actionTitle, EVENT_TITLE, LOOP_ROOTS, LOOP_WORDS, segmentLabel, SEPARATOR, type Catalog } from "./names";
+import { findRefs, isWholeRef, parsePath, pathFor, samplePaths, schemaPaths } from "./refs";
+import { findAction, loopsAround, upstreamAnywhere } from "./scopes";
+import type { Selection } from "./selection";
+import { FOR_EACH, REPEAT_UNTIL, SOURCE, type Json, type JsonObject, type Workflow, type WorkflowAction } from "./types";
+import { upstreamOf } from "./workflowOps";
 
 export interface DataField {
   /** The JSONPath a ref reads: "$.event.data.title". */
@@ -31,9 +34,11 @@ const CEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CEL_KEYWORDS = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
 
 /** The CEL that reads a JSONPath: `$.state['my-step'].items[0]` -> `state["my-step"].items[0]`. */
+const CEL_ROOTS = new Set(["event", "state", "async", ...LOOP_ROOTS]);
+
 export function celPath(path: string): string | null {
   const parsed = parsePath(path);
-  if (!parsed || (parsed.root !== "event" && parsed.root !== "state" && parsed.root !== "async")) return null;
+  if (!parsed || !CEL_ROOTS.has(parsed.root)) return null;
   let text = parsed.root;
   for (const segment of parsed.segments) {
     if (typeof segment === "number") text += `[${segment}]`;
@@ -79,7 +84,7 @@ export function eventGroup(sample: Json | null, root = "$.event", title = EVENT_
 
 /** A step's output fields, from its output type. */
 export function outputGroup(workflow: Workflow, catalog: Catalog, id: string, root?: string): DataGroup | null {
-  const action = workflow.actions.find((a) => a.id === id);
+  const action = findAction(workflow, id);
   const definition = action && catalog.get(action.kind);
   if (!action || !definition) return null;
   const base = root ?? pathFor("$.state", [id]);
@@ -117,6 +122,72 @@ export function dataGroups(context: DataContext): DataGroup[] {
     if (group) groups.push(group);
   }
   return groups;
+}
+
+/** What the steps inside a loop read of it: for each, the current item (with the fields an item of
+ * its list has, when known from the list's own fields in `outside`) and its number; for repeat until,
+ * the round and the previous round's result (with its fields, from the step that gives it). */
+export function loopGroup(workflow: Workflow, catalog: Catalog, loop: WorkflowAction, outside: DataGroup[]): DataGroup {
+  const title = `${actionTitle(loop, catalog.get(loop.kind))}`;
+  if (loop.kind === FOR_EACH) {
+    const items = loop.inputs?.items;
+    const list = isWholeRef(items) ? findRefs(items)[0].path : null;
+    const fields: DataField[] = [{ path: "$.item", cel: "item", label: LOOP_WORDS.item, type: "any" }];
+    if (list) {
+      const first = `${list}[0]`;
+      for (const group of outside) {
+        for (const field of group.fields) {
+          if (field.path === first) fields[0] = { ...fields[0], type: field.type, ...(field.sample !== undefined ? { sample: field.sample } : {}) };
+          else if (field.path.startsWith(first) && /^[.[]/.test(field.path.slice(first.length))) {
+            const path = `$.item${field.path.slice(first.length)}`;
+            const rest = parsePath(path)?.segments ?? [];
+            fields.push({ ...field, path, cel: celPath(path), label: `${LOOP_WORDS.item}${SEPARATOR}${labelOf(rest)}` });
+          }
+        }
+      }
+    }
+    fields.push({ path: "$.index", cel: "index", label: LOOP_WORDS.index, type: "integer", sample: 0 });
+    return { title, fields, hint: list ? undefined : "Choose the list to go through in the loop's panel to see an item's fields here." };
+  }
+  const fields: DataField[] = [{ path: "$.round", cel: "round", label: LOOP_WORDS.round, type: "integer", sample: 0 }];
+  const result = loop.body?.result;
+  const last = result ? outputGroup(workflow, catalog, result, "$.last") : null;
+  if (last) {
+    for (const field of last.fields) {
+      const rest = parsePath(field.path)?.segments ?? [];
+      fields.push({ ...field, label: rest.length ? `${LOOP_WORDS.last}${SEPARATOR}${labelOf(rest)}` : LOOP_WORDS.last });
+    }
+  } else fields.push({ path: "$.last", cel: "last", label: LOOP_WORDS.last, type: "any" });
+  return { title, fields };
+}
+
+/** What the selected step (or connection) can read: the trigger event, the steps before it (also those
+ * before the loops around it), and what the loop around it gives (its item, or its round). */
+export function groupsAt(workflow: Workflow, catalog: Catalog, sample: Json | null, selection: Selection | null): DataGroup[] {
+  const forStep = (id: string, own: boolean): DataGroup[] => {
+    const upstream = [...upstreamAnywhere(workflow, id, upstreamOf), ...(own ? [id] : [])];
+    const groups = dataGroups({ workflow, catalog, sample, upstream });
+    const loops = loopsAround(workflow, id);
+    const inner = loops[loops.length - 1];
+    if (inner) groups.splice(1, 0, loopGroup(workflow, catalog, inner, forStep(inner.id, false)));
+    return groups;
+  };
+  if (selection?.kind === "action") {
+    const groups = forStep(selection.id, false);
+    // a repeat until's condition reads its own round and the round's result
+    const action = findAction(workflow, selection.id);
+    if (action?.kind === REPEAT_UNTIL) groups.splice(1, 0, loopGroup(workflow, catalog, action, groups));
+    return groups;
+  }
+  if (selection?.kind === "edge") {
+    const groups = selection.from === SOURCE ? forStep(selection.to, false) : forStep(selection.from, true);
+    if (selection.from !== SOURCE) {
+      const own = outputGroup(workflow, catalog, selection.from, "$.output");
+      if (own) groups.unshift({ ...own, title: `${own.title} (the step this connection leaves)` });
+    }
+    return groups;
+  }
+  return dataGroups({ workflow, catalog, sample, upstream: [] });
 }
 
 /** A group's title with its field's label: "Trigger event > Title". */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { conditionLabel, freePosition, layout, NODE_HEIGHT, NODE_WIDTH, placedPositions, toFlow } from "./flow";
+import { conditionLabel, freePosition, layout, layoutAll, LOOP_HEADER, LOOP_PAD, makeRoom, NODE_HEIGHT, NODE_WIDTH, placeAll, placedPositions, toFlow } from "./flow";
+import { editAt } from "./scopes";
 import { placeProblems } from "./forms";
 import type { ActionDef, Workflow } from "./types";
 import { addAction, setPosition, setPositions } from "./workflowOps";
@@ -7,7 +8,8 @@ import { addAction, setPosition, setPositions } from "./workflowOps";
 const echo: ActionDef = {
   kind: "echo", name: "Echo", description: "", icon: null, inputs: {}, outputs: {}, edges: { allow_add: true, edges: [] },
 };
-const catalog = new Map([["echo", echo]]);
+const forEach: ActionDef = { ...echo, kind: "builtin:for_each", name: "Repeat for each item" };
+const catalog = new Map([["echo", echo], ["builtin:for_each", forEach]]);
 const workflow: Workflow = {
   actions: [
     { id: "a", kind: "echo" },
@@ -134,5 +136,80 @@ describe("placing a new node", () => {
     for (const p of Object.values(placedPositions(moved))) {
       expect(Math.abs(p.x - at.x) >= NODE_WIDTH || Math.abs(p.y - at.y) >= NODE_HEIGHT).toBe(true);
     }
+  });
+});
+
+describe("loops on the canvas", () => {
+  const loops: Workflow = {
+    actions: [
+      {
+        id: "each",
+        kind: "builtin:for_each",
+        inputs: { items: "!ref($.event.data.lines)" },
+        body: {
+          actions: [{ id: "reserve", kind: "echo", name: "Reserve" }, { id: "notify", kind: "echo", name: "Notify" }],
+          edges: [{ from: "$source", to: "reserve" }, { from: "reserve", to: "notify", conditional: { type: "failed" } }],
+        },
+      },
+      { id: "after", kind: "echo" },
+    ],
+    edges: [{ from: "$source", to: "each" }, { from: "each", to: "after" }],
+  };
+
+  it("draws a loop as a box holding its steps (parents first), sized around them", () => {
+    const { nodes, edges } = toFlow(loops, { catalog, trigger: { event: "shop/order" }, editable: true });
+    expect(nodes.map((n) => [n.id, n.type, n.parentId])).toEqual([
+      ["$source", "trigger", undefined],
+      ["each", "loop", undefined],
+      ["reserve", "action", "each"],
+      ["notify", "action", "each"],
+      ["after", "action", undefined],
+    ]);
+    const box = nodes[1];
+    const inside = nodes.filter((n) => n.parentId === "each");
+    for (const node of inside) {
+      expect(node.extent).toBe("parent");
+      expect(node.position.x).toBeGreaterThanOrEqual(LOOP_PAD);
+      expect(node.position.y).toBeGreaterThanOrEqual(LOOP_HEADER);
+      expect(node.position.x + NODE_WIDTH).toBeLessThanOrEqual(box.width ?? 0);
+      expect(node.position.y + NODE_HEIGHT).toBeLessThanOrEqual(box.height ?? 0);
+    }
+    // nothing after the loop sits inside its box
+    const after = nodes.find((n) => n.id === "after");
+    expect(after!.position.y).toBeGreaterThanOrEqual(box.position.y + (box.height ?? 0));
+    expect(edges.map((e) => [e.id, e.source, e.sourceHandle, e.label ?? null])).toEqual([
+      ["$source->reserve", "each", "body", null],
+      ["reserve->notify", "reserve", "failed", "On failure"],
+      ["$source->each", "$source", "next", null],
+      ["each->after", "each", "next", null],
+    ]);
+    const failure = edges[1];
+    expect(failure.className).toContain("wk-edge-failure");
+    expect(failure.data?.insertable).toBe(false);
+    expect(failure.ariaLabel).toBe("Connection from Reserve to Notify (on failure)");
+    expect(edges[0].ariaLabel).toBe("Connection from the start of Repeat for each item to Reserve");
+    // an on-failure branch does not take the place of the plain "+" after its step
+    expect(nodes.find((n) => n.id === "reserve")?.data.slots).toEqual([{}]);
+    expect(box.ariaLabel).toBe("Step Repeat for each item, 2 steps inside");
+  });
+
+  it("places a new step inside a loop within its box, and a grown loop pushes down what is below it", () => {
+    const pinned = setPositions(loops, placedPositions(loops));
+    const at = freePosition(pinned, "reserve", ["each"]);
+    const reserve = placedPositions(pinned).reserve;
+    expect(at.y).toBeGreaterThan(reserve.y);
+    expect(at.x).toBeGreaterThanOrEqual(LOOP_PAD);
+    const aside = freePosition(pinned, "reserve", ["each"], undefined, true);
+    expect(aside.x).toBeGreaterThan(reserve.x);
+    const grown = editAt(pinned, ["each"], (g) => addAction(g, "echo", { id: "more", parent: "notify", position: freePosition(pinned, "notify", ["each"]) }).workflow);
+    const roomy = makeRoom(pinned, grown);
+    const placement = placeAll(roomy);
+    expect(placement.positions.after.y).toBeGreaterThanOrEqual(placement.positions.each.y + placement.sizes.each.height);
+  });
+
+  it("tidies up every graph, loops' steps inside their boxes", () => {
+    const positions = layoutAll(loops);
+    expect(Object.keys(positions).sort()).toEqual(["$source", "after", "each", "notify", "reserve"]);
+    expect(positions.reserve.y).toBeGreaterThanOrEqual(LOOP_HEADER);
   });
 });

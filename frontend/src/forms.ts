@@ -12,21 +12,41 @@ export interface PlacedProblems {
 }
 
 const INDEXED = /^(actions|edges)\[(\d+)\](.*)$/;
+const IN_BODY = /^actions\[(\d+)\]\.body\.((?:actions|edges)\[\d+\].*)$/;
 
-/** Where each problem belongs: an action (by id), an edge ("from->to"), the trigger, or the workflow. */
+/** A problem's path inside the loops it is in: `actions[2].body.actions[0].inputs.sku` is
+ * `actions[0].inputs.sku` of the graph inside the loop `actions[2]`. A path about the loop's body as a
+ * whole (`actions[2].body`, `.body.result`, `.body.edges`) stays the loop's. */
+export function scopedPath(workflow: Workflow, path: string): { graph: Workflow; scope: string[]; rest: string } {
+  let graph = workflow;
+  let rest = path;
+  const scope: string[] = [];
+  for (let found = IN_BODY.exec(rest); found; found = IN_BODY.exec(rest)) {
+    const loop = graph.actions[Number(found[1])];
+    if (!loop?.body) break;
+    scope.push(loop.id);
+    graph = { actions: loop.body.actions ?? [], edges: loop.body.edges ?? [] };
+    rest = found[2];
+  }
+  return { graph, scope, rest };
+}
+
+/** Where each problem belongs: an action (by id, inside loops too), an edge ("from->to"), the trigger,
+ * or the workflow. */
 export function placeProblems(problems: Problem[], workflow: Workflow): PlacedProblems {
   const placed: PlacedProblems = { actions: {}, edges: {}, trigger: [], workflow: [] };
   for (const problem of problems) {
-    const match = INDEXED.exec(problem.path);
+    const { graph, rest } = scopedPath(workflow, problem.path);
+    const match = INDEXED.exec(rest);
     if (match) {
       const index = Number(match[2]);
-      if (match[1] === "actions" && workflow.actions[index]) {
-        const id = workflow.actions[index].id;
+      if (match[1] === "actions" && graph.actions[index]) {
+        const id = graph.actions[index].id;
         (placed.actions[id] ??= []).push(problem);
         continue;
       }
-      if (match[1] === "edges" && workflow.edges[index]) {
-        const edge = workflow.edges[index];
+      if (match[1] === "edges" && graph.edges[index]) {
+        const edge = graph.edges[index];
         const key = `${edge.from}->${edge.to}`;
         (placed.edges[key] ??= []).push(problem);
         continue;
@@ -53,7 +73,7 @@ export function pathSegments(rest: string): Array<string | number> {
 
 /** The part of a problem path below `actions[i].inputs`, as segments: "address.city" -> ["address", "city"]. */
 export function inputSegments(path: string): Array<string | number> | null {
-  const match = /^actions\[\d+\]\.inputs(.*)$/.exec(path);
+  const match = /^(?:actions\[\d+\]\.body\.)*actions\[\d+\]\.inputs(.*)$/.exec(path);
   return match ? pathSegments(match[1]) : null;
 }
 

@@ -45,3 +45,23 @@ describe("names end users read", () => {
     expect(typeShort("boolean")).toBe("yes/no");
   });
 });
+
+describe("what the steps inside a loop read", () => {
+  it("names the current item, its number, the round and the previous round's result", () => {
+    const none: Workflow = { actions: [], edges: [] };
+    const catalog = new Map<string, ActionDef>();
+    expect(pathLabel("$.item", none, catalog)).toBe("Current item");
+    expect(pathLabel("$.item.sku", none, catalog)).toBe("Current item > Sku");
+    expect(pathLabel("$.index", none, catalog)).toBe("Item number");
+    expect(pathLabel("$.round", none, catalog)).toBe("Round");
+    expect(pathLabel("$.last.status", none, catalog)).toBe("Previous round's result > Status");
+    expect(pathLabel("$.item[?(@.x)]", none, catalog)).toBe("custom data from the current item");
+    expect(valueText("Line !ref($.item.sku) is out", none, catalog)).toBe("Line [Current item > Sku] is out");
+  });
+
+  it("finds a step inside a loop by its id", () => {
+    const inside: Workflow = { actions: [{ id: "each", kind: "builtin:for_each", body: { actions: [{ id: "r", kind: "x", name: "Reserve" }], edges: [] } }], edges: [] };
+    expect(nodeTitle("r", inside, new Map())).toBe("Reserve");
+    expect(pathLabel("$.state.r.sku", inside, new Map())).toBe("Reserve > Sku");
+  });
+});

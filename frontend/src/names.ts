@@ -3,6 +3,7 @@
 
 import { humanize } from "./forms";
 import { findRefs, parsePath } from "./refs";
+import { findAction } from "./scopes";
 import { SOURCE, type ActionDef, type Workflow, type WorkflowAction } from "./types";
 
 export const TRIGGER_TITLE = "Trigger";
@@ -12,6 +13,10 @@ export const SEPARATOR = " > ";
 
 export type Catalog = Map<string, ActionDef>;
 
+/** What the steps inside a loop read of it, in words (`$.item`, `$.index`, `$.round`, `$.last`). */
+export const LOOP_WORDS = { item: "Current item", index: "Item number", round: "Round", last: "Previous round's result" } as const;
+export const LOOP_ROOTS = Object.keys(LOOP_WORDS) as Array<keyof typeof LOOP_WORDS>;
+
 /** A step's name on the canvas: the name the user gave it, else its action's name. */
 export function actionTitle(action: WorkflowAction, definition: ActionDef | undefined): string {
   return action.name?.trim() || definition?.name || "Unavailable step";
@@ -20,7 +25,7 @@ export function actionTitle(action: WorkflowAction, definition: ActionDef | unde
 /** A node's name by id: "the trigger" for the trigger, the step's title otherwise. */
 export function nodeTitle(id: string, workflow: Workflow, catalog: Catalog): string {
   if (id === SOURCE) return TRIGGER_TITLE;
-  const action = workflow.actions.find((a) => a.id === id);
+  const action = findAction(workflow, id);
   return action ? actionTitle(action, catalog.get(action.kind)) : "a removed step";
 }
 
@@ -42,7 +47,9 @@ function segmentsLabel(segments: Array<string | number>): string {
 export function pathLabel(path: string, workflow: Workflow, catalog: Catalog, outputOf?: string): string {
   const parsed = parsePath(path);
   if (!parsed) {
-    const root = /^\$\.(event|state|output)/.exec(path)?.[1];
+    const root = /^\$\.(event|state|output|item|last)/.exec(path)?.[1];
+    if (root === "item") return `custom data from the ${LOOP_WORDS.item.toLowerCase()}`;
+    if (root === "last") return `custom data from the ${LOOP_WORDS.last.toLowerCase()}`;
     if (root === "event") return `custom data from the ${EVENT_TITLE.toLowerCase()}`;
     return "custom data from an earlier step";
   }
@@ -53,6 +60,10 @@ export function pathLabel(path: string, workflow: Workflow, catalog: Catalog, ou
     if (head === "data") return rest.length ? `${EVENT_TITLE}${SEPARATOR}${segmentsLabel(rest)}` : `${EVENT_TITLE}${SEPARATOR}Data`;
     const first = typeof head === "string" ? (EVENT_FIELDS[head] ?? segmentLabel(head)) : segmentLabel(head);
     return [EVENT_TITLE, first, ...rest.map(segmentLabel)].join(SEPARATOR);
+  }
+  if (root in LOOP_WORDS) {
+    const words = LOOP_WORDS[root as keyof typeof LOOP_WORDS];
+    return segments.length ? `${words}${SEPARATOR}${segmentsLabel(segments)}` : words;
   }
   if (root === "output") {
     const source = outputOf ? nodeTitle(outputOf, workflow, catalog) : "The previous step";

@@ -76,3 +76,43 @@ describe("run errors in words", () => {
     expect(runErrorText("step 'x' of 'loose' failed", workflow, catalog)).not.toMatch(INTERNAL);
   });
 });
+
+describe("problems inside loops", () => {
+  const looped: Workflow = {
+    actions: [
+      {
+        id: "each",
+        kind: "builtin:for_each",
+        name: "Every line",
+        body: {
+          actions: [{ id: "toc", kind: "add_toc" }, { id: "stray", kind: "add_toc", name: "Stray" }],
+          edges: [{ from: "$source", to: "toc" }, { from: "toc", to: "toc2" }],
+        },
+      },
+      { id: "empty", kind: "builtin:repeat_until", name: "Poll", body: { actions: [], edges: [] } },
+    ],
+    edges: [{ from: "$source", to: "each" }],
+  };
+  const inLoop = (code: string, path: string, message = "x") => problemView({ code, path, message } as Problem, looped, catalog);
+
+  it("names the step inside the loop and its field, and goes there", () => {
+    const missing = inLoop("missing_input", "actions[0].body.actions[0].inputs.post_id");
+    expect(missing.text).toBe("Fill in Post id.");
+    expect(missing.where).toBe("Add a Table of Contents > Post id");
+    expect(missing.target).toEqual({ selection: { kind: "action", id: "toc" }, tab: "edit", field: ["post_id"] });
+    expect(inLoop("unreachable", "actions[0].body.actions[1]").text).toBe("Stray never runs: connect it after the start of its loop or after another step inside it.");
+  });
+
+  it("says what a loop lacks, and what a connection inside it needs", () => {
+    expect(inLoop("no_start", "actions[1].body.edges").text).toBe('Poll has no steps inside yet: add one with the "+" inside it.');
+    expect(inLoop("no_start", "actions[1].body.edges").target.selection).toEqual({ kind: "action", id: "empty" });
+    expect(inLoop("unknown_result", "actions[0].body.result").text).toMatch(/^Every line: the step that gave each item's result is gone/);
+    expect(inLoop("invalid_policy", "actions[0].body.actions[0].policy.timeout").text).toBe("Add a Table of Contents: write the time limit of a try as 30s, 5m or 1h.");
+    const edge = inLoop("unknown_edge_target", "actions[0].body.edges[1].to");
+    expect(edge.where).toBe("Connection from Add a Table of Contents to a removed step");
+    expect(edge.target.selection).toEqual({ kind: "edge", from: "toc", to: "toc2" });
+    const start = inLoop("cycle", "actions[0].body.edges[0]");
+    expect(start.where).toBe("Connection from the start of Every line to Add a Table of Contents");
+    for (const v of [edge, start]) expect(v.text + v.where).not.toMatch(INTERNAL);
+  });
+});

@@ -2,7 +2,8 @@
 // (for the API and for placing them on the right field); this turns each into words that name steps
 // and fields as the user sees them, and says where it is, so the problems list can take them there.
 
-import { humanize, inputSegments, pathSegments } from "./forms";
+import { humanize, inputSegments, pathSegments, scopedPath } from "./forms";
+import { everyAction, findAction } from "./scopes";
 import { actionTitle, pathLabel, SEPARATOR, typeWords, type Catalog } from "./names";
 import { findRefs } from "./refs";
 import { settingsSegments } from "./settingsForm";
@@ -76,9 +77,10 @@ const INDEXED = /^(actions|edges)\[(\d+)\]/;
 /** The problem in words, with where it is and what to select to fix it. */
 export function problemView(problem: Problem, workflow: Workflow, catalog: Catalog): ProblemView {
   const scrubbed = scrub(problem.message, workflow, catalog);
-  const indexed = INDEXED.exec(problem.path);
+  const { graph, scope, rest } = scopedPath(workflow, problem.path);
+  const indexed = INDEXED.exec(rest);
   if (indexed?.[1] === "actions") {
-    const action = workflow.actions[Number(indexed[2])];
+    const action = graph.actions[Number(indexed[2])];
     if (action) {
       const definition = catalog.get(action.kind);
       const title = actionTitle(action, definition);
@@ -93,13 +95,15 @@ export function problemView(problem: Problem, workflow: Workflow, catalog: Catal
           target: { selection, tab: "edit", field },
         };
       }
-      return { problem, text: actionProblemText(problem, title, scrubbed), where: title, target: { selection, tab: "edit" } };
+      const own = rest.slice(indexed[0].length);
+      return { problem, text: actionProblemText(problem, title, scrubbed, own, scope.length > 0), where: title, target: { selection, tab: "edit" } };
     }
   }
   if (indexed?.[1] === "edges") {
-    const edge = workflow.edges[Number(indexed[2])];
+    const edge = graph.edges[Number(indexed[2])];
     if (edge) {
-      const from = edge.from === SOURCE ? "the trigger" : titleOf(edge.from, workflow, catalog);
+      const loop = scope[scope.length - 1];
+      const from = edge.from === SOURCE ? (loop ? `the start of ${titleOf(loop, workflow, catalog)}` : "the trigger") : titleOf(edge.from, workflow, catalog);
       const to = titleOf(edge.to, workflow, catalog);
       return {
         problem,
@@ -122,7 +126,7 @@ export function problemView(problem: Problem, workflow: Workflow, catalog: Catal
 }
 
 function titleOf(id: string, workflow: Workflow, catalog: Catalog): string {
-  const action = workflow.actions.find((a) => a.id === id);
+  const action = findAction(workflow, id);
   return action ? actionTitle(action, catalog.get(action.kind)) : "a removed step";
 }
 
@@ -166,10 +170,24 @@ function inputProblemText(
   }
 }
 
-function actionProblemText(problem: Problem, title: string, scrubbed: string): string {
+function actionProblemText(problem: Problem, title: string, scrubbed: string, own = "", inLoop = false): string {
   switch (problem.code) {
     case "unreachable":
-      return `${title} never runs: connect it after the trigger or after another step.`;
+      return inLoop
+        ? `${title} never runs: connect it after the start of its loop or after another step inside it.`
+        : `${title} never runs: connect it after the trigger or after another step.`;
+    case "no_start":
+      return `${title} has no steps inside yet: add one with the "+" inside it.`;
+    case "missing_body":
+      return `${title} has no steps inside yet: add one with the "+" inside it.`;
+    case "unexpected_body":
+      return `${title} holds steps but is not a loop: delete it and add it again.`;
+    case "unknown_result":
+      return `${title}: the step that gave each item's result is gone: choose another one.`;
+    case "loops_too_deep":
+      return `${title} is inside too many loops: move its steps out of one of them.`;
+    case "invalid_policy":
+      return own.includes("timeout") ? `${title}: write the time limit of a try as 30s, 5m or 1h.` : `${title}: ${lowerFirst(sentence(scrubbed))}`;
     case "unknown_kind":
       return `${title} is not available here any more: delete it.`;
     case "duplicate_action_id":
@@ -189,6 +207,8 @@ function edgeProblemText(problem: Problem, scrubbed: string): string {
       return "Choose the value to compare with.";
     case "unknown_conditional_type":
       return "Choose when to follow this connection.";
+    case "invalid_failure_edge":
+      return "The trigger cannot fail: start this connection from a step.";
     case "missing_ref":
     case "malformed_ref":
     case "invalid_ref_root":
@@ -234,7 +254,7 @@ export function scrub(message: string, workflow: Workflow, catalog: Catalog): st
     const segments = pathSegments(rest ?? "");
     return segments.length ? `${title}${SEPARATOR}${fieldTitle(definition, segments)}` : title;
   });
-  for (const action of workflow.actions) {
+  for (const { action } of everyAction(workflow)) {
     const title = actionTitle(action, catalog.get(action.kind));
     const quoted = new RegExp(`(['"])${escapeRegExp(action.id)}\\1`, "g");
     text = text.replace(quoted, `"${title}"`);

@@ -1,5 +1,7 @@
-// What the user has selected in the editor: the trigger, a step, or a connection (or nothing).
+// What the user has selected in the editor: the trigger, a step, or a connection (or nothing). Steps
+// inside loops are selected by id like any other (ids are unique across loops).
 
+import { findAction, findEdge } from "./scopes";
 import { SOURCE, type Workflow } from "./types";
 
 export type Selection = { kind: "trigger" } | { kind: "action"; id: string } | { kind: "edge"; from: string; to: string };
@@ -19,8 +21,8 @@ export function sameSelection(a: Selection | null, b: Selection | null): boolean
 /** The selection if what it names still exists in `workflow`, else null (e.g. after an undo). */
 export function existing(selection: Selection | null, workflow: Workflow): Selection | null {
   if (!selection) return null;
-  if (selection.kind === "action") return workflow.actions.some((a) => a.id === selection.id) ? selection : null;
-  if (selection.kind === "edge") return workflow.edges.some((e) => e.from === selection.from && e.to === selection.to) ? selection : null;
+  if (selection.kind === "action") return findAction(workflow, selection.id) ? selection : null;
+  if (selection.kind === "edge") return findEdge(workflow, selection.from, selection.to) ? selection : null;
   return selection;
 }
 

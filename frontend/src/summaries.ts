@@ -5,7 +5,8 @@ import { fromCel } from "./conditions/cel";
 import { describe } from "./conditions/describe";
 import type { ConditionField } from "./conditions/model";
 import { valueText, type Catalog } from "./names";
-import { SOURCE, type Trigger, type Workflow } from "./types";
+import { everyAction } from "./scopes";
+import { FOR_EACH, REPEAT_UNTIL, SOURCE, type Trigger, type Workflow } from "./types";
 
 /** A condition in words; hand-written CEL the builder cannot read is "a custom condition". */
 export function conditionWords(cel: string, fields: ConditionField[]): string {
@@ -26,10 +27,23 @@ function text(value: unknown, workflow: Workflow, catalog: Catalog): string | nu
 export function nodeSummaries(workflow: Workflow, trigger: Trigger, catalog: Catalog, fields: ConditionField[]): Record<string, string> {
   const out: Record<string, string> = {};
   if (trigger.if) out[SOURCE] = conditionWords(trigger.if, fields);
-  for (const action of workflow.actions) {
+  for (const { action } of everyAction(workflow)) {
     const inputs = action.inputs ?? {};
     let summary: string | null = null;
     switch (action.kind) {
+      case FOR_EACH: {
+        const items = typeof inputs.items === "string" && inputs.items.trim() ? valueText(inputs.items, workflow, catalog) : null;
+        const several = typeof inputs.concurrency === "number" && inputs.concurrency > 1;
+        const pace = several ? `${inputs.concurrency} at once` : "one at a time";
+        summary = items ? `For each of ${items.replace(/^\[(.*)\]$/, "$1")}, ${pace}` : null;
+        break;
+      }
+      case REPEAT_UNTIL: {
+        const until = typeof inputs.condition === "string" && inputs.condition.trim() ? conditionWords(inputs.condition, fields) : null;
+        const most = typeof inputs.max_rounds === "number" ? `, at most ${inputs.max_rounds} rounds` : "";
+        summary = until ? `Until ${until}${most}` : null;
+        break;
+      }
       case "builtin:if":
         summary = typeof inputs.condition === "string" && inputs.condition.trim() ? `If ${conditionWords(inputs.condition, fields)}` : "No condition yet";
         break;

@@ -12,10 +12,31 @@ export type JsonObject = { [key: string]: Json };
 // -- the workflow instance (the TypeScript Workflow Kit's format; unknown keys are kept) -------------
 
 export interface Conditional {
+  /** "if", "else", "match", or "failed" (taken when the edge's source failed: it reads nothing). */
   type: string;
-  ref: string;
+  ref?: string;
   value?: Json;
   [extra: string]: Json | undefined;
+}
+
+/** How one step is retried and bounded, set by the user (all optional). */
+export interface ActionPolicy {
+  /** Tries after the first one (0..20), instead of the action's own default. */
+  retries?: number;
+  /** How long one try may take ("30s", "5m"). */
+  timeout?: string;
+  /** A failure after the retries gives the step the output {error: {name, message}} and the run goes on. */
+  continue_on_failure?: boolean;
+  [extra: string]: Json | undefined;
+}
+
+/** The steps inside a loop: a graph of its own whose edges start from `$source` (an iteration's start). */
+export interface WorkflowBody {
+  actions: WorkflowAction[];
+  edges: WorkflowEdge[];
+  /** The body step whose output is each iteration's result (none: every body step's output, by id). */
+  result?: string;
+  [extra: string]: Json | WorkflowAction[] | WorkflowEdge[] | undefined;
 }
 
 export interface WorkflowAction {
@@ -24,7 +45,9 @@ export interface WorkflowAction {
   name?: string;
   description?: string;
   inputs?: JsonObject;
-  [extra: string]: Json | undefined;
+  policy?: ActionPolicy;
+  body?: WorkflowBody;
+  [extra: string]: Json | ActionPolicy | WorkflowBody | undefined;
 }
 
 export interface WorkflowEdge {
@@ -93,4 +116,9 @@ export type StoredEvent = Omit<Schemas["StoredEvent"], "event"> & { event: JsonO
 
 /** The trigger's id in the workflow format: edges from the trigger start here. Never shown to users. */
 export const SOURCE = "$source";
+/** The loop builtins: their steps inside are their `body`. */
+export const FOR_EACH = "builtin:for_each";
+export const REPEAT_UNTIL = "builtin:repeat_until";
+/** An edge condition taken only when its source step failed (after its retries). */
+export const FAILED = "failed";
 export const TERMINAL: RunStatus[] = ["completed", "failed", "cancelled"];

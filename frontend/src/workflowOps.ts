@@ -2,7 +2,7 @@
 // makes goes through here and returns a new object, so the canvas is a view of the JSON, never the
 // other way round. Unknown keys are kept.
 
-import { SOURCE, type Conditional, type Json, type JsonObject, type Workflow, type WorkflowAction, type WorkflowEdge } from "./types";
+import { FOR_EACH, REPEAT_UNTIL, SOURCE, type Conditional, type Json, type JsonObject, type Workflow, type WorkflowAction, type WorkflowEdge } from "./types";
 
 export interface Position {
   x: number;
@@ -16,7 +16,14 @@ export function emptyWorkflow(name = ""): Workflow {
 /** A new action id from its kind, unique in the workflow (never reusing a deleted one's slot by count). */
 export function newActionId(workflow: Workflow, kind: string): string {
   const base = kind.replace(/^builtin:/, "").replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "") || "action";
-  const taken = new Set(workflow.actions.map((a) => a.id));
+  const taken = new Set<string>();
+  const walk = (actions: WorkflowAction[]) => {
+    for (const a of actions) {
+      taken.add(a.id);
+      if (a.body) walk(a.body.actions ?? []); // ids are unique across loops' steps too
+    }
+  };
+  walk(workflow.actions);
   if (!taken.has(base)) return base;
   for (let n = 2; ; n += 1) {
     const candidate = `${base}_${n}`;
@@ -41,6 +48,7 @@ export function addAction(workflow: Workflow, kind: string, options: AddOptions 
   const action: WorkflowAction = { id, kind };
   if (options.name) action.name = options.name;
   action.inputs = options.inputs ?? {};
+  if (kind === FOR_EACH || kind === REPEAT_UNTIL) action.body = { actions: [], edges: [] }; // the steps inside come next
   let next: Workflow = { ...workflow, actions: [...workflow.actions, action] };
   if (options.position) next = setPosition(next, id, options.position);
   if (options.parent !== undefined) next = connect(next, options.parent, id, options.edge);
@@ -219,6 +227,8 @@ export function downstreamOf(workflow: Workflow, id: string): string[] {
 }
 
 export interface InsertOptions {
+  /** The new action's id (by default a new one from its kind). */
+  id?: string;
   inputs?: JsonObject;
   position?: Position;
   /** The connection from the new action on to the old target (e.g. an If's "True"). */
@@ -248,6 +258,7 @@ export function insertBetween(
     }
   }
   const added = addAction(next, kind, {
+    id: options.id,
     inputs: options.inputs,
     position: options.position,
     parent: from,

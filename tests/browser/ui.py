@@ -11,7 +11,10 @@ from playwright.sync_api import Locator, Page, expect
 from .conftest import ARTIFACTS, Server
 
 SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
-INTERNAL = re.compile(r"\$source|builtin:|\$\.(event|state|output)\b|!ref\(|actions\[\d+\]|NonRetriableError")
+INTERNAL = re.compile(
+    r"\$source|builtin:|\$\.(event|state|output|item|index|round|last)\b|!ref\(|actions\[\d+\]|\.body\.|"
+    r"\w\[\d+\]/\w|NonRetriableError"  # a loop iteration's record id (each[0]/reserve)
+)
 
 
 def open_list(page: Page, server: Server, tenant: str = "acme") -> None:

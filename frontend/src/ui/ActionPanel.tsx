@@ -8,10 +8,13 @@ import { cleanJson, errorSchemaFor, formSchema, inputSegments, isFreeForm, setIn
 import { actionTitle, nodeTitle, pathLabel, type Catalog } from "../names";
 import { problemView } from "../problemText";
 import { findRefs, insertRef, isWholeRef, removeRef } from "../refs";
-import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow, type WorkflowAction } from "../types";
+import { graphAt, isFailureEdge, isLoop, scopeOf } from "../scopes";
+import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow, type WorkflowAction, type WorkflowBody } from "../types";
 import { incoming, wouldCycle } from "../workflowOps";
 import { BUTTON_TEMPLATES } from "./formButtons";
 import { ActionIcon } from "./nodes";
+import { isLoopSettingsProblem, LOOP_OWN_INPUTS, LoopSettings } from "./LoopSettings";
+import { PolicySection } from "./PolicySection";
 import { RefPicker } from "./RefPicker";
 import { FORM_FIELDS, FORM_WIDGETS } from "./widgets";
 
@@ -209,6 +212,10 @@ export interface ActionPanelProps {
   onDisconnect: (from: string) => void;
   onDelete: () => void;
   onAddAfter: (anchor: HTMLElement) => void;
+  /** Add a step that runs when this one fails (a connection "on failure"). */
+  onAddOnFailure?: (anchor: HTMLElement) => void;
+  /** A loop's body changed (which step gives each item's result). */
+  onBody?: (change: Partial<WorkflowBody>) => void;
 }
 
 export function ActionPanel(props: ActionPanelProps) {
@@ -216,20 +223,38 @@ export function ActionPanel(props: ActionPanelProps) {
   const [connectFrom, setConnectFrom] = useState("");
   const inputs = useMemo(() => (action.inputs ?? {}) as JsonObject, [action.inputs]);
   const views = problems.map((p) => problemView(p, workflow, catalog));
-  const inputProblems = views.filter((v) => inputSegments(v.problem.path)?.length);
-  const otherProblems = views.filter((v) => !inputProblems.includes(v));
-  const parents = incoming(workflow, action.id).map((e) => e.from);
-  const candidates = [SOURCE, ...workflow.actions.map((a) => a.id)].filter(
-    (id) => id !== action.id && !parents.includes(id) && !wouldCycle(workflow, id, action.id),
+  const loop = isLoop(action);
+  const policyProblems = views.filter((v) => /\.policy(\.|$)/.test(v.problem.path));
+  const loopProblems = loop ? views.filter((v) => isLoopSettingsProblem(v.problem)) : [];
+  const inputProblems = views.filter((v) => inputSegments(v.problem.path)?.length && !loopProblems.includes(v));
+  const otherProblems = views.filter((v) => !inputProblems.includes(v) && !policyProblems.includes(v) && !loopProblems.includes(v));
+  // connections are made within the graph the step is in (the workflow, or the loop around it)
+  const scope = scopeOf(workflow, action.id) ?? [];
+  const graph = graphAt(workflow, scope);
+  const into = incoming(graph, action.id);
+  const parents = into.map((e) => e.from);
+  const candidates = [SOURCE, ...graph.actions.map((a) => a.id)].filter(
+    (id) => id !== action.id && !parents.includes(id) && !wouldCycle(graph, id, action.id),
   );
+  const loopAround = scope[scope.length - 1];
+  const startName = loopAround ? `the start of ${nodeTitle(loopAround, workflow, catalog)}` : "the trigger";
   const title = actionTitle(action, definition);
-  const nameOf = (id: string) => (id === SOURCE ? "the trigger" : nodeTitle(id, workflow, catalog));
+  const nameOf = (id: string) => (id === SOURCE ? startName : nodeTitle(id, workflow, catalog));
+  const failureTargets = graph.edges.filter((e) => e.from === action.id && isFailureEdge(e)).map((e) => nodeTitle(e.to, workflow, catalog));
   const { groups, api, workflowId, onChange } = props;
   const context = useMemo(
     () => formContextFor({ groups, api: api ?? null, workflowId, inputs, workflow, catalog, onChange: (change) => onChange(change, `inputs:${action.id}`) }),
     [groups, api, workflowId, inputs, workflow, catalog, onChange, action.id],
   );
-  const shownSchema = useMemo(() => (definition ? formSchema(definition.inputs, inputs) : {}), [definition, inputs]);
+  const shownSchema = useMemo(() => {
+    if (!definition) return {};
+    const schema = formSchema(definition.inputs, inputs);
+    // a loop's pace and failure choice are said in words below the form
+    const own = LOOP_OWN_INPUTS[definition.kind] ?? [];
+    const properties = { ...((schema.properties ?? {}) as JsonObject) };
+    for (const name of own) delete properties[name];
+    return own.length ? { ...schema, properties } : schema;
+  }, [definition, inputs]);
   const uiSchema = useMemo(() => uiSchemaFor(shownSchema), [shownSchema]);
   const errors = errorSchemaFor(inputProblems.map((v) => ({ ...v.problem, message: v.text })));
 
@@ -298,13 +323,33 @@ export function ActionPanel(props: ActionPanelProps) {
       ) : (
         <p className="wk-problems">This step is not available here any more: delete it, or ask the product's team.</p>
       )}
+      {loop && definition && (
+        <LoopSettings
+          loop={action}
+          catalog={catalog}
+          problems={loopProblems.map((v) => v.text)}
+          onInputs={(next) => props.onChange({ inputs: next }, `inputs:${action.id}`)}
+          onResult={(result) => props.onBody?.({ result })}
+        />
+      )}
+      <PolicySection
+        key={`policy:${action.id}`}
+        policy={action.policy}
+        onFailure={failureTargets}
+        problems={policyProblems.map((v) => v.text)}
+        onChange={(policy) => props.onChange({ policy }, `policy:${action.id}`)}
+        onAddOnFailure={(anchor) => props.onAddOnFailure?.(anchor)}
+      />
       <div className="wk-section">
         <h3>Runs after</h3>
         <ul className="wk-list" aria-label="Runs after">
           {parents.length === 0 && <li className="wk-help">Nothing yet: this step never runs until it is connected.</li>}
-          {parents.map((from) => (
+          {into.map(({ from, ...edge }) => (
             <li key={from} className="wk-parent">
-              <span>{from === SOURCE ? "The trigger" : nameOf(from)}</span>
+              <span>
+                {from === SOURCE ? (loopAround ? `The start of ${nodeTitle(loopAround, workflow, catalog)}` : "The trigger") : nameOf(from)}
+                {isFailureEdge(edge) && <span className="wk-help"> (if it fails)</span>}
+              </span>
               <button type="button" className="wk-link" onClick={() => props.onDisconnect(from)} aria-label={`Disconnect from ${nameOf(from)}`}>
                 remove
               </button>
@@ -317,7 +362,7 @@ export function ActionPanel(props: ActionPanelProps) {
             <select id={`wk-connect-${action.id}`} value={connectFrom} onChange={(e) => setConnectFrom(e.target.value)}>
               <option value="">Choose a step…</option>
               {candidates.map((id) => (
-                <option key={id} value={id}>{id === SOURCE ? "The trigger" : nameOf(id)}</option>
+                <option key={id} value={id}>{id === SOURCE ? (loopAround ? `The start of ${nodeTitle(loopAround, workflow, catalog)}` : "The trigger") : nameOf(id)}</option>
               ))}
             </select>
             <button

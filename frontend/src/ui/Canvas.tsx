@@ -24,7 +24,8 @@ export interface CanvasProps {
   edges: FlowEdge[];
   readOnly?: boolean;
   onSelect: (selection: Selection | null) => void;
-  onConnect?: (from: string, to: string) => void;
+  /** A connection drawn from a node's handle ("next", "failed", or a loop's inner "body") to a node. */
+  onConnect?: (from: string, to: string, handle: string | null) => void;
   onMove?: (positions: Record<string, { x: number; y: number }>) => void;
   onDeleteNodes?: (ids: string[]) => void;
   onDeleteEdges?: (edges: Array<{ from: string; to: string }>) => void;
@@ -45,7 +46,7 @@ function withMeasures(next: FlowNode[], drawn: FlowNode[]): FlowNode[] {
 }
 
 function Flow(props: CanvasProps) {
-  const { screenToFlowPosition, fitView, getViewport, setCenter } = useReactFlow();
+  const { screenToFlowPosition, fitView, getViewport, setCenter, getInternalNode } = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
   const [nodes, setNodes] = useState<FlowNode[]>(props.nodes);
   const [source, setSource] = useState<FlowNode[]>(props.nodes);
@@ -88,20 +89,21 @@ function Flow(props: CanvasProps) {
   useEffect(() => {
     if (!reveal) return;
     const frame = requestAnimationFrame(() => {
-      const node = props.nodes.find((n) => n.id === reveal.id);
+      // where it is on the canvas (a step inside a loop has its position relative to the loop's box)
+      const node = getInternalNode(reveal.id);
       const box = wrapper.current?.getBoundingClientRect();
       if (!node || !box) return;
+      const position = node.internals.positionAbsolute;
       const { x, y, zoom } = getViewport();
       // its middle and its "+" below it within the canvas: in view enough
-      const middleX = (node.position.x + NODE_WIDTH / 2) * zoom + x;
-      const bottom = (node.position.y + NODE_HEIGHT) * zoom + y + 40;
-      const inside = middleX > 0 && middleX < box.width && node.position.y * zoom + y >= 0 && bottom <= box.height;
-      if (!inside) void setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + NODE_HEIGHT / 2, { zoom, duration: 200 });
+      const middleX = (position.x + NODE_WIDTH / 2) * zoom + x;
+      const bottom = (position.y + NODE_HEIGHT) * zoom + y + 40;
+      const inside = middleX > 0 && middleX < box.width && position.y * zoom + y >= 0 && bottom <= box.height;
+      if (!inside) void setCenter(position.x + NODE_WIDTH / 2, position.y + NODE_HEIGHT / 2, { zoom, duration: 200 });
     });
+    // the node's position is read when asked (from React Flow, not a dependency): a later move must not pan again
     return () => cancelAnimationFrame(frame);
-    // the node's position is read when asked; a later move of it must not pan again
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [reveal, getViewport, setCenter]);
+  }, [reveal, getViewport, setCenter, getInternalNode]);
 
   const onNodesChange = (changes: NodeChange<FlowNode>[]) => {
     setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove" && c.type !== "select"), current));
@@ -123,7 +125,7 @@ function Flow(props: CanvasProps) {
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
-        onConnect={(c: Connection) => c.source && c.target && props.onConnect?.(c.source, c.target)}
+        onConnect={(c: Connection) => c.source && c.target && props.onConnect?.(c.source, c.target, c.sourceHandle ?? null)}
         onNodeDragStop={(_, __, dragged) => props.onMove?.(Object.fromEntries(dragged.map((n) => [n.id, n.position])))}
         onNodeClick={(_, node) => props.onSelect(nodeSelection(node.id))}
         onEdgeClick={(_, edge) => edge.data && props.onSelect({ kind: "edge", from: edge.data.from, to: edge.data.to })}
@@ -140,6 +142,8 @@ function Flow(props: CanvasProps) {
         nodesDraggable={!props.readOnly}
         nodesConnectable={!props.readOnly}
         elementsSelectable
+        // a selected loop's box must not rise above the steps and connections inside it
+        elevateNodesOnSelect={false}
         deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}
         fitView
         fitViewOptions={FIT_OPTIONS}
@@ -180,7 +184,7 @@ export function canvasKey(event: KeyboardEvent<HTMLElement>, props: CanvasProps,
     event.preventDefault();
     event.stopPropagation(); // React Flow's own handler would delete the selected elements instead
     // the focus goes on to what it came from (a step before it, or the trigger), not to the page
-    const before = kind === "node" ? props.edges.find((e) => e.data?.to === id)?.data?.from ?? SOURCE : edge?.from;
+    const before = kind === "node" ? props.edges.find((e) => e.data?.to === id)?.source ?? SOURCE : props.edges.find((e) => e.id === id)?.source;
     if (kind === "node" && id !== SOURCE) props.onDeleteNodes?.([id]);
     if (edge) props.onDeleteEdges?.([{ from: edge.from, to: edge.to }]);
     const root = target.closest(".react-flow");

@@ -3,7 +3,8 @@ import type { DataField, DataGroup } from "../dataFields";
 import { nodeTitle, pathLabel, typeShort, type Catalog } from "../names";
 import { problemView } from "../problemText";
 import { findRefs, insertRef, isWholeRef } from "../refs";
-import type { Conditional, Json, Problem, Workflow, WorkflowEdge } from "../types";
+import { scopeOf } from "../scopes";
+import { FAILED, SOURCE, type Conditional, type Json, type Problem, type Workflow, type WorkflowEdge } from "../types";
 
 export interface EdgePanelProps {
   edge: WorkflowEdge;
@@ -53,13 +54,56 @@ export function EdgePanel({ edge, workflow, catalog, problems, groups, onChange,
   const chosen = fields.find((f) => f.field.path === refPath);
   const fieldType = chosen?.field.type ?? "any";
   const [valueText, setValueText] = useState(valueShown(conditional?.value));
-  const from = nodeTitle(edge.from, workflow, catalog);
+  const loop = (scopeOf(workflow, edge.to) ?? []).slice(-1)[0];
+  const from = edge.from === SOURCE && loop ? `the start of ${nodeTitle(loop, workflow, catalog)}` : nodeTitle(edge.from, workflow, catalog);
   const to = nodeTitle(edge.to, workflow, catalog);
   const setConditional = (next: Partial<Conditional> | null) => {
     if (next === null) onChange({ conditional: null });
     else onChange({ conditional: { type: "if", ref: insertRef(undefined, fields[0]?.field.path ?? "$.output"), ...(conditional ?? {}), ...next } as Conditional });
   };
   const views = problems.map((p) => problemView(p, workflow, catalog));
+  const failure = type === FAILED;
+  const follow = (
+    <div className="wk-field">
+      <label htmlFor="wk-edge-type">Follow this connection</label>
+      <select
+        id="wk-edge-type"
+        value={failure ? FAILED : type ? "when" : ""}
+        onChange={(e) => {
+          if (e.target.value === FAILED) onChange({ conditional: { type: FAILED }, name: null });
+          else if (e.target.value === "when") onChange({ conditional: { type: "if", ref: insertRef(undefined, fields[0]?.field.path ?? "$.output") } });
+          else onChange({ conditional: null });
+        }}
+      >
+        <option value="">Always</option>
+        <option value="when">Only when…</option>
+        {edge.from !== SOURCE && <option value={FAILED}>Only if {from} fails</option>}
+      </select>
+    </div>
+  );
+  if (failure) {
+    return (
+      <div aria-label={`Connection from ${from} to ${to}`}>
+        <div className="wk-section">
+          <h2>
+            <span className="wk-failure-dot" aria-hidden="true" /> On failure
+          </h2>
+          <p className="wk-explain">
+            {to} runs only if {from} fails, after its tries are used up. Then the steps that come after {from} do not run,
+            and the run goes on: the failure is handled, and {to} can use the error as {from}'s result.
+          </p>
+          <p className="wk-help">If {from} succeeds, {to} does not run.</p>
+        </div>
+        {views.length > 0 && (
+          <ul className="wk-problems">{views.map((v) => <li key={v.problem.path + v.problem.code}>{v.text}</li>)}</ul>
+        )}
+        {follow}
+        <button type="button" className="wk-button danger" onClick={onDelete}>
+          Delete this connection
+        </button>
+      </div>
+    );
+  }
   return (
     <div aria-label={`Connection from ${from} to ${to}`}>
       <div className="wk-section">
@@ -75,13 +119,7 @@ export function EdgePanel({ edge, workflow, catalog, problems, groups, onChange,
         <label htmlFor="wk-edge-name">Label</label>
         <input id="wk-edge-name" value={edge.name ?? ""} placeholder="Shown on the canvas" onChange={(e) => onChange({ name: e.target.value || null })} />
       </div>
-      <div className="wk-field">
-        <label htmlFor="wk-edge-type">Follow this connection</label>
-        <select id="wk-edge-type" value={type ? "when" : ""} onChange={(e) => setConditional(e.target.value ? { type: "if" } : null)}>
-          <option value="">Always</option>
-          <option value="when">Only when…</option>
-        </select>
-      </div>
+      {follow}
       {conditional && (
         <div className="wk-condition-row">
           <div className="wk-field">

@@ -6,6 +6,8 @@ import { humanize } from "../forms";
 import { nodeTitle } from "../names";
 import { runErrorText } from "../problemText";
 import { nodeSummaries } from "../summaries";
+import { canvasStatuses, isHandled, iterationLabel, parseRecordId, runTree, statusWords, type StepEntry } from "../runs";
+import { everyAction, findAction, isLoop } from "../scopes";
 import { TERMINAL, type ActionDef, type ActionRecord, type Json, type Run, type Trigger, type Workflow } from "../types";
 import { Canvas } from "./Canvas";
 import { formatTime } from "./RunsPanel";
@@ -22,14 +24,22 @@ function Json({ value, label }: { value: unknown; label: string }) {
   );
 }
 
+/** A record's status as a pill: its status, or "Failed — handled". */
+function StatusPill({ record }: { record: ActionRecord }) {
+  const handled = isHandled(record);
+  return <span className={`wk-status-pill ${handled ? "handled" : record.status}`}>{statusWords(record)}</span>;
+}
+
 function ActionTimeline({ record, title, errorText }: { record: ActionRecord; title: string; errorText: ErrorText }) {
   const attempts = record.attempts ?? [];
   const steps = record.steps ?? [];
+  const handled = isHandled(record);
   return (
     <div aria-label={`Timeline of ${title}`}>
       <h3>
-        {title} <span className={`wk-status-pill ${record.status}`}>{record.status}</span>
+        {title} <StatusPill record={record} />
       </h3>
+      {handled && <div className="wk-help">This step failed, and the workflow handled it: the run went on.</div>}
       <div className="wk-help">
         started {formatTime(record.started_at)} · ended {formatTime(record.ended_at)}
       </div>
@@ -45,11 +55,11 @@ function ActionTimeline({ record, title, errorText }: { record: ActionRecord; ti
           <Json value={record.output} label="output" />
         </>
       )}
-      {record.error && (
+      {(record.error || handled) && (
         <>
           <h4>Error</h4>
-          <div className="wk-problems" role="alert">
-            {errorText(record.error)}
+          <div className="wk-problems" role={handled ? undefined : "alert"}>
+            {errorText(record.error ?? ((record.output as { error: { message: string } }).error))}
           </div>
         </>
       )}
@@ -83,6 +93,10 @@ function ActionTimeline({ record, title, errorText }: { record: ActionRecord; ti
       )}
     </div>
   );
+}
+
+function loopIds(workflow: Workflow): Set<string> {
+  return new Set(everyAction(workflow).filter((f) => isLoop(f.action)).map((f) => f.action.id));
 }
 
 export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
@@ -130,10 +144,11 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
 
   const flow = useMemo(() => {
     if (!workflow || !run) return { nodes: [], edges: [] };
-    const statuses = Object.fromEntries((run.actions ?? []).map((a) => [a.id, a.status]));
-    const fields = conditionFields([eventGroup(run.event as Json), ...workflow.workflow.actions.flatMap((a) => outputGroup(workflow.workflow, catalog, a.id) ?? [])], ["event", "state", "async"]);
+    const { statuses, texts, handled } = canvasStatuses(run.actions ?? [], workflow.workflow);
+    const fields = conditionFields([eventGroup(run.event as Json), ...everyAction(workflow.workflow).flatMap(({ action }) => outputGroup(workflow.workflow, catalog, action.id) ?? [])], ["event", "state", "async"]);
     const summaries = nodeSummaries(workflow.workflow, workflow.trigger, catalog, fields);
-    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected, summaries });
+    const shown = selected && workflow ? parseRecordId(selected, loopIds(workflow.workflow)).action : null;
+    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, statusTexts: texts, handled, selected: shown, summaries });
   }, [workflow, run, catalog, selected]);
 
   const act = async (what: () => Promise<unknown>) => {
@@ -153,6 +168,42 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
     });
   const record = run?.actions?.find((a) => a.id === selected);
   const titleOf = (id: string) => (workflow ? nodeTitle(id, workflow.workflow, catalog) : "a step");
+  const tree = run && workflow ? runTree(run.actions ?? [], workflow.workflow) : [];
+  /** A record's title: its step's name, and the iterations it ran in ("Reserve stock · Item 2"). */
+  const recordTitle = (id: string) => {
+    if (!workflow) return "a step";
+    const { path, action } = parseRecordId(id, loopIds(workflow.workflow));
+    const kinds = path.map((p) => iterationLabel(findAction(workflow.workflow, p.loop)?.kind ?? "", p.index));
+    return [titleOf(action), ...kinds].join(" · ");
+  };
+  /** A canvas click: the step's record (a step inside a loop: its latest iteration's). */
+  const selectNode = (id: string | null) => {
+    if (!id || !run || !workflow) return setSelected(null);
+    const loops = loopIds(workflow.workflow);
+    const found = (run.actions ?? []).filter((a) => parseRecordId(a.id, loops).action === id);
+    setSelected(found.length ? found[found.length - 1].id : id);
+  };
+  const entries = (list: StepEntry[]) => (
+    <ul className="wk-list" aria-label="Steps of this run">
+      {list.map((entry) => (
+        <li key={entry.key}>
+          <button type="button" className="wk-row" onClick={() => setSelected(entry.key)}>
+            <StatusPill record={entry.record} /> {titleOf(entry.action)}
+          </button>
+          {entry.iterations && entry.iterations.length > 0 && (
+            <ol className="wk-iterations" aria-label={`${entry.iterations.length} ${entry.iterations.length === 1 ? "iteration" : "iterations"} of ${titleOf(entry.action)}`}>
+              {entry.iterations.map((iteration) => (
+                <li key={iteration.index} role="group" aria-label={iteration.label}>
+                  <div className="wk-iteration-title">{iteration.label}</div>
+                  {entries(iteration.steps)}
+                </li>
+              ))}
+            </ol>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
   const workflowName = workflow?.workflow.name;
   const errorText: ErrorText = (error) => (workflow ? runErrorText(error.message, workflow.workflow, catalog) : error.message);
   return (
@@ -181,7 +232,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
       </div>
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       <div className="wk-body" style={{ gridTemplateColumns: "1fr 380px" }}>
-        <Canvas nodes={flow.nodes} edges={flow.edges} readOnly onSelect={(next) => setSelected(next?.kind === "action" ? next.id : null)} />
+        <Canvas nodes={flow.nodes} edges={flow.edges} readOnly onSelect={(next) => selectNode(next?.kind === "action" ? next.id : null)} />
         <aside className="wk-side" aria-label="Run details">
           {run && run.error && (
             <div className="wk-banner error" role="alert" style={{ margin: "-12px -12px 12px" }}>
@@ -199,19 +250,14 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
             </div>
           )}
           {record ? (
-            <ActionTimeline record={record} title={titleOf(record.id)} errorText={errorText} />
+            <>
+              <button type="button" className="wk-link" onClick={() => setSelected(null)}>← All steps</button>
+              <ActionTimeline record={record} title={recordTitle(record.id)} errorText={errorText} />
+            </>
           ) : (
             <>
               <div className="wk-help">Select a step to see its attempts, inputs, output and steps.</div>
-              <ul className="wk-list" aria-label="Steps of this run">
-                {run?.actions?.map((a) => (
-                  <li key={a.id}>
-                    <button type="button" className="wk-row" onClick={() => setSelected(a.id)}>
-                      <span className={`wk-status-pill ${a.status}`}>{a.status}</span> {titleOf(a.id)}
-                    </button>
-                  </li>
-                ))}
-              </ul>
+              {entries(tree)}
             </>
           )}
         </aside>

@@ -2,7 +2,7 @@
 // `ariaLabel`), so a screen reader names the node it tabs to.
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, Handle, Position, type EdgeProps, type NodeProps } from "@xyflow/react";
 import { triggerKind, triggerLabel } from "../cron";
-import type { ActionNode, AddSlot, FlowEdge, TriggerNode } from "../flow";
+import { LOOP_HEADER, type ActionNode, type AddSlot, type FlowEdge, type LoopNode, type TriggerNode } from "../flow";
 import { actionTitle } from "../names";
 import { SOURCE } from "../types";
 import { useCanvasActions } from "./canvasActions";
@@ -11,7 +11,7 @@ import { ErrorBoundary } from "./ErrorBoundary";
 // Glyphs every system font has (headless browsers and servers often lack emoji fonts).
 const ICONS: Record<string, string> = {
   split: "◇", clock: "◔", calendar: "▦", hourglass: "◷", send: "✉", workflow: "⇄", plus: "+",
-  list: "☰", "spell-check": "✓", check: "✓", save: "▣", repeat: "↻", mail: "✉", email: "✉",
+  list: "☰", "spell-check": "✓", check: "✓", save: "▣", repeat: "↻", rotate: "⟳", mail: "✉", email: "✉",
 };
 
 /** An icon given as an image: an http(s) or data: image URL, or inline SVG markup (the TypeScript kit's
@@ -86,17 +86,38 @@ export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
           <div className="wk-node-kind">{data.trigger.if ? `Only when ${data.summary ?? "a condition holds"}` : scheduled ? "Schedule" : "Trigger"}</div>
         </div>
         {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
-        <Handle type="source" position={Position.Bottom} aria-label="connect from the trigger" />
+        <Handle type="source" id="next" position={Position.Bottom} aria-label="connect from the trigger" />
       </div>
       <AddButtons from={SOURCE} title="the trigger" slots={data.slots} aside={data.hasChildren} />
     </ErrorBoundary>
   );
 }
 
+/** A step's red "on failure" handle, on its right: a connection drawn from it runs its target only when
+ * the step fails (after its retries). */
+function FailureHandle({ title, editable, used }: { title: string; editable: boolean; used: boolean }) {
+  return (
+    <Handle
+      type="source"
+      id="failed"
+      position={Position.Right}
+      className={`wk-failure-handle${editable || used ? "" : " unused"}`}
+      isConnectable={editable}
+      aria-label={`connect from ${title} on failure`}
+      title={editable ? "Drag from here to a step that runs if this one fails" : undefined}
+    />
+  );
+}
+
+/** The run status under a step's name: the words given (a handled failure, a loop's count) or the status. */
+function StatusLine({ status, text }: { status: string; text?: string }) {
+  return <span className={`wk-status${text ? " wk-status-words" : ""}`}>{text ?? status}</span>;
+}
+
 export function ActionNodeView({ data }: NodeProps<ActionNode>) {
   const { action, definition, problems, status, summary, slots } = data;
   const title = actionTitle(action, definition);
-  const classes = ["wk-node", problems.length ? "has-problems" : "", status ? `status-${status}` : ""].filter(Boolean).join(" ");
+  const classes = ["wk-node", problems.length ? "has-problems" : "", status ? `status-${status}` : "", data.handled ? "status-handled" : ""].filter(Boolean).join(" ");
   // under the name: the run status, or what the step does, or its action's name when renamed
   const subtitle = status ? null : summary ?? (definition ? (action.name && action.name !== definition.name ? definition.name : null) : "Not available here");
   return (
@@ -107,7 +128,7 @@ export function ActionNodeView({ data }: NodeProps<ActionNode>) {
         <div className="wk-node-text">
           <div className="wk-node-title">{title}</div>
           {(status || subtitle) && (
-            <div className="wk-node-kind">{status ? <span className="wk-status">{status}</span> : subtitle}</div>
+            <div className="wk-node-kind">{status ? <StatusLine status={status} text={data.statusText} /> : subtitle}</div>
           )}
         </div>
         {problems.length > 0 && (
@@ -115,7 +136,61 @@ export function ActionNodeView({ data }: NodeProps<ActionNode>) {
             {problems.length} ⚠
           </span>
         )}
-        <Handle type="source" position={Position.Bottom} aria-label={`connect from ${title}`} />
+        <Handle type="source" id="next" position={Position.Bottom} aria-label={`connect from ${title}`} />
+        <FailureHandle title={title} editable={!!data.editable} used={!!data.failureOut} />
+      </div>
+      <AddButtons from={action.id} title={title} slots={slots} aside={data.hasChildren} />
+    </ErrorBoundary>
+  );
+}
+
+/** A loop: a box holding the steps it repeats. Its header says what it goes through; the handle under
+ * the header is where the steps inside start (with a "+" to add one there); the bottom handle leads on
+ * once every item (or round) is done. */
+export function LoopNodeView({ data }: NodeProps<LoopNode>) {
+  const { action, definition, problems, status, summary, slots } = data;
+  const actions = useCanvasActions();
+  const title = actionTitle(action, definition);
+  const empty = (action.body?.actions?.length ?? 0) === 0;
+  const classes = ["wk-node", "wk-loop", problems.length ? "has-problems" : "", status ? `status-${status}` : "", data.handled ? "status-handled" : ""].filter(Boolean).join(" ");
+  const each = action.kind === "builtin:for_each";
+  return (
+    <ErrorBoundary what="this loop" fallback={() => <BrokenNode title={title} />}>
+      <div className={classes}>
+        <Handle type="target" position={Position.Top} aria-label={`connect into ${title}`} />
+        <div className="wk-loop-header" style={{ height: LOOP_HEADER }}>
+          <span className="wk-icon" aria-hidden="true"><ActionIcon icon={definition?.icon} /></span>
+          <div className="wk-node-text">
+            <div className="wk-node-title">{title}</div>
+            <div className="wk-node-kind">
+              {status ? <StatusLine status={status} text={data.statusText} /> : summary ?? (each ? "Choose the list to go through" : "Choose when to stop")}
+            </div>
+          </div>
+          {problems.length > 0 && (
+            <span className="wk-problem-count" title={`${problems.length} problem${problems.length > 1 ? "s" : ""}`}>
+              {problems.length} ⚠
+            </span>
+          )}
+        </div>
+        <Handle type="source" id="body" position={Position.Bottom} className="wk-body-handle" style={{ top: LOOP_HEADER }} aria-label={`connect from the start of ${title}`} />
+        {actions && data.bodySlots.length > 0 && (
+          <div className={`wk-loop-start nodrag nopan${data.bodyStarted ? " aside" : ""}`} style={{ top: LOOP_HEADER + 10 }}>
+            <button
+              type="button"
+              className="wk-add-button nodrag nopan"
+              aria-label={`Add a step inside ${title}`}
+              title={each ? "Add a step to do for each item" : "Add a step to do in each round"}
+              onClick={(event) => {
+                event.stopPropagation();
+                actions.requestAdd({ kind: "start", loop: action.id }, event.currentTarget);
+              }}
+            >
+              +{empty ? <span className="wk-add-branch">{each ? "Add a step to do for each item" : "Add a step to repeat"}</span> : null}
+            </button>
+          </div>
+        )}
+        <Handle type="source" id="next" position={Position.Bottom} aria-label={`connect from ${title}`} />
+        <FailureHandle title={title} editable={!!data.editable} used={!!data.failureOut} />
       </div>
       <AddButtons from={action.id} title={title} slots={slots} aside={data.hasChildren} />
     </ErrorBoundary>
@@ -134,7 +209,7 @@ export function StepEdge(props: EdgeProps<FlowEdge>) {
       {(label || insertable) && (
         <EdgeLabelRenderer>
           <div className="wk-edge-tools nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}>
-            {label && <span className="wk-edge-label react-flow__edge-text">{label}</span>}
+            {label && <span className={`wk-edge-label react-flow__edge-text${data?.failure ? " failure" : ""}`}>{label}</span>}
             {insertable && data && (
               <button
                 type="button"
@@ -156,5 +231,5 @@ export function StepEdge(props: EdgeProps<FlowEdge>) {
   );
 }
 
-export const nodeTypes = { trigger: TriggerNodeView, action: ActionNodeView };
+export const nodeTypes = { trigger: TriggerNodeView, action: ActionNodeView, loop: LoopNodeView };
 export const edgeTypes = { step: StepEdge };

@@ -11,7 +11,8 @@ import type { Catalog } from "../../names";
 import type { Selection } from "../../selection";
 import { settingsSegments } from "../../settingsForm";
 import type { JsonObject, Problem, Version, WorkflowRecord } from "../../types";
-import { connect, disconnect, edgeId, removeAction, updateAction, updateEdge } from "../../workflowOps";
+import { connectAnywhere, disconnectAnywhere, findAction, findEdge, removeAnywhere, updateActionAnywhere, updateBody, updateEdgeAnywhere } from "../../scopes";
+import { edgeId } from "../../workflowOps";
 import { ActionPanel } from "../ActionPanel";
 import { EdgePanel } from "../EdgePanel";
 import { ErrorBoundary } from "../ErrorBoundary";
@@ -44,6 +45,7 @@ export interface SidePanelProps {
   doc: WorkflowDocumentHandle;
   onSelect: (selection: Selection | null) => void;
   onAddAfter: (id: string, anchor: HTMLElement) => void;
+  onAddOnFailure: (id: string, anchor: HTMLElement) => void;
   onOpenRun: (runId: string) => void;
   onTestRun: () => void;
   onPublish: (message: string) => void;
@@ -69,8 +71,8 @@ export function SidePanel(props: SidePanelProps) {
 
   const settingsProblems = props.problems.filter((p) => settingsSegments(p.path) !== null);
   const workflow = document.workflow;
-  const action = selection?.kind === "action" ? workflow.actions.find((a) => a.id === selection.id) : undefined;
-  const edge = selection?.kind === "edge" ? workflow.edges.find((e) => e.from === selection.from && e.to === selection.to) : undefined;
+  const action = selection?.kind === "action" ? findAction(workflow, selection.id) : undefined;
+  const edge = selection?.kind === "edge" ? findEdge(workflow, selection.from, selection.to) : undefined;
   const boundaryKey = `${tab}:${action?.id ?? (edge ? edgeId(edge) : selection?.kind ?? "")}`;
   return (
     <aside className="wk-side" aria-label="Details">
@@ -135,14 +137,16 @@ export function SidePanel(props: SidePanelProps) {
                 problems={props.placed.actions[action.id] ?? []}
                 groups={props.groups}
                 focus={props.focus}
-                onChange={(change, group) => doc.editWorkflow((w) => updateAction(w, action.id, change), group)}
-                onConnectFrom={(from) => doc.editWorkflow((w) => connect(w, from, action.id))}
-                onDisconnect={(from) => doc.editWorkflow((w) => disconnect(w, from, action.id))}
+                onChange={(change, group) => doc.editWorkflow((w) => updateActionAnywhere(w, action.id, change), group)}
+                onBody={(change) => doc.editWorkflow((w) => updateBody(w, action.id, change))}
+                onConnectFrom={(from) => doc.editWorkflow((w) => connectAnywhere(w, from, action.id))}
+                onDisconnect={(from) => doc.editWorkflow((w) => disconnectAnywhere(w, from, action.id))}
                 onDelete={() => {
-                  doc.editWorkflow((w) => removeAction(w, action.id));
+                  doc.editWorkflow((w) => removeAnywhere(w, action.id));
                   props.onSelect(null);
                 }}
                 onAddAfter={(anchor) => props.onAddAfter(action.id, anchor)}
+                onAddOnFailure={(anchor) => props.onAddOnFailure(action.id, anchor)}
               />
             ) : edge ? (
               <EdgePanel
@@ -152,9 +156,9 @@ export function SidePanel(props: SidePanelProps) {
                 catalog={catalog}
                 problems={props.placed.edges[edgeId(edge)] ?? []}
                 groups={props.groups}
-                onChange={(change) => doc.editWorkflow((w) => updateEdge(w, edge.from, edge.to, change), `edge:${edgeId(edge)}`)}
+                onChange={(change) => doc.editWorkflow((w) => updateEdgeAnywhere(w, edge.from, edge.to, change), `edge:${edgeId(edge)}`)}
                 onDelete={() => {
-                  doc.editWorkflow((w) => disconnect(w, edge.from, edge.to));
+                  doc.editWorkflow((w) => disconnectAnywhere(w, edge.from, edge.to));
                   props.onSelect(null);
                 }}
               />

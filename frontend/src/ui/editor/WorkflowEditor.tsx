@@ -3,16 +3,17 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../../api";
-import { conditionFields, dataGroups, eventGroup, outputGroup, type DataGroup } from "../../dataFields";
-import { freePosition, layout, placedPositions, STEP_Y, toFlow } from "../../flow";
+import { conditionFields, eventGroup, groupsAt, outputGroup, type DataGroup } from "../../dataFields";
+import { bodyStart, freePosition, layoutAll, makeRoom, newNodeSize, nodeBottom, placedPositions, toFlow } from "../../flow";
 import { defaultInputs, placeProblems } from "../../forms";
 import { nodeTitle } from "../../names";
 import { isEmptyWorkflowProblem, problemView } from "../../problemText";
 import { existing, selectedNodeId, type Selection } from "../../selection";
 import { nodeSummaries } from "../../summaries";
-import { SOURCE, type ActionDef, type Json, type Problem, type Workflow } from "../../types";
+import { FAILED, SOURCE, type ActionDef, type Conditional, type Json, type Problem, type Workflow } from "../../types";
 import { draftStatus } from "../../versions";
-import { addAction, connect, disconnect, edgeId, insertBetween, positionsOf, removeAction, setPosition, setPositions, upstreamOf } from "../../workflowOps";
+import { connectAt, connectionStart, everyAction, disconnectAnywhere, editAt, findAction, graphAt, removeAnywhere, scopeOf, TOP } from "../../scopes";
+import { addAction, EdgeError, edgeId, insertBetween, newActionId, positionsOf, setPosition, setPositions } from "../../workflowOps";
 import { Canvas } from "../Canvas";
 import { CanvasActionsContext, type AddRequest, type CanvasActions } from "../canvasActions";
 import { ErrorBoundary } from "../ErrorBoundary";
@@ -104,7 +105,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const allFields = useMemo(() => {
     if (!workflow) return [];
     const groups: DataGroup[] = [eventGroup(sampleEvent as Json)];
-    for (const action of workflow.actions) {
+    for (const { action } of everyAction(workflow)) {
       const group = outputGroup(workflow, byKind, action.id);
       if (group) groups.push(group);
     }
@@ -133,39 +134,56 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
     const definition = byKind.get(kind);
     const inputs = definition ? (defaultInputs(definition.inputs) as Record<string, Json>) : {};
     const pinned = setPositions(current.workflow, placedPositions(current.workflow)); // nothing moves under the new one
-    let result: { workflow: Workflow; id: string };
+    const id = newActionId(pinned, kind); // unique across loops' steps too
+    const size = newNodeSize(kind);
+    let result: Workflow;
     try {
       if (request?.kind === "between") {
-        const from = positionsOf(pinned)[request.from];
-        const to = positionsOf(pinned)[request.to];
-        const position = from && to ? { x: Math.round((from.x + to.x) / 2), y: Math.round(from.y + STEP_Y) } : undefined;
-        const shift = from && to && to.y - from.y < 2 * STEP_Y ? { x: 0, y: STEP_Y } : undefined;
+        const scope = scopeOf(pinned, request.to) ?? TOP;
+        const positions = positionsOf(pinned);
+        const from = request.from === SOURCE && scope.length ? bodyStart() : positions[request.from];
+        const to = positions[request.to];
+        const below = nodeBottom(pinned, request.from, scope) + 68;
+        const position = from && to ? { x: Math.round((from.x + to.x) / 2), y: Math.round(below) } : undefined;
+        const room = size.height + 68;
+        const shift = from && to && to.y - below < room ? { x: 0, y: room } : undefined;
         const onward = branchEdge(pinned, "", definition);
-        result = insertBetween(pinned, kind, request.from, request.to, {
-          inputs,
-          position,
-          shift,
-          onward: onward ? { name: onward.name, conditional: onward.conditional } : undefined,
-        });
+        result = editAt(pinned, scope, (graph) =>
+          insertBetween(graph, kind, request.from, request.to, {
+            id,
+            inputs,
+            position,
+            shift,
+            onward: onward ? { name: onward.name, conditional: onward.conditional } : undefined,
+          }).workflow,
+        );
       } else {
-        const parent = request?.from;
-        const parentDefinition = parent && parent !== SOURCE ? byKind.get(pinned.actions.find((a) => a.id === parent)?.kind ?? "") : undefined;
-        const edge = parent ? branchEdge(pinned, parent, parentDefinition, request?.edge) : undefined;
-        result = addAction(pinned, kind, {
-          position: at ?? freePosition(pinned, parent),
-          parent,
-          edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
-          inputs,
-        });
+        const inside = request?.kind === "start" ? [...(scopeOf(pinned, request.loop) ?? TOP), request.loop] : null;
+        const parent = request?.kind === "start" ? SOURCE : request?.from;
+        const scope = inside ?? (parent && parent !== SOURCE ? scopeOf(pinned, parent) ?? TOP : TOP);
+        const graph = graphAt(pinned, scope);
+        const parentDefinition = parent && parent !== SOURCE ? byKind.get(findAction(pinned, parent)?.kind ?? "") : undefined;
+        const failure = request?.kind === "after" && request.failure;
+        const edge: { name?: string; conditional?: Conditional } | undefined = failure ? { conditional: { type: FAILED } } : parent ? branchEdge(graph, parent, parentDefinition, request?.kind === "after" ? request.edge : undefined) : undefined;
+        result = editAt(pinned, scope, (g) =>
+          addAction(g, kind, {
+            id,
+            position: at ?? freePosition(pinned, parent, scope, size, !!failure),
+            parent,
+            edge: edge ? { name: edge.name, conditional: edge.conditional } : undefined,
+            inputs,
+          }).workflow,
+        );
       }
+      result = makeRoom(pinned, result); // a loop that grew pushes what is below it down
     } catch (error) {
       commands.setBanner({ kind: "error", text: `The step was not added: ${(error as Error).message}.` });
       return;
     }
-    doc.edit((d) => ({ ...d, workflow: result.workflow }));
-    setSelected({ kind: "action", id: result.id });
+    doc.edit((d) => ({ ...d, workflow: result }));
+    setSelected({ kind: "action", id });
     setTab("edit");
-    if (!at) setReveal((r) => ({ id: result.id, seq: (r?.seq ?? 0) + 1 })); // a step dropped is where the user put it
+    if (!at) setReveal((r) => ({ id, seq: (r?.seq ?? 0) + 1 })); // a step dropped is where the user put it
     setFocus((f) => ({ field: [], seq: (f?.seq ?? 0) + 1 }));
     setMenu(null);
   };
@@ -194,17 +212,15 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const shownProblems = problems.filter((p) => !isEmptyWorkflowProblem(p, workflow));
   const views = shownProblems.map((p) => problemView(p, workflow, byKind));
   const workflowProblems = placed.workflow.filter((p) => !isEmptyWorkflowProblem(p, workflow)).map((p) => problemView(p, workflow, byKind));
-  const upstream = selection?.kind === "action" ? upstreamOf(workflow, selection.id) : selection?.kind === "edge" && selection.from !== SOURCE ? [...upstreamOf(workflow, selection.from), selection.from] : [];
-  const groups = dataGroups({
-    workflow,
-    catalog: byKind,
-    sample: sampleEvent as Json,
-    upstream,
-    outputOf: selection?.kind === "edge" ? selection.from : undefined,
-  });
+  const groups = groupsAt(workflow, byKind, sampleEvent as Json, selection);
   const menuTitle = (request: AddRequest) => {
+    if (request.kind === "start") return `Add a step inside ${nodeTitle(request.loop, workflow, byKind)}`;
+    if (request.kind === "between" && request.from === SOURCE && (scopeOf(workflow, request.to) ?? TOP).length) {
+      return `Add a step at the start of ${nodeTitle((scopeOf(workflow, request.to) ?? TOP).slice(-1)[0], workflow, byKind)}`;
+    }
     if (request.kind === "between") return `Add a step between ${nodeTitle(request.from, workflow, byKind)} and ${nodeTitle(request.to, workflow, byKind)}`;
     const after = nodeTitle(request.from, workflow, byKind);
+    if (request.failure) return `Add a step to run if ${after} fails`;
     return request.edge ? `Add a step on the ${request.edge} branch of ${after}` : `Add a step after ${after}`;
   };
 
@@ -237,7 +253,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           onBack();
         } : undefined}
         onLayout={() => {
-          doc.editWorkflow((w) => setPositions(w, layout(w)));
+          doc.editWorkflow((w) => setPositions(w, layoutAll(w)));
           setFitRequest((n) => n + 1);
         }}
         onSave={() => void commands.save()}
@@ -282,19 +298,22 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
                 nodes={flow.nodes}
                 edges={flow.edges}
                 onSelect={select}
-                onConnect={(from, to) =>
+                onConnect={(node, to, handle) =>
                   doc.editWorkflow((w) => {
-                    const fromDefinition = from === SOURCE ? undefined : byKind.get(w.actions.find((a) => a.id === from)?.kind ?? "");
-                    const branch = branchEdge(w, from, fromDefinition);
-                    return connect(w, from, to, branch ? { name: branch.name, conditional: branch.conditional } : {});
+                    const start = connectionStart(w, node, handle);
+                    if (!start) throw new EdgeError("that step is not there any more");
+                    if (handle === "failed") return connectAt(w, start.scope, start.from, to, { conditional: { type: FAILED } });
+                    const fromDefinition = start.from === SOURCE ? undefined : byKind.get(findAction(w, start.from)?.kind ?? "");
+                    const branch = branchEdge(graphAt(w, start.scope), start.from, fromDefinition);
+                    return connectAt(w, start.scope, start.from, to, branch ? { name: branch.name, conditional: branch.conditional } : {});
                   })
                 }
                 onMove={(positions) => doc.editWorkflow((w) => Object.entries(positions).reduce((acc, [id, p]) => setPosition(acc, id, p), w))}
                 onDeleteNodes={(ids) => {
-                  doc.editWorkflow((w) => ids.reduce((acc, id) => removeAction(acc, id), w));
+                  doc.editWorkflow((w) => ids.reduce((acc, id) => removeAnywhere(acc, id), w));
                   setSelected(null);
                 }}
-                onDeleteEdges={(edges) => doc.editWorkflow((w) => edges.reduce((acc, e) => disconnect(acc, e.from, e.to), w))}
+                onDeleteEdges={(edges) => doc.editWorkflow((w) => edges.reduce((acc, e) => disconnectAnywhere(acc, e.from, e.to), w))}
                 onDropAction={(kind, position) => addStep(kind, null, position)}
               />
             </ErrorBoundary>
@@ -328,6 +347,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             doc={doc}
             onSelect={select}
             onAddAfter={(id, anchor) => setMenu({ request: { kind: "after", from: id }, anchor })}
+            onAddOnFailure={(id, anchor) => setMenu({ request: { kind: "after", from: id, failure: true }, anchor })}
             onOpenRun={onOpenRun}
             onTestRun={() => void commands.testRun(sample)}
             onPublish={(message) => void commands.publish(message)}

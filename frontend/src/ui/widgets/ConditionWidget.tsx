@@ -1,5 +1,6 @@
 import type { WidgetProps } from "@rjsf/utils";
 import { CONDITION_VARIABLES, conditionFields } from "../../dataFields";
+import { LOOP_ROOTS } from "../../names";
 import { ConditionBuilder } from "../ConditionBuilder";
 import type { FormContext } from "../ActionPanel";
 
@@ -8,7 +9,8 @@ import type { FormContext } from "../ActionPanel";
 export function ConditionWidget({ id, value, onChange, schema, label, rawErrors, registry }: WidgetProps) {
   const context = registry.formContext as FormContext;
   const declared = schema["x-cel-variables"];
-  const variables = Array.isArray(declared) ? (declared as string[]) : CONDITION_VARIABLES;
+  // inside a loop, a condition also reads the loop's item and number (or round and previous result)
+  const variables = [...(Array.isArray(declared) ? (declared as string[]) : CONDITION_VARIABLES), ...LOOP_ROOTS];
   return (
     <ConditionBuilder
       id={id}
