@@ -1169,7 +1169,7 @@ async def test_a_stopped_worker_holds_no_database_connection(kit: WorkflowKit) -
         await close_kit(kit)
 
 
-# -- folded in from the issue-3 acceptance checks --------------------------------------------------
+# -- handled step errors, retry settings and backoff, system events, limits, invoke timeouts ----------
 
 
 async def test_invoke_of_another_tenants_workflow_fails_and_starts_nothing_there(
