@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import itertools
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fake_openai import FakeOpenAI, completion, fake_openai_server
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, ActionContextSync, WorkflowKit
@@ -24,54 +21,10 @@ EVENT = {"name": "post/review", "data": {"title": "Durable workflows"}}
 MESSAGES = [{"role": "system", "content": "Review grammar."}, {"role": "user", "content": "Teh text."}]
 
 
-def completion(content: str, model: str = "test-model") -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-    }
-
-
-@dataclass
-class FakeOpenAI:
-    """Answers POST /v1/chat/completions from a script of (status, headers, body); records requests."""
-
-    base_url: str
-    script: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
-    state = FakeOpenAI(base_url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-            status, headers, payload = state.script.pop(0) if state.script else (200, {}, completion("ok"))
-            encoded = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(encoded)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(encoded)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with fake_openai_server() as state:
+        yield state
 
 
 def kit_with(provider: Any, policy: RetryPolicy | None = None) -> WorkflowKit:
@@ -242,3 +195,35 @@ async def test_an_ai_step_is_durable_in_the_runtime(
         assert len(fake_openai.requests) == 2  # the recorded answer was replayed, not asked again
     finally:
         kit.close()
+
+
+def test_the_kit_takes_its_provider_from_the_environment_and_a_call_may_name_its_model(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("WORKFLOW_KIT_AI_MODEL", "model-from-env")
+    kit = WorkflowKit()
+    assert isinstance(kit.ai, OpenAIProvider)
+
+    @kit.action(kind="ask")
+    async def ask(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        default = await ctx.step.ai.infer("default-model", messages=MESSAGES)
+        named = await ctx.step.ai.infer("named-model", model="model-named", messages=MESSAGES)
+        return {"default": default["content"], "named": named["model"]}
+
+    result = run_workflow(kit, workflow([action("a", "ask")], [edge("$source", "a")]), EVENT)
+    assert result.status == "completed", result.error
+    assert [r["body"]["model"] for r in fake_openai.requests] == ["model-from-env", "model-named"]
+    assert {r["auth"] for r in fake_openai.requests} == {"Bearer sk-from-env"}
+    assert result.state["a"] == {"default": "echo: Teh text.", "named": "model-named"}
+
+
+def test_a_rate_limit_without_retry_after_is_retried_with_the_step_backoff(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script += [(429, {}, {"error": {"message": "slow down"}})] * 2
+    result = one(kit_with(OpenAIProvider("sk-test", base_url=fake_openai.base_url)))
+    assert result.state["r"]["content"] == "echo: Teh text."
+    attempts = result.steps("r")[0].attempts
+    assert [a.error is not None for a in attempts] == [True, True, False]
+    assert "429" in attempts[0].error.message  # type: ignore[union-attr]
+    assert [b.started_at - a.started_at for a, b in itertools.pairwise(attempts)] == [15_000, 30_000]

@@ -316,6 +316,13 @@ def test_health_needs_no_token(api: Api) -> None:
     assert api.client.get("/api/health", headers=api.headers()).json() == {"status": "ok"}
 
 
+def test_an_unknown_route_is_a_json_404(api: Api) -> None:
+    for headers in (api.headers(), {}):
+        response = api.client.get("/api/no-such-route", headers=headers)
+        assert response.headers["content-type"].startswith("application/json")
+        assert_error(response, 404, "not_found")
+
+
 # -- GET /schema/openapi.json ---------------------------------------------------------------------
 
 

@@ -258,6 +258,18 @@ def test_a_forged_or_invalid_token_is_401(
     assert api.client.get("/api/events", headers=api.headers(ALPHA)).json()["items"] == []
 
 
+def test_without_a_token_an_existing_and_a_missing_id_answer_alike(api: Api) -> None:
+    """No existence oracle: the caller is checked before anything is looked up."""
+    created = create(api, api.headers(ALPHA), ALPHA_NAME, "app/x", ECHO)
+    for headers in ({}, bearer("not-a-token")):
+        found = api.client.get(f"/api/workflows/{created}", headers=headers)
+        missing = api.client.get("/api/workflows/01XXXXXXXXXXXXXXXXXXXXXXXX", headers=headers)
+        assert_unauthorized(found)
+        assert_unauthorized(missing)
+        assert found.json() == missing.json()
+        assert created not in found.text and MARKER not in found.text
+
+
 @pytest.mark.parametrize("tenant", ["   ", "t" * 129], ids=["blank", "too-long"])
 def test_a_token_naming_a_tenant_the_api_refuses_is_401(api: Api, tenant: str) -> None:
     """Like a server key with such a tenant header: no valid tenant, no caller (not a 400 per route)."""
@@ -347,6 +359,7 @@ ID_ROUTES: dict[str, Route] = {
     ),
     "get-run": Route("GET", "/api/runs/{completed_run}", "runs:read"),
     "get-failed-run": Route("GET", "/api/runs/{failed_run}", "runs:read"),
+    "run-workflow": Route("GET", "/api/runs/{completed_run}/workflow", "runs:read"),
     "cancel": Route("POST", "/api/runs/{sleeping_run}/cancel", "runs:write", None, True),
     "rerun": Route("POST", "/api/runs/{failed_run}/rerun", "runs:write", None, True),
     "rerun-from-scratch": Route(
@@ -559,6 +572,24 @@ def test_a_wrong_server_key_is_401(api: Api, key: str) -> None:
     body = {"name": "N", "trigger": {"event": "app/x"}, "workflow": ECHO}
     assert_unauthorized(api.client.post("/api/workflows", headers=headers, json=body), key)
     assert api.client.get("/api/workflows", headers=api.headers(ALPHA)).json()["items"] == []
+
+
+def test_server_keys_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WORKFLOW_KIT_SERVER_KEYS: comma-separated, each of them acts for the tenant in the header."""
+    from litestar.testing import TestClient
+
+    from editor_api import create_app
+
+    first, second = "env-key-" + "z" * 40, "second-" + "q" * 40
+    monkeypatch.setenv("WORKFLOW_KIT_SERVER_KEYS", f"{first},{second}")
+    kit = WorkflowKit(database_url=f"sqlite:///{tmp_path}/keys.db", secret=SECRET)
+    with TestClient(create_app(kit)) as client:
+        for key in (first, second):
+            response = client.get("/api/workflows", headers={**bearer(key), "X-Workflow-Kit-Tenant": ALPHA})
+            assert response.status_code == 200, response.text
+        wrong = {**bearer(SERVER_KEY), "X-Workflow-Kit-Tenant": ALPHA}  # the test default is not configured here
+        assert_unauthorized(client.get("/api/workflows", headers=wrong), first, second)
+    kit.close()
 
 
 # -- kit.editor_token -----------------------------------------------------------------------------

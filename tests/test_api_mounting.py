@@ -1,7 +1,7 @@
 """`create_app(kit)` mounted in another ASGI app: a FastAPI host and a plain Starlette one, each running
 the kit's worker in its own lifespan, with the editor API under ``/automations``. Everything the editor
 and the host's backend use works under the prefix: the API, OpenAPI, the editor's files and the embed
-script. On SQLite and PostgreSQL."""
+script. On SQLite and PostgreSQL. And a Litestar host, which forwards the prefix with an ASGI route."""
 
 from __future__ import annotations
 
@@ -183,3 +183,35 @@ def test_a_mounted_api_without_any_worker_warns_once_at_its_first_request(kit: W
             assert client.get(f"{PREFIX}/api/health").status_code == 200
     assert messages == [f"WARNING {NO_WORKER}"]
     assert "run_worker=True" in NO_WORKER and "kit.worker()" in NO_WORKER and "workflow-kit worker" in NO_WORKER
+
+
+def test_a_litestar_host_mounts_the_api_with_an_asgi_route(kit: WorkflowKit, editor: Path) -> None:
+    """Litestar has no `Mount`: a host forwards a path to the app with ``@asgi(..., is_mount=True)``."""
+    from litestar import Litestar, asgi, get
+    from litestar.testing import TestClient as LitestarClient
+    from litestar.types import Receive, Scope, Send
+
+    inner = create_app(kit, frontend_dir=editor)
+
+    @asgi(PREFIX, is_mount=True, copy_scope=True)
+    async def automations(scope: Scope, receive: Receive, send: Send) -> None:
+        await inner(scope, receive, send)
+
+    @get("/")
+    async def home() -> str:
+        return "the host's own page"
+
+    with LitestarClient(Litestar([automations, home])) as client:
+        assert client.get("/").text == "the host's own page"
+        assert client.get(f"{PREFIX}/api/workflows").status_code == 401
+        created = client.post(
+            f"{PREFIX}/api/workflows",
+            headers=headers(kit),
+            json={"name": "Mounted", "trigger": {"event": "app/said"}, "workflow": SHOUT},
+        )
+        assert created.status_code == 201, created.text
+        listed = client.get(f"{PREFIX}/api/workflows", headers=headers(kit)).json()["items"]
+        assert [w["name"] for w in listed] == ["Mounted"]
+        catalog = client.get(f"{PREFIX}/api/actions", headers=headers(kit)).json()
+        assert {"shout", "builtin:if"} <= {a["kind"] for a in catalog}
+        assert client.get(f"{PREFIX}/schema/openapi.json").json()["openapi"].startswith("3.1")

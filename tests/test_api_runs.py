@@ -278,6 +278,27 @@ def test_get_run_returns_the_timeline_in_workflow_order(api: Api) -> None:
     assert never.get("inputs") is None and never.get("attempts", []) == [] and never.get("steps", []) == []
 
 
+def test_the_editor_sees_errors_without_their_tracebacks(api: Api) -> None:
+    """End users see what failed and why; the server's files and code stay with the developers
+    (`kit.runs.get`), out of the run, its cancel answer and its stream."""
+    create_workflow(api, BROKEN, "app/broken")
+    run_id = start(api, "app/broken", {"x": 1})
+    run = wait_run(api, run_id)
+    assert run["status"] == "failed"
+    [failed] = run["actions"]
+    assert failed["error"]["message"] == "broken 1" and "stack" not in failed["error"]
+    assert all("stack" not in attempt.get("error", {}) for attempt in failed["attempts"])
+    developers = api.kit.runs.get_sync("acme", run_id)
+    stack = developers.actions[0].error.stack  # type: ignore[union-attr]
+    assert stack is not None and "Traceback" in stack and ".py" in stack
+    for text in (
+        api.client.get(f"/api/runs/{run_id}", headers=api.headers()).text,
+        api.client.post(f"/api/runs/{run_id}/cancel", headers=api.headers()).text,
+        "".join(stream(api, f"/api/runs/{run_id}/stream", headers=api.headers())[2]),
+    ):
+        assert "Traceback" not in text and 'File "' not in text and ".py" not in text, text
+
+
 def test_get_run_unknown_or_of_another_tenant_is_404(api: Api) -> None:
     create_workflow(api, ECHO, "app/echo")
     run_id = start(api, "app/echo", {"x": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -34,6 +35,12 @@ kit = WorkflowKit(database_url={database_url!r})
 @kit.action(kind="shout", name="Shout")
 def shout(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
     return str(inputs["text"]).upper() + "!"
+
+
+@kit.action(kind="doze", name="Doze")
+def doze(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+    ctx.step.sleep("doze", "1s")
+    return "rested"
 """
 
 
@@ -176,6 +183,55 @@ def test_serve_end_to_end_over_http(tmp_path: Path) -> None:
 
         stop(process, tmp_path / "server.log")
     assert NO_WORKER not in (tmp_path / "server.log").read_text()  # it ran its own worker
+    minter.close()
+
+
+def test_a_run_streams_live_and_a_big_body_is_413_over_a_real_socket(tmp_path: Path) -> None:
+    """What a TestClient cannot show: the stream of a run goes out as it changes through uvicorn (no
+    buffering until the end), and the body limit holds on a real connection."""
+    database_url = write_app(tmp_path)
+    minter = WorkflowKit(database_url=database_url, secret=SECRET)
+    headers = {"Authorization": f"Bearer {minter.editor_token('acme', 'ann')}"}
+    definition = {
+        "actions": [
+            {"id": "loud", "kind": "shout", "inputs": {"text": "!ref($.event.data.text)"}},
+            {"id": "nap", "kind": "doze", "inputs": {}},
+        ],
+        "edges": [{"from": "$source", "to": "loud"}, {"from": "loud", "to": "nap"}],
+    }
+    with server(tmp_path) as (base, process), httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        created = client.post(
+            "/api/workflows",
+            json={
+                "name": "Live",
+                "trigger": {"event": "app/live"},
+                "workflow": definition,
+                "publish": True,
+                "enabled": True,
+            },
+        )
+        assert created.status_code == 201, created.text
+        [event_id] = client.post("/api/events", json={"name": "app/live", "data": {"text": "hi"}}).json()["ids"]
+        deadline = time.monotonic() + 30
+        runs: list[dict[str, Any]] = []
+        while not runs:
+            assert time.monotonic() < deadline, "the event started no run"
+            runs = client.get("/api/runs", params={"event_id": event_id}).json()["items"]
+        statuses: list[str] = []
+        with client.stream("GET", f"/api/runs/{runs[0]['id']}/stream") as live:
+            assert live.status_code == 200 and live.headers["content-type"].startswith("text/event-stream")
+            for line in live.iter_lines():
+                if line.startswith("data:") and line[5:].strip().startswith("{"):
+                    statuses.append(json.loads(line[5:])["status"])
+                assert time.monotonic() < deadline, statuses
+        assert statuses[-1] == "completed" and statuses[0] != "completed", statuses
+        final = client.get(f"/api/runs/{runs[0]['id']}").json()
+        assert final["output"] == {"loud": "HI!", "nap": "rested"}
+
+        big = b'{"name":"app/big","data":{"x":"' + b"a" * (9 * 1024 * 1024) + b'"}}'
+        refused = client.post("/api/events", content=big, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 413 and refused.json()["code"], refused.text
+        stop(process, tmp_path / "server.log")
     minter.close()
 
 

@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import Api
 from helpers import assert_error
 
@@ -134,6 +135,7 @@ def test_create_rejects_malformed_json(api: Api) -> None:
     )
     body = assert_error(response, 400, "bad_request")
     assert set(body) <= {"code", "message", "path"}
+    assert_error(api.client.post("/api/workflows", headers=api.headers(), json=[1, 2]), 400, "bad_request")
     assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
 
 
@@ -420,6 +422,32 @@ def test_put_and_patch_change_only_the_given_fields_and_bump_the_version(api: Ap
     assert (stored["name"], stored["description"], stored["version"], stored["draft"]) == ("Renamed", "", 4, new_draft)
 
 
+def test_an_update_takes_the_instance_as_the_record_names_it(api: Api) -> None:
+    """The instance goes in `workflow` or, as the record names it, `draft`."""
+    created = create(api)
+    draft = {"actions": [{"id": "b", "kind": "echo", "inputs": {"y": 7}}], "edges": [{"from": "$source", "to": "b"}]}
+    response = api.client.put(
+        f"/api/workflows/{created['id']}", headers=api.headers(), json={"draft": draft, "version": 1}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["draft"] == draft
+    assert api.client.get(f"/api/workflows/{created['id']}", headers=api.headers()).json()["draft"] == draft
+
+
+@pytest.mark.xfail(
+    reason="product bug: WorkflowUpdate says a record as read (GET) can be sent back, but GET's record has"
+    " draft_changed, last_run and failures_24h (added with the workflow list), which PUT refuses as unknown"
+    " fields (400)"
+)
+def test_a_record_as_read_can_be_sent_back(api: Api) -> None:
+    created = create(api)
+    url = f"/api/workflows/{created['id']}"
+    record = api.client.get(url, headers=api.headers()).json()
+    response = api.client.put(url, headers=api.headers(), json={**record, "name": "Sent back"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["draft"], response.json()["version"]) == ("Sent back", ECHO, 2)
+
+
 def test_an_update_with_an_invalid_draft_lists_its_problems(api: Api) -> None:
     workflow_id = create(api)["id"]
     response = api.client.put(f"/api/workflows/{workflow_id}", headers=api.headers(), json={"workflow": BROKEN})
@@ -462,6 +490,15 @@ def test_if_match_makes_an_update_conditional(api: Api) -> None:
     assert anything.status_code == 200
     assert anything.json()["version"] == 4
     assert api.client.get(url, headers=api.headers()).json()["name"] == "fourth"
+
+
+def test_if_match_takes_an_unquoted_version_too(api: Api) -> None:
+    workflow_id = create(api)["id"]
+    url = f"/api/workflows/{workflow_id}"
+    assert api.client.put(url, headers={**api.headers(), "If-Match": "1"}, json={"name": "second"}).status_code == 200
+    stale = api.client.put(url, headers={**api.headers(), "If-Match": "1"}, json={"name": "stale"})
+    assert assert_error(stale, 409, "conflict")["current_version"] == 2
+    assert api.client.get(url, headers=api.headers()).json()["name"] == "second"
 
 
 def test_if_match_garbage_is_400(api: Api) -> None:
@@ -679,6 +716,17 @@ def test_validate_the_stored_draft(api: Api) -> None:
     stored = api.client.get(f"/api/workflows/{broken['id']}", headers=api.headers()).json()
     assert stored["version"] == 1 and stored["updated_at"] == broken["updated_at"]
     assert_error(api.client.post("/api/workflows/nope/validate", headers=api.headers()), 404, "not_found")
+
+
+def test_validate_a_workflow_checks_the_instance_in_the_body(api: Api) -> None:
+    """As an edit of this workflow would be checked; the stored draft stays as it was."""
+    stored = create(api)
+    bad = {"actions": [{"id": "one", "kind": "no-such-kind"}], "edges": [{"from": "$source", "to": "one"}]}
+    response = api.client.post(f"/api/workflows/{stored['id']}/validate", headers=api.headers(), json=bad)
+    assert response.status_code == 200, response.text
+    assert problems_of(response.json()) == {("unknown_kind", "actions[0].kind")}
+    after = api.client.get(f"/api/workflows/{stored['id']}", headers=api.headers()).json()
+    assert (after["draft"], after["version"]) == (ECHO, 1)
 
 
 # -- publish and versions -------------------------------------------------------------------------

@@ -46,6 +46,11 @@ def test_the_readme_has_examples_that_say_what_they_print() -> None:
             assert line in blocks[index], f"block {index} no longer says it prints {line!r}"
 
 
+def said_prints(code: str) -> list[str]:
+    """What the comments after ``print(...)`` say it prints (before any ``--`` remark)."""
+    return [m.group(1).split(" -- ")[0].strip() for m in re.finditer(r"print\(.*\)\s*#\s*(.+)$", code, flags=re.M)]
+
+
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_every_python_block_runs_twice_in_the_same_folder(index: int, tmp_path: Path) -> None:
     code = python_blocks()[index]
@@ -53,6 +58,9 @@ def test_every_python_block_runs_twice_in_the_same_folder(index: int, tmp_path: 
     second = run_block(code, tmp_path, f"block{index}")
     if index in PRINTS:
         assert first == PRINTS[index]
+    printed = re.sub(r"\s+", "", "".join(first))
+    for said in said_prints(code):  # every block prints what its comments say (spacing aside)
+        assert re.sub(r"\s+", "", said) in printed, (said, first)
     assert second == first, "running the example again printed something else"
 
 
@@ -91,3 +99,91 @@ def test_the_readme_refers_to_nothing_outside_the_repository() -> None:
     for path in re.findall(r"`((?:docs|frontend|tests|scripts|bench|seeds)/[\w./-]+)`", text):
         if "*" not in path:
             assert (ROOT / path).exists(), f"the README names {path}, which is not in the repository"
+
+
+# -- what the README says, where a new user looks for it ------------------------------------------------
+
+
+def headings() -> list[str]:
+    return re.findall(r"^#{2,3} (.+)$", README.read_text(), flags=re.M)
+
+
+def section(title: str) -> str:
+    """The body of the first section (## or ###) whose heading contains `title`."""
+    pattern = rf"^(#{{2,3}}) [^\n]*{title}[^\n]*\n(.*?)(?=^#{{2,3}} |\Z)"
+    found = re.search(pattern, README.read_text(), flags=re.M | re.S | re.I)
+    assert found, f"no section about {title!r}: {headings()}"
+    return found.group(2)
+
+
+@pytest.mark.parametrize(
+    ("topic", "evidence"),
+    [
+        ("define an action", r"@kit\.action\("),
+        ("mount the API", r"create_app\(kit\)"),
+        ("embed the editor", r"<workflow-editor"),
+        ("send events", r"kit\.send\("),
+        ("run a worker on PostgreSQL", r"workflow-kit worker"),
+        ("load the demo's data", r"workflow-kit seed"),
+        ("configuration reference", r"^## Configuration"),
+        ("how runs behave", r"^## How a workflow runs|^## Durable runs"),
+        ("retries", r"\*\*Retries\.\*\*|^#+ Retries"),
+        ("versions", r"^#+ Versions"),
+        ("comparison with the TypeScript kit", r"^## .*(Inngest|TypeScript)"),
+    ],
+)
+def test_the_readme_covers_what_a_new_user_needs(topic: str, evidence: str) -> None:
+    assert re.search(evidence, README.read_text(), flags=re.M), topic
+
+
+def test_the_two_commands_open_the_contributing_section() -> None:
+    """Users first: `make demo` and `make test` are for contributors, in their section."""
+    body = section("Contributing")
+    assert "make demo" in body and "make test" in body
+
+
+def test_the_postgresql_section_has_its_commands() -> None:
+    body = section("PostgreSQL")
+    assert "postgresql+psycopg://" in body
+    assert "workflow-kit worker" in body and "workflow-kit migrate" in body
+
+
+def environment_variables_read_by_the_code() -> set[str]:
+    found: set[str] = set()
+    for folder in ("workflow_kit", "editor_api", "seeds"):
+        for path in (ROOT / folder).glob("**/*.py"):
+            text = path.read_text()
+            found |= set(re.findall(r"environ(?:\.get)?[\[(]\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
+            found |= set(re.findall(r"(?:getenv|env\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
+    return found
+
+
+def test_every_environment_variable_the_code_reads_is_in_the_configuration_reference() -> None:
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section("Configuration")))
+    read = environment_variables_read_by_the_code()
+    assert {"OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKFLOW_KIT_DATABASE_URL", "WORKFLOW_KIT_SECRET"} <= read
+    assert read - named == set(), f"read by the code, missing from the Configuration table: {read - named}"
+    assert "WORKFLOW_KIT_AI_MODEL" in named
+
+
+def test_the_comparison_with_the_typescript_kit_is_a_table() -> None:
+    rows = [line for line in section("Compared with").splitlines() if line.startswith("|")]
+    assert len(rows) >= 8, rows
+    assert "TypeScript" in rows[0] and "workflow-kit" in rows[0]
+    for topic in ("Join", "Durability", "Versions", "Validation", "Editor"):
+        assert any(topic.lower() in row.lower() for row in rows), topic
+
+
+def test_what_the_readme_promises_is_in_the_repository() -> None:
+    """Python 3.11+, the two packages, the `make` targets it names, the CI entry point that runs
+    `make test`, and pip's lock-free install (no other tool's lock file)."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert "Python 3.11+" in README.read_text()
+    assert 'requires-python = ">=3.11"' in pyproject
+    assert '"workflow_kit"' in pyproject and '"editor_api"' in pyproject
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK) and "make test" in ci.read_text()
+    for lock in ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"):
+        assert not (ROOT / lock).exists(), lock

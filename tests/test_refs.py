@@ -258,6 +258,8 @@ def test_typescript_dotted_names_compile_like_quoted_names(loose: str, quoted: s
         ("$.event.data.items[0:2].sku", ["A", "B"]),
         ("$.event.data.items[0:1].sku", ["A"]),
         ("$.event.data.items[5:9]", []),
+        ("$.event.data.items[0,2].sku", ["A", "C"]),
+        ("$.event.data.profile.*", ["ann@example.com", 30]),
         ("$.state.fetch.rows[*].id", [1, 2]),
         ("$.event.data.missing[*]", []),
         ("$..nope", []),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -120,6 +121,17 @@ async def test_send_sync_starts_runs_too(kit: WorkflowKit) -> None:
     [run] = await runs_of(kit)
     assert run.workflow_id == record.id
     assert [row["id"] for row in stored_events(kit)] == [event_id]
+
+
+async def test_send_sync_from_another_thread_while_a_worker_runs(kit: WorkflowKit, worker: Worker) -> None:
+    """Code that is not async (a thread of the host) sends while the worker of the same kit runs: no
+    deadlock on the database, and the run completes."""
+    create(kit, "app/ping")
+    ids = await asyncio.wait_for(asyncio.to_thread(kit.send_sync, TENANT, {"name": "app/ping", "data": {"n": 2}}), 10)
+    assert len(ids) == 1
+    await worker.idle()
+    [run] = await runs_of(kit)
+    assert run.status == RunStatus.COMPLETED and run.output == {"e": {"n": 2}}
 
 
 # --- wildcards ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import pytest
 import sqlalchemy as sa
 from helpers import action, edge, workflow
 
@@ -1166,3 +1167,250 @@ async def test_a_stopped_worker_holds_no_database_connection(kit: WorkflowKit) -
             assert pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await close_kit(kit)
+
+
+# -- handled step errors, retry settings and backoff, system events, limits, invoke timeouts ----------
+
+
+async def test_invoke_of_another_tenants_workflow_fails_and_starts_nothing_there(
+    kit: WorkflowKit, worker: Worker
+) -> None:
+    register_doubler(kit)
+    theirs = kit.workflows.create_sync("other-tenant", name="Child", trigger="app/child", workflow=CHILD)
+
+    @kit.action(kind="work")
+    def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return ctx.step.invoke("call", workflow_id=theirs.id, data={"n": 1})
+
+    mine = kit.workflows.create_sync(TENANT, name="Parent", trigger="app/x", workflow=ONE_ACTION)
+    await kit.send(TENANT, {"name": "app/x"})
+    await worker.idle()
+    run = await only_run(kit, mine.id)
+    assert run.status == RunStatus.FAILED
+    assert run.error is not None and run.error["step"] == "call" and theirs.id in run.error["message"]
+    assert await kit.runs.list("other-tenant") == []
+
+
+async def test_a_step_error_caught_by_the_handler_lets_the_run_complete(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    """The exhausted step's StepError is replayed from its record into the handler, which handles it."""
+    bodies: list[int] = []
+
+    def broken() -> None:
+        bodies.append(1)
+        raise ValueError("kaput")
+
+    @kit.action(kind="work")
+    async def work(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, str]:
+        try:
+            await ctx.step.run("b", broken)
+        except StepError as exc:
+            return {"caught": exc.message}
+        return {"caught": "nothing"}
+
+    wf = kit.workflows.create_sync(TENANT, name="Careful", trigger="app/x", workflow=ONE_ACTION)
+    await kit.send(TENANT, {"name": "app/x"})
+    await settle(worker, clock)
+    run = await only_run(kit, wf.id)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.output == {"a": {"caught": "kaput"}}
+    assert len(bodies) == 5  # 1 + the default 4 retries
+    [step] = steps_of(run)
+    assert step.status == StepStatus.FAILED and len(step.attempts) == 5
+
+
+@pytest.mark.parametrize("retries", [2, 20])
+async def test_the_workflow_setting_retries_gives_that_many_retries(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock, retries: int
+) -> None:
+    bodies: list[int] = []
+
+    @kit.action(kind="work")
+    def work(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:
+        ctx.step.run("flaky", lambda: bodies.append(1) or 1 / 0)
+
+    wf = kit.workflows.create_sync(
+        TENANT, name="Retries", trigger="app/x", workflow=ONE_ACTION, settings={"retries": retries}
+    )
+    await kit.send(TENANT, {"name": "app/x"})
+    await settle(worker, clock)
+    run = await only_run(kit, wf.id)
+    assert run.status == RunStatus.FAILED
+    assert len(bodies) == retries + 1
+    assert len(steps_of(run)[0].attempts) == retries + 1
+
+
+async def test_a_handler_retry_runs_no_earlier_action_again(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    calls: list[str] = []
+
+    @kit.action(kind="first")
+    def first(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+        calls.append("first")
+        return "one"
+
+    @kit.action(kind="shaky")
+    def shaky(ctx: ActionContextSync, inputs: dict[str, Any]) -> int:
+        calls.append("shaky")
+        if calls.count("shaky") <= 2:
+            raise RuntimeError(f"attempt {calls.count('shaky')} failed")
+        return calls.count("shaky")
+
+    wf = kit.workflows.create_sync(
+        TENANT,
+        name="Shaky",
+        trigger="app/x",
+        workflow=workflow([action("f", "first"), action("s", "shaky")], [edge("$source", "f"), edge("f", "s")]),
+    )
+    await kit.send(TENANT, {"name": "app/x"})
+    await settle(worker, clock)
+    run = await only_run(kit, wf.id)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.output == {"f": "one", "s": 3}
+    assert calls == ["first", "shaky", "shaky", "shaky"]
+    assert len(run.action("s").attempts) == 3  # type: ignore[union-attr]
+
+
+async def test_the_default_backoff_grows_to_two_hours_with_jitter(kit: WorkflowKit, clock: VirtualClock) -> None:
+    """Inngest's schedule, 12 retries deep: each wait is the schedule's step plus up to 30 s of jitter,
+    and from the tenth retry on it stays at two hours."""
+    kit2 = WorkflowKit(database_url=kit.database_url, retry_policy=RetryPolicy(), clock=clock)
+    tries: list[int] = []
+
+    @kit2.action(kind="work")
+    async def work(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        await ctx.step.run("call", lambda: tries.append(clock.now_ms()) or 1 / 0)
+
+    schedule = [15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 7200, 7200]
+    try:
+        wf = kit2.workflows.create_sync(
+            TENANT, name="Backoff", trigger="app/x", workflow=ONE_ACTION, settings={"retries": len(schedule)}
+        )
+        async with kit2.worker(poll_ms=50) as w:
+            await kit2.send(TENANT, {"name": "app/x"})
+            jitters = []
+            for number, base in enumerate(schedule, start=1):
+                await w.idle()
+                assert len(tries) == number
+                [step] = steps_of(await only_run(kit2, wf.id))
+                assert step.status == StepStatus.RETRYING and step.wake_at is not None
+                wait = step.wake_at - clock.now_ms()
+                assert base * SECOND <= wait <= base * SECOND + 30 * SECOND, (number, wait)
+                jitters.append(wait - base * SECOND)
+                clock.advance_to(step.wake_at)
+            await w.idle()
+            run = await only_run(kit2, wf.id)
+        assert run.status == RunStatus.FAILED
+        assert len(tries) == len(schedule) + 1
+        assert len(set(jitters)) > 1  # random, not a constant
+    finally:
+        await close_kit(kit2)
+
+
+async def test_system_events_reach_only_the_runs_tenant(kit: WorkflowKit, worker: Worker) -> None:
+    register_mark(kit)
+    register_echo(kit)
+    mark_one = workflow([action("m", "mark")], [edge("$source", "m")])
+    done = kit.workflows.create_sync(TENANT, name="Done", trigger="app/x", workflow=mark_one)
+    own = kit.workflows.create_sync("spy-tenant", name="Own", trigger="app/x", workflow=mark_one)
+    # the spy listens to the end of both: its own tenant's workflow (the control) and the other's
+    spy = kit.workflows.create_sync(
+        "spy-tenant",
+        name="Spy",
+        trigger={"event": "workflow/run.completed", "if": f"event.data.workflow_id in ['{done.id}', '{own.id}']"},
+        workflow=workflow([action("e", "echo")], [edge("$source", "e")]),
+    )
+    await kit.send(TENANT, {"name": "app/x"})
+    await worker.idle()
+    assert (await only_run(kit, done.id)).status == RunStatus.COMPLETED
+    assert await kit.runs.list("spy-tenant", workflow_id=spy.id) == []
+    await kit.send("spy-tenant", {"name": "app/x"})
+    await worker.idle()
+    [seen] = await kit.runs.list("spy-tenant", workflow_id=spy.id)
+    assert seen.event["data"]["workflow_id"] == own.id
+
+
+async def test_an_action_output_over_4_mb_fails_the_run_and_a_3_mb_step_output_is_kept(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    @kit.action(kind="huge")
+    def huge(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+        return "x" * (4 * 1024 * 1024 + 100)
+
+    @kit.action(kind="large")
+    def large(ctx: ActionContextSync, inputs: dict[str, Any]) -> int:
+        return len(ctx.step.run("big", lambda: "x" * (3 * 1024 * 1024)))
+
+    too_big = kit.workflows.create_sync(
+        TENANT, name="Huge", trigger="app/x", workflow=workflow([action("h", "huge")], [edge("$source", "h")])
+    )
+    fine = kit.workflows.create_sync(
+        TENANT, name="Large", trigger="app/x", workflow=workflow([action("l", "large")], [edge("$source", "l")])
+    )
+    await kit.send(TENANT, {"name": "app/x"})
+    await settle(worker, clock)
+    failed = await only_run(kit, too_big.id)
+    assert failed.status == RunStatus.FAILED
+    assert failed.error is not None and "4 MB" in failed.error["message"] and failed.error["action"] == "h"
+    kept = await only_run(kit, fine.id)
+    assert kept.status == RunStatus.COMPLETED, kept.error
+    assert kept.output == {"l": 3 * 1024 * 1024}
+    assert len(steps_of(kept, "l")[0].output) == 3 * 1024 * 1024
+
+
+async def test_1000_steps_are_allowed_and_the_limit_counts_the_whole_run(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    @kit.action(kind="many")
+    async def many(ctx: ActionContext, inputs: dict[str, Any]) -> int:
+        for i in range(int(ctx.event["data"]["n"])):
+            await ctx.step.run(f"s{i}", lambda i=i: i)
+        return int(ctx.event["data"]["n"])
+
+    one = kit.workflows.create_sync(
+        TENANT, name="One", trigger="app/one", workflow=workflow([action("a", "many")], [edge("$source", "a")])
+    )
+    two = kit.workflows.create_sync(
+        TENANT,
+        name="Two",
+        trigger="app/two",
+        workflow=workflow([action("a", "many"), action("b", "many")], [edge("$source", "a"), edge("a", "b")]),
+    )
+    await kit.send(TENANT, [{"name": "app/one", "data": {"n": 1000}}, {"name": "app/two", "data": {"n": 600}}])
+    await settle(worker, clock)
+    allowed = await only_run(kit, one.id)
+    assert allowed.status == RunStatus.COMPLETED, allowed.error
+    assert allowed.output == {"a": 1000}
+    over = await only_run(kit, two.id)
+    assert over.status == RunStatus.FAILED
+    assert over.error is not None and "1000 steps" in over.error["message"] and over.error["action"] == "b"
+
+
+async def test_builtin_invoke_with_a_timeout_fails_when_the_child_takes_longer(
+    kit: WorkflowKit, worker: Worker, clock: VirtualClock
+) -> None:
+    start = clock.now_ms()
+    child = kit.workflows.create_sync(
+        TENANT,
+        name="Slow child",
+        trigger="app/child",
+        workflow=workflow([action("nap", "builtin:sleep", duration="1h")], [edge("$source", "nap")]),
+    )
+    parent = kit.workflows.create_sync(
+        TENANT,
+        name="Parent",
+        trigger="app/x",
+        workflow=workflow(
+            [action("call", "builtin:invoke", workflow_id=child.id, timeout="1m")], [edge("$source", "call")]
+        ),
+    )
+    await kit.send(TENANT, {"name": "app/x"})
+    await worker.idle()
+    assert (await only_run(kit, parent.id)).status == RunStatus.WAITING
+    clock.advance_to(start + MINUTE)
+    await worker.idle()
+    run = await only_run(kit, parent.id)
+    assert run.status == RunStatus.FAILED
+    assert run.error is not None and run.error["action"] == "call" and "timed out" in run.error["message"]

@@ -71,6 +71,16 @@ async def test_list_is_newest_first_by_creation(kit: WorkflowKit, clock: Virtual
     assert all(r.status == RunStatus.QUEUED for r in runs)
 
 
+async def test_list_is_newest_first_within_one_millisecond(kit: WorkflowKit) -> None:
+    register_noop(kit)
+    kit.workflows.create_sync(TENANT, name="Noop", trigger="app/x", workflow=chain("a"))
+    for n in range(20):  # the virtual clock stands still: every run is created in the same millisecond
+        await kit.send(TENANT, {"name": "app/x", "data": {"n": n}})
+    runs = await kit.runs.list(TENANT)
+    assert {r.created_at for r in runs} == {T0}
+    assert [r.event["data"]["n"] for r in runs] == list(reversed(range(20)))
+
+
 async def test_list_filters_by_workflow_and_status(kit: WorkflowKit, worker: Worker, clock: VirtualClock) -> None:
     @kit.action(kind="ok")
     async def ok(ctx: ActionContext) -> str:

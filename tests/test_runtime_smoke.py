@@ -1,9 +1,13 @@
-"""The durable runtime end to end, on both databases: an event starts a run that completes."""
+"""The durable runtime end to end, on both databases: an event starts a run that completes; and the
+database a kit uses when given none."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, ActionContextSync, WorkflowKit
@@ -40,3 +44,22 @@ async def test_event_starts_a_run_that_completes(kit: WorkflowKit, worker: Worke
     assert done.output == {"a": 42, "n": "rested"}
     assert [a.id for a in done.actions] == ["a", "n"]
     assert [s.key for s in done.actions[0].steps] == ["sum"]
+
+
+def test_without_a_database_url_the_kit_keeps_a_sqlite_file_in_wal_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default database: workflow-kit.db in the working folder, made with its tables on first use,
+    in WAL mode (readers do not block the worker's writes)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WORKFLOW_KIT_DATABASE_URL", raising=False)
+    kit = WorkflowKit()
+    try:
+        assert kit.database_url == "sqlite:///workflow-kit.db"
+        nap = workflow([action("n", "builtin:sleep", duration="1s")], [edge("$source", "n")])
+        record = kit.workflows.create_sync("acme", name="w", trigger="app/x", workflow=nap)
+        assert kit.workflows.get_sync("acme", record.id).name == "w"
+    finally:
+        kit.close()
+    with sqlite3.connect(tmp_path / "workflow-kit.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"

@@ -159,3 +159,33 @@ async def test_renewing_leases_extends_held_ones_reports_lost_ones_and_never_wai
     with kit.db.read() as conn:
         due = dict(conn.execute(sa.select(schema.runs.c.id, schema.runs.c.due_at)).all())
     assert due[first.run_id] == now + 90_000 and due[third.run_id] == now + 60_000
+
+
+async def test_sleeping_runs_hold_no_worker_slot(kit: WorkflowKit, clock: VirtualClock) -> None:
+    """A worker that executes one run at a time: three runs asleep for an hour leave it free for a fourth."""
+
+    @kit.action(kind="nap")
+    async def nap(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        await ctx.step.sleep("nap", "1h")
+        return "rested"
+
+    @kit.action(kind="quick")
+    async def quick(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        return "done"
+
+    sleepy = kit.workflows.create_sync(
+        "acme", name="Sleepy", trigger="app/sleep", workflow=workflow([action("n", "nap")], [edge("$source", "n")])
+    )
+    fast = kit.workflows.create_sync(
+        "acme", name="Quick", trigger="app/quick", workflow=workflow([action("q", "quick")], [edge("$source", "q")])
+    )
+    async with kit.worker(concurrency=1, poll_ms=50) as worker:
+        await kit.send("acme", [{"name": "app/sleep"}] * 3)
+        await worker.idle()
+        sleeping = await kit.runs.list("acme", workflow_id=sleepy.id)
+        assert [r.status for r in sleeping] == [RunStatus.SLEEPING] * 3
+        await kit.send("acme", {"name": "app/quick"})
+        await worker.idle()
+        [done] = await kit.runs.list("acme", workflow_id=fast.id)
+        assert done.status == RunStatus.COMPLETED and done.output == {"q": "done"}
+        assert all(r.status == RunStatus.SLEEPING for r in await kit.runs.list("acme", workflow_id=sleepy.id))

@@ -1,21 +1,30 @@
-"""The demo's blog CMS: its actions, seed data and workflows, through the real runtime on both databases."""
+"""The demo's blog CMS: its actions, seed data and workflows, through the real runtime on both databases; and
+the demo page's API, served as `make demo` serves it, with an OpenAI-compatible server standing in for OpenAI."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from fake_openai import FakeOpenAI, completion, fake_openai_server
 
 from seeds.app import DEMO_TENANT, seed
-from seeds.blog import POSTS, BlogLocalAI, BlogStore, publish_workflow, register, review_workflow
-from workflow_kit import WorkflowKit
+from seeds.blog import POSTS, SEED_POSTS, BlogLocalAI, BlogStore, publish_workflow, register, review_workflow
+from workflow_kit import RetryPolicy, WorkflowKit
 from workflow_kit.ai import LOCAL_LABEL
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.worker.loop import Worker
+from workflow_kit.testing import run_workflow
 from workflow_kit.timeutil import VirtualClock
 
 ROOT = Path(__file__).parent.parent
@@ -155,3 +164,219 @@ def test_workflow_kit_seed_command(tmp_path: Path) -> None:
     assert "seeded: {'posts': 3, 'workflows': 2}" in first.stdout
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
     assert "seeded: {'posts': 0, 'workflows': 0}" in again.stdout
+
+
+# -- the action pack ---------------------------------------------------------------------------------
+
+PACK = {
+    "Add a Table of Contents",
+    "Perform a grammar review",
+    "Apply changes after approval",
+    "Apply changes",
+    "Generate LinkedIn posts",
+    "Generate Twitter posts",
+}
+
+
+def kind_named(kit: WorkflowKit, name: str) -> str:
+    return str(next(a["kind"] for a in kit.public_actions() if a["name"] == name))
+
+
+def test_the_action_pack_has_six_actions_with_typed_schemas(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
+    kit, _ = blog_kit
+    actions = {a["name"]: a for a in kit.public_actions() if not a["kind"].startswith("builtin:")}
+    assert set(actions) == PACK
+    for name, entry in actions.items():
+        assert entry["inputs"]["properties"]["post_id"]["type"] == "integer", name
+        assert entry["outputs"]["type"] == "object" and entry["outputs"]["properties"], name
+    assert "timeout" in actions["Apply changes after approval"]["inputs"]["properties"]
+    wrong = {
+        "actions": [{"id": "toc", "kind": kind_named(kit, "Add a Table of Contents"), "inputs": {"post_id": "one"}}],
+        "edges": [{"from": "$source", "to": "toc"}],
+    }
+    assert [(p.code, p.path) for p in kit.validate(wrong)] == [("invalid_input", "actions[0].inputs.post_id")]
+
+
+@pytest.mark.parametrize(
+    "name", ["Add a Table of Contents", "Perform a grammar review", "Generate LinkedIn posts", "Generate Twitter posts"]
+)
+def test_the_ai_actions_work_in_durable_sub_steps(blog_kit: tuple[WorkflowKit, BlogStore], name: str) -> None:
+    kit, store = blog_kit
+    store.insert_missing("t1", SEED_POSTS)
+    workflow = {
+        "actions": [{"id": "x", "kind": kind_named(kit, name), "inputs": {"post_id": 1}}],
+        "edges": [{"from": "$source", "to": "x"}],
+    }
+    result = run_workflow(kit, workflow, tenant="t1", retry_policy=RetryPolicy.fast())
+    assert result.status == "completed", result.error
+    steps = result.steps("x")
+    assert len(steps) >= 2 and all(s.status == "completed" for s in steps), [(s.key, s.status) for s in steps]
+    assert [s.kind for s in steps if s.kind.startswith("ai")] != [], [(s.key, s.kind) for s in steps]
+
+
+def test_the_approval_waits_for_the_post_its_inputs_name(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
+    """Whatever started the run: the approval is the one for the post in the action's inputs."""
+    kit, store = blog_kit
+    store.insert_missing("t1", SEED_POSTS)
+    approval = kind_named(kit, "Apply changes after approval")
+    workflow = {
+        "actions": [{"id": "ok", "kind": approval, "inputs": {"post_id": 3, "timeout": "1h"}}],
+        "edges": [{"from": "$source", "to": "ok"}],
+    }
+    other = [{"name": "blog-post.approve-ai-suggestions", "data": {"id": 2}}]
+    this = [{"name": "blog-post.approve-ai-suggestions", "data": {"id": 3}}]
+    assert (
+        run_workflow(kit, workflow, {"name": "app/other", "data": {}}, tenant="t1", events=other).state["ok"][
+            "approved"
+        ]
+        is False
+    )
+    assert (
+        run_workflow(kit, workflow, {"name": "app/other", "data": {}}, tenant="t1", events=this).state["ok"]["approved"]
+        is True
+    )
+
+
+def test_the_blog_actions_go_through_the_configured_provider(database_url: str, clock: VirtualClock) -> None:
+    from workflow_kit.ai import OpenAIProvider
+
+    with fake_openai_server() as ai:
+        ai.script += [
+            (200, {}, completion("## Contents\n- A\n\n# A\nrevised")),
+            (200, {}, completion("tweet one\ntweet two")),
+        ]
+        kit = WorkflowKit(database_url=database_url, clock=clock, ai=OpenAIProvider("sk-test", base_url=ai.base_url))
+        store = register(kit)
+        try:
+            store.insert_missing("t1", SEED_POSTS)
+            toc = {
+                "actions": [{"id": "toc", "kind": "add_toc", "inputs": {"post_id": "!ref($.event.data.id)"}}],
+                "edges": [{"from": "$source", "to": "toc"}],
+            }
+            done = run_workflow(kit, toc, {"name": "blog-post.updated", "data": {"id": 1}}, tenant="t1")
+            assert done.status == "completed", done.error
+            assert done.state["toc"]["markdown"].startswith("## Contents") and done.state["toc"]["ai"] != "local"
+            tweets = {
+                "actions": [{"id": "tw", "kind": "generate_tweet_posts", "inputs": {"post_id": 1}}],
+                "edges": [{"from": "$source", "to": "tw"}],
+            }
+            done = run_workflow(kit, tweets, tenant="t1")
+            assert done.status == "completed", done.error
+            assert done.state["tw"]["posts"] == ["tweet one", "tweet two"]
+            assert len(ai.requests) == 2
+            revision = store.get("t1", 1).markdown_ai_revision
+            assert revision is not None and revision.startswith("## Contents")
+        finally:
+            POSTS.drop(kit.db.engine, checkfirst=True)
+            kit.close()
+
+
+# -- the demo page's API, served as `make demo` serves it, with an OpenAI-compatible server ------------
+
+
+@dataclass
+class Demo:
+    base: str
+    output: Path
+    ai: FakeOpenAI
+    token: str
+
+    def call(self, method: str, path: str, token: str | None = None) -> httpx.Response:
+        token = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.request(method, self.base + path, headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("demo")
+    with fake_openai_server() as ai:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "WORKFLOW_KIT_"))}
+        env.update(
+            WORKFLOW_KIT_DATABASE_URL=f"sqlite:///{folder / 'demo.db'}",
+            OPENAI_API_KEY="sk-demo-test",
+            OPENAI_BASE_URL=ai.base_url,
+            WORKFLOW_KIT_AI_MODEL="demo-model-x",
+        )
+        cli = [sys.executable, "-m", "workflow_kit.cli"]
+        subprocess.run([*cli, "seed", "--app", "seeds.app:kit"], cwd=ROOT, env=env, check=True, timeout=120)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        output = folder / "serve.log"
+        with output.open("wb") as log:
+            command = [*cli, "serve", "--app", "seeds.app:kit", "--demo", "--host", "127.0.0.1", "--port", str(port)]
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, output.read_text()
+                assert time.monotonic() < deadline, output.read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                        break
+                time.sleep(0.1)
+            token = httpx.post(f"{base}/api/demo/token", timeout=10).json()["token"]
+            yield Demo(base, output, ai, token)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def run_reaching(demo: Demo, event_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        runs = demo.call("GET", f"/api/runs?event_id={event_id}").json()["items"]
+        if runs and runs[0]["status"] == status:
+            return dict(runs[0])
+        assert not runs or runs[0]["status"] not in {"completed", "failed", "cancelled"} - {status}, runs
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.1)
+
+
+def test_with_a_key_the_demo_names_its_provider_and_model(demo: Demo) -> None:
+    assert "no OPENAI_API_KEY" not in demo.output.read_text()
+    info = demo.call("GET", "/api/demo/info").json()
+    assert (info["ai_provider"], info["ai_model"], info["tenant"]) == ("openai", "demo-model-x", "demo")
+
+
+def test_the_demo_page_s_buttons_send_the_real_events_and_its_ai_calls_go_to_the_server(demo: Demo) -> None:
+    reviewed = demo.call("POST", "/api/demo/posts/2/review")
+    assert reviewed.status_code == 202, reviewed.text
+    event = demo.call("GET", f"/api/events/{reviewed.json()['event_id']}").json()["event"]
+    assert (event["name"], event["data"]) == ("blog-post.updated", {"id": 2, "status": "under review"})
+    run = run_reaching(demo, reviewed.json()["event_id"], "waiting")
+    calls = [r for r in demo.ai.requests if r["path"].endswith("/chat/completions")]
+    assert len(calls) == 2 and {c["body"]["model"] for c in calls} == {"demo-model-x"}, calls
+    assert {c["auth"] for c in calls} == {"Bearer sk-demo-test"}
+
+    approved = demo.call("POST", "/api/demo/posts/2/approve")
+    assert approved.status_code == 202, approved.text
+    event = demo.call("GET", f"/api/events/{approved.json()['event_id']}").json()["event"]
+    assert (event["name"], event["data"]) == ("blog-post.approve-ai-suggestions", {"id": 2})
+    run_reaching(demo, reviewed.json()["event_id"], "completed")
+    [post] = [p for p in demo.call("GET", "/api/demo/posts").json() if p["id"] == 2]
+    assert post["markdown"].startswith("echo:")  # the server's answer, applied
+    assert demo.call("GET", f"/api/runs/{run['id']}").json()["status"] == "completed"
+
+    published = demo.call("POST", "/api/demo/posts/3/publish")
+    assert published.status_code == 202, published.text
+    event = demo.call("GET", f"/api/events/{published.json()['event_id']}").json()["event"]
+    assert (event["name"], event["data"]) == ("blog-post.published", {"id": 3, "status": "published"})
+
+
+@pytest.mark.parametrize("button", ["review", "publish", "approve"])
+def test_the_demo_api_says_404_for_a_post_that_is_not_there(demo: Demo, button: str) -> None:
+    response = demo.call("POST", f"/api/demo/posts/999/{button}")
+    assert response.status_code == 404 and response.json()["code"] == "not_found", response.text
+
+
+def test_the_demo_api_needs_a_token(demo: Demo) -> None:
+    assert demo.call("GET", "/api/demo/posts", token="").status_code == 401
+    assert demo.call("POST", "/api/demo/posts/1/review", token="not-a-token").status_code == 401
+    assert demo.call("GET", "/api/demo/posts").status_code == 200  # the control

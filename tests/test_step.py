@@ -288,6 +288,18 @@ def test_send_event_is_sent_once_and_can_satisfy_a_wait(kit: WorkflowKit) -> Non
     assert result.state["w"]["data"] == {"n": 1}
 
 
+def test_send_event_of_one_event_returns_a_list_of_one_id(kit: WorkflowKit) -> None:
+    @kit.action(kind="one_sender")
+    async def one_sender(ctx: ActionContext, inputs: dict[str, Any]) -> list[str]:
+        ids: list[str] = await ctx.step.send_event("notify", {"name": "app/c", "data": {}})
+        return ids
+
+    result = one(kit, "one_sender")
+    assert result.status == "completed", result.error
+    [event_id] = result.state["a"]
+    assert [e["id"] for e in result.sent_events] == [event_id]
+
+
 def test_send_event_rejects_malformed_events(kit: WorkflowKit) -> None:
     @kit.action(kind="bad_sender")
     def bad_sender(ctx: ActionContextSync, inputs: dict[str, Any]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import threading
 import time
+from pathlib import Path
 from typing import Any, TypedDict
 
 import msgspec
@@ -417,6 +419,9 @@ def test_context_carries_the_run(kit: WorkflowKit) -> None:
             run_id=ctx.run_id,
             workflow_name=ctx.workflow.name,
             is_context=isinstance(ctx, ActionContext),
+            attempt=ctx.attempt,
+            logs=callable(ctx.logger.info),
+            steps=ctx.step.run("probe", lambda: "stepped"),
         )
         with pytest.raises(TypeError):
             ctx.state["x"] = 1  # type: ignore[index]
@@ -426,7 +431,9 @@ def test_context_carries_the_run(kit: WorkflowKit) -> None:
         [edge("$source", "a"), edge("a", "i")],
         name="Inspect",
     )
+    before = copy.deepcopy(wf)
     result = run_workflow(kit, wf, EVENT, run_id="run-1")
+    assert wf == before  # interpolating the inputs did not change the caller's workflow
     assert result.status == "completed", result.error
     assert seen["event"]["data"] == EVENT["data"] and isinstance(seen["event"]["ts"], int)
     assert seen["action_id"] == "i"
@@ -435,6 +442,7 @@ def test_context_carries_the_run(kit: WorkflowKit) -> None:
     assert seen["run_id"] == "run-1"
     assert seen["workflow_name"] == "Inspect"
     assert seen["is_context"]  # a sync handler's context is an ActionContext too
+    assert (seen["attempt"], seen["logs"], seen["steps"]) == (0, True, "stepped")
 
 
 async def test_arun_workflow_inside_an_event_loop(kit: WorkflowKit) -> None:
@@ -456,3 +464,115 @@ def test_typescript_kit_workflow_with_numeric_ids_and_extra_keys(kit: WorkflowKi
     }
     result = run_workflow(kit, wf, EVENT)
     assert result.state == {"1": {"v": 7}, "2": {"prev": 7}}
+
+
+def test_a_kit_without_a_database_runs_in_memory_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WORKFLOW_KIT_DATABASE_URL", raising=False)
+    kit = WorkflowKit()
+
+    class Pair(msgspec.Struct):
+        a: float
+        b: float
+
+    class Total(msgspec.Struct):
+        total: float
+
+    @kit.action(kind="add")
+    def add(ctx: ActionContextSync, inputs: Pair) -> Total:
+        return Total(total=inputs.a + inputs.b)
+
+    wf = workflow([action("x", "add", a="!ref($.event.data.n)", b=3)], [edge("$source", "x")])
+    assert kit.validate(wf) == []
+    kit.public_actions()
+    result = run_workflow(kit, wf, EVENT)
+    assert result.state == {"x": {"total": 8.0}}  # a Struct output is stored as JSON
+    assert list(tmp_path.iterdir()) == []  # no database file was made
+
+
+def test_tuple_and_list_outputs_are_json_lists_that_refs_index() -> None:
+    """Outputs are stored as JSON whatever msgspec type the handler returns: a tuple (from the action
+    or from a step) becomes a list, and refs index into it like into any list."""
+    kit = WorkflowKit()
+
+    class Fixed(msgspec.Struct):
+        fixed: tuple[int, int]
+        label: str
+
+    @kit.action(kind="pair")
+    def pair(ctx: ActionContextSync, inputs: dict[str, Any]) -> tuple[int, int]:
+        return (1, 2)
+
+    @kit.action(kind="fixed")
+    def fixed(ctx: ActionContextSync, inputs: dict[str, Any]) -> Fixed:
+        return Fixed(fixed=(3, 4), label="x")
+
+    @kit.action(kind="stepped")
+    async def stepped(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
+        return await ctx.step.run("t", lambda: (5, 6))
+
+    @kit.action(kind="listed")
+    def listed(ctx: ActionContextSync, inputs: dict[str, Any]) -> list[int]:
+        return [7, 8]
+
+    @kit.action(kind="echo")
+    def echo(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
+        return inputs
+
+    refs = {
+        "first": "!ref($.state.p[0])",
+        "last": "!ref($.state.p[-1])",
+        "all": "!ref($.state.p[*])",
+        "fixed1": "!ref($.state.o.fixed[1])",
+        "step": "!ref($.state.s[1])",
+        "listed": "!ref($.state.l[1])",
+    }
+    wf = workflow(
+        [
+            action("p", "pair"),
+            action("o", "fixed"),
+            action("s", "stepped"),
+            action("l", "listed"),
+            action("r", "echo", **refs),
+        ],
+        [edge("$source", n) for n in "posl"] + [edge(n, "r") for n in "posl"],
+    )
+    assert kit.validate(wf) == []
+    result = run_workflow(kit, wf, EVENT)
+    assert result.status == "completed", result.error
+    assert (result.state["p"], result.state["o"], result.state["s"], result.state["l"]) == (
+        [1, 2],
+        {"fixed": [3, 4], "label": "x"},
+        [5, 6],
+        [7, 8],
+    )
+    assert result.state["r"] == {"first": 1, "last": 2, "all": [1, 2], "fixed1": 4, "step": 6, "listed": 8}
+
+
+def test_an_embedded_ref_to_a_skipped_action_fails_naming_it(kit: WorkflowKit) -> None:
+    """Whole, a ref to a skipped action's output is null; inside a text it matches nothing, which fails
+    the action with the ref in the message (never "undefined" or "None" in the text)."""
+    wf = workflow(
+        [
+            action("a", "echo", v=0),
+            action("s", "echo", v=1),
+            action("j", "echo", text="s=!ref($.state.s)", whole="!ref($.state.s)"),
+        ],
+        [
+            edge("$source", "a"),
+            edge("a", "s", {"type": "if", "ref": "!ref($.output.v)"}),
+            edge("s", "j"),
+            edge("a", "j"),
+        ],
+    )
+    result = run_workflow(kit, wf, EVENT)
+    assert result.status == "failed"
+    assert result.skipped == ["s"]
+    assert result.error is not None and result.error["action"] == "j"
+    assert "!ref($.state.s)" in result.error["message"] and "skipped" in result.error["message"]
+    assert len(result.actions["j"].attempts) == 1
+
+    wf["actions"][2]["inputs"] = {"whole": "!ref($.state.s)"}
+    assert run_workflow(kit, wf, EVENT).state["j"] == {"whole": None}

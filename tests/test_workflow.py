@@ -280,6 +280,12 @@ def test_literal_extra_marker_in_input_is_not_internal_data() -> None:
     assert dumped["edges"][0]["conditional"]["type"] == "if"
 
 
+def test_a_literal_dollar_extra_key_round_trips_as_an_unknown_key() -> None:
+    """A key named "$extra" in a document is data like any unknown key: kept, and written back as it was."""
+    document = {"actions": [{"id": "a", "kind": "e", "$extra": {"q": 1}}], "edges": [], "$extra": 5}
+    assert dump_workflow(load_workflow(copy.deepcopy(document))) == document
+
+
 # --- malformed input -------------------------------------------------------------------------------------
 
 

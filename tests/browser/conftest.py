@@ -1,6 +1,6 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a real `workflow-kit serve` on 127.0.0.1.
 
-They need the built frontend (frontend/dist) and /usr/bin/chromium; `make test` provides both and sets
+They need the built frontend (frontend/dist) and Chromium (found on the PATH); `make test` provides both and sets
 WORKFLOW_KIT_REQUIRE_BROWSER=1, so there they fail rather than skip when something is missing.
 Screenshots go to test-artifacts/.
 """
@@ -116,12 +116,13 @@ class Server:
 
 def start_server(tmp: Path, cors: list[str] | None = None, app: str = "browser_app:kit", seed: bool = False) -> Server:
     """`workflow-kit serve` of `app` (by default the small app above) on a new SQLite database in `tmp`;
-    `seed` runs `workflow-kit seed` first (the demo's posts and workflows, for `seeds.app:kit`)."""
+    `seed` runs `workflow-kit seed` first (the demo's posts and workflows, for `seeds.app:kit`). The kits
+    of tests/apps are there too, as `apps.<module>:kit`."""
     (tmp / "browser_app.py").write_text(APP)
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT)]),
+        "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT), str(ROOT / "tests")]),
         "WORKFLOW_KIT_SECRET": SECRET,
         "WORKFLOW_KIT_DATABASE_URL": f"sqlite:///{tmp / 'browser.db'}",
         "WORKFLOW_KIT_FRONTEND_DIR": str(DIST),
@@ -180,6 +181,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The blog demo's kit (seeds.app:kit), seeded: its actions and its two workflows, for tenant "demo"."""
     found = start_server(tmp_path_factory.mktemp("demo"), app="seeds.app:kit", seed=True)
+    yield found
+    stop_server(found)
+
+
+@pytest.fixture(scope="module")
+def forms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The kit of tests/apps/forms_app.py: actions whose inputs need every kind of form field, a typed
+    output, and an action that always fails."""
+    found = start_server(tmp_path_factory.mktemp("forms"), app="apps.forms_app:kit")
     yield found
     stop_server(found)
 

@@ -1,8 +1,10 @@
-"""`make demo` brings up the blog CMS demo; a user moves a post to review, approves, and sees it changed."""
+"""`make demo` brings up the blog CMS demo; a user moves a post to review, approves, and sees it changed; and
+publishes a post, and sees its social posts."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ARTIFACTS, ROOT, free_port
+from .conftest import ARTIFACTS, ROOT, Server, free_port
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -74,3 +76,23 @@ def test_make_demo_runs_the_review_flow_in_the_browser(page: Page, tmp_path: Pat
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def test_the_demo_page_lists_the_posts_and_publishing_one_shows_its_social_posts(
+    page: Page, demo_server: Server
+) -> None:
+    """On the seeded demo kit (no AI key): the page says the AI is a local stand-in, shows the three posts,
+    and its Publish button runs the publish workflow, whose social posts appear with the post."""
+    page.goto(f"{demo_server.base}/#/?token={demo_server.token('demo')}")  # kept where the demo page finds it
+    expect(page.get_by_role("heading", name="Automations")).to_be_visible()
+    page.goto(f"{demo_server.base}/demo")
+    expect(page.get_by_role("status")).to_contain_text("OPENAI_API_KEY")
+    for title in ("Durable workflows for everyone", "Letting users build automations", "Ten things we learned"):
+        expect(page.get_by_role("article", name=re.compile(title))).to_be_visible()
+    post = page.get_by_role("article", name=re.compile("Letting users build automations"))
+    post.get_by_role("button", name="Publish").click()
+    expect(post.locator("h2 .status")).to_have_text("published")
+    expect(post.locator('[data-testid^="run-status-"]')).to_have_text("completed", timeout=30_000)
+    recommendations = post.locator("details").filter(has_text="AI publishing recommendations")
+    expect(recommendations).to_contain_text('"linkedin"')
+    expect(recommendations).to_contain_text('"twitter"')

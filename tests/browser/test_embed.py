@@ -1,7 +1,8 @@
 """<workflow-editor> in a host product's page (frontend/src/element/): its shadow root keeps the host's CSS out
 and its own in, the --wk-* theme still gets in, the keyboard and the editor's menus work inside it, a new
 token keeps the draft, an expired one is refreshed (tokenProvider) or reported (token-expired), and a page
-on an origin the server does not allow is told how to allow it."""
+on an origin the server does not allow is told how to allow it; it talks to the API only, lists the
+workflows without a workflow-id, says when its token is bad, and follows a changed workflow-id."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def host_page(
     name: str,
     server: Server,
     token: str,
-    workflow_id: str,
+    workflow_id: str | None,
     *,
     css: str = THEME,
     body: str = "",
@@ -83,10 +84,12 @@ def host_page(
     element: bool = True,
 ) -> str:
     """Write a host page embedding the element (its script from the API's server) and return its URL.
-    `before` and `after` are scripts run before the element's script loads and after."""
+    `before` and `after` are scripts run before the element's script loads and after; without a
+    `workflow_id` the element shows the list of workflows."""
     origin, folder = site
+    which = "" if workflow_id is None else f' workflow-id="{workflow_id}"'
     editor = (
-        f'<workflow-editor api-base="{server.base}" token="{token}" workflow-id="{workflow_id}"></workflow-editor>'
+        f'<workflow-editor api-base="{server.base}" token="{token}"{which}></workflow-editor>'
         f"<script>{before}</script><script src='{server.base}/embed/workflow-editor.js'></script>"
         f"<script>{after}</script>"
     )
@@ -388,3 +391,52 @@ def test_a_page_on_an_origin_the_server_does_not_allow_is_told_how_to_allow_it(
     alert = page.locator("workflow-editor").get_by_role("alert")
     expect(alert).to_contain_text(f"could not reach the API at {server.base}", timeout=15_000)
     expect(alert).to_contain_text(f"workflow-kit serve --cors-origin {origin}")
+
+
+def test_the_element_talks_only_to_the_api_and_takes_the_font_from_the_theme(
+    page: Page, api: Server, site: tuple[str, Path]
+) -> None:
+    workflow_id = create(api, "Quiet")
+    theme = "workflow-editor { height: 700px; --wk-font: monospace; }"
+    url = host_page(site, "quiet.html", api, api.token(), workflow_id, css=theme)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_page(page, url, "Quiet")
+    add_step(page, "Add a step after the trigger", "Greet someone")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_role("status").filter(has_text="Unsaved changes")).to_have_count(0)
+    assert "monospace" in page.get_by_role("button", name="Auto layout").evaluate("e => getComputedStyle(e).fontFamily")
+    host_font = page.get_by_role("heading", name="Host product settings").evaluate(
+        "e => getComputedStyle(e).fontFamily"
+    )
+    assert "monospace" not in host_font
+    origin, _ = site
+    others = [u for u in requests if not u.startswith((origin, f"{api.base}/api/", f"{api.base}/embed/", "data:"))]
+    assert others == [], others  # no other server, no font or script from elsewhere
+    assert not [u for u in requests if "/api/demo/" in u]
+
+
+def test_without_a_workflow_id_the_element_lists_the_workflows_and_opens_one_in_place(
+    page: Page, api: Server, site: tuple[str, Path]
+) -> None:
+    create(api, "Listed in the host")
+    url = host_page(site, "list.html", api, api.token(), None)
+    page.goto(url)
+    element = page.locator("workflow-editor")
+    element.get_by_role("button", name="Listed in the host", exact=True).click()
+    expect(element.get_by_label("Workflow name")).to_have_value("Listed in the host")
+    assert page.url == url  # inside the element: the host page stays where it is
+
+
+def test_a_bad_token_is_said_in_the_element(page: Page, api: Server, site: tuple[str, Path]) -> None:
+    page.goto(host_page(site, "bad-token.html", api, "not-a-token", create(api, "Never shown")))
+    alert = page.locator("workflow-editor").get_by_role("alert")
+    expect(alert).to_contain_text(re.compile("session|token|sign", re.I), timeout=15_000)
+    expect(page.get_by_label("Workflow name")).to_have_count(0)
+
+
+def test_the_element_follows_a_changed_workflow_id(page: Page, api: Server, site: tuple[str, Path]) -> None:
+    one, two = create(api, "Attribute one"), create(api, "Attribute two")
+    open_page(page, host_page(site, "attribute.html", api, api.token(), one), "Attribute one")
+    page.locator("workflow-editor").evaluate("(e, id) => e.setAttribute('workflow-id', id)", two)
+    expect(page.get_by_label("Workflow name")).to_have_value("Attribute two")

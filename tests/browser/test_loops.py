@@ -125,7 +125,8 @@ def build_order_workflow(page: Page) -> None:
     menu = page.get_by_role("dialog", name="Add a step to run if Reserve stock fails")
     menu.get_by_role("option", name="Notify the buyer", exact=True).click()
     page.get_by_role("textbox", name="Message", exact=True).fill("A line of your order is out of stock")
-    expect(page.get_by_role("group", name="Connection from Reserve stock to Notify the buyer (on failure)")).to_have_count(1)
+    failure_connection = "Connection from Reserve stock to Notify the buyer (on failure)"
+    expect(page.get_by_role("group", name=failure_connection)).to_have_count(1)
 
 
 def test_for_each_line_reserve_stock_and_notify_the_buyer_when_it_fails(page: Page, shop: Server) -> None:
@@ -223,7 +224,8 @@ def test_keyboard_only_a_loop_with_a_step_inside(page: Page, shop: Server) -> No
     page.keyboard.type("Reserve")
     page.keyboard.press("Enter")
     expect(node(page, "Reserve stock")).to_be_visible()
-    expect(page.get_by_role("group", name="Connection from the start of Repeat for each item to Reserve stock")).to_have_count(1)
+    first_connection = "Connection from the start of Repeat for each item to Reserve stock"
+    expect(page.get_by_role("group", name=first_connection)).to_have_count(1)
     # undo takes the step out of the loop again, redo puts it back
     page.keyboard.press("Control+z")
     expect(node(page, "Reserve stock")).to_have_count(0)

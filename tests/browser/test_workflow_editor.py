@@ -1,28 +1,34 @@
 """The workflow editor (frontend/src/ui/editor/) in Chromium, through the UI only, against a real server:
 adding steps where the eye is, plain language, problems you can act on, undo and redo, the keyboard,
-error boundaries, and the canvas."""
+error boundaries, and the canvas; a name on every control, the Tab order, 1280x800, the trigger's own
+node, the palette, where nodes go, and unsaved changes kept from a careless click."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from .conftest import Server
 from .ui import (
+    add_from_palette,
     add_step,
     assert_plain,
     catalog_text,
+    details,
     new_workflow,
     node,
     open_list,
     screenshots,
     tab_to,
     trigger_node,
+    unnamed_controls,
     workflow_id,
+    write_condition,
 )
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
@@ -446,3 +452,218 @@ def test_no_screen_of_a_seeded_workflow_names_an_internal_id(page: Page, demo_se
     expect(page.get_by_test_id("run-status")).to_have_text("waiting", timeout=30_000)
     assert_plain(page, ids, names)
     screenshots(page, "seeded-review-run")
+
+
+# -- every control named, the keyboard's way through, the window it fits ------------------------------
+
+
+def test_every_control_has_a_name_on_the_list_the_editor_and_its_panels(page: Page, server: Server) -> None:
+    open_list(page, server)
+    assert unnamed_controls(page.locator("body")) == []
+    new_workflow(page, "Labels", "app/labels")
+    assert unnamed_controls(page.locator("body")) == []
+    add_from_palette(page, "Log a message")
+    assert unnamed_controls(page.locator("body")) == []
+    add_from_palette(page, "If", after=node(page, "Log a message"))
+    assert unnamed_controls(page.locator("body")) == []
+    for tab in ("Settings", "Runs", "Versions"):
+        details(page).get_by_role("tab", name=tab).click()
+        expect(details(page).get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        assert unnamed_controls(page.locator("body")) == [], tab
+
+
+def test_the_tab_key_goes_toolbar_palette_canvas_panel(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Focus order", "app/focus")
+    page.get_by_role("textbox", name="Workflow name").focus()
+    where = (
+        "() => { const e = document.activeElement;"
+        " if (e.closest('[role=toolbar]')) return 'toolbar';"
+        " if (e.closest('nav')) return 'palette';"
+        " if (e.closest('.react-flow') || e.closest('.wk-canvas-area')) return 'canvas';"
+        " if (e.closest('aside')) return 'panel';"
+        " return 'other'; }"
+    )
+    seen: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(where))
+    order = [area for i, area in enumerate(seen) if i == 0 or seen[i - 1] != area]
+    assert order[:4] == ["toolbar", "palette", "canvas", "panel"], order
+
+
+def test_the_editor_fits_1280_by_800(page: Page, server: Server) -> None:
+    assert page.viewport_size == {"width": 1280, "height": 800}
+    open_list(page, server)
+    new_workflow(page, "Viewport", "app/viewport")
+    add_from_palette(page, "Greet someone")
+    for name in ("Save", "Publish", "Auto layout"):
+        box = page.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800, name
+    switch = page.get_by_role("switch").bounding_box()
+    assert switch and switch["x"] + switch["width"] <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
+    canvas = page.get_by_role("application", name=re.compile("Workflow canvas")).bounding_box()
+    panel = details(page).bounding_box()
+    assert canvas and panel and canvas["width"] >= 400 and panel["x"] + panel["width"] <= 1280
+
+
+# -- the trigger, the palette, where nodes go -----------------------------------------------------------
+
+
+def test_the_trigger_is_edited_on_its_node_and_a_broken_filter_is_refused_there(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Trigger edit", "app/x")
+    trigger_node(page).click()
+    details(page).get_by_role("textbox", name="Event name").fill("app/order.paid")
+    expect(trigger_node(page)).to_contain_text("app/order.paid")
+    write_condition(page, "event.data.total >", label="Only when (optional)")
+    add_from_palette(page, "Log a message")
+    page.get_by_role("toolbar", name="Workflow").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_be_visible()  # refused: the filter does not compile
+    expect(trigger_node(page).get_by_text(re.compile("⚠"))).to_be_visible()
+    trigger_node(page).click()
+    write_condition(page, "event.data.total > 100", label="Only when (optional)")
+    page.get_by_role("toolbar", name="Workflow").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    assert draft(server, page)["trigger"] == {"event": "app/order.paid", "if": "event.data.total > 100"}
+
+
+def test_the_palette_finds_steps_by_name_and_description(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Palette", "app/palette")
+    palette = page.get_by_role("navigation", name="Actions")
+    expect(palette.get_by_role("button", name=re.compile("^Add Greet someone: Builds a greeting"))).to_be_visible()
+    search = palette.get_by_role("textbox", name=re.compile("Search"))
+    search.fill("greet")
+    expect(palette.get_by_role("button", name=re.compile("^Add "))).to_have_count(1)
+    search.fill("writes a line")  # Log a message's description
+    expect(palette.get_by_role("button", name=re.compile("^Add "))).to_have_count(1)
+    expect(palette.get_by_role("button", name=re.compile("^Add Log a message"))).to_be_visible()
+    search.fill("zzzz")
+    expect(palette.get_by_role("button", name=re.compile("^Add "))).to_have_count(0)
+
+
+def test_added_nodes_do_not_overlap_and_a_moved_node_keeps_its_place(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Places", "app/places")
+    name = details(page).get_by_role("textbox", name="Name on the canvas")
+    add_from_palette(page, "Log a message")
+    name.fill("First")
+    add_from_palette(page, "Log a message")
+    name.fill("Second")
+    add_from_palette(page, "Greet someone", after=node(page, "First"))
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(4)
+    boxes = [nodes.nth(i).bounding_box() for i in range(4)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a and b
+            apart = (
+                a["x"] + a["width"] <= b["x"]
+                or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"]
+                or b["y"] + b["height"] <= a["y"]
+            )
+            assert apart, (a, b)
+
+    page.keyboard.press(f"{MOD}+s")
+    expect(page.get_by_role("status").filter(has_text="Unsaved changes")).to_have_count(0)
+    stored = draft(server, page)["draft"]
+    [second] = [a["id"] for a in stored["actions"] if a.get("name") == "Second"]
+    before = stored["metadata"]["positions"][second]
+    box = node(page, "Second").bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 40, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140, box["y"] + 60, steps=6)
+    page.mouse.up()
+    page.keyboard.press(f"{MOD}+s")
+    expect(page.get_by_role("status").filter(has_text="Unsaved changes")).to_have_count(0)
+    after = draft(server, page)["draft"]["metadata"]["positions"][second]
+    assert after["x"] > before["x"] + 50 and after["y"] > before["y"], (before, after)
+
+
+def test_the_enabled_switch_turns_the_workflow_on_and_off(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Switched", "app/switched")
+    add_from_palette(page, "Log a message")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_test_id("published")).to_have_text("Published v1")
+    switch = page.get_by_role("switch", name="Enabled")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "true")
+    assert draft(server, page)["enabled"] is True
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    assert draft(server, page)["enabled"] is False
+
+
+# -- unsaved changes are not lost by leaving ----------------------------------------------------------
+
+
+def asks(page: Page, leave: Callable[[], object], answer: str = "dismiss") -> str:
+    """Do `leave`, which must make the page ask (a confirm, or the browser's leave-page question); give
+    `answer`; the kind of question asked."""
+    kinds: list[str] = []
+
+    def reply(dialog: Dialog) -> None:
+        kinds.append(dialog.type)
+        if answer == "accept":
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", reply)
+    try:
+        with page.expect_event("dialog"):
+            leave()
+    finally:
+        page.remove_listener("dialog", reply)
+    [kind] = kinds
+    return kind
+
+
+def test_leaving_with_unsaved_changes_asks_first(page: Page, server: Server) -> None:
+    open_list(page, server)
+    new_workflow(page, "Guard", "app/guard")
+    name = page.get_by_role("toolbar", name="Workflow").get_by_role("textbox", name="Workflow name")
+    name.fill("Guard edited")
+    expect(page.get_by_role("status").filter(has_text="Unsaved changes")).to_be_visible()
+    to_the_list = page.get_by_role("toolbar", name="Workflow").get_by_role("button", name=re.compile("Workflows"))
+
+    assert asks(page, to_the_list.click) == "confirm"
+    expect(name).to_have_value("Guard edited")  # stayed
+    assert asks(page, lambda: page.evaluate("() => { setTimeout(() => history.back(), 0) }")) == "confirm"
+    expect(name).to_have_value("Guard edited")
+    assert asks(page, lambda: page.evaluate("() => { setTimeout(() => location.reload(), 0) }")) == "beforeunload"
+    expect(name).to_have_value("Guard edited")
+    assert asks(page, to_the_list.click, answer="accept") == "confirm"
+    expect(page.get_by_role("heading", name="Automations")).to_be_visible()  # left, as asked
+
+
+def test_opening_a_run_with_unsaved_changes_asks_first(page: Page, server: Server) -> None:
+    with server.api() as api:
+        created = api.post(
+            "/api/workflows",
+            json={
+                "name": "Guard runs",
+                "trigger": {"event": "app/guard.runs"},
+                "workflow": {
+                    "actions": [{"id": "n", "kind": "log", "inputs": {}}],
+                    "edges": [{"from": "$source", "to": "n"}],
+                },
+                "publish": True,
+                "enabled": True,
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert api.post("/api/events", json={"name": "app/guard.runs"}).status_code == 202
+    page.goto(f"{server.base}/#/workflows/{created.json()['id']}?token={server.token()}")
+    name = page.get_by_role("toolbar", name="Workflow").get_by_role("textbox", name="Workflow name")
+    name.fill("Guard runs edited")
+    details(page).get_by_role("tab", name="Runs").click()
+    run = details(page).get_by_role("list", name="Runs of this workflow").get_by_role("button").first
+    assert asks(page, run.click) == "confirm"
+    expect(name).to_have_value("Guard runs edited")

@@ -110,3 +110,49 @@ def catalog_text(server: Server, tenant: str = "acme") -> list[str]:
     with server.api(tenant) as api:
         actions = api.get("/api/actions").json()
     return [a["name"] for a in actions] + [a["description"] for a in actions if a["description"]]
+
+
+def details(page: Page) -> Locator:
+    """The side panel of the selected step, connection or trigger."""
+    return page.get_by_role("complementary", name="Details")
+
+
+def add_from_palette(page: Page, step: str, after: Locator | None = None) -> None:
+    """Select `after` (a node; by default the trigger), then the palette's button for `step`: added after it."""
+    (after if after is not None else trigger_node(page)).click()
+    page.get_by_role("button", name=re.compile(rf"^Add {re.escape(step)}")).click()
+    expect(details(page).get_by_role("heading", name=step, exact=True)).to_be_visible()
+
+
+def field(page: Page, name: str) -> Locator:
+    """A form field of the details panel, by its label ("To", shown as "To *" when required)."""
+    labels = page.locator(f'label:text-is("{name}"), label:text-is("{name} *")')
+    return details(page).locator("[data-field]").filter(has=labels).first
+
+
+def use_data(page: Page, name: str, data: str) -> None:
+    """Fill a field with data (from the trigger's sample event or an earlier step): its "Data" choice, then
+    the data whose name (e.g. "Email (text)…") starts with `data`."""
+    field(page, name).get_by_role("radio", name="Data").click()
+    picker = page.get_by_role("dialog", name=f"Use data in {name}")
+    picker.get_by_role("button", name=re.compile(rf"^{re.escape(data)}\b")).first.click()
+
+
+UNNAMED = re.compile(
+    r"^\s*- (button|textbox|combobox|checkbox|radio|switch|spinbutton|slider|searchbox|tab|link|option|menuitem)"
+    r"\s*(\[[^\]]*\]\s*)*:?\s*$"
+)
+
+
+def unnamed_controls(scope: Locator) -> list[str]:
+    """The lines of an ARIA snapshot that show an interactive role without an accessible name."""
+    return [line.strip() for line in scope.aria_snapshot().splitlines() if UNNAMED.match(line)]
+
+
+def write_condition(page: Page, cel: str, label: str = "Condition") -> None:
+    """Hand-written CEL in a condition of the details panel (its expression mode; the builder is the default)."""
+    group = details(page).get_by_role("group", name=label)
+    toggle = group.get_by_role("button", name="Edit as expression")
+    if toggle.count():
+        toggle.click()
+    details(page).get_by_role("textbox", name=label).fill(cel)

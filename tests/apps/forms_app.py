@@ -1,4 +1,6 @@
-"""A small kit for the issue 5 browser acceptance tests: typed actions with varied input schemas."""
+"""A kit for the browser tests of the editor's forms (tests/browser/test_action_panel.py) and run view
+(tests/browser/test_run_view.py): actions whose inputs need every kind of field (text, text area, number,
+check box, choice, list, nested and optional objects), one whose output is typed, and one that always fails."""
 
 from __future__ import annotations
 
@@ -37,10 +39,6 @@ def send_email(ctx: ActionContextSync, inputs: EmailInputs) -> EmailOut:
     return EmailOut(sent_to=inputs.to, words=len(inputs.body.split()))
 
 
-class NoteInputs(msgspec.Struct):
-    text: str
-
-
 class ArticleInputs(msgspec.Struct):
     title: str
     content: Annotated[str, msgspec.Meta(extra_json_schema={"format": "textarea"})] = ""
@@ -50,6 +48,10 @@ class ArticleInputs(msgspec.Struct):
 @kit.action(kind="article", name="Write article", description="Writes an article", icon="pen")
 def article(ctx: ActionContextSync, inputs: ArticleInputs) -> str:
     return inputs.title
+
+
+class NoteInputs(msgspec.Struct):
+    text: str
 
 
 @kit.action(kind="log_note", name="Log note", description="Writes a note to the log", icon="note")
