@@ -434,11 +434,6 @@ def test_an_update_takes_the_instance_as_the_record_names_it(api: Api) -> None:
     assert api.client.get(f"/api/workflows/{created['id']}", headers=api.headers()).json()["draft"] == draft
 
 
-@pytest.mark.xfail(
-    reason="product bug: WorkflowUpdate says a record as read (GET) can be sent back, but GET's record has"
-    " draft_changed, last_run and failures_24h (added with the workflow list), which PUT refuses as unknown"
-    " fields (400)"
-)
 def test_a_record_as_read_can_be_sent_back(api: Api) -> None:
     created = create(api)
     url = f"/api/workflows/{created['id']}"

@@ -692,8 +692,13 @@ export interface components {
             draft?: {
                 [key: string]: unknown;
             } | null;
+            draft_changed?: boolean | null;
             enabled?: boolean | null;
+            failures_24h?: number | null;
             id?: string | null;
+            last_run?: {
+                [key: string]: unknown;
+            } | null;
             name?: string | null;
             next_tick_at?: number | null;
             problems?: {
