@@ -3,11 +3,16 @@
 PostgreSQL comes from ``scripts/with-postgres`` (``make test`` uses it), which sets
 ``WORKFLOW_KIT_TEST_POSTGRES_URL``. Without it the PostgreSQL cases are skipped, unless
 ``WORKFLOW_KIT_REQUIRE_POSTGRES=1`` says they must run.
+
+A test's SQLite database is a copy of one migrated once per test process, with ``synchronous=OFF``
+(nothing here survives a power loss anyway) unless the test is marked ``durable``: the crash tests,
+which kill processes and check what was committed, keep the kit's default, ``FULL``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,11 +62,32 @@ def postgres_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database with the kit's tables, migrated once per test process (a migration takes a few
+    hundred milliseconds; a copy of the file, a few)."""
+    path = tmp_path_factory.mktemp("template") / "workflow-kit.db"
+    db = Database(f"sqlite:///{path}")
+    db.ensure_schema()
+    db.dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not checkpointed on close"
+    return path
+
+
+def sqlite_database(folder: Path, template: Path, *, durable: bool = False) -> str:
+    """The URL of a new SQLite database in `folder`: a copy of `template` (migrated, no rows), with
+    ``synchronous=OFF`` unless `durable`."""
+    path = folder / "workflow-kit.db"
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}" + ("" if durable else "?synchronous=off")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a new SQLite file, or the test PostgreSQL with its tables emptied."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A fresh database with the kit's tables and no rows: a copy of the migrated SQLite template, or the
+    test PostgreSQL with its tables emptied."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workflow-kit.db'}"
+        yield sqlite_database(tmp_path, sqlite_template, durable=request.node.get_closest_marker("durable") is not None)
         return
     url = postgres_url()
     db = Database(url)

@@ -63,7 +63,7 @@ SIGNALLED_TIMEOUT_MS = 600_000  # a signalled wait never times out during a test
 SEND_BATCH = 50
 OUTAGE_S = 3.0  # longer than the workers' lease (2 s)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.durable]  # durable: its SQLite databases keep the default synchronous=FULL
 
 
 def env_int(name: str, default: int) -> int:
