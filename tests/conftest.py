@@ -11,15 +11,18 @@ which kill processes and check what was committed, keep the kit's default, ``FUL
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+import sqlalchemy as sa
 
 from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.retry import RetryPolicy
@@ -40,8 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
     base = os.environ.get(POSTGRES_ENV)
     if not worker or not base:
         return
-    import sqlalchemy as sa
-
     name = f"wk_test_{worker}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
@@ -96,6 +97,85 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     yield url
 
 
+T = TypeVar("T")
+
+
+class Snapshots:
+    """Databases filled once per test process and copied into the database of each test that starts from
+    one: for data too slow to build per test (workflows created, runs driven to their ends), while every
+    test still has a database of its own. On SQLite a snapshot is a file; on PostgreSQL, a schema holding
+    a copy of each of the kit's tables."""
+
+    def __init__(self, folder: Path, template: Path) -> None:
+        self._folder = folder
+        self._template = template
+        self._taken: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def restore(self, name: str, database_url: str, build: Callable[[str], T]) -> T:
+        """Fill `database_url` (fresh from the `database_url` fixture, not yet opened by a kit) with the rows
+        of snapshot `name`, taken the first time from a fresh database that `build` filled; returns (a copy
+        of) what `build` returned."""
+        dialect = sa.make_url(database_url).get_backend_name()
+        if (name, dialect) not in self._taken:
+            self._taken[name, dialect] = self._take(name, dialect, build)
+        value, where = self._taken[name, dialect]
+        if dialect == "sqlite":
+            target = Path(str(sa.make_url(database_url).database))
+            assert not target.with_name(target.name + "-wal").exists(), "the database is in use already"
+            shutil.copyfile(where, target)
+        else:
+            schema, tables = where
+            engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+            try:
+                with engine.begin() as conn:
+                    for table in reversed(tables):
+                        conn.execute(sa.text(f'DELETE FROM public."{table}"'))
+                    for table in tables:
+                        conn.execute(sa.text(f'INSERT INTO public."{table}" SELECT * FROM "{schema}"."{table}"'))
+            finally:
+                engine.dispose()
+        return copy.deepcopy(value)
+
+    def _take(self, name: str, dialect: str, build: Callable[[str], Any]) -> tuple[Any, Any]:
+        if dialect == "sqlite":
+            folder = self._folder / name
+            folder.mkdir()
+            url = sqlite_database(folder, self._template)
+            value = build(url)
+            snapshot = self._folder / f"{name}.db"
+            # the backup API copies what is committed, WAL included, whatever connections are still open
+            with (
+                closing(sqlite3.connect(folder / "workflow-kit.db")) as source,
+                closing(sqlite3.connect(snapshot)) as target,
+            ):
+                source.backup(target)
+            return value, snapshot
+        url = postgres_url()
+        db = Database(url)
+        db.truncate_all()
+        db.dispose()
+        value = build(url)
+        schema = f"wk_snapshot_{name}"
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:
+                metadata = sa.MetaData()
+                metadata.reflect(conn, schema="public")
+                tables = [table.name for table in metadata.sorted_tables]  # parents before children
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                for table in tables:
+                    conn.execute(sa.text(f'CREATE TABLE "{schema}"."{table}" AS TABLE public."{table}"'))
+        finally:
+            engine.dispose()
+        return value, (schema, tables)
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"), sqlite_template)
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(to_ms(START))
@@ -135,6 +215,12 @@ class Api:
 
     def server_headers(self, tenant: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {SERVER_KEY}", "X-Workflow-Kit-Tenant": tenant}
+
+    def idle(self, timeout: float = 30.0) -> None:
+        """Wait until the app's worker executes nothing and no run is due (`Worker.idle`, run in the app's
+        event loop): after it, whatever the requests so far set off has happened."""
+        [worker] = self.kit._workers  # the kit keeps no public list of its workers
+        self.client.blocking_portal.call(worker.idle, timeout)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import SECRET, SERVER_KEY, Api
+from conftest import SECRET, SERVER_KEY, Api, Snapshots, serve_api
 
 from workflow_kit import WorkflowKit
 from workflow_kit.timeutil import VirtualClock
@@ -142,8 +143,12 @@ class Alpha:
     state: dict[str, Any]
 
 
-@pytest.fixture
-def alpha(api: Api) -> Alpha:
+def build_alpha(database_url: str) -> Alpha:
+    with serve_api(database_url) as api:
+        return alpha_data(api)
+
+
+def alpha_data(api: Api) -> Alpha:
     headers = api.headers(ALPHA, "ann")
     client = api.client
     echo = create(api, headers, ALPHA_NAME, "app/x", ECHO)
@@ -180,6 +185,22 @@ def alpha(api: Api) -> Alpha:
         "fail_event": fail_event,
     }
     return Alpha(headers=headers, ids=ids, state=tenant_state(api, headers))
+
+
+@pytest.fixture
+def alpha(database_url: str, snapshots: Snapshots) -> Alpha:
+    """Alpha's data in this test's database: built once per test process (runs driven to their ends take a
+    while) and copied into the database of each test that takes it, before `api` opens it."""
+    return snapshots.restore("alpha", database_url, build_alpha)
+
+
+@pytest.fixture
+def api(database_url: str, request: pytest.FixtureRequest) -> Iterator[Api]:
+    """conftest's `api`; for a test that takes `alpha`, on a database that holds alpha's data already."""
+    if "alpha" in request.fixturenames:
+        request.getfixturevalue("alpha")
+    with serve_api(database_url) as served:
+        yield served
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -489,7 +510,7 @@ def test_an_event_from_another_tenant_starts_no_run_of_alpha(api: Api, alpha: Al
     assert beta_run["output"] == {"a": {"x": "from beta"}}
     send(api, beta, "app/nap", {})
     send(api, beta, "app/fail", {})
-    time.sleep(0.3)  # give a wrongly started run of alpha's the time to show up
+    api.idle()  # whatever these events started has run (alpha's nap, ten minutes off, is not due)
     assert tenant_state(api, alpha.headers) == alpha.state
     runs = api.client.get("/api/runs", headers=beta).json()["items"]
     assert [run["id"] for run in runs] == [beta_run["id"]]
