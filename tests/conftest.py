@@ -190,7 +190,11 @@ def kit(database_url: str, clock: VirtualClock) -> Iterator[WorkflowKit]:
 
 @pytest.fixture
 async def worker(kit: WorkflowKit) -> AsyncIterator[Worker]:
-    async with kit.worker(poll_ms=50, lease_ms=5_000) as worker:
+    """A worker that looks at the database only when there is a reason: an event or a change in this process
+    wakes it, and so does `idle()` when something is due. On the virtual clock a worker polling by itself
+    could claim a run at any moment between two of the test's steps, such as between moving the clock to
+    the instant a run is due and sending an event meant to reach it first."""
+    async with kit.worker(poll_ms=3_600_000, lease_ms=5_000) as worker:
         yield worker
 
 
