@@ -7,6 +7,10 @@ PostgreSQL comes from ``scripts/with-postgres`` (``make test`` uses it), which s
 A test's SQLite database is a copy of one migrated once per test process, with ``synchronous=OFF``
 (nothing here survives a power loss anyway) unless the test is marked ``durable``: the crash tests,
 which kill processes and check what was committed, keep the kit's default, ``FULL``.
+
+The editor API of `api` is one app per test module and kind of database, on a database of its own that
+is emptied for each test, after the previous test's runs have settled (building a Litestar app takes a
+few hundred milliseconds, and most API tests take less). `clocked_api` is an app per test.
 """
 
 from __future__ import annotations
@@ -101,79 +105,84 @@ T = TypeVar("T")
 
 
 class Snapshots:
-    """Databases filled once per test process and copied into the database of each test that starts from
-    one: for data too slow to build per test (workflows created, runs driven to their ends), while every
-    test still has a database of its own. On SQLite a snapshot is a file; on PostgreSQL, a schema holding
-    a copy of each of the kit's tables."""
+    """Database contents built once per test process and copied into the database of each test that starts
+    from one: for data too slow to build per test (workflows created, runs driven to their ends), while
+    every test still has rows of its own. On SQLite a snapshot is a file; on PostgreSQL, a schema holding a
+    copy of each of the kit's tables. Restoring one replaces every row of the kit's tables, with SQL, so a
+    kit may have the database open meanwhile."""
 
-    def __init__(self, folder: Path, template: Path) -> None:
+    def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._template = template
-        self._taken: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._taken: dict[tuple[str, str], tuple[Any, Any, list[str]]] = {}
 
-    def restore(self, name: str, database_url: str, build: Callable[[str], T]) -> T:
-        """Fill `database_url` (fresh from the `database_url` fixture, not yet opened by a kit) with the rows
-        of snapshot `name`, taken the first time from a fresh database that `build` filled; returns (a copy
-        of) what `build` returned."""
+    def restore(self, name: str, database_url: str, build: Callable[[], T]) -> T:
+        """Fill `database_url` with the rows of snapshot `name`; the first time, `build` fills it (it is
+        empty then) and the snapshot is taken from it. Returns (a copy of) what `build` returned."""
         dialect = sa.make_url(database_url).get_backend_name()
-        if (name, dialect) not in self._taken:
-            self._taken[name, dialect] = self._take(name, dialect, build)
-        value, where = self._taken[name, dialect]
+        taken = self._taken.get((name, dialect))
+        if taken is None:
+            value = build()
+            where, tables = self._take(name, database_url)
+            self._taken[name, dialect] = (value, where, tables)
+            return copy.deepcopy(value)
+        value, where, tables = taken
         if dialect == "sqlite":
-            target = Path(str(sa.make_url(database_url).database))
-            assert not target.with_name(target.name + "-wal").exists(), "the database is in use already"
-            shutil.copyfile(where, target)
-        else:
-            schema, tables = where
-            engine = sa.create_engine(database_url, poolclass=sa.NullPool)
-            try:
-                with engine.begin() as conn:
-                    for table in reversed(tables):
-                        conn.execute(sa.text(f'DELETE FROM public."{table}"'))
-                    for table in tables:
-                        conn.execute(sa.text(f'INSERT INTO public."{table}" SELECT * FROM "{schema}"."{table}"'))
-            finally:
-                engine.dispose()
+            path = sa.make_url(database_url).database
+            with closing(sqlite3.connect(str(path), isolation_level=None, timeout=30)) as conn:
+                conn.execute("ATTACH DATABASE ? AS snapshot", (str(where),))
+                conn.execute("BEGIN IMMEDIATE")
+                for table in reversed(tables):
+                    conn.execute(f'DELETE FROM main."{table}"')
+                for table in tables:
+                    conn.execute(f'INSERT INTO main."{table}" SELECT * FROM snapshot."{table}"')
+                conn.execute("COMMIT")
+                conn.execute("DETACH DATABASE snapshot")
+            return copy.deepcopy(value)
+        engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:
+                for table in reversed(tables):
+                    conn.execute(sa.text(f'DELETE FROM public."{table}"'))
+                for table in tables:
+                    conn.execute(sa.text(f'INSERT INTO public."{table}" SELECT * FROM "{where}"."{table}"'))
+        finally:
+            engine.dispose()
         return copy.deepcopy(value)
 
-    def _take(self, name: str, dialect: str, build: Callable[[str], Any]) -> tuple[Any, Any]:
-        if dialect == "sqlite":
-            folder = self._folder / name
-            folder.mkdir()
-            url = sqlite_database(folder, self._template)
-            value = build(url)
+    def _take(self, name: str, database_url: str) -> tuple[Any, list[str]]:
+        """Copy the rows of `database_url`: where the copy is, and the kit's tables, parents first."""
+        url = sa.make_url(database_url)
+        if url.get_backend_name() == "sqlite":
             snapshot = self._folder / f"{name}.db"
-            # the backup API copies what is committed, WAL included, whatever connections are still open
+            # the backup API copies what is committed, WAL included, whatever connections are open
             with (
-                closing(sqlite3.connect(folder / "workflow-kit.db")) as source,
+                closing(sqlite3.connect(str(url.database), timeout=30)) as source,
                 closing(sqlite3.connect(snapshot)) as target,
             ):
                 source.backup(target)
-            return value, snapshot
-        url = postgres_url()
-        db = Database(url)
-        db.truncate_all()
-        db.dispose()
-        value = build(url)
+            engine = sa.create_engine(f"sqlite:///{snapshot}", poolclass=sa.NullPool)
+        else:
+            engine = sa.create_engine(database_url, poolclass=sa.NullPool)
         schema = f"wk_snapshot_{name}"
-        engine = sa.create_engine(url, poolclass=sa.NullPool)
         try:
             with engine.begin() as conn:
                 metadata = sa.MetaData()
-                metadata.reflect(conn, schema="public")
-                tables = [table.name for table in metadata.sorted_tables]  # parents before children
+                metadata.reflect(conn)
+                tables = [table.name for table in metadata.sorted_tables]
+                if url.get_backend_name() == "sqlite":
+                    return snapshot, tables
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
                 for table in tables:
                     conn.execute(sa.text(f'CREATE TABLE "{schema}"."{table}" AS TABLE public."{table}"'))
         finally:
             engine.dispose()
-        return value, (schema, tables)
+        return schema, tables
 
 
 @pytest.fixture(scope="session")
-def snapshots(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Snapshots:
-    return Snapshots(tmp_path_factory.mktemp("snapshots"), sqlite_template)
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 @pytest.fixture
@@ -205,7 +214,7 @@ SERVER_KEY = "server-key-for-tests-" + "y" * 16
 
 
 class Api:
-    """A TestClient for the editor API on a fresh database, with helpers to mint tokens."""
+    """A TestClient for the editor API, with helpers to mint tokens."""
 
     def __init__(self, kit: WorkflowKit, client: Any) -> None:
         self.kit = kit
@@ -256,12 +265,46 @@ def serve_api(database_url: str, clock: Clock | None = None) -> Iterator[Api]:
     kit.close()
 
 
-@pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    """The editor API with an in-process worker, a real clock and fast retries; actions `echo`,
-    `fail` and `nap` (sleeps 50 ms of virtual... real time) are registered."""
-    with serve_api(database_url) as served:
+@pytest.fixture(scope="session")
+def api_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for the editor API apps of `served_api` alone: the tests' own database is
+    emptied and written by other tests' kits and workers while such an app runs."""
+    base = sa.make_url(postgres_url())
+    url = base.set(database=f"{base.database}_api").render_as_string(hide_password=False)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{base.database}_api" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{base.database}_api"'))
+        yield url
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{base.database}_api" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One editor API app per test module and kind of database (starting one takes a few hundred
+    milliseconds), on a database of its own; `api` empties it for each test."""
+    if request.param == "sqlite":
+        url = sqlite_database(tmp_path_factory.mktemp("api"), request.getfixturevalue("sqlite_template"))
+    else:
+        url = request.getfixturevalue("api_postgres_url")
+    with serve_api(url) as served:
         yield served
+
+
+@pytest.fixture
+def api(served_api: Api) -> Iterator[Api]:
+    """The editor API with an in-process worker, a real clock and fast retries; actions `echo`, `fail` and
+    `nap` (sleeps 50 ms) are registered. The app is the module's (`served_api`); its database has no rows
+    when the test starts, and the test ends once the worker executes nothing and nothing is due, with the
+    rows deleted again: no run of one test goes on into the next."""
+    served_api.kit.db.truncate_all()
+    yield served_api
+    served_api.idle()
+    served_api.kit.db.truncate_all()
 
 
 @pytest.fixture

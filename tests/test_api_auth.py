@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import SECRET, SERVER_KEY, Api, Snapshots, serve_api
+from conftest import SECRET, SERVER_KEY, Api, Snapshots
 
 from workflow_kit import WorkflowKit
 from workflow_kit.timeutil import VirtualClock
@@ -143,11 +142,6 @@ class Alpha:
     state: dict[str, Any]
 
 
-def build_alpha(database_url: str) -> Alpha:
-    with serve_api(database_url) as api:
-        return alpha_data(api)
-
-
 def alpha_data(api: Api) -> Alpha:
     headers = api.headers(ALPHA, "ann")
     client = api.client
@@ -184,23 +178,15 @@ def alpha_data(api: Api) -> Alpha:
         "event": event,
         "fail_event": fail_event,
     }
+    api.idle()  # nothing left to settle before the snapshot is taken
     return Alpha(headers=headers, ids=ids, state=tenant_state(api, headers))
 
 
 @pytest.fixture
-def alpha(database_url: str, snapshots: Snapshots) -> Alpha:
-    """Alpha's data in this test's database: built once per test process (runs driven to their ends take a
-    while) and copied into the database of each test that takes it, before `api` opens it."""
-    return snapshots.restore("alpha", database_url, build_alpha)
-
-
-@pytest.fixture
-def api(database_url: str, request: pytest.FixtureRequest) -> Iterator[Api]:
-    """conftest's `api`; for a test that takes `alpha`, on a database that holds alpha's data already."""
-    if "alpha" in request.fixturenames:
-        request.getfixturevalue("alpha")
-    with serve_api(database_url) as served:
-        yield served
+def alpha(api: Api, snapshots: Snapshots) -> Alpha:
+    """Alpha's data in the test's database: built once per test process (runs driven to their ends take a
+    while), then copied into the database of each test that takes it."""
+    return snapshots.restore("alpha", api.kit.database_url, lambda: alpha_data(api))
 
 
 # -- tokens ---------------------------------------------------------------------------------------
