@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 
@@ -33,6 +34,14 @@ from workflow_kit.retry import RetryPolicy
 from workflow_kit.runtime.db import Database
 from workflow_kit.runtime.worker import Worker
 from workflow_kit.timeutil import Clock, VirtualClock, to_ms
+
+# Hypothesis: the same examples on every run, no deadline (a loaded machine is not a failure). For a longer
+# search, with new examples each run: WORKFLOW_KIT_PROPERTY_EXAMPLES=5000 pytest tests/test_planner_properties.py
+# (tests that set max_examples themselves keep their count).
+PROPERTY_EXAMPLES = int(os.environ.get("WORKFLOW_KIT_PROPERTY_EXAMPLES") or 0)
+hypothesis.settings.register_profile("repeatable", derandomize=True, database=None, deadline=None, max_examples=100)
+hypothesis.settings.register_profile("search", deadline=None, max_examples=PROPERTY_EXAMPLES or 100)
+hypothesis.settings.load_profile("search" if PROPERTY_EXAMPLES else "repeatable")
 
 POSTGRES_ENV = "WORKFLOW_KIT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WORKFLOW_KIT_REQUIRE_POSTGRES") == "1"

@@ -434,7 +434,7 @@ def depth_of(value: Any) -> int:
     return 0
 
 
-@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@settings(max_examples=500)  # cheap examples
 @given(JSON_VALUES, st.integers(0, 10))
 def test_the_depth_check_agrees_with_a_recursive_walk(value: Any, limit: int) -> None:
     """Brackets, quotes and backslashes inside strings must not fool the text-based check."""
