@@ -24,7 +24,7 @@ async def test_two_workers_share_runs_and_run_each_step_once(kit: WorkflowKit) -
     async def count(ctx: ActionContext, inputs: dict[str, Any]) -> str:
         async def body() -> str:
             executions[f"{ctx.event['data']['n']}:{ctx.action.id}"] += 1
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # real time, a little: the two workers' runs interleave
             return ctx.action.id
 
         return str(await ctx.step.run("count", body))
@@ -66,8 +66,11 @@ async def test_a_worker_whose_lease_expired_cannot_record_anything(kit: Workflow
     kit.workflows.create_sync("acme", name="Slow", trigger="slow/go", workflow=wf)
     await kit.send("acme", {"name": "slow/go", "data": {}})
     async with kit.worker(lease_ms=60_000, poll_ms=20, name="stuck") as stuck:
-        while not bodies:
+        for _ in range(3000):
+            if bodies:
+                break
             await asyncio.sleep(0.01)
+        assert bodies, "the stuck worker never started the step"
         clock.advance_to(clock.now_ms() + 120_000)  # the stuck worker's lease has expired
         async with kit.worker(lease_ms=60_000, poll_ms=20, name="rescuer") as rescuer:
             [run] = await kit.runs.list("acme")
