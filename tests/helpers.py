@@ -34,6 +34,17 @@ def chain(*ids: str, kind: str = "noop") -> dict[str, Any]:
     return workflow([action(i, kind) for i in ids], [edge(a, b) for a, b in itertools.pairwise(nodes)])
 
 
+def assert_closed_cycle(cycle: list[str] | None, edges: list[tuple[str, str]]) -> None:
+    """`cycle` (from `find_cycle`) is a simple cycle, closed (it ends where it starts), along `edges`."""
+    assert cycle is not None
+    assert len(cycle) >= 2
+    assert cycle[0] == cycle[-1]
+    assert len(set(cycle[:-1])) == len(cycle) - 1  # a simple cycle
+    edge_set = set(edges)
+    for source, target in itertools.pairwise(cycle):
+        assert (source, target) in edge_set
+
+
 def assert_error(response: Any, status: int, code: str, path: str | None = None) -> dict[str, Any]:
     """An API error: the status, the code, a message, no traceback, and the path if one is given."""
     assert response.status_code == status, response.text

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import SECRET, SERVER_KEY, Api
+from conftest import SECRET, SERVER_KEY, Api, Snapshots
 
 from workflow_kit import WorkflowKit
 from workflow_kit.timeutil import VirtualClock
@@ -142,8 +142,7 @@ class Alpha:
     state: dict[str, Any]
 
 
-@pytest.fixture
-def alpha(api: Api) -> Alpha:
+def alpha_data(api: Api) -> Alpha:
     headers = api.headers(ALPHA, "ann")
     client = api.client
     echo = create(api, headers, ALPHA_NAME, "app/x", ECHO)
@@ -179,7 +178,15 @@ def alpha(api: Api) -> Alpha:
         "event": event,
         "fail_event": fail_event,
     }
+    api.idle()  # nothing left to settle before the snapshot is taken
     return Alpha(headers=headers, ids=ids, state=tenant_state(api, headers))
+
+
+@pytest.fixture
+def alpha(api: Api, snapshots: Snapshots) -> Alpha:
+    """Alpha's data in the test's database: built once per test process (runs driven to their ends take a
+    while), then copied into the database of each test that takes it."""
+    return snapshots.restore("alpha", api.kit.database_url, lambda: alpha_data(api))
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -502,7 +509,7 @@ def test_an_event_from_another_tenant_starts_no_run_of_alpha(api: Api, alpha: Al
     assert beta_run["output"] == {"a": {"x": "from beta"}}
     send(api, beta, "app/nap", {})
     send(api, beta, "app/fail", {})
-    time.sleep(0.3)  # give a wrongly started run of alpha's the time to show up
+    api.idle()  # whatever these events started has run (alpha's nap, ten minutes off, is not due)
     assert tenant_state(api, alpha.headers) == alpha.state
     runs = api.client.get("/api/runs", headers=beta).json()["items"]
     assert [run["id"] for run in runs] == [beta_run["id"]]

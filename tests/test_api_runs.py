@@ -7,10 +7,13 @@ import itertools
 import json
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from conftest import Api
 from helpers import action, edge, workflow
+
+from workflow_kit.timeutil import VirtualClock
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -316,7 +319,8 @@ def test_get_run_unknown_or_of_another_tenant_is_404(api: Api) -> None:
 # -- cancel ----------------------------------------------------------------------------------------
 
 
-def test_cancel_a_sleeping_run(api: Api) -> None:
+def test_cancel_a_sleeping_run(clocked_api: Api, clock: VirtualClock) -> None:
+    api = clocked_api
     definition = workflow(
         [action("sleep", "nap", ms=600_000), action("after", "echo", y=1)],
         [edge("$source", "sleep"), edge("sleep", "after")],
@@ -338,7 +342,8 @@ def test_cancel_a_sleeping_run(api: Api) -> None:
     assert [a["id"] for a in run["actions"]] == ["sleep", "after"]
     assert action_status(run["actions"][1]) == "pending"  # nothing ran after the cancel
 
-    time.sleep(0.3)  # the worker polls every 50 ms: nothing resumes it
+    clock.advance(timedelta(minutes=11))  # past the end of the nap: nothing resumes the run
+    api.idle()
     again = get_run(api, run_id)
     assert again["status"] == "cancelled" and again["ended_at"] == run["ended_at"]
     assert action_status(again["actions"][1]) == "pending"

@@ -196,8 +196,6 @@ def test_no_operation_answers_with_a_server_error(
 
     @settings(
         max_examples=25,
-        deadline=None,
-        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     @given(case=operation.as_strategy(generation_mode=mode))

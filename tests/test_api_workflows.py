@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from conftest import Api
 from helpers import assert_error
 

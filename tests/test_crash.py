@@ -25,6 +25,7 @@ from workflow_kit.runtime.storage import schema
 
 TESTS = Path(__file__).parent
 TENANT = "crash-co"
+pytestmark = pytest.mark.durable  # SQLite keeps synchronous=FULL: these tests are about what a kill leaves
 
 
 @pytest.fixture

@@ -467,7 +467,7 @@ def test_worker_processes_fire_each_tick_once(tmp_path: Path) -> None:
             trigger={"cron": "* * * * * *"},
             workflow={"actions": [{"id": "t", "kind": "cron_tick"}], "edges": [{"from": "$source", "to": "t"}]},
         )
-        time.sleep(WINDOW_S)
+        time.sleep(WINDOW_S)  # real time: the schedule ticks every second of it, in three processes
         kit.workflows.disable_sync(TENANT, record.id)
         wait_for(lambda: open_runs(kit) == 0, "the runs to complete")
     finally:

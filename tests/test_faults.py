@@ -63,7 +63,7 @@ SIGNALLED_TIMEOUT_MS = 600_000  # a signalled wait never times out during a test
 SEND_BATCH = 50
 OUTAGE_S = 3.0  # longer than the workers' lease (2 s)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.durable]  # durable: its SQLite databases keep the default synchronous=FULL
 
 
 def env_int(name: str, default: int) -> int:
@@ -607,7 +607,7 @@ def test_send_event_step_interrupted_after_sending_does_not_send_twice(
                 kit.send_sync(TENANT, {"name": NOTIFY.trigger, "data": {"n": 1}, "id": "notify-1"})
                 worker = fleet.spawn()
                 wait_for(lambda: children_sent(kit) == 1, "the worker to send the child event")
-                time.sleep(0.2)
+                wait_for(lambda: waiting_for_lock(kit, S.name), "the worker to wait to record the step")
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=10)
             fleet.spawn()  # takes the run over once the dead worker's lease expires
@@ -625,6 +625,16 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")  # not an AssertionError: not the expected failure
         time.sleep(0.05)
+
+
+def waiting_for_lock(kit: WorkflowKit, table: str) -> bool:
+    """Whether a transaction waits for a lock on `table` (held by the test)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation"
+        " WHERE pg_class.relname = :table AND NOT pg_locks.granted"
+    )
+    with kit.db.read() as conn:
+        return bool(conn.execute(query, {"table": table}).scalar_one())
 
 
 def children_sent(kit: WorkflowKit) -> int:

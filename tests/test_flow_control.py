@@ -296,10 +296,15 @@ async def test_finish_timeout_cancels_a_sleeping_run(kit: WorkflowKit, worker: W
 # -- concurrency --------------------------------------------------------------------------------------------
 
 
+PROBE_TENANT = "probe-co"
+
+
 class Gate:
-    """An action that holds every run inside its step until opened; notes how many were inside at once."""
+    """An action that holds every run inside its step until opened; notes how many were inside at once.
+    Also a workflow of another tenant, with no flow control, to `probe` the worker with."""
 
     def __init__(self, kit: WorkflowKit) -> None:
+        self.kit = kit
         self.open = asyncio.Event()
         self.inside = 0
         self.most = 0
@@ -314,6 +319,21 @@ class Gate:
                 await self.open.wait()
             finally:
                 self.inside -= 1
+
+        @kit.action(kind="probe")
+        async def probe(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+            return None
+
+        probing = workflow([action("p", "probe")], [edge("$source", "p")])
+        kit.workflows.create_sync(PROBE_TENANT, name="probe", trigger="app/probe", workflow=probing)
+
+    async def probe(self) -> None:
+        """Start a run of the probe workflow and wait until it has completed: the worker has claimed runs
+        since, with slots free. So a run it has not started by now was held back (by the limit under
+        test), not merely not reached yet."""
+        [event_id] = await self.kit.send(PROBE_TENANT, {"name": "app/probe", "data": {}})
+        [run] = await self.kit.runs.list(PROBE_TENANT, event_id=event_id)
+        assert (await self.kit.runs.wait(PROBE_TENANT, run.id, timeout=30)).status == RunStatus.COMPLETED
 
     async def until_inside(self, count: int) -> None:
         for _ in range(500):
@@ -336,8 +356,9 @@ async def test_concurrency_limit_counts_executing_runs(kit: WorkflowKit) -> None
     await send(kit, *({"n": n} for n in range(5)))
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
         await gate.until_inside(2)
-        await asyncio.sleep(0.3)  # the worker has room for 10: it still starts only 2
+        await gate.probe()  # the worker has room for 10: it still starts only 2
         assert gate.inside == 2
+        assert await statuses(kit) == ["queued"] * 3 + ["running"] * 2
         gate.open.set()
         await worker.idle()
     assert gate.most == 2
@@ -352,8 +373,9 @@ async def test_concurrency_per_key_and_fifo(kit: WorkflowKit, clock: VirtualCloc
         clock.advance(timedelta(milliseconds=1))
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
         await gate.until_inside(2)  # one run of a, one of b
-        await asyncio.sleep(0.2)
+        await gate.probe()
         assert sorted(e["user"] for e in gate.entered) == ["a", "b"]
+        assert await statuses(kit) == ["queued"] * 2 + ["running"] * 2
         gate.open.set()
         await worker.idle()
     assert [e["n"] for e in gate.entered if e["user"] == "a"] == [0, 1, 3]  # first in, first out
@@ -382,8 +404,9 @@ async def test_a_tenant_wide_limit_is_shared_by_workflows(kit: WorkflowKit) -> N
     await kit.send(TENANT, [{"name": "app/one", "data": {"w": 1}}, {"name": "app/two", "data": {"w": 2}}])
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
         await gate.until_inside(1)
-        await asyncio.sleep(0.3)
+        await gate.probe()
         assert gate.inside == 1
+        assert await statuses(kit) == ["queued", "running"]
         gate.open.set()
         await worker.idle()
     assert gate.most == 1
@@ -446,8 +469,9 @@ async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: Workflo
     second = await kit.runs.start(TENANT, workflow_id, version_id, {"name": "app/test", "data": {"n": 2}})
     async with kit.worker(concurrency=10, poll_ms=50) as worker:
         await gate.until_inside(1)
-        await asyncio.sleep(0.2)
+        await gate.probe()
         assert gate.inside == 1  # the limit holds for test runs; idempotency (about events) does not apply
+        assert await statuses(kit) == ["queued", "running"]
         await kit.send(TENANT, {"name": "app/stop", "data": {}})
         gate.open.set()
         await worker.idle()

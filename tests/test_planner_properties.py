@@ -11,10 +11,15 @@ at least one incoming edge is taken; skips propagate; a join waits for every par
 the graph, with its own evaluation of conditions and of the CEL subset drawn here. Nothing of the engine is
 used by the oracle. The same oracle checks:
 
-- the pure planner, driven by a loop that completes running actions in a random order, one at a time;
+- the pure planner, driven by a loop that completes running actions in a random order: one at a time,
+  a random handful at a time, or all at once (then the number of plans is bounded too);
 - `workflow_kit.testing.run_workflow` (the real runner, concurrent, on a virtual clock).
 
-CI runs a fixed, reproducible set of examples. For a longer local search:
+The graph itself is checked against simple references too: its order (topological, stable in the order
+the actions are declared), ancestors and cycle detection.
+
+The examples are the same on every run (tests/conftest.py's Hypothesis profile). For a longer search,
+with new examples:
 
     WORKFLOW_KIT_PROPERTY_EXAMPLES=5000 pytest tests/test_planner_properties.py
 """
@@ -23,17 +28,19 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from conftest import PROPERTY_EXAMPLES
+from helpers import assert_closed_cycle
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from workflow_kit import ActionContext, NonRetriableError, WorkflowKit, load_workflow
 from workflow_kit.engine import WorkflowGraph, plan
+from workflow_kit.engine.graph import find_cycle, reachable, topological_order
 from workflow_kit.expressions import evaluate_bool
 from workflow_kit.records import ActionStatus
 from workflow_kit.retry import RetryPolicy
@@ -41,12 +48,8 @@ from workflow_kit.testing import run_workflow
 
 SOURCE = "$source"
 S = ActionStatus
-EXAMPLES = int(os.environ.get("WORKFLOW_KIT_PROPERTY_EXAMPLES") or 0)
-PROPERTIES = settings(
-    max_examples=EXAMPLES or 250,
-    deadline=None,
-    derandomize=not EXAMPLES,  # CI: the same examples on every run; locally with the variable: new ones
-    database=None,
+PROPERTIES = settings(  # the rest (derandomized, no deadline) is conftest's Hypothesis profile
+    max_examples=PROPERTY_EXAMPLES or 300,  # a few milliseconds each
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -71,8 +74,29 @@ async def step(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------------------------------------------
 # Random workflows
 
-VALUES: list[Any] = [None, False, True, 0, 1, 2.0, -1, "", "a", "0", [], [0], {}, {"k": 1}, {"k": "a"}]
+VALUES: list[Any] = [
+    None,
+    False,
+    True,
+    0,
+    1,
+    1.0,
+    2,
+    2.0,
+    -1,
+    "",
+    "a",
+    "0",
+    "1",
+    [],
+    [0],
+    [1],
+    {},
+    {"k": 1},
+    {"k": "a"},
+]
 EVENT_KEYS = ("x", "y")
+MAX_PARENTS = 4
 
 
 @dataclass
@@ -147,18 +171,34 @@ def cel_text(tree: Any) -> str:
     return f"({cel_text(tree[1])}) {'&&' if op == 'and' else '||'} ({cel_text(tree[2])})"
 
 
-def cel_trees(ancestors: list[str]) -> st.SearchStrategy[Any]:
-    atoms = [st.tuples(st.just("flag"), st.integers(0, 2)), st.tuples(st.just("gt"), st.integers(-1, 3))]
-    if ancestors:
-        atoms.append(st.tuples(st.just("has"), st.sampled_from(ancestors)))
-    return st.recursive(
-        st.one_of(atoms),
-        lambda inner: st.one_of(
-            st.tuples(st.just("not"), inner),
-            st.tuples(st.sampled_from(["and", "or"]), inner, inner),
-        ),
-        max_leaves=4,
-    )
+# The strategies are built once: building one per draw (for each node's ancestors, say) costs Hypothesis more
+# than the whole check of an example.
+CEL_TREES = st.recursive(
+    st.one_of(
+        st.tuples(st.just("flag"), st.integers(0, 2)),
+        st.tuples(st.just("gt"), st.integers(-1, 3)),
+        st.tuples(st.just("has"), st.integers(0, 11)),  # an ancestor, by its index: see `naming_ancestors`
+    ),
+    lambda inner: st.one_of(st.tuples(st.just("not"), inner), st.tuples(st.sampled_from(["and", "or"]), inner, inner)),
+    max_leaves=4,
+)
+CONDITION_KINDS = st.sampled_from(["none", "none", "if", "else", "match"])
+DRAWN_VALUES = st.sampled_from(VALUES)
+INDICES = st.integers(0, 1_000)
+PARENT_INDICES = st.lists(INDICES, max_size=MAX_PARENTS)
+FLAGS = st.lists(st.booleans(), min_size=3, max_size=3)
+
+
+def naming_ancestors(tree: Any, ancestors: list[str]) -> Any:
+    """The drawn tree with each ``has`` atom naming an ancestor (a flag where the node has none)."""
+    op = tree[0]
+    if op == "has":
+        return ("has", ancestors[tree[1] % len(ancestors)]) if ancestors else ("flag", tree[1] % 3)
+    if op == "not":
+        return ("not", naming_ancestors(tree[1], ancestors))
+    if op in ("and", "or"):
+        return (op, naming_ancestors(tree[1], ancestors), naming_ancestors(tree[2], ancestors))
+    return tree
 
 
 def output_field(node: Node) -> str:
@@ -175,52 +215,58 @@ def conditions(draw: st.DrawFn, source: Node | None, upstream: list[Node]) -> di
         refs += [f"!ref($.state.{n.id}.{output_field(n)})" for n in upstream]
         if source.kind == "step":
             refs.append("!ref($.output.v.k)")
-    kind = draw(st.sampled_from(["none", "none", "if", "else", "match"]))
+    kind = draw(CONDITION_KINDS)
     if kind == "none":
         return None
     if source is not None and source.kind == "if" and kind in ("if", "else") and draw(st.booleans()):
         ref = "!ref($.output.result)"  # the If's own True / False edges
     else:
-        ref = draw(st.sampled_from(refs))
+        ref = refs[draw(INDICES) % len(refs)]
     conditional: dict[str, Any] = {"type": kind, "ref": ref}
     if kind == "match":
-        conditional["value"] = draw(st.sampled_from(VALUES))
+        conditional["value"] = draw(DRAWN_VALUES)
     return conditional
 
 
 @st.composite
-def cases(draw: st.DrawFn, max_actions: int = 12, failures: bool = True) -> Case:
+def cases(
+    draw: st.DrawFn, max_actions: int = 12, failures: bool | None = None, conditioned: bool | None = None
+) -> Case:
+    """A random workflow and event. `failures`: whether steps may fail for good; `conditioned`: whether
+    edges may carry conditions; each drawn when not given (mostly yes)."""
+    failures = draw(st.integers(0, 3)) > 0 if failures is None else failures
+    conditioned = draw(st.integers(0, 3)) > 0 if conditioned is None else conditioned
     n = draw(st.integers(1, max_actions))
     nodes: list[Node] = []
     edges: list[Edge] = []
     for i in range(n):
         node_id = f"n{i}"
-        parents = sorted(set(draw(st.lists(st.integers(0, i - 1), max_size=4)))) if i else []
+        parents = sorted({p % i for p in draw(PARENT_INDICES)}) if i else []
         sources: list[str] = [f"n{p}" for p in parents]
         if not sources or draw(st.integers(0, 4)) == 0:
             sources.insert(0, SOURCE)
         provisional = Case(nodes, [*edges, *(Edge(s, node_id) for s in sources)], [], {})
         ancestors = sorted(provisional.ancestors(node_id))
         if draw(st.integers(0, 3)) == 0:
-            node = Node(node_id, "if", cel=draw(cel_trees(ancestors)))
+            node = Node(node_id, "if", cel=naming_ancestors(draw(CEL_TREES), ancestors))
         else:
             fail = failures and draw(st.integers(0, 9)) == 0
             flaky = draw(st.integers(0, RETRIES)) if draw(st.integers(0, 4)) == 0 else 0
-            node = Node(node_id, "step", fail=fail, flaky=flaky, output={"v": draw(st.sampled_from(VALUES))})
+            node = Node(node_id, "step", fail=fail, flaky=flaky, output={"v": draw(DRAWN_VALUES)})
         for source_id in sources:
             source = provisional.by_id.get(source_id)
             upstream = (
                 [] if source is None else [source, *(provisional.by_id[a] for a in provisional.ancestors(source_id))]
             )
-            edges.append(Edge(source_id, node_id, draw(conditions(source, upstream))))
+            edges.append(Edge(source_id, node_id, draw(conditions(source, upstream)) if conditioned else None))
         nodes.append(node)
     declared = draw(st.permutations([node.id for node in nodes]))
     event = {
         "name": "test/run",
         "data": {
-            "flags": draw(st.lists(st.booleans(), min_size=3, max_size=3)),
+            "flags": draw(FLAGS),
             "n": draw(st.integers(-2, 4)),
-            **{key: draw(st.sampled_from(VALUES)) for key in EVENT_KEYS},
+            **{key: draw(DRAWN_VALUES) for key in EVENT_KEYS},
         },
     }
     return Case(nodes, edges, list(declared), event)
@@ -356,27 +402,45 @@ def oracle(case: Case) -> Expected:
 # Driving the pure planner
 
 
-def drive_planner(case: Case, data: st.DataObject) -> tuple[dict[str, ActionStatus], dict[str, Any], list[str]]:
-    """Plan, start what is ready, finish one running action (chosen at random), repeat. A step ends as
-    scripted (a flaky one completes: retries are the runner's business); an If evaluates its CEL.
+Completing = Literal["one", "some", "all"]
+COMPLETING: st.SearchStrategy[Completing] = st.sampled_from(["one", "some", "all"])
+
+
+@dataclass
+class Driven:
+    statuses: dict[str, ActionStatus]
+    outputs: dict[str, Any]
+    history: list[str]  # "started a", "completed a", "failed a", "skipped a", in order
+    plans: int  # how many times the planner was called
+
+
+def drive_planner(case: Case, data: st.DataObject, completing: Completing) -> Driven:
+    """Plan, start what is ready, finish running actions (`completing`: one chosen at random, a random
+    non-empty handful, or all of them), repeat. A step ends as scripted (a flaky one completes: retries are
+    the runner's business); an If evaluates its CEL.
 
     As the runner does, every plan after the first looks only at the children of what just completed
     (`frontier`); each must equal the plan that looks at every action."""
     graph = WorkflowGraph.build(load_workflow(case.workflow()))
+    position = {action_id: i for i, action_id in enumerate(graph.order)}
     statuses: dict[str, ActionStatus] = {}
     outputs: dict[str, Any] = {}
     running: list[str] = []
-    history: list[str] = []  # "started a", "completed a", "failed a", "skipped a", in order
+    history: list[str] = []
     frontier: list[str] | None = None
+    plans = 0
     for _ in range(4 * len(case.nodes) + 4):
         before = (copy.deepcopy(statuses), copy.deepcopy(outputs), copy.deepcopy(case.event))
         decided = plan(graph, statuses, outputs, case.event, frontier=frontier)
+        plans += 1
         assert (statuses, outputs, case.event) == before, "plan() changed its inputs"
         if frontier is not None:
             assert decided == plan(graph, statuses, outputs, case.event), f"the plan of frontier {frontier} differs"
 
         assert not set(decided.ready) & set(decided.skipped)
         assert len(set(decided.ready)) == len(decided.ready) and len(set(decided.skipped)) == len(decided.skipped)
+        assert list(decided.ready) == sorted(decided.ready, key=position.__getitem__), "ready: not in graph order"
+        assert list(decided.skipped) == sorted(decided.skipped, key=position.__getitem__), "skipped: not in order"
         skipped_now: set[str] = set()
         for action_id in [*decided.skipped, *decided.ready]:
             assert statuses.get(action_id, S.PENDING) is S.PENDING, f"{action_id} decided twice"
@@ -400,22 +464,30 @@ def drive_planner(case: Case, data: st.DataObject) -> tuple[dict[str, ActionStat
         assert decided.finished == (everything_resolved and not decided.ready)
         if not running:
             break
-        action_id = data.draw(st.sampled_from(sorted(running)), label="finishes next")
-        running.remove(action_id)
-        node = case.by_id[action_id]
-        if node.kind == "if":
-            statuses[action_id] = S.COMPLETED
-            outputs[action_id] = {"result": evaluate_bool(cel_text(node.cel), {"event": case.event, "state": outputs})}
-        elif node.fail:
-            statuses[action_id] = S.FAILED
+        candidates = sorted(running)
+        if completing == "one":
+            done = [data.draw(st.sampled_from(candidates), label="finishes next")]
+        elif completing == "some":
+            done = data.draw(st.lists(st.sampled_from(candidates), min_size=1, unique=True), label="finish next")
         else:
-            statuses[action_id] = S.COMPLETED
-            outputs[action_id] = node.output
-        history.append(f"{statuses[action_id]} {action_id}")
-        frontier = list(graph.children(action_id)) if statuses[action_id] is S.COMPLETED else []
+            done = candidates
+        for action_id in done:
+            running.remove(action_id)
+            node = case.by_id[action_id]
+            if node.kind == "if":
+                statuses[action_id] = S.COMPLETED
+                state = {"event": case.event, "state": outputs}
+                outputs[action_id] = {"result": evaluate_bool(cel_text(node.cel), state)}
+            elif node.fail:
+                statuses[action_id] = S.FAILED
+            else:
+                statuses[action_id] = S.COMPLETED
+                outputs[action_id] = node.output
+            history.append(f"{statuses[action_id]} {action_id}")
+        frontier = [child for a in done if statuses[a] is S.COMPLETED for child in graph.children(a)]
     else:
         raise AssertionError("the planner made no progress")
-    return statuses, outputs, history
+    return Driven(statuses, outputs, history, plans)
 
 
 def check_order(case: Case, history: list[str]) -> None:
@@ -439,35 +511,32 @@ def check_order(case: Case, history: list[str]) -> None:
 
 
 @PROPERTIES
-@given(cases(), st.data())
-def test_the_planner_does_what_the_oracle_says(case: Case, data: st.DataObject) -> None:
+@given(cases(), st.data(), COMPLETING)
+def test_the_planner_does_what_the_oracle_says(case: Case, data: st.DataObject, completing: Completing) -> None:
     note(f"workflow: {case.workflow()}\nevent: {case.event}")
     expected = oracle(case)
     describe(case, expected)
-    statuses, outputs, history = drive_planner(case, data)
-    check_order(case, history)
+    event(f"completing: {completing}")
+    driven = drive_planner(case, data, completing)
+    check_order(case, driven.history)
     as_oracle = {
         S.COMPLETED: RUN,
         S.SKIPPED: SKIP,
         S.FAILED: FAIL,
         S.PENDING: BLOCKED,  # never decided: a parent failed (or was blocked itself)
     }
-    found = {n.id: as_oracle[statuses.get(n.id, S.PENDING)] for n in case.nodes}
+    found = {n.id: as_oracle[driven.statuses.get(n.id, S.PENDING)] for n in case.nodes}
     assert found == expected.outcome
-    assert outputs == expected.outputs
-
-
-@PROPERTIES
-@given(cases(failures=False), st.data())
-def test_without_failures_every_action_ends_executed_or_skipped(case: Case, data: st.DataObject) -> None:
-    expected = oracle(case).outcome
-    statuses, _, history = drive_planner(case, data)
-    assert {n.id: statuses.get(n.id) for n in case.nodes} == {
-        n.id: S.COMPLETED if expected[n.id] == RUN else S.SKIPPED for n in case.nodes
-    }
-    started = [entry for entry in history if entry.startswith("started")]
-    skipped = [entry for entry in history if entry.startswith("skipped")]
-    assert len(started) + len(skipped) == len(case.nodes)
+    assert driven.outputs == expected.outputs
+    if not expected.having(FAIL):  # every action ends executed or skipped, each once
+        assert all(driven.statuses[n.id] in (S.COMPLETED, S.SKIPPED) for n in case.nodes)
+        started = [entry for entry in driven.history if entry.startswith("started")]
+        skipped = [entry for entry in driven.history if entry.startswith("skipped")]
+        assert len(started) + len(skipped) == len(case.nodes)
+    if not any(e.conditional for e in case.edges) and not expected.having(FAIL):
+        assert set(driven.statuses.values()) == {S.COMPLETED}  # nothing to skip
+    if completing == "all":  # a plan per level of the graph, and the last
+        assert driven.plans <= len(case.nodes) + 1
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -578,3 +647,56 @@ def test_oracle_if_branches_and_a_failure_blocks_its_descendants() -> None:
     other = Case(nodes, edges, ["n0", "n1", "n2", "n3"], {"name": "e", "data": {"flags": [False]}})
     assert oracle(other).outcome == {"n0": RUN, "n1": SKIP, "n2": FAIL, "n3": BLOCKED}
     check_run(other)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The graph: order, ancestors, cycles
+
+
+def reference_order(declared: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Greedy: repeatedly take the earliest-declared action whose parents are all placed."""
+    parents = {a: {source for source, target in edges if target == a and source != SOURCE} for a in declared}
+    placed: list[str] = []
+    remaining = list(declared)
+    while remaining:
+        following = next(a for a in remaining if parents[a] <= set(placed))
+        placed.append(following)
+        remaining.remove(following)
+    return placed
+
+
+@PROPERTIES
+@given(cases(max_actions=25, failures=False, conditioned=False))
+def test_the_graph_order_is_topological_and_stable_and_ancestors_are_the_reachable_parents(case: Case) -> None:
+    graph = WorkflowGraph.build(load_workflow(case.workflow()))
+    ids = [n.id for n in case.nodes]
+    edges = [(e.source, e.target) for e in case.edges]
+    assert list(graph.order) == reference_order(case.declared, edges)
+    assert sorted(graph.order) == sorted(ids)
+    position = {a: i for i, a in enumerate(graph.order)}
+    for source, target in edges:
+        if source != SOURCE:
+            assert position[source] < position[target]
+    reversed_edges = [(t, s) for s, t in edges if s != SOURCE]
+    for a in ids:
+        assert graph.ancestors(a) == reachable(a, reversed_edges) == case.ancestors(a)
+    assert reachable(SOURCE, edges) == set(ids)
+    assert find_cycle(case.declared, edges) is None
+    assert topological_order(case.declared, edges) == list(graph.order)
+
+
+@PROPERTIES
+@given(cases(max_actions=15, failures=False, conditioned=False), st.data())
+def test_a_back_edge_makes_a_cycle(case: Case, data: st.DataObject) -> None:
+    plain_edges = [(e.source, e.target) for e in case.edges if e.source != SOURCE]
+    if not plain_edges:
+        # no inner edge: add a self-loop on some action
+        node = data.draw(st.sampled_from([n.id for n in case.nodes]))
+        back = (node, node)
+    else:
+        # close a path: pick an edge u -> v and add v' -> u for some descendant v' of v (or v itself)
+        u, v = data.draw(st.sampled_from(plain_edges))
+        back = (data.draw(st.sampled_from(sorted({v} | reachable(v, plain_edges)))), u)
+    cyclic = [*plain_edges, back]
+    assert topological_order(case.declared, cyclic) is None
+    assert_closed_cycle(find_cycle(case.declared, cyclic), cyclic)

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
+from conftest import Worker  # (as conftest imports it: the worker's module is moving)
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContext, WorkflowKit
@@ -23,7 +24,7 @@ async def test_two_workers_share_runs_and_run_each_step_once(kit: WorkflowKit) -
     async def count(ctx: ActionContext, inputs: dict[str, Any]) -> str:
         async def body() -> str:
             executions[f"{ctx.event['data']['n']}:{ctx.action.id}"] += 1
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # real time, a little: the two workers' runs interleave
             return ctx.action.id
 
         return str(await ctx.step.run("count", body))
@@ -65,8 +66,11 @@ async def test_a_worker_whose_lease_expired_cannot_record_anything(kit: Workflow
     kit.workflows.create_sync("acme", name="Slow", trigger="slow/go", workflow=wf)
     await kit.send("acme", {"name": "slow/go", "data": {}})
     async with kit.worker(lease_ms=60_000, poll_ms=20, name="stuck") as stuck:
-        while not bodies:
+        for _ in range(3000):
+            if bodies:
+                break
             await asyncio.sleep(0.01)
+        assert bodies, "the stuck worker never started the step"
         clock.advance_to(clock.now_ms() + 120_000)  # the stuck worker's lease has expired
         async with kit.worker(lease_ms=60_000, poll_ms=20, name="rescuer") as rescuer:
             [run] = await kit.runs.list("acme")
@@ -109,8 +113,9 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
             "acme", name="Mark", trigger="mark/go", workflow=workflow([action("m", "mark")], [edge("$source", "m")])
         )
         async with worker_kit.worker(poll_ms=60_000) as worker:
-            await asyncio.sleep(0.3)  # the worker has claimed nothing and sleeps for a minute
+            await listening(worker_kit)
             for _ in range(5):
+                await asleep(worker)  # until an event wakes it, the worker sleeps for a minute
                 sent = time.perf_counter()
                 await sender_kit.send("acme", {"name": "mark/go", "data": {}})
                 for _ in range(400):
@@ -123,6 +128,33 @@ async def test_postgres_workers_of_other_processes_are_woken_by_notify() -> None
     finally:
         worker_kit.close()
         sender_kit.close()
+
+
+async def listening(kit: WorkflowKit) -> None:
+    """Until a connection of the kit's worker listens for due runs (it has run its LISTEN)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND state = 'idle' AND query LIKE 'LISTEN%'"
+    )
+    for _ in range(1000):
+        with kit.db.read() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the worker never listened for due runs")
+
+
+async def asleep(worker: Worker) -> None:
+    """Until the worker's claim loop sleeps with nothing to wake it: it has looked at the database at least
+    once, executes nothing, nothing is due, and no wake-up is pending. (`Worker.idle` returns as soon as
+    nothing is due, which also holds before the first look and while a wake-up waits to be acted on: this
+    reads the worker's private state, for want of a public signal.)"""
+    for _ in range(1000):
+        await worker.idle(timeout=10)
+        if worker._next_tick != 0 and not worker._claiming and not worker._wakeup.is_set():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the worker never went to sleep")
 
 
 async def test_renewing_leases_extends_held_ones_reports_lost_ones_and_never_waits_on_a_lock(

@@ -454,7 +454,7 @@ async def test_parallel_steps_with_gather_are_recorded_even_when_one_suspends(ki
     calls: list[str] = []
 
     async def slow() -> str:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # real time: still running when the sleep beside it suspends the action
         calls.append("slow")
         return "done"
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import SECRET, Server, start_server, static_site, stop_server
-from .ui import add_step, drag_between, node, trigger_node
+from .ui import add_step, drag_between, node, trigger_node, wait_still
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -214,21 +214,6 @@ def test_the_keyboard_and_the_menus_work_inside_the_shadow_root(
     assert page.evaluate("() => window.hostSaw") is False  # the host's Ctrl+S is its own
     expect(page.get_by_role("status").filter(has_text="Unsaved changes")).to_be_visible()
     assert stored(api, workflow_id)["name"] == "Saved with the keyboard"
-
-
-def wait_still(page: Page, *locators: Locator, within_ms: int = 5000) -> None:
-    """Wait until the elements stay where they are for 200 ms (the canvas pans to a new step)."""
-    last: list[Any] = []
-    still_since = waited = 0
-    while waited < within_ms:
-        boxes = [locator.bounding_box() for locator in locators]
-        if boxes != last:
-            last, still_since = boxes, waited
-        elif waited - still_since >= 200:
-            return
-        page.wait_for_timeout(50)
-        waited += 50
-    raise AssertionError(f"still moving after {within_ms} ms: {last}")
 
 
 def test_the_canvas_the_json_editor_and_the_date_picker_work_inside_the_shadow_root(

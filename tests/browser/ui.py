@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -39,8 +40,12 @@ def trigger_node(page: Page) -> Locator:
 
 
 def add_step(page: Page, plus: str, step: str) -> None:
-    """Press a "+" button (by its name, e.g. "Add a step after the trigger") and choose `step` in the menu."""
-    page.get_by_role("button", name=plus, exact=True).click()
+    """Press a "+" button (by its name, e.g. "Add a step after the trigger"), once the canvas stands still
+    (it pans to a step just added), and choose `step` in the menu."""
+    button = page.get_by_role("button", name=plus, exact=True)
+    expect(button).to_be_visible()
+    wait_still(page, button)
+    button.click()
     menu = page.get_by_role("dialog", name=re.compile(r"^Add a step"))
     menu.get_by_role("combobox", name="Search steps").fill(step)
     menu.get_by_role("option", name=step, exact=True).click()
@@ -48,9 +53,11 @@ def add_step(page: Page, plus: str, step: str) -> None:
 
 
 def drag_between(page: Page, source: Locator, target: Locator) -> None:
-    """A mouse drag from one handle's centre to another's, as a user connects two nodes."""
+    """A mouse drag from one handle's centre to another's, as a user connects two nodes (once the canvas
+    stands still: it pans to a step just added)."""
     expect(source).to_be_visible()
     expect(target).to_be_visible()
+    wait_still(page, source, target)
     start, end = source.bounding_box(), target.bounding_box()
     assert start and end
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
@@ -59,6 +66,21 @@ def drag_between(page: Page, source: Locator, target: Locator) -> None:
     expect(page.locator(".react-flow__connection")).to_have_count(1)  # a connection is being drawn
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=15)
     page.mouse.up()
+
+
+def wait_still(page: Page, *locators: Locator, within_ms: int = 5000) -> None:
+    """Wait until the elements stay where they are for 200 ms (the canvas pans to a new step)."""
+    last: list[Any] = []
+    still_since = waited = 0
+    while waited < within_ms:
+        boxes = [locator.bounding_box() for locator in locators]
+        if boxes != last:
+            last, still_since = boxes, waited
+        elif waited - still_since >= 200:
+            return
+        page.wait_for_timeout(50)
+        waited += 50
+    raise AssertionError(f"still moving after {within_ms} ms: {last}")
 
 
 def workflow_id(page: Page) -> str:
