@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,7 @@ def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server
     node(page, "$source").focus()
     page.keyboard.press("Delete")  # the trigger stays
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     workflow_id = page.url.split("/workflows/")[1].split("?")[0]
     with server.api() as api:
         draft = api.get(f"/api/workflows/{workflow_id}").json()["draft"]
@@ -253,7 +254,7 @@ def test_the_custom_element_works_in_a_host_page(page: Page, host_page: tuple[st
         # It edits through the API from the host's origin (CORS) and is themed by the host.
         page.locator('[data-kind="greet"]').click()
         page.get_by_role("button", name="Save").click()
-        expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
         accent = page.locator(".wk-button.primary").first.evaluate("e => getComputedStyle(e).backgroundColor")
         assert accent == "rgb(200, 0, 120)"
         with api_server.api() as api:

@@ -222,7 +222,7 @@ def test_a_vite_react_host_renders_the_component_styled_and_edits_through_it(
     page.get_by_label("Workflow name").fill("Edited in the React host")
     add_step(page, "Add a step after the trigger", "Greet someone")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     record = stored(api, workflow_id)
     assert record["name"] == "Edited in the React host"
     assert [a["kind"] for a in record["draft"]["actions"]] == ["greet"]

@@ -310,7 +310,7 @@ def test_a_new_token_keeps_the_unsaved_draft(page: Page, api: Server, site: tupl
     expect(unsaved(page)).to_be_visible()
     wait_until_refused(api, old)
     page.get_by_role("button", name="Save").click()  # with the new token: the old one is refused now
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     assert stored(api, workflow_id)["name"] == "Draft kept across tokens"
 
     # the property does the same
@@ -334,7 +334,7 @@ def test_an_expired_token_is_replaced_by_the_token_provider(page: Page, api: Ser
     page.get_by_label("Workflow name").fill("Saved after a refresh")
     wait_until_refused(api, old)
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     assert stored(api, workflow_id)["name"] == "Saved after a refresh"
     editor = page.locator("workflow-editor")
     assert page.evaluate("() => [window.asked, window.expired]") == [1, 0]
@@ -362,7 +362,7 @@ def test_without_a_provider_the_host_is_told_and_the_user_can_try_again(
     # what a host does on token-expired: give the element a new token; the next save works
     page.locator("workflow-editor").evaluate("(e, token) => { e.token = token }", api.token())
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     assert stored(api, workflow_id)["name"] == "Saved after the host's new token"
 
 
