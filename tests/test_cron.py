@@ -387,9 +387,9 @@ async def test_a_stored_schedule_that_no_longer_works_stops_ticking_and_blocks_n
     events = kit.workflows.create_sync(TENANT, name="On events", trigger="app/go", workflow=ONE_ACTION)
     with kit.db.write() as conn:  # as if the time zone had left the system's database since
         conn.execute(
-            schema.workflows.update()
-            .where(schema.workflows.c.id == record.id)
-            .values(trigger_cron="TZ=Gone/Away 0 * * * *")
+            schema.triggers.update()
+            .where(schema.triggers.c.workflow_id == record.id)
+            .values(cron="TZ=Gone/Away 0 * * * *")
         )
     clock.advance_to(at(2026, 3, 1, 10))
     async with kit.worker(poll_ms=50) as worker:
