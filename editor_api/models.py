@@ -64,7 +64,8 @@ class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A change to a workflow: only the fields given change. `version` (or an ``If-Match`` header) makes
     it conditional on the draft's current version. The instance goes in `workflow` or, as the record
     names it, `draft`; `enabled` enables or disables. A record as read (`GET`) can be sent back: its
-    read-only fields (`id`, `published_version`, times, `problems`) are accepted and not changed.
+    read-only fields (`id`, `published_version`, times, `problems`, `draft_changed`, `last_run`,
+    `failures_24h`) are accepted and not changed.
     `triggers` replaces the list of triggers; `trigger` alone replaces it with one trigger. Given both
     (a record sent back has both), the one that differs from what is stored wins: `triggers`, or
     `trigger` (then it replaces the first trigger only)."""
@@ -85,6 +86,9 @@ class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     updated_at: int | None = None
     next_tick_at: int | None = None
     problems: list[dict[str, Any]] | None = None
+    draft_changed: bool | None = None
+    last_run: dict[str, Any] | None = None
+    failures_24h: int | None = None
 
 
 class PublishRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

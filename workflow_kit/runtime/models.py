@@ -6,7 +6,7 @@ Times are epoch milliseconds.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -121,6 +121,13 @@ class RunSummary(msgspec.Struct, kw_only=True):
     """How many of its runs failed in the last 24 hours (by when they ended) of the kit's clock."""
 
 
+_RUN_TRIGGER = (
+    "Which of the workflow's triggers started the run: its `index` in the workflow's list of triggers and the"
+    ' trigger as it was then, `{"index": 1, "event": "app/order.*", "if": "..."}` or `{"index": 0, "cron":'
+    ' "0 9 * * *"}`; null when no trigger started it (a test run, an invoked workflow)'
+)
+
+
 class Run(msgspec.Struct, kw_only=True):
     """A run and, from `runs.get`, its timeline: every action with its attempts and sub-steps."""
 
@@ -138,7 +145,7 @@ class Run(msgspec.Struct, kw_only=True):
     ended_at: int | None = None
     rerun_of: str | None = None
     parent_run_id: str | None = None
-    trigger: dict[str, Any] | None = None
+    trigger: Annotated[dict[str, Any] | None, msgspec.Meta(description=_RUN_TRIGGER)] = None
     """The trigger that started it, with its position in the workflow's list: ``{"index": 1, "event":
     "app/order.*", "if"?: ...}`` or ``{"index": 0, "cron": ...}``; None when no trigger started it (a
     test run, an invoked workflow, a run from before a workflow could have several triggers)."""
