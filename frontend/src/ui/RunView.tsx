@@ -93,7 +93,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   onOpenRun: (runId: string) => void;
 }) {
   const [run, setRun] = useState<Run | null>(null);
-  const [workflow, setWorkflow] = useState<{ workflow: Workflow; trigger: Trigger } | null>(null);
+  const [workflow, setWorkflow] = useState<{ workflow: Workflow; triggers: Trigger[] } | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -132,8 +132,8 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
     if (!workflow || !run) return { nodes: [], edges: [] };
     const statuses = Object.fromEntries((run.actions ?? []).map((a) => [a.id, a.status]));
     const fields = conditionFields([eventGroup(run.event as Json), ...workflow.workflow.actions.flatMap((a) => outputGroup(workflow.workflow, catalog, a.id) ?? [])], ["event", "state", "async"]);
-    const summaries = nodeSummaries(workflow.workflow, workflow.trigger, catalog, fields);
-    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, selected, summaries });
+    const summaries = nodeSummaries(workflow.workflow, workflow.triggers[0], catalog, fields);
+    return toFlow(workflow.workflow, { catalog, triggers: workflow.triggers, statuses, selected, summaries });
   }, [workflow, run, catalog, selected]);
 
   const act = async (what: () => Promise<unknown>) => {
