@@ -23,13 +23,16 @@ from apps import cron_app
 from conftest import START, Api, postgres_url
 from helpers import action, edge, workflow
 
+from bench.plans import explain
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.retry import RetryPolicy
+from workflow_kit.runtime.lifecycle.schedules import NEXT_TICK
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
 from workflow_kit.runtime.rules.cron import TIMER_EVENT, CronError, CronSchedule
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import Database
+from workflow_kit.runtime.storage.direct import Direct
 from workflow_kit.timeutil import VirtualClock, iso, to_ms
 
 TENANT = "acme"
@@ -596,3 +599,16 @@ def wait_for(condition: Any, what: str, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def test_workers_find_the_next_tick_through_the_index(kit: WorkflowKit) -> None:
+    rows = [
+        {"workflow_id": f"w{i}", "position": 0, "tenant": TENANT, "cron": "0 9 * * *", "next_tick_at": i}
+        for i in range(2_000)
+    ]
+    with kit.db.write() as conn:
+        conn.execute(schema.triggers.insert(), rows)
+        conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_triggers")
+        plan = explain(conn, Direct(sa.select(NEXT_TICK)), {})
+    assert "ix_wk_triggers_next_tick" in plan, plan
+    assert "SCAN wk_triggers " not in plan + " " and "Seq Scan" not in plan, plan

@@ -12,9 +12,12 @@ import pytest
 import sqlalchemy as sa
 from helpers import action, edge, workflow
 
+from bench.plans import explain
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.events import EventError
+from workflow_kit.runtime.lifecycle.events_in import _triggered
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
+from workflow_kit.runtime.rules.triggers import patterns_for
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
@@ -704,3 +707,31 @@ async def test_concurrent_sends_of_one_event_id_start_one_run(kit: WorkflowKit) 
     assert len({ids[0] for ids in results}) == 8  # every copy is stored, with its own id
     runs = await kit.runs.list("acme")
     assert len(runs) == 1
+
+
+# --- finding the triggers ----------------------------------------------------------------------
+
+
+async def test_an_events_triggers_are_found_through_the_index_however_many_there_are(kit: WorkflowKit) -> None:
+    count = 2_000  # workflows, each with its published version and a trigger
+    common = {"tenant": TENANT, "settings": {}, "created_at": 0}
+    workflows = [
+        {**common, "id": f"w{i}", "name": "w", "triggers": [], "enabled": True, "draft": {}, "published_version": 1}
+        | {"updated_at": 0}
+        for i in range(count)
+    ]
+    versions = [
+        {**common, "id": f"v{i}", "workflow_id": f"w{i}", "number": 1, "definition": {}, "triggers": []}
+        for i in range(count)
+    ]
+    triggers = [{"workflow_id": f"w{i}", "position": 0, "tenant": TENANT, "event": f"app/e{i}"} for i in range(count)]
+    with kit.db.write() as conn:
+        conn.execute(schema.workflows.insert(), workflows)
+        conn.execute(schema.workflow_versions.insert(), versions)
+        conn.execute(schema.triggers.insert(), triggers)
+        for table in ("wk_workflows", "wk_workflow_versions", "wk_triggers"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+        params = {"tenant": TENANT, "patterns": patterns_for("app/e42")}
+        plan = explain(conn, _triggered(kit.db.dialect), params)
+    assert "ix_wk_triggers_event" in plan, plan
+    assert "SCAN wk_triggers" not in plan and "Seq Scan on wk_triggers" not in plan, plan
