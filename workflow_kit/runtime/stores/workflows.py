@@ -510,11 +510,10 @@ def _triggers(stored: builtins.list[Any]) -> tuple[Trigger, ...]:
 def _write_triggers(conn: Connection, tenant: str, workflow_id: str, triggers: Sequence[Trigger]) -> None:
     """Replace the workflow's rows in ``wk_triggers`` by `triggers`. A schedule it had already keeps
     its next tick (wherever it moved in the list); a new one has none yet, which `schedule` sets."""
-    kept = {
-        row.cron: row.next_tick_at
-        for row in conn.execute(sa.select(T.c.cron, T.c.next_tick_at).where(T.c.workflow_id == workflow_id))
-        if row.cron is not None
-    }
+    # FOR UPDATE (PostgreSQL): a worker firing one of these ticks holds its row; read the tick it moved
+    # on once it commits, not the one it fired (which would fire again)
+    stored = sa.select(T.c.cron, T.c.next_tick_at).where(T.c.workflow_id == workflow_id).with_for_update()
+    kept = {row.cron: row.next_tick_at for row in conn.execute(stored) if row.cron is not None}
     conn.execute(T.delete().where(T.c.workflow_id == workflow_id))
     rows = [
         {
