@@ -3,13 +3,15 @@
 The file is the draft's workflow instance, showing the record's `name` and `description`, with what the
 instance format has no place for in its ``metadata``:
 
-- ``metadata.trigger``: the trigger (``{"event": ..., "if"?: ...}`` or ``{"cron": ...}``);
+- ``metadata.trigger``: the trigger (``{"event": ..., "if"?: ...}`` or ``{"cron": ...}``), for a
+  workflow with one (as files were before workflows had several, so older versions import it); or
+  ``metadata.triggers``: the list, for a workflow with several;
 - ``metadata.settings``: the flow-control settings (``{}`` when there are none);
 - ``metadata.draft``: only when the draft's own ``name`` or ``description`` is not what the file shows
   (e.g. a draft without a name), or its metadata was an empty ``{}``: its own values, ``null`` for one
   it does not have.
 
-Importing the file restores the same record: name, description, trigger, settings and the draft exactly
+Importing the file restores the same record: name, description, triggers, settings and the draft exactly
 as it was (these keys are taken out of its metadata again). A file without them (the TypeScript kit's,
 or an export older than settings) imports too: its instance is stored as is.
 """
@@ -35,7 +37,9 @@ class Imported(msgspec.Struct, kw_only=True):
     name: str | None
     description: str
     trigger: Any
-    """The file's ``metadata.trigger``, or None."""
+    """The file's ``metadata.trigger`` (one trigger), or None."""
+    triggers: Any
+    """The file's ``metadata.triggers`` (a list), or None."""
     settings: Any
     """The file's ``metadata.settings``, or None (then the defaults)."""
     draft: dict[str, Any]
@@ -48,9 +52,10 @@ def export_record(record: WorkflowRecord) -> dict[str, Any]:
     own = {key: draft.get(key) for key in SHOWN if draft.get(key) != shown.get(key)}
     if draft.get("metadata") == {}:
         own["metadata"] = {}
+    triggers = [msgspec.to_builtins(trigger) for trigger in record.triggers]
     metadata: dict[str, Any] = {
         **(draft.get("metadata") or {}),
-        "trigger": msgspec.to_builtins(record.trigger),
+        **({"trigger": triggers[0]} if len(triggers) == 1 else {"triggers": triggers}),
         "settings": record.settings,
     }
     if own:
@@ -65,7 +70,7 @@ def import_document(data: dict[str, Any]) -> Imported:
     instance = load_workflow(data)
     draft = dump_workflow(instance)
     metadata = dict(instance.metadata)
-    ours: dict[str, Any] = {key: metadata.pop(key) for key in ("trigger", "settings") if key in metadata}
+    ours: dict[str, Any] = {key: metadata.pop(key) for key in ("trigger", "triggers", "settings") if key in metadata}
     own = metadata.get("draft")
     if isinstance(own, dict) and own and set(own) <= NOTED:
         del metadata["draft"]
@@ -85,6 +90,7 @@ def import_document(data: dict[str, Any]) -> Imported:
         name=instance.name,
         description=instance.description or "",
         trigger=ours.get("trigger"),
+        triggers=ours.get("triggers"),
         settings=ours.get("settings"),
         draft=draft,
     )

@@ -26,12 +26,33 @@ class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     def of(cls, trigger: RuntimeTrigger) -> Trigger:
         return cls(event=trigger.event, if_=trigger.if_, cron=trigger.cron)
 
+    @classmethod
+    def all_of(cls, triggers: tuple[RuntimeTrigger, ...]) -> list[Trigger]:
+        return [cls.of(trigger) for trigger in triggers]
+
+
+TRIGGERS_DESCRIPTION = (
+    "What starts the workflow: one to 10 triggers, no two the same; any of them starts a run (an event"
+    " that several match starts one, for the first that matches; each schedule ticks on its own). A run"
+    " records which started it (`trigger` of a run, `ctx.trigger` in a handler). More than 10 is a 422"
+    " (`too_many_triggers`), two the same too (`duplicate_trigger`); problems have paths such as"
+    " `triggers[1].if`."
+)
+TRIGGER_DESCRIPTION = (
+    "One trigger: the same as `triggers` with one trigger (problems have paths such as `trigger.if`)."
+    " Given with `triggers`, it is the first of them."
+)
+FIRST_TRIGGER_DESCRIPTION = "The first of `triggers` (for clients written for one trigger per workflow)."
+Triggers = Annotated[list[Trigger], msgspec.Meta(description=TRIGGERS_DESCRIPTION)]
+
 
 class WorkflowCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A new workflow. It is stored as a draft (`publish` to also publish it, `enabled` to enable it)."""
+    """A new workflow, with its `triggers` (or one `trigger`). It is stored as a draft (`publish` to also
+    publish it, `enabled` to enable it)."""
 
     name: str
-    trigger: Trigger
+    triggers: Triggers | None = None
+    trigger: Annotated[Trigger | None, msgspec.Meta(description=TRIGGER_DESCRIPTION)] = None
     workflow: dict[str, Any]
     description: str = ""
     settings: dict[str, Any] | None = None
@@ -44,11 +65,15 @@ class WorkflowUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     it conditional on the draft's current version. The instance goes in `workflow` or, as the record
     names it, `draft`; `enabled` enables or disables. A record as read (`GET`) can be sent back: its
     read-only fields (`id`, `published_version`, times, `problems`, `draft_changed`, `last_run`,
-    `failures_24h`) are accepted and not changed."""
+    `failures_24h`) are accepted and not changed.
+    `triggers` replaces the list of triggers; `trigger` alone replaces it with one trigger. Given both
+    (a record sent back has both), the one that differs from what is stored wins: `triggers`, or
+    `trigger` (then it replaces the first trigger only)."""
 
     version: int | None = None
     name: str | None = None
     description: str | None = None
+    triggers: Triggers | None = None
     trigger: Trigger | None = None
     workflow: dict[str, Any] | None = None
     draft: dict[str, Any] | None = None
@@ -84,7 +109,8 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
     id: str
     name: str
     description: str
-    trigger: Trigger
+    triggers: Triggers
+    trigger: Annotated[Trigger, msgspec.Meta(description=FIRST_TRIGGER_DESCRIPTION)]
     enabled: bool
     version: int
     draft: dict[str, Any]
@@ -92,13 +118,18 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: int
     updated_at: int
-    next_tick_at: int | None = None
-    """A cron workflow's next tick (epoch milliseconds) while it is published and enabled."""
+    next_tick_at: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="The next tick of its schedules (epoch milliseconds; the earliest, with several cron"
+            " triggers) while it is published and enabled; null without a cron trigger"
+        ),
+    ] = None
     problems: list[Problem] = msgspec.field(default_factory=list)
     draft_changed: Annotated[
         bool,
         msgspec.Meta(
-            description="Whether the draft, the trigger or the settings differ from the latest published version;"
+            description="Whether the draft, the triggers or the settings differ from the latest published version;"
             " for a workflow never published, whether its draft has any action (a new, untouched one has not)"
         ),
     ]
@@ -117,6 +148,7 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
             id=record.id,
             name=record.name,
             description=record.description,
+            triggers=Trigger.all_of(record.triggers),
             trigger=Trigger.of(record.trigger),
             enabled=record.enabled,
             version=record.version,
@@ -147,7 +179,8 @@ class VersionOut(msgspec.Struct, kw_only=True):
     workflow_id: str
     number: int | None
     workflow: dict[str, Any]
-    trigger: Trigger
+    triggers: Triggers
+    trigger: Annotated[Trigger, msgspec.Meta(description=FIRST_TRIGGER_DESCRIPTION)]
     settings: dict[str, Any]
     created_at: int
     author: Annotated[
@@ -161,6 +194,7 @@ class VersionOut(msgspec.Struct, kw_only=True):
             workflow_id=version.workflow_id,
             number=version.number,
             workflow=version.workflow,
+            triggers=Trigger.all_of(version.triggers),
             trigger=Trigger.of(version.trigger),
             settings=version.settings,
             created_at=version.created_at,
@@ -200,8 +234,8 @@ class EventPage(msgspec.Struct):
 
 
 class TestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A sample event for a test run of the draft (default: the trigger's event with empty data, or for a
-    cron trigger a ``workflow/scheduled.timer`` event for now)."""
+    """A sample event for a test run of the draft (default: the first trigger's event with empty data, or
+    for a cron trigger a ``workflow/scheduled.timer`` event for now)."""
 
     event: Event | None = None
 

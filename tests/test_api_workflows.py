@@ -1236,3 +1236,128 @@ def test_the_settings_schema_is_served(api: Api) -> None:
     schema = response.json()
     assert "concurrency" in schema["$defs"]["WorkflowSettings"]["properties"]
     assert api.client.get("/api/settings-schema").status_code == 401
+
+
+# -- several triggers ---------------------------------------------------------------------------------
+
+ORDERS = {"event": "shop/order.created", "if": "event.data.total > 100"}
+DAILY = {"cron": "TZ=Europe/Paris 0 9 * * *"}
+
+
+def runs_of(api: Api, workflow_id: str, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """The workflow's runs once there are `count`, each ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = api.client.get(f"/api/runs?workflow_id={workflow_id}", headers=api.headers()).json()["items"]
+        if len(runs) >= count and all(r["status"] in ("completed", "failed") for r in runs):
+            return list(runs)
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.05)
+
+
+def test_a_workflow_with_several_triggers(api: Api) -> None:
+    created = create(
+        api, trigger=None, triggers=[ORDERS, {"event": "shop/refund.*"}, DAILY], publish=True, enabled=True
+    )
+    assert created["triggers"] == [ORDERS, {"event": "shop/refund.*"}, DAILY]
+    assert created["trigger"] == ORDERS  # the first, for clients that know one trigger
+    assert created["next_tick_at"] is not None  # the daily schedule's next tick
+    url = f"/api/workflows/{created['id']}"
+    got = api.client.get(url, headers=api.headers()).json()
+    assert (got["triggers"], got["trigger"]) == (created["triggers"], ORDERS)
+    [version] = api.client.get(f"{url}/versions", headers=api.headers()).json()["items"]
+    assert (version["triggers"], version["trigger"]) == (created["triggers"], ORDERS)
+
+    headers = api.headers()
+    api.client.post("/api/events", headers=headers, json={"name": "shop/order.created", "data": {"x": 1, "total": 9}})
+    api.client.post("/api/events", headers=headers, json={"name": "shop/refund.issued", "data": {"x": 2}})
+    runs = runs_of(api, created["id"], 1)
+    time.sleep(0.2)  # the small order started nothing
+    runs = runs_of(api, created["id"], 1)
+    assert [(r["event"]["name"], r["trigger"], r["output"]) for r in runs] == [
+        ("shop/refund.issued", {"index": 1, "event": "shop/refund.*"}, {"a": {"x": 2}})
+    ]
+
+
+def test_updating_the_triggers(api: Api) -> None:
+    created = create(api)
+    url = f"/api/workflows/{created['id']}"
+    headers = api.headers()
+    changed = api.client.put(url, headers=headers, json={"triggers": [{"event": "app/a"}, DAILY]})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["triggers"], changed.json()["trigger"]) == ([{"event": "app/a"}, DAILY], {"event": "app/a"})
+
+    # A record read and sent back carries both: an old client changes `trigger`, which replaces the first ...
+    record = changed.json()
+    old_client = api.client.put(url, headers=headers, json={**record, "trigger": {"event": "app/b"}})
+    assert old_client.status_code == 200, old_client.text
+    assert old_client.json()["triggers"] == [{"event": "app/b"}, DAILY]
+    # ... a new one changes `triggers`, leaving `trigger` as it read it.
+    record = old_client.json()
+    new_client = api.client.put(url, headers=headers, json={**record, "triggers": [DAILY]})
+    assert new_client.json()["triggers"] == [DAILY]
+    # `trigger` alone (no `triggers`): the workflow has that one trigger.
+    alone = api.client.patch(url, headers=headers, json={"trigger": {"event": "app/c"}})
+    assert alone.json()["triggers"] == [{"event": "app/c"}]
+
+
+def test_bad_triggers_are_422_with_their_paths(api: Api) -> None:
+    too_many = create(api, 422, trigger=None, triggers=[{"event": f"app/e{i}"} for i in range(11)])
+    assert problems_of(too_many) == {("too_many_triggers", "triggers")}
+    twice = create(api, 422, trigger=None, triggers=[{"event": "app/a"}, {"event": "app/a"}])
+    assert problems_of(twice) == {("duplicate_trigger", "triggers[1]")}
+    bad = create(
+        api,
+        422,
+        trigger=None,
+        triggers=[{"event": "app/ok"}, {"event": "app/x", "if": "event.data.n >"}, {"cron": "x"}],
+    )
+    assert problems_of(bad) == {("invalid_expression", "triggers[1].if"), ("invalid_trigger", "triggers[2].cron")}
+    none = create(api, 422, trigger=None)
+    assert problems_of(none) == {("invalid_trigger", "triggers")}
+    assert_error(
+        api.client.post(
+            "/api/workflows", headers=api.headers(), json={"name": "x", "triggers": [{"evnt": "a"}], "workflow": ECHO}
+        ),
+        400,
+        "bad_request",
+    )
+    assert api.client.get("/api/workflows", headers=api.headers()).json()["items"] == []
+
+
+def test_validate_an_instance_with_its_triggers(api: Api) -> None:
+    def check(body: dict[str, Any]) -> set[tuple[str, str]]:
+        response = api.client.post("/api/workflows/validate", headers=api.headers(), json=body)
+        assert response.status_code == 200, response.text
+        return problems_of(response.json())
+
+    assert check({"workflow": ECHO, "triggers": [ORDERS, DAILY]}) == set()
+    assert check({"workflow": ECHO, "triggers": [ORDERS, {"event": "app/x", "if": ")"}, ORDERS]}) == {
+        ("invalid_expression", "triggers[1].if"),
+        ("duplicate_trigger", "triggers[2]"),
+    }
+    assert check({"workflow": ECHO, "triggers": []}) == {("invalid_trigger", "triggers")}
+
+
+def test_an_export_with_several_triggers_imports_them_again(api: Api) -> None:
+    created = create(api, trigger=None, triggers=[ORDERS, DAILY])
+    exported = api.client.get(f"/api/workflows/{created['id']}/export", headers=api.headers()).json()
+    assert exported["metadata"]["triggers"] == [ORDERS, DAILY]
+    assert "trigger" not in exported["metadata"]
+    imported = api.client.post("/api/workflows/import", headers=api.headers(), json=exported).json()
+    assert imported["triggers"] == [ORDERS, DAILY]
+    assert api.client.get(f"/api/workflows/{imported['id']}/export", headers=api.headers()).json() == exported
+    # one trigger exports as before (older versions import it)
+    single = create(api, trigger=ORDERS)
+    exported = api.client.get(f"/api/workflows/{single['id']}/export", headers=api.headers()).json()
+    assert exported["metadata"]["trigger"] == ORDERS and "triggers" not in exported["metadata"]
+
+
+def test_the_openapi_document_describes_the_triggers(api: Api) -> None:
+    schemas = api.client.get("/schema/openapi.json").json()["components"]["schemas"]
+    create_body = schemas["WorkflowCreate"]["properties"]
+    assert create_body["triggers"]["oneOf"][0]["items"] == {"$ref": "#/components/schemas/Trigger"}
+    assert "10" in create_body["triggers"]["description"]
+    assert set(schemas["WorkflowOut"]["required"]) >= {"triggers", "trigger"}
+    assert "triggers" in schemas["WorkflowUpdate"]["properties"]
+    assert "trigger" in schemas["Run"]["properties"]

@@ -1,6 +1,7 @@
 """Cron triggers: checking a schedule, its ticks (time zones, daylight saving time), and firing them
-through the real workers on both databases: one run per tick, with several workers, across restarts
-(missed ticks: the latest one fires once), never for a disabled or unpublished workflow. Time is virtual,
+through the real workers on both databases: one run per tick (of each schedule, for a workflow with
+several), with several workers, across restarts (missed ticks: the latest one fires once), never for a
+disabled or unpublished workflow. Time is virtual,
 except in the test with worker processes on PostgreSQL."""
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from apps import cron_app
 from conftest import START, Api, postgres_url
 from helpers import action, edge, workflow
 
+from bench.plans import explain
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.retry import RetryPolicy
+from workflow_kit.runtime.lifecycle.schedules import NEXT_TICK
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
 from workflow_kit.runtime.rules.cron import TIMER_EVENT, CronError, CronSchedule
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import Database
+from workflow_kit.runtime.storage.direct import Direct
 from workflow_kit.timeutil import VirtualClock, iso, to_ms
 
 TENANT = "acme"
@@ -328,6 +332,51 @@ async def test_editing_the_schedule_moves_the_next_tick(kit: WorkflowKit, clock:
         assert back.next_tick_at == at(2026, 3, 17, 8)
 
 
+async def test_each_cron_trigger_ticks_on_its_own_schedule(kit: WorkflowKit, clock: VirtualClock) -> None:
+    triggers = [{"cron": "0 12 * * 5"}, "app/go", {"cron": "0 9 * * *"}]
+    async with kit.worker(poll_ms=50) as worker:
+        record = kit.workflows.create_sync(TENANT, name="Twice", triggers=triggers, workflow=ONE_ACTION)
+        assert record.next_tick_at == at(2026, 3, 2, 9)  # the earliest of its schedules
+        for day in range(2, 7):
+            clock.advance_to(at(2026, 3, day, 12))
+            await worker.idle()
+        await kit.send(TENANT, {"name": "app/go", "data": {}})
+        await worker.idle()
+        runs = await runs_of(kit, record.id)
+        fired = Counter((run.trigger or {}).get("index") for run in runs)
+        assert fired == {2: 5, 0: 1, 1: 1}  # every day at 9:00 from Monday to Friday, Friday noon, the event
+        friday = [r for r in runs if r.trigger == {"index": 0, "cron": "0 12 * * 5"}]
+        assert [r.event["data"]["scheduled_at"] for r in friday] == ["2026-03-06T12:00:00Z"]
+        done = await kit.runs.get(TENANT, friday[0].id)
+        assert (done.status, done.event["data"]["cron"]) == (RunStatus.COMPLETED, "0 12 * * 5")
+        assert next_tick(kit, record.id) == at(2026, 3, 7, 9)
+
+
+async def test_editing_the_triggers_keeps_the_ticks_of_the_schedules_kept(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    record = kit.workflows.create_sync(TENANT, name="Weekly", trigger={"cron": "0 12 * * 5"}, workflow=ONE_ACTION)
+    clock.advance_to(at(2026, 3, 6, 12) + 30 * MINUTE)  # past Friday's tick, not fired yet (no worker)
+    # Another schedule added before it, and an event: the kept schedule, moved in the list, keeps its due tick.
+    edited = kit.workflows.update_sync(
+        TENANT, record.id, triggers=[{"cron": "0 13 * * *"}, "app/go", {"cron": "0 12 * * 5"}]
+    )
+    assert edited.next_tick_at == at(2026, 3, 6, 12)
+    async with kit.worker(poll_ms=50) as worker:
+        await worker.idle()
+        [run] = await runs_of(kit, record.id)
+        assert run.trigger == {"index": 2, "cron": "0 12 * * 5"}
+        assert next_tick(kit, record.id) == at(2026, 3, 6, 13)  # the new schedule's first tick after the edit
+        # A schedule removed stops ticking; disabled, none ticks.
+        kit.workflows.update_sync(TENANT, record.id, triggers=["app/go", {"cron": "0 12 * * 5"}])
+        assert next_tick(kit, record.id) == at(2026, 3, 13, 12)
+        kit.workflows.disable_sync(TENANT, record.id)
+        assert next_tick(kit, record.id) is None
+        clock.advance_to(at(2026, 3, 14))
+        await worker.idle()
+    assert len(await runs_of(kit, record.id)) == 1
+
+
 async def test_after_a_restart_the_latest_missed_tick_fires_once(database_url: str, clock: VirtualClock) -> None:
     first = make_kit(database_url, clock)
     record = scheduled(first, "0 * * * *")
@@ -380,6 +429,35 @@ async def test_several_workers_fire_each_tick_once(database_url: str, clock: Vir
     assert ticks == [iso(START_MS + m * MINUTE).replace(".000Z", "Z") for m in range(1, 11)]
 
 
+async def test_several_workers_fire_each_tick_of_each_schedule_once(database_url: str, clock: VirtualClock) -> None:
+    kits = [make_kit(database_url, clock) for _ in range(2)]
+    triggers = [{"cron": "* * * * *"}, {"cron": "*/2 * * * *"}, {"cron": "*/3 * * * *"}]
+    record = kits[0].workflows.create_sync(TENANT, name="Three", triggers=triggers, workflow=ONE_ACTION)
+    workers = [kit.worker(poll_ms=20, name=f"w{i}.{j}") for i, kit in enumerate(kits) for j in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        for minute in range(1, 7):
+            clock.advance_to(START_MS + minute * MINUTE)
+            for kit in kits:
+                kit.notify()
+            for worker in workers:
+                await worker.idle()
+    finally:
+        for worker in workers:
+            await worker.stop()
+        for kit in kits:
+            await close_kit(kit)
+    check = make_kit(database_url, clock)
+    try:
+        runs = await runs_of(check, record.id)
+    finally:
+        check.close()
+    ticks = Counter(((run.trigger or {}).get("index"), run.event["data"]["scheduled_at"]) for run in runs)
+    assert set(ticks.values()) == {1}  # each tick of each schedule once
+    assert Counter(index for index, _ in ticks) == {0: 6, 1: 3, 2: 2}
+
+
 async def test_a_stored_schedule_that_no_longer_works_stops_ticking_and_blocks_nothing(
     kit: WorkflowKit, clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -387,9 +465,9 @@ async def test_a_stored_schedule_that_no_longer_works_stops_ticking_and_blocks_n
     events = kit.workflows.create_sync(TENANT, name="On events", trigger="app/go", workflow=ONE_ACTION)
     with kit.db.write() as conn:  # as if the time zone had left the system's database since
         conn.execute(
-            schema.workflows.update()
-            .where(schema.workflows.c.id == record.id)
-            .values(trigger_cron="TZ=Gone/Away 0 * * * *")
+            schema.triggers.update()
+            .where(schema.triggers.c.workflow_id == record.id)
+            .values(cron="TZ=Gone/Away 0 * * * *")
         )
     clock.advance_to(at(2026, 3, 1, 10))
     async with kit.worker(poll_ms=50) as worker:
@@ -521,3 +599,16 @@ def wait_for(condition: Any, what: str, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def test_workers_find_the_next_tick_through_the_index(kit: WorkflowKit) -> None:
+    rows = [
+        {"workflow_id": f"w{i}", "position": 0, "tenant": TENANT, "cron": "0 9 * * *", "next_tick_at": i}
+        for i in range(2_000)
+    ]
+    with kit.db.write() as conn:
+        conn.execute(schema.triggers.insert(), rows)
+        conn.exec_driver_sql("ANALYZE" if kit.db.dialect == "sqlite" else "ANALYZE wk_triggers")
+        plan = explain(conn, Direct(sa.select(NEXT_TICK)), {})
+    assert "ix_wk_triggers_next_tick" in plan, plan
+    assert "SCAN wk_triggers " not in plan + " " and "Seq Scan" not in plan, plan

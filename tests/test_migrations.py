@@ -3,6 +3,7 @@ holds data from an earlier revision."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,8 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
+from workflow_kit import ActionContextSync, Trigger, WorkflowKit
+from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import MIGRATIONS, VERSION_TABLE, Database, _head_revision
+from workflow_kit.runtime.storage.schema import JSONType
+from workflow_kit.timeutil import VirtualClock, to_ms
 
 
 def _config(conn: sa.Connection) -> Config:
@@ -89,8 +94,17 @@ def test_a_workflow_from_revision_0002_keeps_its_event_trigger_after_upgrading(d
             )
         db.migrate()
         with db.engine.connect() as conn:
-            row = conn.execute(sa.text("SELECT trigger_event, trigger_cron, next_tick_at FROM wk_workflows")).one()
-        assert tuple(row) == ("app/x", None, None)
+            assert conn.execute(sa.select(schema.workflows.c.triggers)).scalar_one() == [{"event": "app/x"}]
+            row = conn.execute(sa.select(schema.triggers)).mappings().one()
+        assert dict(row) == {
+            "workflow_id": "w",
+            "position": 0,
+            "tenant": "t",
+            "event": "app/x",
+            "if_exp": None,
+            "cron": None,
+            "next_tick_at": None,
+        }
     finally:
         _drop_everything(db)
         db.dispose()
@@ -100,8 +114,8 @@ def test_downgrading_below_0004_leaves_cron_workflows_inert(database_url: str) -
     db = Database(database_url)
     try:
         _drop_everything(db)
-        db.migrate()
         with db.engine.begin() as conn:
+            command.upgrade(_config(conn), "0005")
             conn.execute(
                 sa.text(
                     "INSERT INTO wk_workflows (id, tenant, name, description, trigger_cron, enabled, draft, revision,"
@@ -145,6 +159,158 @@ def test_a_version_from_revision_0004_has_no_notes_after_upgrading_and_downgradi
         assert not {"author", "message"} & columns
         assert "ix_wk_runs_failed" not in indexes
         assert db.migrate() == _head_revision()  # and up again
+    finally:
+        _drop_everything(db)
+        db.dispose()
+
+
+# -- 0006: several triggers -------------------------------------------------------------------------------
+
+FRIDAY_NOON = to_ms(datetime(2026, 3, 6, 12, tzinfo=UTC))
+ONE_STEP = {"actions": [{"id": "a", "kind": "which", "inputs": {}}], "edges": [{"from": "$source", "to": "a"}]}
+
+
+def _kit(database_url: str, clock: VirtualClock) -> WorkflowKit:
+    kit = WorkflowKit(database_url=database_url, clock=clock)
+
+    @kit.action(kind="which")
+    def which(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return ctx.trigger
+
+    return kit
+
+
+def _old_tables() -> tuple[sa.TableClause, sa.TableClause]:
+    """``wk_workflows`` and ``wk_workflow_versions`` as revision 0005 has them."""
+    workflows = sa.table(
+        "wk_workflows",
+        *(sa.column(name) for name in ("id", "tenant", "name", "description", "trigger_event", "trigger_if")),
+        *(sa.column(name) for name in ("trigger_cron", "enabled", "revision", "published_version")),
+        *(sa.column(name) for name in ("created_at", "updated_at", "next_tick_at")),
+        sa.column("draft", JSONType),
+        sa.column("settings", JSONType),
+    )
+    versions = sa.table(
+        "wk_workflow_versions",
+        *(sa.column(name) for name in ("id", "workflow_id", "tenant", "number", "trigger_event", "trigger_if")),
+        *(sa.column(name) for name in ("trigger_cron", "created_at")),
+        sa.column("definition", JSONType),
+        sa.column("settings", JSONType),
+    )
+    return workflows, versions
+
+
+async def test_workflows_from_revision_0005_have_a_list_of_their_one_trigger_and_run_on_after_upgrading(
+    database_url: str, clock: VirtualClock
+) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        workflows, versions = _old_tables()
+        common = {"tenant": "t", "description": "", "enabled": True, "revision": 1, "published_version": 1}
+        common |= {"draft": ONE_STEP, "settings": {}, "created_at": 1, "updated_at": 1}
+        with db.engine.begin() as conn:
+            command.upgrade(_config(conn), "0005")
+            conn.execute(
+                workflows.insert(),
+                [
+                    {**common, "id": "w1", "name": "On orders", "trigger_event": "app/order.*"}
+                    | {"trigger_if": "event.data.total > 10", "trigger_cron": None, "next_tick_at": None},
+                    {**common, "id": "w2", "name": "Weekly", "trigger_event": None, "trigger_if": None}
+                    | {"trigger_cron": "0 12 * * 5", "next_tick_at": FRIDAY_NOON},
+                    {**common, "id": "w3", "name": "Draft", "trigger_event": "app/draft", "trigger_if": None}
+                    | {"trigger_cron": None, "next_tick_at": None, "enabled": False, "published_version": None},
+                ],
+            )
+            version = {"tenant": "t", "number": 1, "definition": ONE_STEP, "settings": {}, "created_at": 1}
+            conn.execute(
+                versions.insert(),
+                [
+                    {**version, "id": "v1", "workflow_id": "w1", "trigger_event": "app/order.*"}
+                    | {"trigger_if": "event.data.total > 10", "trigger_cron": None},
+                    {**version, "id": "v2", "workflow_id": "w2", "trigger_event": None, "trigger_if": None}
+                    | {"trigger_cron": "0 12 * * 5"},
+                ],
+            )
+        assert db.migrate() == _head_revision()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.triggers).order_by(schema.triggers.c.workflow_id)).all()
+        assert [tuple(row) for row in rows] == [
+            ("w1", 0, "t", "app/order.*", "event.data.total > 10", None, None),
+            ("w2", 0, "t", None, None, "0 12 * * 5", FRIDAY_NOON),  # it ticks on as it would have
+            ("w3", 0, "t", "app/draft", None, None, None),
+        ]
+    finally:
+        db.dispose()
+
+    kit = _kit(database_url, clock)
+    try:
+        on_orders, weekly, draft = (kit.workflows.get_sync("t", w) for w in ("w1", "w2", "w3"))
+        assert on_orders.triggers == (Trigger(event="app/order.*", if_="event.data.total > 10"),)
+        assert (weekly.triggers, weekly.next_tick_at) == ((Trigger(cron="0 12 * * 5"),), FRIDAY_NOON)
+        assert draft.triggers == (Trigger(event="app/draft"),)
+        assert kit.workflows.version_sync("t", "w2", 1).triggers == (Trigger(cron="0 12 * * 5"),)
+        assert kit.workflows.draft_changes_sync("t", [on_orders, weekly]) == {"w1": False, "w2": False}
+
+        async with kit.worker(poll_ms=50) as worker:
+            await kit.send("t", [{"name": "app/order.paid", "data": {"total": 5}}])
+            await kit.send("t", [{"name": "app/order.paid", "data": {"total": 50}}])
+            clock.advance_to(FRIDAY_NOON)
+            kit.notify()
+            await worker.idle()
+        [by_event] = await kit.runs.list("t", workflow_id="w1")
+        [by_tick] = await kit.runs.list("t", workflow_id="w2")
+        fired = {"index": 0, "event": "app/order.*", "if": "event.data.total > 10"}
+        assert (by_event.status, by_event.event["data"], by_event.output) == (
+            RunStatus.COMPLETED,
+            {"total": 50},
+            {"a": fired},
+        )
+        assert (by_tick.status, by_tick.trigger) == (RunStatus.COMPLETED, {"index": 0, "cron": "0 12 * * 5"})
+    finally:
+        kit.close()
+
+
+async def test_downgrading_below_0006_keeps_each_workflows_first_trigger(
+    database_url: str, clock: VirtualClock
+) -> None:
+    db = Database(database_url)
+    _drop_everything(db)
+    kit = _kit(database_url, clock)
+    try:
+        two = kit.workflows.create_sync(
+            "t", name="Two", triggers=[{"event": "app/a", "if": "event.data.x == 1"}, {"cron": "0 12 * * 5"}],
+            workflow=ONE_STEP,
+        )  # fmt: skip
+        cron_first = kit.workflows.create_sync(
+            "t", name="Cron first", triggers=[{"cron": "0 12 * * 5"}, "app/b"], workflow=ONE_STEP
+        )
+        await kit.send("t", [{"name": "app/b", "data": {}}])
+    finally:
+        kit.close()
+    try:
+        with db.engine.begin() as conn:
+            command.downgrade(_config(conn), "0005")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, trigger_event, trigger_if, trigger_cron, next_tick_at FROM wk_workflows ORDER BY name"
+                )
+            ).all()
+            kept = conn.execute(
+                sa.text("SELECT workflow_id, trigger_event, trigger_if, trigger_cron FROM wk_workflow_versions")
+            ).all()
+            tables = set(sa.inspect(conn).get_table_names())
+            run_columns = {c["name"] for c in sa.inspect(conn).get_columns("wk_runs")}
+        assert [tuple(row) for row in rows] == [
+            (cron_first.id, None, None, "0 12 * * 5", FRIDAY_NOON),  # the first trigger's tick
+            (two.id, "app/a", "event.data.x == 1", None, None),  # the schedule, second, is gone
+        ]
+        assert sorted(tuple(row) for row in kept) == sorted(
+            [(cron_first.id, None, None, "0 12 * * 5"), (two.id, "app/a", "event.data.x == 1", None)]
+        )
+        assert "wk_triggers" not in tables and "trigger" not in run_columns
+        assert db.migrate() == _head_revision()  # and up again: a list of the one trigger kept
     finally:
         _drop_everything(db)
         db.dispose()

@@ -23,6 +23,7 @@ def python_blocks() -> list[str]:
 PRINTS = {
     0: ["[]", "completed {'sum': 11.0, 'big': {'result': True}}"],
     1: ["completed {'w': 'sent to ann@example.com'}"],
+    5: ["{'index': 1, 'event': 'shop/refund.*'}", "{'f': 'trigger 1 started it, with shop/refund.issued'}"],
 }
 
 

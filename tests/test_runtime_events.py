@@ -1,5 +1,6 @@
 """Receiving events (``kit.send``) on both databases: storing, matching triggers (names, wildcards,
-``if``), starting runs of the published version, deduplication by id, tenants, and malformed events."""
+``if``, several triggers per workflow), starting runs of the published version, deduplication by id,
+tenants, and malformed events."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import pytest
 import sqlalchemy as sa
 from helpers import action, edge, workflow
 
+from bench.plans import explain
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.events import EventError
+from workflow_kit.runtime.lifecycle.events_in import _triggered
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
+from workflow_kit.runtime.rules.triggers import patterns_for
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.worker.loop import Worker
 from workflow_kit.timeutil import VirtualClock
@@ -244,6 +248,93 @@ async def test_a_trigger_change_applies_to_the_next_event(kit: WorkflowKit) -> N
     [run] = await runs_of(kit)
     assert run.workflow_id == record.id
     assert run.version == 1
+
+
+# --- several triggers --------------------------------------------------------------------------
+
+
+def which() -> dict[str, Any]:
+    """A one-action workflow whose output is ``{"w": ctx.trigger}``."""
+    return workflow([action("w", "which")], [edge("$source", "w")])
+
+
+async def test_any_trigger_of_a_workflow_starts_it_and_the_run_knows_which(kit: WorkflowKit, worker: Worker) -> None:
+    @kit.action(kind="which")
+    def which_trigger(ctx: ActionContextSync, inputs: dict[str, Any]) -> Any:
+        return ctx.trigger
+
+    orders = {"event": "shop/order.created", "if": "event.data.total > 100"}
+    record = kit.workflows.create_sync(
+        TENANT, name="Big orders or refunds", triggers=[orders, "shop/refund.*"], workflow=which()
+    )
+    await kit.send(TENANT, {"name": "shop/order.created", "data": {"total": 5}})  # too small: no run
+    await kit.send(TENANT, {"name": "shop/refund.issued", "data": {}})
+    await kit.send(TENANT, {"name": "shop/order.created", "data": {"total": 500}})
+    await worker.idle()
+    runs = sorted(await runs_of(kit, workflow_id=record.id), key=lambda r: r.event["name"])
+    assert [(r.event["name"], r.trigger) for r in runs] == [
+        ("shop/order.created", {"index": 0, **orders}),
+        ("shop/refund.issued", {"index": 1, "event": "shop/refund.*"}),
+    ]
+    done = [await kit.runs.get(TENANT, r.id) for r in runs]
+    assert [(r.status, r.output) for r in done] == [
+        (RunStatus.COMPLETED, {"w": {"index": 0, **orders}}),  # ctx.trigger
+        (RunStatus.COMPLETED, {"w": {"index": 1, "event": "shop/refund.*"}}),
+    ]
+
+
+async def test_an_event_several_triggers_match_starts_one_run_for_the_first_that_matches(kit: WorkflowKit) -> None:
+    triggers = [
+        {"event": "app/signup", "if": "event.data.plan == 'pro'"},
+        "app/*",
+        {"event": "app/signup", "if": "event.data.seats > 0"},
+        "app/signup",
+    ]
+    record = kit.workflows.create_sync(TENANT, name="Signups", triggers=triggers, workflow=echo())
+    other = create(kit, "app/signup")
+    await kit.send(TENANT, {"name": "app/signup", "data": {"plan": "pro", "seats": 3}})
+    await kit.send(TENANT, {"name": "app/signup", "data": {"plan": "free", "seats": 3}})
+    runs = await runs_of(kit, workflow_id=record.id)
+    by_plan = {r.event["data"]["plan"]: r.trigger for r in runs}  # one run each, for the first trigger matching
+    assert by_plan == {"pro": {"index": 0, **triggers[0]}, "free": {"index": 1, "event": "app/*"}}
+    assert len(await runs_of(kit, workflow_id=other.id)) == 2  # other workflows start as before
+
+
+async def test_a_removed_trigger_starts_nothing_more(kit: WorkflowKit) -> None:
+    record = kit.workflows.create_sync(TENANT, name="Two", triggers=["app/a", "app/b"], workflow=echo())
+    kit.workflows.update_sync(TENANT, record.id, triggers=["app/b", "app/c"])
+    for name in ("app/a", "app/b", "app/c"):
+        await kit.send(TENANT, {"name": name, "data": {}})
+    runs = sorted(await runs_of(kit, workflow_id=record.id), key=lambda r: r.event["name"])
+    assert [(r.event["name"], r.trigger) for r in runs] == [
+        ("app/b", {"index": 0, "event": "app/b"}),
+        ("app/c", {"index": 1, "event": "app/c"}),
+    ]
+    kit.workflows.disable_sync(TENANT, record.id)
+    await kit.send(TENANT, {"name": "app/b", "data": {}})
+    assert len(await runs_of(kit, workflow_id=record.id)) == 2
+
+
+async def test_a_debounced_run_takes_the_trigger_of_its_latest_event(kit: WorkflowKit) -> None:
+    record = kit.workflows.create_sync(
+        TENANT,
+        name="Debounced",
+        triggers=["app/a", "app/b"],
+        workflow=echo(),
+        settings={"debounce": {"period": "10s"}},
+    )
+    await kit.send(TENANT, {"name": "app/a", "data": {}})
+    await kit.send(TENANT, {"name": "app/b", "data": {}})
+    [run] = await runs_of(kit, workflow_id=record.id)
+    assert (run.event["name"], run.trigger) == ("app/b", {"index": 1, "event": "app/b"})
+
+
+async def test_a_run_no_trigger_started_has_none(kit: WorkflowKit, worker: Worker) -> None:
+    record = create(kit, "app/x")
+    snapshot = await kit.workflows.snapshot(TENANT, record.id)
+    run_id = await kit.runs.start(TENANT, record.id, snapshot.id, {"name": "app/x", "data": {}})
+    await worker.idle()
+    assert (await kit.runs.get(TENANT, run_id)).trigger is None
 
 
 # --- what does not start -----------------------------------------------------------------------
@@ -628,3 +719,31 @@ async def test_concurrent_sends_of_one_event_id_start_one_run(kit: WorkflowKit) 
     assert len({ids[0] for ids in results}) == 8  # every copy is stored, with its own id
     runs = await kit.runs.list("acme")
     assert len(runs) == 1
+
+
+# --- finding the triggers ----------------------------------------------------------------------
+
+
+async def test_an_events_triggers_are_found_through_the_index_however_many_there_are(kit: WorkflowKit) -> None:
+    count = 2_000  # workflows, each with its published version and a trigger
+    common = {"tenant": TENANT, "settings": {}, "created_at": 0}
+    workflows = [
+        {**common, "id": f"w{i}", "name": "w", "triggers": [], "enabled": True, "draft": {}, "published_version": 1}
+        | {"updated_at": 0}
+        for i in range(count)
+    ]
+    versions = [
+        {**common, "id": f"v{i}", "workflow_id": f"w{i}", "number": 1, "definition": {}, "triggers": []}
+        for i in range(count)
+    ]
+    triggers = [{"workflow_id": f"w{i}", "position": 0, "tenant": TENANT, "event": f"app/e{i}"} for i in range(count)]
+    with kit.db.write() as conn:
+        conn.execute(schema.workflows.insert(), workflows)
+        conn.execute(schema.workflow_versions.insert(), versions)
+        conn.execute(schema.triggers.insert(), triggers)
+        for table in ("wk_workflows", "wk_workflow_versions", "wk_triggers"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+        params = {"tenant": TENANT, "patterns": patterns_for("app/e42")}
+        plan = explain(conn, _triggered(kit.db.dialect), params)
+    assert "ix_wk_triggers_event" in plan, plan
+    assert "SCAN wk_triggers" not in plan and "Seq Scan on wk_triggers" not in plan, plan

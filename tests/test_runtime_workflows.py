@@ -1,5 +1,6 @@
 """Stored workflows (``kit.workflows``) on both databases: records, drafts, published versions,
-optimistic concurrency, enabling, listing, deleting, tenant isolation and input validation."""
+optimistic concurrency, enabling, listing, deleting, tenant isolation, input validation, and a
+workflow's several triggers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import action, chain, count_selects, edge, workflow
 
-from workflow_kit import ActionContextSync, WorkflowKit
+from workflow_kit import ActionContextSync, Trigger, WorkflowKit
 from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.runtime.models import ConflictError, NotFoundError, WorkflowRecord
 from workflow_kit.timeutil import VirtualClock
@@ -581,6 +582,111 @@ def test_invalid_triggers(kit: WorkflowKit, trigger: Any, code: str, path: str) 
         kit.workflows.update_sync(TENANT, record.id, trigger=trigger)
     assert (code, path) in codes_and_paths(info.value)
     assert kit.workflows.get_sync(TENANT, record.id) == record
+
+
+# --- several triggers ------------------------------------------------------------------------------
+
+
+def test_a_workflow_has_a_list_of_triggers_and_its_versions_keep_them(kit: WorkflowKit) -> None:
+    triggers = [{"event": "shop/order.created", "if": "event.data.total > 100"}, {"cron": " 0 9  * * * "}, "shop/*"]
+    record = create(kit, trigger=None, triggers=triggers)
+    expected = (
+        Trigger(event="shop/order.created", if_="event.data.total > 100"),
+        Trigger(cron="0 9 * * *"),  # normalized
+        Trigger(event="shop/*"),
+    )
+    assert record.triggers == expected
+    assert record.trigger == expected[0]  # the first, for code that knows one trigger
+    assert kit.workflows.get_sync(TENANT, record.id).triggers == expected
+    assert kit.workflows.version_sync(TENANT, record.id, 1).triggers == expected
+
+    one = create(kit, trigger="app/go")
+    assert one.triggers == (Trigger(event="app/go"),)  # one trigger is a list of one
+    edited = kit.workflows.update_sync(TENANT, record.id, triggers=["app/a", {"cron": "0 9 * * *"}])
+    assert edited.triggers == (Trigger(event="app/a"), Trigger(cron="0 9 * * *"))
+    assert kit.workflows.version_sync(TENANT, record.id, 1).triggers == expected  # until published
+    assert changed(kit, record.id) is True
+    kit.workflows.publish_sync(TENANT, record.id)
+    assert kit.workflows.version_sync(TENANT, record.id, 2).triggers == edited.triggers
+    alone = kit.workflows.update_sync(TENANT, record.id, trigger="app/b")
+    assert alone.triggers == (Trigger(event="app/b"),)  # `trigger` alone replaces the list
+
+
+def test_ten_triggers_at_most(kit: WorkflowKit) -> None:
+    ten = [f"app/e{i}" for i in range(10)]
+    assert len(create(kit, trigger=None, triggers=ten).triggers) == 10
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, trigger=None, triggers=[*ten, "app/e10"])
+    assert codes_and_paths(info.value) == {("too_many_triggers", "triggers")}
+    assert "at most 10 triggers" in info.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("triggers", "problems"),
+    [
+        ([], {("invalid_trigger", "triggers")}),
+        ("app/x", {("invalid_trigger", "triggers")}),  # a list, not one trigger
+        ({"event": "app/x"}, {("invalid_trigger", "triggers")}),
+        (["app/a", "app/b", " app/a "], {("duplicate_trigger", "triggers[2]")}),
+        (["app/a", {"event": "app/a", "if": "event.data.n > 1"}], set()),  # differ by their condition
+        ([{"cron": "0 9 * * *"}, {"cron": "0  9 * * *"}], {("duplicate_trigger", "triggers[1]")}),
+        (
+            ["app/ok", {"event": "app/x", "if": "event.data.n >"}, {"cron": "0 25 * * *"}, "app*"],
+            {
+                ("invalid_expression", "triggers[1].if"),
+                ("invalid_trigger", "triggers[2].cron"),
+                ("invalid_trigger", "triggers[3].event"),
+            },  # every problem at once, each on its trigger
+        ),
+        ([{"cron": "0 9 * * *", "if": "true"}], {("invalid_trigger", "triggers[0].if")}),
+        ([{"event": "app/x", "when": "true"}], {("invalid_trigger", "triggers[0].when")}),
+        ([5], {("invalid_trigger", "triggers[0]")}),
+    ],
+)
+def test_invalid_lists_of_triggers(kit: WorkflowKit, triggers: Any, problems: set[tuple[str, str]]) -> None:
+    if not problems:
+        assert len(create(kit, trigger=None, triggers=triggers).triggers) == len(triggers)
+        return
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, trigger=None, triggers=triggers)
+    assert codes_and_paths(info.value) == problems
+    assert kit.workflows.list_sync(TENANT) == []
+    assert [(p.code, p.path) for p in kit.workflows.triggers_problems(triggers)] == [
+        (p.code, p.path) for p in info.value.problems
+    ]
+    record = create(kit)
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update_sync(TENANT, record.id, triggers=triggers)
+    assert codes_and_paths(info.value) == problems
+    assert kit.workflows.get_sync(TENANT, record.id) == record
+
+
+def test_a_workflow_needs_a_trigger(kit: WorkflowKit) -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, trigger=None)
+    assert codes_and_paths(info.value) == {("invalid_trigger", "triggers")}
+
+
+def test_trigger_and_triggers_together(kit: WorkflowKit) -> None:
+    # Creating: `trigger` must be the first of `triggers`.
+    record = create(kit, trigger="app/a", triggers=["app/a", "app/b"])
+    assert record.triggers == (Trigger(event="app/a"), Trigger(event="app/b"))
+    with pytest.raises(WorkflowValidationError) as info:
+        create(kit, trigger="app/c", triggers=["app/a", "app/b"])
+    assert codes_and_paths(info.value) == {("invalid_trigger", "trigger")}
+
+    # Updating with both, as a record read and sent back has them: what changed from the stored wins.
+    changed_list = kit.workflows.update_sync(TENANT, record.id, trigger="app/a", triggers=["app/x", "app/b"])
+    assert changed_list.triggers == (Trigger(event="app/x"), Trigger(event="app/b"))
+    changed_first = kit.workflows.update_sync(TENANT, record.id, trigger="app/y", triggers=["app/x", "app/b"])
+    assert changed_first.triggers == (Trigger(event="app/y"), Trigger(event="app/b"))  # the first replaced
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update_sync(TENANT, record.id, trigger="app/b", triggers=["app/y", "app/b"])
+    assert codes_and_paths(info.value) == {("duplicate_trigger", "triggers[1]")}  # the first made the second
+    with pytest.raises(WorkflowValidationError) as info:
+        kit.workflows.update_sync(TENANT, record.id, trigger="app/p", triggers=["app/q"])
+    assert codes_and_paths(info.value) == {("invalid_trigger", "trigger")}  # both changed, and they disagree
+    assert kit.workflows.get_sync(TENANT, record.id) == changed_first
 
 
 # --- settings validation -----------------------------------------------------------------------

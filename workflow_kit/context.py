@@ -54,6 +54,11 @@ class _Context:
     loop: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
     """Inside a loop's body, what its refs and CEL see besides ``event`` and ``state``: ``item`` and
     ``index`` (for each), or ``round`` and ``last`` (repeat until). Empty elsewhere."""
+    trigger: dict[str, Any] | None = field(default=None, kw_only=True)
+    """Which of the workflow's triggers started the run: its ``index`` in the workflow's list and the
+    trigger as it was then, ``{"index": 1, "event": "app/order.*", "if": "..."}`` or ``{"index": 0,
+    "cron": "0 9 * * *"}``. None when no trigger started the run (a test run, an invoked workflow, a
+    run in memory)."""
 
 
 @dataclass(frozen=True, slots=True)

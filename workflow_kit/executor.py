@@ -51,6 +51,8 @@ class RunContext:
     tenant: str = "test"
     executor: Executor | None = None
     """Where sync handlers run (None: the event loop's default thread pool)."""
+    trigger: dict[str, Any] | None = None
+    """The trigger that started the run (``ctx.trigger``), None if none did."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -138,6 +140,7 @@ async def invoke_action(
         "item": variables.get("item"),
         "index": variables.get("index"),
         "loop": MappingProxyType(dict(variables)),
+        "trigger": dict(run.trigger) if run.trigger is not None else None,  # a copy: an action may change it
     }
     args: tuple[Any, ...] = (typed_inputs,) if definition.takes_inputs else ()
     try:

@@ -20,6 +20,7 @@ from ..models import (
     PublishRequest,
     RunId,
     TestRequest,
+    Trigger,
     ValidateResult,
     VersionList,
     VersionOut,
@@ -76,7 +77,8 @@ async def create_workflow(
     record = await kit.workflows.create(
         principal.tenant,
         name=data.name,
-        trigger=msgspec.to_builtins(data.trigger),
+        triggers=_triggers(data.triggers),
+        trigger=_trigger(data.trigger),
         workflow=data.workflow,
         description=data.description,
         settings=data.settings,
@@ -87,10 +89,19 @@ async def create_workflow(
     return await _out(kit, principal.tenant, record, 201)
 
 
+def _trigger(trigger: Trigger | None) -> dict[str, Any] | None:
+    return msgspec.to_builtins(trigger) if trigger is not None else None
+
+
+def _triggers(triggers: list[Trigger] | None) -> list[dict[str, Any]] | None:
+    return [msgspec.to_builtins(trigger) for trigger in triggers] if triggers is not None else None
+
+
 VALIDATE_DESCRIPTION = (
     "Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is the"
-    " instance, or `{workflow, trigger?, settings?}` to also check a trigger (its CEL filter, its cron"
-    " schedule) and settings as saving them would: their problems have paths `trigger...` and `settings...`."
+    " instance, or `{workflow, triggers?, trigger?, settings?}` to also check the triggers (their CEL"
+    " filters, their cron schedules, how many, none twice) or one trigger, and settings as saving them"
+    " would: their problems have paths `triggers[1]...`, `trigger...` and `settings...`."
 )
 
 
@@ -103,12 +114,15 @@ VALIDATE_DESCRIPTION = (
 )
 async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[str, Any], Body()]) -> ValidateResult:
     """Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is
-    the instance, or ``{"workflow": <instance>, "trigger"?: <trigger>, "settings"?: <settings>}`` to
-    check the trigger (its CEL filter, its cron schedule) and the settings too, as saving them would:
-    their problems have paths ``trigger...`` and ``settings...``."""
+    the instance, or ``{"workflow": <instance>, "triggers"?: [<trigger>, ...], "trigger"?: <trigger>,
+    "settings"?: <settings>}`` to check the triggers (their CEL filters, their cron schedules, how many,
+    none twice) or one trigger, and the settings too, as saving them would: their problems have paths
+    ``triggers[1]...``, ``trigger...`` and ``settings...``."""
     principal.require("workflows:read")
-    if "workflow" in data and set(data) <= {"workflow", "trigger", "settings"}:
+    if "workflow" in data and set(data) <= {"workflow", "triggers", "trigger", "settings"}:
         problems = kit.validate(data["workflow"])
+        if "triggers" in data:
+            problems = [*problems, *kit.workflows.triggers_problems(data["triggers"])]
         if "trigger" in data:
             problems = [*problems, *kit.workflows.trigger_problems(data["trigger"])]
         if "settings" in data:
@@ -132,17 +146,23 @@ async def import_workflow(
     name: Annotated[str | None, QueryParameter(max_length=256)] = None,
 ) -> Response[WorkflowOut]:
     """Store a workflow file exported from here (``GET .../export``) or from the TypeScript Workflow Kit,
-    as a disabled draft. An export restores the same record: name, description, trigger, settings and
-    draft (see `editor_api.exchange`). The trigger comes from `?trigger=`, else the file's
-    ``metadata.trigger``; a file from the TypeScript kit has neither, so its trigger is a placeholder
-    event (``imported/<name>``) to set before enabling it. `?name=` overrides the file's name."""
+    as a disabled draft. An export restores the same record: name, description, triggers, settings and
+    draft (see `editor_api.exchange`). The triggers come from `?trigger=` (one event name), else the
+    file's ``metadata.triggers`` (or ``metadata.trigger``, one); a file from the TypeScript kit has
+    none, so its trigger is a placeholder event (``imported/<name>``) to set before enabling it.
+    `?name=` overrides the file's name."""
     principal.require("workflows:write")
     found = import_document(data)
     title = name or found.name or "Imported workflow"
+    listed = None if trigger else found.triggers
+    single = trigger or found.trigger
+    if listed is None and single is None:
+        single = {"event": _placeholder_event(title)}
     record = await kit.workflows.create(
         principal.tenant,
         name=title,
-        trigger=trigger or found.trigger or {"event": _placeholder_event(title)},
+        triggers=listed,
+        trigger=single,
         workflow=found.draft,
         description=found.description,
         settings=found.settings,
@@ -185,7 +205,8 @@ async def update_workflow(
         workflow=data.workflow if data.workflow is not None else data.draft,
         name=data.name,
         description=data.description,
-        trigger=msgspec.to_builtins(data.trigger) if data.trigger is not None else None,
+        triggers=_triggers(data.triggers),
+        trigger=_trigger(data.trigger),
         settings=data.settings,
         expected_version=_expected(data.version, if_match),
         publish=data.publish,
@@ -305,8 +326,9 @@ async def disable_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> Resp
 @get("/workflows/{workflow_id:str}/export", summary="Export (TypeScript kit format)", tags=["workflows"])
 async def export_workflow(kit: Kit, principal: Caller, workflow_id: Id) -> dict[str, Any]:
     """The workflow as one file in the TypeScript kit's format: the draft's instance showing the
-    record's name and description, with the trigger and the flow-control settings in its metadata
-    (``metadata.trigger``, ``metadata.settings``), so that importing it restores the same record."""
+    record's name and description, with the triggers and the flow-control settings in its metadata
+    (``metadata.trigger`` for one, ``metadata.triggers`` for several; ``metadata.settings``), so that
+    importing it restores the same record."""
     principal.require("workflows:read")
     return export_record(await kit.workflows.get(principal.tenant, workflow_id))
 
@@ -325,7 +347,7 @@ async def test_workflow(
     data: Annotated[TestRequest | None, Body()] = None,
 ) -> RunId:
     """Run the current draft (validated, 422 if not) against a sample event; returns the run id. Without
-    one: the trigger's event with empty data, or for a cron trigger a timer event for now."""
+    one: the first trigger's event with empty data, or for a cron trigger a timer event for now."""
     principal.require("runs:write")
     record = await kit.workflows.get(principal.tenant, workflow_id)
     if data is not None and data.event is not None:

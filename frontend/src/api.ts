@@ -11,7 +11,7 @@ export { ApiError, UNREACHABLE } from "./apiErrors";
 export interface WorkflowChange {
   name?: string;
   description?: string;
-  trigger?: Trigger;
+  triggers?: Trigger[];
   workflow?: Workflow;
   settings?: Record<string, Json>;
   publish?: boolean;
@@ -148,8 +148,8 @@ export class Api {
     return this.call("GET", `/api/workflows/${encodeURIComponent(id)}`);
   }
 
-  create(name: string, trigger: Trigger, workflow: Workflow, description = "", settings?: JsonObject): Promise<WorkflowRecord> {
-    return this.call("POST", "/api/workflows", { name, trigger, workflow, description, ...(settings ? { settings } : {}) });
+  create(name: string, triggers: Trigger[], workflow: Workflow, description = "", settings?: JsonObject): Promise<WorkflowRecord> {
+    return this.call("POST", "/api/workflows", { name, triggers, workflow, description, ...(settings ? { settings } : {}) });
   }
 
   update(id: string, change: WorkflowChange, version: number): Promise<WorkflowRecord> {
@@ -160,10 +160,10 @@ export class Api {
     return this.call("DELETE", `/api/workflows/${encodeURIComponent(id)}`);
   }
 
-  /** The problems of a workflow instance, and of a trigger (paths "trigger...") and settings (paths
-   * "settings...") when given, as saving them would report. */
-  async validate(workflow: Workflow, trigger?: Trigger, settings?: JsonObject): Promise<Problem[]> {
-    const body = trigger || settings ? { workflow, ...(trigger ? { trigger } : {}), ...(settings ? { settings } : {}) } : workflow;
+  /** The problems of a workflow instance, and of its triggers (paths "triggers[1].if") and settings
+   * (paths "settings...") when given, as saving them would report. */
+  async validate(workflow: Workflow, triggers?: Trigger[], settings?: JsonObject): Promise<Problem[]> {
+    const body = triggers || settings ? { workflow, ...(triggers ? { triggers } : {}), ...(settings ? { settings } : {}) } : workflow;
     return (await this.call<{ problems: Problem[] }>("POST", "/api/workflows/validate", body)).problems;
   }
 
@@ -199,7 +199,7 @@ export class Api {
   }
 
   /** The workflow a run follows (the version it pinned). */
-  runWorkflow(id: string): Promise<{ workflow: Workflow; trigger: Trigger }> {
+  runWorkflow(id: string): Promise<{ workflow: Workflow; triggers: Trigger[] }> {
     return this.call("GET", `/api/runs/${encodeURIComponent(id)}/workflow`);
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { documentReducer, emptyState, GROUP_WINDOW_MS, HISTORY_LIMIT, isDirty, sameJson, type DocumentState, type WorkflowDocument } from "./document";
 
-const base: WorkflowDocument = { name: "W", trigger: { event: "app/x" }, workflow: { actions: [], edges: [] }, settings: {} };
+const base: WorkflowDocument = { name: "W", triggers: [{ event: "app/x" }], workflow: { actions: [], edges: [] }, settings: {} };
 const loaded = documentReducer(emptyState, { type: "load", document: base });
 const rename = (name: string, group?: string, at = 0) => (state: DocumentState) =>
   documentReducer(state, { type: "edit", change: (d) => ({ ...d, name }), group, at });

@@ -1,4 +1,4 @@
-// The editor's draft document: everything the user edits about a workflow (its name, trigger, instance
+// The editor's draft document: everything the user edits about a workflow (its name, triggers, instance
 // and settings) as one immutable value, with undo and redo as snapshots. One reducer owns it; the
 // canvas, the panels, validation and the toolbar read it. Whether there are unsaved changes is derived
 // by comparing it with the saved document, never set by hand.
@@ -7,7 +7,8 @@ import type { JsonObject, Trigger, Workflow } from "./types";
 
 export interface WorkflowDocument {
   name: string;
-  trigger: Trigger;
+  /** One to ten: any of them starts a run. */
+  triggers: Trigger[];
   workflow: Workflow;
   settings: JsonObject;
 }

@@ -25,7 +25,7 @@ const workflow: Workflow = {
 
 describe("workflow JSON to the canvas", () => {
   it("draws the trigger, one node per action and one edge per edge, labelled by condition", () => {
-    const { nodes, edges } = toFlow(workflow, { catalog, trigger: { event: "app/x" } });
+    const { nodes, edges } = toFlow(workflow, { catalog, triggers: [{ event: "app/x" }] });
     expect(nodes.map((n) => [n.id, n.type])).toEqual([["$source", "trigger"], ["a", "action"], ["b", "action"], ["c", "action"]]);
     expect(nodes[2].data).toMatchObject({ action: { name: "Second" }, definition: echo });
     expect(nodes[3].data).toMatchObject({ definition: undefined });
@@ -46,7 +46,7 @@ describe("workflow JSON to the canvas", () => {
       ],
       workflow,
     );
-    const { nodes, edges } = toFlow(workflow, { catalog, trigger: { event: "" }, problems, statuses: { a: "completed", c: "skipped" } });
+    const { nodes, edges } = toFlow(workflow, { catalog, triggers: [{ event: "" }], problems, statuses: { a: "completed", c: "skipped" } });
     expect(nodes.find((n) => n.id === "b")?.data.problems).toHaveLength(1);
     expect(nodes.find((n) => n.id === "$source")?.data.problems).toHaveLength(1);
     expect(nodes.find((n) => n.id === "a")?.data).toMatchObject({ status: "completed" });
@@ -56,7 +56,7 @@ describe("workflow JSON to the canvas", () => {
 
   it("keeps the positions saved in metadata and lays out the rest, parents above children", () => {
     const kept = setPosition(workflow, "b", { x: 999, y: 555 });
-    const { nodes } = toFlow(kept, { catalog, trigger: { event: "app/x" } });
+    const { nodes } = toFlow(kept, { catalog, triggers: [{ event: "app/x" }] });
     expect(nodes.find((n) => n.id === "b")?.position).toEqual({ x: 999, y: 555 });
     const positions = layout(workflow);
     expect(positions.$source.y).toBeLessThan(positions.a.y);
@@ -67,7 +67,7 @@ describe("workflow JSON to the canvas", () => {
 
   it("names the nodes and connections for assistive technology (on React Flow's focusable wrapper)", () => {
     const problems = placeProblems([{ code: "missing_input", path: "actions[1].inputs.x", message: "required" }], workflow);
-    const { nodes, edges } = toFlow(workflow, { catalog, trigger: { event: "app/x", if: "event.data.n > 1" }, problems, statuses: { a: "completed" } });
+    const { nodes, edges } = toFlow(workflow, { catalog, triggers: [{ event: "app/x", if: "event.data.n > 1" }], problems, statuses: { a: "completed" } });
     expect(nodes.map((n) => n.ariaLabel)).toEqual([
       "Trigger: when app/x, only when a condition holds",
       "Step Echo, completed",
@@ -76,7 +76,7 @@ describe("workflow JSON to the canvas", () => {
     ]);
     expect(edges[1].ariaLabel).toBe("Connection from Echo to Second (True)");
     for (const label of [...nodes, ...edges].map((e) => e.ariaLabel)) expect(label).not.toMatch(/\$source|\(a\)|mystery/);
-    expect(toFlow(workflow, { catalog, trigger: { cron: "0 12 * * 5" } }).nodes[0].ariaLabel).toMatch(/^Trigger: schedule /);
+    expect(toFlow(workflow, { catalog, triggers: [{ cron: "0 12 * * 5" }] }).nodes[0].ariaLabel).toMatch(/^Trigger: schedule /);
   });
 });
 
@@ -84,7 +84,7 @@ describe("where to add steps", () => {
   it("offers a plain \"+\" after a step nothing follows, each unused named branch, and always one on the trigger", () => {
     const split: ActionDef = { ...echo, kind: "split", edges: { allow_add: false, edges: [{ name: "True" }, { name: "False" }] } };
     const withSplit = new Map([...catalog, ["split", split]]);
-    const flowOf = (w: Workflow) => toFlow(w, { catalog: withSplit, trigger: { event: "app/x" }, editable: true });
+    const flowOf = (w: Workflow) => toFlow(w, { catalog: withSplit, triggers: [{ event: "app/x" }], editable: true });
     const graph: Workflow = {
       actions: [{ id: "s", kind: "split" }, { id: "t", kind: "echo" }, { id: "u", kind: "echo" }],
       edges: [{ from: "$source", to: "s" }, { from: "s", to: "t", name: "True" }, { from: "t", to: "u" }],
@@ -92,7 +92,7 @@ describe("where to add steps", () => {
     const slots = Object.fromEntries(flowOf(graph).nodes.map((n) => [n.id, n.data.slots]));
     expect(slots).toEqual({ $source: [{}], s: [{ edge: "False" }], t: [], u: [{}] });
     expect(flowOf(graph).edges.every((e) => e.data?.insertable)).toBe(true);
-    const readOnly = toFlow(graph, { catalog: withSplit, trigger: { event: "app/x" } });
+    const readOnly = toFlow(graph, { catalog: withSplit, triggers: [{ event: "app/x" }] });
     expect(readOnly.nodes.every((n) => n.data.slots.length === 0)).toBe(true);
     expect(readOnly.edges.some((e) => e.data?.insertable)).toBe(false);
   });
@@ -157,7 +157,7 @@ describe("loops on the canvas", () => {
   };
 
   it("draws a loop as a box holding its steps (parents first), sized around them", () => {
-    const { nodes, edges } = toFlow(loops, { catalog, trigger: { event: "shop/order" }, editable: true });
+    const { nodes, edges } = toFlow(loops, { catalog, triggers: [{ event: "shop/order" }], editable: true });
     expect(nodes.map((n) => [n.id, n.type, n.parentId])).toEqual([
       ["$source", "trigger", undefined],
       ["each", "loop", undefined],

@@ -4,6 +4,7 @@
 import dagre from "@dagrejs/dagre";
 import type { Edge, Node } from "@xyflow/react";
 import { triggerKind, triggerLabel } from "./cron";
+import { triggerPhrase } from "./triggers";
 import type { PlacedProblems } from "./forms";
 import { actionTitle, nodeTitle } from "./names";
 import { everyAction, graphAt, isFailureEdge, isLoop } from "./scopes";
@@ -18,7 +19,7 @@ export interface AddSlot {
   edge?: string;
 }
 
-export type TriggerData = { trigger: Trigger; problems: Problem[]; summary?: string; slots: AddSlot[]; hasChildren: boolean };
+export type TriggerData = { triggers: Trigger[]; problems: Problem[]; summary?: string; slots: AddSlot[]; hasChildren: boolean };
 export type ActionData = {
   action: WorkflowAction;
   definition: ActionDef | undefined;
@@ -52,7 +53,8 @@ export type FlowEdge = Edge<{ problems: Problem[]; from: string; to: string; ins
 
 export interface FlowOptions {
   catalog: Map<string, ActionDef>;
-  trigger: Trigger;
+  /** The workflow's triggers (one to ten), drawn as one node. */
+  triggers: Trigger[];
   problems?: PlacedProblems;
   statuses?: Record<string, ActionStatus>;
   /** Node id -> its run status in words, where the status alone would mislead (see runs.ts). */
@@ -84,8 +86,12 @@ function problemsSaid(problems: Problem[]): string {
   return problems.length ? `, ${problems.length} problem${problems.length > 1 ? "s" : ""}` : "";
 }
 
-/** The trigger node's accessible name: "Trigger: when app/user.created, only when …" or "Trigger: schedule …". */
-export function triggerNodeLabel(trigger: Trigger, problems: Problem[] = [], summary?: string): string {
+/** The trigger node's accessible name: "Trigger: when app/user.created, only when …" or "Trigger: schedule …";
+ * with several, "Triggers: when app/order.created, or every day at 09:00 (UTC)". `summary` is the first
+ * trigger's filter in words. */
+export function triggerNodeLabel(triggers: Trigger[], problems: Problem[] = [], summary?: string): string {
+  if (triggers.length > 1) return `Triggers: ${triggers.map((t, i) => triggerPhrase(t, i === 0 ? summary : undefined)).join(", or ")}${problemsSaid(problems)}`;
+  const trigger = triggers[0] ?? {};
   const what =
     triggerKind(trigger) === "cron"
       ? `schedule ${triggerLabel(trigger)}`
@@ -202,7 +208,7 @@ export function toFlow(workflow: Workflow, options: FlowOptions): { nodes: FlowN
       type: "trigger",
       position: positions[SOURCE] ?? { x: 0, y: 0 },
       data: {
-        trigger: options.trigger,
+        triggers: options.triggers,
         problems: triggerProblems,
         summary: summaries[SOURCE],
         slots: options.editable ? addSlots(workflow, SOURCE, undefined) : [],
@@ -210,7 +216,7 @@ export function toFlow(workflow: Workflow, options: FlowOptions): { nodes: FlowN
       },
       deletable: false,
       selected: options.selected === SOURCE,
-      ariaLabel: triggerNodeLabel(options.trigger, triggerProblems, summaries[SOURCE]),
+      ariaLabel: triggerNodeLabel(options.triggers, triggerProblems, summaries[SOURCE]),
     },
   ];
   const edges: FlowEdge[] = [];

@@ -9,6 +9,7 @@ import { findRefs } from "./refs";
 import { settingsSegments } from "./settingsForm";
 import type { Selection } from "./selection";
 import { SOURCE, type ActionDef, type Json, type JsonObject, type Problem, type Workflow } from "./types";
+import { triggerProblemPlace } from "./triggers";
 
 export interface ProblemView {
   problem: Problem;
@@ -115,7 +116,9 @@ export function problemView(problem: Problem, workflow: Workflow, catalog: Catal
   }
   if (problem.path.startsWith("trigger")) {
     const text = problem.code === "invalid_expression" ? `The filter is not finished: ${lowerFirst(stripExpression(scrubbed))}` : sentence(scrubbed);
-    return { problem, text, where: "Trigger", target: { selection: { kind: "trigger" }, tab: "edit" } };
+    const index = triggerProblemPlace(problem.path)?.index; // with several triggers, say which
+    const where = index ? `Trigger ${index + 1}` : "Trigger";
+    return { problem, text, where, target: { selection: { kind: "trigger" }, tab: "edit" } };
   }
   const settings = settingsSegments(problem.path);
   if (settings !== null) {

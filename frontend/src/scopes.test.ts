@@ -126,7 +126,7 @@ describe("editing inside loops", () => {
   });
 
   it("goes through the one draft reducer, so undo and redo take a step out of a loop and back", () => {
-    const document: WorkflowDocument = { name: "Order", trigger: { event: "shop/order" }, workflow: order, settings: {} };
+    const document: WorkflowDocument = { name: "Order", triggers: [{ event: "shop/order" }], workflow: order, settings: {} };
     let state = documentReducer(emptyState, { type: "load", document });
     state = documentReducer(state, {
       type: "edit",

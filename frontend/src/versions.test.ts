@@ -9,17 +9,17 @@ const post: ActionDef = {
 };
 const catalog = new Map([["add_toc", post]]);
 const v1: Version = {
-  workflow_id: "w", number: 1, created_at: 0, settings: {}, trigger: { event: "app/x" }, author: "ann", message: null,
+  workflow_id: "w", number: 1, created_at: 0, settings: {}, trigger: { event: "app/x" }, triggers: [{ event: "app/x" }], author: "ann", message: null,
   workflow: { actions: [{ id: "a", kind: "add_toc", inputs: { post_id: "!ref($.event.data.id)" } }], edges: [{ from: "$source", to: "a" }] },
 };
-const draft = (change: Partial<WorkflowDocument> = {}): WorkflowDocument => ({ name: "W", trigger: { event: "app/x" }, workflow: v1.workflow, settings: {}, ...change });
+const draft = (change: Partial<WorkflowDocument> = {}): WorkflowDocument => ({ name: "W", triggers: [{ event: "app/x" }], workflow: v1.workflow, settings: {}, ...change });
 
 describe("where the draft stands", () => {
   it("says one thing: not published, published vN, or changed since vN (and only then can be published)", () => {
     expect(draftStatus(draft(), null)).toEqual({ text: "Draft, not published yet", canPublish: true });
     expect(draftStatus(draft(), v1)).toEqual({ text: "Published v1", canPublish: false });
-    expect(draftStatus(draft({ trigger: { event: "app/y" } }), v1)).toEqual({ text: "Draft, changed since v1", canPublish: true });
-    expect(sameAsVersion(draft({ trigger: { event: "app/x", if: null, cron: null } }), v1)).toBe(true);
+    expect(draftStatus(draft({ triggers: [{ event: "app/y" }] }), v1)).toEqual({ text: "Draft, changed since v1", canPublish: true });
+    expect(sameAsVersion(draft({ triggers: [{ event: "app/x", if: null, cron: null }] }), v1)).toBe(true);
   });
 });
 

@@ -10,19 +10,23 @@ import { triggerLabel } from "./cron";
 import type { Json, JsonObject, Version, Workflow, WorkflowAction, WorkflowEdge } from "./types";
 
 export function versionDocument(version: Version, name: string): WorkflowDocument {
-  return { name, trigger: version.trigger, workflow: version.workflow, settings: version.settings ?? {} };
+  return { name, triggers: version.triggers, workflow: version.workflow, settings: version.settings ?? {} };
 }
 
 /** Whether the draft says the same as a version (its name is the record's, not versioned). */
 export function sameAsVersion(document: WorkflowDocument, version: Version): boolean {
   return (
     sameJson(document.workflow, version.workflow) &&
-    sameJson(normalTrigger(document.trigger), normalTrigger(version.trigger)) &&
+    sameJson(normalTriggers(document.triggers), normalTriggers(version.triggers)) &&
     sameJson(document.settings ?? {}, version.settings ?? {})
   );
 }
 
-function normalTrigger(trigger: WorkflowDocument["trigger"]): JsonObject {
+function normalTriggers(triggers: WorkflowDocument["triggers"]): JsonObject[] {
+  return triggers.map(normalTrigger);
+}
+
+function normalTrigger(trigger: WorkflowDocument["triggers"][number]): JsonObject {
   const out: JsonObject = {};
   for (const key of ["event", "if", "cron"] as const) {
     const value = trigger[key];
@@ -82,10 +86,9 @@ export function diffVersion(version: WorkflowDocument, draft: WorkflowDocument, 
   for (const [key, edge] of oldEdges) {
     if (!newEdges.has(key)) changes.push({ kind: "removed", text: `Connection removed: ${edgeText(edge, version.workflow)}` });
   }
-  const oldTrigger = normalTrigger(version.trigger);
-  const newTrigger = normalTrigger(draft.trigger);
-  if (!sameJson(oldTrigger, newTrigger)) {
-    changes.push({ kind: "changed", text: `Trigger: ${triggerText(version)} → ${triggerText(draft)}` });
+  if (!sameJson(normalTriggers(version.triggers), normalTriggers(draft.triggers))) {
+    const several = version.triggers.length > 1 || draft.triggers.length > 1;
+    changes.push({ kind: "changed", text: `${several ? "Triggers" : "Trigger"}: ${triggersText(version)} → ${triggersText(draft)}` });
   }
   const settingNames = new Set([...Object.keys(version.settings ?? {}), ...Object.keys(draft.settings ?? {})]);
   for (const name of settingNames) {
@@ -94,9 +97,13 @@ export function diffVersion(version: WorkflowDocument, draft: WorkflowDocument, 
   return changes;
 }
 
-function triggerText(document: WorkflowDocument): string {
-  const label = triggerLabel(document.trigger);
-  return document.trigger.if ? `${label}, only when a condition holds (${document.trigger.if})` : label;
+function triggersText(document: WorkflowDocument): string {
+  return document.triggers.map(triggerText).join(", or ");
+}
+
+function triggerText(trigger: WorkflowDocument["triggers"][number]): string {
+  const label = triggerLabel(trigger);
+  return trigger.if ? `${label}, only when a condition holds (${trigger.if})` : label;
 }
 
 function inputChanges(old: WorkflowAction, next: WorkflowAction, oldWorkflow: Workflow, newWorkflow: Workflow, catalog: Catalog): Change[] {

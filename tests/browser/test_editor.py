@@ -34,6 +34,18 @@ def node(page: Page, node_id: str) -> Locator:
     return page.locator(f'.react-flow__node[data-id="{node_id}"]')
 
 
+def settled(page: Page, locator: Locator) -> None:
+    """Wait until `locator` stays where it is for a moment (the canvas fits itself again, with an
+    animation, a little after it changes size)."""
+    previous = None
+    for _ in range(40):
+        box = locator.bounding_box()
+        if box is not None and box == previous:
+            return
+        previous = box
+        page.wait_for_timeout(250)
+
+
 def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, server: Server) -> None:
     open_editor(page, server)
     create_workflow(page, "Greeter", "app/user.created")
@@ -46,6 +58,10 @@ def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, s
         page.locator(".react-flow__pane"), target_position={"x": 340, "y": 600}
     )
     expect(node(page, "if")).to_be_visible()
+    # The live check reports the unconnected If in a banner, and the canvas fits itself to its new size:
+    # drag once that is over, or the handles move under the mouse.
+    expect(page.get_by_test_id("problem-count")).to_have_text("2 problems")
+    settled(page, node(page, "$source"))
     drag_between(
         page,
         node(page, "$source").locator(".react-flow__handle-bottom"),

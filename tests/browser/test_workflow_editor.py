@@ -27,6 +27,7 @@ from .ui import (
     tab_to,
     trigger_node,
     unnamed_controls,
+    wait_still,
     workflow_id,
     write_condition,
 )
@@ -572,6 +573,7 @@ def test_added_nodes_do_not_overlap_and_a_moved_node_keeps_its_place(page: Page,
     stored = draft(server, page)["draft"]
     [second] = [a["id"] for a in stored["actions"] if a.get("name") == "Second"]
     before = stored["metadata"]["positions"][second]
+    wait_still(page, node(page, "Second"))  # the canvas may still pan to the step added last
     box = node(page, "Second").bounding_box()
     assert box
     page.mouse.move(box["x"] + 40, box["y"] + 20)

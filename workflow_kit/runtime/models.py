@@ -6,7 +6,7 @@ Times are epoch milliseconds.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -55,13 +55,14 @@ TERMINAL = tuple(s.value for s in RunStatus if s.terminal)
 
 
 class WorkflowRecord(msgspec.Struct, kw_only=True):
-    """A tenant's workflow: trigger, enabled flag, the editable draft and its published versions."""
+    """A tenant's workflow: triggers, enabled flag, the editable draft and its published versions."""
 
     id: str
     tenant: str
     name: str
     description: str
-    trigger: Trigger
+    triggers: tuple[Trigger, ...]
+    """What starts a run: any of these (one to ten), events with their filters and schedules."""
     enabled: bool
     version: int
     """The draft's revision, for optimistic concurrency: a write naming an older one is a conflict."""
@@ -72,7 +73,13 @@ class WorkflowRecord(msgspec.Struct, kw_only=True):
     created_at: int
     updated_at: int
     next_tick_at: int | None = None
-    """A cron workflow's next tick while it is published and enabled; otherwise None."""
+    """The next tick of its schedules (the earliest, with several) while it is published and enabled;
+    None without a cron trigger."""
+
+    @property
+    def trigger(self) -> Trigger:
+        """The first trigger (what code written for one trigger per workflow reads)."""
+        return self.triggers[0]
 
 
 class WorkflowVersion(msgspec.Struct, kw_only=True):
@@ -82,13 +89,18 @@ class WorkflowVersion(msgspec.Struct, kw_only=True):
     workflow_id: str
     number: int | None
     workflow: dict[str, Any]
-    trigger: Trigger
+    triggers: tuple[Trigger, ...]
     settings: dict[str, Any]
     created_at: int
     author: str | None = None
     """Who published it, as the publisher said (the editor API: the caller's user); None if not said."""
     message: str | None = None
     """What the publisher wrote about this version; None if nothing."""
+
+    @property
+    def trigger(self) -> Trigger:
+        """The first trigger."""
+        return self.triggers[0]
 
 
 class RunBrief(msgspec.Struct, kw_only=True):
@@ -109,6 +121,13 @@ class RunSummary(msgspec.Struct, kw_only=True):
     """How many of its runs failed in the last 24 hours (by when they ended) of the kit's clock."""
 
 
+_RUN_TRIGGER = (
+    "Which of the workflow's triggers started the run: its `index` in the workflow's list of triggers and the"
+    ' trigger as it was then, `{"index": 1, "event": "app/order.*", "if": "..."}` or `{"index": 0, "cron":'
+    ' "0 9 * * *"}`; null when no trigger started it (a test run, an invoked workflow)'
+)
+
+
 class Run(msgspec.Struct, kw_only=True):
     """A run and, from `runs.get`, its timeline: every action with its attempts and sub-steps."""
 
@@ -126,6 +145,10 @@ class Run(msgspec.Struct, kw_only=True):
     ended_at: int | None = None
     rerun_of: str | None = None
     parent_run_id: str | None = None
+    trigger: Annotated[dict[str, Any] | None, msgspec.Meta(description=_RUN_TRIGGER)] = None
+    """The trigger that started it, with its position in the workflow's list: ``{"index": 1, "event":
+    "app/order.*", "if"?: ...}`` or ``{"index": 0, "cron": ...}``; None when no trigger started it (a
+    test run, an invoked workflow, a run from before a workflow could have several triggers)."""
     actions: list[ActionRecord] = msgspec.field(default_factory=list)
     """The timeline (from `runs.get`): every action in the workflow's order, with its steps."""
 

@@ -395,7 +395,7 @@ export interface paths {
         put?: never;
         /**
          * Validate a workflow instance (and its trigger and settings)
-         * @description Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is the instance, or `{workflow, trigger?, settings?}` to also check a trigger (its CEL filter, its cron schedule) and settings as saving them would: their problems have paths `trigger...` and `settings...`.
+         * @description Every problem of a workflow instance, each with a code and a path; nothing is saved. The body is the instance, or `{workflow, triggers?, trigger?, settings?}` to also check the triggers (their CEL filters, their cron schedules, how many, none twice) or one trigger, and settings as saving them would: their problems have paths `triggers[1]...`, `trigger...` and `settings...`.
          */
         post: operations["ApiWorkflowsValidateValidateInstance"];
         delete?: never;
@@ -541,6 +541,10 @@ export interface components {
             started_at?: number | null;
             status: components["schemas"]["RunStatus"];
             tenant: string;
+            /** @description Which of the workflow's triggers started the run: its `index` in the workflow's list of triggers and the trigger as it was then, `{"index": 1, "event": "app/order.*", "if": "..."}` or `{"index": 0, "cron": "0 9 * * *"}`; null when no trigger started it (a test run, an invoked workflow) */
+            trigger?: {
+                [key: string]: unknown;
+            } | null;
             version: number | null;
             version_id: string;
             workflow_id: string;
@@ -623,7 +627,10 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
+            /** @description The first of `triggers` (for clients written for one trigger per workflow). */
             trigger: components["schemas"]["Trigger"];
+            /** @description What starts the workflow: one to 10 triggers, no two the same; any of them starts a run (an event that several match starts one, for the first that matches; each schedule ticks on its own). A run records which started it (`trigger` of a run, `ctx.trigger` in a handler). More than 10 is a 422 (`too_many_triggers`), two the same too (`duplicate_trigger`); problems have paths such as `triggers[1].if`. */
+            triggers: components["schemas"]["Trigger"][];
             workflow: {
                 [key: string]: unknown;
             };
@@ -648,7 +655,10 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             } | null;
-            trigger: components["schemas"]["Trigger"];
+            /** @description One trigger: the same as `triggers` with one trigger (problems have paths such as `trigger.if`). Given with `triggers`, it is the first of them. */
+            trigger?: components["schemas"]["Trigger"] | null;
+            /** @description What starts the workflow: one to 10 triggers, no two the same; any of them starts a run (an event that several match starts one, for the first that matches; each schedule ticks on its own). A run records which started it (`trigger` of a run, `ctx.trigger` in a handler). More than 10 is a 422 (`too_many_triggers`), two the same too (`duplicate_trigger`); problems have paths such as `triggers[1].if`. */
+            triggers?: components["schemas"]["Trigger"][] | null;
             workflow: {
                 [key: string]: unknown;
             };
@@ -660,7 +670,7 @@ export interface components {
             draft: {
                 [key: string]: unknown;
             };
-            /** @description Whether the draft, the trigger or the settings differ from the latest published version; for a workflow never published, whether its draft has any action (a new, untouched one has not) */
+            /** @description Whether the draft, the triggers or the settings differ from the latest published version; for a workflow never published, whether its draft has any action (a new, untouched one has not) */
             draft_changed: boolean;
             enabled: boolean;
             /** @description How many of its runs failed in the last 24 hours (by when they ended) */
@@ -669,13 +679,17 @@ export interface components {
             /** @description The newest run, of any version (test runs too); null if none */
             last_run: components["schemas"]["RunBrief"] | null;
             name: string;
+            /** @description The next tick of its schedules (epoch milliseconds; the earliest, with several cron triggers) while it is published and enabled; null without a cron trigger */
             next_tick_at?: number | null;
             problems?: components["schemas"]["Problem"][];
             published_version: number | null;
             settings: {
                 [key: string]: unknown;
             };
+            /** @description The first of `triggers` (for clients written for one trigger per workflow). */
             trigger: components["schemas"]["Trigger"];
+            /** @description What starts the workflow: one to 10 triggers, no two the same; any of them starts a run (an event that several match starts one, for the first that matches; each schedule ticks on its own). A run records which started it (`trigger` of a run, `ctx.trigger` in a handler). More than 10 is a 422 (`too_many_triggers`), two the same too (`duplicate_trigger`); problems have paths such as `triggers[1].if`. */
+            triggers: components["schemas"]["Trigger"][];
             updated_at: number;
             version: number;
         };
@@ -711,6 +725,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             trigger?: components["schemas"]["Trigger"] | null;
+            /** @description What starts the workflow: one to 10 triggers, no two the same; any of them starts a run (an event that several match starts one, for the first that matches; each schedule ticks on its own). A run records which started it (`trigger` of a run, `ctx.trigger` in a handler). More than 10 is a 422 (`too_many_triggers`), two the same too (`duplicate_trigger`); problems have paths such as `triggers[1].if`. */
+            triggers?: components["schemas"]["Trigger"][] | null;
             updated_at?: number | null;
             version?: number | null;
             workflow?: {

@@ -107,7 +107,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   onOpenRun: (runId: string) => void;
 }) {
   const [run, setRun] = useState<Run | null>(null);
-  const [workflow, setWorkflow] = useState<{ workflow: Workflow; trigger: Trigger } | null>(null);
+  const [workflow, setWorkflow] = useState<{ workflow: Workflow; triggers: Trigger[] } | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -146,9 +146,9 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
     if (!workflow || !run) return { nodes: [], edges: [] };
     const { statuses, texts, handled } = canvasStatuses(run.actions ?? [], workflow.workflow);
     const fields = conditionFields([eventGroup(run.event as Json), ...everyAction(workflow.workflow).flatMap(({ action }) => outputGroup(workflow.workflow, catalog, action.id) ?? [])], ["event", "state", "async"]);
-    const summaries = nodeSummaries(workflow.workflow, workflow.trigger, catalog, fields);
+    const summaries = nodeSummaries(workflow.workflow, workflow.triggers[0], catalog, fields);
     const shown = selected && workflow ? parseRecordId(selected, loopIds(workflow.workflow)).action : null;
-    return toFlow(workflow.workflow, { catalog, trigger: workflow.trigger, statuses, statusTexts: texts, handled, selected: shown, summaries });
+    return toFlow(workflow.workflow, { catalog, triggers: workflow.triggers, statuses, statusTexts: texts, handled, selected: shown, summaries });
   }, [workflow, run, catalog, selected]);
 
   const act = async (what: () => Promise<unknown>) => {

@@ -1,14 +1,18 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, type Api } from "../api";
 import { triggerKind, triggerLabel } from "../cron";
+import { triggersSentence } from "../triggers";
 import { fullTime, timeAgo } from "../time";
 import type { WorkflowRecord } from "../types";
 
-/** How a workflow's trigger reads in the list: "When blog-post.updated", "Every day at 09:00 (UTC)". */
-export function triggerText(record: Pick<WorkflowRecord, "trigger">): string {
-  const label = triggerLabel(record.trigger);
-  if (triggerKind(record.trigger) === "cron") return label;
-  return `When ${label}${record.trigger.if ? ", with a condition" : ""}`;
+/** How a workflow's triggers read in the list: "When blog-post.updated", "Every day at 09:00 (UTC)";
+ * several: "When blog-post.updated, only when a condition holds, or every day at 09:00 (UTC)". */
+export function triggerText(record: Pick<WorkflowRecord, "triggers">): string {
+  const [trigger = {}] = record.triggers;
+  if (record.triggers.length > 1) return triggersSentence(record.triggers);
+  const label = triggerLabel(trigger);
+  if (triggerKind(trigger) === "cron") return label;
+  return `When ${label}${trigger.if ? ", with a condition" : ""}`;
 }
 
 /** Where a workflow stands: enabled or not, published or not, unpublished changes. */
@@ -68,7 +72,7 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
     setMissing(null);
     try {
       const trigger = kind === "cron" ? { cron: event.trim() } : { event: event.trim() };
-      const created = await api.create(name.trim(), trigger, { name: name.trim(), actions: [], edges: [] });
+      const created = await api.create(name.trim(), [trigger], { name: name.trim(), actions: [], edges: [] });
       onOpen(created.id);
     } catch (e) {
       setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
@@ -91,7 +95,7 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
 
   const duplicate = (record: WorkflowRecord) =>
     act(record.id, async () => {
-      const copy = await api.create(`${record.name} (copy)`, record.trigger, record.draft, record.description, record.settings);
+      const copy = await api.create(`${record.name} (copy)`, record.triggers, record.draft, record.description, record.settings);
       return `Duplicated as “${copy.name}” (a draft, not enabled).`;
     });
 

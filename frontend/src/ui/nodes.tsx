@@ -2,6 +2,7 @@
 // `ariaLabel`), so a screen reader names the node it tabs to.
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, Handle, Position, type EdgeProps, type NodeProps } from "@xyflow/react";
 import { triggerKind, triggerLabel } from "../cron";
+import { triggerPhrase, triggersSentence } from "../triggers";
 import { LOOP_HEADER, type ActionNode, type AddSlot, type FlowEdge, type LoopNode, type TriggerNode } from "../flow";
 import { actionTitle } from "../names";
 import { SOURCE } from "../types";
@@ -76,14 +77,25 @@ function BrokenNode({ title }: { title: string }) {
 
 export function TriggerNodeView({ data }: NodeProps<TriggerNode>) {
   const problems = data.problems.length;
-  const scheduled = triggerKind(data.trigger) === "cron";
+  const [first = {}] = data.triggers;
+  const several = data.triggers.length > 1;
+  const scheduled = data.triggers.every((t) => triggerKind(t) === "cron");
+  // several, as one sentence on two lines: "When app/order.created" / "or every day at 09:00 (UTC)" (their
+  // conditions are in the panel)
+  const plain = data.triggers.map((t) => ({ ...t, if: undefined }));
+  const phrases = plain.map((t) => triggerPhrase(t));
+  const sentence = several ? triggersSentence(plain) : undefined;
+  const title = several ? triggersSentence(plain.slice(0, 1)) : scheduled ? triggerLabel(first) : `When ${triggerLabel(first)}`;
+  const kind = several
+    ? `or ${phrases.slice(1).join(", or ")}`
+    : first.if ? `Only when ${data.summary ?? "a condition holds"}` : scheduled ? "Schedule" : "Trigger";
   return (
     <ErrorBoundary what="the trigger" fallback={() => <BrokenNode title="Trigger" />}>
       <div className={`wk-node trigger${problems ? " has-problems" : ""}`}>
         <span className="wk-icon" aria-hidden="true">{scheduled ? "◔" : "⚡"}</span>
         <div className="wk-node-text">
-          <div className="wk-node-title">{scheduled ? triggerLabel(data.trigger) : `When ${triggerLabel(data.trigger)}`}</div>
-          <div className="wk-node-kind">{data.trigger.if ? `Only when ${data.summary ?? "a condition holds"}` : scheduled ? "Schedule" : "Trigger"}</div>
+          <div className="wk-node-title">{title}</div>
+          <div className="wk-node-kind" title={sentence}>{kind}</div>
         </div>
         {problems > 0 && <span className="wk-problem-count">{problems} ⚠</span>}
         <Handle type="source" id="next" position={Position.Bottom} aria-label="connect from the trigger" />

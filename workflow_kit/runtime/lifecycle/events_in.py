@@ -1,6 +1,10 @@
 """Receiving events: store each one, deduplicate by its ``id`` for 24 hours, start a run of every enabled
-workflow whose trigger matches (through flow control), and resolve the waits that were open for it.
-One transaction: an event is either fully received or not at all.
+workflow one of whose triggers matches (through flow control), and resolve the waits that were open for
+it. One transaction: an event is either fully received or not at all.
+
+A workflow's triggers are found in ``wk_triggers`` by (tenant, event name or wildcard). An event that
+several triggers of one workflow match starts one run, for the first of them in the workflow's list
+whose ``if`` holds; the run records which (``ctx.trigger``).
 
 What receiving causes beyond that (a singleton's older run cancelled, a ``cancel_on`` event's run
 cancelled) goes onto the worklist; `settle.py` is the entry point that works it off.
@@ -20,7 +24,7 @@ from sqlalchemy.engine import Connection
 from ... import expressions
 from ...events import new_id
 from ..rules.admission import has_start_controls
-from ..rules.triggers import condition_holds, patterns_for
+from ..rules.triggers import Trigger, condition_holds, fired, patterns_for
 from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
@@ -30,6 +34,7 @@ from .effects import CancelRuns, Context, Received, Worklist
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
 W, V, E, K, WT = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys, schema.waits
+T = schema.triggers
 _EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at")
 _INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
 _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
@@ -37,16 +42,19 @@ _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant")
 
 @cache
 def _triggered(dialect: str) -> Direct:
-    """The enabled workflows of ``:tenant`` whose trigger is one of ``:patterns``, with their version."""
+    """The triggers of ``:tenant``'s enabled workflows whose event is one of ``:patterns``, with their
+    workflow's version: each workflow's together, in the order of its list."""
     return Direct(
-        sa.select(W.c.id, W.c.trigger_if, V.c.id.label("version_id"), V.c.number, V.c.settings)
+        sa.select(W.c.id, T.c.position, T.c.event, T.c.if_exp, V.c.id.label("version_id"), V.c.number, V.c.settings)
+        .select_from(T)
+        .join(W, W.c.id == T.c.workflow_id)
         .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
         .where(
-            W.c.tenant == sa.bindparam("tenant"),
+            T.c.tenant == sa.bindparam("tenant"),
+            one_of(dialect, T.c.event, "patterns"),
             W.c.enabled.is_(True),
-            one_of(dialect, W.c.trigger_event, "patterns"),
         )
-        .order_by(W.c.created_at)
+        .order_by(W.c.created_at, W.c.id, T.c.position)
     )
 
 
@@ -101,9 +109,11 @@ def receive(
             params = {"tenant": tenant, "patterns": patterns_for(name)}
             ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
             triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
+        started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
-            if not condition_holds(workflow.trigger_if, event, variables):
+            if workflow.id in started_by or not condition_holds(workflow.if_exp, event, variables):
                 continue
+            started_by.add(workflow.id)
             new = NewRun(
                 id=new_id(now),
                 tenant=tenant,
@@ -115,6 +125,7 @@ def receive(
                 created_at=now,
                 due_at=now,
                 system_depth=system_depth,
+                trigger=fired(Trigger(event=workflow.event, if_=workflow.if_exp), workflow.position),
             )
             settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if not has_start_controls(settings):

@@ -119,7 +119,7 @@ def admit(
             run_id, first_at = pending
             due = debounce_due(now, first_at, period, timeout)
             assert run.event_id is not None  # a run an event starts
-            if runs.join_debounced(conn, run_id, event, run.event_id, due, now):
+            if runs.join_debounced(conn, run_id, event, run.event_id, due, now, run.trigger):
                 return Admission(joined=run_id)
         due_at = debounce_due(now, now, period, timeout)
         _set_pending(conn, state_key, run.id, now)

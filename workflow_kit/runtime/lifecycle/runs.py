@@ -237,12 +237,21 @@ def request_wake(conn: Connection, run_id: str) -> None:
 _NOT_STARTED = sa.and_(R.c.status == QUEUED.value, R.c.started_at.is_(None))
 
 
-def join_debounced(conn: Connection, run_id: str, event: dict[str, Any], event_id: str, due_at: int, now: int) -> bool:
-    """A debounced run that has not started takes a newer event and a later start. False if it started."""
+def join_debounced(
+    conn: Connection,
+    run_id: str,
+    event: dict[str, Any],
+    event_id: str,
+    due_at: int,
+    now: int,
+    trigger: dict[str, Any] | None = None,
+) -> bool:
+    """A debounced run that has not started takes a newer event (and the trigger it matched) and a later
+    start. False if it started."""
     moved = conn.execute(
         R.update()
         .where(R.c.id == run_id, _NOT_STARTED)
-        .values(event=event, event_id=event_id, due_at=due_at, updated_at=now)
+        .values(event=event, event_id=event_id, trigger=trigger, due_at=due_at, updated_at=now)
     )
     return bool(moved.rowcount)
 

@@ -1,6 +1,6 @@
 """Whether a workflow's draft has changes that are not published yet. Pure.
 
-What a version freezes is the draft's workflow instance, the trigger and the settings, so those three
+What a version freezes is the draft's workflow instance, the triggers and the settings, so those three
 are compared, as JSON with sorted keys: the same JSON in another key order is no change, while ``1``
 and ``true`` (equal in Python) are. The instance is compared whole, so a change only to its layout
 (the node positions the editor keeps in its ``metadata``) is a change too: publishing would keep it.
@@ -25,7 +25,7 @@ def draft_changed(record: WorkflowRecord, published: WorkflowVersion | None) -> 
         return isinstance(actions, list) and len(actions) > 0
     return (
         _canonical(record.draft) != _canonical(published.workflow)
-        or record.trigger != published.trigger
+        or record.triggers != published.triggers
         or _canonical(record.settings) != _canonical(published.settings)
     )
 

@@ -1,6 +1,10 @@
 """Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``, or a
 cron schedule (``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: see `cron.py`). Pure.
 
+A workflow has a list of triggers, one to `MAX_TRIGGERS` (as Inngest allows ten per function), no two
+the same: any of them starts a run. `parse_triggers` checks a list (problem paths ``triggers[1].if``);
+`parse_trigger` one (paths ``trigger.if``, as before a workflow had several).
+
 Wildcards may only end a name, right after a ``/`` or a ``.``: ``app/*``, ``app/user.*``. An incoming
 ``app/user.created`` is matched by looking up ``app/user.created``, ``app/*`` and ``app/user.*``.
 """
@@ -8,6 +12,7 @@ Wildcards may only end a name, right after a ``/`` or a ``.``: ``app/*``, ``app/
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -18,6 +23,8 @@ from ...jsonlimits import INVALID_UNICODE_MESSAGE, valid_unicode
 from .cron import CronError, CronSchedule
 
 MAX_TRIGGER_NAME = 255
+MAX_TRIGGERS = 10
+"""Triggers of one workflow at most (Inngest's limit per function)."""
 TRIGGER_VARIABLES = ("event",)
 _LOG = logging.getLogger("workflow_kit.runtime")
 
@@ -34,81 +41,153 @@ class Trigger(msgspec.Struct, frozen=True, omit_defaults=True):
 _FIELDS = frozenset({"event", "if", "cron"})
 
 
-def parse_trigger(value: Trigger | str | dict[str, Any], *, cron_seconds: bool = False) -> Trigger:
+TriggerLike = Trigger | str | dict[str, Any]
+"""A trigger as callers give it: a `Trigger`, a bare event name, ``{"event", "if"?}`` or ``{"cron"}``."""
+
+
+def parse_trigger(value: TriggerLike, *, cron_seconds: bool = False, path: str = "trigger") -> Trigger:
     """A checked trigger from a bare event name, ``{"event", "if"?}``, ``{"cron"}`` or a `Trigger`.
-    `cron_seconds` also accepts a six-field schedule with seconds first."""
+    `cron_seconds` also accepts a six-field schedule with seconds first; problems have paths under
+    `path` (``trigger.if``)."""
     if isinstance(value, str):
         value = Trigger(event=value)
     elif isinstance(value, dict):
         unknown = sorted(set(value) - _FIELDS)
         if unknown:
-            raise WorkflowValidationError([Problem("invalid_trigger", f"trigger.{unknown[0]}", "unknown field")])
+            raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.{unknown[0]}", "unknown field")])
         event, condition, cron = value.get("event"), value.get("if"), value.get("cron")
         if cron is not None and not isinstance(cron, str):
-            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.cron", "expected a cron expression")])
+            raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.cron", "expected a cron expression")])
         if not isinstance(event, str) and not (cron is not None and event is None):
-            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.event", "expected an event name")])
+            raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.event", "expected an event name")])
         if condition is not None and not isinstance(condition, str):
-            raise WorkflowValidationError([Problem("invalid_trigger", "trigger.if", "expected a CEL expression")])
+            raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.if", "expected a CEL expression")])
         value = Trigger(event=event, if_=condition or None, cron=cron)
     elif not isinstance(value, Trigger):
         found = type(value).__name__
         message = f"expected an event name, {{event, if}} or {{cron}}, got {found}"
-        raise WorkflowValidationError([Problem("invalid_trigger", "trigger", message)])
+        raise WorkflowValidationError([Problem("invalid_trigger", path, message)])
     if value.cron is not None:
-        return _cron_trigger(value, cron_seconds)
+        return _cron_trigger(value, cron_seconds, path)
     value = Trigger(event=(value.event or "").strip(), if_=value.if_.strip() if value.if_ else None)
-    problems = trigger_problems(value)
+    problems = trigger_problems(value, path=path)
     if problems:
         raise WorkflowValidationError(problems)
     return value
 
 
-def _cron_trigger(value: Trigger, cron_seconds: bool) -> Trigger:
+def parse_triggers(value: Sequence[TriggerLike] | None, *, cron_seconds: bool = False) -> tuple[Trigger, ...]:
+    """A workflow's checked triggers, from a list of one to `MAX_TRIGGERS` (paths ``triggers[1].if``).
+    Every problem of the list is reported at once; two identical triggers are a problem
+    (``duplicate_trigger``)."""
+    if value is None:
+        raise WorkflowValidationError([Problem("invalid_trigger", "triggers", "a workflow needs a trigger")])
+    if isinstance(value, (str, dict, Trigger)) or not isinstance(value, Sequence):
+        found = type(value).__name__
+        raise WorkflowValidationError(
+            [Problem("invalid_trigger", "triggers", f"expected a list of triggers, got {found}")]
+        )
+    if not value:
+        raise WorkflowValidationError([Problem("invalid_trigger", "triggers", "a workflow needs a trigger")])
+    if len(value) > MAX_TRIGGERS:
+        message = f"a workflow has at most {MAX_TRIGGERS} triggers, got {len(value)}"
+        raise WorkflowValidationError([Problem("too_many_triggers", "triggers", message)])
+    problems: list[Problem] = []
+    checked: dict[Trigger, int] = {}  # each trigger, with where it first appears
+    for index, item in enumerate(value):
+        try:
+            trigger = parse_trigger(item, cron_seconds=cron_seconds, path=f"triggers[{index}]")
+        except WorkflowValidationError as exc:
+            problems += exc.problems
+            continue
+        if trigger in checked:
+            message = f"the same as trigger {checked[trigger] + 1}: each trigger of a workflow must differ"
+            problems.append(Problem("duplicate_trigger", f"triggers[{index}]", message))
+        checked.setdefault(trigger, index)
+    if problems:
+        raise WorkflowValidationError(problems)
+    return tuple(checked)
+
+
+def combine(
+    listed: tuple[Trigger, ...] | None,
+    single: Trigger | None,
+    stored: tuple[Trigger, ...] | None = None,
+    *,
+    cron_seconds: bool = False,
+) -> tuple[Trigger, ...]:
+    """The triggers to save, from a checked list (`listed`, the field ``triggers``) and/or one checked
+    trigger (`single`, the field ``trigger`` of callers that know one trigger per workflow: a list of
+    one). Given both, as in a record read and sent back (which shows ``trigger``, the first, and
+    ``triggers``), the one that changed from the `stored` triggers wins: ``triggers``, unless only
+    ``trigger`` differs from what is stored, which then replaces the first trigger. Both changed and
+    disagreeing, it is a problem (path ``trigger``)."""
+    if listed is None:
+        if single is None:
+            raise WorkflowValidationError([Problem("invalid_trigger", "triggers", "a workflow needs a trigger")])
+        return (single,)
+    if single is None or single == listed[0] or (stored and single == stored[0]):
+        return listed
+    if stored is not None and listed == stored:
+        return parse_triggers([single, *stored[1:]], cron_seconds=cron_seconds)
+    message = "trigger is the first of triggers, and they disagree: send the list (triggers) alone"
+    raise WorkflowValidationError([Problem("invalid_trigger", "trigger", message)])
+
+
+def fired(trigger: Trigger, index: int) -> dict[str, Any]:
+    """What a run records of the trigger that started it: its `index` in the workflow's list and the
+    trigger itself, ``{"index": 1, "event": "app/order.*", "if": "..."}`` or ``{"index": 0, "cron":
+    "0 9 * * *"}`` (``ctx.trigger`` in a handler)."""
+    described: dict[str, Any] = msgspec.to_builtins(trigger)
+    return {"index": index, **described}
+
+
+def _cron_trigger(value: Trigger, cron_seconds: bool, path: str) -> Trigger:
     assert value.cron is not None
     problems = []
     if value.event is not None:
-        problems.append(Problem("invalid_trigger", "trigger", "a trigger is an event or a cron schedule, not both"))
+        problems.append(Problem("invalid_trigger", path, "a trigger is an event or a cron schedule, not both"))
     if value.if_ is not None:
-        problems.append(Problem("invalid_trigger", "trigger.if", "a cron trigger has no condition"))
+        problems.append(Problem("invalid_trigger", f"{path}.if", "a cron trigger has no condition"))
     if not valid_unicode(value.cron):
-        raise WorkflowValidationError([*problems, Problem("invalid_trigger", "trigger.cron", INVALID_UNICODE_MESSAGE)])
+        raise WorkflowValidationError([*problems, Problem("invalid_trigger", f"{path}.cron", INVALID_UNICODE_MESSAGE)])
     try:
         schedule = CronSchedule.parse(value.cron, allow_seconds=cron_seconds)
     except CronError as exc:
-        problems.append(Problem("invalid_trigger", "trigger.cron", str(exc)))
+        problems.append(Problem("invalid_trigger", f"{path}.cron", str(exc)))
     if problems:
         raise WorkflowValidationError(problems)
     return Trigger(cron=schedule.text)
 
 
-def trigger_problems(trigger: Trigger) -> list[Problem]:
-    """The problems of an event trigger (a cron trigger is checked by `parse_trigger`)."""
+def trigger_problems(trigger: Trigger, *, path: str = "trigger") -> list[Problem]:
+    """The problems of an event trigger (a cron trigger is checked by `parse_trigger`), with paths
+    under `path`."""
     problems: list[Problem] = []
     name = (trigger.event or "").strip()
     if not name:
-        problems.append(Problem("invalid_trigger", "trigger.event", "an event name is required"))
+        problems.append(Problem("invalid_trigger", f"{path}.event", "an event name is required"))
     elif len(name) > MAX_TRIGGER_NAME:
-        problems.append(Problem("invalid_trigger", "trigger.event", f"longer than {MAX_TRIGGER_NAME} characters"))
+        problems.append(Problem("invalid_trigger", f"{path}.event", f"longer than {MAX_TRIGGER_NAME} characters"))
     elif "*" in name and not (name.endswith(("/*", ".*")) and name.count("*") == 1):
         problems.append(
             Problem(
                 "invalid_trigger",
-                "trigger.event",
+                f"{path}.event",
                 "a wildcard may only end the name, right after '/' or '.', e.g. 'app/*' or 'app/user.*'",
             )
         )
     if "\x00" in name or (trigger.if_ is not None and "\x00" in trigger.if_):
-        problems.append(Problem("invalid_trigger", "trigger", "text may not contain the NUL character"))
+        problems.append(Problem("invalid_trigger", path, "text may not contain the NUL character"))
         return problems
     if not valid_unicode(name) or (trigger.if_ is not None and not valid_unicode(trigger.if_)):
-        problems.append(Problem("invalid_trigger", "trigger", INVALID_UNICODE_MESSAGE))
+        problems.append(Problem("invalid_trigger", path, INVALID_UNICODE_MESSAGE))
         return problems
     if trigger.if_ is not None:
         try:
             expressions.check(trigger.if_, TRIGGER_VARIABLES)
         except ExpressionError as exc:
-            problems.append(Problem("invalid_expression", "trigger.if", str(exc)))
+            problems.append(Problem("invalid_expression", f"{path}.if", str(exc)))
     return problems
 
 

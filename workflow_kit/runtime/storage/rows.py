@@ -32,6 +32,8 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
     parent_step_position: int | None = None
     system_depth: int = 0
     """How many ``workflow/run.*`` events led to this run (see lifecycle/settle.py)."""
+    trigger: dict[str, Any] | None = None
+    """The trigger that started it (``ctx.trigger``), None if none did."""
     late: bool = False
     """Claimed after its start deadline (``timeouts.start``): it is cancelled instead of executed."""
 
@@ -56,6 +58,7 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
             parent_action_id=get("parent_action_id"),
             parent_step_position=get("parent_step_position"),
             system_depth=get("system_depth") or 0,
+            trigger=get("trigger"),
             late=bool(get("late")),
         )
 
@@ -85,6 +88,8 @@ class NewRun(msgspec.Struct, frozen=True, kw_only=True):
     parent_action_id: str | None = None
     parent_step_position: int | None = None
     rerun_of: str | None = None
+    trigger: dict[str, Any] | None = None
+    """The trigger that starts it: ``{"index", "event", "if"?}`` or ``{"index", "cron"}`` (see triggers.fired)."""
 
     def values(self, status: RunStatus) -> dict[str, Any]:
         """The row to insert, with its first `status` (decided by lifecycle/runs.py)."""
@@ -164,5 +169,6 @@ def run_from_row(row: Mapping[Any, Any], actions: list[ActionRecord] | None = No
         ended_at=row["ended_at"],
         rerun_of=row["rerun_of"],
         parent_run_id=row["parent_run_id"],
+        trigger=row["trigger"],
         actions=actions or [],
     )

@@ -1,11 +1,14 @@
 """Every durable table of the runtime, in one module. Read this first to understand the engine.
 
-- ``wk_workflows``: a tenant's workflow record: trigger (an event name and ``if``, or a cron schedule),
-  enabled flag, the editable draft (with a revision number for optimistic concurrency) and the number
-  of the latest published version. ``next_tick_at`` is set exactly when the workflow has a cron trigger
-  and is published and enabled: the time of its next tick, which one worker fires by moving it on
-  (see ``schedules.py``).
-- ``wk_workflow_versions``: immutable snapshots (definition, trigger, settings). Published versions are
+- ``wk_workflows``: a tenant's workflow record: its triggers (a list of one to ten, each an event name
+  and ``if``, or a cron schedule), enabled flag, the editable draft (with a revision number for
+  optimistic concurrency) and the number of the latest published version.
+- ``wk_triggers``: the record's triggers again, one row each (``position`` in its list), which is how
+  the runtime finds them: an event's workflows by (tenant, event name), and the cron ticks that are due
+  by ``next_tick_at``. ``next_tick_at`` is set exactly on the cron triggers of a published, enabled
+  workflow: the time of that schedule's next tick, which one worker fires by moving it on (see
+  ``schedules.py``). The workflow store writes these rows with the record, in one transaction.
+- ``wk_workflow_versions``: immutable snapshots (definition, triggers, settings). Published versions are
   numbered 1, 2, ... and note who published them and why (``author``, ``message``, both optional); a
   test run of a draft gets an unnumbered snapshot. A run pins one version.
 - ``wk_events``: every event received, duplicates included; ``wk_event_keys`` holds the 24-hour
@@ -23,6 +26,8 @@
   collecting events for; ``wk_slots`` holds the concurrency slots of runs executing a step. On a run:
   ``limits`` (its concurrency keys), ``blocked_key`` (queued until a slot of that key frees up),
   ``singleton_key``, ``start_by`` (a start timeout) and ``batch`` (a batch's events).
+- A run records the trigger that started it (``wk_runs.trigger``: its position in the workflow's list
+  and the trigger itself, as it was then), null for a run no trigger started (a test run, an invoke).
 
 Times are epoch milliseconds (BIGINT). JSON columns are JSONB on PostgreSQL, JSON text on SQLite.
 """
@@ -54,19 +59,13 @@ def ms_column(nullable: bool = True, index: bool = False) -> Any:
 
 class WorkflowRow(Base, table=True):
     __tablename__ = "wk_workflows"
-    __table_args__ = (
-        sa.Index("ix_wk_workflows_trigger", "tenant", "trigger_event", "enabled"),
-        sa.Index("ix_wk_workflows_next_tick", "next_tick_at"),
-    )
 
     id: str = Field(primary_key=True, max_length=64)
     tenant: str = Field(max_length=128, index=True)
     name: str = Field(max_length=256)
     description: str = Field(default="")
-    trigger_event: str | None = Field(default=None, max_length=256)
-    """Null for a cron trigger (so no event starts it)."""
-    trigger_if: str | None = Field(default=None)
-    trigger_cron: str | None = Field(default=None, max_length=256)
+    triggers: list[Any] = json_column(nullable=False)
+    """``[{"event", "if"?} | {"cron"}]``, one to ten, in the order the workflow lists them."""
     enabled: bool = Field(default=False)
     draft: dict[str, Any] = json_column(nullable=False)
     revision: int = Field(default=1)
@@ -74,6 +73,23 @@ class WorkflowRow(Base, table=True):
     settings: dict[str, Any] = json_column(nullable=False)
     created_at: int = ms_column(nullable=False)
     updated_at: int = ms_column(nullable=False)
+
+
+class TriggerRow(Base, table=True):
+    __tablename__ = "wk_triggers"
+    __table_args__ = (
+        sa.Index("ix_wk_triggers_event", "tenant", "event"),
+        sa.Index("ix_wk_triggers_next_tick", "next_tick_at"),
+    )
+
+    workflow_id: str = Field(primary_key=True, max_length=64)
+    position: int = Field(primary_key=True)
+    """Where the trigger is in the workflow's list (0 first)."""
+    tenant: str = Field(max_length=128)
+    event: str | None = Field(default=None, max_length=256)
+    """Null for a cron trigger (so no event starts it)."""
+    if_exp: str | None = Field(default=None)
+    cron: str | None = Field(default=None, max_length=256)
     next_tick_at: int | None = ms_column()
 
 
@@ -86,9 +102,7 @@ class WorkflowVersionRow(Base, table=True):
     tenant: str = Field(max_length=128)
     number: int | None = Field(default=None)
     definition: dict[str, Any] = json_column(nullable=False)
-    trigger_event: str | None = Field(default=None, max_length=256)
-    trigger_if: str | None = Field(default=None)
-    trigger_cron: str | None = Field(default=None, max_length=256)
+    triggers: list[Any] = json_column(nullable=False)
     settings: dict[str, Any] = json_column(nullable=False)
     created_at: int = ms_column(nullable=False)
     author: str | None = Field(default=None, max_length=256)
@@ -172,6 +186,8 @@ class RunRow(Base, table=True):
     """Timeouts: cancelled if not started by then."""
     batch: list[Any] | None = json_column()
     """The events of a batch (``event`` is the first)."""
+    trigger: dict[str, Any] | None = json_column()
+    """The trigger that started the run: ``{"index", "event", "if"?}`` or ``{"index", "cron"}``."""
 
 
 class RunActionRow(Base, table=True):
@@ -258,6 +274,7 @@ class SlotRow(Base, table=True):
 
 metadata = Base.metadata
 workflows: sa.Table = WorkflowRow.__table__  # type: ignore[attr-defined]
+triggers: sa.Table = TriggerRow.__table__  # type: ignore[attr-defined]
 workflow_versions: sa.Table = WorkflowVersionRow.__table__  # type: ignore[attr-defined]
 events: sa.Table = EventRow.__table__  # type: ignore[attr-defined]
 event_keys: sa.Table = EventKeyRow.__table__  # type: ignore[attr-defined]
@@ -268,4 +285,16 @@ waits: sa.Table = WaitRow.__table__  # type: ignore[attr-defined]
 flow_state: sa.Table = FlowStateRow.__table__  # type: ignore[attr-defined]
 slots: sa.Table = SlotRow.__table__  # type: ignore[attr-defined]
 
-TABLES = (workflows, workflow_versions, events, event_keys, runs, run_actions, run_steps, waits, flow_state, slots)
+TABLES = (
+    workflows,
+    triggers,
+    workflow_versions,
+    events,
+    event_keys,
+    runs,
+    run_actions,
+    run_steps,
+    waits,
+    flow_state,
+    slots,
+)

@@ -272,6 +272,7 @@ class RunStore:
             now=now,
             rerun_of=original["id"],
             batch=original["batch"],
+            trigger=original["trigger"],
         )
         return start_run(self._ctx, conn, run)
 

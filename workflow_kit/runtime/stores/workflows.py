@@ -1,9 +1,13 @@
 """Workflow records and their immutable versions, per tenant (``kit.workflows``).
 
-A record holds the trigger, the enabled flag and an editable draft. `publish` validates the draft and
-freezes it as version 1, 2, ...; events (or the ticks of a cron trigger) start runs of the latest
-published version of enabled workflows, and each run pins the version it started on. Every write
-keeps a cron workflow's next tick in line with its state (see schedules.py).
+A record holds its triggers (one to ten), the enabled flag and an editable draft. `publish` validates
+the draft and freezes it as version 1, 2, ...; events (or the ticks of a cron trigger) start runs of the
+latest published version of enabled workflows, and each run pins the version it started on.
+
+The triggers are stored twice, in one transaction: as the record's list (``wk_workflows.triggers``,
+what reads return) and as one row each in ``wk_triggers``, which is how events find their workflows
+and workers their cron ticks. Every write keeps the cron triggers' next ticks in line with the
+record's state (see schedules.py).
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ from ..lifecycle.schedules import schedule
 from ..models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
 from ..rules.drafts import draft_changed
 from ..rules.settings import WorkflowSettings
-from ..rules.triggers import Trigger, parse_trigger
+from ..rules.triggers import Trigger, TriggerLike, combine, parse_trigger, parse_triggers
 from ..storage import schema
 from ..storage.db import Database, one_of
 
-W, V = schema.workflows, schema.workflow_versions
+W, V, T = schema.workflows, schema.workflow_versions, schema.triggers
 MAX_LIST = 500
+_NEXT_TICK = sa.select(sa.func.min(T.c.next_tick_at)).where(T.c.workflow_id == W.c.id).scalar_subquery()
+_RECORDS = sa.select(W, _NEXT_TICK.label("next_tick_at"))
+"""Workflow records, each with the earliest next tick of its cron triggers."""
 
 
 MAX_NAME_LENGTH = 256
@@ -95,11 +102,20 @@ class WorkflowStore:
         self._notify = notify
         self._cron_seconds = cron_seconds
 
-    def trigger_problems(self, trigger: Trigger | str | dict[str, Any]) -> list[Problem]:
+    def trigger_problems(self, trigger: TriggerLike) -> list[Problem]:
         """The problems saving `trigger` would report (paths ``trigger...``), without saving anything:
         the editor checks a trigger it is editing, CEL filter included, before it is saved."""
         try:
             parse_trigger(trigger, cron_seconds=self._cron_seconds)
+        except WorkflowValidationError as exc:
+            return exc.problems
+        return []
+
+    def triggers_problems(self, triggers: Sequence[TriggerLike]) -> builtins.list[Problem]:
+        """The problems saving the list `triggers` would report (paths ``triggers``, ``triggers[1].if``),
+        without saving anything."""
+        try:
+            parse_triggers(triggers, cron_seconds=self._cron_seconds)
         except WorkflowValidationError as exc:
             return exc.problems
         return []
@@ -118,8 +134,9 @@ class WorkflowStore:
         tenant: str,
         *,
         name: str,
-        trigger: Trigger | str | dict[str, Any],
         workflow: WorkflowLike,
+        triggers: Sequence[TriggerLike] | None = None,
+        trigger: TriggerLike | None = None,
         description: str = "",
         settings: WorkflowSettings | dict[str, Any] | None = None,
         enabled: bool | None = None,
@@ -132,8 +149,12 @@ class WorkflowStore:
         cannot be enabled yet), or ``enabled=False`` to publish without enabling. `author` and
         `message` are noted on the version published (see `publish`).
 
-        `trigger` is an event name, ``{"event": "app/*", "if": "<CEL>"}``, or a cron schedule,
-        ``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: each tick starts one run (see schedules.py)."""
+        `triggers` lists what starts a run, one to ten triggers (no two the same), any of which starts
+        one: an event name, ``{"event": "app/*", "if": "<CEL>"}``, or a cron schedule, ``{"cron":
+        "TZ=Europe/Paris 0 12 * * 5"}`` (each tick starts one run, see schedules.py). An event that
+        several of them match starts one run. Or give one `trigger` instead: a list of one (its
+        problems have the paths ``trigger...``, a list's ``triggers[1]...``). Given both, `trigger`
+        must be the first of `triggers`."""
         check_tenant(tenant)
         if enabled is None:
             enabled = publish
@@ -142,7 +163,7 @@ class WorkflowStore:
             raise WorkflowValidationError([problem])
         name = _text(name, "name", MAX_NAME_LENGTH, required=True)
         description = _text(description or "", "description", MAX_DESCRIPTION_LENGTH)
-        checked_trigger = parse_trigger(trigger, cron_seconds=self._cron_seconds)
+        checked_triggers = combine(*self._checked_triggers(triggers, trigger))
         checked_settings = WorkflowSettings.parse(settings)
         notes = _notes(author, message)
         draft = self._draft(workflow, validate_fully=publish)
@@ -155,9 +176,7 @@ class WorkflowStore:
                     tenant=tenant,
                     name=name,
                     description=description,
-                    trigger_event=checked_trigger.event,
-                    trigger_if=checked_trigger.if_,
-                    trigger_cron=checked_trigger.cron,
+                    triggers=_triggers_json(checked_triggers),
                     enabled=enabled,
                     draft=draft,
                     revision=1,
@@ -167,6 +186,7 @@ class WorkflowStore:
                     updated_at=now,
                 )
             )
+            _write_triggers(conn, tenant, workflow_id, checked_triggers)
             if publish:
                 self._publish(conn, self._row(conn, tenant, workflow_id), now, notes)
             ticks = schedule(conn, workflow_id, now) is not None
@@ -184,7 +204,8 @@ class WorkflowStore:
         workflow: WorkflowLike | None = None,
         name: str | None = None,
         description: str | None = None,
-        trigger: Trigger | str | dict[str, Any] | None = None,
+        triggers: Sequence[TriggerLike] | None = None,
+        trigger: TriggerLike | None = None,
         settings: WorkflowSettings | dict[str, Any] | None = None,
         expected_version: int | None = None,
         publish: bool = False,
@@ -192,7 +213,9 @@ class WorkflowStore:
         message: str | None = None,
     ) -> WorkflowRecord:
         """Change the draft and/or the record's fields. `expected_version` makes the write conditional
-        (a stale one raises `ConflictError`). Trigger, settings and name apply at once; the workflow
+        (a stale one raises `ConflictError`). Triggers (`triggers`, or one `trigger`: see `create`;
+        given both, as a record read and sent back has them, the one changed from what is stored wins,
+        `trigger` replacing the first), settings and name apply at once; the workflow
         itself applies to new runs when it is published (``publish=True`` does it in the same step,
         noting `author` and `message` on the version as `publish` does)."""
         check_tenant(tenant)
@@ -204,26 +227,29 @@ class WorkflowStore:
             values["name"] = _text(name, "name", MAX_NAME_LENGTH, required=True)
         if description is not None:
             values["description"] = _text(description, "description", MAX_DESCRIPTION_LENGTH)
-        if trigger is not None:
-            checked = parse_trigger(trigger, cron_seconds=self._cron_seconds)
-            values["trigger_event"], values["trigger_if"] = checked.event, checked.if_
-            values["trigger_cron"] = checked.cron
+        listed, single = self._checked_triggers(triggers, trigger)
         if settings is not None:
             values["settings"] = _settings_json(WorkflowSettings.parse(settings))
         now = self._clock.now_ms()
         with self._db.write() as conn:
             row = self._row(conn, tenant, workflow_id)
             _check_version(row, expected_version)
+            checked_triggers = None
+            if listed is not None or single is not None:
+                stored = _triggers(row["triggers"])
+                checked_triggers = combine(listed, single, stored, cron_seconds=self._cron_seconds)
+                values["triggers"] = _triggers_json(checked_triggers)
             if values:
                 conn.execute(
                     W.update()
                     .where(W.c.id == workflow_id)
                     .values(**values, revision=row["revision"] + 1, updated_at=now)
                 )
+            if checked_triggers is not None and values["triggers"] != row["triggers"]:
+                _write_triggers(conn, tenant, workflow_id, checked_triggers)
             if publish:
                 self._publish(conn, self._row(conn, tenant, workflow_id), now, notes)
-            changed = "trigger_cron" in values and values["trigger_cron"] != row["trigger_cron"]
-            ticks = schedule(conn, workflow_id, now, changed=changed) is not None
+            ticks = schedule(conn, workflow_id, now) is not None
             record = _record(self._row(conn, tenant, workflow_id))
         self._scheduled(ticks)
         return record
@@ -268,7 +294,7 @@ class WorkflowStore:
     disable = async_twin(disable_sync)
 
     def get_sync(self, tenant: str, workflow_id: str) -> WorkflowRecord:
-        """The workflow record: its trigger, settings, enabled flag, draft and latest published version."""
+        """The workflow record: its triggers, settings, enabled flag, draft and latest published version."""
         check_tenant(tenant)
         with self._db.read() as conn:
             return _record(self._row(conn, tenant, workflow_id))
@@ -279,8 +305,7 @@ class WorkflowStore:
         """The tenant's workflows, most recently updated first."""
         check_tenant(tenant)
         query = (
-            W.select()
-            .where(W.c.tenant == tenant)
+            _RECORDS.where(W.c.tenant == tenant)
             .order_by(W.c.updated_at.desc(), W.c.id.desc())
             .limit(max(1, min(limit, MAX_LIST)))
             .offset(max(0, offset))
@@ -296,6 +321,7 @@ class WorkflowStore:
         check_tenant(tenant)
         with self._db.write() as conn:
             _check_version(self._row(conn, tenant, workflow_id), expected_version)
+            conn.execute(T.delete().where(T.c.workflow_id == workflow_id))
             conn.execute(W.delete().where(W.c.id == workflow_id))
 
     delete = async_twin(delete_sync)
@@ -318,7 +344,7 @@ class WorkflowStore:
     published_versions = async_twin(published_versions_sync)
 
     def draft_changes_sync(self, tenant: str, records: Sequence[WorkflowRecord]) -> dict[str, bool]:
-        """For each record, by id: whether its draft, trigger or settings differ from its latest
+        """For each record, by id: whether its draft, triggers or settings differ from its latest
         published version (see `drafts.draft_changed`), with one query for all of them."""
         published = self.published_versions_sync(tenant, [r.id for r in records if r.published_version is not None])
         return {record.id: draft_changed(record, published.get(record.id)) for record in records}
@@ -373,6 +399,13 @@ class WorkflowStore:
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _checked_triggers(
+        self, triggers: Sequence[TriggerLike] | None, trigger: TriggerLike | None
+    ) -> tuple[tuple[Trigger, ...] | None, Trigger | None]:
+        listed = parse_triggers(triggers, cron_seconds=self._cron_seconds) if triggers is not None else None
+        single = parse_trigger(trigger, cron_seconds=self._cron_seconds) if trigger is not None else None
+        return listed, single
+
     def _draft(self, workflow: WorkflowLike, *, validate_fully: bool) -> dict[str, Any]:
         loaded = load_workflow(workflow)
         problems = size_problems(loaded)
@@ -393,7 +426,7 @@ class WorkflowStore:
         return draft
 
     def _row(self, conn: Connection, tenant: str, workflow_id: str) -> RowMapping:
-        row = conn.execute(W.select().where(W.c.id == workflow_id, W.c.tenant == tenant)).mappings().first()
+        row = conn.execute(_RECORDS.where(W.c.id == workflow_id, W.c.tenant == tenant)).mappings().first()
         if row is None:
             raise NotFoundError(f"no workflow {workflow_id!r}")
         return row
@@ -423,9 +456,7 @@ class WorkflowStore:
                 tenant=row["tenant"],
                 number=number,
                 definition=row["draft"],
-                trigger_event=row["trigger_event"],
-                trigger_if=row["trigger_if"],
-                trigger_cron=row["trigger_cron"],
+                triggers=row["triggers"],
                 settings=row["settings"],
                 created_at=now,
                 **(notes or {}),
@@ -468,8 +499,35 @@ def _settings_json(settings: WorkflowSettings) -> dict[str, Any]:
     return encoded
 
 
-def _trigger(row: RowMapping) -> Trigger:
-    return Trigger(event=row["trigger_event"], if_=row["trigger_if"], cron=row["trigger_cron"])
+def _triggers_json(triggers: Sequence[Trigger]) -> builtins.list[dict[str, Any]]:
+    return [msgspec.to_builtins(trigger) for trigger in triggers]
+
+
+def _triggers(stored: builtins.list[Any]) -> tuple[Trigger, ...]:
+    return msgspec.convert(stored, tuple[Trigger, ...])
+
+
+def _write_triggers(conn: Connection, tenant: str, workflow_id: str, triggers: Sequence[Trigger]) -> None:
+    """Replace the workflow's rows in ``wk_triggers`` by `triggers`. A schedule it had already keeps
+    its next tick (wherever it moved in the list); a new one has none yet, which `schedule` sets."""
+    # FOR UPDATE (PostgreSQL): a worker firing one of these ticks holds its row; read the tick it moved
+    # on once it commits, not the one it fired (which would fire again)
+    stored = sa.select(T.c.cron, T.c.next_tick_at).where(T.c.workflow_id == workflow_id).with_for_update()
+    kept = {row.cron: row.next_tick_at for row in conn.execute(stored) if row.cron is not None}
+    conn.execute(T.delete().where(T.c.workflow_id == workflow_id))
+    rows = [
+        {
+            "workflow_id": workflow_id,
+            "position": position,
+            "tenant": tenant,
+            "event": trigger.event,
+            "if_exp": trigger.if_,
+            "cron": trigger.cron,
+            "next_tick_at": kept.get(trigger.cron) if trigger.cron is not None else None,
+        }
+        for position, trigger in enumerate(triggers)
+    ]
+    conn.execute(T.insert(), rows)
 
 
 def _record(row: RowMapping) -> WorkflowRecord:
@@ -478,7 +536,7 @@ def _record(row: RowMapping) -> WorkflowRecord:
         tenant=row["tenant"],
         name=row["name"],
         description=row["description"],
-        trigger=_trigger(row),
+        triggers=_triggers(row["triggers"]),
         enabled=row["enabled"],
         version=row["revision"],
         draft=row["draft"],
@@ -496,7 +554,7 @@ def _version(row: RowMapping) -> WorkflowVersion:
         workflow_id=row["workflow_id"],
         number=row["number"],
         workflow=row["definition"],
-        trigger=_trigger(row),
+        triggers=_triggers(row["triggers"]),
         settings=row["settings"],
         created_at=row["created_at"],
         author=row["author"],

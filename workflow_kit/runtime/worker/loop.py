@@ -291,6 +291,7 @@ class Worker:
                 ai=self.host.ai,
                 tenant=loaded.tenant,
                 executor=self._handlers,
+                trigger=loaded.row.trigger,
             )
             driver = RunDriver(
                 self.host.registry,

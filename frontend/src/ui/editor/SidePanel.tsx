@@ -118,7 +118,7 @@ export function SidePanel(props: SidePanelProps) {
               busy={props.busy}
               onPublish={props.onPublish}
               onRestore={(version) => {
-                doc.edit((d) => ({ ...d, workflow: version.workflow, trigger: version.trigger, settings: version.settings ?? {} }));
+                doc.edit((d) => ({ ...d, workflow: version.workflow, triggers: version.triggers, settings: version.settings ?? {} }));
                 props.onRestored(version.number ?? 0);
                 props.onTab("edit");
               }}
@@ -165,12 +165,12 @@ export function SidePanel(props: SidePanelProps) {
             ) : (
               <TriggerPanel
                 api={api}
-                trigger={document.trigger}
+                triggers={document.triggers}
                 problems={props.placed.trigger}
                 groups={props.groups}
                 nextTickAt={props.doc.dirty ? undefined : props.record.next_tick_at}
                 sample={props.sample}
-                onTrigger={(next) => doc.edit((d) => ({ ...d, trigger: next }), "trigger")}
+                onTriggers={(next) => doc.edit((d) => ({ ...d, triggers: next }), "trigger")}
                 onSample={props.onSample}
                 onAddFirst={(anchor) => props.onAddAfter("$source", anchor)}
               />

@@ -68,7 +68,8 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const commands = useEditorCommands(api, workflowId, doc, problems.length, onOpenRun);
   const { record } = commands;
   const workflow = current?.workflow;
-  const trigger = current?.trigger;
+  const triggers = current?.triggers;
+  const trigger = triggers?.[0]; // the first: the sample event and the node's "only when" come from it
 
   useEffect(() => onDirtyChange?.(doc.dirty), [onDirtyChange, doc.dirty]);
   useEffect(() => () => onDirtyChange?.(false), [onDirtyChange]);
@@ -120,8 +121,8 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const flow = useMemo(() => {
     if (!workflow || !trigger) return { nodes: [], edges: [] };
     const selectedId = selection ? (selection.kind === "edge" ? edgeId(selection) : selectedNodeId(selection)) : null;
-    return toFlow(workflow, { catalog: byKind, trigger, problems: placed, selected: selectedId, summaries, editable: true });
-  }, [workflow, trigger, byKind, placed, selection, summaries]);
+    return toFlow(workflow, { catalog: byKind, triggers: triggers ?? [trigger], problems: placed, selected: selectedId, summaries, editable: true });
+  }, [workflow, trigger, triggers, byKind, placed, selection, summaries]);
 
   const select = useCallback((next: Selection | null) => {
     setSelected(next);

@@ -13,7 +13,7 @@ import type { WorkflowDocumentHandle } from "./useWorkflowDocument";
 export type Banner = { kind: "error" | "info" | "conflict"; text: string };
 
 export function documentOf(record: WorkflowRecord): WorkflowDocument {
-  return { name: record.name, trigger: record.trigger, workflow: record.draft, settings: record.settings ?? {} };
+  return { name: record.name, triggers: record.triggers, workflow: record.draft, settings: record.settings ?? {} };
 }
 
 /** The sample event a trigger suggests: its event with empty data, or a tick's timer event. */
@@ -91,7 +91,7 @@ export function useEditorCommands(
   const sendDocument = async (sent: WorkflowDocument, version: number, withSettings: boolean) =>
     api.update(
       workflowId,
-      { name: sent.name, trigger: sent.trigger, workflow: sent.workflow, ...(withSettings ? { settings: pruneSettings(sent.settings) } : {}) },
+      { name: sent.name, triggers: sent.triggers, workflow: sent.workflow, ...(withSettings ? { settings: pruneSettings(sent.settings) } : {}) },
       version,
     );
 
@@ -159,7 +159,8 @@ export function useEditorCommands(
     try {
       const updated = await api.setEnabled(workflowId, !record.enabled);
       setRecord({ ...record, enabled: updated.enabled, version: updated.version, next_tick_at: updated.next_tick_at });
-      const starts = triggerKind(updated.trigger) === "cron" ? "each tick of its schedule now starts a run" : "matching events now start runs";
+      const kinds = new Set(updated.triggers.map(triggerKind));
+      const starts = kinds.size > 1 ? "matching events and each tick of its schedules now start runs" : kinds.has("cron") ? "each tick of its schedule now starts a run" : "matching events now start runs";
       setBanner({ kind: "info", text: updated.enabled ? `Enabled: ${starts}.` : "Disabled: nothing starts new runs." });
     } catch (error) {
       const unpublished = error instanceof ApiError && error.problems.some((p) => p.code === "not_published");
@@ -180,7 +181,7 @@ export function useEditorCommands(
     const value = (parsed.value ?? {}) as { name?: string; data?: Json };
     setBusy(true);
     try {
-      const eventName = value.name || sampleFor(doc.document.trigger).name || "workflow/test";
+      const eventName = value.name || sampleFor(doc.document.triggers[0]).name || "workflow/test";
       onOpenRun(await api.test(workflowId, { name: eventName, data: value.data ?? {} }));
     } catch (error) {
       if (error instanceof ApiError && error.problems.length) setRefusedProblems(error.problems);

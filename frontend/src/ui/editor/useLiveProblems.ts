@@ -22,7 +22,7 @@ export function useLiveProblems(api: Api, document: WorkflowDocument | null, ini
     if (!document) return;
     const mine = ++ticket.current;
     const timer = setTimeout(() => {
-      api.validate(document.workflow, document.trigger, document.settings).then(
+      api.validate(document.workflow, document.triggers, document.settings).then(
         (problems) => {
           if (mine === ticket.current) setFound({ for: document, problems });
         },
