@@ -32,6 +32,15 @@ class Address(msgspec.Struct):
     zip: str
 
 
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+
+
+class Order(msgspec.Struct):
+    lines: list[Line]
+
+
 class PersonInputs(msgspec.Struct):
     name: str
     address: Address
@@ -53,12 +62,17 @@ def person_handler(ctx, inputs: PersonInputs) -> None:
     return None
 
 
+def order_handler(ctx, inputs: dict[str, Any]) -> Order:
+    return Order(lines=[Line(sku="a", qty=1)])
+
+
 def make_kit() -> WorkflowKit:
     kit = WorkflowKit()
     kit.action(kind="add", name="Add", description="Add two numbers")(add_handler)
     kit.action(kind="echo", name="Echo")(echo_handler)
     kit.action(kind="say", name="Say")(say_handler)
     kit.action(kind="person", name="Person")(person_handler)
+    kit.action(kind="order", name="Order")(order_handler)
     return kit
 
 
@@ -295,6 +309,25 @@ CASES: list[Any] = [
         wf([loop("each", [add("x"), add("y")], [edge(SOURCE, "x")])], [edge(SOURCE, "each")]),
         [("unreachable", "actions[0].body.actions[1]")],
         id="unreachable-in-body",
+    ),
+    pytest.param(
+        wf(
+            [
+                act("order", "order"),
+                loop(
+                    "each",
+                    [add("x", a="!ref($.item.qty)", b="!ref($.item.price)"), act("y", "say", text="!ref($.item.qty)")],
+                    [edge(SOURCE, "x"), edge(SOURCE, "y")],
+                    items="!ref($.state.order.lines)",
+                ),
+            ],
+            [edge(SOURCE, "order"), edge("order", "each")],
+        ),
+        [
+            ("ref_path_not_in_output", "actions[1].body.actions[0].inputs.b"),
+            ("ref_type_mismatch", "actions[1].body.actions[1].inputs.text"),
+        ],
+        id="ref-into-item-checked-against-the-items-schema",
     ),
     pytest.param(
         wf([add("a"), add("")], [edge(SOURCE, "a")]),
@@ -698,6 +731,25 @@ VALID_CASES: list[Any] = [
             [edge(SOURCE, "before"), edge("before", "each"), edge("each", "after"), edge("after", "poll")],
         ),
         id="loops-nested-with-refs-to-item-index-round-last-and-outer-state",
+    ),
+    pytest.param(
+        wf(
+            [
+                act("order", "order"),
+                loop(
+                    "each",
+                    [
+                        add("x", a="!ref($.item.qty)"),
+                        act("y", "say", text="!ref($.item.sku)"),
+                        act("z", "say", text="line !ref($.index): !ref($.item.qty) of !ref($.item.sku)"),
+                    ],
+                    [edge(SOURCE, "x"), edge(SOURCE, "y"), edge(SOURCE, "z")],
+                    items="!ref($.state.order.lines)",
+                ),
+            ],
+            [edge(SOURCE, "order"), edge("order", "each")],
+        ),
+        id="refs-into-typed-items",
     ),
     pytest.param(
         wf(

@@ -12,7 +12,10 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 A loop action's body is checked as a workflow of its own, with paths into it
 (``actions[2].body.actions[0].inputs.sku``): its refs see the body's upstream actions, the actions
 upstream of the loop (in every enclosing scope), and the loop's own roots (``$.item`` and ``$.index``, or
-``$.round`` and ``$.last``). Action ids are unique across the whole workflow, bodies included.
+``$.round`` and ``$.last``). When a for-each's items are one ref to a list whose schema is known (an
+action's output, or the item of the loop around it), refs into ``$.item`` are checked against the
+schema of its items as refs into an output are. Action ids are unique across the whole workflow,
+bodies included.
 
 A workflow over a size limit (`MAX_ACTIONS`, `MAX_EDGES`) gets that one problem and no further checks,
 so the cost of validating anything a user sends stays bounded.
@@ -24,6 +27,7 @@ editor shows it, and never name it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -35,7 +39,7 @@ from . import paths, refs, schemas
 from .actions import ActionDefinition, ActionRegistry
 from .engine.conditions import CONDITIONAL_TYPES, FAILED
 from .engine.graph import find_cycle, reachable, topological_order
-from .engine.loops import LOOP_KINDS, body_variables
+from .engine.loops import FOR_EACH, LOOP_KINDS, body_variables
 from .errors import ExpressionError, Problem, RefError, WorkflowValidationError
 from .expressions import CEL_FORMAT, CONDITION_VARIABLES, check
 from .timeutil import parse_duration
@@ -88,13 +92,55 @@ class _Outer:
     enclosing scope) and the roots the loop adds (``item``, ``index`` or ``round``, ``last``)."""
 
     def __init__(
-        self, actions: dict[str, WorkflowAction], roots: tuple[str, ...], depth: int, handled: frozenset[str]
+        self,
+        actions: dict[str, WorkflowAction],
+        roots: tuple[str, ...],
+        depth: int,
+        handled: frozenset[str],
+        item: _Shape | None = None,
     ) -> None:
         self.actions = actions
         self.roots = roots
         self.depth = depth
         self.handled = handled
         """Those of `actions` whose failure is handled (their output may be ``{"error": ...}``)."""
+        self.item = item
+        """The schema of a for-each loop's ``$.item``, when the list's schema says it."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where a ref lands in a schema: the schema it is read against (for ``$ref``) and the nodes."""
+
+    root: schemas.Schema
+    nodes: tuple[schemas.Schema, ...]
+
+    def walk(self, steps: Parts) -> _Shape | _Missing | None:
+        """The shape after `steps`; None when the schema does not constrain it, or where it has no
+        such member."""
+        nodes = list(self.nodes)
+        for at, step in enumerate(steps):
+            found: list[schemas.Schema] = []
+            for node in nodes:
+                children = schemas.child(self.root, node, step)
+                if children is None:
+                    return None
+                found.extend(children)
+            if not found:
+                return _Missing(paths.join("", list(steps[: at + 1])).lstrip("."))
+            nodes = found
+        return _Shape(self.root, tuple(nodes))
+
+    def types(self, singular: bool) -> set[str] | None:
+        """The JSON types a ref landing here gives (a ref that is not singular gives a list)."""
+        return _union_types(self.root, list(self.nodes)) if singular else {"array"}
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """A ref's path that its schema does not have, as far as it was walked."""
+
+    path: str
 
 
 def ensure_valid(workflow: WorkflowLike, registry: ActionRegistry) -> Workflow:
@@ -199,10 +245,38 @@ class _Validator:
             body.as_workflow(),
             self.registry,
             prefix=f"{self.prefix}{path}.body.",
-            outer=_Outer(visible, body_variables(action.kind), depth, self.handled),
+            outer=_Outer(visible, body_variables(action.kind), depth, self.handled, self.loop_item(action)),
             everywhere=self.everywhere,
         )
         self.found.extend(inner.problems())
+
+    def loop_item(self, action: WorkflowAction) -> _Shape | None:
+        """The schema of a for-each's ``$.item`` when its `items` is one ref to a list whose schema is
+        known (an upstream action's output, or the item of the loop around it); else None."""
+        items = action.inputs.get("items") if action.kind == FOR_EACH else None
+        if not isinstance(items, str):
+            return None
+        try:
+            spans = refs.scan(items)
+            ref = refs.compile_ref(spans[0].path) if len(spans) == 1 else None
+        except RefError:
+            return None
+        if ref is None or not ref.singular or (spans[0].start, spans[0].end) != (0, len(items)):
+            return None
+        rest = ref.prefix[1:]
+        shape: _Shape | None = None
+        if ref.root == "state" and rest and isinstance(rest[0], str) and rest[1:2] != ("error",):
+            found = self.lookup(rest[0])
+            definition = self.registry.get(found.kind) if found is not None else None
+            if definition is not None:
+                shape, rest = _Shape(definition.output_schema, (definition.output_schema,)), rest[1:]
+        elif ref.root == "item" and self.outer is not None:
+            shape = self.outer.item
+        if shape is None:
+            return None
+        listed = shape.walk(rest)
+        item = listed.walk((0,)) if isinstance(listed, _Shape) else None
+        return item if isinstance(item, _Shape) else None
 
     def check_policy(self, i: int, action: WorkflowAction) -> None:
         policy = action.policy
@@ -424,8 +498,10 @@ class _Validator:
         ref = refs.compile_ref(span.path)
         roots = ("event", "state", "output", *self.roots) if edge else ("event", "state", *self.roots)
         root = ref.root
+        if root == "item" and self.outer is not None and self.outer.item is not None:
+            return self.item_types(path, span, ref.prefix[1:], ref.singular)
         if root in self.roots:
-            return True, None  # a loop's item, index, round or last: its type is not known here
+            return True, None  # a loop's index, round or last, or an item of unknown schema
         if root not in roots:
             where = "an edge condition" if edge else "an action input"
             shown = ", ".join(f"$.{r}" for r in roots)
@@ -466,6 +542,15 @@ class _Validator:
             return False, None
         return self.output_types(path, span, target, rest[1:], ref.singular)
 
+    def item_types(self, path: str, span: refs.RefSpan, rest: Parts, singular: bool) -> tuple[bool, set[str] | None]:
+        """Check a ref into a for-each's ``$.item`` against the schema of the list's items."""
+        assert self.outer is not None and self.outer.item is not None
+        shape = self.outer.item.walk(rest)
+        if isinstance(shape, _Missing):
+            self.add("ref_path_not_in_output", path, f"{span.text}: the items of this loop have no {shape.path}")
+            return False, None
+        return True, (shape.types(singular) if shape is not None else None if singular else {"array"})
+
     def output_types(
         self, path: str, span: refs.RefSpan, action_id: str, rest: Parts, singular: bool
     ) -> tuple[bool, set[str] | None]:
@@ -476,28 +561,14 @@ class _Validator:
         output = definition.output_schema
         if rest and rest[0] == "error" and action_id in self.handled:
             output = FAILURE_OUTPUT  # the output of a failure that is handled
-        nodes: list[schemas.Schema] = [output]
-        walked: list[str | int] = []
-        for step in rest:
-            found: list[schemas.Schema] = []
-            for node in nodes:
-                children = schemas.child(output, node, step)
-                if children is None:
-                    return True, (None if singular else {"array"})
-                found.extend(children)
-            walked.append(step)
-            if not found:
-                self.add(
-                    "ref_path_not_in_output",
-                    path,
-                    f"{span.text}: the output of {action_id!r} ({definition.kind}) has no "
-                    f"{paths.join('', walked).lstrip('.') or 'such field'}",
-                )
-                return False, None
-            nodes = found
-        if not singular:
-            return True, {"array"}
-        return True, _union_types(output, nodes)
+        shape = _Shape(output, (output,)).walk(rest)
+        if isinstance(shape, _Missing):
+            message = (
+                f"{span.text}: the output of {action_id!r} ({definition.kind}) has no {shape.path or 'such field'}"
+            )
+            self.add("ref_path_not_in_output", path, message)
+            return False, None
+        return True, (shape.types(singular) if shape is not None else None if singular else {"array"})
 
 
 FAILURE_OUTPUT: schemas.Schema = {
