@@ -71,19 +71,25 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
-# tests in headless Chromium against a real `workflow-kit serve`. Test files run in parallel
-# (pytest-xdist; each worker process has a PostgreSQL database of its own); then the multi-process
+# tests in headless Chromium against a real `workflow-kit serve`. Test files run four at a time
+# (pytest-xdist; each worker process has a PostgreSQL database of its own; many tests wait on
+# subprocesses, so four beat two on two cores); then the multi-process
 # fault tests (marked slow) alone, so their load and timings meet nothing else; then the browser tests,
 # two files at a time (each file has its own server and a fresh Chromium profile per test).
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= 4
 BROWSER_WORKERS ?= 2
 pytest: $(STAMP) frontend chromium
 	WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres sh -c '\
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile -m "not slow and not browser" && \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser" && \
 		$(BIN)/pytest -m slow && \
 		$(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"'
 
-test: lint typecheck frontend-test pytest
+# The installs (pip and npm), then the type check beside the editor's build, run two at a time: each
+# leaves a core idle most of its time.
+test:
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck frontend
+	$(MAKE) --no-print-directory lint frontend-test pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist
