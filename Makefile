@@ -8,7 +8,7 @@ NPM_STAMP := frontend/node_modules/.installed
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json frontend/tsconfig.lib.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint typecheck pytest frontend frontend-test chromium install clean package dist
+.PHONY: demo test bench lint typecheck pytest pytest-fast pytest-slow pytest-browser frontend frontend-test chromium install clean package dist
 
 install: $(STAMP)
 
@@ -71,25 +71,34 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
-# tests in headless Chromium against a real `workflow-kit serve`. Test files run four at a time
-# (pytest-xdist; each worker process has a PostgreSQL database of its own; many tests wait on
-# subprocesses, so four beat two on two cores); then the multi-process
-# fault tests (marked slow) alone, so their load and timings meet nothing else; then the browser tests,
-# two files at a time (each file has its own server and a fresh Chromium profile per test).
+# tests in headless Chromium against a real `workflow-kit serve`, in three parts:
+# - pytest-fast: test files four at a time (pytest-xdist; each worker process has a PostgreSQL database
+#   of its own; many tests wait on subprocesses, so four beat two on two cores);
+# - pytest-slow: the multi-process fault tests (marked slow), apart from the other Python tests;
+# - pytest-browser: two files at a time (each file has its own server, each test a fresh browser context).
 PYTEST_WORKERS ?= 4
 BROWSER_WORKERS ?= 2
-pytest: $(STAMP) frontend chromium
-	WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres sh -c '\
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser" && \
-		$(BIN)/pytest -m slow && \
-		$(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"'
+WITH_POSTGRES := WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres
+pytest: pytest-fast pytest-slow pytest-browser
 
-# The installs (pip and npm), then the type check beside the editor's build, run two at a time: each
-# leaves a core idle most of its time.
+pytest-fast: $(STAMP) frontend chromium
+	$(WITH_POSTGRES) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
+
+pytest-slow: $(STAMP) frontend chromium
+	$(WITH_POSTGRES) $(BIN)/pytest -m slow
+
+pytest-browser: $(STAMP) frontend chromium
+	$(WITH_POSTGRES) $(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"
+
+# Two at a time where one part leaves a core idle most of its time: the installs (pip and npm), the
+# type check beside the editor's build, and the editor's unit tests beside the fault tests (which mostly
+# wait on their worker processes and on PostgreSQL restarts).
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck frontend
-	$(MAKE) --no-print-directory lint frontend-test pytest
+	$(MAKE) --no-print-directory lint pytest-fast
+	$(MAKE) --no-print-directory -j2 --output-sync=target frontend-test pytest-slow
+	$(MAKE) --no-print-directory pytest-browser
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist
