@@ -20,7 +20,7 @@ batches of 50 as fast as the database takes them. Each test prints a summary lin
 Sizes are environment variables, so a long run is one command away, e.g.
 ``WK_FAULTS_RUNS=20000 WK_FAULTS_TIMEOUT=1800 pytest tests/test_faults.py -s``:
 
-- ``WK_FAULTS_RUNS`` (default 2000): runs of the kill test;
+- ``WK_FAULTS_RUNS`` (default 1000: a worker is killed every 0.5-2 s, five to ten kills a run): runs of the kill test;
 - ``WK_FAULTS_RESTART_RUNS`` (default 400): runs of the restart test;
 - ``WK_FAULTS_SQLITE_RUNS`` (default 300): runs of the SQLite test;
 - ``WK_FAULTS_WORKERS`` (default 4): worker processes of the kill test;
@@ -367,7 +367,7 @@ def test_postgres_workers_killed_at_random_lose_nothing(
     db.truncate_all()
     db.dispose()
     rng = random.Random(seed)
-    load = Load.make(env_int("WK_FAULTS_RUNS", 2000), rng)
+    load = Load.make(env_int("WK_FAULTS_RUNS", 1000), rng)
     kit = make_kit(url)
     fleet = fleet_factory(url)
     try:
