@@ -45,7 +45,7 @@ from .storage.db import Database
 from .storage.run_filter import NEWEST_FIRST, RunFilter, before
 
 OP, R, V, W = schema.operations, schema.runs, schema.workflow_versions, schema.workflows
-BATCH = 100
+BATCH = 25
 """Runs handled in one transaction: small, so that a bulk action never holds the database for long."""
 EXPRESSION_VARIABLES = ("event",)
 _ANY_RUNNING = sa.select(OP.c.id).where(OP.c.state == "running").limit(1)

@@ -46,7 +46,8 @@ from .journal import RunJournalStore
 _LOG = logging.getLogger("workflow_kit.worker")
 GRAPH_CACHE_SIZE = 256
 OPERATION_PAUSE_MS = 5
-"""Between two batches of a bulk operation: room for this process's other writes."""
+"""Between two batches of a bulk operation, at least (and at least as long as the batch took): room for
+this process's other writes."""
 OPERATION_IDLE_MS = 100
 """With no bulk operation to work on, the least time between two looks for one."""
 
@@ -239,6 +240,7 @@ class Worker:
         failing = False
         while not self._stopping:
             self._operations_due.clear()
+            began = asyncio.get_running_loop().time()
             try:
                 stepped = await asyncio.to_thread(
                     operations.step,
@@ -258,8 +260,11 @@ class Worker:
             if stepped.woke:
                 self.host.notify()
             if stepped.worked:
+                # as long a pause as the batch took (at least operation_pause_ms): a bulk operation has
+                # at most half of this worker's time, and a run of another tenant waits one batch at most
+                took = asyncio.get_running_loop().time() - began
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._halt.wait(), timeout=self.operation_pause_ms / 1000)
+                    await asyncio.wait_for(self._halt.wait(), timeout=max(self.operation_pause_ms / 1000, took))
                 continue
             # At most one look per OPERATION_IDLE_MS however often the worker is woken (by every run that ends).
             with contextlib.suppress(TimeoutError):
