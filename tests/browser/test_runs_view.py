@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from .conftest import Server
-from .ui import assert_plain, open_list, screenshots
+from .ui import assert_plain, details, open_list, screenshots
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -113,3 +113,19 @@ def test_an_event_links_to_the_runs_it_started(page: Page, server: Server) -> No
     screenshots(page, "events-view")
     details.get_by_role("button", name="Say hello").click()
     expect(page).to_have_url(re.compile(r"#/workflows/[^/]+/runs/[^/]+$"))
+
+
+def test_the_workflow_page_charts_its_runs_of_the_last_day(page: Page, server: Server) -> None:
+    tenant = "charts"
+    workflow_id = _create(server, tenant, "Say hello", "app/hello", HELLO)
+    with server.api(tenant) as api:
+        api.post("/api/events", json=[{"name": "app/hello", "data": {"n": n}} for n in range(3)])
+    page.goto(f"{server.base}/#/workflows/{workflow_id}?token={server.token(tenant)}")
+    details(page).get_by_role("tab", name="Runs").click()
+    glance = page.get_by_role("region", name="Runs at a glance")
+    expect(glance.get_by_role("status")).to_contain_text("3 runs, 0% failed.")
+    expect(glance.get_by_role("img", name="Runs per hour")).to_be_visible()
+    expect(glance.locator("canvas")).to_have_count(2)
+    glance.get_by_role("button", name="Last 7 days").click()
+    expect(glance.get_by_role("img", name="Runs per 6 hours")).to_be_visible()
+    screenshots(page, "workflow-charts")
