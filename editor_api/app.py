@@ -29,7 +29,7 @@ from .auth import Authenticator
 from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
-from .routes import actions, events, runs, workflows
+from .routes import actions, events, operations, runs, workflows
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -86,7 +86,12 @@ def create_app(
         events.send_events,
         events.list_events,
         events.get_event,
+        events.get_event_runs,
+        operations.get_operation,
         runs.list_runs,
+        runs.bulk_cancel,
+        runs.bulk_replay,
+        runs.workflow_stats,
         runs.get_run,
         runs.get_run_workflow,
         runs.cancel_run,

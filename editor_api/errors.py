@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
-from workflow_kit.runtime.models import ConflictError, NotFoundError, RerunError
+from workflow_kit.runtime.models import ConflictError, FilterError, NotFoundError, RerunError
 from workflow_kit.tokens import TokenError
 
 from .models import ErrorBody
@@ -58,6 +58,8 @@ def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     if isinstance(exc, WorkflowValidationError):
         body = ErrorBody(code=exc.code, message=str(exc), problems=exc.problems)
         return _response(422, body)
+    if isinstance(exc, FilterError):
+        return _response(422, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
     if isinstance(exc, EventError):
         return _response(400, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
     if isinstance(exc, WorkflowKitError):

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 import msgspec
 
 from workflow_kit.errors import Problem
-from workflow_kit.runtime.models import Run, RunBrief, RunSummary, WorkflowRecord, WorkflowVersion
+from workflow_kit.runtime.models import Run, RunBrief, RunStatus, RunSummary, WorkflowRecord, WorkflowVersion
+from workflow_kit.runtime.operations import ReplayVersion
 from workflow_kit.runtime.rules.triggers import Trigger as RuntimeTrigger
-from workflow_kit.runtime.stores.events import StoredEvent
+from workflow_kit.runtime.stores.events import EventLinks, RunLink, StoredEvent
 
 
 class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -227,10 +228,23 @@ class EventIds(msgspec.Struct):
     ids: list[str]
 
 
-class EventPage(msgspec.Struct):
-    items: list[StoredEvent]
+class EventItem(StoredEvent, kw_only=True):
+    """A received event and the runs it started (`GET /events/{id}/runs` also lists those it resumed)."""
+
+    runs: list[RunLink] = msgspec.field(default_factory=list)
+
+
+class EventPage(msgspec.Struct, kw_only=True):
+    """A page of events, newest first: pass `next_cursor` as `cursor` for the next (null on the last)."""
+
+    items: list[EventItem]
     limit: int
     offset: int
+    next_cursor: str | None = None
+
+
+class EventRuns(EventLinks, kw_only=True):
+    """The runs an event started (`started`) and the runs waiting for an event that it resumed (`resumed`)."""
 
 
 class TestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -251,10 +265,33 @@ class RerunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     from_failed_step: bool = True
 
 
-class RunPage(msgspec.Struct):
+class RunPage(msgspec.Struct, kw_only=True):
+    """A page of runs, newest first: pass `next_cursor` as `cursor` for the next (null on the last)."""
+
     items: list[Run]
     limit: int
     offset: int
+    next_cursor: str | None = None
+
+
+class BulkCancelRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which runs to cancel: of one workflow (or any), with one of these statuses (default: every status
+    of a run that has not ended), created in ``[since, until)`` (epoch ms), test runs only or none
+    (`test`), whose event satisfies a CEL expression over ``event`` (`if`)."""
+
+    workflow_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    status: list[RunStatus] | None = None
+    since: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    until: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    test: bool | None = None
+    if_: Annotated[str, msgspec.Meta(max_length=4096)] | None = msgspec.field(default=None, name="if")
+
+
+class BulkReplayRequest(BulkCancelRequest, forbid_unknown_fields=True, kw_only=True):
+    """Which runs to replay (as for a cancel; default: any status), and on which version: each run's
+    own (`own`) or the workflow's latest published one (`latest`)."""
+
+    version: ReplayVersion = ReplayVersion.OWN
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):

@@ -46,7 +46,8 @@ ERROR_DESCRIPTIONS = {
     404: "No such record for this tenant (another tenant's records are not found either)",
     409: "A stale write (`current_version` says the draft's version), or a run that cannot be rerun",
     413: "The body is too large",
-    422: "An invalid workflow: `problems` lists every problem with its path",
+    422: "An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use"
+    " (`path` names its field)",
 }
 
 

@@ -575,3 +575,121 @@ def test_stream_of_an_unknown_run_is_404_before_any_event(api: Api) -> None:
     assert content_type.startswith("application/json")
     assert json.loads("\n".join(lines))["code"] == "not_found"
     assert not any(line.startswith(("event:", "data:")) for line in lines)
+
+
+# -- the runs view: cursor, several statuses, test runs ---------------------------------------------
+
+
+def test_list_runs_pages_by_cursor_and_filters_by_several_statuses_and_test_runs(api: Api) -> None:
+    echo_id = create_workflow(api, ECHO, "app/echo", name="Echo")
+    create_workflow(api, BROKEN, "app/broken", name="Broken")
+    run_ids = [start(api, name, {"x": x}) for name, x in [("app/echo", 0), ("app/broken", 1), ("app/echo", 2)]]
+    for run_id in run_ids:
+        wait_run(api, run_id)
+    tested = api.client.post(f"/api/workflows/{echo_id}/test", headers=api.headers(), json={})
+    assert tested.status_code in (200, 201), tested.text
+    test_run = wait_run(api, str(tested.json()["run_id"]))
+    assert test_run["version"] is None
+
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(10):
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.client.get("/api/runs", headers=api.headers(), params=params).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [test_run["id"], *run_ids[::-1]]  # every run once, newest first
+
+    assert [r["id"] for r in list_runs(api, test="true")] == [test_run["id"]]
+    assert [r["id"] for r in list_runs(api, test="false")] == run_ids[::-1]
+    both = api.client.get("/api/runs", headers=api.headers(), params=[("status", "failed"), ("status", "completed")])
+    assert [r["id"] for r in both.json()["items"]] == [test_run["id"], *run_ids[::-1]]
+    bad = api.client.get("/api/runs", headers=api.headers(), params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["path"] == "cursor", bad.text
+
+
+# -- bulk actions --------------------------------------------------------------------------------------
+
+
+def operation_of(api: Api, operation_id: str, *, timeout: float = 20.0) -> dict[str, Any]:
+    """Poll the operation until it has completed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = api.client.get(f"/api/operations/{operation_id}", headers=api.headers())
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        if body["state"] == "completed":
+            return body
+        assert time.monotonic() < deadline, f"the operation stayed {body}"
+        time.sleep(0.03)
+
+
+def test_bulk_cancel_cancels_the_matching_runs_in_the_background(clocked_api: Api, clock: VirtualClock) -> None:
+    api = clocked_api
+    naps = workflow([action("a", "nap", ms=3_600_000)], [edge("$source", "a")])
+    nap_id = create_workflow(api, naps, "app/nap", name="Naps")
+    create_workflow(api, naps, "app/nap", name="Naps", tenant="globex")
+    sleeping = [start(api, "app/nap", {"plan": plan}) for plan in ("pro", "free", "pro")]
+    send(api, "app/nap", tenant="globex")
+    api.idle()
+    accepted = api.client.post(
+        "/api/runs/bulk-cancel",
+        headers=api.headers(),
+        json={"workflow_id": nap_id, "status": ["sleeping"], "if": 'event.data.plan == "pro"'},
+    )
+    assert accepted.status_code == 202, accepted.text
+    operation = accepted.json()
+    assert operation["kind"] == "cancel" and operation["matched"] == 3
+    done = operation_of(api, operation["id"])
+    assert (done["matched"], done["done"], done["failed"]) == (2, 2, 0)
+    statuses = {run_id: get_run(api, run_id)["status"] for run_id in sleeping}
+    assert statuses == {sleeping[0]: "cancelled", sleeping[1]: "sleeping", sleeping[2]: "cancelled"}
+    others = api.client.get("/api/runs", headers=api.headers("globex", "bob")).json()["items"]
+    assert [r["status"] for r in others] == ["sleeping"]
+    hidden = api.client.get(f"/api/operations/{operation['id']}", headers=api.headers("globex", "bob"))
+    assert hidden.status_code == 404
+
+
+def test_bulk_actions_refuse_a_bad_filter_with_its_path(api: Api) -> None:
+    bad = api.client.post("/api/runs/bulk-cancel", headers=api.headers(), json={"if": "event.data.x =="})
+    assert bad.status_code == 422 and bad.json()["path"] == "if", bad.text
+    ended = api.client.post("/api/runs/bulk-cancel", headers=api.headers(), json={"status": ["completed"]})
+    assert ended.status_code == 422 and ended.json()["path"] == "status", ended.text
+    unknown = api.client.post("/api/runs/bulk-replay", headers=api.headers(), json={"version": "oldest"})
+    assert unknown.status_code == 400 and unknown.json()["path"] == "version", unknown.text
+    readonly = api.client.post("/api/runs/bulk-cancel", headers=api.headers(scopes=["runs:read"]), json={})
+    assert readonly.status_code in (401, 403), readonly.text
+
+
+def test_bulk_replay_starts_a_new_run_for_each_failed_run(api: Api) -> None:
+    create_workflow(api, BROKEN, "app/broken", name="Broken")
+    failed = [start(api, "app/broken", {"x": x}) for x in range(3)]
+    for run_id in failed:
+        wait_run(api, run_id)
+    accepted = api.client.post("/api/runs/bulk-replay", headers=api.headers(), json={"status": ["failed"]})
+    assert accepted.status_code == 202, accepted.text
+    done = operation_of(api, accepted.json()["id"])
+    assert (done["matched"], done["done"]) == (3, 3)
+    replays = [r for r in list_runs(api) if r.get("rerun_of")]
+    assert sorted(r["rerun_of"] for r in replays) == sorted(failed)
+
+
+# -- at a glance ----------------------------------------------------------------------------------------
+
+
+def test_workflow_stats_count_runs_and_failures_per_hour(api: Api) -> None:
+    echo_id = create_workflow(api, ECHO, "app/echo", name="Echo")
+    broken_id = create_workflow(api, BROKEN, "app/broken", name="Broken")
+    for run_id in [start(api, "app/broken", {"x": 1}), start(api, "app/broken", {"x": 2})]:
+        wait_run(api, run_id)
+    wait_run(api, start(api, "app/echo", {"x": 3}))
+    day = api.client.get(f"/api/workflows/{broken_id}/stats", headers=api.headers(), params={"range": "24h"}).json()
+    assert (len(day["buckets"]), day["bucket_ms"]) == (24, 3_600_000)
+    assert (day["runs"], day["failed"], day["failure_rate"]) == (2, 2, 1.0)
+    assert sum(b["runs"] for b in day["buckets"][-2:]) == 2  # the current hour is the last (or just was)
+    week = api.client.get(f"/api/workflows/{echo_id}/stats", headers=api.headers(), params={"range": "7d"}).json()
+    assert (len(week["buckets"]), week["runs"], week["failed"], week["failure_rate"]) == (28, 1, 0, 0.0)
+    other = api.client.get(f"/api/workflows/{echo_id}/stats", headers=api.headers("globex", "bob"))
+    assert other.status_code == 404

@@ -13,9 +13,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from workflow_kit import ActionContextSync, Trigger, WorkflowKit
+from workflow_kit.runtime import operations
+from workflow_kit.runtime.lifecycle.effects import Context
 from workflow_kit.runtime.models import RunStatus
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import MIGRATIONS, VERSION_TABLE, Database, _head_revision
+from workflow_kit.runtime.storage.run_filter import RunFilter
 from workflow_kit.runtime.storage.schema import JSONType
 from workflow_kit.timeutil import VirtualClock, to_ms
 
@@ -312,5 +315,60 @@ async def test_downgrading_below_0006_keeps_each_workflows_first_trigger(
         assert "wk_triggers" not in tables and "trigger" not in run_columns
         assert db.migrate() == _head_revision()  # and up again: a list of the one trigger kept
     finally:
+        _drop_everything(db)
+        db.dispose()
+
+
+# -- 0007: runs and events views, bulk operations -----------------------------------------------------------
+
+RUN_INDEXES_0007 = {"ix_wk_runs_tenant_status", "ix_wk_runs_tenant_workflow_status", "ix_wk_runs_tenant_event"}
+
+
+def _indexes(conn: sa.Connection, table: str) -> set[str]:
+    return {str(index["name"]) for index in sa.inspect(conn).get_indexes(table)}
+
+
+async def test_runs_from_revision_0006_are_listed_by_the_new_indexes_and_cancelled_in_bulk_after_upgrading(
+    database_url: str, clock: VirtualClock
+) -> None:
+    db = Database(database_url)
+    _drop_everything(db)
+    kit = _kit(database_url, clock)
+    try:
+        workflow = kit.workflows.create_sync("t", name="Orders", trigger="app/order", workflow=ONE_STEP)
+        ids = await kit.send("t", [{"name": "app/order", "data": {"n": n}} for n in range(5)])
+    finally:
+        kit.close()
+    try:
+        with db.engine.begin() as conn:
+            command.downgrade(_config(conn), "0006")
+        with db.engine.connect() as conn:
+            assert "wk_operations" not in set(sa.inspect(conn).get_table_names())
+            assert not RUN_INDEXES_0007 & _indexes(conn, "wk_runs")
+            assert "ix_wk_waits_event" not in _indexes(conn, "wk_waits")
+            assert conn.execute(sa.text("SELECT count(*) FROM wk_runs")).scalar_one() == 5  # the runs stay
+        assert db.migrate() == _head_revision()
+        with db.engine.connect() as conn:
+            assert RUN_INDEXES_0007 | {"ix_wk_runs_tests"} <= _indexes(conn, "wk_runs")
+            assert "ix_wk_waits_event" in _indexes(conn, "wk_waits")
+    finally:
+        db.dispose()
+
+    kit = _kit(database_url, clock)
+    try:
+        first = await kit.runs.page("t", RunFilter(status=(RunStatus.QUEUED,)), limit=3)
+        rest = await kit.runs.page("t", RunFilter(status=(RunStatus.QUEUED,)), limit=3, cursor=first.next_cursor)
+        assert len(first.items) == 3 and len(rest.items) == 2 and rest.next_cursor is None
+        assert [r.event_id for r in [*first.items, *rest.items]] == ids[::-1]
+        links = await kit.events.links("t", ids[:1])
+        assert [link.workflow_id for link in links[ids[0]].started] == [workflow.id]
+        operation = await kit.runs.bulk_cancel("t", workflow_id=workflow.id)
+        ctx = Context(kit.db.dialect, kit._settings)
+        while operations.step(ctx, kit.db, clock.now_ms(), batch=2).worked:
+            pass
+        assert (await kit.runs.operation("t", operation.id)).done == 5
+        assert {r.status for r in await kit.runs.list("t")} == {RunStatus.CANCELLED}
+    finally:
+        kit.close()
         _drop_everything(db)
         db.dispose()

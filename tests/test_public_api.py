@@ -136,8 +136,21 @@ STORES = {
         "draft_changes",
         "snapshot",
     ),
-    "runs": ("list", "get", "wait", "cancel", "rerun", "start", "summaries"),
-    "events": ("list", "get"),
+    "runs": (
+        "list",
+        "page",
+        "get",
+        "wait",
+        "cancel",
+        "rerun",
+        "start",
+        "summaries",
+        "stats",
+        "bulk_cancel",
+        "bulk_replay",
+        "operation",
+    ),
+    "events": ("list", "page", "get", "links"),
 }
 
 

@@ -294,7 +294,8 @@ async def test_summaries_of_a_page_take_two_queries(kit: WorkflowKit, worker: Wo
         await run_to_end(kit, worker, clock, {"name": f"app/{n}", "data": {"fail": n % 2 == 0}})
     with count_selects(kit) as selects:
         summaries = await kit.runs.summaries(TENANT, ids)
-    assert len(selects) == 2
+    # (the worker's look for bulk operations may fall in between: not the summaries' doing)
+    assert len([s for s in selects if "wk_operations" not in s]) == 2
     assert [summaries[i].failures_24h for i in ids] == [1, 0, 1, 0, 1]
     assert all(summaries[i].last_run is not None for i in ids)
 

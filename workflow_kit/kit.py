@@ -112,15 +112,18 @@ class WorkflowKit:
 
     @cached_property
     def runs(self) -> RunStore:
-        """Runs per tenant (async, each with a ``_sync`` twin): ``list``, ``get`` (with the timeline),
-        ``wait``, ``cancel``, ``rerun``, ``summaries`` (each workflow's newest run and recent failures)."""
+        """Runs per tenant (async, each with a ``_sync`` twin): ``list`` and ``page`` (filters, cursor),
+        ``get`` (with the timeline), ``wait``, ``cancel``, ``rerun``, ``summaries`` (each workflow's newest
+        run and recent failures), ``stats`` (runs and failures per hour), ``bulk_cancel`` and
+        ``bulk_replay`` (many runs, by the workers) and ``operation`` (their progress)."""
         from .runtime.stores.runs import RunStore
 
         return RunStore(self.db, self._settings, self.clock, self.notify, self._cancelled)
 
     @cached_property
     def events(self) -> EventStore:
-        """Received events per tenant (async, each with a ``_sync`` twin): ``list`` (newest first), ``get``."""
+        """Received events per tenant (async, each with a ``_sync`` twin): ``list`` and ``page`` (newest
+        first, by cursor), ``get``, ``links`` (the runs each event started or resumed)."""
         from .runtime.stores.events import EventStore
 
         return EventStore(self.db)

@@ -10,7 +10,8 @@ from litestar.params import Body, QueryParameter
 
 from workflow_kit.runtime.stores.events import StoredEvent
 
-from ..models import Event, EventIds, EventPage
+from ..models import Event, EventIds, EventItem, EventPage, EventRuns
+from ..openapi import error_responses
 from .common import Caller, Id, Kit, Limit, Offset
 
 
@@ -22,20 +23,42 @@ async def send_events(kit: Kit, principal: Caller, data: Annotated[Event | list[
     return EventIds(ids=await kit.send(principal.tenant, events))
 
 
-@get("/events", summary="Recent events", tags=["events"])
+@get("/events", summary="Recent events", tags=["events"], responses=error_responses(422))
 async def list_events(
     kit: Kit,
     principal: Caller,
     name: Annotated[str | None, QueryParameter(max_length=256)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Annotated[
+        str | None, QueryParameter(max_length=200, description="`next_cursor` of the page before")
+    ] = None,
 ) -> EventPage:
+    """The tenant's received events, newest first, each with the runs it started. Page on with `cursor`
+    (the previous page's `next_cursor`)."""
     principal.require("events:read")
-    items = await kit.events.list(principal.tenant, name=name, limit=limit, offset=offset)
-    return EventPage(items=items, limit=limit, offset=offset)
+    page = await kit.events.page(principal.tenant, name=name, limit=limit, offset=offset, cursor=cursor)
+    links = await kit.events.links(principal.tenant, [event.id for event in page.items])
+    sees_runs = principal.server or "runs:read" in principal.scopes
+    items = [
+        EventItem(**msgspec.structs.asdict(event), runs=links[event.id].started if sees_runs else [])
+        for event in page.items
+    ]
+    return EventPage(items=items, limit=limit, offset=offset, next_cursor=page.next_cursor)
 
 
 @get("/events/{event_id:str}", summary="One event", tags=["events"])
 async def get_event(kit: Kit, principal: Caller, event_id: Id) -> StoredEvent:
     principal.require("events:read")
     return await kit.events.get(principal.tenant, event_id)
+
+
+@get("/events/{event_id:str}/runs", summary="The runs an event started or resumed", tags=["events"])
+async def get_event_runs(kit: Kit, principal: Caller, event_id: Id) -> EventRuns:
+    """The runs the event started (`started`) and the runs waiting for an event that it resumed
+    (`resumed`), newest first."""
+    principal.require("events:read")
+    principal.require("runs:read")
+    await kit.events.get(principal.tenant, event_id)  # 404 for an event that is not the tenant's
+    links = (await kit.events.links(principal.tenant, [event_id]))[event_id]
+    return EventRuns(started=links.started, resumed=links.resumed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import get, post
@@ -13,8 +13,11 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from workflow_kit.errors import ErrorInfo
 from workflow_kit.runtime.models import Run, RunStatus
+from workflow_kit.runtime.operations import Operation
+from workflow_kit.runtime.storage.run_filter import RunFilter
+from workflow_kit.runtime.stores.runs import RunStats, StatsRange
 
-from ..models import RerunRequest, RunId, RunPage, VersionOut
+from ..models import BulkCancelRequest, BulkReplayRequest, RerunRequest, RunId, RunPage, VersionOut
 from ..openapi import error_responses
 from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset
 
@@ -41,24 +44,89 @@ def _strip(error: ErrorInfo | None) -> None:
         error.stack = None
 
 
-@get("/runs", summary="List runs", tags=["runs"])
+@get("/runs", summary="List runs", tags=["runs"], responses=error_responses(422))
 async def list_runs(
     kit: Kit,
     principal: Caller,
     workflow_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-    status: Annotated[RunStatus | None, QueryParameter()] = None,
+    status: Annotated[list[RunStatus] | None, QueryParameter(description="one or more (repeat it)")] = None,
     event_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    test: Annotated[bool | None, QueryParameter(description="test runs only (true) or none (false)")] = None,
     since: Millis = 0,
     until: Millis = MAX_MILLIS,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Annotated[
+        str | None, QueryParameter(max_length=200, description="`next_cursor` of the page before")
+    ] = None,
 ) -> RunPage:
-    """The tenant's runs, newest first, filtered by workflow, status, triggering event or creation time."""
+    """The tenant's runs, newest first, filtered by workflow, status (any of several), triggering event,
+    test or not, and creation time. Page on with `cursor` (the previous page's `next_cursor`): it stays
+    fast however many runs there are, where `offset` reads every run it skips."""
     principal.require("runs:read")
-    items = await kit.runs.list(
-        principal.tenant, workflow_id, status, event_id=event_id, since=since, until=until, limit=limit, offset=offset
+    where = RunFilter(
+        workflow_id=workflow_id, status=tuple(status or ()), event_id=event_id, since=since, until=until, test=test
     )
-    return RunPage(items=items, limit=limit, offset=offset)
+    page = await kit.runs.page(principal.tenant, where, limit=limit, offset=offset, cursor=cursor)
+    return RunPage(items=page.items, limit=limit, offset=offset, next_cursor=page.next_cursor)
+
+
+@post(
+    "/runs/bulk-cancel",
+    summary="Cancel many runs",
+    tags=["runs"],
+    status_code=202,
+    responses=error_responses(422),
+)
+async def bulk_cancel(kit: Kit, principal: Caller, data: Annotated[BulkCancelRequest, Body()]) -> Operation:
+    """Cancel every run the filter matches that has not ended, in the background, in small batches:
+    answers at once with the operation (`GET /operations/{id}` reports its progress). A filter the API
+    cannot use (an expression that does not compile, only statuses of ended runs) is a 422 whose
+    `path` names the field."""
+    principal.require("runs:write")
+    return await kit.runs.bulk_cancel(principal.tenant, **_which(data))
+
+
+@post(
+    "/runs/bulk-replay",
+    summary="Replay many runs",
+    tags=["runs"],
+    status_code=202,
+    responses=error_responses(422),
+)
+async def bulk_replay(kit: Kit, principal: Caller, data: Annotated[BulkReplayRequest, Body()]) -> Operation:
+    """Start a new run for the event of every run the filter matches, on the run's own version or the
+    workflow's latest published one, in the background: answers at once with the operation."""
+    principal.require("runs:write")
+    return await kit.runs.bulk_replay(principal.tenant, **_which(data), version=data.version)
+
+
+def _which(data: BulkCancelRequest) -> dict[str, Any]:
+    """A bulk request's filter, as `kit.runs.bulk_cancel` and `bulk_replay` take it."""
+    return {
+        "workflow_id": data.workflow_id,
+        "status": data.status,
+        "since": data.since,
+        "until": data.until,
+        "test": data.test,
+        "if_": data.if_,
+    }
+
+
+@get("/workflows/{workflow_id:str}/stats", summary="A workflow's runs at a glance", tags=["runs"])
+async def workflow_stats(
+    kit: Kit,
+    principal: Caller,
+    workflow_id: Id,
+    window: Annotated[StatsRange, QueryParameter(name="range", description="24h (per hour) or 7d (per 6 h)")] = (
+        StatsRange.DAY
+    ),
+) -> RunStats:
+    """The workflow's runs per hour over the last 24 hours (or per 6 hours over 7 days), each slice
+    with how many of them failed, and the failure rate over the whole range."""
+    principal.require("runs:read")
+    await kit.workflows.get(principal.tenant, workflow_id)  # 404 for a workflow that is not the tenant's
+    return await kit.runs.stats(principal.tenant, workflow_id, window)
 
 
 @get("/runs/{run_id:str}", summary="Get a run with its timeline", tags=["runs"])

@@ -7,6 +7,8 @@ describe("the standalone page's routes", () => {
       { kind: "list" as const },
       { kind: "workflow" as const, id: "01ABC" },
       { kind: "run" as const, workflowId: "w 1", runId: "r/2" },
+      { kind: "runs" as const },
+      { kind: "events" as const },
     ]) {
       expect(parseHash(hashFor(view)).view).toEqual(view);
     }

@@ -15,12 +15,16 @@ export function parseHash(hash: string): { view: View; token: string | null } {
     return { view: { kind: "run", workflowId: parts[1], runId: parts[3] }, token };
   }
   if (parts[0] === "workflows" && parts[1]) return { view: { kind: "workflow", id: parts[1] }, token };
+  if (parts[0] === "runs" && parts.length === 1) return { view: { kind: "runs" }, token };
+  if (parts[0] === "events" && parts.length === 1) return { view: { kind: "events" }, token };
   return { view: { kind: "list" }, token };
 }
 
 export function hashFor(view: View): string {
   if (view.kind === "workflow") return `#/workflows/${encodeURIComponent(view.id)}`;
   if (view.kind === "run") return `#/workflows/${encodeURIComponent(view.workflowId)}/runs/${encodeURIComponent(view.runId)}`;
+  if (view.kind === "runs") return "#/runs";
+  if (view.kind === "events") return "#/events";
   return "#/";
 }
 

@@ -5,6 +5,7 @@
 
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
+import { runsQuery, type BulkFilter, type EventPage, type EventRuns, type Operation, type RunFilter, type RunPage, type RunStats } from "./history";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -214,6 +215,35 @@ export class Api {
   async rerun(id: string, fromFailedStep: boolean): Promise<string> {
     const body = { from_failed_step: fromFailedStep };
     return (await this.call<{ run_id: string }>("POST", `/api/runs/${encodeURIComponent(id)}/rerun`, body)).run_id;
+  }
+
+  /** A page of the tenant's runs, newest first; pass the page's `next_cursor` for the next one. */
+  runPage(filter: RunFilter, cursor?: string | null, limit = 50): Promise<RunPage> {
+    return this.call("GET", `/api/runs?${runsQuery(filter, cursor, limit)}`);
+  }
+
+  /** Cancel (or replay) every run a filter matches, in the background: the operation, to follow. */
+  bulk(kind: "cancel" | "replay", filter: BulkFilter): Promise<Operation> {
+    return this.call("POST", `/api/runs/bulk-${kind}`, filter);
+  }
+
+  operation(id: string): Promise<Operation> {
+    return this.call("GET", `/api/operations/${encodeURIComponent(id)}`);
+  }
+
+  /** A page of received events (each with the runs it started), newest first. */
+  eventPage(cursor?: string | null, limit = 50): Promise<EventPage> {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+    return this.call("GET", `/api/events?${query.toString()}`);
+  }
+
+  eventRuns(id: string): Promise<EventRuns> {
+    return this.call("GET", `/api/events/${encodeURIComponent(id)}/runs`);
+  }
+
+  /** A workflow's runs and failures per hour (24 h) or per 6 hours (7 days). */
+  stats(workflowId: string, range: "24h" | "7d"): Promise<RunStats> {
+    return this.call("GET", `/api/workflows/${encodeURIComponent(workflowId)}/stats?range=${range}`);
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */

@@ -37,6 +37,18 @@ class RerunError(WorkflowKitError):
     code = "cannot_rerun"
 
 
+class FilterError(WorkflowKitError):
+    """A filter of runs or events the kit cannot use (a bad cursor, an expression that does not compile,
+    nothing to act on); `path` names the field."""
+
+    code = "invalid_filter"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
+
+
 class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -145,6 +157,9 @@ class Run(msgspec.Struct, kw_only=True):
     ended_at: int | None = None
     rerun_of: str | None = None
     parent_run_id: str | None = None
+    event_id: str | None = None
+    """The received event that started it (``kit.events.get``); None for a run no event started (a test
+    run, a cron tick's run, an invoked workflow)."""
     trigger: Annotated[dict[str, Any] | None, msgspec.Meta(description=_RUN_TRIGGER)] = None
     """The trigger that started it, with its position in the workflow's list: ``{"index": 1, "event":
     "app/order.*", "if"?: ...}`` or ``{"index": 0, "cron": ...}``; None when no trigger started it (a

@@ -57,6 +57,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/{event_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The runs an event started or resumed */
+        get: operations["ApiEventsEventIdRunsGetEventRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -66,6 +83,23 @@ export interface paths {
         };
         /** Health check */
         get: operations["ApiHealthHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/operations/{operation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk operation's progress */
+        get: operations["ApiOperationsOperationIdGetOperation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -170,6 +204,40 @@ export interface paths {
         get: operations["ApiRunsRunIdWorkflowGetRunWorkflow"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/bulk-cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel many runs */
+        post: operations["ApiRunsBulkCancelBulkCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/bulk-replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay many runs */
+        post: operations["ApiRunsBulkReplayBulkReplay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -293,6 +361,23 @@ export interface paths {
         put?: never;
         /** Publish the draft */
         post: operations["ApiWorkflowsWorkflowIdPublishPublishWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workflows/{workflow_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow's runs at a glance */
+        get: operations["ApiWorkflowsWorkflowIdStatsWorkflowStats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -461,6 +546,36 @@ export interface components {
             error?: components["schemas"]["ErrorInfo"] | null;
             started_at: number;
         };
+        /** BulkCancelRequest */
+        BulkCancelRequest: {
+            if?: string | null;
+            since?: number | null;
+            status?: components["schemas"]["RunStatus"][] | null;
+            test?: boolean | null;
+            until?: number | null;
+            workflow_id?: string | null;
+        };
+        /** BulkFilter */
+        BulkFilter: {
+            if?: string | null;
+            since?: number | null;
+            /** @default [] */
+            status: components["schemas"]["RunStatus"][];
+            test?: boolean | null;
+            until?: number | null;
+            version?: components["schemas"]["ReplayVersion"];
+            workflow_id?: string | null;
+        };
+        /** BulkReplayRequest */
+        BulkReplayRequest: {
+            if?: string | null;
+            since?: number | null;
+            status?: components["schemas"]["RunStatus"][] | null;
+            test?: boolean | null;
+            until?: number | null;
+            version?: components["schemas"]["ReplayVersion"];
+            workflow_id?: string | null;
+        };
         /** ErrorBody */
         ErrorBody: {
             code: string;
@@ -492,11 +607,28 @@ export interface components {
         EventIds: {
             ids: string[];
         };
+        /** EventItem */
+        EventItem: {
+            duplicate: boolean;
+            event: {
+                [key: string]: unknown;
+            };
+            id: string;
+            name: string;
+            received_at: number;
+            runs?: components["schemas"]["RunLink"][];
+        };
         /** EventPage */
         EventPage: {
-            items: components["schemas"]["StoredEvent"][];
+            items: components["schemas"]["EventItem"][];
             limit: number;
+            next_cursor?: string | null;
             offset: number;
+        };
+        /** EventRuns */
+        EventRuns: {
+            resumed?: components["schemas"]["RunLink"][];
+            started?: components["schemas"]["RunLink"][];
         };
         /** InvokeSpec */
         InvokeSpec: {
@@ -506,6 +638,28 @@ export interface components {
             run_id: string;
             workflow_id: string;
         };
+        /** Operation */
+        Operation: {
+            created_at: number;
+            done: number;
+            ended_at?: number | null;
+            failed: number;
+            filter: components["schemas"]["BulkFilter"];
+            id: string;
+            kind: components["schemas"]["OperationKind"];
+            matched: number;
+            state: components["schemas"]["OperationState"];
+        };
+        /**
+         * OperationKind
+         * @enum {string}
+         */
+        OperationKind: "cancel" | "replay";
+        /**
+         * OperationState
+         * @enum {string}
+         */
+        OperationState: "running" | "completed";
         /** Problem */
         Problem: {
             code: string;
@@ -518,6 +672,12 @@ export interface components {
             message?: string | null;
             version?: number | null;
         };
+        /**
+         * ReplayVersion
+         * @default own
+         * @enum {string}
+         */
+        ReplayVersion: "own" | "latest";
         /** RerunRequest */
         RerunRequest: {
             /** @default true */
@@ -534,6 +694,7 @@ export interface components {
             event: {
                 [key: string]: unknown;
             };
+            event_id?: string | null;
             id: string;
             output?: unknown;
             parent_run_id?: string | null;
@@ -560,17 +721,50 @@ export interface components {
         RunId: {
             run_id: string;
         };
+        /** RunLink */
+        RunLink: {
+            created_at: number;
+            ended_at?: number | null;
+            id: string;
+            status: components["schemas"]["RunStatus"];
+            /** @default false */
+            test: boolean;
+            workflow_id: string;
+        };
         /** RunPage */
         RunPage: {
             items: components["schemas"]["Run"][];
             limit: number;
+            next_cursor?: string | null;
             offset: number;
+        };
+        /** RunStats */
+        RunStats: {
+            bucket_ms: number;
+            buckets: components["schemas"]["StatsBucket"][];
+            failed: number;
+            failure_rate: number;
+            range: components["schemas"]["StatsRange"];
+            runs: number;
         };
         /**
          * RunStatus
          * @enum {string}
          */
         RunStatus: "queued" | "running" | "sleeping" | "waiting" | "completed" | "failed" | "cancelled";
+        /** StatsBucket */
+        StatsBucket: {
+            failed: number;
+            runs: number;
+            start: number;
+        };
+        /**
+         * StatsRange
+         * @description 24h (per hour) or 7d (per 6 h)
+         * @default 24h
+         * @enum {string}
+         */
+        StatsRange: "24h" | "7d";
         /** StepRecord */
         StepRecord: {
             attempts?: components["schemas"]["Attempt"][];
@@ -783,6 +977,8 @@ export interface operations {
     ApiEventsListEvents: {
         parameters: {
             query?: {
+                /** @description `next_cursor` of the page before */
+                cursor?: string | null;
                 /** @description page size */
                 limit?: number;
                 name?: string | null;
@@ -815,6 +1011,15 @@ export interface operations {
             };
             /** @description No token, a bad or expired one, or a missing scope */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -924,6 +1129,55 @@ export interface operations {
             };
         };
     };
+    ApiEventsEventIdRunsGetEventRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventRuns"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     ApiHealthHealth: {
         parameters: {
             query?: never;
@@ -946,9 +1200,60 @@ export interface operations {
             };
         };
     };
+    ApiOperationsOperationIdGetOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     ApiRunsListRuns: {
         parameters: {
             query?: {
+                /** @description `next_cursor` of the page before */
+                cursor?: string | null;
                 event_id?: string | null;
                 /** @description page size */
                 limit?: number;
@@ -956,7 +1261,10 @@ export interface operations {
                 offset?: number;
                 /** @description epoch milliseconds */
                 since?: number;
-                status?: components["schemas"]["RunStatus"] | null;
+                /** @description one or more (repeat it) */
+                status?: components["schemas"]["RunStatus"][] | null;
+                /** @description test runs only (true) or none (false) */
+                test?: boolean | null;
                 /** @description epoch milliseconds */
                 until?: number;
                 workflow_id?: string | null;
@@ -987,6 +1295,15 @@ export interface operations {
             };
             /** @description No token, a bad or expired one, or a missing scope */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1263,6 +1580,126 @@ export interface operations {
             };
         };
     };
+    ApiRunsBulkCancelBulkCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkCancelRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiRunsBulkReplayBulkReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     ApiSettingsSchemaSettingsSchema: {
         parameters: {
             query?: never;
@@ -1395,7 +1832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1527,7 +1964,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1669,7 +2106,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1776,7 +2213,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1910,8 +2347,60 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiWorkflowsWorkflowIdStatsWorkflowStats: {
+        parameters: {
+            query?: {
+                /** @description 24h (per hour) or 7d (per 6 h) */
+                range?: components["schemas"]["StatsRange"];
+            };
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStats"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1981,7 +2470,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2209,7 +2698,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An invalid workflow: `problems` lists every problem with its path */
+            /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
                 headers: {
                     [name: string]: unknown;

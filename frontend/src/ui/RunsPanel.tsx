@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Api } from "../api";
 import { TERMINAL, type Run } from "../types";
+import { RunCharts } from "./RunCharts";
 
 export function formatTime(ms: number | null | undefined): string {
   return ms ? new Date(ms).toLocaleString() : "—";
@@ -39,6 +40,7 @@ export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
         </button>
         <button type="button" className="wk-button" onClick={() => void load()}>Refresh</button>
       </div>
+      <RunCharts api={api} workflowId={workflowId} />
       {error && <div className="wk-problems">{error}</div>}
       {runs && runs.length === 0 && <div className="wk-help">No runs yet. Send an event, or start a test run.</div>}
       <ul className="wk-list" aria-label="Runs of this workflow">

@@ -3,9 +3,16 @@ import type { Api } from "../api";
 import type { ActionDef } from "../types";
 import { RunView } from "./RunView";
 import { LEAVE_QUESTION, WorkflowEditor } from "./editor/WorkflowEditor";
+import { EventsPage } from "./EventsPage";
+import { RunsPage } from "./RunsPage";
 import { WorkflowList } from "./WorkflowList";
 
-export type View = { kind: "list" } | { kind: "workflow"; id: string } | { kind: "run"; workflowId: string; runId: string };
+export type View =
+  | { kind: "list" }
+  | { kind: "workflow"; id: string }
+  | { kind: "run"; workflowId: string; runId: string }
+  | { kind: "runs" }
+  | { kind: "events" };
 
 export interface StudioProps {
   api: Api;
@@ -52,7 +59,27 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
     <div className="wk-root">
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {!catalog && !error && <div className="wk-home" role="status">Loading…</div>}
+      {catalog && view.kind === "list" && !workflowId && (
+        <nav className="wk-nav" aria-label="Views">
+          <button type="button" className="wk-link" onClick={() => go({ kind: "runs" })}>All runs</button>
+          <button type="button" className="wk-link" onClick={() => go({ kind: "events" })}>Received events</button>
+        </nav>
+      )}
       {catalog && view.kind === "list" && <WorkflowList api={api} onOpen={(id) => go({ kind: "workflow", id })} />}
+      {catalog && view.kind === "runs" && (
+        <RunsPage
+          api={api}
+          onOpenRun={(run) => go({ kind: "run", workflowId: run.workflow_id, runId: run.id })}
+          onBack={() => go({ kind: "list" })}
+        />
+      )}
+      {catalog && view.kind === "events" && (
+        <EventsPage
+          api={api}
+          onOpenRun={(run) => go({ kind: "run", workflowId: run.workflow_id, runId: run.id })}
+          onBack={() => go({ kind: "list" })}
+        />
+      )}
       {catalog && view.kind === "workflow" && (
         <WorkflowEditor
           key={view.id}

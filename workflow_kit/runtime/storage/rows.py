@@ -169,6 +169,7 @@ def run_from_row(row: Mapping[Any, Any], actions: list[ActionRecord] | None = No
         ended_at=row["ended_at"],
         rerun_of=row["rerun_of"],
         parent_run_id=row["parent_run_id"],
+        event_id=row["event_id"],
         trigger=row["trigger"],
         actions=actions or [],
     )

@@ -28,6 +28,9 @@
   ``singleton_key``, ``start_by`` (a start timeout) and ``batch`` (a batch's events).
 - A run records the trigger that started it (``wk_runs.trigger``: its position in the workflow's list
   and the trigger itself, as it was then), null for a run no trigger started (a test run, an invoke).
+- ``wk_operations``: bulk actions over a tenant's runs (cancel, replay), worked off by the workers in
+  small batches (see ``operations.py``): the filter, the keyset cursor of the last run handled, and the
+  counts so far. A batch and the cursor's move are one transaction, so no run is handled twice.
 
 Times are epoch milliseconds (BIGINT). JSON columns are JSONB on PostgreSQL, JSON text on SQLite.
 """
@@ -142,6 +145,13 @@ recent failures (``RunStore.summaries``): without it that count reads every run 
 as no other index bounds a run by its end; with it, only the failures that ended in the window."""
 
 
+TESTS_ONLY: dict[str, Any] = {
+    "sqlite_where": sa.text("version_number IS NULL"),
+    "postgresql_where": sa.text("version_number IS NULL"),
+}
+"""``ix_wk_runs_tests`` holds test runs only (a test run pins an unnumbered draft snapshot)."""
+
+
 class RunRow(Base, table=True):
     __tablename__ = "wk_runs"
     __table_args__ = (
@@ -152,6 +162,12 @@ class RunRow(Base, table=True):
         sa.Index("ix_wk_runs_singleton", "workflow_id", "singleton_key"),
         sa.Index("ix_wk_runs_blocked", "blocked_key", "created_at"),
         sa.Index("ix_wk_runs_failed", "tenant", "workflow_id", "ended_at", **FAILED_ONLY),
+        # the runs and events views, and bulk actions (migration 0007): a status (of one workflow or any),
+        # an event's runs, test runs; each newest first along (created_at, id)
+        sa.Index("ix_wk_runs_tenant_status", "tenant", "status", "created_at", "id"),
+        sa.Index("ix_wk_runs_tenant_workflow_status", "tenant", "workflow_id", "status", "created_at", "id"),
+        sa.Index("ix_wk_runs_tenant_event", "tenant", "event_id"),
+        sa.Index("ix_wk_runs_tests", "tenant", "created_at", "id", **TESTS_ONLY),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -234,6 +250,7 @@ class WaitRow(Base, table=True):
             postgresql_where=sa.text("status = 'waiting'"),
         ),
         sa.Index("ix_wk_waits_run", "run_id"),
+        sa.Index("ix_wk_waits_event", "event_id"),
     )
 
     id: str = Field(primary_key=True, max_length=600)
@@ -272,6 +289,32 @@ class SlotRow(Base, table=True):
     run_id: str = Field(primary_key=True, max_length=64)
 
 
+class OperationRow(Base, table=True):
+    __tablename__ = "wk_operations"
+    __table_args__ = (
+        sa.Index("ix_wk_operations_open", "state", "updated_at"),
+        sa.Index("ix_wk_operations_tenant", "tenant", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    """``cancel`` or ``replay``."""
+    filter: dict[str, Any] = json_column(nullable=False)
+    """Which runs: ``{"workflow_id"?, "status"?, "since", "until", "test"?, "if"?, "version"?}``."""
+    state: str = Field(max_length=16)
+    """``running`` until every matching run is handled, then ``completed``."""
+    cursor_created_at: int | None = ms_column()
+    cursor_id: str | None = Field(default=None, max_length=64)
+    """The last run handled (runs are handled newest first); null before the first batch."""
+    matched: int = Field(default=0)
+    done: int = Field(default=0)
+    failed: int = Field(default=0)
+    created_at: int = ms_column(nullable=False)
+    updated_at: int = ms_column(nullable=False)
+    ended_at: int | None = ms_column()
+
+
 metadata = Base.metadata
 workflows: sa.Table = WorkflowRow.__table__  # type: ignore[attr-defined]
 triggers: sa.Table = TriggerRow.__table__  # type: ignore[attr-defined]
@@ -284,6 +327,7 @@ run_steps: sa.Table = RunStepRow.__table__  # type: ignore[attr-defined]
 waits: sa.Table = WaitRow.__table__  # type: ignore[attr-defined]
 flow_state: sa.Table = FlowStateRow.__table__  # type: ignore[attr-defined]
 slots: sa.Table = SlotRow.__table__  # type: ignore[attr-defined]
+operations: sa.Table = OperationRow.__table__  # type: ignore[attr-defined]
 
 TABLES = (
     workflows,
@@ -297,4 +341,5 @@ TABLES = (
     waits,
     flow_state,
     slots,
+    operations,
 )

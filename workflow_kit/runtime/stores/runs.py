@@ -7,6 +7,7 @@ import asyncio
 import builtins
 import time
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -19,17 +20,56 @@ from ...tenancy import check_tenant
 from ...timeutil import Clock
 from ...twins import async_twin
 from ...workflow import WorkflowAction, load_workflow
+from .. import operations
 from ..lifecycle import settle
 from ..lifecycle.effects import Context
 from ..lifecycle.start import new_run, start_run
 from ..models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
+from ..operations import BulkFilter, Operation, OperationKind, ReplayVersion
 from ..rules.settings import DAY_MS, SettingsCache
 from ..storage import schema
 from ..storage.db import Database, each_of, literals, one_of
 from ..storage.rows import action_row, records_from_rows, run_from_row, step_row
+from ..storage.run_filter import NEWEST_FIRST, RunFilter, before, decode_cursor, encode_cursor, statuses
 from .workflows import MAX_LIST
 
 R, A, S, V, W = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions, schema.workflows
+
+
+class StatsRange(StrEnum):
+    DAY = "24h"
+    WEEK = "7d"
+
+
+_RANGES = {StatsRange.DAY: (DAY_MS, DAY_MS // 24), StatsRange.WEEK: (7 * DAY_MS, DAY_MS // 4)}
+"""Each range's span and slice of time, in ms."""
+
+
+class StatsBucket(msgspec.Struct, kw_only=True):
+    """A slice of time (from `start`, epoch ms): the runs created in it, and how many of those failed."""
+
+    start: int
+    runs: int
+    failed: int
+
+
+class RunStats(msgspec.Struct, kw_only=True):
+    """A workflow's runs over a range of time, slice by slice (`bucket_ms` each), oldest first."""
+
+    range: StatsRange
+    bucket_ms: int
+    buckets: builtins.list[StatsBucket]
+    runs: int
+    failed: int
+    failure_rate: float
+    """failed / runs over the whole range (0 without runs)."""
+
+
+class RunListPage(msgspec.Struct, kw_only=True):
+    """A page of runs, newest first, and the cursor of the next page (None on the last)."""
+
+    items: builtins.list[Run]
+    next_cursor: str | None = None
 
 
 class RunStore:
@@ -56,35 +96,53 @@ class RunStore:
         self,
         tenant: str,
         workflow_id: str | None = None,
-        status: RunStatus | str | None = None,
+        status: RunStatus | str | Sequence[RunStatus | str] | None = None,
         *,
         event_id: str | None = None,
         since: int | None = None,
         until: int | None = None,
+        test: bool | None = None,
         limit: int = 50,
         offset: int = 0,
+        cursor: str | None = None,
     ) -> builtins.list[Run]:
-        """The tenant's runs, newest first, optionally of one workflow, with one status, started by one
-        event (an id `send` returned), created in ``[since, until)`` (epoch milliseconds)."""
+        """The tenant's runs, newest first, optionally of one workflow, with one status (or any of
+        several), started by one event (an id `send` returned), created in ``[since, until)`` (epoch
+        milliseconds), test runs only (`test` true) or none of them (false). Page on with `cursor`
+        (`page` gives the next one) rather than `offset`, which reads every run it skips."""
+        return self.page_sync(
+            tenant,
+            RunFilter(
+                workflow_id=workflow_id,
+                status=statuses(status),
+                event_id=event_id,
+                since=since,
+                until=until,
+                test=test,
+            ),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        ).items
+
+    def page_sync(
+        self, tenant: str, where: RunFilter, *, limit: int = 50, offset: int = 0, cursor: str | None = None
+    ) -> RunListPage:
+        """One page of the tenant's runs that `where` matches, newest first, and the cursor of the next
+        page (None on the last). `FilterError` for a cursor this method did not give."""
         check_tenant(tenant)
-        query = R.select().where(R.c.tenant == tenant)
-        if workflow_id is not None:
-            query = query.where(R.c.workflow_id == workflow_id)
-        if status is not None:
-            query = query.where(R.c.status == RunStatus(status).value)
-        if event_id is not None:
-            query = query.where(R.c.event_id == event_id)
-        if since is not None:
-            query = query.where(R.c.created_at >= since)
-        if until is not None:
-            query = query.where(R.c.created_at < until)
-        query = (
-            query.order_by(R.c.created_at.desc(), R.c.id.desc())
-            .limit(max(1, min(limit, MAX_LIST)))
-            .offset(max(0, offset))
-        )
+        limit = max(1, min(limit, MAX_LIST))
+        query = R.select().where(*where.conditions(tenant))
+        if cursor is not None:
+            query = query.where(before(*decode_cursor(cursor)))
+        query = query.order_by(*NEWEST_FIRST).limit(limit + 1).offset(max(0, offset))
         with self._db.read() as conn:
-            return [run_from_row(row) for row in conn.execute(query).mappings()]
+            rows = conn.execute(query).mappings().all()
+        items = [run_from_row(row) for row in rows[:limit]]
+        following = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return RunListPage(items=items, next_cursor=following)
+
+    page = async_twin(page_sync)
 
     list = async_twin(list_sync)
 
@@ -111,6 +169,47 @@ class RunStore:
         return summaries
 
     summaries = async_twin(summaries_sync)
+
+    def stats_sync(self, tenant: str, workflow_id: str, window: StatsRange | str = "24h") -> RunStats:
+        """A workflow's runs at a glance, over the last 24 hours (per hour) or 7 days (per 6 hours) of the
+        kit's clock: how many runs were created in each slice of time and how many of them failed. Two
+        grouped counts, each from an index alone; the slices are the kit's, in UTC."""
+        check_tenant(tenant)
+        span, bucket = _RANGES[StatsRange(window)]
+        now = self._clock.now_ms()
+        end = (now // bucket + 1) * bucket  # the current slice is the last
+        start = end - span
+        slot = ((R.c.created_at - start) // bucket).label("slot")
+        [failed] = literals(["failed"])
+        window_of = (
+            R.c.tenant == tenant,
+            R.c.workflow_id == workflow_id,
+            R.c.created_at >= start,
+            R.c.created_at < end,
+        )
+        # Two counts, each read from an index alone: all runs along ix_wk_runs_tenant_workflow, the failed
+        # ones along ix_wk_runs_tenant_workflow_status (the status is a literal, so both databases use it).
+        every = sa.select(slot, sa.func.count()).where(*window_of).group_by(slot)
+        failures = sa.select(slot, sa.func.count()).where(*window_of, R.c.status == failed).group_by(slot)
+        with self._db.read() as conn:
+            runs_in = {int(row[0]): int(row[1]) for row in conn.execute(every)}
+            failed_in = {int(row[0]): int(row[1]) for row in conn.execute(failures)}
+        buckets = [
+            StatsBucket(start=start + i * bucket, runs=runs_in.get(i, 0), failed=failed_in.get(i, 0))
+            for i in range(span // bucket)
+        ]
+        total = sum(b.runs for b in buckets)
+        failed_total = sum(b.failed for b in buckets)
+        return RunStats(
+            range=StatsRange(window),
+            bucket_ms=bucket,
+            buckets=buckets,
+            runs=total,
+            failed=failed_total,
+            failure_rate=failed_total / total if total else 0.0,
+        )
+
+    stats = async_twin(stats_sync)
 
     def get_sync(self, tenant: str, run_id: str) -> Run:
         """The run with its timeline: every action of the workflow in order, each with its status,
@@ -215,6 +314,59 @@ class RunStore:
 
     start = async_twin(start_sync)
 
+    def bulk_cancel_sync(
+        self,
+        tenant: str,
+        *,
+        workflow_id: str | None = None,
+        status: RunStatus | str | Sequence[RunStatus | str] | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        test: bool | None = None,
+        if_: str | None = None,
+    ) -> Operation:
+        """Cancel every run of the tenant that has not ended and that the filter matches (see `bulk_replay`
+        for the filter), in the workers, in small batches; returns the operation at once (`operation`
+        reports its progress). `FilterError` (with the field's path) for a filter it cannot use: an
+        expression that does not compile or reads anything but ``event``, only ended statuses."""
+        bulk = _bulk(workflow_id, status, since, until, test, if_, ReplayVersion.OWN)
+        created = operations.create(self._db, tenant, OperationKind.CANCEL, bulk, self._clock.now_ms())
+        self._notify()
+        return created
+
+    bulk_cancel = async_twin(bulk_cancel_sync)
+
+    def bulk_replay_sync(
+        self,
+        tenant: str,
+        *,
+        workflow_id: str | None = None,
+        status: RunStatus | str | Sequence[RunStatus | str] | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        test: bool | None = None,
+        if_: str | None = None,
+        version: ReplayVersion | str = ReplayVersion.OWN,
+    ) -> Operation:
+        """Start a new run for the event of every run the filter matches: runs of one workflow (or any),
+        with one of these statuses (or any), created in ``[since, until)`` (epoch ms), test runs or not,
+        whose event satisfies the CEL expression `if_` (it reads ``event``: ``event.data.plan ==
+        "pro"``). Each new run is on its source's own version (``version="own"``) or on the workflow's
+        latest published one (``"latest"``), and records its source as ``rerun_of``. Done by the workers
+        in small batches, each run once; returns the operation at once."""
+        bulk = _bulk(workflow_id, status, since, until, test, if_, ReplayVersion(version))
+        created = operations.create(self._db, tenant, OperationKind.REPLAY, bulk, self._clock.now_ms())
+        self._notify()
+        return created
+
+    bulk_replay = async_twin(bulk_replay_sync)
+
+    def operation_sync(self, tenant: str, operation_id: str) -> Operation:
+        """A bulk operation and its progress: matched, done, failed, and its state (running or completed)."""
+        return operations.get(self._db, tenant, operation_id)
+
+    operation = async_twin(operation_sync)
+
     # -- internals -------------------------------------------------------------------------------
 
     def _row(self, conn: sa.Connection, tenant: str, run_id: str) -> Any:
@@ -314,6 +466,26 @@ def _summary_queries(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
         .group_by(R.c.workflow_id)
     )
     return last_runs, failures
+
+
+def _bulk(
+    workflow_id: str | None,
+    status: RunStatus | str | Sequence[RunStatus | str] | None,
+    since: int | None,
+    until: int | None,
+    test: bool | None,
+    if_: str | None,
+    version: ReplayVersion,
+) -> BulkFilter:
+    return BulkFilter(
+        workflow_id=workflow_id,
+        status=statuses(status),
+        since=since,
+        until=until,
+        test=test,
+        if_=if_,
+        version=version,
+    )
 
 
 def _still(run: Run, timeout: float) -> TimeoutError:

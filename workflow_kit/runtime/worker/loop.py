@@ -7,6 +7,10 @@ looks again at the next due time or after `poll_ms` (SQLite workers of other pro
 
 Every worker also fires cron ticks: it wakes at the next tick of any workflow and fires the ticks due
 in its claim transaction; a conditional update makes sure one worker fires each (see schedules.py).
+
+And every worker works off bulk operations (cancel or replay many runs, see operations.py) in a loop of
+its own: one small batch per transaction, with a pause between two batches, so the other writes of the
+process (other tenants' runs) go in between.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from ...runner import RunDriver
 from ...signals import Interrupted, JournalUnavailable, ReloadRun, StaleRun
 from ...step import MAX_STEPS_PER_RUN, MAX_STEPS_TOTAL, StepBudget
 from ...workflow import load_workflow
+from .. import operations
+from ..lifecycle.effects import Context
 from ..models import RunStatus
 from ..rules.settings import WorkflowSettings, duration_ms
 from ..storage.announce import DUE_CHANNEL
@@ -39,6 +45,11 @@ from .journal import RunJournalStore
 
 _LOG = logging.getLogger("workflow_kit.worker")
 GRAPH_CACHE_SIZE = 256
+OPERATION_PAUSE_MS = 5
+"""Between two batches of a bulk operation, at least (and at least as long as the batch took): room for
+this process's other writes."""
+OPERATION_IDLE_MS = 100
+"""With no bulk operation to work on, the least time between two looks for one."""
 
 
 class _DbJournal:
@@ -75,6 +86,8 @@ class Worker:
     - `lease_ms`: how long a claimed run stays this worker's without a heartbeat; after a crash,
       another worker takes the run over once the lease expires.
     - `poll_ms`: the longest sleep between looks at the database (other processes' events).
+    - `operation_batch`, `operation_pause_ms`: the runs a bulk operation handles per transaction, and the
+      pause between two of its transactions.
     """
 
     def __init__(
@@ -86,6 +99,8 @@ class Worker:
         poll_ms: int = 1_000,
         shutdown_grace_ms: int = 10_000,
         name: str | None = None,
+        operation_batch: int = operations.BATCH,
+        operation_pause_ms: int = OPERATION_PAUSE_MS,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -109,6 +124,10 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: ThreadPoolExecutor | None = None
         self._outage = False
+        self.operation_batch = operation_batch
+        self.operation_pause_ms = operation_pause_ms
+        self._operations_due = asyncio.Event()
+        self._operations_ctx = Context(host.db.dialect, host.settings)
 
     async def __aenter__(self) -> Worker:
         self.start()
@@ -123,7 +142,11 @@ class Worker:
         # step never waits behind (or holds up) anything else that uses the loop's default pool.
         self._handlers = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"wk-{self.name}")
         self.host.attach(self, loop, self._wakeup)
-        self._tasks = [loop.create_task(self._claim_loop()), loop.create_task(self._heartbeat())]
+        self._tasks = [
+            loop.create_task(self._claim_loop()),
+            loop.create_task(self._heartbeat()),
+            loop.create_task(self._operations()),
+        ]
         if self.host.db.dialect == "postgresql":
             self._tasks.append(loop.create_task(self._listen()))
 
@@ -132,6 +155,7 @@ class Worker:
         then hand any still executing back to the database for another worker."""
         self._stopping = True
         self._wakeup.set()
+        self._operations_due.set()
         pending = [task for _, task in self._active.values()]
         if pending:
             await asyncio.wait(pending, timeout=self.shutdown_grace_ms / 1000)
@@ -179,6 +203,7 @@ class Worker:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
+            self._operations_due.set()  # whatever woke the worker may be a new bulk operation
             free = self.concurrency - len(self._active)
             claimed: list[LoadedRun] = []
             self._claiming = True  # until the claimed runs are in _active, `idle` must not trust it
@@ -208,6 +233,44 @@ class Worker:
             if free > 0 and len(claimed) == free:
                 continue  # there may be more due
             await self._sleep()
+
+    async def _operations(self) -> None:
+        """Work off bulk operations, a batch at a time (see operations.py); when there is none, sleep until
+        the worker is woken (a new operation notifies, as new runs do) or `poll_ms` has passed."""
+        failing = False
+        while not self._stopping:
+            self._operations_due.clear()
+            began = asyncio.get_running_loop().time()
+            try:
+                stepped = await asyncio.to_thread(
+                    operations.step,
+                    self._operations_ctx,
+                    self.host.db,
+                    self.host.clock.now_ms(),
+                    batch=self.operation_batch,
+                )
+                failing = False
+            except (Exception, JournalUnavailable):
+                if not failing:  # once until a batch goes through again (a database outage: not once a look)
+                    _LOG.exception("worker %s: a bulk operation's batch failed; retrying", self.name)
+                failing = True
+                stepped = operations.Stepped()
+            for run_id in stepped.cancelled:
+                self.cancelled(run_id)
+            if stepped.woke:
+                self.host.notify()
+            if stepped.worked:
+                # as long a pause as the batch took (at least operation_pause_ms): a bulk operation has
+                # at most half of this worker's time, and a run of another tenant waits one batch at most
+                took = asyncio.get_running_loop().time() - began
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._halt.wait(), timeout=max(self.operation_pause_ms / 1000, took))
+                continue
+            # At most one look per OPERATION_IDLE_MS however often the worker is woken (by every run that ends).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), timeout=OPERATION_IDLE_MS / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._operations_due.wait(), timeout=self.poll_ms / 1000)
 
     async def _sleep(self) -> None:
         timeout = self.poll_ms / 1000

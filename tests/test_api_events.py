@@ -1,0 +1,73 @@
+"""The editor API's events view: received events paged by cursor, each with the runs it started; an event's
+runs (started and resumed); from a run, its event. Through a TestClient with an in-process worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import Api
+from helpers import action, edge, workflow
+from test_api_runs import create_workflow, send, wait_run
+
+ECHO = workflow([action("a", "echo", x="!ref($.event.data.x)")], [edge("$source", "a")])
+
+
+def events_page(api: Api, **params: Any) -> dict[str, Any]:
+    listed = api.client.get("/api/events", headers=api.headers(), params=params)
+    assert listed.status_code == 200, listed.text
+    body: dict[str, Any] = listed.json()
+    return body
+
+
+def test_events_page_by_cursor_and_link_to_the_runs_they_started(api: Api) -> None:
+    first = create_workflow(api, ECHO, "app/echo", name="First")
+    second = create_workflow(api, ECHO, "app/echo", name="Second")
+    sent = [send(api, "app/echo", {"x": n}) for n in range(3)] + [send(api, "app/nothing")]
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(10):
+        page = events_page(api, limit=3, **({"cursor": cursor} if cursor else {}))
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    # every event once, newest first (with the workflow/run.* events the runs' ends send, if some ended)
+    mine = [e for e in seen if not e["name"].startswith("workflow/")]
+    assert [e["id"] for e in mine] == sent[::-1]
+    assert len({e["id"] for e in seen}) == len(seen)
+    seen = mine
+    assert seen[0]["runs"] == []  # no workflow listens to app/nothing
+    for event in seen[1:]:
+        assert sorted(r["workflow_id"] for r in event["runs"]) == sorted([first, second])
+        assert all(r["test"] is False for r in event["runs"])
+    for run in seen[1]["runs"]:
+        finished = wait_run(api, run["id"])
+        assert finished["event"]["data"] == {"x": 2}
+        # from a run, its event: the runs list filters by event
+        by_event = api.client.get("/api/runs", headers=api.headers(), params={"event_id": seen[1]["id"]}).json()
+        assert run["id"] in [r["id"] for r in by_event["items"]]
+    bad = api.client.get("/api/events", headers=api.headers(), params={"cursor": "????"})
+    assert bad.status_code == 422 and bad.json()["path"] == "cursor", bad.text
+
+
+def test_an_event_lists_the_runs_it_started_and_resumed(api: Api) -> None:
+    alone = send(api, "app/order")
+    assert api.client.get(f"/api/events/{alone}/runs", headers=api.headers()).json() == {"started": [], "resumed": []}
+    waiting = workflow(
+        [action("w", "builtin:wait_for_event", event="app/approved", timeout="1h")], [edge("$source", "w")]
+    )
+    waits = create_workflow(api, waiting, "app/order", name="Approval")
+    order = send(api, "app/order")
+    links = api.client.get(f"/api/events/{order}/runs", headers=api.headers())
+    assert links.status_code == 200, links.text
+    [run] = links.json()["started"]
+    assert run["workflow_id"] == waits and links.json()["resumed"] == []
+    wait_run(api, run["id"], lambda r: r["status"] == "waiting")
+    approval = send(api, "app/approved")
+    assert wait_run(api, run["id"])["status"] == "completed"
+    resumed = api.client.get(f"/api/events/{approval}/runs", headers=api.headers()).json()
+    assert resumed["started"] == [] and [r["id"] for r in resumed["resumed"]] == [run["id"]]
+    other = api.client.get(f"/api/events/{order}/runs", headers=api.headers("globex", "bob"))
+    assert other.status_code == 404
+    missing = api.client.get("/api/events/no-such-event/runs", headers=api.headers())
+    assert missing.status_code == 404

@@ -1,0 +1,179 @@
+"""Bulk operations (operations.py) on both databases: the filter is checked before anything is stored, the
+work goes in batches from a cursor, a crash in the middle of a batch resumes it and no run is handled twice,
+an expression over the event narrows it, replays start new runs of the sources, and a worker works it off."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from helpers import chain
+
+from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.runtime import operations
+from workflow_kit.runtime.lifecycle.effects import Context
+from workflow_kit.runtime.models import FilterError, RunStatus
+from workflow_kit.runtime.operations import Operation, OperationState
+from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.worker.loop import Worker
+from workflow_kit.timeutil import VirtualClock
+
+TENANT, OTHER = "acme", "globex"
+
+
+class Crash(Exception):
+    """A worker dying in the middle of a batch."""
+
+
+def _setup(kit: WorkflowKit) -> tuple[str, str]:
+    @kit.action(kind="noop")
+    async def noop(ctx: ActionContext) -> str:
+        return "done"
+
+    first = kit.workflows.create_sync(TENANT, name="Orders", trigger="app/order", workflow=chain("a")).id
+    second = kit.workflows.create_sync(TENANT, name="Mail", trigger="app/mail", workflow=chain("a")).id
+    kit.workflows.create_sync(OTHER, name="Orders", trigger="app/order", workflow=chain("a"))
+    return first, second
+
+
+async def _orders(kit: WorkflowKit, clock: VirtualClock, count: int, tenant: str = TENANT) -> None:
+    """`count` queued runs of the tenant's Orders workflow, a second apart, plans alternating free and pro."""
+    for n in range(count):
+        await kit.send(tenant, {"name": "app/order", "data": {"n": n, "plan": "pro" if n % 2 else "free"}})
+        clock.advance(timedelta(seconds=1))
+
+
+def _step(kit: WorkflowKit, batch: int = 3, crash: bool = False) -> operations.Stepped:
+    def boom() -> None:
+        raise Crash
+
+    ctx = Context(kit.db.dialect, kit._settings)
+    return operations.step(ctx, kit.db, kit.clock.now_ms(), batch=batch, crash=boom if crash else None)
+
+
+def _cancelled_events(kit: WorkflowKit) -> int:
+    with kit.db.read() as conn:
+        query = sa.select(sa.func.count()).where(schema.events.c.name == "workflow/run.cancelled")
+        return int(conn.execute(query.select_from(schema.events)).scalar_one())
+
+
+async def test_a_bulk_cancel_works_in_batches_and_touches_only_what_matches(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    orders, mail = _setup(kit)
+    await _orders(kit, clock, 7)
+    await _orders(kit, clock, 2, tenant=OTHER)
+    await kit.send(TENANT, {"name": "app/mail", "data": {}})
+    operation = await kit.runs.bulk_cancel(TENANT, workflow_id=orders)
+    assert (operation.state, operation.matched, operation.done) == (OperationState.RUNNING, 7, 0)
+    progress = [_step(kit).worked for _ in range(4)]
+    assert progress == [True, True, True, False]  # 3 + 3 + 1, then nothing left to do
+    done = await kit.runs.operation(TENANT, operation.id)
+    assert (done.state, done.matched, done.done, done.failed) == (OperationState.COMPLETED, 7, 7, 0)
+    assert {r.status for r in await kit.runs.list(TENANT, orders)} == {RunStatus.CANCELLED}
+    assert {r.status for r in await kit.runs.list(TENANT, mail)} == {RunStatus.QUEUED}
+    assert {r.status for r in await kit.runs.list(OTHER)} == {RunStatus.QUEUED}
+    assert _cancelled_events(kit) == 7
+    with pytest.raises(Exception, match="no operation"):
+        await kit.runs.operation(OTHER, operation.id)  # another tenant's operation is not found
+
+
+async def test_a_crash_in_the_middle_of_a_batch_resumes_and_cancels_each_run_once(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    orders, _ = _setup(kit)
+    await _orders(kit, clock, 5)
+    operation = await kit.runs.bulk_cancel(TENANT, workflow_id=orders)
+    assert _step(kit).worked
+    with pytest.raises(Crash):
+        _step(kit, crash=True)  # the second batch dies before its commit: nothing of it stays
+    halfway = await kit.runs.operation(TENANT, operation.id)
+    assert (halfway.state, halfway.done) == (OperationState.RUNNING, 3)
+    assert sum(r.status == RunStatus.CANCELLED for r in await kit.runs.list(TENANT)) == 3
+    while _step(kit).worked:
+        pass
+    done = await kit.runs.operation(TENANT, operation.id)
+    assert (done.state, done.matched, done.done) == (OperationState.COMPLETED, 5, 5)
+    assert _cancelled_events(kit) == 5  # each run ended (and announced it) once
+
+
+async def test_an_expression_over_the_event_narrows_the_runs(kit: WorkflowKit, clock: VirtualClock) -> None:
+    orders, _ = _setup(kit)
+    await _orders(kit, clock, 6)
+    operation = await kit.runs.bulk_cancel(TENANT, workflow_id=orders, if_='event.data.plan == "pro"')
+    assert operation.matched == 6  # what the database found; the expression is applied batch by batch
+    while _step(kit, batch=4).worked:
+        pass
+    done = await kit.runs.operation(TENANT, operation.id)
+    assert (done.matched, done.done) == (3, 3)
+    runs = await kit.runs.list(TENANT, orders)
+    assert {r.event["data"]["plan"] for r in runs if r.status == RunStatus.CANCELLED} == {"pro"}
+    assert {r.event["data"]["plan"] for r in runs if r.status == RunStatus.QUEUED} == {"free"}
+
+
+async def test_a_filter_the_kit_cannot_use_is_refused_with_its_path(kit: WorkflowKit) -> None:
+    _setup(kit)
+    with pytest.raises(FilterError) as syntax:
+        await kit.runs.bulk_cancel(TENANT, if_="event.data.plan ==")
+    assert syntax.value.path == "if"
+    with pytest.raises(FilterError) as unknown:
+        await kit.runs.bulk_cancel(TENANT, if_="state.x == 1")
+    assert unknown.value.path == "if" and "state" in str(unknown.value)
+    with pytest.raises(FilterError) as ended:
+        await kit.runs.bulk_cancel(TENANT, status=["failed", "completed"])
+    assert ended.value.path == "status"
+    with pytest.raises(FilterError) as backwards:
+        await kit.runs.bulk_replay(TENANT, since=2_000, until=1_000)
+    assert backwards.value.path == "until"
+    with kit.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.operations)).scalar_one() == 0
+
+
+async def test_a_bulk_replay_starts_one_new_run_per_source_and_never_two(kit: WorkflowKit, clock: VirtualClock) -> None:
+    orders, _ = _setup(kit)
+    await _orders(kit, clock, 4)
+    sources = {r.id for r in await kit.runs.list(TENANT)}
+    operation = await kit.runs.bulk_replay(TENANT, workflow_id=orders, version="latest")
+    assert _step(kit).worked
+    with pytest.raises(Crash):
+        _step(kit, crash=True)
+    while _step(kit).worked:
+        pass
+    done = await kit.runs.operation(TENANT, operation.id)
+    assert (done.state, done.matched, done.done, done.failed) == (OperationState.COMPLETED, 4, 4, 0)
+    runs = await kit.runs.list(TENANT, orders)
+    replays = [r for r in runs if r.rerun_of is not None]
+    assert sorted(r.rerun_of for r in replays if r.rerun_of) == sorted(sources)
+    by_id = {r.id: r for r in runs}
+    assert all(r.event == by_id[r.rerun_of].event and r.version == 1 for r in replays if r.rerun_of)
+
+
+async def test_a_worker_works_an_operation_off(kit: WorkflowKit, clock: VirtualClock, worker: Worker) -> None:
+    @kit.action(kind="nap")
+    async def nap(ctx: ActionContext) -> str:
+        await ctx.step.sleep("nap", timedelta(hours=1))
+        return "rested"
+
+    naps = kit.workflows.create_sync(TENANT, name="Naps", trigger="app/nap", workflow=chain("a", kind="nap")).id
+    nothing = await kit.runs.bulk_cancel(TENANT, workflow_id=naps)
+    assert (nothing.state, nothing.matched) == (OperationState.COMPLETED, 0)  # nothing to do: done at once
+    await kit.send(TENANT, [{"name": "app/nap", "data": {"n": n}} for n in range(5)])
+    await worker.idle()
+    assert {r.status for r in await kit.runs.list(TENANT)} == {RunStatus.SLEEPING}
+    operation = await kit.runs.bulk_cancel(TENANT, workflow_id=naps, status=["sleeping", "waiting"])
+    done = await _until_completed(kit, operation)
+    assert (done.matched, done.done) == (5, 5)
+    assert {r.status for r in await kit.runs.list(TENANT)} == {RunStatus.CANCELLED}
+
+
+async def _until_completed(kit: WorkflowKit, operation: Operation, timeout: float = 20.0) -> Operation:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        current = await kit.runs.operation(TENANT, operation.id)
+        if current.state == OperationState.COMPLETED:
+            return current
+        assert loop.time() < deadline, f"the operation stayed {current}"
+        await asyncio.sleep(0.02)

@@ -1,0 +1,279 @@
+"""Bulk actions over a tenant's runs: cancel or replay every run a filter matches (``kit.runs.bulk_cancel``,
+``kit.runs.bulk_replay``; ``POST /api/runs/bulk-cancel``), as an operation that the workers work off.
+
+`create` checks the filter (its expression compiled and checked, so a bad one is refused before anything
+is stored), counts the runs it matches and stores the operation in ``wk_operations``; the caller gets its
+id at once. The work is done by `step`, which every worker calls in a loop of its own: one batch of at
+most `BATCH` runs, newest first from the operation's cursor, in one short transaction that also moves the
+cursor and the counts. So:
+
+- a crash in the middle of a batch rolls the whole batch back, and the next step does it again from the
+  same cursor: the operation resumes, and no run is handled twice (a replayed run is a new run whose
+  ``rerun_of`` is its source, created in the transaction that moves the cursor past the source);
+- on PostgreSQL a batch locks its operation's row (``FOR UPDATE SKIP LOCKED``): two workers never work on
+  the same operation at once, and take different operations side by side; SQLite has one writer anyway;
+- the operation that waited longest goes next (by ``updated_at``), so the operations of several tenants
+  take turns, and every batch is short: the workers' other writes (other tenants' runs) go between two
+  batches.
+
+Statuses change through the lifecycle only: cancelling is `settle.cancel` (idempotent: an ended run stays
+as it is), replaying is `start.start_run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import expressions
+from ..errors import ExpressionError
+from ..events import new_id
+from ..tenancy import check_tenant
+from .lifecycle import settle
+from .lifecycle.effects import Context
+from .lifecycle.runs import OPEN
+from .lifecycle.start import new_run, start_run
+from .models import FilterError, NotFoundError, RunStatus
+from .storage import schema
+from .storage.db import Database
+from .storage.run_filter import NEWEST_FIRST, RunFilter, before
+
+OP, R, V, W = schema.operations, schema.runs, schema.workflow_versions, schema.workflows
+BATCH = 25
+"""Runs handled in one transaction: small, so that a bulk action never holds the database for long."""
+EXPRESSION_VARIABLES = ("event",)
+_ANY_RUNNING = sa.select(OP.c.id).where(OP.c.state == "running").limit(1)
+CANCEL_REASON = "cancelled in bulk"
+
+
+class OperationKind(StrEnum):
+    CANCEL = "cancel"
+    REPLAY = "replay"
+
+
+class OperationState(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class ReplayVersion(StrEnum):
+    OWN = "own"
+    """Each run's own version (a test run's draft snapshot included)."""
+    LATEST = "latest"
+    """The workflow's latest published version."""
+
+
+class BulkFilter(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """The runs a bulk action applies to (as stored with the operation): those of one workflow (or any),
+    with one of some statuses (or any; a cancel takes only runs that have not ended), created in
+    ``[since, until)``, test runs or not, whose event satisfies the CEL expression `if_` (JSON ``if``;
+    it reads ``event``)."""
+
+    workflow_id: str | None = None
+    status: tuple[RunStatus, ...] = ()
+    since: int | None = None
+    until: int | None = None
+    test: bool | None = None
+    if_: str | None = msgspec.field(default=None, name="if")
+    version: ReplayVersion = ReplayVersion.OWN
+    """Replay only: on which version the new runs start."""
+
+    def runs(self) -> RunFilter:
+        return RunFilter(
+            workflow_id=self.workflow_id, status=self.status, since=self.since, until=self.until, test=self.test
+        )
+
+
+class Operation(msgspec.Struct, kw_only=True):
+    """A bulk action and how far it got: `matched` runs to handle (the runs the filter found, less those
+    its expression turned down so far; once it has completed, exactly the runs it handled), `done`
+    (cancelled, or replayed), `failed` (could not be: a replay on the latest version of a workflow that
+    has none published)."""
+
+    id: str
+    kind: OperationKind
+    state: OperationState
+    matched: int
+    done: int
+    failed: int
+    filter: BulkFilter
+    created_at: int
+    ended_at: int | None = None
+
+
+def create(db: Database, tenant: str, kind: OperationKind, bulk: BulkFilter, now: int) -> Operation:
+    """Check the filter, count the runs it matches, and store the operation (completed at once if it
+    matches none). `FilterError` (with the field's path) for a filter the kit cannot use."""
+    check_tenant(tenant)
+    if bulk.if_ is not None:
+        try:
+            expressions.check(bulk.if_, EXPRESSION_VARIABLES)
+        except ExpressionError as exc:
+            where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
+            raise FilterError("if", f"{exc.reason}{where}") from None
+    if bulk.since is not None and bulk.until is not None and bulk.since >= bulk.until:
+        raise FilterError("until", "the end of the time range must come after its start")
+    if kind == OperationKind.CANCEL:
+        wanted = set(bulk.status) or set(OPEN)
+        cancellable = tuple(s for s in OPEN if s in wanted)
+        if not cancellable:
+            raise FilterError("status", "these runs have ended: only runs that have not ended can be cancelled")
+        bulk = msgspec.structs.replace(bulk, status=cancellable)
+    # Runs created from now on (replays of this very operation among them) are not its business.
+    until = now + 1 if bulk.until is None else min(bulk.until, now + 1)
+    bulk = msgspec.structs.replace(bulk, until=until)
+    with db.write() as conn:
+        matched = conn.execute(sa.select(sa.func.count()).select_from(R).where(*bulk.runs().conditions(tenant)))
+        count = int(matched.scalar_one())
+        row = {
+            "id": new_id(now),
+            "tenant": tenant,
+            "kind": kind.value,
+            "filter": msgspec.to_builtins(bulk),
+            "state": (OperationState.RUNNING if count else OperationState.COMPLETED).value,
+            "cursor_created_at": None,
+            "cursor_id": None,
+            "matched": count,
+            "done": 0,
+            "failed": 0,
+            "created_at": now,
+            "updated_at": now,
+            "ended_at": None if count else now,
+        }
+        conn.execute(OP.insert(), [row])
+    return _operation(row)
+
+
+def get(db: Database, tenant: str, operation_id: str) -> Operation:
+    """The operation and its progress; `NotFoundError` if the tenant has none of that id."""
+    check_tenant(tenant)
+    with db.read() as conn:
+        row = conn.execute(OP.select().where(OP.c.id == operation_id, OP.c.tenant == tenant)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no operation {operation_id!r}")
+    return _operation(row)
+
+
+@dataclass
+class Stepped:
+    """What one `step` did: whether it found work, whether runs became due, and the runs it cancelled."""
+
+    worked: bool = False
+    woke: bool = False
+    cancelled: list[str] = field(default_factory=list)
+
+
+def step(
+    ctx: Context, db: Database, now: int, *, batch: int = BATCH, crash: Callable[[], None] | None = None
+) -> Stepped:
+    """Work one batch of the operation that waited longest, in one transaction (see the module
+    docstring). `crash` (tests) is called after the batch's work and before its commit."""
+    result = Stepped()
+    with db.read() as conn:  # most of the time there is none: a read costs less than taking the writer's turn
+        if conn.execute(_ANY_RUNNING).first() is None:
+            return result
+    with db.write() as conn:
+        pick = OP.select().where(OP.c.state == OperationState.RUNNING.value).order_by(OP.c.updated_at, OP.c.id).limit(1)
+        if db.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        row = conn.execute(pick).mappings().first()
+        if row is None:
+            return result
+        result.worked = True
+        operation = _operation(row)
+        bulk = operation.filter
+        query = R.select().where(*bulk.runs().conditions(row["tenant"]))
+        if row["cursor_id"] is not None:
+            query = query.where(before(row["cursor_created_at"], row["cursor_id"]))
+        candidates = conn.execute(query.order_by(*NEWEST_FIRST).limit(batch)).mappings().all()
+        condition = expressions.compile_expression(bulk.if_) if bulk.if_ is not None else None
+        chosen = [run for run in candidates if condition is None or _holds(condition, run["event"])]
+        matched = operation.matched - (len(candidates) - len(chosen))
+        done, failed = operation.done, operation.failed
+        if operation.kind == OperationKind.CANCEL:
+            ids = [run["id"] for run in chosen]
+            if ids:
+                result.woke = settle.cancel(ctx, conn, ids, CANCEL_REASON, now).woke
+                result.cancelled = ids
+            done += len(ids)
+        else:
+            replayed, missing = _replay(ctx, conn, chosen, bulk.version, now)
+            done, failed = done + replayed, failed + missing
+            result.woke = replayed > 0
+        values: dict[str, Any] = {"matched": matched, "done": done, "failed": failed, "updated_at": now}
+        if candidates:
+            values |= {"cursor_created_at": candidates[-1]["created_at"], "cursor_id": candidates[-1]["id"]}
+        if len(candidates) < batch:
+            values |= {"state": OperationState.COMPLETED.value, "ended_at": now, "matched": done + failed}
+        conn.execute(OP.update().where(OP.c.id == operation.id).values(**values))
+        if crash is not None:
+            crash()
+    return result
+
+
+def _holds(condition: expressions.Expression, event: dict[str, Any]) -> bool:
+    """Whether the run's event satisfies the operation's expression (an error, or not a boolean: no)."""
+    try:
+        return expressions.evaluate(condition, {"event": event}) is True
+    except ExpressionError:
+        return False
+
+
+def _replay(
+    ctx: Context, conn: Connection, sources: Sequence[Any], version: ReplayVersion, now: int
+) -> tuple[int, int]:
+    """Start a new run of each source run (same event, on its own version or the latest published);
+    how many started, and how many could not (no published version)."""
+    latest: dict[str, tuple[str, int] | None] = {}
+    started = missing = 0
+    for source in sources:
+        if version == ReplayVersion.OWN:
+            pinned: tuple[str, int | None] | None = (source["version_id"], source["version_number"])
+        else:
+            workflow_id = source["workflow_id"]
+            if workflow_id not in latest:
+                found = conn.execute(
+                    sa.select(V.c.id, V.c.number)
+                    .join(W, sa.and_(W.c.id == V.c.workflow_id, W.c.published_version == V.c.number))
+                    .where(W.c.id == workflow_id, W.c.tenant == source["tenant"])
+                ).first()
+                latest[workflow_id] = (found.id, found.number) if found is not None else None
+            pinned = latest[workflow_id]
+        if pinned is None:
+            missing += 1
+            continue
+        run = new_run(
+            tenant=source["tenant"],
+            workflow_id=source["workflow_id"],
+            version_id=pinned[0],
+            version_number=pinned[1],
+            event=source["event"],
+            event_id=source["event_id"],
+            now=now,
+            rerun_of=source["id"],
+            batch=source["batch"],
+            trigger=source["trigger"],
+        )
+        start_run(ctx, conn, run)
+        started += 1
+    return started, missing
+
+
+def _operation(row: Any) -> Operation:
+    return Operation(
+        id=row["id"],
+        kind=OperationKind(row["kind"]),
+        state=OperationState(row["state"]),
+        matched=row["matched"],
+        done=row["done"],
+        failed=row["failed"],
+        filter=msgspec.convert(row["filter"], BulkFilter),
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+    )
