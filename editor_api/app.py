@@ -29,7 +29,7 @@ from .auth import Authenticator
 from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
-from .routes import actions, events, runs, workflows
+from .routes import actions, events, runs, step_tests, workflows
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -86,6 +86,7 @@ def create_app(
         events.send_events,
         events.list_events,
         events.get_event,
+        events.list_event_types,
         runs.list_runs,
         runs.get_run,
         runs.get_run_workflow,
@@ -108,6 +109,7 @@ def create_app(
         workflows.disable_workflow,
         workflows.export_workflow,
         workflows.test_workflow,
+        step_tests.test_step,
     ]
     if demo:
         handlers.append(demo_token)

@@ -5,6 +5,7 @@
 
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
+import type { EventTypeDef, StepTestResult } from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -214,6 +215,17 @@ export class Api {
   async rerun(id: string, fromFailedStep: boolean): Promise<string> {
     const body = { from_failed_step: fromFailedStep };
     return (await this.call<{ run_id: string }>("POST", `/api/runs/${encodeURIComponent(id)}/rerun`, body)).run_id;
+  }
+
+  /** The declared event types: each one's data schema and examples. */
+  eventTypes(): Promise<EventTypeDef[]> {
+    return this.call("GET", "/api/event-types");
+  }
+
+  /** Try one step of the workflow (the unsaved instance when given) against a sample event; the
+   * upstream outputs not given come from the draft's kept samples, else the latest run. Nothing is stored. */
+  testStep(id: string, request: { action_id: string; event?: { name: string; data: Json }; workflow?: Workflow; state?: JsonObject }): Promise<StepTestResult> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/test-step`, request);
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */
