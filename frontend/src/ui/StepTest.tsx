@@ -91,7 +91,7 @@ export function StepTest({ api, workflowId, workflow, action, definition, sample
       )}
       {failure && <div className="wk-problems" role="alert">The test could not run: {failure}</div>}
       {result && (
-        <div role="status" aria-label="Test result">
+        <div role="status" aria-label="Test result" style={{ marginTop: 8 }}>
           <div>
             <strong>{result.error ? "It failed" : "It worked"}</strong>
             <span className="wk-help"> · took {durationText(result.duration_ms)}</span>

@@ -162,7 +162,7 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
               return (
                 <li key={index}>
                   <button type="button" className="wk-row" aria-pressed={text === sample} onClick={() => onSample(text)}>
-                    <span>Example {index + 1}{text === sample ? " (in use)" : ""}</span>
+                    <span style={{ whiteSpace: "nowrap" }}>Example {index + 1}{text === sample ? " (in use)" : ""}</span>
                     <span className="wk-help">{exampleSummary(example.data)}</span>
                   </button>
                 </li>
