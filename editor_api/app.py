@@ -29,7 +29,7 @@ from .auth import Authenticator
 from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
-from .routes import actions, events, operations, runs, workflows
+from .routes import actions, events, operations, runs, step_tests, workflows
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -88,6 +88,7 @@ def create_app(
         events.get_event,
         events.get_event_runs,
         operations.get_operation,
+        events.list_event_types,
         runs.list_runs,
         runs.bulk_cancel,
         runs.bulk_replay,
@@ -113,6 +114,7 @@ def create_app(
         workflows.disable_workflow,
         workflows.export_workflow,
         workflows.test_workflow,
+        step_tests.test_step,
     ]
     if demo:
         handlers.append(demo_token)

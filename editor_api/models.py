@@ -248,10 +248,54 @@ class EventRuns(EventLinks, kw_only=True):
 
 
 class TestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A sample event for a test run of the draft (default: the first trigger's event with empty data, or
-    for a cron trigger a ``workflow/scheduled.timer`` event for now)."""
+    """A sample event for a test run of the draft (default: the first trigger's event with the first
+    example of its declared type, or empty data; for a cron trigger a ``workflow/scheduled.timer`` event
+    for now)."""
 
     event: Event | None = None
+
+
+# -- testing one step ("Test this step") -------------------------------------------------------------
+
+
+STATE_DESCRIPTION = (
+    "The outputs of upstream steps, by step id, that its inputs may read. Any not given comes from the"
+    " draft's kept sample outputs (`metadata.sample_outputs` of the instance), else from the workflow's"
+    " latest run."
+)
+
+
+class StepTestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Try one step of the draft (or of the unsaved instance in `workflow`) once, against a sample
+    `event` (default: as a test run's) and the outputs of the steps before it. Nothing is stored."""
+
+    action_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    event: Event | None = None
+    state: Annotated[dict[str, Any] | None, msgspec.Meta(description=STATE_DESCRIPTION)] = None
+    workflow: Annotated[
+        dict[str, Any] | None, msgspec.Meta(description="The instance being edited (default: the stored draft)")
+    ] = None
+
+
+class StepTestResult(msgspec.Struct, kw_only=True):
+    """How the tried step ended: its `output`, or an `error` in words for end users (never a traceback);
+    `duration_ms` its handler's time; its `inputs` as resolved; the events it would have sent (a test
+    sends none); inside a "for each" loop, the sample `item` it saw; the earlier steps it read without
+    their outputs (`unsampled`)."""
+
+    output: Any
+    error: str | None
+    duration_ms: int
+    inputs: dict[str, Any] | None
+    sent_events: list[dict[str, Any]]
+    item: Any = None
+    unsampled: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="The earlier steps (ids) its inputs read whose outputs were neither given, kept, nor in"
+            " the latest run: they read as null"
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class RunId(msgspec.Struct):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -151,9 +151,45 @@ LINKEDIN_PROMPT = "Write two LinkedIn posts announcing this article, one per lin
 TWEET_PROMPT = "Write three tweets announcing this article, one per line."
 
 
+class PostEvent(msgspec.Struct):
+    """What the CMS sends when a post changes: the post's id and its status now."""
+
+    id: Annotated[int, msgspec.Meta(description="The post's id")]
+    status: Annotated[str, msgspec.Meta(description="draft, under review or published")]
+
+
+class ApprovalEvent(msgspec.Struct):
+    """An editor approved the AI revision of a post."""
+
+    id: Annotated[int, msgspec.Meta(description="The post's id")]
+
+
+def declare_events(kit: WorkflowKit) -> None:
+    """The blog's events, with realistic examples (the seeded posts), for the editor's samples."""
+    kit.event_type(
+        "blog-post.updated",
+        schema=PostEvent,
+        examples=[{"id": 1, "status": "under review"}, {"id": 3, "status": "draft"}],
+        description="A post was changed in the CMS (e.g. moved to review)",
+    )
+    kit.event_type(
+        "blog-post.published",
+        schema=PostEvent,
+        examples=[{"id": 2, "status": "published"}, {"id": 1, "status": "published"}],
+        description="A post was published",
+    )
+    kit.event_type(
+        "blog-post.approve-ai-suggestions",
+        schema=ApprovalEvent,
+        examples=[{"id": 1}],
+        description="An editor approved the AI revision of a post",
+    )
+
+
 def register(kit: WorkflowKit, store: BlogStore | None = None) -> BlogStore:
-    """Register the blog actions on `kit`; returns the posts store they use."""
+    """Register the blog actions and declare the blog's events on `kit`; returns the posts store."""
     blog = store or BlogStore(kit)
+    declare_events(kit)
 
     async def load(ctx: ActionContext, post_id: int) -> PostOut:
         return await ctx.step.run("load-blog-post", lambda: blog.get(ctx.tenant, post_id), output_type=PostOut)  # type: ignore[no-any-return]

@@ -396,7 +396,7 @@ def test_public_actions_is_json_and_never_holds_a_function() -> None:
     walk(catalog)
     assert [a["kind"] for a in catalog if not a["kind"].startswith("builtin:")] == ["order", "remind"]
     for entry in catalog:
-        assert set(entry) == {"kind", "name", "description", "icon", "inputs", "outputs", "edges"}
+        assert set(entry) == {"kind", "name", "description", "icon", "inputs", "outputs", "edges", "side_effects"}
         assert "handler" not in entry
 
     by_kind = {entry["kind"]: entry for entry in catalog}
@@ -415,6 +415,30 @@ def test_predefined_edges_accept_dicts_and_objects() -> None:
     definition = define(free_handler, edges=[PredefinedEdge("One", conditional), {"name": "Other"}])
     assert definition.edges == (PredefinedEdge("One", conditional), PredefinedEdge("Other"))
     assert definition.public()["edges"]["edges"] == [{"name": "One", "conditional": conditional}, {"name": "Other"}]
+
+
+def test_user_actions_have_side_effects_unless_they_say_not() -> None:
+    kit = WorkflowKit()
+    kit.action(kind="order")(order_handler)
+    kit.action(kind="quote", side_effects=False)(free_handler)
+    by_kind = {entry["kind"]: entry for entry in kit.public_actions()}
+    assert by_kind["order"]["side_effects"] is True
+    assert by_kind["quote"]["side_effects"] is False
+    assert kit.registry.get("quote").side_effects is False  # type: ignore[union-attr]
+
+
+def test_builtins_that_only_steer_the_run_have_no_side_effects() -> None:
+    by_kind = {entry["kind"]: entry["side_effects"] for entry in WorkflowKit().public_actions()}
+    assert by_kind == {
+        "builtin:if": False,
+        "builtin:sleep": False,
+        "builtin:sleep_until": False,
+        "builtin:wait_for_event": False,
+        "builtin:send_event": True,  # it can start other workflows
+        "builtin:invoke": True,  # it runs another workflow
+        "builtin:for_each": False,  # the steps inside say for themselves
+        "builtin:repeat_until": False,
+    }
 
 
 @pytest.mark.parametrize("retries", [-1, MAX_RETRIES + 1, 100])

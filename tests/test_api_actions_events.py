@@ -53,7 +53,10 @@ def test_the_catalog_lists_every_registered_kind(api: Api) -> None:
     assert set(kinds) == BUILTINS | {"echo", "fail", "nap"}
     assert set(kinds) == {definition.kind for definition in api.kit.registry}
     for entry in catalog:
-        assert set(entry) == {"kind", "name", "description", "icon", "inputs", "outputs", "edges"}, entry
+        assert set(entry) == {"kind", "name", "description", "icon", "inputs", "outputs", "edges", "side_effects"}, (
+            entry
+        )
+        assert isinstance(entry["side_effects"], bool)
         assert isinstance(entry["name"], str) and entry["name"]
         assert isinstance(entry["description"], str)
         Draft202012Validator.check_schema(entry["inputs"])
@@ -83,6 +86,7 @@ def test_the_catalog_lists_every_registered_kind(api: Api) -> None:
     assert not Draft202012Validator(sleep["inputs"]).is_valid({"duration": "soon"})
     waiting = by_kind["builtin:wait_for_event"]
     assert [edge["name"] for edge in waiting["edges"]["edges"]] == ["Received", "Timed out"]
+    assert (echo["side_effects"], branch["side_effects"], sleep["side_effects"]) == (True, False, False)
 
 
 def test_the_catalog_holds_no_handler_code(api: Api) -> None:
@@ -96,6 +100,39 @@ def test_the_catalog_holds_no_handler_code(api: Api) -> None:
 def test_the_catalog_needs_a_token(api: Api) -> None:
     assert_error(api.client.get("/api/actions"), 401, "unauthorized")
     assert_error(api.client.get("/api/actions", headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
+
+
+# -- GET /api/event-types ------------------------------------------------------------------------
+
+
+def declared(api: Api) -> None:
+    """Declare `shop/order.placed` on the module's kit (once: the app is shared by the module's tests)."""
+    if api.kit.event_types.get("shop/order.placed") is None:
+        api.kit.event_type(
+            "shop/order.placed",
+            schema={"type": "object", "properties": {"id": {"type": "integer"}, "total": {"type": "number"}}},
+            examples=[{"id": 7, "total": 12.5}],
+            description="An order was placed",
+        )
+
+
+def test_the_declared_event_types_are_listed_with_schema_and_examples(api: Api) -> None:
+    declared(api)
+    response = api.client.get("/api/event-types", headers=api.headers())
+    assert response.status_code == 200, response.text
+    [order] = [entry for entry in response.json() if entry["name"] == "shop/order.placed"]
+    assert order == {
+        "name": "shop/order.placed",
+        "description": "An order was placed",
+        "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "total": {"type": "number"}}},
+        "examples": [{"id": 7, "total": 12.5}],
+    }
+
+
+def test_the_event_types_need_a_token_with_the_catalog_scope(api: Api) -> None:
+    assert_error(api.client.get("/api/event-types"), 401, "unauthorized")
+    response = api.client.get("/api/event-types", headers=api.headers(scopes=["events:write"]))
+    assert_error(response, 401, "unauthorized")
 
 
 # -- POST /api/events -----------------------------------------------------------------------------

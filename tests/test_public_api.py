@@ -32,6 +32,7 @@ PUBLIC = {
     "Conditional",
     "ErrorInfo",
     "EventError",
+    "EventType",
     "ExpressionError",
     "NonDeterminismError",
     "NonRetriableError",

@@ -46,6 +46,21 @@ def test_the_seed_workflows_are_valid() -> None:
     assert kit.validate(publish_workflow()) == []
 
 
+def test_the_blog_events_are_declared_with_examples_of_seeded_posts() -> None:
+    kit = WorkflowKit(ai=BlogLocalAI())
+    register(kit)
+    declared = {entry["name"]: entry for entry in kit.public_event_types()}
+    assert set(declared) == {"blog-post.updated", "blog-post.published", "blog-post.approve-ai-suggestions"}
+    seeded = {post["id"] for post in SEED_POSTS}
+    for entry in declared.values():
+        assert entry["examples"] and entry["description"]
+        assert {example["id"] for example in entry["examples"]} <= seeded
+    # the review workflow's trigger filter holds for the first example of its event
+    assert declared["blog-post.updated"]["examples"][0]["status"] == "under review"
+    # the blog's actions write to posts: they have side effects
+    assert all(entry["side_effects"] for entry in kit.public_actions() if not entry["kind"].startswith("builtin:"))
+
+
 def test_seeding_is_idempotent(blog_kit: tuple[WorkflowKit, BlogStore]) -> None:
     kit, store = blog_kit
     assert seed(kit) == {"posts": 3, "workflows": 2}

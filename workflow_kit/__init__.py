@@ -27,6 +27,7 @@ from .errors import (
     WorkflowKitError,
     WorkflowValidationError,
 )
+from .event_types import EventType
 from .events import EventError
 from .expressions import CelExpression
 from .kit import WorkflowKit
@@ -97,6 +98,7 @@ __all__ = [
     "ConflictError",
     "ErrorInfo",
     "EventError",
+    "EventType",
     "ExpressionError",
     "NonDeterminismError",
     "NonRetriableError",

@@ -70,6 +70,9 @@ class ActionDefinition:
     retries: int | None = None
     """Retries for this action's steps; None means the kit's (or the workflow's) policy."""
     takes_inputs: bool = True
+    side_effects: bool = True
+    """Whether running it changes something outside the run (sends, writes, charges): the editor asks
+    before a test of it, or a test run through it. Builtins that only steer the run say False."""
     input_schema: schemas.Schema = field(default_factory=dict)
     output_schema: schemas.Schema = field(default_factory=dict)
 
@@ -85,6 +88,7 @@ class ActionDefinition:
         edges: Sequence[PredefinedEdge | dict[str, Any]] = (),
         allow_add: bool = True,
         retries: int | None = None,
+        side_effects: bool = True,
         localns: dict[str, Any] | None = None,
     ) -> ActionDefinition:
         """Build a definition from a handler's signature and annotations; raises `TypeError` if unusable.
@@ -109,6 +113,7 @@ class ActionDefinition:
             allow_add=allow_add,
             retries=retries,
             takes_inputs=takes_inputs,
+            side_effects=bool(side_effects),
             input_schema=schemas.input_schema(input_type),
             output_schema=_output_schema(output_type, kind),
         )
@@ -122,7 +127,8 @@ class ActionDefinition:
         return schemas.validator_for(self.input_schema)
 
     def public(self) -> dict[str, Any]:
-        """The JSON the editor gets: kind, name, description, icon, schemas and predefined edges."""
+        """The JSON the editor gets: kind, name, description, icon, schemas, predefined edges and whether
+        it has side effects."""
         return {
             "kind": self.kind,
             "name": self.name,
@@ -131,6 +137,7 @@ class ActionDefinition:
             "inputs": copy.deepcopy(self.input_schema),
             "outputs": copy.deepcopy(self.output_schema),
             "edges": {"allow_add": self.allow_add, "edges": [e.public() for e in self.edges]},
+            "side_effects": self.side_effects,
         }
 
     @cached_property

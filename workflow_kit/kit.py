@@ -16,6 +16,7 @@ from .ai import AIProvider, provider_from_environment
 from .engine.builtins import builtin_actions
 from .engine.loops import loop_actions
 from .errors import Problem
+from .event_types import EventType, EventTypeRegistry
 from .events import normalize_events
 from .retry import RetryPolicy
 from .timeutil import Clock, SystemClock
@@ -70,6 +71,8 @@ class WorkflowKit:
         cron_seconds: bool = False,
     ) -> None:
         self.registry = ActionRegistry()
+        self.event_types = EventTypeRegistry()
+        """The declared event types (`event_type`), by name."""
         self.retry_policy = retry_policy or RetryPolicy()
         self.database_url = database_url or os.environ.get("WORKFLOW_KIT_DATABASE_URL") or DEFAULT_URL
         self.clock: Clock = clock or SystemClock()
@@ -232,13 +235,16 @@ class WorkflowKit:
         edges: Sequence[PredefinedEdge | dict[str, Any]] = (),
         allow_add: bool = True,
         retries: int | None = None,
+        side_effects: bool = True,
     ) -> Callable[[H], H]:
         """Register the decorated handler ``(ctx, inputs) -> output`` as an action of this `kind`.
 
         The handler may be sync or async; `inputs` is annotated as a msgspec Struct, a TypedDict, a
         dataclass or ``dict[str, Any]``; the return annotation is the output type. `edges` predefines
         outgoing edges (``{"name": "True", "conditional": {...}}``); `retries` overrides the retry count.
-        The handler is returned unchanged.
+        `side_effects` (True unless said otherwise) says that running it changes something outside the
+        run (sends an email, writes a record): the editor asks before testing it. The handler is
+        returned unchanged.
         """
 
         def register(handler: H) -> H:
@@ -254,6 +260,7 @@ class WorkflowKit:
                     edges=edges,
                     allow_add=allow_add,
                     retries=retries,
+                    side_effects=side_effects,
                     localns=dict(scope),
                 )
             )
@@ -265,9 +272,30 @@ class WorkflowKit:
         """Register a definition built elsewhere; a kind may be registered once."""
         self.registry.register(definition)
 
+    def event_type(
+        self,
+        name: str,
+        *,
+        schema: Any = None,
+        examples: Sequence[dict[str, Any]] = (),
+        description: str = "",
+    ) -> EventType:
+        """Declare what the event `name` looks like, for the editor: `schema` is the JSON Schema of its
+        ``data`` (a dict, or a type such as a msgspec Struct), `examples` are realistic ``data`` objects
+        (a new workflow on this event starts with the first as its sample). Each example is checked
+        against the schema now: a bad one raises `ValueError` naming its path (``examples[0].title``).
+        A name may be declared once. Received events are not checked against it."""
+        declared = EventType.declare(name, schema=schema, examples=examples, description=description)
+        self.event_types.register(declared)
+        return declared
+
+    def public_event_types(self) -> list[dict[str, Any]]:
+        """The declared event types for the editor, as JSON: name, description, schema, examples."""
+        return self.event_types.public()
+
     def public_actions(self) -> list[dict[str, Any]]:
         """The action catalog for the editor, as JSON: kind, name, description, icon, input and output
-        JSON Schemas, predefined edges. Never the handler."""
+        JSON Schemas, predefined edges, whether it has side effects. Never the handler."""
         return self.registry.public()
 
     def validate(self, workflow: WorkflowLike) -> list[Problem]:

@@ -23,7 +23,9 @@ class ActionEdges(msgspec.Struct):
 
 
 class ActionOut(msgspec.Struct):
-    """An action kind: its name, description, icon, input and output JSON Schemas, predefined edges."""
+    """An action kind: its name, description, icon, input and output JSON Schemas, predefined edges,
+    and whether running it changes something outside the run (`side_effects`: the editor asks before
+    testing it)."""
 
     kind: str
     name: str
@@ -32,6 +34,7 @@ class ActionOut(msgspec.Struct):
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     edges: ActionEdges
+    side_effects: bool
 
 
 @get("/actions", summary="The action catalog", tags=["actions"])

@@ -1,8 +1,9 @@
-"""Events: send one or many for the caller's tenant; list and read received ones."""
+"""Events: send one or many for the caller's tenant; list and read received ones; the declared event
+types (their data's schema and examples)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import get, post
@@ -62,3 +63,21 @@ async def get_event_runs(kit: Kit, principal: Caller, event_id: Id) -> EventRuns
     await kit.events.get(principal.tenant, event_id)  # 404 for an event that is not the tenant's
     links = (await kit.events.links(principal.tenant, [event_id]))[event_id]
     return EventRuns(started=links.started, resumed=links.resumed)
+
+
+class EventTypeOut(msgspec.Struct):
+    """A declared event (``kit.event_type``): its name, what it means, the JSON Schema of its ``data``
+    and example ``data`` objects (a new workflow on it starts with the first as its sample)."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    examples: list[dict[str, Any]]
+
+
+@get("/event-types", summary="The declared event types", tags=["events"])
+async def list_event_types(kit: Kit, principal: Caller) -> list[EventTypeOut]:
+    """What the events the host declares look like, for samples and the ref picker (code, not data:
+    the same for every tenant)."""
+    principal.require("actions:read")
+    return [msgspec.convert(entry, EventTypeOut) for entry in kit.public_event_types()]

@@ -3,6 +3,7 @@ versions, enable/disable, export/import in the TypeScript kit's format, and test
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Annotated, Any
 
@@ -347,16 +348,26 @@ async def test_workflow(
     data: Annotated[TestRequest | None, Body()] = None,
 ) -> RunId:
     """Run the current draft (validated, 422 if not) against a sample event; returns the run id. Without
-    one: the first trigger's event with empty data, or for a cron trigger a timer event for now."""
+    one: the first trigger's event with the first example of its declared type (``kit.event_type``) or
+    empty data, or for a cron trigger a timer event for now."""
     principal.require("runs:write")
     record = await kit.workflows.get(principal.tenant, workflow_id)
     if data is not None and data.event is not None:
         event = msgspec.to_builtins(data.event)
-    elif record.trigger.cron is not None:
-        now = kit.clock.now_ms()
-        event = timer_event(record.trigger.cron, now // 1000 * 1000, now)
     else:
-        event = {"name": (record.trigger.event or "").rstrip("*").rstrip("./") or "workflow/test", "data": {}}
+        event = default_test_event(kit, record)
     normalize_event(event, kit.clock.now_ms())  # a bad event must fail before the snapshot is stored
     snapshot = await kit.workflows.snapshot(principal.tenant, workflow_id)
     return RunId(run_id=await kit.runs.start(principal.tenant, workflow_id, snapshot.id, event))
+
+
+def default_test_event(kit: Kit, record: WorkflowRecord) -> dict[str, Any]:
+    """The sample event of a test without one: for a cron trigger, a timer event for now; else the first
+    trigger's event, with the first example of its declared type as its data (empty data without one)."""
+    if record.trigger.cron is not None:
+        now = kit.clock.now_ms()
+        return timer_event(record.trigger.cron, now // 1000 * 1000, now)
+    name = (record.trigger.event or "").rstrip("*").rstrip("./") or "workflow/test"
+    declared = kit.event_types.get(name)
+    data = copy.deepcopy(declared.examples[0]) if declared is not None and declared.examples else {}
+    return {"name": name, "data": data}

@@ -6,6 +6,7 @@
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 import { runsQuery, type BulkFilter, type EventPage, type EventRuns, type Operation, type RunFilter, type RunPage, type RunStats } from "./history";
+import type { EventTypeDef, StepTestResult } from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -244,6 +245,17 @@ export class Api {
   /** A workflow's runs and failures per hour (24 h) or per 6 hours (7 days). */
   stats(workflowId: string, range: "24h" | "7d"): Promise<RunStats> {
     return this.call("GET", `/api/workflows/${encodeURIComponent(workflowId)}/stats?range=${range}`);
+  }
+
+  /** The declared event types: each one's data schema and examples. */
+  eventTypes(): Promise<EventTypeDef[]> {
+    return this.call("GET", "/api/event-types");
+  }
+
+  /** Try one step of the workflow (the unsaved instance when given) against a sample event; the
+   * upstream outputs not given come from the draft's kept samples, else the latest run. Nothing is stored. */
+  testStep(id: string, request: { action_id: string; event?: { name: string; data: Json }; workflow?: Workflow; state?: JsonObject }): Promise<StepTestResult> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/test-step`, request);
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */

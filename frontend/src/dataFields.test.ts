@@ -97,3 +97,30 @@ describe("the data a step inside a loop can use", () => {
     expect(outside.map((g) => g.title)).toEqual(["Trigger event"]);
   });
 });
+
+describe("sample values and declared fields", () => {
+  const schema = { type: "object", properties: { id: { type: "integer" }, status: { type: "string" }, author: { type: "object", properties: { name: { type: "string" } } } } };
+
+  it("takes the fields no sample has, with their types, from the event's declared schema", () => {
+    const group = eventGroup({ name: "blog-post.published", data: { id: 2 } }, undefined, undefined, schema);
+    const byLabel = Object.fromEntries(group.fields.map((f) => [f.label, f]));
+    expect(byLabel.Id).toMatchObject({ type: "integer", sample: 2 });
+    expect(byLabel.Status).toMatchObject({ path: "$.event.data.status", cel: "event.data.status", type: "string" });
+    expect(byLabel.Status.sample).toBeUndefined();
+    expect(byLabel["Author > Name"]).toMatchObject({ type: "string" });
+    expect(group.hint).toBeUndefined();
+    const empty = eventGroup({ name: "blog-post.published", data: {} }, undefined, undefined, schema);
+    expect(empty.fields.map((f) => f.label)).toEqual(["All data", "Id", "Status", "Author", "Author > Name", "Event name"]);
+  });
+
+  it("shows a step's kept sample output as the values of its fields, and the fields its type lacks", () => {
+    const kept: Workflow = { ...workflow, metadata: { sample_outputs: { "my-toc": { post_id: 7, tags: ["a"], extra: "yes" } } } };
+    const [, toc] = dataGroups({ workflow: kept, catalog, sample: null, upstream: ["my-toc"] });
+    const byLabel = Object.fromEntries(toc.fields.map((f) => [f.label, f]));
+    expect(byLabel["Post id"]).toMatchObject({ sample: 7 });
+    expect(byLabel["Tags > item 1"]).toMatchObject({ sample: "a" });
+    expect(byLabel.Extra).toMatchObject({ path: "$.state['my-toc'].extra", type: "string", sample: "yes" });
+    const picked = groupsAt(kept, catalog, null, { kind: "edge", from: "my-toc", to: "x" });
+    expect(picked[0].fields.find((f) => f.path === "$.output.post_id")?.sample).toBe(7);
+  });
+});

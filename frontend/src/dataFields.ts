@@ -5,6 +5,7 @@
 import { humanize } from "./forms";
 import { actionTitle, EVENT_TITLE, LOOP_ROOTS, LOOP_WORDS, segmentLabel, SEPARATOR, type Catalog } from "./names";
 import { findRefs, isWholeRef, parsePath, pathFor, samplePaths, schemaPaths } from "./refs";
+import { sampleOutputs } from "./samples";
 import { findAction, loopsAround, upstreamAnywhere } from "./scopes";
 import type { Selection } from "./selection";
 import { FOR_EACH, REPEAT_UNTIL, SOURCE, type Json, type JsonObject, type Workflow, type WorkflowAction } from "./types";
@@ -52,46 +53,71 @@ function labelOf(segments: Array<string | number>): string {
   return segments.length ? segments.map(segmentLabel).join(SEPARATOR) : "All of it";
 }
 
-/** The trigger event's fields, from a sample event ({name, data, …}); without one, the data as a whole. */
-export function eventGroup(sample: Json | null, root = "$.event", title = EVENT_TITLE): DataGroup {
+/** The trigger event's fields, from a sample event ({name, data, …}) and, for fields no sample has, from
+ * the event's declared data schema; without either, the data as a whole. */
+export function eventGroup(sample: Json | null, root = "$.event", title = EVENT_TITLE, schema?: JsonObject | null): DataGroup {
   const event = sample && typeof sample === "object" && !Array.isArray(sample) ? (sample as JsonObject) : null;
   const data = event?.data;
-  if (!event || !data || typeof data !== "object" || Array.isArray(data) || Object.keys(data).length === 0) {
+  const sampled = !!data && typeof data === "object" && !Array.isArray(data) && Object.keys(data).length > 0;
+  const declared = schema ? schemaPaths(schema, `${root}.data`, "data").filter((t) => t.path !== `${root}.data`) : [];
+  const nameField: DataField = { path: `${root}.name`, cel: celPath(`${root}.name`), label: "Event name", type: "string", ...(typeof event?.name === "string" ? { sample: event.name } : {}) };
+  if (!sampled && !declared.length) {
     return {
       title,
       hint: "Choose a sample event in the trigger's panel to see its fields here.",
-      fields: [
-        { path: `${root}.data`, cel: celPath(`${root}.data`), label: "All data", type: "object" },
-        { path: `${root}.name`, cel: celPath(`${root}.name`), label: "Event name", type: "string", ...(typeof event?.name === "string" ? { sample: event.name } : {}) },
-      ],
+      fields: [{ path: `${root}.data`, cel: celPath(`${root}.data`), label: "All data", type: "object" }, nameField],
     };
   }
   const fields: DataField[] = [];
-  for (const target of samplePaths(data, `${root}.data`, "data")) {
+  if (sampled) {
+    for (const target of samplePaths(data, `${root}.data`, "data")) {
+      const segments = parsePath(target.path)?.segments.slice(1) ?? [];
+      const value = valueAt(data, segments);
+      fields.push({
+        path: target.path,
+        cel: celPath(target.path),
+        label: segments.length ? labelOf(segments) : "All data",
+        type: target.type === "number" && Number.isInteger(value) ? "integer" : target.type,
+        ...(isScalar(value) ? { sample: value } : {}),
+      });
+    }
+  } else fields.push({ path: `${root}.data`, cel: celPath(`${root}.data`), label: "All data", type: "object" });
+  // the declared fields the sample lacks, typed by the schema
+  const seen = new Set(fields.map((f) => f.path));
+  for (const target of declared) {
+    if (seen.has(target.path)) continue;
     const segments = parsePath(target.path)?.segments.slice(1) ?? [];
-    const value = valueAt(data, segments);
-    fields.push({
-      path: target.path,
-      cel: celPath(target.path),
-      label: segments.length ? labelOf(segments) : "All data",
-      type: target.type === "number" && Number.isInteger(value) ? "integer" : target.type,
-      ...(isScalar(value) ? { sample: value } : {}),
-    });
+    fields.push({ path: target.path, cel: celPath(target.path), label: labelOf(segments), type: target.type });
   }
-  fields.push({ path: `${root}.name`, cel: celPath(`${root}.name`), label: "Event name", type: "string", sample: event.name ?? null });
+  fields.push(nameField);
   return { title, fields };
 }
 
-/** A step's output fields, from its output type. */
+/** A step's output fields, from its output type and the output kept as its sample (its values shown,
+ * and its fields the type does not name added). */
 export function outputGroup(workflow: Workflow, catalog: Catalog, id: string, root?: string): DataGroup | null {
   const action = findAction(workflow, id);
   const definition = action && catalog.get(action.kind);
   if (!action || !definition) return null;
   const base = root ?? pathFor("$.state", [id]);
+  const kept = sampleOutputs(workflow)[id];
+  const relative = (path: string) => parsePath(path)?.segments.slice(root ? 0 : 1) ?? [];
+  const withSample = (field: DataField, rest: Array<string | number>): DataField => {
+    const value = kept === undefined ? undefined : valueAt(kept, rest);
+    return isScalar(value) ? { ...field, sample: value } : field;
+  };
   const fields = schemaPaths(definition.outputs, base, "").map((target): DataField => {
-    const rest = parsePath(target.path)?.segments.slice(root ? 0 : 1) ?? [];
-    return { path: target.path, cel: celPath(target.path), label: labelOf(rest), type: target.type };
+    const rest = relative(target.path);
+    return withSample({ path: target.path, cel: celPath(target.path), label: labelOf(rest), type: target.type }, rest);
   });
+  if (kept !== undefined) {
+    const seen = new Set(fields.map((f) => f.path));
+    for (const target of samplePaths(kept, base, "")) {
+      if (seen.has(target.path)) continue;
+      const rest = relative(target.path);
+      fields.push(withSample({ path: target.path, cel: celPath(target.path), label: labelOf(rest), type: target.type }, rest));
+    }
+  }
   // the output as a whole first, then its fields; a step with no output (null) offers nothing
   const useful = fields.filter((f) => f.type !== "null");
   return useful.length ? { title: actionTitle(action, definition), fields: useful } : null;
@@ -102,6 +128,8 @@ export interface DataContext {
   catalog: Catalog;
   /** The sample trigger event (parsed), or null. */
   sample: Json | null;
+  /** The JSON Schema of the trigger event's data, when its type is declared. */
+  eventSchema?: JsonObject | null;
   /** The steps whose outputs are known here (upstream of the step being edited), in order. */
   upstream: string[];
   /** On a connection: the step it leaves from, whose output is `$.output` there. */
@@ -116,7 +144,7 @@ export function dataGroups(context: DataContext): DataGroup[] {
     const own = outputGroup(context.workflow, context.catalog, context.outputOf, "$.output");
     if (own) groups.push({ ...own, title: `${own.title} (the step this connection leaves)` });
   }
-  groups.push(eventGroup(context.sample));
+  groups.push(eventGroup(context.sample, undefined, undefined, context.eventSchema));
   for (const id of context.upstream) {
     const group = outputGroup(context.workflow, context.catalog, id);
     if (group) groups.push(group);
@@ -163,10 +191,10 @@ export function loopGroup(workflow: Workflow, catalog: Catalog, loop: WorkflowAc
 
 /** What the selected step (or connection) can read: the trigger event, the steps before it (also those
  * before the loops around it), and what the loop around it gives (its item, or its round). */
-export function groupsAt(workflow: Workflow, catalog: Catalog, sample: Json | null, selection: Selection | null): DataGroup[] {
+export function groupsAt(workflow: Workflow, catalog: Catalog, sample: Json | null, selection: Selection | null, eventSchema?: JsonObject | null): DataGroup[] {
   const forStep = (id: string, own: boolean): DataGroup[] => {
     const upstream = [...upstreamAnywhere(workflow, id, upstreamOf), ...(own ? [id] : [])];
-    const groups = dataGroups({ workflow, catalog, sample, upstream });
+    const groups = dataGroups({ workflow, catalog, sample, upstream, eventSchema });
     const loops = loopsAround(workflow, id);
     const inner = loops[loops.length - 1];
     if (inner) groups.splice(1, 0, loopGroup(workflow, catalog, inner, forStep(inner.id, false)));
@@ -187,7 +215,7 @@ export function groupsAt(workflow: Workflow, catalog: Catalog, sample: Json | nu
     }
     return groups;
   }
-  return dataGroups({ workflow, catalog, sample, upstream: [] });
+  return dataGroups({ workflow, catalog, sample, upstream: [], eventSchema });
 }
 
 /** A group's title with its field's label: "Trigger event > Title". */

@@ -82,10 +82,12 @@ export interface ActionEdgeDef {
   conditional?: Conditional;
 }
 
-export type ActionDef = Omit<Schemas["ActionOut"], "inputs" | "outputs" | "edges"> & {
+export type ActionDef = Omit<Schemas["ActionOut"], "inputs" | "outputs" | "edges" | "side_effects"> & {
   inputs: JsonObject;
   outputs: JsonObject;
   edges: { allow_add: boolean; edges: ActionEdgeDef[] };
+  /** Running it changes something outside the run (the editor asks before testing it); unknown: it does. */
+  side_effects?: boolean;
 };
 
 export type WorkflowRecord = Omit<Schemas["WorkflowOut"], "draft" | "settings" | "problems"> & {
@@ -122,3 +124,18 @@ export const REPEAT_UNTIL = "builtin:repeat_until";
 /** An edge condition taken only when its source step failed (after its retries). */
 export const FAILED = "failed";
 export const TERMINAL: RunStatus[] = ["completed", "failed", "cancelled"];
+
+// -- samples and step tests ------------------------------------------------------------------------------
+
+/** A declared event (kit.event_type): the JSON Schema of its data and example data objects. */
+export type EventTypeDef = Omit<Schemas["EventTypeOut"], "schema" | "examples"> & { schema: JsonObject; examples: JsonObject[] };
+
+/** How one tried step ended ("Test this step"): its output, or an error in words, and its duration. */
+export type StepTestResult = Omit<Schemas["StepTestResult"], "output" | "inputs" | "item"> & {
+  output?: Json;
+  inputs?: JsonObject | null;
+  item?: Json;
+};
+
+/** Where the draft keeps the outputs the user chose as sample data, by step id (the engine ignores it). */
+export const SAMPLE_OUTPUTS = "sample_outputs";

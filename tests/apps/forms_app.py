@@ -54,7 +54,7 @@ class NoteInputs(msgspec.Struct):
     text: str
 
 
-@kit.action(kind="log_note", name="Log note", description="Writes a note to the log", icon="note")
+@kit.action(kind="log_note", name="Log note", description="Writes a note to the log", icon="note", side_effects=False)
 def log_note(ctx: ActionContextSync, inputs: NoteInputs) -> str:
     return inputs.text
 
@@ -67,7 +67,7 @@ class ScoreOut(msgspec.Struct):
     score: float
 
 
-@kit.action(kind="score", name="Compute score", description="Doubles a number", icon="calculator")
+@kit.action(kind="score", name="Compute score", description="Doubles a number", icon="calculator", side_effects=False)
 def score(ctx: ActionContextSync, inputs: ScoreInputs) -> ScoreOut:
     return ScoreOut(score=inputs.value * 2)
 
@@ -76,6 +76,6 @@ class FailInputs(msgspec.Struct):
     reason: str
 
 
-@kit.action(kind="fail_always", name="Always fail", description="Raises an error", icon="x")
+@kit.action(kind="fail_always", name="Always fail", description="Raises an error", icon="x", side_effects=False)
 def fail_always(ctx: ActionContextSync, inputs: FailInputs) -> None:
     raise ValueError(f"failed on purpose: {inputs.reason}")

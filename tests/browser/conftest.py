@@ -52,13 +52,13 @@ class Greeting(msgspec.Struct):
     length: int
 
 
-@kit.action(kind="greet", name="Greet someone", description="Builds a greeting", icon="plus")
+@kit.action(kind="greet", name="Greet someone", description="Builds a greeting", icon="plus", side_effects=False)
 def greet(ctx: ActionContextSync, inputs: Greet) -> Greeting:
     text = f"{inputs.greeting}, {inputs.name}!"
     return Greeting(text=text, length=len(text))
 
 
-@kit.action(kind="log", name="Log a message", description="Writes a line", icon="list")
+@kit.action(kind="log", name="Log a message", description="Writes a line", icon="list", side_effects=False)
 def log(ctx: ActionContextSync, inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
@@ -68,7 +68,7 @@ class Odd(msgspec.Struct):
     count: Annotated[int, msgspec.Meta(extra_json_schema={"x-widget": "textarea"})] = 1
 
 
-@kit.action(kind="odd_form", name="Odd form", description="A field no widget fits")
+@kit.action(kind="odd_form", name="Odd form", description="A field no widget fits", side_effects=False)
 def odd_form(ctx: ActionContextSync, inputs: Odd) -> dict[str, Any]:
     return {"count": inputs.count}
 """

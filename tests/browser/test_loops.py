@@ -163,8 +163,10 @@ def test_for_each_line_reserve_stock_and_notify_the_buyer_when_it_fails(page: Pa
     assert {"from": "$source", "to": "reserve"} in body["edges"]
     assert {"from": "reserve", "to": "notify", "conditional": {"type": "failed"}} in body["edges"]
 
-    # a test run on the 3-line order: line 2 fails, handled; the run completes
+    # a test run on the 3-line order: line 2 fails, handled; the run completes (its steps have side
+    # effects: the editor asks first)
     page.get_by_role("tab", name="Runs").click()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Test run").click()
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=30_000)
     iterations = page.get_by_role("list", name="3 iterations of Repeat for each item")

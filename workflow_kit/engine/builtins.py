@@ -146,13 +146,19 @@ def builtin_actions() -> list[ActionDefinition]:
             description="Branch on a condition: follow the True or the False edge",
             icon="split",
             allow_add=False,
+            side_effects=False,
             edges=[
                 PredefinedEdge("True", {"type": "if", "ref": "!ref($.output.result)"}),
                 PredefinedEdge("False", {"type": "else", "ref": "!ref($.output.result)"}),
             ],
         ),
         ActionDefinition.from_handler(
-            sleep_handler, kind="builtin:sleep", name="Sleep", description="Pause for a while", icon="clock"
+            sleep_handler,
+            kind="builtin:sleep",
+            name="Sleep",
+            description="Pause for a while",
+            icon="clock",
+            side_effects=False,
         ),
         ActionDefinition.from_handler(
             sleep_until_handler,
@@ -160,6 +166,7 @@ def builtin_actions() -> list[ActionDefinition]:
             name="Sleep until",
             description="Pause until a time",
             icon="calendar",
+            side_effects=False,
         ),
         ActionDefinition.from_handler(
             wait_handler,
@@ -167,6 +174,7 @@ def builtin_actions() -> list[ActionDefinition]:
             name="Wait for an event",
             description="Wait for a matching event, up to a timeout",
             icon="hourglass",
+            side_effects=False,
             edges=[
                 PredefinedEdge("Received", {"type": "if", "ref": "!ref($.output)"}),
                 PredefinedEdge("Timed out", {"type": "else", "ref": "!ref($.output)"}),

@@ -106,6 +106,7 @@ def loop_actions() -> list[ActionDefinition]:
             name="Repeat for each item",
             description="Do the steps inside once for every item of a list",
             icon="repeat",
+            side_effects=False,  # the steps inside say whether they have any
         ),
         ActionDefinition.from_handler(
             repeat_until_handler,
@@ -113,5 +114,6 @@ def loop_actions() -> list[ActionDefinition]:
             name="Repeat until",
             description="Do the steps inside again and again until a condition holds",
             icon="rotate",
+            side_effects=False,
         ),
     ]

@@ -22,6 +22,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The declared event types */
+        get: operations["ApiEventTypesListEventTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -401,6 +418,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workflows/{workflow_id}/test-step": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test one step of the draft */
+        post: operations["ApiWorkflowsWorkflowIdTestStepTestStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workflows/{workflow_id}/validate": {
         parameters: {
             query?: never;
@@ -518,6 +552,7 @@ export interface components {
             outputs: {
                 [key: string]: unknown;
             };
+            side_effects: boolean;
         };
         /** ActionRecord */
         ActionRecord: {
@@ -629,6 +664,17 @@ export interface components {
         EventRuns: {
             resumed?: components["schemas"]["RunLink"][];
             started?: components["schemas"]["RunLink"][];
+        };
+        /** EventTypeOut */
+        EventTypeOut: {
+            description: string;
+            examples: {
+                [key: string]: unknown;
+            }[];
+            name: string;
+            schema: {
+                [key: string]: unknown;
+            };
         };
         /** InvokeSpec */
         InvokeSpec: {
@@ -782,6 +828,34 @@ export interface components {
          * @enum {string}
          */
         StepStatus: "running" | "completed" | "failed" | "retrying" | "sleeping" | "waiting";
+        /** StepTestRequest */
+        StepTestRequest: {
+            action_id: string;
+            event?: components["schemas"]["Event"] | null;
+            /** @description The outputs of upstream steps, by step id, that its inputs may read. Any not given comes from the draft's kept sample outputs (`metadata.sample_outputs` of the instance), else from the workflow's latest run. */
+            state?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The instance being edited (default: the stored draft) */
+            workflow?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** StepTestResult */
+        StepTestResult: {
+            duration_ms: number;
+            error: string | null;
+            inputs: {
+                [key: string]: unknown;
+            } | null;
+            item?: unknown;
+            output: unknown;
+            sent_events: {
+                [key: string]: unknown;
+            }[];
+            /** @description The earlier steps (ids) its inputs read whose outputs were neither given, kept, nor in the latest run: they read as null */
+            unsampled?: string[];
+        };
         /** StoredEvent */
         StoredEvent: {
             duplicate: boolean;
@@ -952,6 +1026,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActionOut"][];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiEventTypesListEventTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypeOut"][];
                 };
             };
             /** @description Malformed request: `{code, message, path?}` names the field */
@@ -2472,6 +2584,68 @@ export interface operations {
             };
             /** @description An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use (`path` names its field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiWorkflowsWorkflowIdTestStepTestStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepTestResult"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,6 +16,7 @@ import { ActionIcon } from "./nodes";
 import { isLoopSettingsProblem, LOOP_OWN_INPUTS, LoopSettings } from "./LoopSettings";
 import { PolicySection } from "./PolicySection";
 import { RefPicker } from "./RefPicker";
+import { StepTest } from "./StepTest";
 import { FORM_FIELDS, FORM_WIDGETS } from "./widgets";
 
 /** What the fields reach through the form library's registry. The library keeps its registry while a
@@ -216,6 +217,10 @@ export interface ActionPanelProps {
   onAddOnFailure?: (anchor: HTMLElement) => void;
   /** A loop's body changed (which step gives each item's result). */
   onBody?: (change: Partial<WorkflowBody>) => void;
+  /** The trigger's sample event (parsed): "Test this step" runs against it. */
+  sampleEvent?: Json | null;
+  /** Keep a tested output as this step's sample data (undefined: forget it); without it, no step test. */
+  onKeepOutput?: (output: Json | undefined) => void;
 }
 
 export function ActionPanel(props: ActionPanelProps) {
@@ -322,6 +327,19 @@ export function ActionPanel(props: ActionPanelProps) {
         </div>
       ) : (
         <p className="wk-problems">This step is not available here any more: delete it, or ask the product's team.</p>
+      )}
+      {!loop && definition && api && workflowId && props.onKeepOutput && (
+        <StepTest
+          key={`test:${action.id}`}
+          api={api}
+          workflowId={workflowId}
+          workflow={workflow}
+          action={action}
+          definition={definition}
+          sampleEvent={props.sampleEvent ?? null}
+          onKeep={props.onKeepOutput}
+          nameOf={nameOf}
+        />
       )}
       {loop && definition && (
         <LoopSettings

@@ -50,7 +50,7 @@ export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
               <span className={`wk-status-pill ${run.status}`}>{run.status}</span>
               <span style={{ flex: 1 }}>
                 {formatTime(run.created_at)}
-                <span className="wk-help"> · {run.version ? `v${run.version}` : "test"}</span>
+                <span className="wk-help"> · {run.version ? `v${run.version}` : "Test run"}</span>
               </span>
               {!TERMINAL.includes(run.status) && <span aria-hidden="true">…</span>}
             </button>

@@ -150,3 +150,28 @@ describe("the trigger panel", () => {
     expect(host.querySelector("[role=alert]")?.textContent).toBe("at most 10 triggers");
   });
 });
+
+describe("the sample event's examples", () => {
+  it("lists the declared examples of the trigger's event, each usable as the sample", () => {
+    const samples: string[] = [];
+    const examples = [
+      { name: "blog-post.published", data: { id: 2, status: "published" } },
+      { name: "blog-post.published", data: { id: 1, status: "published" } },
+    ];
+    const inUse = JSON.stringify(examples[0], null, 2);
+    act(() =>
+      root.render(
+        <TriggerPanel api={{} as Api} triggers={[{ event: "blog-post.published" }]} problems={[]} sample={inUse} groups={GROUPS} examples={examples} onTriggers={() => undefined} onSample={(s) => samples.push(s)} />,
+      ),
+    );
+    const list = host.querySelector("[aria-label='Examples of this event']");
+    expect(list?.textContent).toContain("Example 1 (in use)id 2, status published");
+    act(() => button("Example 2id 1, status published").click());
+    expect(samples.map((s) => JSON.parse(s) as unknown)).toEqual([examples[1]]);
+  });
+
+  it("lists none when nothing is declared", () => {
+    act(() => root.render(<TriggerPanel api={{} as Api} triggers={[{ event: "app/x" }]} problems={[]} sample="" groups={GROUPS} onTriggers={() => undefined} onSample={() => undefined} />));
+    expect(host.querySelector("[aria-label='Examples of this event']")).toBeNull();
+  });
+});

@@ -7,7 +7,7 @@ import { fieldsProblem, joinCron, PRESETS, splitCron, switchKind, timerSample, t
 import { conditionFields, type DataGroup } from "../dataFields";
 import { conditionWords } from "../summaries";
 import { addTrigger, MAX_TRIGGERS, problemsOfTrigger, removeTrigger, replaceTrigger, triggerPhrase } from "../triggers";
-import type { Json, Problem, StoredEvent, Trigger } from "../types";
+import type { Json, JsonObject, Problem, StoredEvent, Trigger } from "../types";
 import { ConditionBuilder } from "./ConditionBuilder";
 
 export interface TriggerPanelProps {
@@ -22,6 +22,8 @@ export interface TriggerPanelProps {
   groups: DataGroup[];
   onTriggers: (triggers: Trigger[]) => void;
   onSample: (sample: string) => void;
+  /** The examples the product declares for the trigger's event: each can be the sample. */
+  examples?: Array<{ name: string; data: JsonObject }>;
   /** Open the add-step menu after the trigger, beside this button. */
   onAddFirst?: (anchor: HTMLElement) => void;
 }
@@ -59,7 +61,7 @@ function range(start: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => start + i);
 }
 
-export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, groups, onTriggers, onSample, onAddFirst }: TriggerPanelProps) {
+export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, groups, onTriggers, onSample, examples = [], onAddFirst }: TriggerPanelProps) {
   const [recent, setRecent] = useState<StoredEvent[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const { keys, fresh, added, removed } = useKeys(triggers.length);
@@ -140,7 +142,7 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
       {crons > 0 && <datalist id="wk-time-zones"><TimeZoneOptions /></datalist>}
       <div className="wk-section">
         <h3>Sample event</h3>
-        <div className="wk-help">An example of the event: its fields are what the steps can use, and a test run starts with it.</div>
+        <div className="wk-help">An example of the event: its fields are what the steps can use, and step tests and test runs start with it.</div>
         <div className="wk-field">
           <label htmlFor="wk-sample">Sample event (JSON)</label>
           <textarea
@@ -153,6 +155,21 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
           />
           {parsed.error && <div className="wk-problems" role="alert">Not JSON: {parsed.error}</div>}
         </div>
+        {examples.length > 0 && (
+          <ul className="wk-list" aria-label="Examples of this event">
+            {examples.map((example, index) => {
+              const text = JSON.stringify(example, null, 2);
+              return (
+                <li key={index}>
+                  <button type="button" className="wk-row" aria-pressed={text === sample} onClick={() => onSample(text)}>
+                    <span style={{ whiteSpace: "nowrap" }}>Example {index + 1}{text === sample ? " (in use)" : ""}</span>
+                    <span className="wk-help">{exampleSummary(example.data)}</span>
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        )}
         <button
           type="button"
           className="wk-button"
@@ -192,6 +209,13 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
       </div>
     </div>
   );
+}
+
+/** An example's data in a line: "id 1, status under review". */
+export function exampleSummary(data: JsonObject): string {
+  const parts = Object.entries(data).map(([key, value]) => `${key} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const text = parts.join(", ");
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text || "no data";
 }
 
 function TimeZoneOptions() {

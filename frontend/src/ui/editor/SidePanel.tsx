@@ -10,7 +10,8 @@ import type { PlacedProblems } from "../../forms";
 import type { Catalog } from "../../names";
 import type { Selection } from "../../selection";
 import { settingsSegments } from "../../settingsForm";
-import type { JsonObject, Problem, Version, WorkflowRecord } from "../../types";
+import type { Json, JsonObject, Problem, Version, WorkflowRecord } from "../../types";
+import { keepSampleOutput } from "../../samples";
 import { connectAnywhere, disconnectAnywhere, findAction, findEdge, removeAnywhere, updateActionAnywhere, updateBody, updateEdgeAnywhere } from "../../scopes";
 import { edgeId } from "../../workflowOps";
 import { ActionPanel } from "../ActionPanel";
@@ -40,6 +41,10 @@ export interface SidePanelProps {
   groups: DataGroup[];
   sample: string;
   onSample: (sample: string) => void;
+  /** The sample event, parsed (null when it is not JSON). */
+  sampleEvent: Json | null;
+  /** The examples declared for the trigger's event, as events. */
+  examples: Array<{ name: string; data: JsonObject }>;
   focus: { field: Array<string | number>; seq: number } | null;
   busy: boolean;
   doc: WorkflowDocumentHandle;
@@ -147,6 +152,8 @@ export function SidePanel(props: SidePanelProps) {
                 }}
                 onAddAfter={(anchor) => props.onAddAfter(action.id, anchor)}
                 onAddOnFailure={(anchor) => props.onAddOnFailure(action.id, anchor)}
+                sampleEvent={props.sampleEvent}
+                onKeepOutput={(output) => doc.editWorkflow((w) => keepSampleOutput(w, action.id, output))}
               />
             ) : edge ? (
               <EdgePanel
@@ -170,6 +177,7 @@ export function SidePanel(props: SidePanelProps) {
                 groups={props.groups}
                 nextTickAt={props.doc.dirty ? undefined : props.record.next_tick_at}
                 sample={props.sample}
+                examples={props.examples}
                 onTriggers={(next) => doc.edit((d) => ({ ...d, triggers: next }), "trigger")}
                 onSample={props.onSample}
                 onAddFirst={(anchor) => props.onAddAfter("$source", anchor)}

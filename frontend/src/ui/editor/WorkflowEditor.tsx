@@ -10,7 +10,8 @@ import { nodeTitle } from "../../names";
 import { isEmptyWorkflowProblem, problemView } from "../../problemText";
 import { existing, selectedNodeId, type Selection } from "../../selection";
 import { nodeSummaries } from "../../summaries";
-import { FAILED, SOURCE, type ActionDef, type Conditional, type Json, type Problem, type Workflow } from "../../types";
+import { FAILED, SOURCE, type ActionDef, type Conditional, type EventTypeDef, type Json, type Problem, type Workflow } from "../../types";
+import { declaredType, stepsWithEffects, testRunQuestion } from "../../samples";
 import { draftStatus } from "../../versions";
 import { connectAt, connectionStart, everyAction, disconnectAnywhere, editAt, findAction, graphAt, removeAnywhere, scopeOf, TOP } from "../../scopes";
 import { addAction, EdgeError, edgeId, insertBetween, newActionId, positionsOf, setPosition, setPositions } from "../../workflowOps";
@@ -61,7 +62,19 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const [reveal, setReveal] = useState<{ id: string; seq: number } | null>(null);
   const [focus, setFocus] = useState<{ field: Array<string | number>; seq: number } | null>(null);
   const [fitRequest, setFitRequest] = useState(0);
+  const [eventTypes, setEventTypes] = useState<EventTypeDef[]>([]);
   const root = useRef<HTMLDivElement>(null);
+  // the declared event types: a new workflow's sample is its event's first example
+  useEffect(() => {
+    let gone = false;
+    api.eventTypes().then(
+      (found) => !gone && setEventTypes(found),
+      () => !gone && setEventTypes([]),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api]);
 
   const live = useLiveProblems(api, current, NO_PROBLEMS);
   const problems = live.problems;
@@ -99,13 +112,15 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
     if (refused) setBanner({ kind: "error", text: `That change was not made: ${refused.message}.` });
   }, [refused, setBanner]);
 
-  const sample = sampleText ?? (trigger ? JSON.stringify(sampleFor(trigger), null, 2) : "");
+  const declared = declaredType(trigger, eventTypes);
+  const sample = sampleText ?? (trigger ? JSON.stringify(sampleFor(trigger, eventTypes), null, 2) : "");
   const sampleEvent = parseSample(sample).value;
+  const eventSchema = declared?.schema ?? null;
   const selection = workflow ? existing(selected, workflow) : null;
   const placed = useMemo(() => placeProblems(problems, workflow ?? { actions: [], edges: [] }), [problems, workflow]);
   const allFields = useMemo(() => {
     if (!workflow) return [];
-    const groups: DataGroup[] = [eventGroup(sampleEvent as Json)];
+    const groups: DataGroup[] = [eventGroup(sampleEvent as Json, undefined, undefined, eventSchema)];
     for (const { action } of everyAction(workflow)) {
       const group = outputGroup(workflow, byKind, action.id);
       if (group) groups.push(group);
@@ -113,7 +128,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
     return conditionFields(groups, ["event", "state", "async"]);
     // the sample's text stands for its parsed value
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [workflow, byKind, sample]);
+  }, [workflow, byKind, sample, eventSchema]);
   const summaries = useMemo(
     () => (workflow && trigger ? nodeSummaries(workflow, trigger, byKind, allFields) : {}),
     [workflow, trigger, byKind, allFields],
@@ -213,7 +228,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const shownProblems = problems.filter((p) => !isEmptyWorkflowProblem(p, workflow));
   const views = shownProblems.map((p) => problemView(p, workflow, byKind));
   const workflowProblems = placed.workflow.filter((p) => !isEmptyWorkflowProblem(p, workflow)).map((p) => problemView(p, workflow, byKind));
-  const groups = groupsAt(workflow, byKind, sampleEvent as Json, selection);
+  const groups = groupsAt(workflow, byKind, sampleEvent as Json, selection, eventSchema);
   const menuTitle = (request: AddRequest) => {
     if (request.kind === "start") return `Add a step inside ${nodeTitle(request.loop, workflow, byKind)}`;
     if (request.kind === "between" && request.from === SOURCE && (scopeOf(workflow, request.to) ?? TOP).length) {
@@ -343,6 +358,8 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             groups={groups}
             sample={sample}
             onSample={setSampleText}
+            sampleEvent={sampleEvent}
+            examples={(declared?.examples ?? []).map((data) => ({ name: declared?.name ?? "", data }))}
             focus={focus}
             busy={commands.busy}
             doc={doc}
@@ -350,7 +367,11 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             onAddAfter={(id, anchor) => setMenu({ request: { kind: "after", from: id }, anchor })}
             onAddOnFailure={(id, anchor) => setMenu({ request: { kind: "after", from: id, failure: true }, anchor })}
             onOpenRun={onOpenRun}
-            onTestRun={() => void commands.testRun(sample)}
+            onTestRun={() => {
+              const effects = stepsWithEffects(workflow, byKind);
+              if (effects.length && !window.confirm(testRunQuestion(effects))) return;
+              void commands.testRun(sample);
+            }}
             onPublish={(message) => void commands.publish(message)}
             onRestored={(number) => commands.setBanner({ kind: "info", text: `Version ${number} restored into the draft: save or publish to keep it.` })}
           />

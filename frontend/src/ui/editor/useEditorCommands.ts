@@ -3,10 +3,11 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, type Api } from "../../api";
-import { triggerKind, timerSample } from "../../cron";
+import { triggerKind } from "../../cron";
 import type { WorkflowDocument } from "../../document";
 import { pruneSettings, settingsSegments } from "../../settingsForm";
-import type { Json, Problem, Trigger, Version, WorkflowRecord } from "../../types";
+import { sampleFor } from "../../samples";
+import type { Json, Problem, Version, WorkflowRecord } from "../../types";
 import { parseSample } from "../TriggerPanel";
 import type { WorkflowDocumentHandle } from "./useWorkflowDocument";
 
@@ -16,11 +17,7 @@ export function documentOf(record: WorkflowRecord): WorkflowDocument {
   return { name: record.name, triggers: record.triggers, workflow: record.draft, settings: record.settings ?? {} };
 }
 
-/** The sample event a trigger suggests: its event with empty data, or a tick's timer event. */
-export function sampleFor(trigger: Trigger): { name: string; data: Json } {
-  if (triggerKind(trigger) === "cron") return timerSample(trigger.cron ?? "");
-  return { name: (trigger.event ?? "").replace(/[./]\*$/, ""), data: {} };
-}
+export { sampleFor };
 
 export interface EditorCommands {
   record: WorkflowRecord | null;
