@@ -8,7 +8,7 @@ export interface BarSelection {
   step: number | null;
 }
 
-/** A loop with more iterations than this opens collapsed. */
+/** A loop with more iterations than this opens collapsed (as a handler's sub-steps always do). */
 const MANY = 10;
 
 const isSelected = (bar: Bar, selected: BarSelection | null) => !!selected && selected.record === bar.record && selected.step === bar.step;
@@ -25,15 +25,23 @@ function Track({ bar }: { bar: Bar }) {
 }
 
 function Row({ bar, depth, selected, onSelect, clock }: { bar: Bar; depth: number; selected: BarSelection | null; onSelect: (s: BarSelection) => void; clock: Clock }) {
-  const [open, setOpen] = useState(() => bar.iterations.length <= MANY);
+  // a loop's iterations show (unless there are many); a handler's sub-steps on demand
+  // (until the user chooses: the count grows while the run goes on)
+  const [choice, setOpen] = useState<boolean | null>(null);
+  const open = choice ?? (bar.iterations.length > 0 && bar.iterations.length <= MANY);
   const label = `${barLabel(bar)}${bar.start !== null ? `, started ${dayAndTime(bar.start, clock)}` : ""}`;
   const count = bar.iterations.length;
-  const units = bar.iterations[0]?.label.startsWith("Item") ? (count === 1 ? "item" : "items") : count === 1 ? "round" : "rounds";
+  const parts = bar.steps.length;
+  const units = count
+    ? bar.iterations[0]?.label.startsWith("Item")
+      ? (count === 1 ? "item" : "items")
+      : count === 1 ? "round" : "rounds"
+    : parts === 1 ? "sub-step" : "sub-steps";
   return (
     <li>
       <div className="wk-wf-line" style={{ paddingLeft: depth * 14 }}>
-        {count > 0 ? (
-          <button type="button" className="wk-wf-toggle" aria-expanded={open} aria-label={`${open ? "Hide" : "Show"} the ${count} ${units} of ${bar.title}`} onClick={() => setOpen(!open)}>
+        {count > 0 || parts > 0 ? (
+          <button type="button" className="wk-wf-toggle" aria-expanded={open} aria-label={`${open ? "Hide" : "Show"} the ${count || parts} ${units} of ${bar.title}`} onClick={() => setOpen(!open)}>
             {open ? "▾" : "▸"}
           </button>
         ) : (
@@ -49,7 +57,7 @@ function Row({ bar, depth, selected, onSelect, clock }: { bar: Bar; depth: numbe
           <Track bar={bar} />
         </button>
       </div>
-      {bar.steps.length > 0 && (
+      {parts > 0 && open && (
         <ul className="wk-wf-list" aria-label={`Sub-steps of ${bar.title}`}>
           {bar.steps.map((step) => (
             <Row key={step.key} bar={step} depth={depth + 1} selected={selected} onSelect={onSelect} clock={clock} />
