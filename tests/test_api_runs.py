@@ -356,6 +356,36 @@ def test_cancel_a_sleeping_run(clocked_api: Api, clock: VirtualClock) -> None:
     assert listed["id"] == run_id
 
 
+def test_the_timeline_says_until_when_a_step_sleeps_and_which_event_it_waits_for(
+    clocked_api: Api, clock: VirtualClock
+) -> None:
+    """What the run view's waterfall writes ("sleeping until 14:05", "waiting for app/approved until
+    tomorrow 09:00") is in the run: a sleeping step's wake time, a waiting step's event and deadline."""
+    api = clocked_api
+    definition = workflow(
+        [
+            action("nap", "builtin:sleep", duration="10m"),
+            action("approval", "builtin:wait_for_event", event="app/approved", timeout="1h"),
+        ],
+        [edge("$source", "nap"), edge("nap", "approval")],
+    )
+    create_workflow(api, definition, "app/review")
+    run_id = start(api, "app/review")
+    sleeping = wait_run(api, run_id, lambda run: run["status"] == "sleeping")
+    nap = sleeping["actions"][0]
+    [sleep] = nap["steps"]
+    assert (sleep["kind"], sleep["status"]) == ("sleep", "sleeping")
+    assert sleep["wake_at"] == nap["started_at"] + 600_000
+
+    clock.advance(timedelta(minutes=11))
+    api.idle()
+    waiting = wait_run(api, run_id, lambda run: run["status"] == "waiting")
+    [wait] = waiting["actions"][1]["steps"]
+    assert (wait["kind"], wait["status"], wait["wait"]["event"]) == ("wait_for_event", "waiting", "app/approved")
+    assert wait["wake_at"] == wait["wait"]["registered_at"] + 3_600_000
+    assert waiting["actions"][0]["steps"][0]["status"] == "completed"
+
+
 def test_cancel_an_ended_run_returns_it_unchanged(api: Api) -> None:
     create_workflow(api, ECHO, "app/echo")
     run_id = start(api, "app/echo", {"x": "done"})

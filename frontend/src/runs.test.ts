@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canvasStatuses, isHandled, parseRecordId, runTree, statusWords } from "./runs";
+import { canvasStatuses, isHandled, parseRecordId, runTree, statusTone, statusWords } from "./runs";
 import type { ActionRecord, Workflow } from "./types";
 
 const workflow: Workflow = {
@@ -78,5 +78,25 @@ describe("a run's records under their loops", () => {
     expect(failing.statuses.reserve).toBe("failed");
     expect(failing.texts.reserve).toBe("1 failed");
     expect(failing.handled.reserve).toBeUndefined();
+  });
+});
+
+describe("a step's status on a run that ended", () => {
+  it("says Not run for a step the run never reached, Stopped for one cut short", () => {
+    expect(statusWords(record("a", "pending"), "cancelled")).toBe("Not run");
+    expect(statusWords(record("a", "pending"), "failed")).toBe("Not run");
+    expect(statusWords(record("a", "sleeping"), "cancelled")).toBe("Stopped");
+    expect(statusTone(record("a", "pending"), "completed")).toBe("notrun");
+    // a run still going: they are what they are
+    expect(statusWords(record("a", "pending"), "running")).toBe("pending");
+    expect(statusWords(record("a", "sleeping"), "sleeping")).toBe("sleeping");
+    expect(statusWords(record("a", "failed", handled), "failed")).toBe("Failed — handled");
+    expect(statusWords(record("a", "completed"), "cancelled")).toBe("completed");
+  });
+
+  it("says it on the canvas too", () => {
+    const cancelled = canvasStatuses([record("each", "completed"), record("done", "pending")], workflow, "cancelled");
+    expect(cancelled.texts.done).toBe("Not run");
+    expect(canvasStatuses([record("done", "pending")], workflow, "running").texts.done).toBeUndefined();
   });
 });

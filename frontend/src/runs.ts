@@ -5,7 +5,7 @@
 // of the run. None of those ids is ever shown.
 
 import { everyAction, isLoop } from "./scopes";
-import { FOR_EACH, type ActionRecord, type ActionStatus, type Workflow } from "./types";
+import { FOR_EACH, TERMINAL, type ActionRecord, type ActionStatus, type RunStatus, type Workflow } from "./types";
 
 export interface StepEntry {
   /** The record's id (the key to select it). */
@@ -79,18 +79,37 @@ export function isHandled(record: ActionRecord): boolean {
   return record.status === "failed" && !!output && typeof output === "object" && !Array.isArray(output) && "error" in output;
 }
 
-export const HANDLED = "Failed — handled";
+const ACTIVE: ActionStatus[] = ["running", "retrying", "sleeping", "waiting", "pending"];
 
-/** A record's status in words for its pill: "completed", or "Failed — handled". */
-export function statusWords(record: ActionRecord): string {
-  return isHandled(record) ? HANDLED : record.status;
+export const HANDLED = "Failed — handled";
+/** On a run that ended: a step it never reached. */
+export const NOT_RUN = "Not run";
+/** On a run that ended: a step that was still under way (running, sleeping, waiting) when it ended. */
+export const STOPPED = "Stopped";
+
+/** The run has ended (completed, failed or cancelled): what has not happened yet never will. */
+export function ended(runStatus: RunStatus | undefined): boolean {
+  return !!runStatus && TERMINAL.includes(runStatus);
 }
 
-const ACTIVE: ActionStatus[] = ["running", "retrying", "sleeping", "waiting", "pending"];
+/** A record's status in words for its pill: "completed", "Failed — handled"; on a run that ended, a step
+ * that never ran is "Not run" (not "pending") and one cut short is "Stopped". */
+export function statusWords(record: ActionRecord, runStatus?: RunStatus): string {
+  if (isHandled(record)) return HANDLED;
+  if (ended(runStatus) && record.status === "pending") return NOT_RUN;
+  if (ended(runStatus) && ACTIVE.includes(record.status)) return STOPPED;
+  return record.status;
+}
+
+/** The pill's class for those words (its colour). */
+export function statusTone(record: ActionRecord, runStatus?: RunStatus): string {
+  const words = statusWords(record, runStatus);
+  return words === HANDLED ? "handled" : words === NOT_RUN ? "notrun" : words === STOPPED ? "stopped" : record.status;
+}
 
 /** What the canvas shows on each node of a run: a status per action id (a step inside a loop: the one
  * that matters most across its iterations), and words where the status alone would mislead. */
-export function canvasStatuses(records: ActionRecord[], workflow: Workflow): { statuses: Record<string, ActionStatus>; texts: Record<string, string>; handled: Record<string, boolean> } {
+export function canvasStatuses(records: ActionRecord[], workflow: Workflow, runStatus?: RunStatus): { statuses: Record<string, ActionStatus>; texts: Record<string, string>; handled: Record<string, boolean> } {
   const statuses: Record<string, ActionStatus> = {};
   const texts: Record<string, string> = {};
   const handled: Record<string, boolean> = {};
@@ -105,7 +124,7 @@ export function canvasStatuses(records: ActionRecord[], workflow: Workflow): { s
       if (isHandled(record)) {
         texts[action] = HANDLED;
         handled[action] = true;
-      }
+      } else if (statusWords(record, runStatus) !== record.status) texts[action] = statusWords(record, runStatus);
     }
   }
   // a loop: how many items (or rounds) it went through
@@ -125,7 +144,7 @@ export function canvasStatuses(records: ActionRecord[], workflow: Workflow): { s
     const skipped = found.filter((r) => r.status === "skipped").length;
     statuses[action] = active ? active.status : failed ? "failed" : handledCount ? "failed" : done ? "completed" : "skipped";
     const parts = [done ? `${done} done` : "", handledCount ? `${handledCount} failed — handled` : "", failed ? `${failed} failed` : "", skipped ? `${skipped} skipped` : ""].filter(Boolean);
-    texts[action] = active ? active.status : parts.join(", ");
+    texts[action] = active ? (ended(runStatus) ? statusWords(active, runStatus) : active.status) : parts.join(", ");
     if (handledCount && !failed && !active) handled[action] = true;
   }
   return { statuses, texts, handled };

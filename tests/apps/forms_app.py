@@ -1,6 +1,7 @@
 """A kit for the browser tests of the editor's forms (tests/browser/test_action_panel.py) and run view
 (tests/browser/test_run_view.py): actions whose inputs need every kind of field (text, text area, number,
-check box, choice, list, nested and optional objects), one whose output is typed, and one that always fails."""
+check box, choice, list, nested and optional objects), one whose output is typed, one that always fails, and
+one that fails once (its retry is a second later) then works."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from workflow_kit import ActionContextSync, WorkflowKit
+from workflow_kit import ActionContextSync, RetryAfterError, WorkflowKit
 
 kit = WorkflowKit()
 
@@ -79,3 +80,14 @@ class FailInputs(msgspec.Struct):
 @kit.action(kind="fail_always", name="Always fail", description="Raises an error", icon="x", side_effects=False)
 def fail_always(ctx: ActionContextSync, inputs: FailInputs) -> None:
     raise ValueError(f"failed on purpose: {inputs.reason}")
+
+
+class FlakyInputs(msgspec.Struct):
+    service: str = "the service"
+
+
+@kit.action(kind="flaky", name="Call a busy service", description="Busy on the first try, then answers", icon="refresh")
+def flaky(ctx: ActionContextSync, inputs: FlakyInputs) -> str:
+    if ctx.attempt == 0:
+        raise RetryAfterError(f"{inputs.service} is busy", retry_after=1000)
+    return f"{inputs.service} answered"

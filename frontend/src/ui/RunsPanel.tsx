@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Api } from "../api";
+import { dayAndTime, durationWords, fullTime } from "../time";
 import { TERMINAL, type Run } from "../types";
 import { RunCharts } from "./RunCharts";
 
+/** A moment in the user's time zone: "Today 14:03:12" (the full date: `fullTime`, for a tooltip). */
 export function formatTime(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toLocaleString() : "—";
+  return dayAndTime(ms);
 }
 
 export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
@@ -46,11 +48,21 @@ export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
       <ul className="wk-list" aria-label="Runs of this workflow">
         {runs?.map((run) => (
           <li key={run.id}>
-            <button type="button" className="wk-row" onClick={() => onOpen(run.id)} aria-label={`Run ${run.id}, ${run.status}`}>
+            <button
+              type="button"
+              className="wk-row"
+              onClick={() => onOpen(run.id)}
+              title={fullTime(run.created_at)}
+              aria-label={`Run started ${formatTime(run.created_at)}, ${run.version ? `version ${run.version}` : "test run"}, ${run.status}`}
+            >
               <span className={`wk-status-pill ${run.status}`}>{run.status}</span>
               <span style={{ flex: 1 }}>
                 {formatTime(run.created_at)}
-                <span className="wk-help"> · {run.version ? `v${run.version}` : "Test run"}</span>
+                <span className="wk-help">
+                  {" "}
+                  · {run.version ? `v${run.version}` : "Test run"}
+                  {run.ended_at ? ` · ${durationWords(run.ended_at - (run.started_at ?? run.created_at))}` : ""}
+                </span>
               </span>
               {!TERMINAL.includes(run.status) && <span aria-hidden="true">…</span>}
             </button>
