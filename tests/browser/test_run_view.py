@@ -35,6 +35,7 @@ def create(server: Server, name: str, actions: list[dict[str, Any]], edges: list
 def start_a_test_run(page: Page, server: Server, workflow_id: str) -> None:
     page.goto(f"{server.base}/#/workflows/{workflow_id}?token={server.token()}")
     details(page).get_by_role("tab", name="Runs").click()
+    page.once("dialog", lambda dialog: dialog.accept())  # steps with side effects: the editor asks first
     details(page).get_by_role("button", name="Test run").click()
 
 
