@@ -91,6 +91,8 @@ class Suspended:
 
 Outcome = Completed | Retry | Failed | Suspended
 
+_NO_VARIABLES: Mapping[str, Any] = MappingProxyType({})
+
 
 async def invoke_action(
     run: RunContext,
@@ -111,7 +113,7 @@ async def invoke_action(
         raise Interrupted(run.run_id)
     started = run.clock.now_ms()
     policy = action_policy(run.policy, action, definition)
-    variables = variables or {}
+    variables = variables or _NO_VARIABLES
     try:
         inputs = refs.interpolate(action.inputs, {**variables, "event": run.event, "state": state})
         typed_inputs = definition.prepare_inputs(inputs) if definition.takes_inputs else None
@@ -126,7 +128,15 @@ async def invoke_action(
     def stopped() -> bool:  # a handler past its timeout records no further step
         return expired or run.stopped()
 
-    core = StepCore(record.id, record, run.clock, policy, budget or run.budget, run_id=run.run_id, stopped=stopped)
+    core = StepCore(
+        record.id,
+        record,
+        run.clock,
+        policy,
+        budget or run.budget,
+        run_id=run.run_id,
+        stopped=run.stopped if timeout_s is None else stopped,
+    )
     fields: dict[str, Any] = {
         "event": run.event,
         "events": run.events,
@@ -139,14 +149,14 @@ async def invoke_action(
         "logger": ReplayAwareLogger(run.run_id, action.id, lambda: core.replaying),
         "item": variables.get("item"),
         "index": variables.get("index"),
-        "loop": MappingProxyType(dict(variables)),
+        "loop": MappingProxyType(dict(variables)) if variables else _NO_VARIABLES,
         "trigger": dict(run.trigger) if run.trigger is not None else None,  # a copy: an action may change it
     }
     args: tuple[Any, ...] = (typed_inputs,) if definition.takes_inputs else ()
     try:
         if definition.is_async:
             call_async = definition.handler(ActionContext(**fields, step=Step(core, run.journal, run.ai)), *args)
-            expired, value = await _within(call_async, timeout_s)
+            expired, value = (False, await call_async) if timeout_s is None else await _within(call_async, timeout_s)
         else:
             step_sync = StepSync(core, run.journal, asyncio.get_running_loop(), run.ai)
             call = functools.partial(definition.handler, ActionContextSync(**fields, step=step_sync), *args)
@@ -154,7 +164,7 @@ async def invoke_action(
                 run.executor, functools.partial(contextvars.copy_context().run, call)
             )
             # A thread cannot be stopped: past the timeout its result is not waited for, and dropped.
-            expired, value = await _within(running, timeout_s)
+            expired, value = (False, await running) if timeout_s is None else await _within(running, timeout_s)
         if expired:
             await core.drain()
             assert timeout_s is not None
