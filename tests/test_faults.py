@@ -375,11 +375,16 @@ def test_postgres_workers_killed_at_random_lose_nothing(
             fleet.spawn()
         kills = env_int("WK_FAULTS_KILLS", 1) != 0
         next_kill = time.monotonic() + rng.uniform(0.5, 2.0)
+        ended_at_last_kill = -1.0
 
         def kill_at_random(ended: float) -> None:
-            nonlocal next_kill
-            if kills and time.monotonic() >= next_kill:
+            # Every 0.5-2 s, once some run has ended since the last kill: on a loaded machine, where a
+            # new worker takes seconds to start, kills paced by the clock alone would leave no worker
+            # alive long enough to finish anything.
+            nonlocal next_kill, ended_at_last_kill
+            if kills and time.monotonic() >= next_kill and ended > ended_at_last_kill:
                 fleet.kill_one(rng)
+                ended_at_last_kill = ended
                 next_kill = time.monotonic() + rng.uniform(0.5, 2.0)
 
         elapsed = drive(kit, load, timeout=TIMEOUT, tick=kill_at_random)

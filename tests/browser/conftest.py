@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import os
@@ -98,19 +99,24 @@ def _browser_prerequisites() -> None:
         pytest.skip(message)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Server:
     base: str
     process: subprocess.Popen[bytes]
     log: Path
+    tenant: str = "acme"
+    """The tenant a test module works in when it names none: the shared servers give each module its own."""
 
-    def token(self, tenant: str = "acme", user: str = "ann") -> str:
+    def token(self, tenant: str | None = None, user: str = "ann") -> str:
         from workflow_kit import WorkflowKit
 
-        return WorkflowKit(secret=SECRET).editor_token(tenant, user)
+        return WorkflowKit(secret=SECRET).editor_token(tenant or self.tenant, user)
 
-    def api(self, tenant: str = "acme") -> httpx.Client:
+    def api(self, tenant: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token(tenant)}"}, timeout=10)
+
+    def for_tenant(self, tenant: str) -> Server:
+        return dataclasses.replace(self, tenant=tenant)
 
 
 def start_server(tmp: Path, cors: list[str] | None = None, app: str = "browser_app:kit", seed: bool = False) -> Server:
@@ -169,11 +175,42 @@ def stop_server(server: Server) -> None:
         server.process.kill()
 
 
+class SharedServers:
+    """The servers of the small app and of the forms app, started on first use and shared by the test
+    modules of one pytest process (a server starts in about three seconds); each module works in a tenant
+    of its own, so what one module creates is invisible to the others."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._started: dict[str, Server] = {}
+
+    def get(self, app: str) -> Server:
+        if app not in self._started:
+            self._started[app] = start_server(self._tmp.mktemp("serve"), app=app)
+        return self._started[app]
+
+    def stop(self) -> None:
+        for found in self._started.values():
+            stop_server(found)
+
+
+@pytest.fixture(scope="session")
+def shared_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServers]:
+    servers = SharedServers(tmp_path_factory)
+    yield servers
+    servers.stop()
+
+
+def module_tenant(request: pytest.FixtureRequest) -> str:
+    """A tenant named after the test module (``test_runs_view`` works in ``runs-view``)."""
+    name: str = request.module.__name__
+    return name.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    found = start_server(tmp_path_factory.mktemp("serve"))
-    yield found
-    stop_server(found)
+def server(shared_servers: SharedServers, request: pytest.FixtureRequest) -> Server:
+    """`workflow-kit serve` of the small app above, in this module's own tenant."""
+    return shared_servers.get("browser_app:kit").for_tenant(module_tenant(request))
 
 
 @pytest.fixture(scope="module")
@@ -185,12 +222,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def forms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def forms_server(shared_servers: SharedServers, request: pytest.FixtureRequest) -> Server:
     """The kit of tests/apps/forms_app.py: actions whose inputs need every kind of form field, a typed
-    output, and an action that always fails."""
-    found = start_server(tmp_path_factory.mktemp("forms"), app="apps.forms_app:kit")
-    yield found
-    stop_server(found)
+    output, and an action that always fails; in this module's own tenant."""
+    return shared_servers.get("apps.forms_app:kit").for_tenant(module_tenant(request))
 
 
 @contextmanager

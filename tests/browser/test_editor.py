@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser  # make test runs these after the parallel part
 SAMPLE = {"name": "app/user.created", "data": {"name": "Ann", "n": 7}}
 
 
-def open_editor(page: Page, server: Server, tenant: str = "acme") -> None:
+def open_editor(page: Page, server: Server, tenant: str | None = None) -> None:
     page.goto(f"{server.base}/#/?token={server.token(tenant)}")
     expect(page.get_by_role("heading", name="Automations")).to_be_visible()
 

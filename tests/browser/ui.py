@@ -18,7 +18,7 @@ INTERNAL = re.compile(
 )
 
 
-def open_list(page: Page, server: Server, tenant: str = "acme") -> None:
+def open_list(page: Page, server: Server, tenant: str | None = None) -> None:
     page.goto(f"{server.base}/#/?token={server.token(tenant)}")
     expect(page.get_by_role("heading", name="Automations")).to_be_visible()
 
@@ -126,7 +126,7 @@ def tab_to(page: Page, target: Locator, limit: int = 80, back: bool = False) -> 
     raise AssertionError(f"{limit} presses of Tab did not reach {target}")
 
 
-def catalog_text(server: Server, tenant: str = "acme") -> list[str]:
+def catalog_text(server: Server, tenant: str | None = None) -> list[str]:
     """The names and descriptions the product's developers gave their actions: words users read, which
     may contain an id that is also an English word ("grammar")."""
     with server.api(tenant) as api:
