@@ -144,3 +144,16 @@ def test_the_runtime_never_imports_the_kit() -> None:
         if target == "workflow_kit.kit" or target.startswith("editor_api")
     ]
     assert wrong == []
+
+
+def test_only_the_inngest_backend_imports_the_inngest_sdk() -> None:
+    """The kit works without the inngest extra: nothing outside workflow_kit.inngest imports it."""
+    inngest = ("inngest", "workflow_kit.inngest")
+    wrong = [
+        f"{name} imports {target}"
+        for name in MODULES
+        if not (name == inngest[1] or name.startswith(inngest[1] + "."))
+        for target in imports(name)
+        if any(target == bad or target.startswith(bad + ".") for bad in inngest)
+    ]
+    assert wrong == []
