@@ -18,6 +18,7 @@ are queued as runs (`run_queued`).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,6 +66,8 @@ class InngestExecutor:
         self.inbox: list[dict[str, Any]] = []
         self.queued: list[tuple[str, dict[str, Any]]] = []
         self.posts = 0
+        self.ops: Counter[str] = Counter()
+        """How many times the SDK answered each op code (StepRun, StepPlanned, Sleep, ...)."""
         self._seen: set[str] = set()
         self._ids = itertools.count(1)
 
@@ -112,6 +115,7 @@ class InngestExecutor:
             retry, progressed = False, False
             for op in answer.json():
                 step_id, kind = op["id"], op["op"]
+                self.ops[kind] += 1
                 if kind == "StepRun":
                     run.steps[step_id] = {"data": op.get("data")}
                 elif kind in ("StepError", "StepFailed"):

@@ -47,6 +47,8 @@ async def test_a_conformance_case_ends_on_inngest_as_on_the_embedded_runtime(pat
         assert Counter(started)[action_id] == count, action_id
     if case["expect"].get("runs_once"):
         assert len(started) == len(set(started)), started
+    if path.stem in ("02-diamond", "03-fan-out"):  # independent branches: parallel steps
+        assert harness.executor.ops["StepPlanned"] >= 2, harness.executor.ops
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +151,7 @@ async def test_a_failing_step_retries_then_raises_step_error_into_the_handler(sy
     assert ended.status == "completed", ended.error
     assert ended.output == {"pay": {"caught": "RuntimeError", "message": "card declined"}}
     assert tries["charge"] == 3  # the first attempt and two retries, each an Inngest attempt
+    assert harness.executor.ops["StepError"] == 2
     await harness.close()
 
 
@@ -254,12 +257,15 @@ async def test_events_start_the_tenants_matching_workflows() -> None:
     await harness.backend.send(TENANT, {"name": "order/created", "data": {"total": 50}})
     await harness.backend.send(TENANT, {"name": "order/created", "data": {"total": 5}, "id": "o-1"})  # a repeat
     assert ids == ["o-1"]
+    harness.backend.take_events()  # kit.send, as the editor API calls it, now reaches Inngest too
+    await harness.kit.send(TENANT, {"name": "user/signed_up", "data": {}})
     ended = await harness.executor.run_queued()
     outputs = sorted(json.dumps(e.output, sort_keys=True) for e in ended)
     assert [json.loads(o)["note"]["trigger"] for o in outputs] == [
         {"event": "order/*", "if": "event.data.total > 10", "index": 0},
         {"event": "order/created", "index": 1},
         {"event": "order/created", "index": 1},
+        {"event": "user/signed_up", "index": 0},
     ]
     await harness.close()
 

@@ -82,6 +82,11 @@ class InngestBackend:
         self._function(function_id, f"Run {workflow_id} ({tenant})", event_name, function_options(settings))
         self._routes[(tenant, workflow_id)] = (function_id, event_name)
 
+    def take_events(self) -> None:
+        """From now on ``kit.send`` (and so the editor API's events) sends to Inngest through `send`,
+        instead of to the embedded runtime; the kit's event list then no longer shows them."""
+        self.kit.event_sink = self.send
+
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive events for `tenant` as ``kit.send`` does: each starts a run of every enabled workflow
         one of whose triggers matches; returns the events' ids (Inngest's)."""
