@@ -21,6 +21,7 @@ from test_planner_properties import FAIL, Case, cases, oracle
 from test_planner_properties import kit as property_kit
 
 from workflow_kit import ActionContext, RetryAfterError, RetryPolicy, StepError, WorkflowKit
+from workflow_kit.ai import LocalProvider
 from workflow_kit.testing import arun_workflow
 
 VALID = [p for p in CASES if not json.loads(p.read_text())["expect"].get("invalid")]
@@ -114,6 +115,42 @@ async def test_a_handlers_sub_steps_replay_without_running_again() -> None:
     assert calls["a"] == calls["b"] == 1
     assert calls["handler"] > 3  # found out by its first attempt, then replayed on each request
     assert harness.executor.posts > calls["handler"]
+    await harness.close()
+
+
+async def test_handlers_with_steps_run_side_by_side_as_parallel_steps() -> None:
+    kit = WorkflowKit()
+    calls: Counter[str] = Counter()
+
+    def once(name: str) -> str:
+        calls[name] += 1
+        return name
+
+    @kit.action(kind="async-steps")
+    async def async_steps(ctx: ActionContext, inputs: dict[str, Any]) -> list[str]:
+        return [
+            await ctx.step.run("one", once, f"{ctx.action.id}.1"),
+            await ctx.step.run("two", once, f"{ctx.action.id}.2"),
+        ]
+
+    @kit.action(kind="sync-steps")
+    def sync_steps(ctx: Any, inputs: dict[str, Any]) -> list[str]:
+        first = ctx.step.run("one", once, f"{ctx.action.id}.1")
+        ctx.step.sleep("pause", "1m")
+        return [first, ctx.step.run("two", once, f"{ctx.action.id}.2")]
+
+    harness = Harness(kit)
+    workflow = only(
+        {"id": "a", "kind": "async-steps", "inputs": {}},
+        {"id": "b", "kind": "sync-steps", "inputs": {}},
+        {"id": "c", "kind": "async-steps", "inputs": {}},
+        edges=[{"from": "$source", "to": "a"}, {"from": "$source", "to": "b"}, {"from": "a", "to": "c"}],
+    )
+    ended = await harness.run(workflow, {"name": "go"})
+    assert ended.status == "completed", ended.error
+    assert ended.output == {"a": ["a.1", "a.2"], "b": ["b.1", "b.2"], "c": ["c.1", "c.2"]}
+    assert set(calls.values()) == {1}  # every sub-step ran once, though a and b replayed on each request
+    assert harness.executor.ops["StepPlanned"] >= 4
     await harness.close()
 
 
@@ -221,6 +258,22 @@ async def test_the_builtins_are_inngest_step_tools() -> None:
     await harness.close()
 
 
+async def test_sleep_until_and_ai_infer_are_steps_of_the_handler() -> None:
+    kit = WorkflowKit(ai=LocalProvider())
+
+    @kit.action(kind="summarize")
+    async def summarize(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        await ctx.step.sleep_until("morning", "2030-01-01T09:00:00Z")
+        answer = await ctx.step.ai.infer("ask", messages=[{"role": "user", "content": "hello"}])
+        return str(answer["provider"])
+
+    harness = Harness(kit)
+    ended = await harness.run(only({"id": "sum", "kind": "summarize", "inputs": {}}), {"name": "go"})
+    assert ended.output == {"sum": "local"}
+    assert harness.executor.ops["Sleep"] == 1
+    await harness.close()
+
+
 async def test_a_wait_is_not_satisfied_by_another_tenants_event() -> None:
     kit = WorkflowKit()
     harness = Harness(kit)
@@ -267,6 +320,32 @@ async def test_events_start_the_tenants_matching_workflows() -> None:
         {"event": "order/created", "index": 1},
         {"event": "user/signed_up", "index": 0},
     ]
+    await harness.close()
+
+
+async def test_a_cron_trigger_is_inngests_schedule_of_the_workflows_own_function() -> None:
+    kit = WorkflowKit()
+
+    @kit.action(kind="note")
+    async def note(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"event": ctx.event, "trigger": ctx.trigger}
+
+    harness = Harness(kit)
+    weekly = "TZ=Europe/Paris 0 9 * * 1"
+    workflow = only({"id": "note", "kind": "note", "inputs": {}})
+    harness.workflows.add(TENANT, "digest", workflow, triggers=["digest/asked", {"cron": weekly}])
+    harness.workflows.add(TENANT, "plain", workflow, triggers=["digest/asked"])
+    await harness.backend.dedicate_published(TENANT)
+    generic, digest = harness.backend.functions()  # "plain" has neither settings nor a schedule
+    config = digest.get_config("http://127.0.0.1/api/inngest").main
+    assert [getattr(t, "cron", None) for t in config.triggers] == [None, weekly]
+    tick = {"name": "inngest/scheduled.timer", "data": {"cron": weekly}, "ts": 1_893_484_800_000}
+    ended = await harness.executor.run(digest.id, tick)
+    assert ended.output["note"]["trigger"] == {"index": 1, "cron": weekly}
+    assert ended.output["note"]["event"]["name"] == "workflow/scheduled.timer"
+    assert ended.output["note"]["event"]["data"]["scheduled_at"] == "2030-01-01T08:00:00Z"
+    await harness.backend.send(TENANT, {"name": "digest/asked"})  # its events go to its own function too
+    assert sorted(function for function, _ in harness.executor.queued) == sorted([generic.id, digest.id])
     await harness.close()
 
 

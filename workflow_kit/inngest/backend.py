@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import inngest
@@ -23,8 +24,9 @@ import msgspec
 from ..errors import WorkflowValidationError
 from ..events import normalize_events
 from ..retry import MAX_RETRIES
+from ..runtime.rules.cron import timer_event
 from ..runtime.rules.settings import WorkflowSettings
-from ..runtime.rules.triggers import condition_holds, fired, patterns_for
+from ..runtime.rules.triggers import Trigger, TriggerLike, condition_holds, fired, parse_triggers, patterns_for
 from ..tenancy import check_tenant
 from ..validation import ensure_valid
 from ..workflow import Workflow
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from ..kit import WorkflowKit
 
 RUN_FUNCTION = "workflow-run"
+CRON_EVENT = "inngest/scheduled.timer"
+"""The event Inngest starts a function's scheduled runs with."""
 WORKFLOW_STEP = "$workflow"
 """The run's first step: the pinned version it runs (``$`` as in ``$source``: no action's own id)."""
 Sender = Callable[[list[inngest.Event]], Awaitable[list[str]]]
@@ -72,15 +76,34 @@ class InngestBackend:
         """Every function to serve: the run function and the dedicated ones."""
         return list(self._functions.values())
 
-    def dedicate(self, tenant: str, workflow_id: str, settings: WorkflowSettings | dict[str, Any]) -> None:
+    def dedicate(
+        self,
+        tenant: str,
+        workflow_id: str,
+        settings: WorkflowSettings | dict[str, Any] | None = None,
+        *,
+        triggers: Sequence[TriggerLike] = (),
+    ) -> None:
         """Give the workflow a function of its own whose Inngest options are its flow-control settings
-        (`options.function_options`); its runs go there from now on. Call it before serving."""
+        (`options.function_options`) and whose cron triggers are Inngest's: its runs go there from now
+        on. `triggers`: the workflow's (only the cron ones matter here; events are matched by `send`).
+        Call it before serving (Inngest reads functions when the app syncs)."""
         check_tenant(tenant)
         slug = _slug(f"{tenant}-{workflow_id}")
         function_id = f"workflow-{slug}-{hashlib.sha256(f'{tenant}/{workflow_id}'.encode()).hexdigest()[:8]}"
         event_name = f"{RUN_REQUESTED}.{function_id}"
-        self._function(function_id, f"Run {workflow_id} ({tenant})", event_name, function_options(settings))
+        crons = [(i, t) for i, t in enumerate(parse_triggers(list(triggers)) if triggers else ()) if t.cron]
+        schedule = _Schedule(tenant, workflow_id, tuple(crons))
+        options = function_options(settings)
+        self._function(function_id, f"Run {workflow_id} ({tenant})", event_name, options, schedule)
         self._routes[(tenant, workflow_id)] = (function_id, event_name)
+
+    async def dedicate_published(self, tenant: str) -> None:
+        """`dedicate` each of the tenant's enabled workflows that has settings or a cron trigger, with
+        its published version's settings and triggers: what a host calls for its tenants at start-up."""
+        for workflow in await self.workflows.enabled(tenant):
+            if workflow.settings or any(t.cron for t in workflow.triggers):
+                self.dedicate(tenant, workflow.workflow_id, workflow.settings, triggers=workflow.triggers)
 
     def take_events(self) -> None:
         """From now on ``kit.send`` (and so the editor API's events) sends to Inngest through `send`,
@@ -135,20 +158,24 @@ class InngestBackend:
 
     # -- the function -----------------------------------------------------------------------------
 
-    def _function(self, function_id: str, name: str, event_name: str, options: dict[str, Any]) -> None:
+    def _function(
+        self,
+        function_id: str,
+        name: str,
+        event_name: str,
+        options: dict[str, Any],
+        schedule: _Schedule | None = None,
+    ) -> None:
         # Inngest may make every attempt the kit's policies allow; each step's own policy decides when
         # to stop (its retries come from the settings, the action, the kit: see `actions.py`).
         options = {k: v for k, v in options.items() if k != "retries"}
+        triggers: list[inngest.TriggerEvent | inngest.TriggerCron] = [inngest.TriggerEvent(event=event_name)]
+        if schedule is not None:
+            triggers += [inngest.TriggerCron(cron=str(trigger.cron)) for _, trigger in schedule.crons]
 
-        @self.client.create_function(
-            fn_id=function_id,
-            name=name,
-            trigger=inngest.TriggerEvent(event=event_name),
-            retries=MAX_RETRIES,
-            **options,
-        )
+        @self.client.create_function(fn_id=function_id, name=name, trigger=triggers, retries=MAX_RETRIES, **options)
         async def run_workflow(ctx: inngest.Context) -> dict[str, Any]:
-            return await self._run(ctx)
+            return await self._run(ctx, schedule)
 
         self._functions[function_id] = run_workflow
 
@@ -156,12 +183,16 @@ class InngestBackend:
         name = self._routes.get((request.tenant, request.workflow_id), ("", RUN_REQUESTED))[1]
         return inngest.Event(name=name, data=request.to_data(), id=key, ts=request.event.get("ts", 0))
 
-    async def _run(self, ctx: inngest.Context) -> dict[str, Any]:
-        try:
-            request = RunRequest.from_data(dict(ctx.event.data))
-            batch = tuple(RunRequest.from_data(dict(e.data)).event for e in ctx.events) or (request.event,)
-        except msgspec.ValidationError as exc:
-            raise inngest.NonRetriableError(f"not a run request: {exc}") from None
+    async def _run(self, ctx: inngest.Context, schedule: _Schedule | None) -> dict[str, Any]:
+        if schedule is not None and ctx.event.name == CRON_EVENT:
+            request = schedule.request(ctx.event, self.kit.clock.now_ms())
+            batch: tuple[dict[str, Any], ...] = (request.event,)
+        else:
+            try:
+                request = RunRequest.from_data(dict(ctx.event.data))
+                batch = tuple(RunRequest.from_data(dict(e.data)).event for e in ctx.events) or (request.event,)
+            except msgspec.ValidationError as exc:
+                raise inngest.NonRetriableError(f"not a run request: {exc}") from None
 
         async def pinned() -> dict[str, Any]:
             try:
@@ -200,6 +231,24 @@ class InngestBackend:
             except WorkflowValidationError as exc:
                 raise inngest.NonRetriableError(f"the workflow is not valid with this app's actions: {exc}") from None
         return workflow
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The cron triggers of a dedicated function's workflow, with their positions in its list."""
+
+    tenant: str
+    workflow_id: str
+    crons: tuple[tuple[int, Trigger], ...]
+
+    def request(self, tick: inngest.Event, now_ms: int) -> RunRequest:
+        """The run a tick of Inngest's schedule starts: the latest version, with the kit's timer event."""
+        cron = str(tick.data.get("cron") or "")
+        position, trigger = next(((i, t) for i, t in self.crons if t.cron == cron), self.crons[0])
+        event = timer_event(str(trigger.cron), tick.ts or now_ms, now_ms)
+        return RunRequest(
+            tenant=self.tenant, workflow_id=self.workflow_id, event=event, trigger=fired(trigger, position)
+        )
 
 
 def _first_match(workflow: Published, event: dict[str, Any]) -> dict[str, Any] | None:
