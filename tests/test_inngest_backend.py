@@ -274,6 +274,24 @@ async def test_sleep_until_and_ai_infer_are_steps_of_the_handler() -> None:
     await harness.close()
 
 
+async def test_a_step_id_used_twice_sends_its_events_twice_and_a_replay_sends_nothing_again() -> None:
+    kit = WorkflowKit()
+
+    @kit.action(kind="announce")
+    async def announce(ctx: ActionContext, inputs: dict[str, Any]) -> list[str]:
+        first = await ctx.step.send_event("tell", {"name": "news", "data": {"n": 1}})
+        await ctx.step.sleep("pause", "1m")  # the handler replays: the first send is not sent again
+        second = await ctx.step.send_event("tell", {"name": "news", "data": {"n": 2}})
+        return first + second
+
+    harness = Harness(kit)
+    ended = await harness.run(only({"id": "say", "kind": "announce", "inputs": {}}), {"name": "go"})
+    news = [e for e in harness.executor.inbox if e["name"] == "news"]
+    assert [e["data"]["n"] for e in news] == [1, 2]
+    assert ended.output == {"say": [e["id"] for e in news]}
+    await harness.close()
+
+
 async def test_a_wait_is_not_satisfied_by_another_tenants_event() -> None:
     kit = WorkflowKit()
     harness = Harness(kit)

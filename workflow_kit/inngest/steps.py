@@ -130,6 +130,7 @@ class InngestSteps:
         self._host = host
         self._prefix = prefix
         self._policy = policy
+        self._sent: dict[str, int] = {}
         self.ai = InngestAI(self)
 
     def _id(self, step_id: str) -> str:
@@ -200,7 +201,8 @@ class InngestSteps:
     async def send_event(self, step_id: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Send events as the kit's ``send`` does (they start workflows and reach waits), once."""
         checked = _checked_events(events, self._host.now_ms())
-        once = self._id(step_id)
+        seen = self._sent[step_id] = self._sent.get(step_id, -1) + 1  # a repeated id sends anew, as the SDK's id
+        once = self._id(step_id) + (f":{seen}" if seen else "")
         ids: list[str] = await self._memo(step_id, lambda: self._host.send(checked, once))
         return ids
 
