@@ -92,6 +92,33 @@ def test_a_random_graph_ends_on_inngest_as_on_the_embedded_runtime(
     loop.run_until_complete(both())
 
 
+async def test_parallel_iterations_with_parallel_branches_end_as_on_the_embedded_runtime() -> None:
+    actions = [{"kind": "add", "behaviour": "add", "inputs": {"a": "number", "b": "number"}}]
+    body = {
+        "actions": [
+            {"id": "double", "kind": "add", "inputs": {"a": "!ref($.item)", "b": "!ref($.item)"}},
+            {"id": "next", "kind": "add", "inputs": {"a": "!ref($.item)", "b": 1}},
+            {"id": "sum", "kind": "add", "inputs": {"a": "!ref($.state.double)", "b": "!ref($.state.next)"}},
+        ],
+        "edges": [
+            {"from": "$source", "to": "double"},
+            {"from": "$source", "to": "next"},
+            {"from": "double", "to": "sum"},
+            {"from": "next", "to": "sum"},
+        ],
+        "result": "sum",
+    }
+    loop = {"id": "each", "kind": "builtin:for_each", "inputs": {"items": "!ref($.event.data.items)", "concurrency": 3}}
+    workflow = only({**loop, "body": body})
+    event = {"name": "go", "data": {"items": [1, 2, 3, 4, 5]}}
+    embedded = await arun_workflow(kit_for(actions), workflow, event)
+    harness = Harness(kit_for(actions))
+    ended = await harness.run(workflow, event)
+    assert_same_end(embedded, ended, harness.timeline)
+    assert ended.output == {"each": [4.0, 7.0, 10.0, 13.0, 16.0]}
+    await harness.close()
+
+
 async def test_a_handlers_sub_steps_replay_without_running_again() -> None:
     kit = WorkflowKit()
     calls: Counter[str] = Counter()

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 import inngest
+from inngest._internal.step_lib import SkipInterrupt
 
 from .. import refs
 from ..actions import ActionRegistry
@@ -181,8 +182,12 @@ class InngestRun:
         if len(calls) == 1:
             return [await calls[0]()]
         results = await self.ctx.group.parallel(tuple(calls))
-        if len(results) != len(calls):  # a branch was skipped: Inngest targeted a step it never reached
-            raise RuntimeError("the run took a different path than the one Inngest recorded")
+        if len(results) != len(calls):
+            # Some were skipped: this request executes one step, elsewhere. Nested (a loop's iterations,
+            # each with parallel branches), the enclosing group must skip this call too: the SDK's
+            # signal for that (it has no public name) does it. At the top it fails the request, as the
+            # SDK fails a targeted step it never reaches.
+            raise SkipInterrupt("parallel steps")
         return list(results)
 
     async def _action(self, graph: WorkflowGraph, action_id: str, scope: Scope, state: dict[str, Any]) -> Outcome:
