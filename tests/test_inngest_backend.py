@@ -219,6 +219,40 @@ async def test_a_failing_step_retries_then_raises_step_error_into_the_handler(sy
     await harness.close()
 
 
+async def test_a_handler_failing_outside_its_steps_is_retried_with_its_steps_kept() -> None:
+    kit = WorkflowKit(retry_policy=RetryPolicy.fast(2))
+    calls: Counter[str] = Counter()
+
+    def fetch() -> int:
+        calls["fetch"] += 1
+        return 41
+
+    @kit.action(kind="flaky")
+    async def flaky(ctx: ActionContext, inputs: dict[str, Any]) -> int:
+        value = await ctx.step.run("fetch", fetch)
+        if ctx.attempt < 2:
+            raise RuntimeError(f"not yet ({ctx.attempt})")
+        return int(value) + 1
+
+    loop = {
+        "id": "again",
+        "kind": "builtin:repeat_until",
+        "inputs": {"condition": "round >= 2", "max_rounds": 5, "wait_between": "1m"},
+        "body": {"actions": [{"id": "f", "kind": "flaky", "inputs": {}}], "edges": [{"from": "$source", "to": "f"}]},
+    }
+    workflow = only({"id": "flaky", "kind": "flaky", "inputs": {}}, loop)
+    embedded = await arun_workflow(kit, workflow, {"name": "go"})
+    calls.clear()
+    harness = Harness(kit)
+    ended = await harness.run(workflow, {"name": "go"})
+    assert_same_end(embedded, ended, harness.timeline)
+    assert ended.output["flaky"] == 42
+    assert ended.output["again"] == {"rounds": 3, "met": True, "result": {"f": 42}}
+    assert calls["fetch"] == 4  # once per action: its own and each round's, never again on a retry
+    assert harness.executor.ops["Sleep"] == 2
+    await harness.close()
+
+
 async def test_retry_after_and_an_uncaught_step_error_map_to_the_sdks() -> None:
     kit = WorkflowKit(retry_policy=RetryPolicy.fast(1))
     tries = Counter[str]()
