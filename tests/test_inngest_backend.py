@@ -319,6 +319,30 @@ async def test_the_builtins_are_inngest_step_tools() -> None:
     await harness.close()
 
 
+async def test_a_failed_invoked_workflow_raises_step_error_in_the_invoking_handler() -> None:
+    kit = WorkflowKit(retry_policy=RetryPolicy.fast(0))
+
+    @kit.action(kind="boom")
+    async def boom(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        raise RuntimeError("out of stock")
+
+    @kit.action(kind="order")
+    async def order(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, str]:
+        try:
+            await ctx.step.invoke("reserve", workflow_id="reserve")
+        except StepError as exc:
+            return {"name": exc.name, "message": exc.message}
+        return {}
+
+    harness = Harness(kit)
+    harness.workflows.add(TENANT, "reserve", only({"id": "boom", "kind": "boom", "inputs": {}}))
+    ended = await harness.run(only({"id": "order", "kind": "order", "inputs": {}}), {"name": "go"})
+    assert ended.output == {
+        "order": {"name": "InvokeError", "message": "the invoked run of 'reserve' failed: out of stock"}
+    }
+    await harness.close()
+
+
 async def test_sleep_until_and_ai_infer_are_steps_of_the_handler() -> None:
     kit = WorkflowKit(ai=LocalProvider())
 

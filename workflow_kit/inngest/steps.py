@@ -195,8 +195,9 @@ class InngestSteps:
             return await self._host.step.invoke_by_id(
                 self._id(step_id), function_id=function_id, data=request, timeout=timedelta(milliseconds=ms)
             )
-        except inngest.StepError as exc:
-            raise StepError(exc.message, name=exc.name, step_id=step_id) from None
+        except inngest.StepError as exc:  # as the embedded runtime says it (Inngest names no child run)
+            message = f"the invoked run of {workflow_id!r} failed: {exc.message}"
+            raise StepError(message, name="InvokeError", step_id=step_id) from None
 
     async def send_event(self, step_id: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Send events as the kit's ``send`` does (they start workflows and reach waits), once."""
