@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,14 @@ def imports(name: str) -> Iterator[str]:
                 yield f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
 
 
+@cache
+def imported(name: str) -> tuple[str, ...]:
+    """`imports(name)`, parsed once per module for all the tests here."""
+    return tuple(imports(name))
+
+
 def _graph() -> dict[str, set[str]]:
-    return {name: {target for target in imports(name) if target in MODULES and target != name} for name in MODULES}
+    return {name: {target for target in imported(name) if target in MODULES and target != name} for name in MODULES}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -128,7 +135,7 @@ def test_the_runtime_layers_import_one_way(layer: str) -> None:
         f"{name} imports {target}"
         for name in MODULES
         if name == prefix or name.startswith(prefix + ".")
-        for target in imports(name)
+        for target in imported(name)
         if any(target == bad or target.startswith(bad + ".") for bad in forbidden)
     ]
     assert wrong == []
@@ -140,7 +147,20 @@ def test_the_runtime_never_imports_the_kit() -> None:
         f"{name} imports {target}"
         for name in MODULES
         if name.startswith(RUNTIME)
-        for target in imports(name)
+        for target in imported(name)
         if target == "workflow_kit.kit" or target.startswith("editor_api")
+    ]
+    assert wrong == []
+
+
+def test_only_the_inngest_backend_imports_the_inngest_sdk() -> None:
+    """The kit works without the inngest extra: nothing outside workflow_kit.inngest imports it."""
+    inngest = ("inngest", "workflow_kit.inngest")
+    wrong = [
+        f"{name} imports {target}"
+        for name in MODULES
+        if not (name == inngest[1] or name.startswith(inngest[1] + "."))
+        for target in imported(name)
+        if any(target == bad or target.startswith(bad + ".") for bad in inngest)
     ]
     assert wrong == []

@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, no
 
 
 H = TypeVar("H", bound=Callable[..., Any])
+EventSink = Callable[[str, dict[str, Any] | list[dict[str, Any]]], Coroutine[Any, Any, list[str]]]
 DEFAULT_URL = "sqlite:///workflow-kit.db"
 
 
@@ -83,6 +84,9 @@ class WorkflowKit:
         self.cron_seconds = cron_seconds
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
+        self.event_sink: EventSink | None = None
+        """Where `send` hands received events instead of the embedded runtime, when set: the Inngest
+        backend sets it (``InngestBackend.take_events``), so the editor API's events reach Inngest."""
         if not disable_builtin_actions:
             for definition in [*builtin_actions(), *loop_actions()]:
                 self.registry.register(definition)
@@ -134,7 +138,9 @@ class WorkflowKit:
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
-        (then nothing is stored)."""
+        (then nothing is stored). With an `event_sink`, the events go there instead."""
+        if self.event_sink is not None:
+            return await self.event_sink(tenant, events)
         received = await self.db.writer.submit(self._receive_job(tenant, events))
         if received.woke:
             self.notify()
@@ -142,6 +148,8 @@ class WorkflowKit:
 
     def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """`send` for synchronous code."""
+        if self.event_sink is not None:
+            return asyncio.run(self.event_sink(tenant, events))
         received = self.db.writer.run(self._receive_job(tenant, events))
         if received.woke:
             self.notify()

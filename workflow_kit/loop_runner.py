@@ -20,7 +20,7 @@ body's state object (every settled body action's output, by id) when the body na
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import refs
@@ -161,18 +161,38 @@ async def _repeat_until(
         progress, result = await iteration(number, {"round": number, "last": last})
         if progress.status == "suspended":
             return _parked([progress])
-        if progress.status == "failed":
-            error = _iteration_error(progress)
-            return Failed(ErrorInfo(error.name, f"round {number + 1}: {error.message}"))
-        variables = {"event": run.event, "state": outer, "round": number, "last": result}
-        try:
-            met = evaluate_bool(inputs.condition, variables)
-        except ExpressionError as exc:
-            return Failed(ErrorInfo("ConditionError", f"the condition of round {number + 1} failed: {exc}"))
+        ended = after_round(
+            inputs, number, progress.error if progress.status == "failed" else None, result, run.event, outer
+        )
+        if ended is not None:
+            return ended
         last = result
-        if met:
-            return Completed({"rounds": number + 1, "met": True, "result": result})
     return Completed({"rounds": inputs.max_rounds, "met": False, "result": last})
+
+
+def after_round(
+    inputs: RepeatUntilInputs,
+    number: int,
+    error: dict[str, Any] | None,
+    result: Any,
+    event: dict[str, Any],
+    state: Mapping[str, Any],
+) -> Completed | Failed | None:
+    """How a "repeat until" ends after round `number` (0-based) failed with `error` or gave `result`:
+    failed (the round failed, or the condition cannot be evaluated), completed (the condition holds),
+    or None: on to the next round. Shared with the Inngest backend's driver."""
+    if error is not None:
+        return Failed(ErrorInfo(str(error.get("name") or "Error"), f"round {number + 1}: {_message(error)}"))
+    variables = {"event": event, "state": state, "round": number, "last": result}
+    try:
+        met = evaluate_bool(inputs.condition, variables)
+    except ExpressionError as exc:
+        return Failed(ErrorInfo("ConditionError", f"the condition of round {number + 1} failed: {exc}"))
+    return Completed({"rounds": number + 1, "met": True, "result": result}) if met else None
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    return str(error.get("message") or "the step failed")
 
 
 def _iteration_error(progress: Progress) -> ErrorInfo:

@@ -1,0 +1,268 @@
+"""`InngestBackend`: a kit's workflows as Inngest functions.
+
+One function, ``workflow-run``, runs every workflow: triggered by run request events
+(``workflow-kit/run.requested``), it records the pinned workflow version as its first step
+(``$workflow``) and drives it with the kit's planner and handlers (`driver.py`). A workflow with
+flow-control settings can have a function of its own with those settings as Inngest options
+(`dedicate`). Events the kit receives (`send`) are matched to the tenant's enabled workflows as the
+embedded runtime matches them (triggers, wildcards, CEL ``if``, first matching trigger per workflow);
+each match becomes a run request, sent with the event itself (for waits and cancellations) in one
+call of the SDK's client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import inngest
+import msgspec
+
+from ..errors import WorkflowValidationError
+from ..events import normalize_events
+from ..retry import MAX_RETRIES
+from ..runtime.rules.cron import timer_event
+from ..runtime.rules.settings import WorkflowSettings
+from ..runtime.rules.triggers import Trigger, TriggerLike, condition_holds, fired, parse_triggers, patterns_for
+from ..tenancy import check_tenant
+from ..validation import ensure_valid
+from ..workflow import Workflow
+from .driver import InngestRun, RunRecorder
+from .options import function_options
+from .protocol import INVOKED, RUN_REQUESTED, TENANT_FIELD, RunRequest
+from .sources import Published, StoreWorkflows, WorkflowSource
+
+if TYPE_CHECKING:
+    from ..kit import WorkflowKit
+
+RUN_FUNCTION = "workflow-run"
+CRON_EVENT = "inngest/scheduled.timer"
+"""The event Inngest starts a function's scheduled runs with."""
+WORKFLOW_STEP = "$workflow"
+"""The run's first step: the pinned version it runs (``$`` as in ``$source``: no action's own id)."""
+Sender = Callable[[list[inngest.Event]], Awaitable[list[str]]]
+
+
+class InngestBackend:
+    """Run `kit`'s workflows on Inngest through `client` (an ``inngest.Inngest``).
+
+    `workflows`: where workflows are found (default: the kit's store); `sender`: how events reach
+    Inngest (default: ``client.send``; tests capture them); `recorder`: told what each run does."""
+
+    def __init__(
+        self,
+        kit: WorkflowKit,
+        client: inngest.Inngest,
+        *,
+        workflows: WorkflowSource | None = None,
+        sender: Sender | None = None,
+        recorder: RunRecorder | None = None,
+    ) -> None:
+        self.kit = kit
+        self.client = client
+        self.workflows: WorkflowSource = workflows or StoreWorkflows(kit)
+        self.recorder = recorder
+        self._sender: Sender = sender or client.send
+        self._functions: dict[str, inngest.Function[Any]] = {}
+        self._routes: dict[tuple[str, str], tuple[str, str]] = {}
+        """(tenant, workflow id) -> (function id, run request event name) of dedicated functions."""
+        self._checked: dict[tuple[str, str, int | None, bytes], Workflow] = {}
+        self._function(RUN_FUNCTION, "Run a workflow", RUN_REQUESTED, {})
+
+    def functions(self) -> list[inngest.Function[Any]]:
+        """Every function to serve: the run function and the dedicated ones."""
+        return list(self._functions.values())
+
+    def dedicate(
+        self,
+        tenant: str,
+        workflow_id: str,
+        settings: WorkflowSettings | dict[str, Any] | None = None,
+        *,
+        triggers: Sequence[TriggerLike] = (),
+    ) -> None:
+        """Give the workflow a function of its own whose Inngest options are its flow-control settings
+        (`options.function_options`) and whose cron triggers are Inngest's: its runs go there from now
+        on. `triggers`: the workflow's (only the cron ones matter here; events are matched by `send`).
+        Call it before serving (Inngest reads functions when the app syncs)."""
+        check_tenant(tenant)
+        slug = _slug(f"{tenant}-{workflow_id}")
+        function_id = f"workflow-{slug}-{hashlib.sha256(f'{tenant}/{workflow_id}'.encode()).hexdigest()[:8]}"
+        event_name = f"{RUN_REQUESTED}.{function_id}"
+        crons = [(i, t) for i, t in enumerate(parse_triggers(list(triggers)) if triggers else ()) if t.cron]
+        schedule = _Schedule(tenant, workflow_id, tuple(crons))
+        options = function_options(settings)
+        self._function(function_id, f"Run {workflow_id} ({tenant})", event_name, options, schedule)
+        self._routes[(tenant, workflow_id)] = (function_id, event_name)
+
+    async def dedicate_published(self, tenant: str) -> None:
+        """`dedicate` each of the tenant's enabled workflows that has settings or a cron trigger, with
+        its published version's settings and triggers: what a host calls for its tenants at start-up."""
+        for workflow in await self.workflows.enabled(tenant):
+            if workflow.settings or any(t.cron for t in workflow.triggers):
+                self.dedicate(tenant, workflow.workflow_id, workflow.settings, triggers=workflow.triggers)
+
+    def take_events(self) -> None:
+        """From now on ``kit.send`` (and so the editor API's events) sends to Inngest through `send`,
+        instead of to the embedded runtime; the kit's event list then no longer shows them."""
+        self.kit.event_sink = self.send
+
+    async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
+        """Receive events for `tenant` as ``kit.send`` does: each starts a run of every enabled workflow
+        one of whose triggers matches; returns the events' ids (Inngest's)."""
+        check_tenant(tenant)
+        return await self.forward(tenant, normalize_events(events, self.kit.clock.now_ms()), None)
+
+    async def start(self, tenant: str, workflow_id: str, event: dict[str, Any], *, version: int | None = None) -> str:
+        """Ask for one run of `workflow_id` (a version, or the latest published) for `event`, whatever
+        its triggers say; the id of the run request event."""
+        check_tenant(tenant)
+        (checked,) = normalize_events([event], self.kit.clock.now_ms())
+        request = RunRequest(tenant=tenant, workflow_id=workflow_id, version=version, event=checked)
+        (sent,) = await self._sender([self._request_event(request, "")])
+        return sent
+
+    async def forward(self, tenant: str, events: list[dict[str, Any]], once: str | None) -> list[str]:
+        """Send checked events and the run requests they cause; `once` keys events without an id, so a
+        step that sends again sends nothing new (Inngest drops an event id it saw in the last 24 hours)."""
+        published = await self.workflows.enabled(tenant)
+        outgoing: list[inngest.Event] = []
+        positions: list[int] = []
+        for index, event in enumerate(events):
+            key = event.get("id") or (_digest(f"{once}/{index}") if once else "")
+            positions.append(len(outgoing))
+            data = {**event["data"], TENANT_FIELD: tenant}
+            outgoing.append(inngest.Event(name=event["name"], data=data, id=key, ts=event["ts"]))
+            for workflow in published:
+                trigger = _first_match(workflow, event)
+                if trigger is not None:
+                    request = RunRequest(
+                        tenant=tenant,
+                        workflow_id=workflow.workflow_id,
+                        version=workflow.version,
+                        event=event,
+                        trigger=trigger,
+                    )
+                    outgoing.append(self._request_event(request, f"{key}/{workflow.workflow_id}" if key else ""))
+        ids = await self._sender(outgoing)
+        return [ids[i] for i in positions]
+
+    def invoke_target(self, tenant: str, workflow_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The function that runs `workflow_id` and the run request invoking its latest version."""
+        event = {"name": INVOKED, "data": data, "ts": self.kit.clock.now_ms()}
+        function_id = self._routes.get((tenant, workflow_id), (RUN_FUNCTION, ""))[0]
+        return function_id, RunRequest(tenant=tenant, workflow_id=workflow_id, event=event).to_data()
+
+    # -- the function -----------------------------------------------------------------------------
+
+    def _function(
+        self,
+        function_id: str,
+        name: str,
+        event_name: str,
+        options: dict[str, Any],
+        schedule: _Schedule | None = None,
+    ) -> None:
+        # Inngest may make every attempt the kit's policies allow; each step's own policy decides when
+        # to stop (its retries come from the settings, the action, the kit: see `actions.py`).
+        options = {k: v for k, v in options.items() if k != "retries"}
+        triggers: list[inngest.TriggerEvent | inngest.TriggerCron] = [inngest.TriggerEvent(event=event_name)]
+        if schedule is not None:
+            triggers += [inngest.TriggerCron(cron=str(trigger.cron)) for _, trigger in schedule.crons]
+
+        @self.client.create_function(fn_id=function_id, name=name, trigger=triggers, retries=MAX_RETRIES, **options)
+        async def run_workflow(ctx: inngest.Context) -> dict[str, Any]:
+            return await self._run(ctx, schedule)
+
+        self._functions[function_id] = run_workflow
+
+    def _request_event(self, request: RunRequest, key: str) -> inngest.Event:
+        name = self._routes.get((request.tenant, request.workflow_id), ("", RUN_REQUESTED))[1]
+        return inngest.Event(name=name, data=request.to_data(), id=key, ts=request.event.get("ts", 0))
+
+    async def _run(self, ctx: inngest.Context, schedule: _Schedule | None) -> dict[str, Any]:
+        if schedule is not None and ctx.event.name == CRON_EVENT:
+            request = schedule.request(ctx.event, self.kit.clock.now_ms())
+            batch: tuple[dict[str, Any], ...] = (request.event,)
+        else:
+            try:
+                request = RunRequest.from_data(dict(ctx.event.data))
+                batch = tuple(RunRequest.from_data(dict(e.data)).event for e in ctx.events) or (request.event,)
+            except msgspec.ValidationError as exc:
+                raise inngest.NonRetriableError(f"not a run request: {exc}") from None
+
+        async def pinned() -> dict[str, Any]:
+            try:
+                found = await self.workflows.load(request.tenant, request.workflow_id, request.version)
+            except LookupError as exc:
+                raise inngest.NonRetriableError(str(exc)) from None
+            return {"version": found.version, "workflow": found.workflow, "settings": found.settings}
+
+        version = await ctx.step.run(WORKFLOW_STEP, pinned)
+        settings = WorkflowSettings.parse(version.get("settings") or None)
+        run = InngestRun(
+            ctx=ctx,
+            registry=self.kit.registry,
+            workflow=self._valid(request, version),
+            tenant=request.tenant,
+            event=request.event,
+            events=batch,
+            trigger=request.trigger,
+            policy=self.kit.retry_policy.with_retries(settings.retries),
+            clock=self.kit.clock,
+            sender=self.forward,
+            invoker=self.invoke_target,
+            ai=self.kit.ai,
+            recorder=self.recorder,
+        )
+        return await run.drive()
+
+    def _valid(self, request: RunRequest, version: dict[str, Any]) -> Workflow:
+        """The recorded version, checked against this kit's actions (once per version and content)."""
+        content = msgspec.json.encode(version["workflow"])
+        key = (request.tenant, request.workflow_id, version.get("version"), hashlib.sha256(content).digest())
+        workflow = self._checked.get(key)
+        if workflow is None:
+            try:
+                workflow = self._checked[key] = ensure_valid(version["workflow"], self.kit.registry)
+            except WorkflowValidationError as exc:
+                raise inngest.NonRetriableError(f"the workflow is not valid with this app's actions: {exc}") from None
+        return workflow
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The cron triggers of a dedicated function's workflow, with their positions in its list."""
+
+    tenant: str
+    workflow_id: str
+    crons: tuple[tuple[int, Trigger], ...]
+
+    def request(self, tick: inngest.Event, now_ms: int) -> RunRequest:
+        """The run a tick of Inngest's schedule starts: the latest version, with the kit's timer event."""
+        cron = str(tick.data.get("cron") or "")
+        position, trigger = next(((i, t) for i, t in self.crons if t.cron == cron), self.crons[0])
+        event = timer_event(str(trigger.cron), tick.ts or now_ms, now_ms)
+        return RunRequest(
+            tenant=self.tenant, workflow_id=self.workflow_id, event=event, trigger=fired(trigger, position)
+        )
+
+
+def _first_match(workflow: Published, event: dict[str, Any]) -> dict[str, Any] | None:
+    """What the run records of the first of the workflow's triggers that the event matches, if any."""
+    names = set(patterns_for(event["name"]))
+    for position, trigger in enumerate(workflow.triggers):
+        if trigger.event is not None and trigger.event in names and condition_holds(trigger.if_, event):
+            return fired(trigger, position)
+    return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "workflow"
+
+
+def _digest(text: str) -> str:
+    return "wk-" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
