@@ -71,3 +71,16 @@ def test_an_event_lists_the_runs_it_started_and_resumed(api: Api) -> None:
     assert other.status_code == 404
     missing = api.client.get("/api/events/no-such-event/runs", headers=api.headers())
     assert missing.status_code == 404
+
+
+def test_the_kits_own_run_updates_are_left_out_or_listed_alone_on_request(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo", name="Echo")
+    sent = send(api, "app/echo", {"x": 1})
+    [run] = events_page(api, name="app/echo")["items"][0]["runs"]
+    assert wait_run(api, run["id"])["status"] == "completed"
+    updates = events_page(api, system="true")["items"]  # received with the run's end, in its transaction
+    assert [e["name"] for e in updates] == ["workflow/run.completed"]
+    assert [e["id"] for e in events_page(api, system="false")["items"]] == [sent]
+    assert {e["name"] for e in events_page(api)["items"]} == {"app/echo", "workflow/run.completed"}
+    bad = api.client.get("/api/events", headers=api.headers(), params={"system": "maybe"})
+    assert bad.status_code in (400, 422) and "system" in bad.text, bad.text

@@ -13,6 +13,8 @@ from .errors import WorkflowKitError
 MAX_EVENT_BYTES = 512 * 1024
 MAX_EVENTS_PER_SEND = 1000
 MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time a datetime can hold
+RUN_EVENT_PREFIX = "workflow/run."
+"""The names of the events the kit sends itself when a run ends (``workflow/run.completed``, ...)."""
 MAX_EVENT_NAME_LENGTH = 256
 MAX_EVENT_ID_LENGTH = 256
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000): the database cannot store it"

@@ -34,11 +34,18 @@ async def list_events(
     cursor: Annotated[
         str | None, QueryParameter(max_length=200, description="`next_cursor` of the page before")
     ] = None,
+    system: Annotated[
+        bool | None,
+        QueryParameter(
+            description="false: leave out the kit's own run updates (`workflow/run.*`); true: only those; "
+            "absent: every event"
+        ),
+    ] = None,
 ) -> EventPage:
     """The tenant's received events, newest first, each with the runs it started. Page on with `cursor`
     (the previous page's `next_cursor`)."""
     principal.require("events:read")
-    page = await kit.events.page(principal.tenant, name=name, limit=limit, offset=offset, cursor=cursor)
+    page = await kit.events.page(principal.tenant, name=name, limit=limit, offset=offset, cursor=cursor, system=system)
     links = await kit.events.links(principal.tenant, [event.id for event in page.items])
     sees_runs = principal.server or "runs:read" in principal.scopes
     items = [

@@ -233,8 +233,13 @@ export class Api {
   }
 
   /** A page of received events (each with the runs it started), newest first. */
-  eventPage(cursor?: string | null, limit = 50): Promise<EventPage> {
-    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+  /** A page of received events; `system` false leaves out the kit's own run updates, true lists only those. */
+  eventPage(cursor?: string | null, limit = 50, system?: boolean): Promise<EventPage> {
+    const query = new URLSearchParams({
+      limit: String(limit),
+      ...(cursor ? { cursor } : {}),
+      ...(system === undefined ? {} : { system: String(system) }),
+    });
     return this.call("GET", `/api/events?${query.toString()}`);
   }
 

@@ -16,7 +16,12 @@ const stats = {
 
 describe("the workflow page's charts", () => {
   it("turns slices of time into columns, with no rate where nothing ran", () => {
-    expect(chartColumns(stats)).toEqual({ times: [3600, 7200, 10_800], runs: [4, 0, 3], failureRate: [25, null, 66.7] });
+    expect(chartColumns(stats)).toEqual({
+      times: [5400, 9000, 12_600], // each bar over the middle of its hour
+      span: [3600, 14_400], // to the end of the last hour: the hour going on now is drawn whole
+      runs: [4, 0, 3],
+      failureRate: [25, null, 66.7],
+    });
   });
 
   it("sums the range up in words", () => {

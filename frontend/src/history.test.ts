@@ -30,6 +30,7 @@ describe("runs and events views", () => {
     expect(duration({ created_at: 0, started_at: 0, ended_at: 185_000 })).toBe("3 min 5 s");
     expect(duration({ created_at: 0, started_at: 0, ended_at: 2 * 3600_000 })).toBe("2 h");
     expect(duration({ created_at: 0, started_at: null, ended_at: null })).toBe("—");
+    expect(duration({ created_at: 0, started_at: 0, ended_at: null }, 65_000)).toBe("1 min 5 s so far"); // still going
     const running = { id: "o", kind: "cancel", state: "running", matched: 10, done: 3, failed: 0, created_at: 0 } as const;
     expect(progressText(running)).toBe("Cancelling: 7 runs to go, 3 done.");
     expect(progressText({ ...running, state: "completed", done: 10 })).toBe("Cancelled 10 runs.");

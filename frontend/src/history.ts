@@ -1,5 +1,6 @@
 // The runs and events views: what they ask the API for, and how runs, times and progress read.
 
+import { durationWords } from "./time";
 import type { JsonObject, Run, RunStatus, StoredEvent } from "./types";
 
 export interface RunFilter {
@@ -112,14 +113,8 @@ export function statusWords(status: RunStatus): string {
 export function duration(run: Pick<Run, "started_at" | "ended_at" | "created_at">, now: number = Date.now()): string {
   const start = run.started_at ?? null;
   if (start === null) return "—";
-  const ms = Math.max(0, (run.ended_at ?? now) - start);
-  if (ms < 1000) return `${ms} ms`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const took = durationWords((run.ended_at ?? now) - start);
+  return run.ended_at === null || run.ended_at === undefined ? `${took} so far` : took;
 }
 
 export type TimeRange = "any" | "hour" | "today" | "yesterday" | "day" | "week";
@@ -171,7 +166,12 @@ export function progressText(operation: Operation): string {
   return `${verb}: ${noun(left)} to go, ${operation.done} done${failed}.`;
 }
 
-/** An event's payload without its name (shown apart), for reading. */
+/** What an event carried, for reading: its data (the name and the time are shown apart, in words). */
 export function payloadText(event: JsonObject): string {
-  return JSON.stringify(event, null, 2);
+  return JSON.stringify(event.data ?? {}, null, 2);
+}
+
+/** When an event says it was sent (its `ts`, epoch milliseconds), if it says so. */
+export function sentAt(event: JsonObject): number | null {
+  return typeof event.ts === "number" && Number.isFinite(event.ts) ? event.ts : null;
 }

@@ -1096,6 +1096,8 @@ export interface operations {
                 name?: string | null;
                 /** @description items to skip */
                 offset?: number;
+                /** @description false: leave out the kit's own run updates (`workflow/run.*`); true: only those; absent: every event */
+                system?: boolean | null;
             };
             header?: never;
             path?: never;

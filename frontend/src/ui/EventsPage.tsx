@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Api } from "../api";
-import { payloadText, statusWords, type EventItem, type EventRuns, type RunLink } from "../history";
-import { fullTime, timeAgo } from "../time";
+import { payloadText, sentAt, statusWords, type EventItem, type EventRuns, type RunLink } from "../history";
+import { dayAndTime, fullTime, timeAgo } from "../time";
 import type { WorkflowRecord } from "../types";
 
 /** A run an event links to: the workflow's name and the run's status, opening the run. */
@@ -23,17 +23,19 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
   const [open, setOpen] = useState<string | null>(null);
   const [found, setFound] = useState<{ id: string; runs: EventRuns } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [runUpdates, setRunUpdates] = useState(false);
+  const system = runUpdates ? undefined : false; // the kit's own "a run ended" events, on request
 
   const load = useCallback(
     () =>
-      api.eventPage().then(
+      api.eventPage(null, 50, system).then(
         (page) => {
           setEvents(page.items);
           setCursor(page.next_cursor ?? null);
         },
         (e: Error) => setError(e.message),
       ),
-    [api],
+    [api, system],
   );
   useEffect(() => {
     api.workflows().then(setWorkflows, (e: Error) => setError(e.message));
@@ -53,7 +55,7 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
   const more = async () => {
     if (!cursor) return;
     try {
-      const page = await api.eventPage(cursor);
+      const page = await api.eventPage(cursor, 50, system);
       setEvents((shown) => [...(shown ?? []), ...page.items]);
       setCursor(page.next_cursor ?? null);
     } catch (e) {
@@ -66,6 +68,12 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
       <div className="wk-history-head">
         <button type="button" className="wk-link" onClick={onBack}>← Workflows</button>
         <h1>Events</h1>
+        <div className="wk-check">
+          <label>
+            <input type="checkbox" checked={runUpdates} onChange={(e) => setRunUpdates(e.target.checked)} />
+            Show run updates (the events sent when a run ends)
+          </label>
+        </div>
       </div>
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {events && events.length === 0 && <p className="wk-help">No events received yet.</p>}
@@ -84,6 +92,7 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
                   {event.duplicate && <span className="wk-badge"> Duplicate</span>}
                   {open === event.id && (
                     <div className="wk-event-detail" aria-label="Event details">
+                      {sentAt(event.event) !== null && <p className="wk-help">Sent {dayAndTime(sentAt(event.event))}</p>}
                       <h2>What it carried</h2>
                       <pre className="wk-json">{payloadText(event.event)}</pre>
                       <h2>Runs it started</h2>
@@ -91,7 +100,7 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
                       {links && !links.started?.length && <p className="wk-help">None.</p>}
                       <ul className="wk-plain-list">
                         {links?.started?.map((link) => (
-                          <li key={link.id}><RunButton link={link} name={nameOf(link)} onOpen={onOpenRun} /> <span className="wk-help">{fullTime(link.created_at)}</span></li>
+                          <li key={link.id}><RunButton link={link} name={nameOf(link)} onOpen={onOpenRun} /> <span className="wk-help" title={fullTime(link.created_at)}>{dayAndTime(link.created_at)}</span></li>
                         ))}
                       </ul>
                       {!!links?.resumed?.length && (
@@ -107,7 +116,7 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
                     </div>
                   )}
                 </td>
-                <td title={fullTime(event.received_at)}>{timeAgo(event.received_at)}</td>
+                <td title={fullTime(event.received_at)}>{dayAndTime(event.received_at)} <span className="wk-help">({timeAgo(event.received_at)})</span></td>
                 <td>
                   {event.runs?.length ? (
                     <ul className="wk-plain-list">

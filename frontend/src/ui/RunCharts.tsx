@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import type { Api } from "../api";
 import { chartColumns, statsSummary } from "../charts";
@@ -16,7 +16,7 @@ function canDraw(): boolean {
 }
 
 /** One small time chart (uPlot): bars of runs, or a line of the failure rate. */
-function Chart({ label, times, values, kind }: { label: string; times: number[]; values: Array<number | null>; kind: "bars" | "line" }) {
+function Chart({ label, times, span, values, kind }: { label: string; times: number[]; span: [number, number]; values: Array<number | null>; kind: "bars" | "line" }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     // (no canvas to draw on, as in a test's simulated page: the caption and the summary stand alone)
@@ -28,7 +28,7 @@ function Chart({ label, times, values, kind }: { label: string; times: number[];
         height: HEIGHT,
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(kind === "line" ? 100 : 1, max)] } },
+        scales: { x: { time: true, range: () => span }, y: { range: (_u, _min, max) => [0, Math.max(kind === "line" ? 100 : 1, max)] } },
         axes: [{ size: 28, font: "10px sans-serif" }, { size: 34, font: "10px sans-serif" }],
         series: [
           {},
@@ -46,7 +46,7 @@ function Chart({ label, times, values, kind }: { label: string; times: number[];
       box.current,
     );
     return () => chart.destroy();
-  }, [label, times, values, kind]);
+  }, [label, times, span, values, kind]);
   return <div ref={box} role="img" aria-label={label} />;
 }
 
@@ -69,7 +69,7 @@ export function RunCharts({ api, workflowId }: { api: Api; workflowId: string })
       clearInterval(timer);
     };
   }, [api, workflowId, range]);
-  const columns = stats ? chartColumns(stats) : null;
+  const columns = useMemo(() => (stats ? chartColumns(stats) : null), [stats]); // one chart per answer, not per render
   const slice = range === "24h" ? "hour" : "6 hours";
   return (
     <section className="wk-section wk-charts" aria-label="Runs at a glance">
@@ -87,11 +87,11 @@ export function RunCharts({ api, workflowId }: { api: Api; workflowId: string })
         <div className="wk-charts-row">
           <figure>
             <figcaption>Runs per {slice}</figcaption>
-            <Chart label={`Runs per ${slice}`} times={columns.times} values={columns.runs} kind="bars" />
+            <Chart label={`Runs per ${slice}`} times={columns.times} span={columns.span} values={columns.runs} kind="bars" />
           </figure>
           <figure>
             <figcaption>Failed runs (%)</figcaption>
-            <Chart label="Failed runs, in percent" times={columns.times} values={columns.failureRate} kind="line" />
+            <Chart label="Failed runs, in percent" times={columns.times} span={columns.span} values={columns.failureRate} kind="line" />
           </figure>
         </div>
       )}

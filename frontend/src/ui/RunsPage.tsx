@@ -11,7 +11,7 @@ import {
   type RunFilter,
   type TimeRange,
 } from "../history";
-import { fullTime, timeAgo } from "../time";
+import { dayAndTime, fullTime, timeAgo } from "../time";
 import type { Run, RunStatus, WorkflowRecord } from "../types";
 
 const STATUSES: RunStatus[] = ["queued", "running", "sleeping", "waiting", "completed", "failed", "cancelled"];
@@ -260,7 +260,7 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
                     {run.version === null && <span className="wk-badge warn"> Test</span>}
                   </td>
                   <td><span className={`wk-status-pill ${run.status}`}>{statusWords(run.status)}</span></td>
-                  <td title={fullTime(started)}>{fullTime(started)} <span className="wk-help">({timeAgo(started)})</span></td>
+                  <td title={fullTime(started)}>{dayAndTime(started)} <span className="wk-help">({timeAgo(started)})</span></td>
                   <td>{duration(run)}</td>
                 </tr>
               );

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ...events import normalize_event
+from ...events import RUN_EVENT_PREFIX, normalize_event
 from ..models import RunStatus
 from ..storage.rows import RunRow
 from ..storage.writer import Claim
@@ -125,7 +125,7 @@ def settle(ctx: Context, conn: Connection, work: Worklist, now: int) -> bool:
             }
             if effect.error is not None:
                 data["error"] = effect.error
-            event = normalize_event({"name": f"workflow/run.{effect.status}", "data": data}, now)
+            event = normalize_event({"name": RUN_EVENT_PREFIX + effect.status, "data": data}, now)
             received = events_in.receive(ctx, conn, work, run.tenant, [event], now, system_depth=run.system_depth + 1)
             woke = woke or received.woke
     return woke

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from ...events import RUN_EVENT_PREFIX
 from ...tenancy import check_tenant
 from ...twins import async_twin
 from ..models import NotFoundError, RunStatus
@@ -71,14 +72,26 @@ class EventStore:
         return self.page_sync(tenant, name=name, limit=limit, offset=offset, cursor=cursor).items
 
     def page_sync(
-        self, tenant: str, *, name: str | None = None, limit: int = 50, offset: int = 0, cursor: str | None = None
+        self,
+        tenant: str,
+        *,
+        name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+        system: bool | None = None,
     ) -> EventListPage:
-        """One page of the tenant's events, newest first, and the cursor of the next (None on the last)."""
+        """One page of the tenant's events, newest first, and the cursor of the next (None on the last).
+        `system`: None lists every event; False leaves out the kit's own run updates
+        (``workflow/run.completed`` and the like); True lists only those."""
         check_tenant(tenant)
         limit = max(1, min(limit, MAX_LIST))
         query = E.select().where(E.c.tenant == tenant)
         if name is not None:
             query = query.where(E.c.name == name)
+        if system is not None:
+            is_system = E.c.name.startswith(RUN_EVENT_PREFIX, autoescape=True)
+            query = query.where(is_system if system else sa.not_(is_system))
         if cursor is not None:
             received_at, event_id = decode_cursor(cursor)
             query = query.where(
