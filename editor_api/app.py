@@ -29,7 +29,8 @@ from .auth import Authenticator
 from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
-from .routes import actions, events, operations, runs, step_tests, workflows
+from .ratelimit import RateLimit
+from .routes import actions, drafts, events, operations, runs, step_tests, templates, workflows
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -51,6 +52,8 @@ def create_app(
     worker_options: dict[str, Any] | None = None,
     api_routes: Sequence[Any] = (),
     routes: Sequence[Any] = (),
+    drafts_per_minute: int = drafts.DRAFTS_PER_MINUTE,
+    keep_drafts: drafts.KeepDrafts | None = None,
 ) -> Litestar:
     """The editor API for `kit`: routes under ``/api``, OpenAPI at ``/schema/openapi.json``, the built
     frontend (when there is one) at ``/``. Mount it in an ASGI host under any path (e.g. ``/automations``
@@ -70,6 +73,9 @@ def create_app(
       in the installed package, else a development checkout's ``frontend/dist``; see `find_frontend`).
     - `api_routes` are more Litestar handlers under ``/api`` with the same auth (they may take
       ``kit`` and ``principal``); `routes` are more handlers at the top level.
+    - Drafting workflows from words (with the kit's AI provider, ``kit.ai``): `drafts_per_minute` is how
+      often one tenant may ask (a 429 past it); the words and the model's answers are not kept unless
+      `keep_drafts` is given, a function called with each answered request (`routes.drafts.KeptDraft`).
     """
     secret = secret or kit.secret
     if not secret:
@@ -89,6 +95,7 @@ def create_app(
         events.get_event_runs,
         operations.get_operation,
         events.list_event_types,
+        templates.list_templates,
         runs.list_runs,
         runs.bulk_cancel,
         runs.bulk_replay,
@@ -101,6 +108,9 @@ def create_app(
         workflows.list_workflows,
         workflows.create_workflow,
         workflows.validate_instance,
+        drafts.assistant,
+        drafts.draft_from_text,
+        drafts.draft_change,
         workflows.import_workflow,
         workflows.get_workflow,
         workflows.update_workflow,
@@ -169,7 +179,15 @@ def create_app(
             ),
         ),
         lifespan=[lifespan],
-        state=State({"demo": demo, "kit": kit, "authenticator": authenticator}),
+        state=State(
+            {
+                "demo": demo,
+                "kit": kit,
+                "authenticator": authenticator,
+                "draft_limit": RateLimit(drafts_per_minute),
+                "keep_drafts": keep_drafts,
+            }
+        ),
         debug=False,
     )
 

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from workflow_kit.drafting import DraftingError
 from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
 from workflow_kit.runtime.models import ConflictError, FilterError, NotFoundError, RerunError
@@ -40,8 +41,9 @@ class BodyError(ClientException):
         self.path = path
 
 
-def _response(status: int, body: ErrorBody) -> Response[ErrorBody]:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
@@ -62,6 +64,9 @@ def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
         return _response(422, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
     if isinstance(exc, EventError):
         return _response(400, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
+    if isinstance(exc, DraftingError):
+        wait = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return _response(exc.status, ErrorBody(code=exc.code, message=str(exc)), wait)
     if isinstance(exc, WorkflowKitError):
         return _response(400, ErrorBody(code=exc.code, message=str(exc)))
     return unexpected(_, exc)

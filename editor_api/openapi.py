@@ -44,8 +44,11 @@ ERROR_DESCRIPTIONS = {
     400: "Malformed request: `{code, message, path?}` names the field",
     401: "No token, a bad or expired one, or a missing scope",
     404: "No such record for this tenant (another tenant's records are not found either)",
-    409: "A stale write (`current_version` says the draft's version), or a run that cannot be rerun",
+    409: "A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting"
+    " from words with no AI model configured (`ai_not_configured`: `message` says what the host must set)",
     413: "The body is too large",
+    429: "Too many requests for this tenant: `Retry-After` says when to ask again",
+    502: "The AI model could not answer, or gave no usable workflow",
     422: "An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use"
     " (`path` names its field)",
 }

@@ -265,6 +265,7 @@ def register(kit: WorkflowKit, store: BlogStore | None = None) -> BlogStore:
         """AI-written tweets announcing the article."""
         return await social(ctx, inputs.post_id, TWEET_PROMPT, "generate-tweets", "twitter")
 
+    declare_templates(kit)
     return blog
 
 
@@ -375,3 +376,90 @@ SEED_POSTS: list[dict[str, Any]] = [
 REVIEW_TRIGGER = {"event": "blog-post.updated", "if": "event.data.status == 'under review'"}
 PUBLISH_TRIGGER = {"event": "blog-post.published"}
 APPROVAL_TIMEOUT = timedelta(days=1)
+
+
+# -- templates for the editor's gallery --------------------------------------------------------------
+
+POST_FROM_EVENT = "!ref($.event.data.id)"
+TRUE_EDGE = {"type": "if", "ref": "!ref($.output.result)"}
+
+
+def _step(step_id: str, kind: str, **inputs: Any) -> dict[str, Any]:
+    return {"id": step_id, "kind": kind, "inputs": inputs}
+
+
+def declare_templates(kit: WorkflowKit) -> None:
+    """Five ready-made workflows over the blog actions, for the editor's "New workflow" gallery. One
+    runs on a schedule and leaves two inputs for the user to fill in (which post, how long to wait)."""
+    review = review_workflow()
+    kit.template(
+        "blog.review-with-approval",
+        name="Review a post with AI, apply after approval",
+        description="When a post moves to review: add a table of contents, fix the grammar, then apply the "
+        "changes once an editor approves them (or drop them after a day).",
+        workflow={"actions": review["actions"], "edges": review["edges"]},
+        trigger=REVIEW_TRIGGER,
+        tags=["review", "AI"],
+    )
+    kit.template(
+        "blog.announce-on-social",
+        name="Announce a published post on social media",
+        description="When a post is published: write LinkedIn posts and tweets about it, side by side.",
+        workflow={"actions": publish_workflow()["actions"], "edges": publish_workflow()["edges"]},
+        trigger=PUBLISH_TRIGGER,
+        tags=["social", "AI"],
+    )
+    kit.template(
+        "blog.fix-grammar",
+        name="Fix the grammar of every changed post",
+        description="When a post changes: fix its grammar and spelling, and apply the fixes at once.",
+        workflow={
+            "actions": [
+                _step("grammar", "grammar_review", post_id=POST_FROM_EVENT),
+                _step("apply", "apply_changes", post_id="!ref($.state.grammar.post_id)"),
+            ],
+            "edges": [{"from": "$source", "to": "grammar"}, {"from": "grammar", "to": "apply"}],
+        },
+        trigger={"event": "blog-post.updated"},
+        tags=["review", "AI"],
+    )
+    kit.template(
+        "blog.tweet-when-published",
+        name="Tweet when a post's status becomes published",
+        description="When a post changes: if it is now published, write tweets announcing it.",
+        workflow={
+            "actions": [
+                _step("published", "builtin:if", condition="event.data.status == 'published'"),
+                _step("tweets", "generate_tweet_posts", post_id=POST_FROM_EVENT),
+            ],
+            "edges": [
+                {"from": "$source", "to": "published"},
+                {"from": "published", "to": "tweets", "name": "True", "conditional": TRUE_EDGE},
+            ],
+        },
+        trigger={"event": "blog-post.updated"},
+        tags=["social", "AI", "condition"],
+    )
+    kit.template(
+        "blog.weekly-refresh",
+        name="Refresh one post every week",
+        description="Every Monday at 9:00: add a table of contents to a post you choose, review its grammar, "
+        "and apply both once an editor approves.",
+        workflow={
+            "actions": [
+                {**_step("toc", "add_toc"), "to_fill": {"post_id": "Which post should be refreshed? (its number)"}},
+                _step("grammar", "grammar_review", post_id="!ref($.state.toc.post_id)"),
+                {
+                    **_step("approval", "wait_for_approval", post_id="!ref($.state.toc.post_id)"),
+                    "to_fill": {"timeout": "How long may an editor take to approve? (e.g. 2d)"},
+                },
+            ],
+            "edges": [
+                {"from": "$source", "to": "toc"},
+                {"from": "toc", "to": "grammar"},
+                {"from": "grammar", "to": "approval"},
+            ],
+        },
+        trigger={"cron": "0 9 * * 1"},
+        tags=["review", "AI", "schedule"],
+    )

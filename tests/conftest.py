@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import hypothesis
 import pytest
 import sqlalchemy as sa
+from fake_openai import FakeOpenAI, fake_openai_server
 
 from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.retry import RetryPolicy
@@ -321,3 +322,20 @@ def clocked_api(database_url: str, clock: VirtualClock) -> Iterator[Api]:
     """`api` on the virtual `clock` (tokens are minted and checked on it too)."""
     with serve_api(database_url, clock) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def fake_model_server() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on 127.0.0.1 for a whole test module (stopping one takes half a
+    second); `fake_model` hands it to each test emptied."""
+    with fake_openai_server() as state:
+        yield state
+
+
+@pytest.fixture
+def fake_model(fake_model_server: FakeOpenAI) -> FakeOpenAI:
+    """The module's fake OpenAI-compatible server, with nothing scripted and no request recorded."""
+    fake_model_server.script.clear()
+    fake_model_server.structured.clear()
+    fake_model_server.requests.clear()
+    return fake_model_server

@@ -1,6 +1,8 @@
 """A local OpenAI-compatible chat completions server on 127.0.0.1: answers from a script of
 (status, headers, body) and records every request. With the script empty it answers 200, echoing the last
-user message (``echo: ...``) with the model asked for."""
+user message (``echo: ...``) with the model asked for. Requests asking for structured outputs (with a
+``response_format``, as drafting a workflow does) take their answers from `structured` first, so that a
+test can script drafts while other AI steps run beside them."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class FakeOpenAI:
 
     base_url: str
     script: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    structured: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,7 +51,8 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with state.lock:
                 state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-                status, headers, payload = state.script.pop(0) if state.script else (200, {}, echo(body))
+                queue = state.structured if "response_format" in body and state.structured else state.script
+                status, headers, payload = queue.pop(0) if queue else (200, {}, echo(body))
             encoded = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -476,6 +476,16 @@ CASES: list[Any] = [
         id="missing_input",
     ),
     pytest.param(
+        wf([{**act("a", "add", a=1), "to_fill": {"b": "How much more?"}}], [edge(SOURCE, "a")]),
+        [("blank", "actions[0].inputs.b")],
+        id="blank",
+    ),
+    pytest.param(
+        wf([{**act("a", "add", a=1, b=2), "to_fill": {"c": "What?"}}], [edge(SOURCE, "a")]),
+        [("invalid_blank", "actions[0].to_fill.c")],
+        id="invalid_blank",
+    ),
+    pytest.param(
         wf([act("a", "add", a=1, b=2, c=3)], [edge(SOURCE, "a")]),
         [("unknown_input", "actions[0].inputs.c")],
         id="unknown_input",
@@ -680,7 +690,7 @@ def test_invalid_format(kit: WorkflowKit, workflow: Any, path: str) -> None:
 def test_every_documented_code_is_covered() -> None:
     documented = set(re.findall(r"``([a-z_]+)``", validation_module.__doc__ or ""))
     covered = {code for case in CASES for code, _ in case.values[1]} | {"invalid_json", "invalid_format"}
-    assert len(documented) == 37
+    assert len(documented) == 39
     assert documented == covered
 
 

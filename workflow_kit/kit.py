@@ -19,6 +19,7 @@ from .errors import Problem
 from .event_types import EventType, EventTypeRegistry
 from .events import normalize_events
 from .retry import RetryPolicy
+from .templates import Template, TemplateRegistry
 from .timeutil import Clock, SystemClock
 from .tokens import SCOPES, TokenError, mint
 from .twins import async_twin
@@ -74,6 +75,8 @@ class WorkflowKit:
         self.registry = ActionRegistry()
         self.event_types = EventTypeRegistry()
         """The declared event types (`event_type`), by name."""
+        self.templates = TemplateRegistry()
+        """The workflow templates (`template`), by id."""
         self.retry_policy = retry_policy or RetryPolicy()
         self.database_url = database_url or os.environ.get("WORKFLOW_KIT_DATABASE_URL") or DEFAULT_URL
         self.clock: Clock = clock or SystemClock()
@@ -296,6 +299,43 @@ class WorkflowKit:
         declared = EventType.declare(name, schema=schema, examples=examples, description=description)
         self.event_types.register(declared)
         return declared
+
+    def template(
+        self,
+        id: str,
+        *,
+        name: str,
+        description: str = "",
+        workflow: dict[str, Any],
+        trigger: dict[str, Any] | str,
+        settings: dict[str, Any] | None = None,
+        tags: Sequence[str] = (),
+    ) -> Template:
+        """Ship a ready-made workflow for the editor's gallery ("Use this template" makes a draft of it).
+        Checked now, against the actions registered so far: its `workflow`, its `trigger` (an event name,
+        ``{"event", "if"?}`` or ``{"cron"}``) and its `settings`; a template that does not validate
+        raises `TemplateError` listing every problem with its path (``workflow.actions[0].inputs.x``).
+        An input may be left blank for the user: absent from the step's inputs and named in its
+        ``to_fill`` (``{"post_id": "Which post?"}``), which the editor asks for before the first save.
+        `tags` group templates in the gallery. An id may be registered once."""
+        declared = Template.declare(
+            self.registry,
+            id,
+            name=name,
+            description=description,
+            workflow=workflow,
+            trigger=trigger,
+            settings=settings,
+            tags=tags,
+            cron_seconds=self.cron_seconds,
+        )
+        self.templates.register(declared)
+        return declared
+
+    def public_templates(self) -> list[dict[str, Any]]:
+        """The templates for the editor's gallery, as JSON: id, name, description, tags, trigger,
+        settings, workflow, and the blanks it leaves to fill."""
+        return self.templates.public()
 
     def public_event_types(self) -> list[dict[str, Any]]:
         """The declared event types for the editor, as JSON: name, description, schema, examples."""

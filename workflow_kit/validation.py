@@ -7,7 +7,8 @@ Codes: ``invalid_json``, ``invalid_format``, ``invalid_id``, ``reserved_id``, ``
 ``ref_not_upstream``, ``ref_path_not_in_output``, ``ref_type_mismatch``, ``template_type_mismatch``,
 ``missing_input``, ``unknown_input``, ``invalid_input``, ``invalid_expression``, ``ref_in_expression``,
 ``too_many_actions``, ``too_many_edges``, ``too_deep``, ``missing_body``, ``unexpected_body``,
-``unknown_result``, ``invalid_policy``, ``loops_too_deep``, ``invalid_failure_edge``.
+``unknown_result``, ``invalid_policy``, ``loops_too_deep``, ``invalid_failure_edge``, ``blank`` (an input
+a template left to fill, see `blanks`), ``invalid_blank``.
 
 A loop action's body is checked as a workflow of its own, with paths into it
 (``actions[2].body.actions[0].inputs.sku``): its refs see the body's upstream actions, the actions
@@ -35,7 +36,7 @@ import jsonschema
 import msgspec
 from jsonschema import Draft202012Validator
 
-from . import paths, refs, schemas
+from . import blanks, paths, refs, schemas
 from .actions import ActionDefinition, ActionRegistry
 from .engine.conditions import CONDITIONAL_TYPES, FAILED
 from .engine.graph import find_cycle, reachable, topological_order
@@ -390,6 +391,9 @@ class _Validator:
         base = f"actions[{i}].inputs"
         root = definition.input_schema
         probe = _probe(inputs)
+        for name, question in self.check_blanks(i, self.workflow.actions[i], root).items():
+            probe[name] = _REF_VALUE  # not given yet: a blank, not a missing input
+            self.add("blank", paths.join(base, (name,)), f"to fill in: {question}")
         for parts, code, message in schemas.iter_errors(_lenient_validator(definition), probe):
             self.add(code, paths.join(base, parts), message)
         for parts, text in _strings(inputs, ()):
@@ -425,6 +429,21 @@ class _Validator:
                         f"text with refs always gives a string, but this input takes "
                         f"{schemas.describe_types(target_types)}; use a single !ref(...) as the whole value",
                     )
+
+    def check_blanks(self, i: int, action: WorkflowAction, root: schemas.Schema) -> dict[str, str]:
+        """The step's open blanks (see `blanks`); a malformed ``to_fill`` is an ``invalid_blank``."""
+        found = blanks.marks(action)
+        if found is None:
+            return {}
+        path = f"actions[{i}].{blanks.TO_FILL}"
+        if not isinstance(found, dict) or not all(isinstance(q, str) and q.strip() for q in found.values()):
+            self.add("invalid_blank", path, "list the inputs to fill as {input name: the question to ask}")
+            return {}
+        known = root.get("properties")
+        unknown = sorted(name for name in found if isinstance(known, dict) and name not in known)
+        for name in unknown:
+            self.add("invalid_blank", paths.join(path, (name,)), f"this step has no input {name!r} to fill")
+        return {name: q for name, q in blanks.open_blanks(action).items() if name not in unknown}
 
     def check_expression(self, path: str, text: str, variables: tuple[str, ...]) -> None:
         if refs.REF_OPEN in text:

@@ -6,7 +6,7 @@
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 import { runsQuery, type BulkFilter, type EventPage, type EventRuns, type Operation, type RunFilter, type RunPage, type RunStats } from "./history";
-import type { EventTypeDef, StepTestResult } from "./types";
+import type { AssistantStatus, DraftProposal, EventTypeDef, StepTestResult, TemplateDef } from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -261,6 +261,26 @@ export class Api {
    * upstream outputs not given come from the draft's kept samples, else the latest run. Nothing is stored. */
   testStep(id: string, request: { action_id: string; event?: { name: string; data: Json }; workflow?: Workflow; state?: JsonObject }): Promise<StepTestResult> {
     return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/test-step`, request);
+  }
+
+  /** The templates the host ships, for the gallery. */
+  templates(): Promise<TemplateDef[]> {
+    return this.call("GET", "/api/templates");
+  }
+
+  /** Whether workflows can be drafted from words here (an AI model is configured). */
+  assistant(): Promise<AssistantStatus> {
+    return this.call("GET", "/api/assistant");
+  }
+
+  /** A new workflow drafted from the user's words (nothing is saved). */
+  draftFromText(words: string): Promise<DraftProposal> {
+    return this.call("POST", "/api/workflows/draft-from-text", { words });
+  }
+
+  /** The draft changed as the user's words ask (the editor's unsaved draft is sent; nothing is saved). */
+  draftChange(id: string, words: string, workflow: Workflow, triggers: Trigger[]): Promise<DraftProposal> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/draft-change`, { words, workflow, triggers });
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */

@@ -144,6 +144,8 @@ function inputProblemText(
   switch (problem.code) {
     case "missing_input":
       return `Fill in ${name}.`;
+    case "blank": // an input a template left to fill: the server's message carries the template's question
+      return `Fill in ${name}: ${problem.message.replace(/^to fill in: /, "")}`;
     case "unknown_input":
       return `${name} is not something this step takes: remove it.`;
     case "invalid_input":

@@ -139,3 +139,14 @@ export type StepTestResult = Omit<Schemas["StepTestResult"], "output" | "inputs"
 
 /** Where the draft keeps the outputs the user chose as sample data, by step id (the engine ignores it). */
 export const SAMPLE_OUTPUTS = "sample_outputs";
+
+// -- templates and drafts from words ---------------------------------------------------------------------
+
+/** A ready-made workflow the host ships (kit.template), with the inputs it leaves to fill. */
+export type TemplateDef = Omit<Schemas["TemplateOut"], "workflow" | "settings"> & { workflow: Workflow; settings: JsonObject };
+
+/** A workflow drafted by the AI model from the user's words: not saved; each step explained. */
+export type DraftProposal = Omit<Schemas["DraftOut"], "workflow"> & { workflow: Workflow };
+
+/** Whether drafting from words is available (the host configured an AI model). */
+export type AssistantStatus = Schemas["AssistantOut"];

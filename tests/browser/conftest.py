@@ -119,10 +119,16 @@ class Server:
         return dataclasses.replace(self, tenant=tenant)
 
 
-def start_server(tmp: Path, cors: list[str] | None = None, app: str = "browser_app:kit", seed: bool = False) -> Server:
+def start_server(
+    tmp: Path,
+    cors: list[str] | None = None,
+    app: str = "browser_app:kit",
+    seed: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
     """`workflow-kit serve` of `app` (by default the small app above) on a new SQLite database in `tmp`;
     `seed` runs `workflow-kit seed` first (the demo's posts and workflows, for `seeds.app:kit`). The kits
-    of tests/apps are there too, as `apps.<module>:kit`."""
+    of tests/apps are there too, as `apps.<module>:kit`. `extra_env` is set last (e.g. an AI provider)."""
     (tmp / "browser_app.py").write_text(APP)
     port = free_port()
     env = {
@@ -133,6 +139,7 @@ def start_server(tmp: Path, cors: list[str] | None = None, app: str = "browser_a
         "WORKFLOW_KIT_FRONTEND_DIR": str(DIST),
     }
     env = {k: v for k, v in env.items() if not k.startswith("OPENAI")}  # the demo's AI: its local stand-in
+    env.update(extra_env or {})
     if seed:
         subprocess.run([sys.executable, "-m", "workflow_kit.cli", "seed", "--app", app], env=env, check=True, cwd=tmp)
     command = [

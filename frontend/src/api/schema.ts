@@ -22,6 +22,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/assistant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether workflows can be drafted from words */
+        get: operations["ApiAssistantAssistant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/event-types": {
         parameters: {
             query?: never;
@@ -278,6 +295,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflow templates */
+        get: operations["ApiTemplatesListTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workflows": {
         parameters: {
             query?: never;
@@ -327,6 +361,23 @@ export interface paths {
         put?: never;
         /** Disable */
         post: operations["ApiWorkflowsWorkflowIdDisableDisableWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workflows/{workflow_id}/draft-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Draft a change to a workflow from words (nothing saved) */
+        post: operations["ApiWorkflowsWorkflowIdDraftChangeDraftChange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -486,6 +537,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workflows/draft-from-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Draft a new workflow from words (nothing saved) */
+        post: operations["ApiWorkflowsDraftFromTextDraftFromText"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workflows/import": {
         parameters: {
             query?: never;
@@ -575,6 +643,12 @@ export interface components {
          * @enum {string}
          */
         ActionStatus: "pending" | "running" | "sleeping" | "waiting" | "retrying" | "completed" | "failed" | "skipped";
+        /** AssistantOut */
+        AssistantOut: {
+            available: boolean;
+            model: string | null;
+            reason: string | null;
+        };
         /** Attempt */
         Attempt: {
             ended_at: number;
@@ -610,6 +684,33 @@ export interface components {
             until?: number | null;
             version?: components["schemas"]["ReplayVersion"];
             workflow_id?: string | null;
+        };
+        /** ChangeRequest */
+        ChangeRequest: {
+            triggers?: components["schemas"]["Trigger"][] | null;
+            /** @description What should happen, in words */
+            words: string;
+            workflow?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** DraftOut */
+        DraftOut: {
+            model: string;
+            name: string;
+            problems: components["schemas"]["Problem"][];
+            repair_rounds: number;
+            steps: components["schemas"]["StepExplanation"][];
+            summary: string;
+            triggers: components["schemas"]["Trigger"][];
+            workflow: {
+                [key: string]: unknown;
+            };
+        };
+        /** DraftRequest */
+        DraftRequest: {
+            /** @description What should happen, in words */
+            words: string;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -811,6 +912,11 @@ export interface components {
          * @enum {string}
          */
         StatsRange: "24h" | "7d";
+        /** StepExplanation */
+        StepExplanation: {
+            action_id: string;
+            explanation: string;
+        };
         /** StepRecord */
         StepRecord: {
             attempts?: components["schemas"]["Attempt"][];
@@ -865,6 +971,28 @@ export interface components {
             id: string;
             name: string;
             received_at: number;
+        };
+        /** TemplateBlank */
+        TemplateBlank: {
+            action_id: string;
+            input: string;
+            path: string;
+            question: string;
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            blanks: components["schemas"]["TemplateBlank"][];
+            description: string;
+            id: string;
+            name: string;
+            settings: {
+                [key: string]: unknown;
+            };
+            tags: string[];
+            trigger: components["schemas"]["Trigger"];
+            workflow: {
+                [key: string]: unknown;
+            };
         };
         /** TestRequest */
         TestRequest: {
@@ -1026,6 +1154,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActionOut"][];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiAssistantAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantOut"];
                 };
             };
             /** @description Malformed request: `{code, message, path?}` names the field */
@@ -1576,7 +1742,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A stale write (`current_version` says the draft's version), or a run that cannot be rerun */
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1854,6 +2020,44 @@ export interface operations {
             };
         };
     };
+    ApiTemplatesListTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"][];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     ApiWorkflowsListWorkflows: {
         parameters: {
             query?: {
@@ -2060,7 +2264,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A stale write (`current_version` says the draft's version), or a run that cannot be rerun */
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2137,7 +2341,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A stale write (`current_version` says the draft's version), or a run that cannot be rerun */
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2202,7 +2406,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A stale write (`current_version` says the draft's version), or a run that cannot be rerun */
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2271,6 +2475,95 @@ export interface operations {
             };
             /** @description No such record for this tenant (another tenant's records are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiWorkflowsWorkflowIdDraftChangeDraftChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests for this tenant: `Retry-After` says when to ask again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The AI model could not answer, or gave no usable workflow */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2443,7 +2736,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A stale write (`current_version` says the draft's version), or a run that cannot be rerun */
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2811,6 +3104,84 @@ export interface operations {
             };
             /** @description No such record for this tenant (another tenant's records are not found either) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiWorkflowsDraftFromTextDraftFromText: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting from words with no AI model configured (`ai_not_configured`: `message` says what the host must set) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests for this tenant: `Retry-After` says when to ask again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The AI model could not answer, or gave no usable workflow */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

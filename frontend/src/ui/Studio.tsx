@@ -1,11 +1,11 @@
-import { useCallback, useEffect, useImperativeHandle, useRef, useState, type MutableRefObject } from "react";
+import { useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState, type MutableRefObject } from "react";
 import type { Api } from "../api";
 import type { ActionDef } from "../types";
 import { RunView } from "./RunView";
 import { LEAVE_QUESTION, WorkflowEditor } from "./editor/WorkflowEditor";
 import { EventsPage } from "./EventsPage";
 import { RunsPage } from "./RunsPage";
-import { WorkflowList } from "./WorkflowList";
+import { WorkflowList, type StartDraft } from "./WorkflowList";
 
 export type View =
   | { kind: "list" }
@@ -52,9 +52,17 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
   };
   const [catalog, setCatalog] = useState<ActionDef[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [assistant, setAssistant] = useState(false);
+  // a new workflow's unsaved start (a template's steps, an accepted draft), handed to its editor once
+  const [starts, setStarts] = useState<Record<string, StartDraft>>({});
   useEffect(() => {
     api.actions().then(setCatalog, (e: Error) => setError(e.message));
+    api.assistant().then(
+      (status) => setAssistant(status.available),
+      () => setAssistant(false), // an older server, or no right to ask: the feature stays hidden
+    );
   }, [api]);
+  const byKind = useMemo(() => new Map((catalog ?? []).map((a) => [a.kind, a])), [catalog]);
   return (
     <div className="wk-root">
       {error && <div className="wk-banner error" role="alert">{error}</div>}
@@ -65,7 +73,17 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
           <button type="button" className="wk-link" onClick={() => go({ kind: "events" })}>Received events</button>
         </nav>
       )}
-      {catalog && view.kind === "list" && <WorkflowList api={api} onOpen={(id) => go({ kind: "workflow", id })} />}
+      {catalog && view.kind === "list" && (
+        <WorkflowList
+          api={api}
+          catalog={byKind}
+          assistant={assistant}
+          onOpen={(id, start) => {
+            if (start) setStarts((all) => ({ ...all, [id]: start }));
+            go({ kind: "workflow", id });
+          }}
+        />
+      )}
       {catalog && view.kind === "runs" && (
         <RunsPage
           api={api}
@@ -90,6 +108,15 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
           onBack={workflowId ? undefined : () => go({ kind: "list" })}
           onDirtyChange={onDirtyChange}
           pageTitle={pageTitle}
+          assistant={assistant}
+          start={starts[view.id]}
+          onStarted={() =>
+            setStarts((all) => {
+              const { [view.id]: _used, ...rest } = all;
+              void _used;
+              return rest;
+            })
+          }
         />
       )}
       {catalog && view.kind === "run" && (

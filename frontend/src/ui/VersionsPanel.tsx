@@ -2,7 +2,8 @@ import { useState } from "react";
 import type { WorkflowDocument } from "../document";
 import type { Catalog } from "../names";
 import type { Version } from "../types";
-import { diffVersion, draftStatus, versionDocument, type Change } from "../versions";
+import { diffVersion, draftStatus, versionDocument } from "../versions";
+import { Changes } from "./Changes";
 import { formatTime } from "./RunsPanel";
 
 export interface VersionsPanelProps {
@@ -13,21 +14,6 @@ export interface VersionsPanelProps {
   busy: boolean;
   onPublish: (message: string) => void;
   onRestore: (version: Version) => void;
-}
-
-const MARK: Record<Change["kind"], string> = { added: "+", removed: "−", changed: "~" };
-
-function Changes({ changes }: { changes: Change[] }) {
-  if (!changes.length) return <div className="wk-help">The draft is the same as this version.</div>;
-  return (
-    <ul className="wk-diff" aria-label="Changes in the draft">
-      {changes.map((change, index) => (
-        <li key={index} className={`wk-diff-${change.kind}`}>
-          <span aria-hidden="true" className="wk-diff-mark">{MARK[change.kind]}</span> {change.text}
-        </li>
-      ))}
-    </ul>
-  );
 }
 
 /** The published versions with who published each, when and why; what the draft changes against any of

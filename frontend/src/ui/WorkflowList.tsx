@@ -1,9 +1,19 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, type Api } from "../api";
 import { triggerKind, triggerLabel } from "../cron";
+import type { Catalog } from "../names";
 import { triggersSentence } from "../triggers";
 import { fullTime, timeAgo } from "../time";
-import type { WorkflowRecord } from "../types";
+import type { DraftProposal, TemplateDef, Trigger, Workflow, WorkflowRecord } from "../types";
+import { DescribeForm } from "./start/DescribeForm";
+import { DraftReview } from "./start/DraftReview";
+import { TemplateGallery } from "./start/TemplateGallery";
+
+/** What a new workflow's editor starts with, unsaved: a template's steps or an accepted draft. */
+export interface StartDraft {
+  workflow: Workflow;
+  triggers?: Trigger[];
+}
 
 /** How a workflow's triggers read in the list: "When blog-post.updated", "Every day at 09:00 (UTC)";
  * several: "When blog-post.updated, only when a condition holds, or every day at 09:00 (UTC)". */
@@ -33,9 +43,18 @@ function LastRun({ record }: { record: WorkflowRecord }) {
   );
 }
 
-/** The home: every workflow with its status, its last run and its failures of the last day; new,
- * duplicate, enable or disable, delete (after a confirmation). */
-export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) => void }) {
+export interface WorkflowListProps {
+  api: Api;
+  catalog: Catalog;
+  /** Drafting from words is available (the host configured an AI model). */
+  assistant?: boolean;
+  onOpen: (id: string, start?: StartDraft) => void;
+}
+
+/** The home: every workflow with its status, its last run and its failures of the last day; new (from
+ * scratch, from a template, or described in words), duplicate, enable or disable, delete (after a
+ * confirmation). */
+export function WorkflowList({ api, catalog, assistant = false, onOpen }: WorkflowListProps) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[] | null>(null);
   const [name, setName] = useState("");
   const [event, setEvent] = useState("");
@@ -45,6 +64,10 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
   const [notice, setNotice] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [gallery, setGallery] = useState<boolean | null>(null); // null: open while there is no workflow
+  const [describing, setDescribing] = useState(false);
+  const [proposal, setProposal] = useState<DraftProposal | null>(null);
+  const [starting, setStarting] = useState(false);
 
   const refresh = useCallback(async () => {
     try {
@@ -78,6 +101,25 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
       setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
     }
   };
+
+  /** A new record with the name and trigger, its draft empty: the editor opens with `start` unsaved in it. */
+  const startFrom = async (title: string, triggers: Trigger[], start: StartDraft, description = "", settings?: TemplateDef["settings"]) => {
+    setStarting(true);
+    setError(null);
+    try {
+      const created = await api.create(title, triggers, { name: title, actions: [], edges: [] }, description, settings);
+      onOpen(created.id, start);
+    } catch (e) {
+      setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
+    } finally {
+      setStarting(false);
+    }
+  };
+  const fromTemplate = (template: TemplateDef) =>
+    void startFrom(template.name, [template.trigger], { workflow: { ...template.workflow, name: template.name } }, template.description, template.settings);
+  const acceptProposal = (accepted: DraftProposal) =>
+    void startFrom(accepted.name, accepted.triggers, { workflow: accepted.workflow, triggers: accepted.triggers }, accepted.summary);
+  const galleryOpen = gallery ?? workflows?.length === 0;
 
   const act = async (id: string, what: () => Promise<string | null>) => {
     setBusy(id);
@@ -136,10 +178,33 @@ export function WorkflowList({ api, onOpen }: { api: Api; onOpen: (id: string) =
           New workflow
         </button>
       </form>
+      <div className="wk-start-more">
+        <button type="button" className="wk-button" aria-expanded={!!galleryOpen} onClick={() => setGallery(!galleryOpen)}>
+          Start from a template
+        </button>
+        {assistant && (
+          <button type="button" className="wk-button" aria-expanded={describing} onClick={() => { setDescribing(!describing); setProposal(null); }}>
+            Describe what should happen
+          </button>
+        )}
+      </div>
+      {assistant && describing && !proposal && (
+        <DescribeForm
+          label="Describe what should happen"
+          placeholder="When a post is published, write tweets about it"
+          submit="Draft it"
+          ask={(words) => api.draftFromText(words)}
+          onProposal={setProposal}
+        />
+      )}
+      {proposal && (
+        <DraftReview proposal={proposal} catalog={catalog} busy={starting} onAccept={() => acceptProposal(proposal)} onDiscard={() => setProposal(null)} />
+      )}
+      {galleryOpen && !proposal && <TemplateGallery api={api} catalog={catalog} onUse={fromTemplate} busy={starting} />}
       {missing && <div className="wk-problems" role="alert">{missing}</div>}
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {notice && <div className="wk-banner info" role="status">{notice}</div>}
-      {workflows && workflows.length === 0 && <p className="wk-help">No workflows yet: create the first one above.</p>}
+      {workflows && workflows.length === 0 && <p className="wk-help">No workflows yet: create the first one above, from scratch or from a template.</p>}
       {workflows && workflows.length > 0 && (
         <table aria-label="Workflows" className="wk-table">
           <thead>

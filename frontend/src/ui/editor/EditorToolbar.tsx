@@ -27,6 +27,8 @@ export interface EditorToolbarProps {
   onSave: () => void;
   onPublish: () => void;
   onToggleEnabled: () => void;
+  /** Ask the AI model for a change (only when the host configured one). */
+  onAskChange?: () => void;
 }
 
 const MAC = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -121,6 +123,11 @@ export function EditorToolbar(props: EditorToolbarProps) {
       <button type="button" className="wk-button wk-icon-button" onClick={props.onRedo} disabled={!props.canRedo} aria-label="Redo" title={`Redo (${MAC ? "⇧⌘Z" : "Ctrl+Shift+Z"})`}>
         ↷
       </button>
+      {props.onAskChange && (
+        <button type="button" className="wk-button" onClick={props.onAskChange} disabled={props.busy} title="Say in words what should change: review the change before it is made">
+          Ask for a change
+        </button>
+      )}
       <button type="button" className="wk-button" onClick={props.onLayout} title="Arrange the steps neatly">Auto layout</button>
       <button type="button" className="wk-button" onClick={props.onSave} disabled={props.busy || !props.dirty} title={`Save the draft (${MOD}S)`}>
         Save

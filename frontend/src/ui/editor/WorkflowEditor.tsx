@@ -10,7 +10,7 @@ import { nodeTitle } from "../../names";
 import { isEmptyWorkflowProblem, problemView } from "../../problemText";
 import { existing, selectedNodeId, type Selection } from "../../selection";
 import { nodeSummaries } from "../../summaries";
-import { FAILED, SOURCE, type ActionDef, type Conditional, type EventTypeDef, type Json, type Problem, type Workflow } from "../../types";
+import { FAILED, SOURCE, type ActionDef, type Conditional, type DraftProposal, type EventTypeDef, type Json, type Problem, type Workflow } from "../../types";
 import { declaredType, stepsWithEffects, testRunQuestion } from "../../samples";
 import { draftStatus } from "../../versions";
 import { connectAt, connectionStart, everyAction, disconnectAnywhere, editAt, findAction, graphAt, removeAnywhere, scopeOf, TOP } from "../../scopes";
@@ -25,6 +25,11 @@ import { EditorToolbar } from "./EditorToolbar";
 import { SidePanel, type Tab } from "./SidePanel";
 import { useEditorCommands, sampleFor } from "./useEditorCommands";
 import { useEditorShortcuts } from "./useEditorShortcuts";
+import { BlanksGuide } from "./BlanksGuide";
+import { blanksHeading, openBlanks, type Blank } from "../../blanks";
+import { DescribeForm } from "../start/DescribeForm";
+import { DraftReview } from "../start/DraftReview";
+import type { StartDraft } from "../WorkflowList";
 import { useLiveProblems } from "./useLiveProblems";
 import { useWorkflowDocument } from "./useWorkflowDocument";
 
@@ -41,6 +46,11 @@ export interface WorkflowEditorProps {
   onDirtyChange?: (dirty: boolean) => void;
   /** Name the page (document.title) after the workflow. */
   pageTitle?: boolean;
+  /** Drafting from words is available: offer "Ask for a change". */
+  assistant?: boolean;
+  /** What a new workflow starts with, unsaved (a template's steps, an accepted draft); applied once. */
+  start?: StartDraft;
+  onStarted?: () => void;
 }
 
 /** The first predefined edge (e.g. "True", then "False") not yet used from this node, or the one named. */
@@ -51,19 +61,26 @@ function branchEdge(workflow: Workflow, from: string, definition: ActionDef | un
   return named.find((e) => !used.has(e.name)) ?? named[0];
 }
 
-export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange, pageTitle = false }: WorkflowEditorProps) {
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange, pageTitle = false, assistant = false, start, onStarted }: WorkflowEditorProps) {
   const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
   const doc = useWorkflowDocument();
   const current = doc.document;
-  const [selected, setSelected] = useState<Selection | null>(null);
+  // a template's blanks: the walk through them starts on the first, its step selected and its field focused
+  const [startBlanks] = useState(() => (start ? openBlanks(start.workflow) : []));
+  const first = startBlanks[0];
+  const [selected, setSelected] = useState<Selection | null>(first ? { kind: "action", id: first.actionId } : null);
   const [tab, setTab] = useState<Tab>("edit");
   const [sampleText, setSampleText] = useState<string | null>(null);
   const [menu, setMenu] = useState<{ request: AddRequest; anchor: HTMLElement | null } | null>(null);
-  const [reveal, setReveal] = useState<{ id: string; seq: number } | null>(null);
-  const [focus, setFocus] = useState<{ field: Array<string | number>; seq: number } | null>(null);
+  const [reveal, setReveal] = useState<{ id: string; seq: number } | null>(first ? { id: first.actionId, seq: 1 } : null);
+  const [focus, setFocus] = useState<{ field: Array<string | number>; seq: number } | null>(first ? { field: [first.input], seq: 1 } : null);
   const [fitRequest, setFitRequest] = useState(0);
   const [eventTypes, setEventTypes] = useState<EventTypeDef[]>([]);
+  const [guide, setGuide] = useState<{ blanks: Blank[]; index: number } | null>(first ? { blanks: startBlanks, index: 0 } : null);
+  const [changing, setChanging] = useState(false);
+  const [change, setChange] = useState<DraftProposal | null>(null);
   const root = useRef<HTMLDivElement>(null);
+  const started = useRef(false);
   // the declared event types: a new workflow's sample is its event's first example
   useEffect(() => {
     let gone = false;
@@ -83,6 +100,24 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const workflow = current?.workflow;
   const triggers = current?.triggers;
   const trigger = triggers?.[0]; // the first: the sample event and the node's "only when" come from it
+
+  // a new workflow's start (a template, an accepted draft) goes into the loaded draft, unsaved
+  const { edit } = doc;
+  const loaded = !!record && !!current;
+  useEffect(() => {
+    if (!start || started.current || !loaded) return;
+    started.current = true;
+    edit((d) => ({ ...d, workflow: start.workflow, triggers: start.triggers ?? d.triggers }));
+    onStarted?.();
+  }, [start, loaded, edit, onStarted]);
+  /** Walk to one blank: its step selected and in view, its field focused. */
+  const goTo = (blank: Blank | undefined) => {
+    if (!blank) return;
+    setSelected({ kind: "action", id: blank.actionId });
+    setTab("edit");
+    setReveal((r) => ({ id: blank.actionId, seq: (r?.seq ?? 0) + 1 }));
+    setFocus((f) => ({ field: [blank.input], seq: (f?.seq ?? 0) + 1 }));
+  };
 
   useEffect(() => onDirtyChange?.(doc.dirty), [onDirtyChange, doc.dirty]);
   useEffect(() => () => onDirtyChange?.(false), [onDirtyChange]);
@@ -206,11 +241,24 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
 
   const canvasActions = useMemo<CanvasActions>(() => ({ requestAdd: (request, anchor) => setMenu({ request, anchor }) }), []);
 
+  /** Whether a template's blanks are still empty: then nothing is saved, and the walk through them starts. */
+  const blanksFirst = () => {
+    const open = current ? openBlanks(current.workflow) : [];
+    if (!open.length) return false;
+    setGuide({ blanks: open, index: 0 });
+    goTo(open[0]);
+    commands.setBanner({ kind: "error", text: `Not saved yet: ${blanksHeading(open.length).toLowerCase()}.` });
+    return true;
+  };
+  const save = () => {
+    if (!blanksFirst()) void commands.save();
+  };
+
   useEditorShortcuts(root, {
     undo: doc.undo,
     redo: doc.redo,
     save: () => {
-      if (doc.dirty && !commands.busy) void commands.save();
+      if (doc.dirty && !commands.busy) save();
     },
   });
 
@@ -272,8 +320,11 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           doc.editWorkflow((w) => setPositions(w, layoutAll(w)));
           setFitRequest((n) => n + 1);
         }}
-        onSave={() => void commands.save()}
-        onPublish={() => void commands.publish()}
+        onSave={save}
+        onAskChange={assistant ? () => { setChanging(!changing); setChange(null); } : undefined}
+        onPublish={() => {
+          if (!blanksFirst()) void commands.publish();
+        }}
         onToggleEnabled={() => void commands.toggleEnabled()}
       />
       {commands.banner && (
@@ -288,6 +339,49 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           <span className="wk-spacer" />
           <button type="button" className="wk-link" onClick={() => commands.setBanner(null)} aria-label="Dismiss">×</button>
         </div>
+      )}
+      {guide && (
+        <BlanksGuide
+          blanks={guide.blanks}
+          index={guide.index}
+          open={openBlanks(workflow)}
+          workflow={workflow}
+          catalog={byKind}
+          onIndex={(index) => {
+            setGuide({ ...guide, index });
+            goTo(guide.blanks[index]);
+          }}
+          onClose={() => setGuide(null)}
+        />
+      )}
+      {changing && !change && (
+        <div className="wk-ask-change">
+          <DescribeForm
+            label="What should change?"
+            placeholder="Also write LinkedIn posts, after the tweets"
+            submit="Draft the change"
+            ask={(words) => api.draftChange(workflowId, words, workflow, current.triggers)}
+            onProposal={setChange}
+          />
+          <button type="button" className="wk-link" onClick={() => setChanging(false)}>Cancel</button>
+        </div>
+      )}
+      {change && (
+        <DraftReview
+          proposal={change}
+          catalog={byKind}
+          before={current}
+          onAccept={() => {
+            doc.edit((d) => ({ ...d, workflow: change.workflow, triggers: change.triggers }));
+            setChange(null);
+            setChanging(false);
+            commands.setBanner({ kind: "info", text: "The change is in the draft, not saved yet: look it over, then save. Undo takes it back." });
+          }}
+          onDiscard={() => {
+            setChange(null);
+            setChanging(false);
+          }}
+        />
       )}
       {workflowProblems.length > 0 && (
         <div className="wk-banner error" aria-label="Problems with the workflow">
@@ -369,10 +463,12 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             onOpenRun={onOpenRun}
             onTestRun={() => {
               const effects = stepsWithEffects(workflow, byKind);
-              if (effects.length && !window.confirm(testRunQuestion(effects))) return;
+              if (blanksFirst() || (effects.length && !window.confirm(testRunQuestion(effects)))) return;
               void commands.testRun(sample);
             }}
-            onPublish={(message) => void commands.publish(message)}
+            onPublish={(message) => {
+              if (!blanksFirst()) void commands.publish(message);
+            }}
             onRestored={(number) => commands.setBanner({ kind: "info", text: `Version ${number} restored into the draft: save or publish to keep it.` })}
           />
         </div>

@@ -114,8 +114,10 @@ export function useEditorCommands(
       markSaved(settingsKept ? sent : { ...sent, settings: doc.saved?.settings ?? {} });
       if (!settingsKept) {
         setBanner({ kind: "error", text: "Saved, except the settings: fix the problems in the Settings tab to save them." });
-      } else if (problemCount > 0) {
-        setBanner({ kind: "info", text: `Saved as a draft with ${problemCount} problem${problemCount > 1 ? "s" : ""}: fix ${problemCount > 1 ? "them" : "it"} before publishing.` });
+      } else if ((saved.problems?.length ?? problemCount) > 0) {
+        // the saved draft's own problems: the live count may still be checking the last keystroke
+        const count = saved.problems?.length ?? problemCount;
+        setBanner({ kind: "info", text: `Saved as a draft with ${count} problem${count > 1 ? "s" : ""}: fix ${count > 1 ? "them" : "it"} before publishing.` });
       } else setBanner({ kind: "info", text: "Saved." });
       if (settingsKept) setRefusedProblems(null);
       return saved;
