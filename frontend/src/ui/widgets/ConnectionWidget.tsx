@@ -66,23 +66,23 @@ export function ConnectionWidget({ id, value, onChange, required, disabled, read
   const known = !value || !!selected || connections === null;
   return (
     <div className="wk-connection">
-      <div className="wk-input-row">
-        <select
-          id={id}
-          value={typeof value === "string" ? value : ""}
-          required={required}
-          disabled={disabled || readonly || busy}
-          onChange={(event) => onChange(event.target.value || undefined)}
-        >
-          <option value="">{connections ? (connections.length ? `Choose a ${typeName} account…` : `No ${typeName} account yet`) : "Loading accounts…"}</option>
-          {(connections ?? []).map((c) => (
-            <option key={c.id} value={c.id}>
-              {connectionLabel(c)}
-            </option>
-          ))}
-          {!known && <option value={String(value)}>An account that is not available</option>}
-        </select>
-        <button type="button" className="wk-link" disabled={disabled || readonly || busy || !declared} onClick={connectNew}>
+      <select
+        id={id}
+        value={typeof value === "string" ? value : ""}
+        required={required}
+        disabled={disabled || readonly || busy}
+        onChange={(event) => onChange(event.target.value || undefined)}
+      >
+        <option value="">{connections ? (connections.length ? `Choose a ${typeName} account…` : `No ${typeName} account yet`) : "Loading accounts…"}</option>
+        {(connections ?? []).map((c) => (
+          <option key={c.id} value={c.id}>
+            {connectionLabel(c)}
+          </option>
+        ))}
+        {!known && <option value={String(value)}>An account that is not available</option>}
+      </select>
+      <div className="wk-connection-actions">
+        <button type="button" className="wk-button" disabled={disabled || readonly || busy || !declared} onClick={connectNew}>
           Connect a new account
         </button>
       </div>
