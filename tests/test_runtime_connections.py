@@ -368,3 +368,18 @@ def test_connection_marker_says_its_type_in_the_schema() -> None:
     }
     assert Connection["crm"] == Crm
     assert asyncio.iscoroutinefunction(post) is False
+
+
+def test_a_step_with_a_connection_runs_in_memory_with_a_given_credential(provider: Provider) -> None:
+    from workflow_kit.testing import run_workflow
+
+    kit = WorkflowKit()
+    declare(kit, provider)
+    given = Credential(
+        id="c1", name="Test mailer", type="mailer", secret={"api_key": MAILER_KEY, "sender": "a@b.c"}, headers={}
+    )
+    result = run_workflow(kit, mail_workflow("c1"), connections={"c1": given})
+    assert result.status == "completed" and result.state["mail"]["by"] == "Test mailer"
+    assert result.actions["mail"].inputs == {"mailer": {"id": "c1", "name": "Test mailer"}, "to": "ann@example.com"}
+    missing = run_workflow(kit, mail_workflow("c2"), connections={"c1": given})
+    assert missing.status == "failed" and "no mailer connection 'c2' was given" in str(missing.error)
