@@ -53,9 +53,15 @@ chromium:
 DEMO_PORT ?= 8000
 
 # The blog CMS demo on SQLite (workflow-kit.db here): the editor at /, the blog at /demo.
+# Connections' secrets are encrypted with the key in $(DEMO_KEY_FILE) (made once) unless
+# WORKFLOW_KIT_SECRET_KEYS is set; "Team Chat (demo)" signs in at the stand-in provider under /demo/oauth.
+DEMO_KEY_FILE ?= .workflow-kit-demo.key
 demo: $(STAMP) frontend
+	@test -s $(DEMO_KEY_FILE) || $(BIN)/workflow-kit connections new-key > $(DEMO_KEY_FILE)
 	$(BIN)/workflow-kit seed --app seeds.app:kit
 	@echo "Demo: http://127.0.0.1:$(DEMO_PORT)/demo (the blog) and http://127.0.0.1:$(DEMO_PORT)/ (the editor)"
+	WORKFLOW_KIT_SECRET_KEYS="$${WORKFLOW_KIT_SECRET_KEYS:-$$(cat $(DEMO_KEY_FILE))}" \
+	WORKFLOW_KIT_DEMO_URL=http://127.0.0.1:$(DEMO_PORT) \
 	$(BIN)/workflow-kit serve --app seeds.app:kit --demo --host 127.0.0.1 --port $(DEMO_PORT)
 
 # The kit and DBOS Transact side by side (bench/compare.py), on SQLite and a durable PostgreSQL.

@@ -30,7 +30,7 @@ from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
 from .ratelimit import RateLimit
-from .routes import actions, drafts, events, operations, runs, step_tests, templates, workflows
+from .routes import actions, connections, drafts, events, operations, runs, step_tests, templates, workflows
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -125,6 +125,15 @@ def create_app(
         workflows.export_workflow,
         workflows.test_workflow,
         step_tests.test_step,
+        connections.list_connection_types,
+        connections.list_connections,
+        connections.create_connection,
+        connections.get_connection,
+        connections.rename_connection,
+        connections.test_connection,
+        connections.delete_connection,
+        connections.start_oauth,
+        connections.reconnect,
     ]
     if demo:
         handlers.append(demo_token)
@@ -136,7 +145,7 @@ def create_app(
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
-    public = Router(path="/api", route_handlers=[health], include_in_schema=True)
+    public = Router(path="/api", route_handlers=[health, connections.oauth_callback], include_in_schema=True)
 
     notice = WorkerNotice(kit)
 

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from workflow_kit.drafting import DraftingError
 from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
-from workflow_kit.runtime.models import ConflictError, FilterError, NotFoundError, RerunError
+from workflow_kit.runtime.models import ConflictError, ConnectionInUseError, FilterError, NotFoundError, RerunError
 from workflow_kit.tokens import TokenError
 
 from .models import ErrorBody
@@ -55,6 +55,8 @@ def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
         return _response(404, ErrorBody(code=exc.code, message=str(exc)))
     if isinstance(exc, ConflictError):
         return _response(409, ErrorBody(code=exc.code, message=str(exc), current_version=exc.current_version))
+    if isinstance(exc, ConnectionInUseError):
+        return _response(409, ErrorBody(code=exc.code, message=str(exc), workflows=exc.workflows))
     if isinstance(exc, RerunError):
         return _response(409, ErrorBody(code=exc.code, message=str(exc)))
     if isinstance(exc, WorkflowValidationError):

@@ -346,6 +346,8 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     path: str | None = None
     problems: list[Problem] | None = None
     current_version: int | None = None
+    workflows: list[dict[str, str]] | None = None
+    """A connection in use: the workflows (id, name) that use it."""
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

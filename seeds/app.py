@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import MediaType, get, post
+from litestar import MediaType, Request, Response, get, post, route
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 
@@ -32,6 +34,8 @@ from .blog import (
     register,
     review_workflow,
 )
+from .connections import register_connections
+from .oauth_provider import Incoming, Provider, authorization_server, respond
 
 DEMO_TENANT = "demo"
 REVIEW_WORKFLOW_NAME = review_workflow()["name"]
@@ -46,6 +50,11 @@ def _ai() -> LocalProvider | OpenAIProvider:
 
 kit = WorkflowKit(ai=_ai())
 blog = register(kit)
+DEMO_URL = os.environ.get("WORKFLOW_KIT_DEMO_URL", "http://127.0.0.1:8000")
+"""Where the demo is served (`make demo` sets it): the stand-in OAuth provider lives under it."""
+chat_provider = Provider(base_url=f"{DEMO_URL}/demo/oauth")
+register_connections(kit, chat_provider)
+_chat_server = authorization_server(chat_provider)
 
 
 def seed(target: WorkflowKit = kit, tenant: str = DEMO_TENANT) -> dict[str, int]:
@@ -144,7 +153,27 @@ async def approve_suggestions(kit: Kit, principal: Caller, post_id: PostId) -> d
     return {"event_id": ids[0]}
 
 
+@route("/demo/oauth/{endpoint:str}", http_method=["GET", "POST"], include_in_schema=False)
+async def demo_oauth(request: Request[Any, Any, Any], endpoint: str) -> Response[bytes]:
+    """The stand-in OAuth provider of "Team Chat (demo)": its consent page, token endpoint and profile."""
+    form: dict[str, str] = {}
+    if request.method == "POST" and "form-urlencoded" in request.headers.get("content-type", ""):
+        form = {key: str(value) for key, value in (await request.form()).items()}
+    query = request.url.query
+    incoming = Incoming(
+        method=request.method,
+        uri=f"{chat_provider.base_url}/{endpoint}" + (f"?{query}" if query else ""),
+        headers=request.headers,
+        args=dict(request.query_params.items()),
+        form=form,
+    )
+    status, payload, headers = await asyncio.to_thread(respond, chat_provider, _chat_server, incoming)
+    listed = dict(headers)
+    media_type = listed.pop("Content-Type", "application/json")
+    return Response(payload, status_code=status, headers=listed, media_type=media_type)
+
+
 api_routes = [demo_info, list_posts, move_to_review, publish_post, approve_suggestions]
 """Served under /api with the editor API's auth (``workflow-kit serve`` picks these up)."""
-routes = [demo_page]
+routes = [demo_page, demo_oauth]
 """Served at the top level: the demo page at /demo."""

@@ -372,3 +372,23 @@ async def test_runs_from_revision_0006_are_listed_by_the_new_indexes_and_cancell
         kit.close()
         _drop_everything(db)
         db.dispose()
+
+
+# -- 0008: connections -------------------------------------------------------------------------------------
+
+
+def test_0008_adds_the_connections_tables_and_downgrading_drops_them(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        db.migrate()
+        with db.engine.begin() as conn:
+            command.downgrade(_config(conn), "0007")
+        with db.engine.connect() as conn:
+            assert not {"wk_connections", "wk_oauth_states"} & set(sa.inspect(conn).get_table_names())
+        assert db.migrate() == _head_revision()
+        with db.engine.connect() as conn:
+            assert {"wk_connections", "wk_oauth_states"} <= set(sa.inspect(conn).get_table_names())
+            assert "ix_wk_connections_tenant_type" in _indexes(conn, "wk_connections")
+    finally:
+        db.dispose()

@@ -28,6 +28,10 @@ PUBLIC = {
     "Attempt",
     "CelExpression",
     "Clock",
+    "Connection",
+    "ConnectionRecord",
+    "ConnectionType",
+    "Credential",
     "ConflictError",
     "Conditional",
     "ErrorInfo",
@@ -152,6 +156,21 @@ STORES = {
         "operation",
     ),
     "events": ("list", "page", "get", "links"),
+    "connections": (
+        "create",
+        "list",
+        "get",
+        "rename",
+        "delete",
+        "test",
+        "rotate_keys",
+        "start_oauth",
+        "finish_oauth",
+        "forget_oauth",
+        "problems",
+        "broken",
+        "credentials",
+    ),
 }
 
 

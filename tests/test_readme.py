@@ -79,6 +79,7 @@ RUN_BY = {
     "workflow-kit seed": "tests/test_seeds.py",
     "workflow-kit migrate": "tests/test_cli.py",
     "workflow-kit worker": "tests/test_cli.py",
+    "workflow-kit connections": "tests/test_secrets.py",
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import ActionDefinition, PredefinedEdge
 from .ai import AIProvider
+from .connections import Connection, ConnectionType, Credential
 from .context import ActionContext, ActionContextSync
 from .errors import (
     ErrorInfo,
@@ -35,6 +36,7 @@ from .records import ActionRecord, ActionStatus, Attempt, StepRecord, StepStatus
 from .retry import RetryPolicy
 from .runtime.models import (
     ConflictError,
+    ConnectionRecord,
     NotFoundError,
     RerunError,
     Run,
@@ -96,6 +98,10 @@ __all__ = [
     "Clock",
     "Conditional",
     "ConflictError",
+    "Connection",
+    "ConnectionRecord",
+    "ConnectionType",
+    "Credential",
     "ErrorInfo",
     "EventError",
     "EventType",

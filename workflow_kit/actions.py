@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -20,6 +20,7 @@ import msgspec
 from jsonschema import Draft202012Validator
 
 from . import jsonlimits, paths, schemas
+from .connections import credential
 from .errors import NonRetriableError
 from .events import NUL_MESSAGE, has_nul
 
@@ -150,8 +151,15 @@ class ActionDefinition:
     def _inputs_are_mapping(self) -> bool:
         return schemas.is_mapping_type(self.input_type)
 
-    def prepare_inputs(self, inputs: dict[str, Any]) -> Any:
-        """Validate interpolated inputs against the schema, then convert them to the handler's type."""
+    @cached_property
+    def connections(self) -> dict[str, str]:
+        """The inputs that are connections (``Connection["slack"]``), with their type: ``{"slack": "slack"}``."""
+        return schemas.connection_fields(self.input_schema)
+
+    def prepare_inputs(self, inputs: dict[str, Any], credentials: Mapping[str, Any] | None = None) -> Any:
+        """Validate interpolated inputs against the schema, then convert them to the handler's type, with
+        the live `credentials` (by input name) in place of the connections' ids. Without `credentials`,
+        the inputs of an action with connection inputs are checked, not converted."""
         if self._inputs_are_any_object and isinstance(inputs, dict):
             return inputs
         problems = [
@@ -160,10 +168,14 @@ class ActionDefinition:
         ]
         if problems:
             raise InputError(f"invalid inputs for action {self.kind!r}: " + "; ".join(problems))
+        if credentials:
+            inputs = {**inputs, **credentials}
+        elif credentials is None and self.connections:
+            return inputs  # checked only: the live credentials come with a run
         if self._inputs_are_mapping:
             return inputs
         try:
-            return msgspec.convert(inputs, self.input_type, strict=False)
+            return msgspec.convert(inputs, self.input_type, strict=False, dec_hook=credential.dec_hook)
         except msgspec.ValidationError as exc:
             raise InputError(f"invalid inputs for action {self.kind!r}: {exc}") from None
 

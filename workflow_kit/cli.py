@@ -5,6 +5,8 @@
     workflow-kit worker  --app MODULE:KIT [--concurrency N] [--lease-ms MS] [--poll-ms MS]
     workflow-kit send    --app MODULE:KIT TENANT EVENT_JSON
     workflow-kit runs    --app MODULE:KIT TENANT [--workflow ID] [--status STATUS] [--limit N]
+    workflow-kit connections new-key       (prints a key for WORKFLOW_KIT_SECRET_KEYS)
+    workflow-kit connections rotate-keys --app MODULE:KIT   (re-encrypts every secret under the newest key)
 
 ``--app`` names the kit the way uvicorn names an app: ``mypkg.module:kit`` (an attribute holding a
 `WorkflowKit`, or a function returning one). ``--database-url`` overrides the kit's database.
@@ -148,7 +150,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs.add_argument("--status")
     runs.add_argument("--limit", type=int, default=20)
 
+    connections = command("connections", "encryption keys of the connections' secrets")
+    connections.add_argument(
+        "task",
+        choices=["new-key", "rotate-keys"],
+        help="new-key: print a new key to put first in WORKFLOW_KIT_SECRET_KEYS; "
+        "rotate-keys: encrypt every stored secret again under the newest key",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "connections" and args.task == "new-key":
+        from .secrets import new_key
+
+        print(new_key())  # no database, no kit: a key is 32 random bytes
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kit = _kit(args)
     try:
@@ -176,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as exc:  # an unusable tenant id
                 raise SystemExit(f"error: {exc}") from None
             _print_json({"ids": ids})
+        elif args.command == "connections":
+            kit.migrate_sync()
+            count = kit.connections.rotate_keys_sync()
+            print(f"{count} secret{'s' if count != 1 else ''} encrypted again under the key {kit.keyring.newest!r}")
         elif args.command == "runs":
             found = kit.runs.list_sync(args.tenant, args.workflow, args.status, limit=args.limit)
             _print_json([msgspec.structs.replace(run, actions=[]) for run in found])

@@ -15,13 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from . import refs
 from .actions import ActionDefinition
 from .ai import AIProvider
+from .connections.credential import Credential
 from .context import ActionContext, ActionContextSync, ReplayAwareLogger
 from .errors import ErrorInfo, NonRetriableError, RefError, RetryAfterError, StepError
 from .records import ActionRecord, Attempt, StepStatus
@@ -30,6 +31,12 @@ from .signals import Interrupted, Suspend
 from .step import Step, StepBudget, StepCore, StepJournal, StepSync
 from .timeutil import Clock, parse_duration
 from .workflow import Workflow, WorkflowAction
+
+
+class CredentialSource(Protocol):
+    """Where a run gets the live credentials of a step's connection inputs (the kit's connections)."""
+
+    async def credentials(self, tenant: str, wanted: Mapping[str, tuple[str, str]]) -> dict[str, Credential]: ...
 
 
 @dataclass
@@ -53,6 +60,8 @@ class RunContext:
     """Where sync handlers run (None: the event loop's default thread pool)."""
     trigger: dict[str, Any] | None = None
     """The trigger that started the run (``ctx.trigger``), None if none did."""
+    connections: CredentialSource | None = None
+    """The live credentials of connection inputs (None: a step with one fails, saying why)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -116,12 +125,15 @@ async def invoke_action(
     variables = variables or _NO_VARIABLES
     try:
         inputs = refs.interpolate(action.inputs, {**variables, "event": run.event, "state": state})
-        typed_inputs = definition.prepare_inputs(inputs) if definition.takes_inputs else None
+        credentials = await _credentials(run, definition, inputs)
+        typed_inputs = definition.prepare_inputs(inputs, credentials) if definition.takes_inputs else None
     except (RefError, NonRetriableError) as exc:
         error = NonRetriableError(f"action {action.id!r}: {exc}")
         return _failed(record, error, started, run.clock.now_ms())
-    if record.inputs is None:
-        record.inputs = inputs
+    except Exception as exc:  # a provider that could not be reached to renew a token: retried
+        return _retry_or_fail(record, exc, started, policy, run.clock.now_ms())
+    if record.inputs is None:  # a connection is recorded as its id and name, never its secret
+        record.inputs = {**inputs, **{name: credential.public() for name, credential in credentials.items()}}
     timeout_s = attempt_timeout(action)
     expired = False
 
@@ -185,6 +197,22 @@ async def invoke_action(
         return _failed(record, exc, started, run.clock.now_ms())
     record.attempts.append(Attempt(started_at=started, ended_at=run.clock.now_ms()))
     return Completed(output)
+
+
+async def _credentials(run: RunContext, definition: ActionDefinition, inputs: Any) -> dict[str, Credential]:
+    """The live credentials of the action's connection inputs that hold a connection id."""
+    if not definition.connections or not definition.takes_inputs or not isinstance(inputs, dict):
+        return {}
+    wanted = {
+        name: (type_id, inputs[name])
+        for name, type_id in definition.connections.items()
+        if isinstance(inputs.get(name), str) and inputs[name]
+    }
+    if not wanted:
+        return {}
+    if run.connections is None:
+        raise NonRetriableError("this step uses a connection, which only runs of a kit's workers can open")
+    return await run.connections.credentials(run.tenant, wanted)
 
 
 class AttemptTimeoutError(Exception):

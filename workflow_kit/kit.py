@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
 from .ai import AIProvider, provider_from_environment
+from .connections.types import ConnectionType, ConnectionTypeRegistry, HeadersHook, Kind, TestHook
 from .engine.builtins import builtin_actions
 from .engine.loops import loop_actions
 from .errors import Problem
@@ -31,11 +32,13 @@ if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, no
     from .runtime.rules.settings import SettingsCache
     from .runtime.storage.db import Database
     from .runtime.storage.writer import WriteJob
+    from .runtime.stores.connections import ConnectionStore
     from .runtime.stores.events import EventStore
     from .runtime.stores.runs import RunStore
     from .runtime.stores.workflows import WorkflowStore
     from .runtime.worker.host import Attached
     from .runtime.worker.loop import Worker
+    from .secrets import Keyring
 
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -53,7 +56,9 @@ class WorkflowKit:
     `retry_policy` is the default for every step; `clock` is injectable for tests; `ai` is the chat
     model of ``ctx.step.ai`` (default: OpenAI with ``$OPENAI_API_KEY``, else a labelled local stand-in).
     `cron_seconds` lets cron triggers have a sixth field, seconds first (``*/10 * * * * *``); by default
-    they have five, as in Inngest, so a schedule ticks at most once a minute.
+    they have five, as in Inngest, so a schedule ticks at most once a minute. `secret_keys` are the keys
+    connections' credentials are encrypted with (``id:base64,...``, newest first; default
+    ``$WORKFLOW_KIT_SECRET_KEYS``; see ``workflow_kit/secrets.py``).
 
     One rule for the whole API: every method that touches the database is async, and its synchronous
     twin has the same name with ``_sync``: ``await kit.send(...)`` / ``kit.send_sync(...)``,
@@ -71,6 +76,7 @@ class WorkflowKit:
         secret: str | None = None,
         ai: AIProvider | None = None,
         cron_seconds: bool = False,
+        secret_keys: str | None = None,
     ) -> None:
         self.registry = ActionRegistry()
         self.event_types = EventTypeRegistry()
@@ -85,6 +91,9 @@ class WorkflowKit:
         self.ai: AIProvider = ai or provider_from_environment()
         """The chat model behind ``ctx.step.ai`` (OpenAI when ``OPENAI_API_KEY`` is set, else local)."""
         self.cron_seconds = cron_seconds
+        self.connection_types = ConnectionTypeRegistry()
+        """The declared connection types (`connection_type`), by id."""
+        self._secret_keys = secret_keys
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
         self.event_sink: EventSink | None = None
@@ -104,6 +113,23 @@ class WorkflowKit:
         return Database(self.database_url)
 
     @cached_property
+    def keyring(self) -> Keyring:
+        """The keys connections' credentials are sealed with (`secret_keys`, else
+        ``$WORKFLOW_KIT_SECRET_KEYS``), read on first use."""
+        from .secrets import Keyring
+
+        return Keyring.parse(self._secret_keys) if self._secret_keys is not None else Keyring.from_environment()
+
+    @cached_property
+    def connections(self) -> ConnectionStore:
+        """A tenant's connections to outside accounts (async, each with a ``_sync`` twin): ``create``
+        (API key), ``start_oauth`` / ``finish_oauth``, ``list``, ``get``, ``rename``, ``test``, ``delete``,
+        ``rotate_keys``, and for runs ``credentials``."""
+        from .runtime.stores.connections import ConnectionStore
+
+        return ConnectionStore(self.db, self.connection_types, self.registry, self.clock, lambda: self.keyring)
+
+    @cached_property
     def _settings(self) -> SettingsCache:
         """The parsed settings of workflow versions: one cache per kit, shared by its writer threads
         (events received) and its workers."""
@@ -118,7 +144,14 @@ class WorkflowKit:
         ``draft_changes`` (unpublished changes)."""
         from .runtime.stores.workflows import WorkflowStore
 
-        return WorkflowStore(self.db, self.registry, self.clock, self.notify, cron_seconds=self.cron_seconds)
+        return WorkflowStore(
+            self.db,
+            self.registry,
+            self.clock,
+            self.notify,
+            cron_seconds=self.cron_seconds,
+            connection_problems=self.connections._problems_in,
+        )
 
     @cached_property
     def runs(self) -> RunStore:
@@ -184,6 +217,7 @@ class WorkflowKit:
             retry_policy=self.retry_policy,
             ai=self.ai,
             settings=self._settings,
+            connections=self.connections,
             notify=self.notify,
             attach=self._attach_worker,
             detach=self._detach_worker,
@@ -336,6 +370,50 @@ class WorkflowKit:
         """The templates for the editor's gallery, as JSON: id, name, description, tags, trigger,
         settings, workflow, and the blanks it leaves to fill."""
         return self.templates.public()
+
+    def connection_type(
+        self,
+        type_id: str,
+        *,
+        name: str | None = None,
+        kind: Kind = "api_key",
+        description: str = "",
+        schema: Any = None,
+        secret_fields: Sequence[str] = (),
+        authorize_url: str | None = None,
+        token_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scopes: Sequence[str] = (),
+        extra_authorize_params: dict[str, str] | None = None,
+        test: TestHook | None = None,
+        headers: HeadersHook | None = None,
+    ) -> ConnectionType:
+        """Declare a kind of outside account end users may connect, for inputs typed
+        ``Connection["<type_id>"]``. ``kind="api_key"``: a form from `schema` (a JSON Schema dict or a
+        type), whose secret fields carry ``"x-secret": true`` or are listed in `secret_fields`;
+        `headers` (optional) turns its fields into the headers that authorize a request.
+        ``kind="oauth2"``: authorization code with PKCE at `authorize_url` and `token_url`, asking for
+        `scopes`, with the host's `client_id` and `client_secret` there. `test(credential)` (optional,
+        sync or async) raises when a connection no longer works. An id may be declared once."""
+        declared = ConnectionType.declare(
+            type_id,
+            name=name,
+            kind=kind,
+            description=description,
+            schema=schema,
+            secret_fields=secret_fields,
+            authorize_url=authorize_url,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=scopes,
+            extra_authorize_params=extra_authorize_params,
+            test=test,
+            headers=headers,
+        )
+        self.connection_types.register(declared)
+        return declared
 
     def public_event_types(self) -> list[dict[str, Any]]:
         """The declared event types for the editor, as JSON: name, description, schema, examples."""

@@ -14,6 +14,8 @@ import jsonschema
 import msgspec
 from jsonschema import Draft202012Validator
 
+from .connections.credential import TYPE_KEY, Credential
+
 Schema = dict[str, Any]
 ANY: Schema = {}
 
@@ -22,7 +24,7 @@ def type_schema(annotation: Any) -> Schema:
     """A self-contained JSON Schema for a Python type: the top level inlined, shared parts in ``$defs``."""
     if annotation is Any:
         return {}
-    raw = msgspec.json.schema(annotation)
+    raw = msgspec.json.schema(annotation, schema_hook=_schema_hook)
     defs: dict[str, Any] = raw.pop("$defs", {})
     ref = raw.get("$ref")
     if isinstance(ref, str) and len(raw) == 1:
@@ -30,6 +32,13 @@ def type_schema(annotation: Any) -> Schema:
     if defs:
         raw["$defs"] = defs
     return raw
+
+
+def _schema_hook(annotation: Any) -> dict[str, Any]:
+    """msgspec's schema hook: a connection's `Credential` is, in JSON, the connection's id."""
+    if annotation is Credential:
+        return {"type": "string", "minLength": 1, "maxLength": 64}
+    raise NotImplementedError
 
 
 def input_schema(annotation: Any) -> Schema:
@@ -56,6 +65,18 @@ def is_mapping_type(annotation: Any) -> bool:
         return False
     args = get_args(annotation)
     return not args or args[0] is str
+
+
+def connection_fields(schema: Schema) -> dict[str, str]:
+    """The top-level inputs of an input schema that are connections (``x-connection-type``), with their
+    type: ``{"slack": "slack"}``."""
+    found: dict[str, str] = {}
+    for name, prop in (resolve(schema, schema).get("properties") or {}).items():
+        for branch in branches(schema, prop):
+            type_id = branch.get(TYPE_KEY)
+            if isinstance(type_id, str):
+                found[name] = type_id
+    return found
 
 
 def validator_for(schema: Schema) -> Draft202012Validator:

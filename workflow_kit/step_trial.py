@@ -160,6 +160,7 @@ async def try_action(
         journal=journal,
         ai=kit.ai,
         tenant=tenant,
+        connections=kit.connections if definition.connections else None,  # the tenant's, live
     )
     record = ActionRecord(id=action.id)
     spent = 0.0
@@ -188,7 +189,7 @@ async def try_action(
         output=output,
         error=error,
         duration_ms=round(spent * 1000),
-        inputs=inputs,
+        inputs=record.inputs if record.inputs is not None else inputs,  # a connection as {id, name}
         sent_events=journal.sent,
         item=variables.get("item"),
         unsampled=unsampled,

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import expressions
+from .connections.credential import Credential
 from .engine import WorkflowGraph
-from .errors import ErrorInfo, ExpressionError
+from .errors import ErrorInfo, ExpressionError, NonRetriableError
 from .events import new_id, normalize_event, normalize_events
 from .executor import RunContext
 from .records import ActionRecord, StepRecord, StepStatus
@@ -133,10 +134,13 @@ async def arun_workflow(
     run_id: str | None = None,
     workflows: Mapping[str, WorkflowLike] | None = None,
     tenant: str = "test",
+    connections: Mapping[str, Credential] | None = None,
 ) -> RunResult:
     """Validate and run `workflow` for `event` in memory; see the module docstring.
 
     `workflows` maps workflow ids to workflows that ``ctx.step.invoke`` (and ``builtin:invoke``) may run.
+    `connections` maps connection ids to the `Credential` a step whose input names that id gets
+    (``Credential(id=..., name=..., type=..., secret={"api_key": ...}, headers={})``).
 
     Raises `WorkflowValidationError` (with every problem) before anything runs if the workflow is
     invalid, and `EventError` if an event is malformed.
@@ -158,6 +162,7 @@ async def arun_workflow(
             start_time=clock.now(),
             workflows=known,
             tenant=tenant,
+            connections=connections,
         )
 
     journal = _MemoryJournal(clock, trigger, normalize_events(list(events), clock.now_ms()), invoke)
@@ -170,6 +175,7 @@ async def arun_workflow(
         journal=journal,
         ai=kit.ai,
         tenant=tenant,
+        connections=_GivenConnections(connections or {}),
     )
     driver = RunDriver(kit.registry, WorkflowGraph.build(checked), run, journal, resolve_waits=journal.resolve_waits)
     while True:
@@ -203,6 +209,7 @@ def run_workflow(
     run_id: str | None = None,
     workflows: Mapping[str, WorkflowLike] | None = None,
     tenant: str = "test",
+    connections: Mapping[str, Credential] | None = None,
 ) -> RunResult:
     """`arun_workflow` for synchronous code (it starts its own event loop)."""
     try:
@@ -222,8 +229,25 @@ def run_workflow(
             run_id=run_id,
             workflows=workflows,
             tenant=tenant,
+            connections=connections,
         )
     )
+
+
+class _GivenConnections:
+    """The credentials a test gives by connection id (a step naming another id fails, saying so)."""
+
+    def __init__(self, given: Mapping[str, Credential]) -> None:
+        self._given = dict(given)
+
+    async def credentials(self, tenant: str, wanted: Mapping[str, tuple[str, str]]) -> dict[str, Credential]:
+        found: dict[str, Credential] = {}
+        for name, (type_id, connection_id) in wanted.items():
+            credential = self._given.get(connection_id)
+            if credential is None or credential.type != type_id:
+                raise NonRetriableError(f"no {type_id} connection {connection_id!r} was given in connections={{...}}")
+            found[name] = credential
+        return found
 
 
 class _UnknownWorkflow(LookupError):

@@ -24,6 +24,8 @@ SCOPES = (
     "runs:write",
     "events:read",
     "events:write",
+    "connections:read",
+    "connections:write",
 )
 """Every scope the editor API knows; an editor token gets all of them unless told otherwise."""
 

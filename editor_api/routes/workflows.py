@@ -11,6 +11,7 @@ import msgspec
 from litestar import Response, delete, get, patch, post, put
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
+from workflow_kit import Problem, WorkflowKit
 from workflow_kit.events import normalize_event
 from workflow_kit.runtime.models import WorkflowRecord
 from workflow_kit.runtime.rules.cron import timer_event
@@ -121,7 +122,7 @@ async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[st
     ``triggers[1]...``, ``trigger...`` and ``settings...``."""
     principal.require("workflows:read")
     if "workflow" in data and set(data) <= {"workflow", "triggers", "trigger", "settings"}:
-        problems = kit.validate(data["workflow"])
+        problems = await _problems(kit, principal.tenant, data["workflow"])
         if "triggers" in data:
             problems = [*problems, *kit.workflows.triggers_problems(data["triggers"])]
         if "trigger" in data:
@@ -129,7 +130,13 @@ async def validate_instance(kit: Kit, principal: Caller, data: Annotated[dict[st
         if "settings" in data:
             problems = [*problems, *kit.workflows.settings_problems(data["settings"])]
         return ValidateResult(problems=problems)
-    return ValidateResult(problems=kit.validate(data))
+    return ValidateResult(problems=await _problems(kit, principal.tenant, data))
+
+
+async def _problems(kit: WorkflowKit, tenant: str, workflow: Any) -> list[Problem]:
+    """The workflow's problems, with those of the connections it uses against the tenant's."""
+    problems = kit.validate(workflow)
+    return [*problems, *await kit.connections.problems(tenant, workflow)]
 
 
 @post(
@@ -256,7 +263,7 @@ async def validate_draft(
     or without a body, of the stored draft; nothing is saved."""
     principal.require("workflows:read")
     record = await kit.workflows.get(principal.tenant, workflow_id)
-    return ValidateResult(problems=kit.validate(record.draft if data is None else data))
+    return ValidateResult(problems=await _problems(kit, principal.tenant, record.draft if data is None else data))
 
 
 @post(

@@ -6,7 +6,7 @@
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 import { runsQuery, type BulkFilter, type EventPage, type EventRuns, type Operation, type RunFilter, type RunPage, type RunStats } from "./history";
-import type { AssistantStatus, DraftProposal, EventTypeDef, StepTestResult, TemplateDef } from "./types";
+import type { AssistantStatus, ConnectionRecord, ConnectionTypeDef, DraftProposal, EventTypeDef, StepTestResult, TemplateDef } from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -281,6 +281,31 @@ export class Api {
   /** The draft changed as the user's words ask (the editor's unsaved draft is sent; nothing is saved). */
   draftChange(id: string, words: string, workflow: Workflow, triggers: Trigger[]): Promise<DraftProposal> {
     return this.call("POST", `/api/workflows/${encodeURIComponent(id)}/draft-change`, { words, workflow, triggers });
+  }
+
+  /** The kinds of accounts the tenant may connect (API-key forms, OAuth). */
+  connectionTypes(): Promise<ConnectionTypeDef[]> {
+    return this.call("GET", "/api/connection-types");
+  }
+
+  /** The tenant's connections, of one type when given. */
+  connections(type?: string): Promise<ConnectionRecord[]> {
+    return this.call("GET", `/api/connections${type ? `?type=${encodeURIComponent(type)}` : ""}`);
+  }
+
+  /** A new API-key connection from its type's form (stored encrypted; never sent back). */
+  createConnection(type: string, name: string, fields: JsonObject): Promise<ConnectionRecord> {
+    return this.call("POST", "/api/connections", { type, name, fields });
+  }
+
+  /** The provider's authorize URL for a pop-up that connects a new OAuth account. */
+  async startOAuth(type: string, name?: string): Promise<string> {
+    return (await this.call<{ authorize_url: string }>("POST", "/api/connections/oauth/start", { type, ...(name ? { name } : {}) })).authorize_url;
+  }
+
+  /** The authorize URL that renews a connection that stopped working (it keeps its id). */
+  async reconnect(id: string): Promise<string> {
+    return (await this.call<{ authorize_url: string }>("POST", `/api/connections/${encodeURIComponent(id)}/reconnect`)).authorize_url;
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */

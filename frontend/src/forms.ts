@@ -235,11 +235,12 @@ function nameChoices(schema: Json, defs: JsonObject): void {
 }
 
 /** The widget each kind of input gets, by its schema: a condition builder for CEL, a JSON editor for
- * free-form objects and lists, a date-time picker for times, the workflow picker, one text box for a
+ * free-form objects and lists, a date-time picker for times, the workflow and connection pickers, one text box for a
  * choice of plain values, a text area for long text. */
 export function widgetFor(property: JsonObject): { widget?: string; field?: string; rows?: number } {
   const declared = property["x-widget"];
   if (declared === "workflow") return { widget: "workflow" };
+  if (typeof property["x-connection-type"] === "string") return { widget: "connection" };
   if (declared === "textarea") return { widget: "textarea", rows: 5 };
   if (property.format === "cel") return { widget: "condition" };
   if (isFreeForm(property)) return { field: "json" };

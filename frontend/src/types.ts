@@ -128,6 +128,8 @@ export const TERMINAL: RunStatus[] = ["completed", "failed", "cancelled"];
 // -- samples and step tests ------------------------------------------------------------------------------
 
 /** A declared event (kit.event_type): the JSON Schema of its data and example data objects. */
+export type ConnectionRecord = Schemas["ConnectionRecord"];
+export type ConnectionTypeDef = Omit<Schemas["ConnectionTypeOut"], "schema"> & { schema?: JsonObject };
 export type EventTypeDef = Omit<Schemas["EventTypeOut"], "schema" | "examples"> & { schema: JsonObject; examples: JsonObject[] };
 
 /** How one tried step ended ("Test this step"): its output, or an error in words, and its duration. */

@@ -169,3 +169,28 @@ class Run(msgspec.Struct, kw_only=True):
 
     def action(self, action_id: str) -> ActionRecord | None:
         return next((a for a in self.actions if a.id == action_id), None)
+
+
+class ConnectionRecord(msgspec.Struct, kw_only=True):
+    """One of a tenant's connections, as the API shows it: never its secret."""
+
+    id: str
+    type: str
+    """The connection type's id (``slack``)."""
+    name: str
+    status: str
+    """``ok``, or ``broken``: the provider refused to renew its access, the tenant must reconnect it."""
+    expires_at: int | None
+    """When its OAuth access token expires (it is renewed shortly before); None for an API key."""
+    created_at: int
+    updated_at: int
+
+
+class ConnectionInUseError(WorkflowKitError):
+    """A connection that a published workflow uses cannot be deleted; `.workflows` names them."""
+
+    code = "connection_in_use"
+
+    def __init__(self, message: str, workflows: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.workflows = workflows

@@ -94,7 +94,9 @@ function FieldTemplate(props: FieldTemplateProps) {
   const container = isContainer(schema) && !whole;
   const choice = schema.anyOf ? `${id}__anyof_select` : schema.oneOf ? `${id}__oneof_select` : undefined;
   const spans = typeof formData === "string" && !whole ? findRefs(formData) : [];
-  const text = schema.type === "string" && !schema.enum && schema.format !== "date-time" && schema["x-widget"] !== "workflow";
+  // a connection is one of the tenant's accounts, chosen: never data from the event or a step
+  const connection = typeof schema["x-connection-type"] === "string";
+  const text = schema.type === "string" && !schema.enum && schema.format !== "date-time" && schema["x-widget"] !== "workflow" && !connection;
   const pick = (field: DataField) => {
     const value = picking === "append" ? insertRef(formData, field.path, "append") : insertRef(undefined, field.path);
     context.set(path, value);
@@ -139,7 +141,7 @@ function FieldTemplate(props: FieldTemplateProps) {
             {required && <span aria-hidden="true"> *</span>}
           </label>
         )}
-        {mode}
+        {!connection && mode}
       </div>
       {whole ? (
         <div className="wk-input-row">

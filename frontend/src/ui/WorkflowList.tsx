@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, type Api } from "../api";
+import { connectInPopup, usedConnections } from "../connections";
 import { triggerKind, triggerLabel } from "../cron";
 import type { Catalog } from "../names";
 import { triggersSentence } from "../triggers";
 import { fullTime, timeAgo } from "../time";
-import type { DraftProposal, TemplateDef, Trigger, Workflow, WorkflowRecord } from "../types";
+import type { ConnectionRecord, DraftProposal, TemplateDef, Trigger, Workflow, WorkflowRecord } from "../types";
 import { DescribeForm } from "./start/DescribeForm";
 import { DraftReview } from "./start/DraftReview";
 import { TemplateGallery } from "./start/TemplateGallery";
@@ -68,6 +69,19 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
   const [describing, setDescribing] = useState(false);
   const [proposal, setProposal] = useState<DraftProposal | null>(null);
   const [starting, setStarting] = useState(false);
+  const [broken, setBroken] = useState<ConnectionRecord[]>([]);
+  const [brokenLoads, setBrokenLoads] = useState(0);
+  useEffect(() => {
+    let gone = false;
+    api.connections().then(
+      (found) => !gone && setBroken(found.filter((c) => c.status === "broken")),
+      () => !gone && setBroken([]), // a token without the connections scope: nothing to reconnect from here
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api, brokenLoads]);
+  const brokenIds = new Set(broken.map((c) => c.id));
 
   const refresh = useCallback(async () => {
     try {
@@ -220,6 +234,29 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
                 <td>
                   {statusText(w)}
                   {w.problems.length > 0 && <div className="wk-problems">{w.problems.length} problem{w.problems.length > 1 ? "s" : ""} in the draft</div>}
+                  {broken
+                    .filter((c) => brokenIds.size > 0 && usedConnections(w.draft, brokenIds).has(c.id))
+                    .map((c) => (
+                      <div className="wk-workflow-reconnect" key={c.id}>
+                        <span>{c.name} stopped working</span>
+                        <button
+                          type="button"
+                          className="wk-link"
+                          disabled={busy === w.id}
+                          aria-describedby={`wk-row-${w.id}`}
+                          onClick={() =>
+                            void act(w.id, async () => {
+                              const report = await connectInPopup(() => api.reconnect(c.id));
+                              setBrokenLoads((n) => n + 1);
+                              if (report.status !== "ok") throw new Error(report.message ?? "The account was not reconnected.");
+                              return `Reconnected ${c.name}.`;
+                            })
+                          }
+                        >
+                          Reconnect
+                        </button>
+                      </div>
+                    ))}
                 </td>
                 <td><LastRun record={w} /></td>
                 <td className={w.failures_24h ? "wk-failures" : undefined}>{w.failures_24h ?? 0}</td>

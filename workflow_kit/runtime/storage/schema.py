@@ -28,6 +28,12 @@
   ``singleton_key``, ``start_by`` (a start timeout) and ``batch`` (a batch's events).
 - A run records the trigger that started it (``wk_runs.trigger``: its position in the workflow's list
   and the trigger itself, as it was then), null for a run no trigger started (a test run, an invoke).
+- ``wk_connections``: a tenant's connections to outside accounts (see ``connections/``): the type, the
+  name end users gave it, ``ok`` or ``broken`` (a refused refresh), the credential sealed with AES-GCM
+  (``secrets.py``: never in clear), when an OAuth token expires, and ``refresh_until``, the claim of the
+  one worker refreshing it now (a conditional update, so a token is refreshed once however many workers
+  need it). ``wk_oauth_states``: the OAuth flows under way, by their ``state``, with the PKCE verifier
+  sealed, kept server-side until the provider's callback (ten minutes at most).
 - ``wk_operations``: bulk actions over a tenant's runs (cancel, replay), worked off by the workers in
   small batches (see ``operations.py``): the filter, the keyset cursor of the last run handled, and the
   counts so far. A batch and the cursor's move are one transaction, so no run is handled twice.
@@ -315,6 +321,41 @@ class OperationRow(Base, table=True):
     ended_at: int | None = ms_column()
 
 
+class ConnectionRow(Base, table=True):
+    __tablename__ = "wk_connections"
+    __table_args__ = (sa.Index("ix_wk_connections_tenant_type", "tenant", "type", "name"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant: str = Field(max_length=128)
+    type: str = Field(max_length=64)
+    name: str = Field(max_length=256)
+    status: str = Field(max_length=16)
+    """``ok``, or ``broken`` when the provider refused a refresh (the tenant must reconnect)."""
+    secret: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    """The credential (API-key fields, or OAuth tokens), sealed: ``wk1.<key id>.<ciphertext>``."""
+    expires_at: int | None = ms_column()
+    """When an OAuth access token expires (null: an API key, or a token that does not)."""
+    refresh_until: int | None = ms_column()
+    """Set while a worker refreshes the token (until then, no other does)."""
+    created_at: int = ms_column(nullable=False)
+    updated_at: int = ms_column(nullable=False)
+
+
+class OAuthStateRow(Base, table=True):
+    __tablename__ = "wk_oauth_states"
+
+    state: str = Field(primary_key=True, max_length=128)
+    tenant: str = Field(max_length=128)
+    type: str = Field(max_length=64)
+    connection_id: str | None = Field(default=None, max_length=64)
+    """The connection a reconnect renews; null for a new one."""
+    name: str = Field(max_length=256)
+    verifier: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    """The PKCE code verifier, sealed."""
+    redirect_uri: str = Field(max_length=2048)
+    expires_at: int = ms_column(nullable=False)
+
+
 metadata = Base.metadata
 workflows: sa.Table = WorkflowRow.__table__  # type: ignore[attr-defined]
 triggers: sa.Table = TriggerRow.__table__  # type: ignore[attr-defined]
@@ -328,6 +369,8 @@ waits: sa.Table = WaitRow.__table__  # type: ignore[attr-defined]
 flow_state: sa.Table = FlowStateRow.__table__  # type: ignore[attr-defined]
 slots: sa.Table = SlotRow.__table__  # type: ignore[attr-defined]
 operations: sa.Table = OperationRow.__table__  # type: ignore[attr-defined]
+connections: sa.Table = ConnectionRow.__table__  # type: ignore[attr-defined]
+oauth_states: sa.Table = OAuthStateRow.__table__  # type: ignore[attr-defined]
 
 TABLES = (
     workflows,
@@ -342,4 +385,6 @@ TABLES = (
     flow_state,
     slots,
     operations,
+    connections,
+    oauth_states,
 )

@@ -85,7 +85,8 @@ class WorkflowStore:
     database and are plain methods.
 
     `notify` is told when a cron workflow's next tick changes (the kit wakes its workers);
-    `cron_seconds` accepts six-field cron schedules, seconds first."""
+    `cron_seconds` accepts six-field cron schedules, seconds first; `connection_problems` checks the
+    connections a workflow uses against the tenant's when it is published (or snapshot for a test)."""
 
     def __init__(
         self,
@@ -95,8 +96,10 @@ class WorkflowStore:
         notify: Callable[[], None] | None = None,
         *,
         cron_seconds: bool = False,
+        connection_problems: Callable[[Connection, str, Any], builtins.list[Problem]] | None = None,
     ) -> None:
         self._db = db
+        self._connection_problems = connection_problems
         self._registry = registry
         self._clock = clock
         self._notify = notify
@@ -446,6 +449,8 @@ class WorkflowStore:
         notes: dict[str, str | None] | None = None,
     ) -> WorkflowVersion:
         problems = validate(row["draft"], self._registry)
+        if not problems and self._connection_problems is not None:
+            problems = self._connection_problems(conn, row["tenant"], row["draft"])
         if problems:
             raise WorkflowValidationError(problems)
         version_id = new_id(now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ...actions import ActionRegistry
 from ...ai import AIProvider
@@ -14,6 +14,9 @@ from ...retry import RetryPolicy
 from ...timeutil import Clock
 from ..rules.settings import SettingsCache
 from ..storage.db import Database
+
+if TYPE_CHECKING:
+    from ..stores.connections import ConnectionStore
 
 
 class Attached(Protocol):
@@ -40,3 +43,5 @@ class WorkerHost:
     """Called by a worker that starts: (worker, its loop, the event that wakes it)."""
     detach: Callable[[Attached, asyncio.Event], None]
     """Called by a worker that stopped."""
+    connections: ConnectionStore | None = None
+    """Where steps get the live credentials of their connection inputs."""

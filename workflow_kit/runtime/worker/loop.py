@@ -355,6 +355,7 @@ class Worker:
                 tenant=loaded.tenant,
                 executor=self._handlers,
                 trigger=loaded.row.trigger,
+                connections=self.host.connections,
             )
             driver = RunDriver(
                 self.host.registry,
