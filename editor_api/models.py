@@ -13,6 +13,7 @@ from workflow_kit.runtime.rules.signatures import Verification
 from workflow_kit.runtime.rules.triggers import Trigger as RuntimeTrigger
 from workflow_kit.runtime.rules.webhooks import DEFAULT_RATE_LIMIT
 from workflow_kit.runtime.stores.events import EventLinks, RunLink, StoredEvent
+from workflow_kit.runtime.stores.hooks import Hook
 
 
 class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -377,21 +378,12 @@ class HookSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = DEFAULT_RATE_LIMIT
 
 
-class HookOut(msgspec.Struct, kw_only=True):
-    """A webhook: its `url` (``POST`` to it; no token needed), its settings, whether it has a signing
-    secret (never the secret itself), and `event`: the name its events get, null while no trigger of
-    its workflow names it (then it answers 404)."""
+class HookOut(Hook, kw_only=True):
+    """A webhook (see `Hook`: its settings, whether it has a signing secret, never the secret itself, and
+    `event`, null while no trigger of its workflow names it, when it answers 404), with its `url`:
+    ``POST`` to it, no token needed."""
 
-    id: str
     url: str
-    workflow_id: str
-    verification: Verification
-    has_secret: bool
-    transform: str | None
-    rate_limit: int
-    event: str | None
-    created_at: int
-    updated_at: int
 
 
 class HookSecretOut(msgspec.Struct, kw_only=True):

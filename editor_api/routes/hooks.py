@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -36,18 +37,7 @@ def hook_url(request: Request[Any, Any, Any], hook_id: str) -> str:
 
 
 def _out(request: Request[Any, Any, Any], hook: Hook) -> HookOut:
-    return HookOut(
-        id=hook.id,
-        url=hook_url(request, hook.id),
-        workflow_id=hook.workflow_id,
-        verification=hook.verification,
-        has_secret=hook.has_secret,
-        transform=hook.transform,
-        rate_limit=hook.rate_limit,
-        event=hook.event,
-        created_at=hook.created_at,
-        updated_at=hook.updated_at,
-    )
+    return HookOut(**msgspec.structs.asdict(hook), url=hook_url(request, hook.id))
 
 
 @post(
