@@ -30,7 +30,19 @@ from .frontend import find_frontend
 from .models import TokenOut, TokenRequest
 from .openapi import StrictStructSchemaPlugin, document_errors, render_plugins
 from .ratelimit import RateLimit
-from .routes import actions, connections, drafts, events, operations, runs, step_tests, templates, workflows
+from .routes import (
+    actions,
+    connections,
+    drafts,
+    events,
+    hooks,
+    incoming,
+    operations,
+    runs,
+    step_tests,
+    templates,
+    workflows,
+)
 from .worker_notice import WorkerNotice
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -71,6 +83,8 @@ def create_app(
       or at its first request, unless a worker of the kit runs in the process by then.
     - `frontend_dir` is the built editor to serve (default ``$WORKFLOW_KIT_FRONTEND_DIR``, else the copy
       in the installed package, else a development checkout's ``frontend/dist``; see `find_frontend`).
+    - ``POST /hooks/{id}`` takes the requests of the kit's webhooks (no token: each webhook checks its
+      own); their signing secrets are sealed with a key from `secret` (see ``kit.hooks``).
     - `api_routes` are more Litestar handlers under ``/api`` with the same auth (they may take
       ``kit`` and ``principal``); `routes` are more handlers at the top level.
     - Drafting workflows from words (with the kit's AI provider, ``kit.ai``): `drafts_per_minute` is how
@@ -134,6 +148,12 @@ def create_app(
         connections.delete_connection,
         connections.start_oauth,
         connections.reconnect,
+        hooks.create_hook,
+        hooks.get_hook,
+        hooks.configure_hook,
+        hooks.rotate_hook_secret,
+        hooks.list_hook_requests,
+        hooks.test_hook,
     ]
     if demo:
         handlers.append(demo_token)
@@ -164,8 +184,11 @@ def create_app(
         await _reject_nul(request)
 
     return Litestar(
-        route_handlers=[api, public, *routes, *_frontend(frontend_dir)],
-        dependencies={"kit": Provide(_kit, sync_to_thread=False)},
+        route_handlers=[api, public, incoming.receive_hook, *routes, *_frontend(frontend_dir)],
+        dependencies={
+            "kit": Provide(_kit, sync_to_thread=False),
+            "hooks": Provide(hooks.hook_store, sync_to_thread=False),
+        },
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         request_class=_Request,
@@ -195,6 +218,7 @@ def create_app(
                 "authenticator": authenticator,
                 "draft_limit": RateLimit(drafts_per_minute),
                 "keep_drafts": keep_drafts,
+                "hook_secret": secret,
             }
         ),
         debug=False,

@@ -5,7 +5,8 @@ instance format has no place for in its ``metadata``:
 
 - ``metadata.trigger``: the trigger (``{"event": ..., "if"?: ...}`` or ``{"cron": ...}``), for a
   workflow with one (as files were before workflows had several, so older versions import it); or
-  ``metadata.triggers``: the list, for a workflow with several;
+  ``metadata.triggers``: the list, for a workflow with several (a webhook trigger without its hook:
+  the imported workflow gets a new one, with no secret);
 - ``metadata.settings``: the flow-control settings (``{}`` when there are none);
 - ``metadata.draft``: only when the draft's own ``name`` or ``description`` is not what the file shows
   (e.g. a draft without a name), or its metadata was an empty ``{}``: its own values, ``null`` for one
@@ -52,7 +53,8 @@ def export_record(record: WorkflowRecord) -> dict[str, Any]:
     own = {key: draft.get(key) for key in SHOWN if draft.get(key) != shown.get(key)}
     if draft.get("metadata") == {}:
         own["metadata"] = {}
-    triggers = [msgspec.to_builtins(trigger) for trigger in record.triggers]
+    # a webhook trigger is exported without its hook: the importing workflow gets a hook of its own
+    triggers = [{k: v for k, v in msgspec.to_builtins(t).items() if k != "hook"} for t in record.triggers]
     metadata: dict[str, Any] = {
         **(draft.get("metadata") or {}),
         **({"trigger": triggers[0]} if len(triggers) == 1 else {"triggers": triggers}),

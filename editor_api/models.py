@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from workflow_kit.errors import Problem
 from workflow_kit.runtime.models import Run, RunBrief, RunStatus, RunSummary, WorkflowRecord, WorkflowVersion
 from workflow_kit.runtime.operations import ReplayVersion
+from workflow_kit.runtime.rules.signatures import Verification
 from workflow_kit.runtime.rules.triggers import Trigger as RuntimeTrigger
+from workflow_kit.runtime.rules.webhooks import DEFAULT_RATE_LIMIT
 from workflow_kit.runtime.stores.events import EventLinks, RunLink, StoredEvent
+from workflow_kit.runtime.stores.hooks import Hook
 
 
 class Trigger(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """What starts the workflow: an `event` name (``app/*`` wildcards allowed) with an optional CEL
     filter over ``event`` (`if`), or a `cron` schedule (``TZ=Europe/Paris 0 12 * * 5``: five fields,
-    an optional time zone). Each tick of a schedule starts one run, with a ``workflow/scheduled.timer``
-    event."""
+    an optional time zone), or a webhook (`type` ``webhook``: the requests to ``POST /hooks/<hook>``
+    become events named `event`, default ``webhook/received``, which start this workflow only; a
+    webhook trigger without a `hook`, or with another workflow's, is given a new one). Each tick of a
+    schedule starts one run, with a ``workflow/scheduled.timer`` event."""
 
     event: str | None = None
     if_: str | None = msgspec.field(default=None, name="if")
     cron: str | None = None
+    type: Literal["webhook"] | None = None
+    hook: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
     @classmethod
     def of(cls, trigger: RuntimeTrigger) -> Trigger:
-        return cls(event=trigger.event, if_=trigger.if_, cron=trigger.cron)
+        kind: Literal["webhook"] | None = "webhook" if trigger.type == "webhook" else None
+        return cls(event=trigger.event, if_=trigger.if_, cron=trigger.cron, type=kind, hook=trigger.hook)
 
     @classmethod
     def all_of(cls, triggers: tuple[RuntimeTrigger, ...]) -> list[Trigger]:
@@ -359,3 +367,43 @@ class TokenOut(msgspec.Struct):
     token: str
     tenant: str
     user: str
+
+
+class HookSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a webhook checks its requests (`verification`: ``style`` none, header, github, stripe or hmac,
+    with ``header``, ``algorithm``, ``prefix``, ``encoding``, ``tolerance`` where they apply), its
+    `transform` (CEL over ``method``, ``headers``, ``query``, ``body``, making ``{name?, data?, id?}``;
+    none: the body is the event's data) and its `rate_limit` (requests a minute)."""
+
+    verification: Verification = msgspec.field(default_factory=Verification)
+    transform: str | None = None
+    rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = DEFAULT_RATE_LIMIT
+
+
+class HookOut(Hook, kw_only=True):
+    """A webhook (see `Hook`: its settings, whether it has a signing secret, never the secret itself, and
+    `event`, null while no trigger of its workflow names it, when it answers 404), with its `url`:
+    ``POST`` to it, no token needed."""
+
+    url: str
+
+
+class HookSecretOut(msgspec.Struct, kw_only=True):
+    """A webhook with its new signing secret: shown this once (it is stored encrypted)."""
+
+    hook: HookOut
+    secret: str
+
+
+class HookSample(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A test request: `body` (JSON) is posted to the webhook, signed as its sender would sign it."""
+
+    body: Any = None
+
+
+class HookDelivery(msgspec.Struct, kw_only=True):
+    """What a request to a webhook got: its `status` (202 accepted), the event it made, or why not."""
+
+    status: int
+    event_id: str | None = None
+    why: str = ""

@@ -51,6 +51,7 @@ class Seeded:
     run_ids: list[str]
     ended_run_ids: list[str]
     event_ids: list[str]
+    hook_ids: list[str]
 
 
 def make_kit(database_url: str) -> WorkflowKit:
@@ -129,9 +130,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     folder = tmp_path_factory.mktemp("schemathesis")
     kit = make_kit(f"sqlite:///{folder / 'schemathesis.db'}")
     workflow_ids, doomed_ids, run_ids, ended, event_ids = seed(kit)
+    hooked = kit.workflows.create_sync(TENANT, name="Hooked", triggers=[{"type": "webhook"}], workflow=ECHO)
+    hook_ids = [trigger.hook for trigger in hooked.triggers if trigger.hook is not None]
     app = create_app(kit, server_keys=[], run_worker=False)
     headers = {"Authorization": f"Bearer {kit.editor_token(TENANT, 'fuzzer', ttl=timedelta(days=1))}"}
-    yield Seeded(kit, app, headers, workflow_ids, doomed_ids, run_ids, ended, event_ids)
+    yield Seeded(kit, app, headers, workflow_ids, doomed_ids, run_ids, ended, event_ids, hook_ids)
     kit.close()
 
 
@@ -179,6 +182,7 @@ def use_real_ids(case: Any, seeded: Seeded) -> None:
         # a stream lasts as long as its run: only ended runs (or generated, unknown ids) for it
         "run_id": seeded.ended_run_ids if is_stream else seeded.run_ids,
         "event_id": seeded.event_ids,
+        "hook_id": seeded.hook_ids,
     }
     for name, pool in pools.items():
         if name in parameters:

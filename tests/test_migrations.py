@@ -107,6 +107,7 @@ def test_a_workflow_from_revision_0002_keeps_its_event_trigger_after_upgrading(d
             "if_exp": None,
             "cron": None,
             "next_tick_at": None,
+            "hook_id": None,  # no webhook (revision 0009)
         }
     finally:
         _drop_everything(db)
@@ -239,9 +240,9 @@ async def test_workflows_from_revision_0005_have_a_list_of_their_one_trigger_and
         with db.engine.connect() as conn:
             rows = conn.execute(sa.select(schema.triggers).order_by(schema.triggers.c.workflow_id)).all()
         assert [tuple(row) for row in rows] == [
-            ("w1", 0, "t", "app/order.*", "event.data.total > 10", None, None),
-            ("w2", 0, "t", None, None, "0 12 * * 5", FRIDAY_NOON),  # it ticks on as it would have
-            ("w3", 0, "t", "app/draft", None, None, None),
+            ("w1", 0, "t", "app/order.*", "event.data.total > 10", None, None, None),
+            ("w2", 0, "t", None, None, "0 12 * * 5", FRIDAY_NOON, None),  # it ticks on as it would have
+            ("w3", 0, "t", "app/draft", None, None, None, None),
         ]
     finally:
         db.dispose()

@@ -199,9 +199,28 @@ def evaluate(source: str | Expression, variables: Mapping[str, Any] | Activation
         raise ExpressionError(expression.source, str(exc)) from None
     except RecursionError:  # a value nested deeply (in a variable or built by the expression)
         raise ExpressionError(expression.source, "a value is nested too deeply to evaluate") from None
-    if isinstance(result, CELEvalError):
-        raise ExpressionError(expression.source, _eval_message(result))
+    failed = _first_error(result)
+    if failed is not None:
+        raise ExpressionError(expression.source, _eval_message(failed))
     return to_json(result)
+
+
+def _first_error(value: Any) -> CELEvalError | None:
+    """The error a result holds, at any depth: cel-python keeps an error raised inside a map or list
+    literal (``{"data": body.missing}``) as a value instead of failing the whole expression."""
+    if isinstance(value, CELEvalError):
+        return value
+    if isinstance(value, celtypes.MapType | dict):
+        items: Any = value.values()
+    elif isinstance(value, celtypes.ListType | list | tuple):
+        items = value
+    else:
+        return None
+    for item in items:
+        found = _first_error(item)
+        if found is not None:
+            return found
+    return None
 
 
 def evaluate_bool(source: str | Expression, variables: Mapping[str, Any] | Activation) -> bool:

@@ -29,11 +29,13 @@ from .workflow import Workflow, WorkflowLike
 
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
     from .runtime.lifecycle.effects import Received
+    from .runtime.lifecycle.events_in import HookTarget
     from .runtime.rules.settings import SettingsCache
     from .runtime.storage.db import Database
     from .runtime.storage.writer import WriteJob
     from .runtime.stores.connections import ConnectionStore
     from .runtime.stores.events import EventStore
+    from .runtime.stores.hooks import HookStore
     from .runtime.stores.runs import RunStore
     from .runtime.stores.workflows import WorkflowStore
     from .runtime.worker.host import Attached
@@ -171,6 +173,24 @@ class WorkflowKit:
 
         return EventStore(self.db)
 
+    @cached_property
+    def hooks(self) -> HookStore:
+        """Webhooks per tenant (async, each with a ``_sync`` twin): ``create`` (with a signing secret,
+        returned once), ``get``, ``configure`` (how requests are checked, the transform, the rate
+        limit), ``rotate_secret``, ``requests`` (the last 20), ``deliver`` (what ``POST /hooks/<id>``
+        does) and ``send_sample``. A webhook trigger of a workflow names its hook. Secrets are sealed
+        with a key from the kit's `secret`."""
+        from .runtime.stores.hooks import HookStore
+
+        return HookStore(self.db, self.clock, self._deliver_sync, self.secret)
+
+    def _deliver_sync(self, tenant: str, event: dict[str, Any], target: HookTarget) -> str:
+        """Receive a webhook's event (already checked) for its workflow only; its id."""
+        received = self.db.writer.run(self._receive_job(tenant, event, hook=target))
+        if received.woke:
+            self.notify()
+        return received.event_ids[0]
+
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
@@ -191,7 +211,9 @@ class WorkflowKit:
             self.notify()
         return received.event_ids
 
-    def _receive_job(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> WriteJob[Received]:
+    def _receive_job(
+        self, tenant: str, events: dict[str, Any] | list[dict[str, Any]], *, hook: HookTarget | None = None
+    ) -> WriteJob[Received]:
         """Receiving events as a write of the group-commit writer (checked here, before queueing)."""
         from .runtime.lifecycle.effects import Context
         from .runtime.lifecycle.settle import receive
@@ -202,7 +224,7 @@ class WorkflowKit:
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
         ctx = Context(self.db.dialect, self._settings)
-        return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now))
+        return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook))
 
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,

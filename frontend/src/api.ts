@@ -6,7 +6,20 @@
 import { ApiError, refreshFailedMessage, sessionMessage, UNREACHABLE, unreachableMessage } from "./apiErrors";
 import type { ActionDef, Json, JsonObject, Problem, Run, RunStatus, StoredEvent, Trigger, Version, Workflow, WorkflowRecord } from "./types";
 import { runsQuery, type BulkFilter, type EventPage, type EventRuns, type Operation, type RunFilter, type RunPage, type RunStats } from "./history";
-import type { AssistantStatus, ConnectionRecord, ConnectionTypeDef, DraftProposal, EventTypeDef, StepTestResult, TemplateDef } from "./types";
+import type {
+  AssistantStatus,
+  ConnectionRecord,
+  ConnectionTypeDef,
+  DraftProposal,
+  EventTypeDef,
+  Hook,
+  HookDelivery,
+  HookRequest,
+  HookSecret,
+  HookSettings,
+  StepTestResult,
+  TemplateDef,
+} from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
 
@@ -306,6 +319,36 @@ export class Api {
   /** The authorize URL that renews a connection that stopped working (it keeps its id). */
   async reconnect(id: string): Promise<string> {
     return (await this.call<{ authorize_url: string }>("POST", `/api/connections/${encodeURIComponent(id)}/reconnect`)).authorize_url;
+  }
+
+  /** A new webhook for the workflow, with its signing secret (shown this once). */
+  createHook(workflowId: string, settings?: HookSettings): Promise<HookSecret> {
+    return this.call("POST", `/api/workflows/${encodeURIComponent(workflowId)}/hooks`, settings ?? {});
+  }
+
+  /** A webhook's URL and settings (never its secret). */
+  hook(id: string): Promise<Hook> {
+    return this.call("GET", `/api/hooks/${encodeURIComponent(id)}`);
+  }
+
+  /** How the webhook checks requests, its transform, its rate limit. */
+  configureHook(id: string, settings: HookSettings): Promise<Hook> {
+    return this.call("PUT", `/api/hooks/${encodeURIComponent(id)}`, settings);
+  }
+
+  /** A new signing secret for the webhook (shown this once; the old one stops working). */
+  rotateHookSecret(id: string): Promise<HookSecret> {
+    return this.call("POST", `/api/hooks/${encodeURIComponent(id)}/secret`);
+  }
+
+  /** The webhook's last 20 requests, newest first. */
+  hookRequests(id: string): Promise<HookRequest[]> {
+    return this.call("GET", `/api/hooks/${encodeURIComponent(id)}/requests`);
+  }
+
+  /** Post a test request to the webhook, signed as its sender would. */
+  testHook(id: string, body?: Json): Promise<HookDelivery> {
+    return this.call("POST", `/api/hooks/${encodeURIComponent(id)}/test`, body === undefined ? {} : { body });
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */

@@ -24,21 +24,31 @@ export function joinCron(zone: string, fields: string): string {
   return name && name !== "UTC" ? `TZ=${name} ${body}`.trim() : body;
 }
 
-export type TriggerKind = "event" | "cron";
+export type TriggerKind = "event" | "cron" | "webhook";
+
+/** The name a webhook trigger's events get when it names none (as the server defaults it). */
+export const WEBHOOK_EVENT = "webhook/received";
 
 export function triggerKind(trigger: Trigger): TriggerKind {
+  if (trigger.type === "webhook") return "webhook";
   return trigger.cron !== undefined && trigger.cron !== null ? "cron" : "event";
 }
 
-/** The trigger after the user picks a kind: an event keeps its name and condition, a schedule its text. */
+/** The trigger after the user picks a kind: an event keeps its name and condition, a schedule its text,
+ * a webhook its hook (a new one has none yet: the panel makes it). */
 export function switchKind(trigger: Trigger, kind: TriggerKind, remembered: Trigger = {}): Trigger {
   if (kind === triggerKind(trigger)) return trigger;
   if (kind === "cron") return { cron: remembered.cron ?? PRESETS[0].fields };
+  if (kind === "webhook") {
+    const event = remembered.event && !remembered.event.includes("*") ? remembered.event : WEBHOOK_EVENT;
+    return { type: "webhook", event, ...(remembered.hook ? { hook: remembered.hook } : {}) };
+  }
   return { event: remembered.event ?? "", ...(remembered.if ? { if: remembered.if } : {}) };
 }
 
 /** A short label for the trigger (the canvas node, the list of workflows). */
 export function triggerLabel(trigger: Trigger): string {
+  if (triggerKind(trigger) === "webhook") return `a webhook request (${trigger.event || WEBHOOK_EVENT})`;
   if (triggerKind(trigger) === "event") return trigger.event || "…";
   const { zone, fields } = splitCron(trigger.cron ?? "");
   const preset = PRESETS.find((p) => p.fields === fields);

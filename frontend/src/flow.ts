@@ -95,6 +95,8 @@ export function triggerNodeLabel(triggers: Trigger[], problems: Problem[] = [], 
   const what =
     triggerKind(trigger) === "cron"
       ? `schedule ${triggerLabel(trigger)}`
+      : triggerKind(trigger) === "webhook"
+      ? triggerPhrase(trigger, summary)
       : `when ${trigger.event || "no event"}${trigger.if ? `, only when ${summary ?? "a condition holds"}` : ""}`;
   return `Trigger: ${what}${problemsSaid(problems)}`;
 }

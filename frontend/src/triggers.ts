@@ -1,7 +1,7 @@
 // A workflow's triggers in the editor: a list of one to MAX_TRIGGERS (events with their "only when"
 // filters, and schedules), edited as a whole and said in plain words ("When app/order.created, or every
 // day at 09:00 (UTC)"). Pure functions; the server checks each trigger, and that no two are the same.
-import { PRESETS, splitCron, triggerKind, type TriggerKind } from "./cron";
+import { PRESETS, splitCron, triggerKind, triggerLabel, WEBHOOK_EVENT, type TriggerKind } from "./cron";
 import type { Problem, Trigger } from "./types";
 
 /** A workflow has at most this many triggers (as Inngest allows per function). */
@@ -9,6 +9,7 @@ export const MAX_TRIGGERS = 10;
 
 /** A new trigger of a kind: an event to name, or a schedule (every day at 09:00 until changed). */
 export function newTrigger(kind: TriggerKind): Trigger {
+  if (kind === "webhook") return { type: "webhook", event: WEBHOOK_EVENT };
   return kind === "cron" ? { cron: PRESETS[1].fields } : { event: "" };
 }
 
@@ -39,6 +40,10 @@ function schedulePhrase(cron: string): string {
  * `condition` is the trigger's filter in words, when it has one ("Total is more than 100"). */
 export function triggerPhrase(trigger: Trigger, condition?: string): string {
   if (triggerKind(trigger) === "cron") return schedulePhrase(trigger.cron ?? "");
+  if (triggerKind(trigger) === "webhook") {
+    const said = `when ${triggerLabel(trigger)} comes`;
+    return trigger.if ? `${said}, only when ${condition ?? "a condition holds"}` : said;
+  }
   const event = trigger.event?.trim() ? trigger.event.trim() : "an event not named yet";
   return trigger.if ? `when ${event}, only when ${condition ?? "a condition holds"}` : `when ${event}`;
 }

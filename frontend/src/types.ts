@@ -71,6 +71,12 @@ export interface Workflow {
 
 /** An event (name and optional CEL condition) or a cron schedule ("TZ=Europe/Paris 0 12 * * 5"). */
 export type Trigger = Schemas["Trigger"];
+export type Hook = Schemas["HookOut"];
+export type HookSecret = Schemas["HookSecretOut"];
+export type HookSettings = Schemas["HookSettings"];
+export type HookRequest = Schemas["HookRequest"];
+export type HookDelivery = Schemas["HookDelivery"];
+export type Verification = Schemas["Verification"];
 export type Problem = Schemas["Problem"];
 export type ErrorInfo = Schemas["ErrorInfo"];
 export type Attempt = Schemas["Attempt"];

@@ -5,28 +5,15 @@ a run."""
 from __future__ import annotations
 
 import re
-import time
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import Server
 from .ui import add_step, assert_plain, new_workflow, open_list, screenshots, trigger_node, workflow_id
+from .ui import ended_runs as runs_of
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
-
-
-def runs_of(server: Server, workflow: str, count: int) -> list[dict[str, Any]]:
-    """The workflow's runs once there are `count`, each ended."""
-    deadline = time.monotonic() + 20
-    with server.api() as api:
-        while True:
-            runs: list[dict[str, Any]] = api.get(f"/api/runs?workflow_id={workflow}").json()["items"]
-            if len(runs) >= count and all(r["status"] in ("completed", "failed") for r in runs):
-                return runs
-            assert time.monotonic() < deadline, runs
-            time.sleep(0.1)
 
 
 def test_a_second_trigger_added_in_the_panel_starts_runs_too(page: Page, server: Server) -> None:

@@ -4,6 +4,7 @@ a "+" button, fill a condition with the builder. Each helper goes through the UI
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,3 +179,15 @@ def write_condition(page: Page, cel: str, label: str = "Condition") -> None:
     if toggle.count():
         toggle.click()
     details(page).get_by_role("textbox", name=label).fill(cel)
+
+
+def ended_runs(server: Server, workflow: str, count: int) -> list[dict[str, Any]]:
+    """The workflow's runs once there are `count`, each ended (read through the API, polled for 20 s)."""
+    deadline = time.monotonic() + 20
+    with server.api() as api:
+        while True:
+            runs: list[dict[str, Any]] = api.get(f"/api/runs?workflow_id={workflow}").json()["items"]
+            if len(runs) >= count and all(r["status"] in ("completed", "failed") for r in runs):
+                return runs
+            assert time.monotonic() < deadline, runs
+            time.sleep(0.1)

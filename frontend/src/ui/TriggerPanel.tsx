@@ -9,9 +9,12 @@ import { conditionWords } from "../summaries";
 import { addTrigger, MAX_TRIGGERS, problemsOfTrigger, removeTrigger, replaceTrigger, triggerPhrase } from "../triggers";
 import type { Json, JsonObject, Problem, StoredEvent, Trigger } from "../types";
 import { ConditionBuilder } from "./ConditionBuilder";
+import { WebhookFields } from "./WebhookFields";
 
 export interface TriggerPanelProps {
   api: Api;
+  /** The saved workflow: a webhook trigger gets its webhook (URL and secret) for it. */
+  workflowId?: string;
   triggers: Trigger[];
   /** The problems of the triggers (paths "triggers[1].if", "triggers"; or "trigger.if", the first's). */
   problems: Problem[];
@@ -61,7 +64,7 @@ function range(start: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => start + i);
 }
 
-export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, groups, onTriggers, onSample, examples = [], onAddFirst }: TriggerPanelProps) {
+export function TriggerPanel({ api, workflowId, triggers, problems, nextTickAt, sample, groups, onTriggers, onSample, examples = [], onAddFirst }: TriggerPanelProps) {
   const [recent, setRecent] = useState<StoredEvent[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const { keys, fresh, added, removed } = useKeys(triggers.length);
@@ -86,7 +89,7 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
         <div className="wk-help">
           {several
             ? `What starts this workflow: any of these ${triggers.length} triggers starts a run.`
-            : "What starts this workflow: an event, or a schedule. Add another to start it in more than one way."}
+            : "What starts this workflow: an event, a schedule, or a webhook other services call. Add another to start it in more than one way."}
         </div>
         {onAddFirst && (
           <button type="button" className="wk-button" style={{ marginTop: 8 }} onClick={(e) => onAddFirst(e.currentTarget)}>
@@ -101,6 +104,8 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
         {triggers.map((trigger, index) => (
           <li key={keys[index] ?? index}>
             <TriggerCard
+              api={api}
+              workflowId={workflowId}
               trigger={trigger}
               index={index}
               several={several}
@@ -136,6 +141,9 @@ export function TriggerPanel({ api, triggers, problems, nextTickAt, sample, grou
         </button>
         <button type="button" className="wk-button" disabled={full} onClick={() => add("cron")}>
           + Add a schedule
+        </button>
+        <button type="button" className="wk-button" disabled={full} onClick={() => add("webhook")}>
+          + Add a webhook
         </button>
         {full && <div className="wk-help">A workflow can have up to {MAX_TRIGGERS} triggers.</div>}
       </div>
@@ -224,6 +232,8 @@ function TimeZoneOptions() {
 }
 
 interface TriggerCardProps {
+  api: Api;
+  workflowId?: string;
   trigger: Trigger;
   index: number;
   /** The workflow has several triggers: the card is numbered and can be removed. */
@@ -244,8 +254,8 @@ interface TriggerCardProps {
   onSample: (sample: string) => void;
 }
 
-/** One trigger: an event with its "only when" filter, or a schedule. */
-function TriggerCard({ trigger, index, several, idBase, fresh, problems, summary, fields, nextTickAt, showNext, onChange, onRemove, onSample }: TriggerCardProps) {
+/** One trigger: an event with its "only when" filter, a schedule, or a webhook. */
+function TriggerCard({ api, workflowId, trigger, index, several, idBase, fresh, problems, summary, fields, nextTickAt, showNext, onChange, onRemove, onSample }: TriggerCardProps) {
   const remembered = useRef<Trigger>({}); // what the other kind held, to switch back without losing it
   const kind = triggerKind(trigger);
   const event = trigger.event ?? "";
@@ -267,8 +277,13 @@ function TriggerCard({ trigger, index, several, idBase, fresh, problems, summary
         <label>
           <input type="radio" name={`${idBase}-kind`} checked={kind === "cron"} onChange={() => pick("cron")} /> A schedule (cron)
         </label>
+        <label>
+          <input type="radio" name={`${idBase}-kind`} checked={kind === "webhook"} onChange={() => pick("webhook")} /> A webhook
+        </label>
       </fieldset>
-      {kind === "cron" ? (
+      {kind === "webhook" ? (
+        <WebhookFields api={api} workflowId={workflowId} trigger={trigger} idBase={idBase} onChange={onChange} />
+      ) : kind === "cron" ? (
         <CronFields
           idBase={idBase}
           autoFocus={fresh}

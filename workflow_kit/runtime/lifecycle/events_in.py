@@ -4,7 +4,8 @@ it. One transaction: an event is either fully received or not at all.
 
 A workflow's triggers are found in ``wk_triggers`` by (tenant, event name or wildcard). An event that
 several triggers of one workflow match starts one run, for the first of them in the workflow's list
-whose ``if`` holds; the run records which (``ctx.trigger``).
+whose ``if`` holds; the run records which (``ctx.trigger``). Webhook triggers are not found by name:
+an event a hook made (`HookTarget`) starts its workflow only, through the trigger that names the hook.
 
 What receiving causes beyond that (a singleton's older run cancelled, a ``cancel_on`` event's run
 cancelled) goes onto the worklist; `settle.py` is the entry point that works it off.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection
 from ... import expressions
 from ...events import new_id
 from ..rules.admission import has_start_controls
-from ..rules.triggers import Trigger, condition_holds, fired, patterns_for
+from ..rules.triggers import WEBHOOK, Trigger, condition_holds, fired, patterns_for
 from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
@@ -40,22 +41,36 @@ _INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
 _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
 
 
-@cache
-def _triggered(dialect: str) -> Direct:
-    """The triggers of ``:tenant``'s enabled workflows whose event is one of ``:patterns``, with their
-    workflow's version: each workflow's together, in the order of its list."""
-    return Direct(
-        sa.select(W.c.id, T.c.position, T.c.event, T.c.if_exp, V.c.id.label("version_id"), V.c.number, V.c.settings)
+class HookTarget(NamedTuple):
+    """Where a hook's events go: its workflow, through the trigger naming the hook."""
+
+    workflow_id: str
+    hook_id: str
+
+
+def _triggers_of(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The triggers of enabled workflows `where` holds, with their workflow's version: each workflow's
+    together, in the order of its list."""
+    columns = (W.c.id, T.c.position, T.c.event, T.c.if_exp, T.c.hook_id, V.c.id.label("version_id"))
+    return (
+        sa.select(*columns, V.c.number, V.c.settings)
         .select_from(T)
         .join(W, W.c.id == T.c.workflow_id)
         .join(V, sa.and_(V.c.workflow_id == W.c.id, V.c.number == W.c.published_version))
-        .where(
-            T.c.tenant == sa.bindparam("tenant"),
-            one_of(dialect, T.c.event, "patterns"),
-            W.c.enabled.is_(True),
-        )
+        .where(T.c.tenant == sa.bindparam("tenant"), W.c.enabled.is_(True), *where)
         .order_by(W.c.created_at, W.c.id, T.c.position)
     )
+
+
+@cache
+def _triggered(dialect: str) -> Direct:
+    """The triggers of ``:tenant``'s enabled workflows whose event is one of ``:patterns`` (webhook
+    triggers aside)."""
+    return Direct(_triggers_of(one_of(dialect, T.c.event, "patterns"), T.c.hook_id.is_(None)))
+
+
+_HOOKED = Direct(_triggers_of(T.c.workflow_id == sa.bindparam("workflow_id"), T.c.hook_id == sa.bindparam("hook_id")))
+"""The trigger of ``:workflow_id`` that names ``:hook_id``, if its workflow is enabled."""
 
 
 def receive(
@@ -68,9 +83,11 @@ def receive(
     *,
     system_depth: int = 0,
     once: Sequence[str] | None = None,
+    hook: HookTarget | None = None,
 ) -> Received:
     """Store already-normalized events and act on them (see the module docstring). `system_depth`:
-    how many ``workflow/run.*`` events led to these (the runs they start carry it).
+    how many ``workflow/run.*`` events led to these (the runs they start carry it). `hook`: the events
+    a webhook made, which start its workflow only.
 
     `once` gives each event a key (see `sent_once_key`): an event whose key was already received is
     not received again; its first id is returned instead."""
@@ -108,7 +125,11 @@ def receive(
         if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
             params = {"tenant": tenant, "patterns": patterns_for(name)}
             ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
-            triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
+            if hook is not None:
+                scope = {"tenant": tenant, "workflow_id": hook.workflow_id, "hook_id": hook.hook_id}
+                triggered[name] = _HOOKED.rows(conn, scope)
+            else:
+                triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
         started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
             if workflow.id in started_by or not condition_holds(workflow.if_exp, event, variables):
@@ -125,7 +146,7 @@ def receive(
                 created_at=now,
                 due_at=now,
                 system_depth=system_depth,
-                trigger=fired(Trigger(event=workflow.event, if_=workflow.if_exp), workflow.position),
+                trigger=fired(_trigger(workflow), workflow.position),
             )
             settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if not has_start_controls(settings):
@@ -148,6 +169,13 @@ def receive(
         conn.execute(WT.insert(), cancel_waits)
     result.woke = result.woke or bool(result.run_ids)
     return result
+
+
+def _trigger(row: Any) -> Trigger:
+    """The trigger a row of `_triggers_of` is."""
+    if row.hook_id is not None:
+        return Trigger(event=row.event, if_=row.if_exp, type=WEBHOOK, hook=row.hook_id)
+    return Trigger(event=row.event, if_=row.if_exp)
 
 
 def sent_once_key(run_id: str, action_id: str, step_key: str, index: int) -> str:

@@ -43,10 +43,12 @@ def receive(
     now: int,
     *,
     once: Sequence[str] | None = None,
+    hook: events_in.HookTarget | None = None,
 ) -> Received:
-    """Receive events for `tenant` (see events_in.py) and settle what they cause."""
+    """Receive events for `tenant` (see events_in.py; `hook`: a webhook's, for its workflow only) and
+    settle what they cause."""
     work = Worklist()
-    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once)
+    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook)
     received.woke = settle(ctx, conn, work, now) or received.woke
     return received
 

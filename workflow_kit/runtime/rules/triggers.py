@@ -1,5 +1,7 @@
-"""Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``, or a
-cron schedule (``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: see `cron.py`). Pure.
+"""Triggers: an event name (with Inngest's wildcards) and an optional CEL ``if`` over ``event``, a
+cron schedule (``{"cron": "TZ=Europe/Paris 0 12 * * 5"}``: see `cron.py`), or a webhook
+(``{"type": "webhook", "hook": "<id>", "event": "github/push"}``: requests to ``POST /hooks/<id>``
+become events of that name, which start this workflow only; see `webhooks.py`). Pure.
 
 A workflow has a list of triggers, one to `MAX_TRIGGERS` (as Inngest allows ten per function), no two
 the same: any of them starts a run. `parse_triggers` checks a list (problem paths ``triggers[1].if``);
@@ -12,6 +14,7 @@ Wildcards may only end a name, right after a ``/`` or a ``.``: ``app/*``, ``app/
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,18 +34,28 @@ _LOG = logging.getLogger("workflow_kit.runtime")
 
 class Trigger(msgspec.Struct, frozen=True, omit_defaults=True):
     """What starts a workflow: an `event` name (``app/*`` wildcards allowed) with an optional CEL filter
-    (`if_`, ``"if"`` in JSON), or a `cron` schedule (``"TZ=Europe/Paris 0 12 * * 5"``). One of the two."""
+    (`if_`, ``"if"`` in JSON), or a `cron` schedule (``"TZ=Europe/Paris 0 12 * * 5"``), or a webhook
+    (`type` ``"webhook"``: the requests of the `hook` become events named `event`, filtered by `if_`)."""
 
     event: str | None = None
     if_: str | None = msgspec.field(default=None, name="if")
     cron: str | None = None
+    type: str | None = None
+    """``"webhook"`` for a webhook trigger; none for an event or a schedule."""
+    hook: str | None = None
+    """A webhook trigger's hook (its id, as in ``POST /hooks/<id>``); none until the store gives it one."""
 
 
-_FIELDS = frozenset({"event", "if", "cron"})
+_FIELDS = frozenset({"event", "if", "cron", "type", "hook"})
+WEBHOOK = "webhook"
+DEFAULT_WEBHOOK_EVENT = "webhook/received"
+"""The name of a webhook trigger's events when it names none."""
+_HOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 TriggerLike = Trigger | str | dict[str, Any]
-"""A trigger as callers give it: a `Trigger`, a bare event name, ``{"event", "if"?}`` or ``{"cron"}``."""
+"""A trigger as callers give it: a `Trigger`, a bare event name, ``{"event", "if"?}``, ``{"cron"}`` or
+``{"type": "webhook", "hook"?, "event"?, "if"?}``."""
 
 
 def parse_trigger(value: TriggerLike, *, cron_seconds: bool = False, path: str = "trigger") -> Trigger:
@@ -55,6 +68,8 @@ def parse_trigger(value: TriggerLike, *, cron_seconds: bool = False, path: str =
         unknown = sorted(set(value) - _FIELDS)
         if unknown:
             raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.{unknown[0]}", "unknown field")])
+        if value.get("type") is not None:
+            return _webhook_trigger(value, path)
         event, condition, cron = value.get("event"), value.get("if"), value.get("cron")
         if cron is not None and not isinstance(cron, str):
             raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.cron", "expected a cron expression")])
@@ -67,6 +82,8 @@ def parse_trigger(value: TriggerLike, *, cron_seconds: bool = False, path: str =
         found = type(value).__name__
         message = f"expected an event name, {{event, if}} or {{cron}}, got {found}"
         raise WorkflowValidationError([Problem("invalid_trigger", path, message)])
+    if value.type is not None:
+        return _webhook_trigger(msgspec.to_builtins(value), path)
     if value.cron is not None:
         return _cron_trigger(value, cron_seconds, path)
     value = Trigger(event=(value.event or "").strip(), if_=value.if_.strip() if value.if_ else None)
@@ -140,6 +157,47 @@ def fired(trigger: Trigger, index: int) -> dict[str, Any]:
     "0 9 * * *"}`` (``ctx.trigger`` in a handler)."""
     described: dict[str, Any] = msgspec.to_builtins(trigger)
     return {"index": index, **described}
+
+
+def _webhook_trigger(value: dict[str, Any], path: str) -> Trigger:
+    """A checked webhook trigger (`value` has a ``type``): its event name defaults to
+    `DEFAULT_WEBHOOK_EVENT`; its hook, if it names one, is an id (the store checks whose)."""
+    problems: list[Problem] = []
+    if value.get("type") != WEBHOOK:
+        message = "unknown trigger type: a trigger is an event, a schedule, or of type webhook"
+        raise WorkflowValidationError([Problem("invalid_trigger", f"{path}.type", message)])
+    if value.get("cron") is not None:
+        problems.append(Problem("invalid_trigger", f"{path}.cron", "a webhook trigger has no schedule"))
+    hook, event, condition = value.get("hook"), value.get("event"), value.get("if")
+    if hook is not None and not (isinstance(hook, str) and _HOOK_ID.fullmatch(hook)):
+        problems.append(Problem("invalid_trigger", f"{path}.hook", "expected a webhook id"))
+    if event is not None and not isinstance(event, str):
+        problems.append(Problem("invalid_trigger", f"{path}.event", "expected an event name"))
+    if condition is not None and not isinstance(condition, str):
+        problems.append(Problem("invalid_trigger", f"{path}.if", "expected a CEL expression"))
+    if problems:
+        raise WorkflowValidationError(problems)
+    trigger = Trigger(
+        event=(event or "").strip() or DEFAULT_WEBHOOK_EVENT,
+        if_=condition.strip() or None if condition else None,
+        type=WEBHOOK,
+        hook=hook,
+    )
+    problems = trigger_problems(trigger, path=path)
+    if not problems and trigger.event and "*" in trigger.event:
+        problems.append(Problem("invalid_trigger", f"{path}.event", "a webhook's events have one name: no wildcard"))
+    if problems:
+        raise WorkflowValidationError(problems)
+    return trigger
+
+
+def with_hooks(triggers: Sequence[Trigger], hooks: Sequence[str | None]) -> tuple[Trigger, ...]:
+    """`triggers` with the webhook triggers' hooks replaced by `hooks` (one per trigger, none for the
+    others)."""
+    return tuple(
+        msgspec.structs.replace(trigger, hook=hook) if trigger.type == WEBHOOK else trigger
+        for trigger, hook in zip(triggers, hooks, strict=True)
+    )
 
 
 def _cron_trigger(value: Trigger, cron_seconds: bool, path: str) -> Trigger:

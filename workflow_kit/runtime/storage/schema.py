@@ -34,6 +34,11 @@
   one worker refreshing it now (a conditional update, so a token is refreshed once however many workers
   need it). ``wk_oauth_states``: the OAuth flows under way, by their ``state``, with the PKCE verifier
   sealed, kept server-side until the provider's callback (ten minutes at most).
+- ``wk_hooks``: webhooks (``POST /hooks/<id>``, the id unguessable): each a workflow's, with how it
+  checks its requests (``verification``), its sealed signing secret (see ``sealing.py``: never in
+  clear), its CEL ``transform`` and its rate limit. A webhook trigger's row in ``wk_triggers`` names
+  its hook (``hook_id``); events find only the triggers without one. ``wk_hook_requests`` holds the
+  last 20 requests of each hook: when, accepted or refused, the status, why, the event made.
 - ``wk_operations``: bulk actions over a tenant's runs (cancel, replay), worked off by the workers in
   small batches (see ``operations.py``): the filter, the keyset cursor of the last run handled, and the
   counts so far. A batch and the cursor's move are one transaction, so no run is handled twice.
@@ -100,6 +105,8 @@ class TriggerRow(Base, table=True):
     if_exp: str | None = Field(default=None)
     cron: str | None = Field(default=None, max_length=256)
     next_tick_at: int | None = ms_column()
+    hook_id: str | None = Field(default=None, max_length=64)
+    """A webhook trigger's hook: only its requests start the workflow (no event looked up by name)."""
 
 
 class WorkflowVersionRow(Base, table=True):
@@ -341,6 +348,25 @@ class ConnectionRow(Base, table=True):
     updated_at: int = ms_column(nullable=False)
 
 
+class HookRow(Base, table=True):
+    __tablename__ = "wk_hooks"
+    __table_args__ = (sa.Index("ix_wk_hooks_workflow", "workflow_id"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    """``secrets.token_urlsafe``: the URL's unguessable part."""
+    tenant: str = Field(max_length=128)
+    workflow_id: str = Field(max_length=64)
+    verification: dict[str, Any] = json_column(nullable=False)
+    """``{"style": "none" | "header" | "github" | "stripe" | "hmac", ...}`` (see ``signatures.py``)."""
+    secret: str | None = Field(default=None)
+    """The signing secret, sealed (AES-GCM, bound to the hook's id); null until one is made."""
+    transform: str | None = Field(default=None)
+    rate_limit: int
+    """Requests a minute."""
+    created_at: int = ms_column(nullable=False)
+    updated_at: int = ms_column(nullable=False)
+
+
 class OAuthStateRow(Base, table=True):
     __tablename__ = "wk_oauth_states"
 
@@ -354,6 +380,20 @@ class OAuthStateRow(Base, table=True):
     """The PKCE code verifier, sealed."""
     redirect_uri: str = Field(max_length=2048)
     expires_at: int = ms_column(nullable=False)
+
+
+class HookRequestRow(Base, table=True):
+    __tablename__ = "wk_hook_requests"
+    __table_args__ = (sa.Index("ix_wk_hook_requests_hook", "hook_id", "id"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    hook_id: str = Field(max_length=64)
+    received_at: int = ms_column(nullable=False)
+    outcome: str = Field(max_length=16)
+    """``accepted`` or ``refused``."""
+    status: int
+    why: str = Field(default="")
+    event_id: str | None = Field(default=None, max_length=64)
 
 
 metadata = Base.metadata
@@ -371,6 +411,8 @@ slots: sa.Table = SlotRow.__table__  # type: ignore[attr-defined]
 operations: sa.Table = OperationRow.__table__  # type: ignore[attr-defined]
 connections: sa.Table = ConnectionRow.__table__  # type: ignore[attr-defined]
 oauth_states: sa.Table = OAuthStateRow.__table__  # type: ignore[attr-defined]
+hooks: sa.Table = HookRow.__table__  # type: ignore[attr-defined]
+hook_requests: sa.Table = HookRequestRow.__table__  # type: ignore[attr-defined]
 
 TABLES = (
     workflows,
@@ -387,4 +429,6 @@ TABLES = (
     operations,
     connections,
     oauth_states,
+    hooks,
+    hook_requests,
 )

@@ -30,6 +30,7 @@ from ...timeutil import Clock
 from ...twins import async_twin
 from ...validation import size_problems, validate
 from ...workflow import WorkflowLike, dump_workflow, load_workflow
+from ..lifecycle.hooks import attach_hooks, delete_hooks
 from ..lifecycle.schedules import schedule
 from ..models import ConflictError, NotFoundError, WorkflowRecord, WorkflowVersion
 from ..rules.drafts import draft_changed
@@ -153,8 +154,10 @@ class WorkflowStore:
         `message` are noted on the version published (see `publish`).
 
         `triggers` lists what starts a run, one to ten triggers (no two the same), any of which starts
-        one: an event name, ``{"event": "app/*", "if": "<CEL>"}``, or a cron schedule, ``{"cron":
-        "TZ=Europe/Paris 0 12 * * 5"}`` (each tick starts one run, see schedules.py). An event that
+        one: an event name, ``{"event": "app/*", "if": "<CEL>"}``, a cron schedule, ``{"cron":
+        "TZ=Europe/Paris 0 12 * * 5"}`` (each tick starts one run, see schedules.py), or a webhook,
+        ``{"type": "webhook", "event": "github/push"}`` (the record names its new hook: see
+        ``kit.hooks``). An event that
         several of them match starts one run. Or give one `trigger` instead: a list of one (its
         problems have the paths ``trigger...``, a list's ``triggers[1]...``). Given both, `trigger`
         must be the first of `triggers`."""
@@ -173,6 +176,7 @@ class WorkflowStore:
         now = self._clock.now_ms()
         workflow_id = new_id(now)
         with self._db.write() as conn:
+            checked_triggers = attach_hooks(conn, tenant, workflow_id, checked_triggers, now)
             conn.execute(
                 W.insert().values(
                     id=workflow_id,
@@ -241,6 +245,7 @@ class WorkflowStore:
             if listed is not None or single is not None:
                 stored = _triggers(row["triggers"])
                 checked_triggers = combine(listed, single, stored, cron_seconds=self._cron_seconds)
+                checked_triggers = attach_hooks(conn, tenant, workflow_id, checked_triggers, now)
                 values["triggers"] = _triggers_json(checked_triggers)
             if values:
                 conn.execute(
@@ -325,6 +330,7 @@ class WorkflowStore:
         with self._db.write() as conn:
             _check_version(self._row(conn, tenant, workflow_id), expected_version)
             conn.execute(T.delete().where(T.c.workflow_id == workflow_id))
+            delete_hooks(conn, workflow_id)
             conn.execute(W.delete().where(W.c.id == workflow_id))
 
     delete = async_twin(delete_sync)
@@ -529,6 +535,7 @@ def _write_triggers(conn: Connection, tenant: str, workflow_id: str, triggers: S
             "if_exp": trigger.if_,
             "cron": trigger.cron,
             "next_tick_at": kept.get(trigger.cron) if trigger.cron is not None else None,
+            "hook_id": trigger.hook,
         }
         for position, trigger in enumerate(triggers)
     ]

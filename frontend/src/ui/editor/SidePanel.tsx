@@ -172,6 +172,7 @@ export function SidePanel(props: SidePanelProps) {
             ) : (
               <TriggerPanel
                 api={api}
+                workflowId={props.workflowId}
                 triggers={document.triggers}
                 problems={props.placed.trigger}
                 groups={props.groups}

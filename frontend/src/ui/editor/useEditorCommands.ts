@@ -159,7 +159,14 @@ export function useEditorCommands(
       const updated = await api.setEnabled(workflowId, !record.enabled);
       setRecord({ ...record, enabled: updated.enabled, version: updated.version, next_tick_at: updated.next_tick_at });
       const kinds = new Set(updated.triggers.map(triggerKind));
-      const starts = kinds.size > 1 ? "matching events and each tick of its schedules now start runs" : kinds.has("cron") ? "each tick of its schedule now starts a run" : "matching events now start runs";
+      const starts =
+        kinds.size > 1
+          ? "each of its triggers now starts runs"
+          : kinds.has("cron")
+            ? "each tick of its schedule now starts a run"
+            : kinds.has("webhook")
+              ? "each request to its webhook now starts a run"
+              : "matching events now start runs";
       setBanner({ kind: "info", text: updated.enabled ? `Enabled: ${starts}.` : "Disabled: nothing starts new runs." });
     } catch (error) {
       const unpublished = error instanceof ApiError && error.problems.some((p) => p.code === "not_published");
