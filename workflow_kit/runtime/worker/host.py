@@ -10,6 +10,7 @@ from typing import Protocol
 
 from ...actions import ActionRegistry
 from ...ai import AIProvider
+from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
 from ..rules.settings import SettingsCache
@@ -40,3 +41,5 @@ class WorkerHost:
     """Called by a worker that starts: (worker, its loop, the event that wakes it)."""
     detach: Callable[[Attached, asyncio.Event], None]
     """Called by a worker that stopped."""
+    observer: Observer | None = None
+    """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
