@@ -203,7 +203,10 @@ async def stream_run(
     until it ends. Authenticate with ``Authorization: Bearer <token>``, or (an EventSource, which cannot
     send headers) with ``?ticket=`` from ``POST /api/runs/{run_id}/stream-ticket``: never the token."""
     authenticator = _authenticator(request)
-    principal = authenticator.redeem(ticket, run_id) if ticket is not None else authenticator.principal(request)
+    if ticket is not None and "authorization" not in request.headers:
+        principal = authenticator.redeem(ticket, run_id)
+    else:  # the header, when there is one (a ticket beside it is left unused)
+        principal = authenticator.principal(request)
     principal.require("runs:read")
     first = for_end_users(await kit.runs.get(principal.tenant, run_id))  # 404 before the stream starts
 
