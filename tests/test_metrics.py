@@ -74,7 +74,9 @@ async def test_the_counters_move(kit: WorkflowKit, clock: VirtualClock) -> None:
         [sleeping] = await kit.runs.list("acme", status="sleeping")
         await kit.runs.cancel("acme", sleeping.id)
         await worker.idle()
+    metrics.webhook_received("accepted")  # what the webhook intake calls
     seen = samples(metrics)
+    assert seen['workflow_kit_webhook_requests_total{outcome="accepted"}'] == 1
     assert seen['workflow_kit_runs_ended_total{status="cancelled"}'] == 1
     assert seen["workflow_kit_due_runs"] == 0
     assert not any("acme" in name or sleeping.id in name for name in seen)  # no tenant or run ids
