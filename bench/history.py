@@ -34,7 +34,7 @@ from workflow_kit.runtime.storage import schema
 
 from .kit_side import fresh_database
 
-SECRET = "bench-secret-" + "x" * 32
+SECRET = "bench-secret-cLmNnVPFI0uSgCdmWgBcMMrfzVMUTWy6"
 KEY = "bench-server-key-" + "y" * 16
 DAY = 86_400_000
 CHUNK = 5_000

@@ -22,6 +22,7 @@ from litestar.static_files import create_static_files_router
 
 from workflow_kit import WorkflowKit, jsonlimits
 from workflow_kit.jsonlimits import JSONShapeError
+from workflow_kit.secret_strength import HOW_TO_MAKE_ONE
 from workflow_kit.tokens import Principal, check_secret
 
 from . import errors
@@ -94,7 +95,10 @@ def create_app(
     secret = secret or kit.secret
     if not secret:
         if not demo:
-            raise ConfigurationError("set WORKFLOW_KIT_SECRET (at least 32 characters): it signs the editor's tokens")
+            raise ConfigurationError(
+                "set WORKFLOW_KIT_SECRET (at least 32 random characters): it signs the editor's tokens; "
+                + HOW_TO_MAKE_ONE
+            )
         secret = secrets.token_urlsafe(32)
     check_secret(secret)
     keys = list(server_keys) if server_keys is not None else _env_list("WORKFLOW_KIT_SERVER_KEYS")
@@ -118,6 +122,7 @@ def create_app(
         runs.get_run_workflow,
         runs.cancel_run,
         runs.rerun_run,
+        runs.stream_ticket,
         runs.stream_run,
         workflows.list_workflows,
         workflows.create_workflow,
@@ -207,7 +212,15 @@ def create_app(
             description="Build, publish and watch user-defined workflows. Authenticate with "
             "`Authorization: Bearer <token>` (a token from `kit.editor_token(tenant, user)`).",
             components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "ticket": SecurityScheme(
+                        type="apiKey",
+                        name="ticket",
+                        security_scheme_in="query",
+                        description="a run stream's single-use ticket (POST /api/runs/{run_id}/stream-ticket)",
+                    ),
+                }
             ),
         ),
         lifespan=[lifespan],

@@ -104,8 +104,10 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]
     return _response(status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=message, path=path))
 
 
-def unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    _LOG.exception("unexpected error", exc_info=exc)
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    _LOG.error(
+        "request failed: unexpected error", exc_info=exc, extra={"method": request.method, "path": request.url.path}
+    )
     return _response(
         HTTP_500_INTERNAL_SERVER_ERROR, ErrorBody(code="internal_error", message="an unexpected error occurred")
     )

@@ -310,6 +310,15 @@ class RunId(msgspec.Struct):
     run_id: str
 
 
+class StreamTicket(msgspec.Struct):
+    """A single-use ticket to open a run's live stream (``GET /api/runs/{id}/stream?ticket=...``) within
+    a minute: the URL of an EventSource carries it, never the editor's token."""
+
+    ticket: str
+    expires_at: int
+    """When it expires, epoch milliseconds."""
+
+
 class RerunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """`from_failed_step`: keep what completed and resume at the failed step (same version); otherwise
     start from scratch on the latest published version."""

@@ -219,7 +219,7 @@ async def worker(kit: WorkflowKit) -> AsyncIterator[Worker]:
 
 # -- the editor API -------------------------------------------------------------------------------
 
-SECRET = "test-secret-" + "x" * 32
+SECRET = "test-secret-Z9ybng7Afv12ZOt5jkVF-dm04cG9-f1Y"  # random: a weak secret is refused
 SERVER_KEY = "server-key-for-tests-" + "y" * 16
 
 

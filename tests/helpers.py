@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
-from workflow_kit import WorkflowKit
+from workflow_kit import ActionContextSync, WorkflowKit
 
 
 def edge(source: str, target: str, conditional: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -26,6 +26,27 @@ def action(action_id: str, kind: str, **inputs: Any) -> dict[str, Any]:
 
 def workflow(actions: list[dict[str, Any]], edges: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"actions": actions, "edges": edges, **extra}
+
+
+def register_flaky(
+    kit: WorkflowKit, kind: str = "flaky", then: Callable[[ActionContextSync], object] | None = None
+) -> None:
+    """An action `kind` whose one step, ``call``, fails its first attempt ("the first call fails") and
+    returns "ok" on the next; `then` runs after the step (e.g. to send an event)."""
+    calls = [0]
+
+    def call() -> str:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("the first call fails")
+        return "ok"
+
+    @kit.action(kind=kind)
+    def flaky(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
+        result = str(ctx.step.run("call", call))
+        if then is not None:
+            then(ctx)
+        return result
 
 
 def chain(*ids: str, kind: str = "noop") -> dict[str, Any]:

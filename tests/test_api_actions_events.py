@@ -391,8 +391,11 @@ def test_the_openapi_document(api: Api) -> None:
         for method, operation in item.items():
             if path == "/api/health":
                 assert operation.get("security") in (None, []), operation
+            elif path == "/api/runs/{run_id}/stream":  # the header, or a stream ticket in the query
+                assert operation.get("security") == [{"bearer": []}, {"ticket": []}], (method, path)
             elif path.startswith("/api"):
                 assert operation.get("security") == [{"bearer": []}], (method, path)
+    assert schema["components"]["securitySchemes"]["ticket"]["in"] == "query"
 
 
 def test_the_openapi_document_describes_the_bodies(api: Api) -> None:

@@ -226,9 +226,9 @@ def test_a_malformed_authorization_header_is_401(api: Api, authorization: str) -
     assert_unauthorized(response, authorization.partition(" ")[2])
 
 
-def test_a_token_in_the_query_string_only_counts_for_streams(api: Api) -> None:
-    response = api.client.get("/api/workflows", params={"token": api.token(ALPHA)})
-    assert_unauthorized(response)
+def test_a_token_in_the_query_string_never_counts(api: Api, alpha: Alpha) -> None:
+    for path in ("/api/workflows", f"/api/runs/{alpha.ids['completed_run']}/stream"):
+        assert_unauthorized(api.client.get(path, params={"token": api.token(ALPHA)}))
 
 
 FORGED: dict[str, tuple[dict[str, Any], str | None, str]] = {
@@ -373,6 +373,7 @@ ID_ROUTES: dict[str, Route] = {
         "POST", "/api/runs/{failed_run}/rerun", "runs:write", {"from_failed_step": False}, True
     ),
     "stream": Route("GET", "/api/runs/{completed_run}/stream", "runs:read"),
+    "stream-ticket": Route("POST", "/api/runs/{completed_run}/stream-ticket", "runs:read"),
     "get-event": Route("GET", "/api/events/{event}", "events:read"),
     "get-system-event": Route("GET", "/api/events/{system_event}", "events:read"),
 }
@@ -395,15 +396,18 @@ def test_another_tenant_gets_404_and_changes_nothing(api: Api, alpha: Alpha, nam
     assert tenant_state(api, beta) == {"workflows": [], "versions": {}, "runs": [], "timelines": {}, "events": []}
 
 
-def test_another_tenant_cannot_stream_a_run_with_a_query_token(api: Api, alpha: Alpha) -> None:
-    token = api.token(BETA, "bob")
-    response = api.client.get(f"/api/runs/{alpha.ids['completed_run']}/stream", params={"token": token})
-    assert response.status_code == 404, response.text
-    assert MARKER not in response.text
-    # the same stream with alpha's token in the query string works: the 404 above is not an auth failure
-    with api.client.stream(
-        "GET", f"/api/runs/{alpha.ids['completed_run']}/stream", params={"token": api.token(ALPHA)}
-    ) as stream:
+def test_another_tenant_cannot_stream_a_run_with_a_ticket_or_a_query_token(api: Api, alpha: Alpha) -> None:
+    run = alpha.ids["completed_run"]
+    asked = api.client.post(f"/api/runs/{run}/stream-ticket", headers=api.headers(BETA, "bob"))
+    assert asked.status_code == 404, asked.text
+    assert MARKER not in asked.text
+    response = api.client.get(f"/api/runs/{run}/stream", params={"token": api.token(BETA, "bob")})
+    assert response.status_code == 401, response.text  # a token in the URL is not read at all
+    response = api.client.get(f"/api/runs/{run}/stream", params={"token": api.token(ALPHA)})
+    assert response.status_code == 401, response.text
+    # alpha's ticket works: the refusals above are not a broken stream
+    ticket = api.client.post(f"/api/runs/{run}/stream-ticket", headers=alpha.headers).json()["ticket"]
+    with api.client.stream("GET", f"/api/runs/{run}/stream", params={"ticket": ticket}) as stream:
         assert stream.status_code == 200
         body = "".join(stream.iter_text())
     assert "event: run" in body and "event: end" in body and MARKER in body
@@ -689,8 +693,11 @@ def test_a_short_secret_is_refused(tmp_path: Path) -> None:
     kit = WorkflowKit(database_url=f"sqlite:///{tmp_path}/x.db", secret="s" * 31)
     with pytest.raises(TokenError, match="32"):
         kit.editor_token(ALPHA, "ann")
-    kit.secret = "s" * 32
-    assert decode_with(kit.editor_token(ALPHA, "ann"), "s" * 32)["tenant"] == ALPHA
+    kit.secret = STRONG
+    assert decode_with(kit.editor_token(ALPHA, "ann"), STRONG)["tenant"] == ALPHA
+
+
+STRONG = "a-strong-secret-yubhm-3_Qw7VfnNwfh3sGvJYVjTSY85o"
 
 
 def decode_with(token: str, secret: str) -> dict[str, Any]:
@@ -773,8 +780,8 @@ def test_create_app_leaves_the_kit_as_it_was(bare_kit: WorkflowKit) -> None:
 
     from editor_api import create_app
 
-    kit_secret = "the-kit-s-own-secret-" + "k" * 32
-    other_secret = "another-app-s-secret-" + "o" * 32
+    kit_secret = "the-kit-s-own-secret-MrPiH_sa98PFOyBqQLmHF1Qh806R9ZUC"
+    other_secret = "another-app-s-secret-pmtecquDTpXYw5U0O_Z5Gd7zaD6ECoJ3"
     bare_kit.secret = kit_secret
     first = create_app(bare_kit, secret=SECRET, server_keys=[])
     second = create_app(bare_kit, secret=other_secret, server_keys=[])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SECRET
 from helpers import logged
 from litestar.testing import TestClient
 
@@ -59,7 +60,7 @@ def test_a_named_folder_without_a_build_is_said_and_nothing_else_is_served(
 
 
 def test_create_app_serves_what_it_finds(places: dict[str, Path], tmp_path: Path) -> None:
-    kit = WorkflowKit(database_url=f"sqlite:///{tmp_path / 'x.db'}", secret="s" * 32)
+    kit = WorkflowKit(database_url=f"sqlite:///{tmp_path / 'x.db'}", secret=SECRET)
     with TestClient(create_app(kit)) as client:
         assert "<title>packaged</title>" in client.get("/").text
     with TestClient(create_app(kit, frontend_dir=tmp_path / "nowhere")) as client:

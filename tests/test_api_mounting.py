@@ -22,7 +22,7 @@ from editor_api import create_app
 from editor_api.worker_notice import NO_WORKER
 from workflow_kit import ActionContextSync, WorkflowKit
 
-SECRET = "mounting-test-secret-" + "m" * 24
+SECRET = "mounting-test-secret-NO20dvq2G03tdvlO1RFUxuCM8kLYVgAZ"
 PREFIX = "/automations"
 SHOUT = {
     "actions": [{"id": "loud", "kind": "shout", "inputs": {"text": "!ref($.event.data.text)"}}],

@@ -575,28 +575,72 @@ def test_stream_of_an_ended_run_sends_it_once_then_end(api: Api) -> None:
     assert events[1]["data"] == "failed"
 
 
-def test_stream_accepts_the_token_as_a_query_parameter(api: Api) -> None:
+def stream_ticket(api: Api, run_id: str, *, tenant: str = "acme") -> str:
+    asked = api.client.post(f"/api/runs/{run_id}/stream-ticket", headers=api.headers(tenant))
+    assert asked.status_code == 201, asked.text
+    body = asked.json()
+    assert set(body) == {"ticket", "expires_at"}
+    assert 0 < body["expires_at"] - api.kit.clock.now_ms() <= 60_000
+    return str(body["ticket"])
+
+
+def assert_no_stream(api: Api, url: str, code: int, mentions: str = "") -> None:
+    status, _, lines = stream(api, url)
+    assert status == code, (url, lines)
+    assert not any(line.startswith("event:") for line in lines)
+    assert mentions in "\n".join(lines), lines
+
+
+def test_the_stream_opens_with_a_ticket_once_and_never_with_a_token_in_the_url(api: Api) -> None:
     create_workflow(api, ECHO, "app/echo")
     run_id = start(api, "app/echo", {"x": "q"})
+    other_run = start(api, "app/echo", {"x": "other"})
     completed = wait_run(api, run_id)
+    wait_run(api, other_run)
 
-    status, content_type, lines = stream(api, f"/api/runs/{run_id}/stream?token={api.token()}")
+    ticket = stream_ticket(api, run_id)
+    assert api.token() not in ticket
+    status, content_type, lines = stream(api, f"/api/runs/{run_id}/stream?ticket={ticket}")
     assert status == 200 and content_type.startswith("text/event-stream")
     events = read_events(lines)
     assert [e["event"] for e in events] == ["run", "end"]
     assert json.loads(events[0]["data"]) == completed
 
-    # no token, a bad one, another tenant's: no stream
-    for url, code in [
-        (f"/api/runs/{run_id}/stream", 401),
-        (f"/api/runs/{run_id}/stream?token=not-a-token", 401),
-        (f"/api/runs/{run_id}/stream?token={api.token('globex', 'bob')}", 404),
-    ]:
-        status, _, lines = stream(api, url)
-        assert status == code, (url, lines)
-        assert not any(line.startswith("event:") for line in lines)
-    # the query token is for streams only (EventSource cannot send headers; everything else can)
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?ticket={ticket}", 401, "used already")  # once only
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?ticket={stream_ticket(api, other_run)}", 401, "another run")
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?ticket=not-a-ticket", 401)
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?ticket={api.token()}", 401)  # a token is no ticket
+    assert_no_stream(api, f"/api/runs/{run_id}/stream", 401)
+    # the editor token in the URL is read nowhere, the stream included
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?token={api.token()}", 401)
     assert api.client.get(f"/api/runs/{run_id}?token={api.token()}").status_code == 401
+    # a ticket is for streams only
+    assert (
+        api.client.get(
+            f"/api/runs/{run_id}", headers={"Authorization": f"Bearer {stream_ticket(api, run_id)}"}
+        ).status_code
+        == 401
+    )
+
+
+def test_a_ticket_is_for_its_tenant_s_run_only(api: Api) -> None:
+    create_workflow(api, ECHO, "app/echo")
+    create_workflow(api, ECHO, "app/echo", tenant="globex")
+    run_id = start(api, "app/echo", {"x": 1})
+    theirs = run_of(api, send(api, "app/echo", {"x": 2}, tenant="globex"), tenant="globex")
+    # no ticket for another tenant's run, and a ticket of one tenant's run opens no other run
+    refused = api.client.post(f"/api/runs/{run_id}/stream-ticket", headers=api.headers("globex", "bob"))
+    assert refused.status_code == 404, refused.text
+    assert_no_stream(api, f"/api/runs/{run_id}/stream?ticket={stream_ticket(api, theirs, tenant='globex')}", 401)
+    assert api.client.post("/api/runs/no-such-run/stream-ticket", headers=api.headers()).status_code == 404
+
+
+def test_an_expired_ticket_is_refused(clocked_api: Api, clock: VirtualClock) -> None:
+    create_workflow(clocked_api, ECHO, "app/echo")
+    run_id = run_of(clocked_api, send(clocked_api, "app/echo", {"x": 1}))
+    ticket = stream_ticket(clocked_api, run_id)
+    clock.advance(timedelta(seconds=60))
+    assert_no_stream(clocked_api, f"/api/runs/{run_id}/stream?ticket={ticket}", 401, "expired")
 
 
 def test_stream_of_an_unknown_run_is_404_before_any_event(api: Api) -> None:

@@ -33,7 +33,7 @@ from editor_api import create_app
 from workflow_kit import ActionContext, ActionContextSync, NonRetriableError, WorkflowKit
 from workflow_kit.retry import RetryPolicy
 
-SECRET = "schemathesis-secret-" + "z" * 32
+SECRET = "schemathesis-secret-dN8uTsokZqiF5YGOKq1LZDT1vhADG7ei"
 TENANT = "acme"
 ECHO = {
     "actions": [{"id": "a", "kind": "echo", "inputs": {"x": "!ref($.event.data.x)"}}],

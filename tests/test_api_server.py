@@ -21,7 +21,7 @@ from editor_api.worker_notice import NO_WORKER
 from workflow_kit import WorkflowKit
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "server-test-secret-" + "s" * 32
+SECRET = "server-test-secret-4G2M1fuV5nN-FTgfXXBVjPNuRVec1c0O"
 HOST = "127.0.0.1"
 
 APP_MODULE = """
@@ -140,7 +140,7 @@ def test_serve_end_to_end_over_http(tmp_path: Path) -> None:
     with server(tmp_path) as (base, process), httpx.Client(base_url=base, timeout=10) as client:
         assert client.get("/api/workflows").status_code == 401  # a token is required
         assert client.post("/api/demo/token").status_code in (404, 405)  # not a demo server
-        wrong = WorkflowKit(secret="another-secret-" + "w" * 32).editor_token("acme", "ann")
+        wrong = WorkflowKit(secret="another-secret-chmVtadFHgjMQgOYgi8fF4_ovc3cUknr").editor_token("acme", "ann")
         assert client.get("/api/workflows", headers={"Authorization": f"Bearer {wrong}"}).status_code == 401
         catalog = client.get("/api/actions", headers=headers)
         assert catalog.status_code == 200 and "shout" in catalog.text
@@ -299,6 +299,6 @@ def test_serve_demo_starts_without_a_secret_and_hands_out_tokens(tmp_path: Path)
         other = {"Authorization": f"Bearer {default.json()['token']}"}
         assert client.get(f"/api/workflows/{created.json()['id']}", headers=other).status_code == 404
         # a token signed with some other secret is refused: the demo secret is random
-        forged = WorkflowKit(secret="a-guessed-secret-" + "g" * 32).editor_token("demo-co", "dee")
+        forged = WorkflowKit(secret="a-guessed-secret-H_QOf45Na8ToQTriyhUE5VJ7_Bv9zwc2").editor_token("demo-co", "dee")
         assert client.get("/api/workflows", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
         stop(process, tmp_path / "server.log")

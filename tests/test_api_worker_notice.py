@@ -15,7 +15,7 @@ from editor_api import create_app
 from editor_api.worker_notice import NO_WORKER, WorkerNotice
 from workflow_kit import WorkflowKit
 
-SECRET = "notice-test-secret-" + "n" * 24
+SECRET = "notice-test-secret-n4LR5bJEwJJb4WtUZSgZK-dUlnfXADdZ"
 WARNING = f"WARNING {NO_WORKER}"
 
 

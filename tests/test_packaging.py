@@ -31,7 +31,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "packaging-test-secret-" + "p" * 24
+SECRET = "packaging-test-secret-2cb6i_pI014my3fv5E8lMfbsOokZvVoZ"
 BUILD_TIMEOUT = 600  # npm ci and npm run build, when frontend/dist is missing or stale
 STEP_TIMEOUT = 120
 CHROMIUM_FLAGS = [

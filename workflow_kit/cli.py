@@ -2,7 +2,9 @@
 
     workflow-kit migrate [--app MODULE:KIT | --database-url URL]
     workflow-kit serve   --app MODULE:KIT [--host 127.0.0.1] [--port 8000] [--demo] [--no-worker]
-    workflow-kit worker  --app MODULE:KIT [--concurrency N] [--lease-ms MS] [--poll-ms MS]
+                         [--log-format text|json] [--metrics [--metrics-per-workflow]]
+    workflow-kit worker  --app MODULE:KIT [--concurrency N] [--lease-ms MS] [--poll-ms MS] [--log-format text|json]
+                         [--metrics-port PORT [--metrics-per-workflow]]
     workflow-kit send    --app MODULE:KIT TENANT EVENT_JSON
     workflow-kit runs    --app MODULE:KIT TENANT [--workflow ID] [--status STATUS] [--limit N]
     workflow-kit connections new-key       (prints a key for WORKFLOW_KIT_SECRET_KEYS)
@@ -27,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from . import logs
 from .errors import WorkflowKitError
 from .kit import WorkflowKit
 
@@ -82,6 +85,13 @@ async def _run_worker(kit: WorkflowKit, args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await kit.migrate()
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        from . import metrics
+
+        registry = metrics.enable(kit, per_workflow=args.metrics_per_workflow).registry
+        start_http_server(args.metrics_port, addr="127.0.0.1", registry=registry)
     async with kit.worker(concurrency=args.concurrency, lease_ms=args.lease_ms, poll_ms=args.poll_ms) as worker:
         logging.getLogger("workflow_kit.worker").info("worker %s started on %s", worker.name, kit.database_url)
         await stop.wait()
@@ -94,6 +104,9 @@ def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
 
     kit.migrate_sync()
     module = _module_of(args.app) if args.app else None
+    extra_routes: list[Any] = []
+    if args.metrics:
+        extra_routes.append(_metrics_route(kit, per_workflow=args.metrics_per_workflow))
     try:
         origins = args.cors_origin or [o for o in os.environ.get("WORKFLOW_KIT_CORS_ORIGINS", "").split(",") if o]
         app = create_app(
@@ -102,16 +115,42 @@ def _serve(kit: WorkflowKit, args: argparse.Namespace) -> None:
             run_worker=not args.no_worker,
             cors_origins=origins,
             api_routes=getattr(module, "api_routes", ()),
-            routes=getattr(module, "routes", ()),
+            routes=[*getattr(module, "routes", ()), *extra_routes],
         )
     except ConfigurationError as exc:
         raise SystemExit(f"error: {exc}") from None
+    # Litestar installed its own log handlers when the app was made: ours again, with the app's secrets
+    logs.configure(args.log_format, secrets=[*_secrets(kit), *app.state.authenticator.secrets])
     print(f"workflow-kit editor on http://{args.host}:{args.port}/ (API at /api, OpenAPI at /schema/openapi.json)")
     if kit.ai.name == "local":
         print("AI steps: no OPENAI_API_KEY, so a labelled local stand-in writes deterministic text (not AI).")
     else:
         print(f"AI steps: {kit.ai.name}, model {kit.ai.model}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="on")
+    # log_config=None: uvicorn's loggers (the access log among them) go to the handler above, through its
+    # filter, which redacts credentials (a token or ticket in a query string) from every line
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="on", log_config=None)
+
+
+def _metrics_route(kit: WorkflowKit, *, per_workflow: bool) -> Any:
+    """``GET /metrics``: the kit's Prometheus metrics (no token: serve binds 127.0.0.1 unless told
+    otherwise; put it behind the network's own access rules)."""
+    from litestar.handlers import asgi
+
+    from . import metrics
+
+    served = metrics.app(kit, per_workflow=per_workflow)
+
+    @asgi("/metrics", is_mount=True)
+    async def metrics_endpoint(scope: Any, receive: Any, send: Any) -> None:
+        await served(scope, receive, send)
+
+    return metrics_endpoint
+
+
+def _secrets(kit: WorkflowKit) -> list[str | None]:
+    """What must never appear in a log line: the signing secret, server keys, the AI provider's key."""
+    keys = os.environ.get("WORKFLOW_KIT_SERVER_KEYS", "").split(",")
+    return [kit.secret, os.environ.get("OPENAI_API_KEY"), *(key.strip() for key in keys)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,6 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.add_argument("--concurrency", type=int, default=32)
     worker.add_argument("--lease-ms", type=int, default=30_000)
     worker.add_argument("--poll-ms", type=int, default=1_000)
+    for cmd in (serve, worker):
+        cmd.add_argument(
+            "--log-format",
+            choices=logs.LOG_FORMATS,
+            default="text",
+            help="text, or json: one JSON object a line (runs, attempts, events, requests), credentials redacted",
+        )
+        cmd.add_argument(
+            "--metrics-per-workflow", action="store_true", help="label run and attempt metrics with the workflow"
+        )
+    serve.add_argument("--metrics", action="store_true", help="serve Prometheus metrics at /metrics")
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT")
     send = command("send", "send an event for a tenant")
     send.add_argument("tenant")
     send.add_argument("event", help='JSON, e.g. \'{"name": "app/signup", "data": {"id": 1}}\' (or a list)')
@@ -164,8 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(new_key())  # no database, no kit: a key is 32 random bytes
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kit = _kit(args)
+    logs.configure(getattr(args, "log_format", "text"), secrets=_secrets(kit))
+    if getattr(args, "log_format", "text") == "json":  # a line per run and attempt: asked for, not by default
+        kit.observers.append(logs.RunLog())
     try:
         if args.command == "migrate":
             print(f"schema at revision {kit.migrate_sync()} on {kit.database_url}")

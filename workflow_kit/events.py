@@ -19,7 +19,8 @@ MAX_EVENT_NAME_LENGTH = 256
 MAX_EVENT_ID_LENGTH = 256
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000): the database cannot store it"
 _NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an escape, not an escaped backslash followed by u0000
-_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user"})
+_FIELDS = frozenset({"name", "data", "id", "ts", "v", "user", "traceparent"})
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -40,7 +41,7 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
         raise EventError(path, f"an event is a JSON object, got {type(raw).__name__}")
     unknown = sorted(set(raw) - _FIELDS)
     if unknown:
-        raise EventError(paths.key(path, unknown[0]), "unknown field (an event has name, data, id, ts, v)")
+        raise EventError(paths.key(path, unknown[0]), "unknown field (an event has name, data, id, ts, v, user)")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise EventError(paths.key(path, "name"), "an event needs a non-empty string name")
@@ -68,6 +69,12 @@ def normalize_event(raw: Any, now_ms: int, *, path: str = "event") -> dict[str, 
         event["v"] = raw["v"]
     if raw.get("user") is not None:
         event["user"] = raw["user"]
+    if raw.get("traceparent") is not None:  # the trace the event was sent in: its runs continue it
+        if not isinstance(raw["traceparent"], str) or not _TRACEPARENT.fullmatch(raw["traceparent"]):
+            raise EventError(
+                paths.key(path, "traceparent"), "expected a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)"
+            )
+        event["traceparent"] = raw["traceparent"]
     try:
         encoded = jsonlimits.encode(event, path)
     except jsonlimits.JSONShapeError as exc:

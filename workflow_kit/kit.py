@@ -19,6 +19,7 @@ from .engine.loops import loop_actions
 from .errors import Problem
 from .event_types import EventType, EventTypeRegistry
 from .events import normalize_events
+from .observe import Observer, combine
 from .retry import RetryPolicy
 from .templates import Template, TemplateRegistry
 from .timeutil import Clock, SystemClock
@@ -96,6 +97,11 @@ class WorkflowKit:
         self.connection_types = ConnectionTypeRegistry()
         """The declared connection types (`connection_type`), by id."""
         self._secret_keys = secret_keys
+        self.trace_events = False
+        """Whether events sent carry the current trace context (``traces.enable`` turns it on)."""
+        self.observers: list[Observer] = []
+        """Told of runs, attempts and events received (JSON logs, metrics, traces: see observe.py). Workers
+        read it when they start."""
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
         self.event_sink: EventSink | None = None
@@ -163,7 +169,9 @@ class WorkflowKit:
         ``bulk_replay`` (many runs, by the workers) and ``operation`` (their progress)."""
         from .runtime.stores.runs import RunStore
 
-        return RunStore(self.db, self._settings, self.clock, self.notify, self._cancelled)
+        return RunStore(
+            self.db, self._settings, self.clock, self.notify, self._cancelled, lambda: combine(self.observers)
+        )
 
     @cached_property
     def events(self) -> EventStore:
@@ -200,6 +208,8 @@ class WorkflowKit:
         received = await self.db.writer.submit(self._receive_job(tenant, events))
         if received.woke:
             self.notify()
+        if self.observers:
+            self._received(tenant, events, received.event_ids)
         return received.event_ids
 
     def send_sync(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
@@ -209,7 +219,15 @@ class WorkflowKit:
         received = self.db.writer.run(self._receive_job(tenant, events))
         if received.woke:
             self.notify()
+        if self.observers:
+            self._received(tenant, events, received.event_ids)
         return received.event_ids
+
+    def _received(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]], ids: list[str]) -> None:
+        observer = combine(self.observers)
+        if observer is not None:
+            names = [str(e.get("name")) for e in (events if isinstance(events, list) else [events])]
+            observer.events_received(tenant, names, ids)
 
     def _receive_job(
         self, tenant: str, events: dict[str, Any] | list[dict[str, Any]], *, hook: HookTarget | None = None
@@ -223,6 +241,13 @@ class WorkflowKit:
         check_tenant(tenant)
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
+        if self.trace_events:
+            from .traces import current_traceparent
+
+            traceparent = current_traceparent()
+            if traceparent is not None:
+                for event in checked:
+                    event.setdefault("traceparent", traceparent)
         ctx = Context(self.db.dialect, self._settings)
         return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook))
 
@@ -243,6 +268,7 @@ class WorkflowKit:
             notify=self.notify,
             attach=self._attach_worker,
             detach=self._detach_worker,
+            observer=combine(self.observers),
         )
         return Worker(host, **options)
 

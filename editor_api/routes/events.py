@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.params import Body, QueryParameter
 
+from workflow_kit import traces
 from workflow_kit.runtime.stores.events import StoredEvent
 
 from ..models import Event, EventIds, EventItem, EventPage, EventRuns
@@ -17,11 +18,15 @@ from .common import Caller, Id, Kit, Limit, Offset
 
 
 @post("/events", summary="Send events", tags=["events"], status_code=202)
-async def send_events(kit: Kit, principal: Caller, data: Annotated[Event | list[Event], Body()]) -> EventIds:
-    """Send one event or a list: each starts the tenant's matching workflows. Returns their ids."""
+async def send_events(
+    request: Request[Any, Any, Any], kit: Kit, principal: Caller, data: Annotated[Event | list[Event], Body()]
+) -> EventIds:
+    """Send one event or a list: each starts the tenant's matching workflows. Returns their ids. With
+    a ``traceparent`` header (W3C trace context), the runs they start continue that trace."""
     principal.require("events:write")
     events = [msgspec.to_builtins(e) for e in (data if isinstance(data, list) else [data])]
-    return EventIds(ids=await kit.send(principal.tenant, events))
+    with traces.incoming(request.headers):
+        return EventIds(ids=await kit.send(principal.tenant, events))
 
 
 @get("/events", summary="Recent events", tags=["events"], responses=error_responses(422))

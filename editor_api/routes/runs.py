@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.params import Body, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -17,7 +17,8 @@ from workflow_kit.runtime.operations import Operation
 from workflow_kit.runtime.storage.run_filter import RunFilter
 from workflow_kit.runtime.stores.runs import RunStats, StatsRange
 
-from ..models import BulkCancelRequest, BulkReplayRequest, RerunRequest, RunId, RunPage, VersionOut
+from ..auth import Authenticator
+from ..models import BulkCancelRequest, BulkReplayRequest, RerunRequest, RunId, RunPage, StreamTicket, VersionOut
 from ..openapi import error_responses
 from .common import MAX_MILLIS, Caller, Id, Kit, Limit, Millis, Offset
 
@@ -166,15 +167,46 @@ async def rerun_run(
     return RunId(run_id=await kit.runs.rerun(principal.tenant, run_id, from_failed_step=from_failed))
 
 
+@post(
+    "/runs/{run_id:str}/stream-ticket",
+    summary="A ticket to open a run's live stream",
+    tags=["runs"],
+    status_code=201,
+)
+async def stream_ticket(request: Request[Any, Any, Any], kit: Kit, principal: Caller, run_id: Id) -> StreamTicket:
+    """A ticket for ``GET /api/runs/{run_id}/stream?ticket=...``: valid for a minute, for this run and
+    this caller only, and only once. A browser's EventSource cannot send the ``Authorization`` header,
+    and a URL ends up in access logs and browser history: the ticket is what it carries instead."""
+    principal.require("runs:read")
+    await kit.runs.get(principal.tenant, run_id)  # 404 for a run that is not the tenant's
+    ticket, expires_at = _authenticator(request).ticket(principal, run_id)
+    return StreamTicket(ticket=ticket, expires_at=expires_at)
+
+
 @get(
     "/runs/{run_id:str}/stream",
     summary="Live updates of a run (server-sent events)",
     tags=["runs"],
     media_type="text/event-stream",
+    security=[{"ticket": []}],
 )
-async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent:
+async def stream_run(
+    request: Request[Any, Any, Any],
+    kit: Kit,
+    run_id: Id,
+    ticket: Annotated[
+        str | None,
+        QueryParameter(max_length=2000, description="from `POST /api/runs/{run_id}/stream-ticket` (used once)"),
+    ] = None,
+) -> ServerSentEvent:
     """Server-sent events: a ``run`` event with the whole run (timeline included) whenever it changes,
-    until it ends. EventSource cannot send headers: pass the token as ``?token=``."""
+    until it ends. Authenticate with ``Authorization: Bearer <token>``, or (an EventSource, which cannot
+    send headers) with ``?ticket=`` from ``POST /api/runs/{run_id}/stream-ticket``: never the token."""
+    authenticator = _authenticator(request)
+    if ticket is not None and "authorization" not in request.headers:
+        principal = authenticator.redeem(ticket, run_id)
+    else:  # the header, when there is one (a ticket beside it is left unused)
+        principal = authenticator.principal(request)
     principal.require("runs:read")
     first = for_end_users(await kit.runs.get(principal.tenant, run_id))  # 404 before the stream starts
 
@@ -196,3 +228,8 @@ async def stream_run(kit: Kit, principal: Caller, run_id: Id) -> ServerSentEvent
             run = for_end_users(await kit.runs.get(principal.tenant, run_id))
 
     return ServerSentEvent(updates())
+
+
+def _authenticator(request: Request[Any, Any, Any]) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator

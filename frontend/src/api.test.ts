@@ -140,3 +140,57 @@ describe("the Api's errors", () => {
     await expect(new Api("", "t").actions()).rejects.toThrow("aborted");
   });
 });
+
+/** An EventSource that records the URLs it was opened with. */
+class FakeEventSource {
+  static opened: FakeEventSource[] = [];
+  closed = false;
+  onerror: (() => void) | null = null;
+  private listeners = new Map<string, (message: MessageEvent<string>) => void>();
+  constructor(readonly url: string) {
+    FakeEventSource.opened.push(this);
+  }
+  addEventListener(name: string, listener: (message: MessageEvent<string>) => void): void {
+    this.listeners.set(name, listener);
+  }
+  emit(name: string, data: string): void {
+    this.listeners.get(name)?.({ data } as MessageEvent<string>);
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+describe("the Api's run stream", () => {
+  it("asks for a ticket with the token in a header, and opens the stream with the ticket, never the token", async () => {
+    const { fetch, tokens } = mockFetch({ status: 201, body: { ticket: "t1ck3t", expires_at: 1 } });
+    FakeEventSource.opened = [];
+    vi.stubGlobal("EventSource", FakeEventSource);
+    const api = new Api("http://api.test", "secret-token");
+    const runs: unknown[] = [];
+    const ended = vi.fn();
+    api.stream("r/1", (run) => runs.push(run), ended);
+    await vi.waitFor(() => expect(FakeEventSource.opened).toHaveLength(1));
+    expect(fetch.mock.calls[0][0]).toBe("http://api.test/api/runs/r%2F1/stream-ticket");
+    expect(tokens).toEqual(["secret-token"]);
+    const [source] = FakeEventSource.opened;
+    expect(source.url).toBe("http://api.test/api/runs/r%2F1/stream?ticket=t1ck3t");
+    expect(source.url).not.toContain("secret-token");
+    source.emit("run", '{"id": "r/1"}');
+    source.emit("end", "completed");
+    expect(runs).toEqual([{ id: "r/1" }]);
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(source.closed).toBe(true);
+  });
+
+  it("opens nothing when stopped before the ticket arrives", async () => {
+    const { fetch } = mockFetch({ status: 201, body: { ticket: "late", expires_at: 1 } });
+    FakeEventSource.opened = [];
+    vi.stubGlobal("EventSource", FakeEventSource);
+    const stop = new Api("http://api.test", "tok").stream("r1", () => {});
+    stop();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalled());
+    await new Promise((r) => setTimeout(r, 0));
+    expect(FakeEventSource.opened).toHaveLength(0);
+  });
+});

@@ -352,15 +352,29 @@ export class Api {
   }
 
   /** Live updates of a run (server-sent events); returns a function that stops listening. */
+  /** Live updates of a run (server-sent events); returns a function that stops listening. An EventSource
+   * cannot send the token in a header, and a URL ends up in access logs: the stream's URL carries a
+   * single-use ticket of a minute for this run (asked for first, with the token), never the token. */
   stream(id: string, onRun: (run: Run) => void, onEnd: () => void = () => {}): () => void {
-    const url = `${this.base}/api/runs/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(this.current)}`;
-    const source = new EventSource(url);
-    source.addEventListener("run", (message) => onRun(JSON.parse((message as MessageEvent<string>).data) as Run));
-    source.addEventListener("end", () => {
-      source.close();
-      onEnd();
-    });
-    source.onerror = () => source.close();
-    return () => source.close();
+    const run = encodeURIComponent(id);
+    let source: EventSource | null = null;
+    let stopped = false;
+    void this.call<{ ticket: string }>("POST", `/api/runs/${run}/stream-ticket`)
+      .then(({ ticket }) => {
+        if (stopped) return;
+        source = new EventSource(`${this.base}/api/runs/${run}/stream?ticket=${encodeURIComponent(ticket)}`);
+        const opened = source;
+        opened.addEventListener("run", (message) => onRun(JSON.parse((message as MessageEvent<string>).data) as Run));
+        opened.addEventListener("end", () => {
+          opened.close();
+          onEnd();
+        });
+        opened.onerror = () => opened.close(); // a ticket is used once: no automatic reconnection
+      })
+      .catch(() => {}); // no live updates (the run view still shows the run it loaded)
+    return () => {
+      stopped = true;
+      source?.close();
+    };
   }
 }

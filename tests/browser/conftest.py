@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
 ARTIFACTS = ROOT / "test-artifacts"
-SECRET = "browser-test-secret-" + "z" * 24
+SECRET = "browser-test-secret-AJfhq04HGI4yDDcEWBEQdTzpqeMcgS93"  # random: a weak one is refused
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

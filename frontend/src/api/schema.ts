@@ -401,6 +401,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/stream-ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A ticket to open a run's live stream */
+        post: operations["ApiRunsRunIdStreamTicketStreamTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/workflow": {
         parameters: {
             query?: never;
@@ -1275,6 +1292,11 @@ export interface components {
             id: string;
             name: string;
             received_at: number;
+        };
+        /** StreamTicket */
+        StreamTicket: {
+            expires_at: number;
+            ticket: string;
         };
         /** TemplateBlank */
         TemplateBlank: {
@@ -2844,7 +2866,10 @@ export interface operations {
     };
     ApiRunsRunIdStreamStreamRun: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description from `POST /api/runs/{run_id}/stream-ticket` (used once) */
+                ticket?: string | null;
+            };
             header?: never;
             path: {
                 run_id: string;
@@ -2860,6 +2885,55 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Malformed request: `{code, message, path?}` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, a bad or expired one, or a missing scope */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such record for this tenant (another tenant's records are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ApiRunsRunIdStreamTicketStreamTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
                 };
             };
             /** @description Malformed request: `{code, message, path?}` names the field */

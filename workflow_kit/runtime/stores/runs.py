@@ -15,6 +15,7 @@ import msgspec
 import sqlalchemy as sa
 
 from ...events import normalize_event
+from ...observe import Observer, RunInfo
 from ...records import ActionRecord, ActionStatus, StepStatus
 from ...tenancy import check_tenant
 from ...timeutil import Clock
@@ -85,12 +86,15 @@ class RunStore:
         clock: Clock,
         notify: Callable[[], None],
         on_cancel: Callable[[str], None],
+        observer: Callable[[], Observer | None] = lambda: None,
     ) -> None:
         self._db = db
         self._ctx = Context(db.dialect, settings)
         self._clock = clock
         self._notify = notify
         self._on_cancel = on_cancel
+        self._observer = observer
+        """The kit's observers as one (None if none): told of runs cancelled here."""
 
     def list_sync(
         self,
@@ -257,13 +261,16 @@ class RunStore:
         but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
         changes nothing."""
         check_tenant(tenant)
+        now = self._clock.now_ms()
         with self._db.write() as conn:
             row = self._row(conn, tenant, run_id)
-            woke = (
-                row["status"] not in TERMINAL
-                and settle.cancel(self._ctx, conn, [run_id], None, self._clock.now_ms()).woke
-            )
+            ended = row["status"] not in TERMINAL
+            woke = ended and settle.cancel(self._ctx, conn, [run_id], None, now).woke
         self._on_cancel(run_id)
+        observer = self._observer() if ended else None
+        if observer is not None:
+            run = RunInfo(run_id, tenant, row["workflow_id"], row["version_number"], row["parent_run_id"])
+            observer.run_ended(run, "cancelled", None, now)
         if woke:
             self._notify()
         return self.get_sync(tenant, run_id)

@@ -30,6 +30,7 @@ FAIR_WINDOW = 4
 """A claim looks at this many times more due runs than it takes, to share them out among tenants."""
 _NEXT_DUE = sa.select(sa.func.min(R.c.due_at)).where(R.c.due_at.is_not(None))
 _NEXT = Direct(sa.select(_NEXT_DUE.scalar_subquery(), NEXT_TICK))  # one round trip for both
+_BACKLOG = sa.select(sa.func.count(), sa.func.min(R.c.due_at)).where(R.c.due_at <= sa.bindparam("now"))
 
 
 @dataclass
@@ -153,6 +154,14 @@ def next_due(db: Database) -> int | None:
         ((due, tick),) = _NEXT.rows(conn, {})
         times = [value for value in (due, tick) if value is not None]
     return int(min(times)) if times else None
+
+
+def backlog(db: Database, now: int) -> tuple[int, int | None]:
+    """The runs due by `now` that no worker executes (a run whose lease ran out counts), and the earliest
+    time one of them was due: what the workers have yet to claim (for the metrics)."""
+    with db.read() as conn:
+        count, earliest = conn.execute(_BACKLOG, {"now": now}).one()
+    return int(count), _int(earliest)
 
 
 def _int(value: Any) -> int | None:

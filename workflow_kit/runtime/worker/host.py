@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ...actions import ActionRegistry
 from ...ai import AIProvider
+from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
 from ..rules.settings import SettingsCache
@@ -45,3 +46,5 @@ class WorkerHost:
     """Called by a worker that stopped."""
     connections: ConnectionStore | None = None
     """Where steps get the live credentials of their connection inputs."""
+    observer: Observer | None = None
+    """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""

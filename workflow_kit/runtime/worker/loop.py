@@ -26,9 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ...engine import WorkflowGraph
+from ...errors import ErrorInfo
 from ...events import new_id
 from ...executor import RunContext
-from ...records import ActionRecord, ActionStatus, StepRecord
+from ...observe import AttemptInfo, Observer, RunInfo
+from ...records import ActionRecord, ActionStatus, Attempt, StepRecord
 from ...runner import RunDriver
 from ...signals import Interrupted, JournalUnavailable, ReloadRun, StaleRun
 from ...step import MAX_STEPS_PER_RUN, MAX_STEPS_TOTAL, StepBudget
@@ -55,24 +57,36 @@ OPERATION_IDLE_MS = 100
 class _DbJournal:
     """The `RunJournal` of a claimed run: every write fenced by the claim."""
 
-    def __init__(self, worker: Worker, loaded: LoadedRun, records: dict[str, ActionRecord]) -> None:
+    def __init__(
+        self, worker: Worker, loaded: LoadedRun, records: dict[str, ActionRecord], watch: _Watch | None
+    ) -> None:
         self._worker = worker
         self._run = loaded
         self._claim = loaded.claim
         self._tenant = loaded.tenant
         self._records = records
+        self._watch = watch
 
     async def save_actions(self, records: Sequence[ActionRecord]) -> None:
         await self._worker.store.save_actions(self._claim, records)
+        if self._watch is not None:
+            for record in records:
+                self._watch.attempts(record.id, None, record.attempts, record.status)
 
     async def save_step(self, action_id: str, record: StepRecord) -> None:
         steps = self._records[action_id].steps
         position = next(i for i, step in enumerate(steps) if step is record)
         now = self._worker.host.clock.now_ms()
         await self._worker.store.save_step(self._run, action_id, position, record, now)
+        if self._watch is not None:
+            self._watch.attempts(action_id, record.key, record.attempts, record.status)
 
     async def send_events(self, action_id: str, step_key: str, events: list[dict[str, Any]]) -> list[str]:
         now = self._worker.host.clock.now_ms()
+        if self._watch is not None:
+            traceparent = self._watch.observer.traceparent(self._watch.run)
+            if traceparent is not None:  # the events go on in this run's trace
+                events = [_traced(event, traceparent) for event in events]
         received = await self._worker.store.send(self._claim, self._tenant, action_id, step_key, events, now)
         if received.woke:
             self._worker.host.notify()
@@ -128,6 +142,8 @@ class Worker:
         self.operation_pause_ms = operation_pause_ms
         self._operations_due = asyncio.Event()
         self._operations_ctx = Context(host.db.dialect, host.settings)
+        self._observer = host.observer
+        """Told of runs and attempts; None (then each hook is one branch) when nothing watches."""
 
     async def __aenter__(self) -> Worker:
         self.start()
@@ -327,16 +343,20 @@ class Worker:
     async def _execute(self, loaded: LoadedRun) -> None:
         clock = self.host.clock
         claim = loaded.claim
+        watch: _Watch | None = None
         try:
             graph, settings = await self._version(loaded.version_id)
             deadline = _finish_deadline(loaded, settings)
             late = _too_late(loaded, deadline, clock.now_ms())
+            watch = None if self._observer is None else _Watch(self._observer, loaded, clock.now_ms())
             if late is not None:
                 if (await self.store.cancel(loaded, late, clock.now_ms())).woke:
                     self.host.notify()
+                if watch is not None:
+                    watch.ended("cancelled", None, clock.now_ms())
                 return
             driver_records = loaded.records
-            journal = _DbJournal(self, loaded, driver_records)
+            journal = _DbJournal(self, loaded, driver_records, watch)
             context = RunContext(
                 run_id=claim.run_id,
                 workflow=graph.workflow,
@@ -375,6 +395,8 @@ class Worker:
                     wake_at = deadline if wake_at is None else min(wake_at, deadline)
                 parked = RunStatus.WAITING if waiting else RunStatus.SLEEPING
                 await self.store.park(loaded, parked, wake_at, now)
+                if watch is not None:
+                    watch.parked(parked.value, now)
             else:
                 output = driver.outputs if progress.status == "completed" else None
                 waited = bool(settings.cancel_on) or any(
@@ -384,6 +406,8 @@ class Worker:
                 received = await self.store.finish(loaded, ended, output, progress.error, now, waited=waited)
                 if received.woke:
                     self.host.notify()
+                if watch is not None:
+                    watch.ended(ended.value, progress.error, now)
         except StaleRun:
             _LOG.info("worker %s: run %s was cancelled or taken over", self.name, claim.run_id)
         except Interrupted:
@@ -397,6 +421,8 @@ class Worker:
             _LOG.exception("worker %s: run %s failed inside the worker; it will be retried", self.name, claim.run_id)
             await self._release(claim, clock.now_ms() + 5_000)
         finally:
+            if watch is not None and not watch.settled:  # handed back (stopping, lost, failed): over here
+                watch.parked("released", clock.now_ms())
             self._active.pop(claim.run_id, None)
             self._cancelled.discard(claim.run_id)
             self._changed.set()
@@ -447,6 +473,68 @@ def _budget(graph: WorkflowGraph, records: dict[str, ActionRecord], recorded: in
     total only: each iteration has a budget of its own, see `StepBudget`)."""
     own = sum(len(records[a].steps) for a in graph.order if a in records)
     return StepBudget(MAX_STEPS_PER_RUN - own, StepBudget(MAX_STEPS_TOTAL - recorded, None))
+
+
+def _traced(event: Any, traceparent: str) -> Any:
+    if isinstance(event, dict) and "traceparent" not in event:
+        return {**event, "traceparent": traceparent}
+    return event
+
+
+class _Watch:
+    """An observed run: tells the observer of its start, of each attempt that ended (found in the records
+    as they are saved: those past the ones seen so far) and of its end."""
+
+    def __init__(self, observer: Observer, loaded: LoadedRun, now: int) -> None:
+        row = loaded.row
+        self.observer = observer
+        traceparent = row.event.get("traceparent")
+        self.run = RunInfo(
+            row.id,
+            row.tenant,
+            row.workflow_id,
+            row.version_number,
+            row.parent_run_id,
+            traceparent if isinstance(traceparent, str) else None,
+        )
+        self.settled = False
+        """Whether the observer was told how this execution ended (parked or ended)."""
+        self._seen: dict[tuple[str, str | None], int] = {}
+        for record in loaded.records.values():
+            self._seen[(record.id, None)] = len(record.attempts)
+            for step in record.steps:
+                self._seen[(record.id, step.key)] = len(step.attempts)
+        if loaded.records:
+            observer.run_resumed(self.run, now)
+        else:
+            observer.run_started(self.run, now)
+
+    def attempts(self, action_id: str, step: str | None, attempts: Sequence[Attempt], status: str) -> None:
+        seen = self._seen.get((action_id, step), 0)
+        if len(attempts) <= seen:
+            return
+        self._seen[(action_id, step)] = len(attempts)
+        last = len(attempts) - 1
+        for index in range(seen, len(attempts)):
+            attempt = attempts[index]
+            if attempt.error is None:
+                outcome = "completed"
+            elif index < last or status == "retrying":
+                outcome = "retrying"
+            else:
+                outcome = "failed"
+            info = AttemptInfo(action_id, step, outcome, attempt.started_at, attempt.ended_at, attempt.error)
+            self.observer.attempt_ended(self.run, info)
+
+    def parked(self, status: str, now: int) -> None:
+        self.settled = True
+        self.observer.run_parked(self.run, status, now)
+
+    def ended(self, status: str, error: dict[str, Any] | None, now: int) -> None:
+        """`error`: the run's (``{name, message, action, step?}``), as the driver reports it."""
+        self.settled = True
+        info = None if error is None else ErrorInfo(str(error.get("name")), str(error.get("message")))
+        self.observer.run_ended(self.run, status, info, now)
 
 
 class _NoTrace(list[tuple[str, str]]):
