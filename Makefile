@@ -96,15 +96,14 @@ pytest-slow: $(STAMP) frontend chromium
 pytest-browser: $(STAMP) frontend chromium
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"
 
-# Two at a time where one part leaves a core idle most of its time: the installs (pip and npm), the
-# type check beside the editor's build, and the editor's unit tests beside the fault tests (which mostly
-# wait on their worker processes and on PostgreSQL restarts).
+# Side by side where one part leaves a core idle much of its time: the installs (pip and npm); the type
+# check, the editor's build and its unit tests; and the fault tests (which mostly wait on their worker
+# processes and on PostgreSQL restarts) beside the browser tests.
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
-	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck frontend
+	$(MAKE) --no-print-directory -j3 --output-sync=target typecheck frontend frontend-test
 	$(MAKE) --no-print-directory lint pytest-fast
-	$(MAKE) --no-print-directory -j2 --output-sync=target frontend-test pytest-slow
-	$(MAKE) --no-print-directory pytest-browser
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-slow pytest-browser
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from oauth_provider import Provider, running_provider
@@ -18,7 +16,7 @@ from playwright.sync_api import Page, expect
 from workflow_kit.secrets import new_key
 
 from .conftest import ARTIFACTS, Server, start_server, stop_server
-from .ui import add_step, assert_plain, field, new_workflow, open_list, screenshots, workflow_id
+from .ui import add_step, assert_plain, ended_runs, field, new_workflow, open_list, screenshots, workflow_id
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -46,18 +44,6 @@ def connections_server(tmp_path_factory: pytest.TempPathFactory, provider: Provi
                 os.environ[name] = value
     yield found
     stop_server(found)
-
-
-def finished_runs(server: Server, workflow: str, count: int = 1) -> list[dict[str, Any]]:
-    """The workflow's runs, newest first, once there are `count` and all have ended."""
-    deadline = time.monotonic() + 20
-    with server.api() as api:
-        while True:
-            runs: list[dict[str, Any]] = api.get(f"/api/runs?workflow_id={workflow}").json()["items"]
-            if len(runs) >= count and all(r["status"] in ("completed", "failed") for r in runs):
-                return runs
-            assert time.monotonic() < deadline, runs
-            time.sleep(0.1)
 
 
 def test_an_account_is_connected_in_the_pop_up_from_the_action_panel_and_a_run_uses_it(
@@ -95,7 +81,7 @@ def test_an_account_is_connected_in_the_pop_up_from_the_action_panel_and_a_run_u
     workflow = workflow_id(page)
     with connections_server.api() as api:
         assert api.post("/api/events", json={"name": "app/lookup", "data": {}}).status_code == 202
-        [run] = finished_runs(connections_server, workflow)
+        [run] = ended_runs(connections_server, workflow, 1)
         assert run["status"] == "completed", run
         detail = api.get(f"/api/runs/{run['id']}")
         [connection] = api.get("/api/connections").json()
@@ -112,7 +98,7 @@ def test_an_account_is_connected_in_the_pop_up_from_the_action_panel_and_a_run_u
     provider.revoke_all()
     with connections_server.api() as api:
         api.post("/api/events", json={"name": "app/lookup", "data": {}})
-        failed = [r for r in finished_runs(connections_server, workflow, count=2) if r["status"] == "failed"]
+        failed = [r for r in ended_runs(connections_server, workflow, 2) if r["status"] == "failed"]
         assert len(failed) == 1
         error = api.get(f"/api/runs/{failed[0]['id']}").json()["error"]["message"]
     assert "Test CRM" in error and "Reconnect" in error
@@ -129,5 +115,5 @@ def test_an_account_is_connected_in_the_pop_up_from_the_action_panel_and_a_run_u
     expect(warning).to_have_count(0)
     with connections_server.api() as api:
         api.post("/api/events", json={"name": "app/lookup", "data": {}})
-        runs = finished_runs(connections_server, workflow, count=3)
+        runs = ended_runs(connections_server, workflow, 3)
     assert [r["status"] for r in runs] == ["completed", "failed", "completed"]
