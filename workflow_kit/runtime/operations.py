@@ -123,7 +123,11 @@ def create(db: Database, tenant: str, kind: OperationKind, bulk: BulkFilter, now
         wanted = set(bulk.status) or set(OPEN)
         cancellable = tuple(s for s in OPEN if s in wanted)
         if not cancellable:
-            raise FilterError("status", "these runs have ended: only runs that have not ended can be cancelled")
+            raise FilterError(
+                "status",
+                "these runs have ended, so there is nothing to cancel: only runs that have not ended (queued, "
+                "running, sleeping, waiting) can be cancelled; replay ended runs to run them again",
+            )
         bulk = msgspec.structs.replace(bulk, status=cancellable)
     # Runs created from now on (replays of this very operation among them) are not its business.
     until = now + 1 if bulk.until is None else min(bulk.until, now + 1)
