@@ -51,6 +51,10 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJlLXZhbHVl"
         ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer [redacted]"),
         (f"the token {JWT} was refused", "the token [redacted] was refused"),
         ("GET /api/runs?status=failed&tokens=3", "GET /api/runs?status=failed&tokens=3"),
+        (  # an OAuth provider's return: its code is single-use, still no business of a log
+            "GET /api/connections/oauth/callback?code=AZ5mf0S&state=w62WZ HTTP/1.1",
+            "GET /api/connections/oauth/callback?code=[redacted]&state=[redacted] HTTP/1.1",
+        ),
     ],
 )
 def test_redact_removes_credentials_and_keeps_the_rest(text: str, kept: str) -> None:

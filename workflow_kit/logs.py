@@ -22,7 +22,10 @@ from .errors import ErrorInfo
 from .observe import AttemptInfo, Observer, RunInfo
 
 REDACTED = "[redacted]"
-SENSITIVE_PARAMETERS = ("token", "ticket", "access_token", "id_token", "api_key", "apikey", "key", "secret", "password")
+SENSITIVE_PARAMETERS = (
+    *("token", "ticket", "access_token", "id_token", "refresh_token", "api_key", "apikey", "key", "secret"),
+    *("password", "client_secret", "code", "code_verifier", "state"),  # OAuth: the code its return carries
+)
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 EVENTS_LOGGER = "workflow_kit.events"
