@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import msgspec
@@ -10,7 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
+from workflow_kit.errors import OverBudgetError, WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
 from workflow_kit.runtime.models import ConflictError, FilterError, NotFoundError, RerunError
 from workflow_kit.tokens import TokenError
@@ -40,8 +41,9 @@ class BodyError(ClientException):
         self.path = path
 
 
-def _response(status: int, body: ErrorBody) -> Response[ErrorBody]:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
@@ -60,6 +62,9 @@ def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
         return _response(422, body)
     if isinstance(exc, FilterError):
         return _response(422, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
+    if isinstance(exc, OverBudgetError):  # the tenant's evaluation budget: try again later
+        retry_after = str(max(1, math.ceil(exc.retry_after)))
+        return _response(429, ErrorBody(code=exc.code, message=str(exc)), {"Retry-After": retry_after})
     if isinstance(exc, EventError):
         return _response(400, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
     if isinstance(exc, WorkflowKitError):

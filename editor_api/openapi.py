@@ -48,6 +48,8 @@ ERROR_DESCRIPTIONS = {
     413: "The body is too large",
     422: "An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use"
     " (`path` names its field)",
+    429: "Over the tenant's budget of evaluation time for its workflows' conditions (`code` over_budget):"
+    " nothing was received; send again after `Retry-After` seconds",
 }
 
 

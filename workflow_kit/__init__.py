@@ -21,6 +21,7 @@ from .errors import (
     ExpressionError,
     NonDeterminismError,
     NonRetriableError,
+    OverBudgetError,
     Problem,
     RetryAfterError,
     StepError,
@@ -44,6 +45,8 @@ from .runtime.models import (
     WorkflowRecord,
     WorkflowVersion,
 )
+from .runtime.rules.budgets import EvaluationLimits
+from .runtime.rules.retention import Retention
 from .runtime.rules.settings import WorkflowSettings
 from .runtime.rules.triggers import Trigger
 from .step import Step, StepSync
@@ -97,15 +100,18 @@ __all__ = [
     "Conditional",
     "ConflictError",
     "ErrorInfo",
+    "EvaluationLimits",
     "EventError",
     "EventType",
     "ExpressionError",
     "NonDeterminismError",
     "NonRetriableError",
     "NotFoundError",
+    "OverBudgetError",
     "PredefinedEdge",
     "Problem",
     "RerunError",
+    "Retention",
     "RetryAfterError",
     "RetryPolicy",
     "Run",

@@ -19,6 +19,8 @@ from .errors import Problem
 from .event_types import EventType, EventTypeRegistry
 from .events import normalize_events
 from .retry import RetryPolicy
+from .runtime.rules.budgets import EvaluationBudget, EvaluationLimits
+from .runtime.rules.retention import Retention
 from .timeutil import Clock, SystemClock
 from .tokens import SCOPES, TokenError, mint
 from .twins import async_twin
@@ -51,7 +53,12 @@ class WorkflowKit:
     `retry_policy` is the default for every step; `clock` is injectable for tests; `ai` is the chat
     model of ``ctx.step.ai`` (default: OpenAI with ``$OPENAI_API_KEY``, else a labelled local stand-in).
     `cron_seconds` lets cron triggers have a sixth field, seconds first (``*/10 * * * * *``); by default
-    they have five, as in Inngest, so a schedule ticks at most once a minute.
+    they have five, as in Inngest, so a schedule ticks at most once a minute. `evaluation_limits` bound
+    the time a tenant's expressions (trigger and wait conditions, flow-control keys) may take when its
+    events are received: per request, per second and at once (`EvaluationLimits`; over them, `send`
+    raises `OverBudgetError`). `retention` says how long each tenant's ended runs and events are kept
+    (`Retention`: 30 days by default; a workflow's ``retention`` setting wins for its runs); workers
+    delete what expired.
 
     One rule for the whole API: every method that touches the database is async, and its synchronous
     twin has the same name with ``_sync``: ``await kit.send(...)`` / ``kit.send_sync(...)``,
@@ -69,6 +76,8 @@ class WorkflowKit:
         secret: str | None = None,
         ai: AIProvider | None = None,
         cron_seconds: bool = False,
+        evaluation_limits: EvaluationLimits | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.registry = ActionRegistry()
         self.event_types = EventTypeRegistry()
@@ -81,6 +90,10 @@ class WorkflowKit:
         self.ai: AIProvider = ai or provider_from_environment()
         """The chat model behind ``ctx.step.ai`` (OpenAI when ``OPENAI_API_KEY`` is set, else local)."""
         self.cron_seconds = cron_seconds
+        self.retention = retention or Retention()
+        """How long history is kept per tenant (`Retention`; a workflow's ``retention`` setting wins)."""
+        self.evaluation_budget = EvaluationBudget(evaluation_limits)
+        """Each tenant's budget of evaluation time when its events are received (`EvaluationLimits`)."""
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
         if not disable_builtin_actions:
@@ -121,7 +134,7 @@ class WorkflowKit:
         ``bulk_replay`` (many runs, by the workers) and ``operation`` (their progress)."""
         from .runtime.stores.runs import RunStore
 
-        return RunStore(self.db, self._settings, self.clock, self.notify, self._cancelled)
+        return RunStore(self.db, self._settings, self.clock, self.notify, self._cancelled, self.retention)
 
     @cached_property
     def events(self) -> EventStore:
@@ -134,8 +147,11 @@ class WorkflowKit:
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
-        (then nothing is stored)."""
-        received = await self.db.writer.submit(self._receive_job(tenant, events))
+        (then nothing is stored), and `OverBudgetError` when checking them against the tenant's
+        workflows' conditions takes more time than its `evaluation_limits` allow (nothing is stored
+        either: send them again after its ``retry_after`` seconds)."""
+        job = await asyncio.to_thread(self._receive_job, tenant, events)  # decided outside the writer
+        received = await self.db.writer.submit(job)
         if received.woke:
             self.notify()
         return received.event_ids
@@ -148,7 +164,10 @@ class WorkflowKit:
         return received.event_ids
 
     def _receive_job(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> WriteJob[Received]:
-        """Receiving events as a write of the group-commit writer (checked here, before queueing)."""
+        """Receiving events as a write of the group-commit writer: checked, and decided (every expression
+        of the tenant's that they reach evaluated, within its budget), before queueing; the job writes
+        what was decided. Raises `OverBudgetError` if the tenant's budget is spent."""
+        from .runtime.lifecycle.decide import decide
         from .runtime.lifecycle.effects import Context
         from .runtime.lifecycle.settle import receive
         from .runtime.storage.writer import WriteJob
@@ -157,8 +176,10 @@ class WorkflowKit:
         check_tenant(tenant)
         now = self.clock.now_ms()
         checked = normalize_events(events, now)
-        ctx = Context(self.db.dialect, self._settings)
-        return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now))
+        ctx = Context(self.db.dialect, self._settings, self.retention)
+        with self.evaluation_budget.request(tenant) as meter, self.db.read() as conn:
+            decided = decide(ctx, conn, tenant, checked, now, meter.charge)
+        return WriteJob(tenant=tenant, apply=lambda conn: receive(ctx, conn, tenant, checked, now, decided=decided))
 
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,
@@ -176,6 +197,7 @@ class WorkflowKit:
             notify=self.notify,
             attach=self._attach_worker,
             detach=self._detach_worker,
+            retention=self.retention,
         )
         return Worker(host, **options)
 

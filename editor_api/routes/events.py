@@ -16,9 +16,11 @@ from ..openapi import error_responses
 from .common import Caller, Id, Kit, Limit, Offset
 
 
-@post("/events", summary="Send events", tags=["events"], status_code=202)
+@post("/events", summary="Send events", tags=["events"], status_code=202, responses=error_responses(429))
 async def send_events(kit: Kit, principal: Caller, data: Annotated[Event | list[Event], Body()]) -> EventIds:
-    """Send one event or a list: each starts the tenant's matching workflows. Returns their ids."""
+    """Send one event or a list: each starts the tenant's matching workflows. Returns their ids. Checking
+    the events against the workflows' conditions has a budget of time per request and per second (429
+    with `Retry-After` past it: nothing was received)."""
     principal.require("events:write")
     events = [msgspec.to_builtins(e) for e in (data if isinstance(data, list) else [data])]
     return EventIds(ids=await kit.send(principal.tenant, events))

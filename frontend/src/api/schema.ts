@@ -1190,6 +1190,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Over the tenant's budget of evaluation time for its workflows' conditions (`code` over_budget): nothing was received; send again after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     ApiEventsEventIdGetEvent: {

@@ -30,18 +30,18 @@ from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import NewRun
 from . import flow, runs, waits
-from .effects import CancelRuns, Context, Received, Worklist
+from .effects import CancelRuns, Context, Decided, Received, Worklist, trigger_key
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
 W, V, E, K, WT = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys, schema.waits
 T = schema.triggers
-_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at")
+_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at", "expires_at")
 _INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
 _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
 
 
 @cache
-def _triggered(dialect: str) -> Direct:
+def triggers_statement(dialect: str) -> Direct:
     """The triggers of ``:tenant``'s enabled workflows whose event is one of ``:patterns``, with their
     workflow's version: each workflow's together, in the order of its list."""
     return Direct(
@@ -68,17 +68,23 @@ def receive(
     *,
     system_depth: int = 0,
     once: Sequence[str] | None = None,
+    decided: Sequence[Decided] | None = None,
 ) -> Received:
     """Store already-normalized events and act on them (see the module docstring). `system_depth`:
     how many ``workflow/run.*`` events led to these (the runs they start carry it).
 
     `once` gives each event a key (see `sent_once_key`): an event whose key was already received is
-    not received again; its first id is returned instead."""
+    not received again; its first id is returned instead.
+
+    `decided` (one per event, from `decide.py`): what the tenant's expressions gave, evaluated before
+    this transaction; only what changed since is checked here, by ids and versions. Without it (the
+    ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[NewRun] = []
     cancel_waits: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
+    expires_at = now + ctx.retention.tenant_ms(tenant)
     for index, event in enumerate(events):
         event_id = new_id(now)
         if once is not None:
@@ -86,7 +92,9 @@ def receive(
             if first is not None:
                 result.event_ids.append(first)
                 continue
-        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
+        decision = decided[index] if decided is not None else None
+        # converted once for every trigger's condition (and, decided, with every result already known)
+        variables = decision.variables if decision is not None else expressions.Activation({"event": event})
         duplicate = _is_duplicate(ctx, conn, tenant, event.get("id"), event_id, now)
         stored.append(
             {
@@ -97,6 +105,7 @@ def receive(
                 "key": event.get("id"),
                 "duplicate": duplicate,
                 "received_at": now,
+                "expires_at": expires_at,
             }
         )
         result.event_ids.append(event_id)
@@ -108,10 +117,15 @@ def receive(
         if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
             params = {"tenant": tenant, "patterns": patterns_for(name)}
             ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
-            triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
+            triggered[name] = triggers_statement(ctx.dialect).rows(conn, params) if any_trigger else []
         started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
-            if workflow.id in started_by or not condition_holds(workflow.if_exp, event, variables):
+            if workflow.id in started_by:
+                continue
+            if decision is not None:
+                if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
+                    continue
+            elif not condition_holds(workflow.if_exp, event, variables):
                 continue
             started_by.add(workflow.id)
             new = NewRun(
@@ -140,7 +154,8 @@ def receive(
                 runs.create(conn, [admission.run])  # now: the next event of this send may join it
                 result.run_ids.append(admission.run.id)
         if any_wait:
-            result.woke = waits.resolve(conn, work, event, event_id, now, found) or result.woke
+            holds = decision.waits if decision is not None else None
+            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds) or result.woke
     if stored:
         _INSERT_EVENT.many(conn, stored)
     runs.create(conn, started)
@@ -192,7 +207,7 @@ def probe(dialect: str, found: Direct) -> Direct:
     listens to (most ``workflow/run.*`` system events) costs one statement instead of two."""
     statement = _PROBES.get((dialect, found))
     if statement is None:
-        triggered = _triggered(dialect).statement
+        triggered = triggers_statement(dialect).statement
         statement = _PROBES[(dialect, found)] = Direct(
             sa.select(_exists(triggered).label("triggers"), _exists(found.statement).label("waits"))
         )

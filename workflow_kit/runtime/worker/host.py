@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ...actions import ActionRegistry
 from ...ai import AIProvider
 from ...retry import RetryPolicy
 from ...timeutil import Clock
+from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..storage.db import Database
 
@@ -40,3 +41,5 @@ class WorkerHost:
     """Called by a worker that starts: (worker, its loop, the event that wakes it)."""
     detach: Callable[[Attached, asyncio.Event], None]
     """Called by a worker that stopped."""
+    retention: Retention = field(default_factory=Retention)
+    """How long history is kept (the worker deletes what expired)."""
