@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -90,12 +92,17 @@ def size_mb(kit: WorkflowKit) -> float:
 
 
 def vacuum(kit: WorkflowKit) -> None:
+    """VACUUM outside any transaction: on SQLite through a plain connection of its own (the kit's
+    connections begin their transactions themselves)."""
+    if kit.db.dialect == "sqlite":
+        path = kit.db.engine.url.database
+        kit.db.dispose()
+        with contextlib.closing(sqlite3.connect(str(path), isolation_level=None)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("VACUUM")
+        return
     with kit.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if kit.db.dialect == "sqlite":
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.exec_driver_sql("VACUUM")
-        if kit.db.dialect == "sqlite":
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def expired_left(kit: WorkflowKit) -> bool:
