@@ -22,7 +22,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,8 @@ def api_latencies(
     return results
 
 
-async def bulk_cancel(kit: WorkflowKit, cancel: int, probes: int) -> dict[str, float]:
+def probe_marks(kit: WorkflowKit) -> dict[int, float]:
+    """Registers the action ``mark``: when each probe's run (``data.probe``) started its first step."""
     started: dict[int, float] = {}
 
     @kit.action(kind="mark")
@@ -175,28 +176,52 @@ async def bulk_cancel(kit: WorkflowKit, cancel: int, probes: int) -> dict[str, f
         if probe is not None:
             started.setdefault(probe, time.perf_counter())
 
+    return started
+
+
+async def probe_until(
+    kit: WorkflowKit,
+    tenant: str,
+    started: dict[int, float],
+    done: Callable[[], Awaitable[bool]],
+    probes: int,
+    gap: float,
+) -> tuple[list[float], float]:
+    """Send `tenant` an event every `gap` s, timing each to its run's first step (ms), until `done()`
+    holds and at least `probes` were sent; the latencies, and the seconds until `done()` held."""
     latencies: list[float] = []
+    begun = time.perf_counter()
+    took: float | None = None
+    n = 0
+    while took is None or n < probes:
+        sent = time.perf_counter()
+        await kit.send(tenant, {"name": "bench/go", "data": {"probe": n}})
+        while n not in started:
+            await asyncio.sleep(0.0005)
+        latencies.append((started[n] - sent) * 1000)
+        n += 1
+        await asyncio.sleep(gap)
+        if took is None and await done():
+            took = time.perf_counter() - begun
+    assert took is not None
+    return latencies, took
+
+
+async def bulk_cancel(kit: WorkflowKit, cancel: int, probes: int) -> dict[str, float]:
+    started = probe_marks(kit)
     async with kit.worker(concurrency=20, poll_ms=100):
         operation = await kit.runs.bulk_cancel("t0", status="sleeping")
-        begun = time.perf_counter()
-        took: float | None = None
         current = operation
-        n = 0
-        while took is None or n < probes:
-            sent = time.perf_counter()
-            await kit.send("quiet", {"name": "bench/go", "data": {"probe": n}})
-            while n not in started:
-                await asyncio.sleep(0.0005)
-            latencies.append((started[n] - sent) * 1000)
-            n += 1
-            await asyncio.sleep(0.05)
-            if took is None:
-                current = await kit.runs.operation("t0", operation.id)
-                if current.state == "completed":
-                    took = time.perf_counter() - begun
+
+        async def completed() -> bool:
+            nonlocal current
+            current = await kit.runs.operation("t0", operation.id)
+            return current.state == "completed"
+
+        latencies, took = await probe_until(kit, "quiet", started, completed, probes, 0.05)
     return {
         "cancelled": float(current.done),
-        "took_s": took or 0.0,
+        "took_s": took,
         "probe_p50": statistics.median(latencies),
         "probe_p99": percentile(latencies, 99),
         "probes": float(len(latencies)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ from litestar.exceptions import ClientException, HTTPException, ValidationExcept
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from workflow_kit.drafting import DraftingError
-from workflow_kit.errors import WorkflowKitError, WorkflowValidationError, split_msgspec_error
+from workflow_kit.errors import OverBudgetError, WorkflowKitError, WorkflowValidationError, split_msgspec_error
 from workflow_kit.events import EventError
 from workflow_kit.runtime.models import ConflictError, ConnectionInUseError, FilterError, NotFoundError, RerunError
 from workflow_kit.tokens import TokenError
@@ -64,6 +65,9 @@ def kit_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
         return _response(422, body)
     if isinstance(exc, FilterError):
         return _response(422, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
+    if isinstance(exc, OverBudgetError):  # the tenant's evaluation budget: try again later
+        retry_after = str(max(1, math.ceil(exc.retry_after)))
+        return _response(429, ErrorBody(code=exc.code, message=str(exc)), {"Retry-After": retry_after})
     if isinstance(exc, EventError):
         return _response(400, ErrorBody(code=exc.code, message=str(exc), path=exc.path))
     if isinstance(exc, DraftingError):

@@ -47,7 +47,8 @@ ERROR_DESCRIPTIONS = {
     409: "A stale write (`current_version` says the draft's version), a run that cannot be rerun, or drafting"
     " from words with no AI model configured (`ai_not_configured`: `message` says what the host must set)",
     413: "The body is too large",
-    429: "Too many requests for this tenant: `Retry-After` says when to ask again",
+    429: "Too many requests for this tenant, or over its budget of evaluation time for its workflows'"
+    " conditions (`code` over_budget: nothing was received): `Retry-After` says when to ask again",
     502: "The AI model could not answer, or gave no usable workflow",
     422: "An invalid workflow (`problems` lists every problem with its path), or a filter the API cannot use"
     " (`path` names its field)",

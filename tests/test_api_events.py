@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Api
-from helpers import action, edge, workflow
+from helpers import action, assert_error, edge, workflow
 from test_api_runs import create_workflow, send, wait_run
+
+from workflow_kit import EvaluationLimits
+from workflow_kit.runtime.rules.budgets import EvaluationBudget
 
 ECHO = workflow([action("a", "echo", x="!ref($.event.data.x)")], [edge("$source", "a")])
 
@@ -84,3 +87,27 @@ def test_the_kits_own_run_updates_are_left_out_or_listed_alone_on_request(api: A
     assert {e["name"] for e in events_page(api)["items"]} == {"app/echo", "workflow/run.completed"}
     bad = api.client.get("/api/events", headers=api.headers(), params={"system": "maybe"})
     assert bad.status_code in (400, 422) and "system" in bad.text, bad.text
+
+
+def test_events_over_the_tenants_evaluation_budget_are_refused_with_429(api: Api) -> None:
+    """Checking the events against the tenant's workflow conditions has a budget: past it, 429 with
+    Retry-After and a plain message; nothing was received, and other tenants are not affected."""
+    costly = {"event": "app/costly", "if": "event.data.xs.all(x, event.data.xs.all(y, x + y >= 0))"}
+    api.kit.workflows.create_sync("acme", name="Costly", trigger=costly, workflow=ECHO)
+    create_workflow(api, ECHO, "app/echo", tenant="globex")
+    kept = api.kit.evaluation_budget
+    api.kit.evaluation_budget = EvaluationBudget(EvaluationLimits(per_request=0.01, per_second=0.01, burst=0.01))
+    try:
+        events = [{"name": "app/costly", "data": {"xs": list(range(60))}}] * 5
+        refused = api.client.post("/api/events", headers=api.headers("acme"), json=events)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        body = assert_error(refused, 429, "over_budget")
+        assert "send fewer events at once" in body["message"]
+        assert events_page(api)["items"] == []
+        again = api.client.post("/api/events", headers=api.headers("acme"), json=events[0])
+        assert again.status_code == 429 and "again in" in again.json()["message"], again.text  # in debt
+        other = api.client.post("/api/events", headers=api.headers("globex"), json={"name": "app/echo"})
+        assert other.status_code == 202, other.text
+    finally:
+        api.kit.evaluation_budget = kept

@@ -18,6 +18,8 @@ from workflow_kit.runtime.storage.rows import RunRow
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workflow_kit"
 OWNER = PACKAGE / "runtime" / "lifecycle" / "runs.py"
+KEEP = 30 * 86_400_000
+"""How long an ended run is kept (see rules/retention.py)."""
 
 
 def test_every_status_has_its_transitions_and_ends_are_final() -> None:
@@ -65,15 +67,17 @@ def test_an_ended_run_does_not_end_again_and_its_consequences_go_on_the_worklist
         work = Worklist()
         with db.write() as conn:
             # completed only from running: a queued run cannot complete
-            assert not runs.end(conn, work, row, RunStatus.COMPLETED, None, None, 2_000)
+            assert not runs.end(conn, work, row, RunStatus.COMPLETED, None, None, 2_000, keep_ms=KEEP)
             assert len(work) == 0
-            assert runs.end(conn, work, row, RunStatus.CANCELLED, None, settle.cancelled_error(None), 2_000)
+            assert runs.end(
+                conn, work, row, RunStatus.CANCELLED, None, settle.cancelled_error(None), 2_000, keep_ms=KEEP
+            )
         assert _status(db, run.id) == "cancelled"
         effects = [work.pop() for _ in range(len(work))]
         assert [type(e) for e in effects] == [CloseWaits, AnnounceEnd]  # no slots, no parent
         again = Worklist()
         with db.write() as conn:
-            assert not runs.end(conn, again, row, RunStatus.CANCELLED, None, None, 3_000)
+            assert not runs.end(conn, again, row, RunStatus.CANCELLED, None, None, 3_000, keep_ms=KEEP)
         assert len(again) == 0 and _status(db, run.id) == "cancelled"
     finally:
         db.dispose()

@@ -5,13 +5,16 @@ an expression over the event narrows it, replays start new runs of the sources, 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from helpers import chain
 
-from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit import ActionContext, WorkflowKit, expressions
 from workflow_kit.runtime import operations
 from workflow_kit.runtime.lifecycle.effects import Context
 from workflow_kit.runtime.models import FilterError, RunStatus
@@ -111,6 +114,39 @@ async def test_an_expression_over_the_event_narrows_the_runs(kit: WorkflowKit, c
     runs = await kit.runs.list(TENANT, orders)
     assert {r.event["data"]["plan"] for r in runs if r.status == RunStatus.CANCELLED} == {"pro"}
     assert {r.event["data"]["plan"] for r in runs if r.status == RunStatus.QUEUED} == {"free"}
+
+
+async def test_the_expression_is_evaluated_before_the_write_transaction(
+    kit: WorkflowKit, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant's expression never runs while the batch holds the database's write transaction."""
+    orders, _ = _setup(kit)
+    await _orders(kit, clock, 5)
+    await kit.runs.bulk_cancel(TENANT, workflow_id=orders, if_='event.data.plan == "pro"')
+    writing: list[bool] = [False]
+    seen: list[bool] = []
+    write, evaluate = kit.db.write, expressions._evaluate
+
+    @contextmanager
+    def watched_write() -> Iterator[Any]:
+        writing[0] = True
+        try:
+            with write() as conn:
+                yield conn
+        finally:
+            writing[0] = False
+
+    def watched_evaluate(source: Any, scope: Any) -> Any:
+        seen.append(writing[0])
+        return evaluate(source, scope)
+
+    monkeypatch.setattr(kit.db, "write", watched_write)
+    monkeypatch.setattr(expressions, "_evaluate", watched_evaluate)
+    while _step(kit, batch=2).worked:
+        pass
+    assert seen and not any(seen), seen
+    runs = await kit.runs.list(TENANT, orders)
+    assert sorted(r.event["data"]["n"] for r in runs if r.status == RunStatus.CANCELLED) == [1, 3]
 
 
 async def test_a_filter_the_kit_cannot_use_is_refused_with_its_path(kit: WorkflowKit) -> None:

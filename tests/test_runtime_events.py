@@ -16,7 +16,7 @@ from helpers import action, edge, workflow
 from bench.plans import explain
 from workflow_kit import ActionContextSync, WorkflowKit
 from workflow_kit.events import EventError
-from workflow_kit.runtime.lifecycle.events_in import _triggered
+from workflow_kit.runtime.lifecycle.events_in import triggers_statement
 from workflow_kit.runtime.models import Run, RunStatus, WorkflowRecord
 from workflow_kit.runtime.rules.triggers import patterns_for
 from workflow_kit.runtime.storage import schema
@@ -744,6 +744,6 @@ async def test_an_events_triggers_are_found_through_the_index_however_many_there
         for table in ("wk_workflows", "wk_workflow_versions", "wk_triggers"):
             conn.exec_driver_sql(f"ANALYZE {table}")
         params = {"tenant": TENANT, "patterns": patterns_for("app/e42")}
-        plan = explain(conn, _triggered(kit.db.dialect), params)
+        plan = explain(conn, triggers_statement(kit.db.dialect), params)
     assert "ix_wk_triggers_event" in plan, plan
     assert "SCAN wk_triggers" not in plan and "Seq Scan on wk_triggers" not in plan, plan

@@ -23,6 +23,7 @@ EVERYTHING: dict[str, Any] = {
     "cancel_on": [{"event": "order/cancelled", "if_exp": "async.data.id == event.data.id", "timeout": "1d"}],
     "timeouts": {"start": "1m", "finish": "1h"},
     "singleton": {"key": "event.data.user_id", "mode": "cancel"},
+    "retention": "90d",
 }
 
 
@@ -54,6 +55,8 @@ def test_batch_events_alone() -> None:
     ("value", "expected"),
     [
         ({"retries": 21}, [("invalid_settings", "settings.retries")]),
+        ({"retention": "30m"}, [("invalid_settings", "settings.retention")]),
+        ({"retention": "3651d"}, [("invalid_settings", "settings.retention")]),
         ({"nope": 1}, [("invalid_settings", "settings.nope")]),
         ({"concurrency": [{"limit": 0}]}, [("invalid_settings", "settings.concurrency[0].limit")]),
         ({"concurrency": [{"limit": 1}] * 3}, [("invalid_settings", "settings.concurrency")]),

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import Database
-from workflow_kit.runtime.storage.writer import Claim, GroupCommitWriter, Rollback, Upsert, WriteJob
+from workflow_kit.runtime.storage.writer import MAX_BATCH, Claim, GroupCommitWriter, Rollback, Upsert, WriteJob
 from workflow_kit.signals import StaleRun
 
 NOTES = sa.Table(
@@ -196,4 +196,38 @@ async def test_lanes_share_the_queue_and_all_stop_on_close(database_url: str, la
     finally:
         writer.close()
         NOTES.metadata.drop_all(db.engine)
+        db.dispose()
+
+
+async def test_a_tenant_with_a_long_queue_does_not_hold_back_another(database_url: str) -> None:
+    """Queued behind thousands of one tenant's writes, another tenant's write is in the next batch:
+    batches are built round-robin by tenant."""
+    db = Database(database_url)
+    db.ensure_schema()
+    writer = GroupCommitWriter(db, lanes=1)
+    entered, gate = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold(conn: Connection) -> None:
+        entered.set()
+        gate.wait(30)
+
+    def record(name: str) -> Any:
+        return lambda conn: order.append(name)
+
+    try:
+        blocker = asyncio.ensure_future(writer.submit(WriteJob(apply=hold)))
+        await asyncio.to_thread(entered.wait, 30)
+        flood = [writer.submit(WriteJob(tenant="a", apply=record(f"a{i}"))) for i in range(2 * MAX_BATCH)]
+        pending = [
+            asyncio.ensure_future(job) for job in [*flood, writer.submit(WriteJob(tenant="b", apply=record("b")))]
+        ]
+        await asyncio.sleep(0)  # every job is queued
+        gate.set()
+        await asyncio.gather(blocker, *pending)
+        assert order.index("b") == 1, order[:5]
+        assert [name for name in order if name != "b"] == [f"a{i}" for i in range(2 * MAX_BATCH)]  # a's own order
+    finally:
+        gate.set()
+        writer.close()
         db.dispose()

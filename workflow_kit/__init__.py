@@ -22,6 +22,7 @@ from .errors import (
     ExpressionError,
     NonDeterminismError,
     NonRetriableError,
+    OverBudgetError,
     Problem,
     RetryAfterError,
     StepError,
@@ -46,6 +47,8 @@ from .runtime.models import (
     WorkflowRecord,
     WorkflowVersion,
 )
+from .runtime.rules.budgets import EvaluationLimits
+from .runtime.rules.retention import Retention
 from .runtime.rules.settings import WorkflowSettings
 from .runtime.rules.triggers import Trigger
 from .step import Step, StepSync
@@ -103,15 +106,18 @@ __all__ = [
     "ConnectionType",
     "Credential",
     "ErrorInfo",
+    "EvaluationLimits",
     "EventError",
     "EventType",
     "ExpressionError",
     "NonDeterminismError",
     "NonRetriableError",
     "NotFoundError",
+    "OverBudgetError",
     "PredefinedEdge",
     "Problem",
     "RerunError",
+    "Retention",
     "RetryAfterError",
     "RetryPolicy",
     "Run",

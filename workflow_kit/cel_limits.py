@@ -11,6 +11,11 @@ cel-python interprets the parse tree recursively and cannot be interrupted, so t
   longer than `MAX_VALUE_SIZE`, and the result may not hold more than `MAX_VALUE_SIZE` elements and
   characters.
 
+A long evaluation shares the interpreter: past its first `YIELD_AFTER_S`, it pauses `YIELD_FOR_S`
+every `YIELD_EVERY_S`, so the process's other threads (another tenant's request, the writer) get the
+GIL within a fraction of a millisecond instead of waiting for Python's forced switch (5 ms) at each of
+their turns. Short evaluations (nearly all) never pause.
+
 Everything else an expression does is linear in the size of its tree and of its variables (regular
 expressions are RE2), so the step budget costs nothing outside macro bodies.
 
@@ -32,6 +37,9 @@ MAX_TREE_DEPTH: Final = 400
 MAX_STEPS: Final = 100_000
 MAX_SECONDS: Final = 2.0
 MAX_VALUE_SIZE: Final = 1_000_000
+YIELD_AFTER_S: Final = 0.001
+YIELD_EVERY_S: Final = 0.0001
+YIELD_FOR_S: Final = 0.0001
 TOO_DEEP: Final = "the expression is nested too deeply (use fewer nested brackets, calls or operators)"
 
 
@@ -85,18 +93,24 @@ class BoundedRunner(celpy.InterpretedRunner):
 
 
 class _Budget:
-    __slots__ = ("deadline", "left")
+    __slots__ = ("deadline", "left", "pause_at")
 
     def __init__(self) -> None:
         self.left = MAX_STEPS
-        self.deadline = time.monotonic() + MAX_SECONDS
+        now = time.monotonic()
+        self.deadline = now + MAX_SECONDS
+        self.pause_at = now + YIELD_AFTER_S
 
     def spend(self, steps: int) -> None:
         self.left -= steps
         if self.left < 0:
             raise CelLimitError(f"the expression takes more than {MAX_STEPS} evaluation steps")
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
             raise CelLimitError(f"the expression takes longer than {MAX_SECONDS:g} seconds")
+        if now > self.pause_at:  # let the other threads run (see the module docstring)
+            time.sleep(YIELD_FOR_S)
+            self.pause_at = time.monotonic() + YIELD_EVERY_S
 
 
 class _BoundedEvaluator(Evaluator):

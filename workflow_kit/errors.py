@@ -164,3 +164,16 @@ def split_msgspec_error(text: str, base: str = "") -> tuple[str, str]:
             path = f"{path}.{found.group(1)}" if path else found.group(1)
             message = reason
     return path, message
+
+
+class OverBudgetError(WorkflowKitError):
+    """A tenant used more evaluation time (its workflows' conditions and keys, checked against its
+    events) than its budget allows: the events were not received. Send them again after
+    `retry_after` seconds (the editor API answers 429 with ``Retry-After``)."""
+
+    code = "over_budget"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after

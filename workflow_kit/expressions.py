@@ -125,15 +125,24 @@ class Activation:
     Pass one to `evaluate` instead of a mapping: ``Activation({"event": event})`` matches one event
     against every trigger's condition; ``bind`` adds what differs per evaluation (each wait's ``event``)
     and shares this one's conversions (the incoming ``async``). The values must not change while the
-    activation is in use."""
+    activation is in use.
 
-    __slots__ = ("_converted", "_inherited", "_prepared", "_values")
+    An activation remembers what each expression gave on it (a value or an `ExpressionError`):
+    evaluating the same expression again costs nothing. Received events are decided this way before
+    their write transaction (`runtime/lifecycle/decide.py`): the transaction replays the results."""
+
+    __slots__ = ("_converted", "_inherited", "_prepared", "_results", "_values")
 
     def __init__(self, variables: Mapping[str, Any]) -> None:
         self._values = dict(variables)
         self._inherited: dict[str, Activation] = {}  # a name bound by a parent, and that parent
         self._converted: dict[tuple[str, Projection], Any] = {}
         self._prepared: dict[tuple[tuple[str, Projection], ...], CelActivation] = {}
+        self._results: dict[str, Any] = {}  # by source: the JSON value, or the ExpressionError raised
+
+    def evaluated(self, source: str) -> bool:
+        """Whether `source` was evaluated on this activation (evaluating it again replays its result)."""
+        return source in self._results
 
     def bind(self, variables: Mapping[str, Any]) -> Activation:
         """A new activation with these variables added (or replaced), sharing this one's conversions."""
@@ -186,8 +195,24 @@ class Activation:
 def evaluate(source: str | Expression, variables: Mapping[str, Any] | Activation) -> Any:
     """Evaluate with JSON-valued variables (or an `Activation` of them); returns a JSON value.
     Raises `ExpressionError`."""
-    expression = source if isinstance(source, Expression) else compile_expression(source)
+    text = source.source if isinstance(source, Expression) else source
+    if isinstance(variables, Activation) and text in variables._results:
+        remembered = variables._results[text]
+        if isinstance(remembered, ExpressionError):
+            raise remembered
+        return remembered
     scope = variables if isinstance(variables, Activation) else Activation(variables)
+    try:
+        value = _evaluate(source, scope)
+    except ExpressionError as exc:
+        scope._results[text] = exc
+        raise
+    scope._results[text] = value
+    return value
+
+
+def _evaluate(source: str | Expression, scope: Activation) -> Any:
+    expression = source if isinstance(source, Expression) else compile_expression(source)
     activation = scope._prepare(expression)
     try:
         result = cel_limits.evaluate(expression.program.ast, activation)

@@ -21,6 +21,8 @@ from .event_types import EventType, EventTypeRegistry
 from .events import normalize_events
 from .observe import Observer, combine
 from .retry import RetryPolicy
+from .runtime.rules.budgets import EvaluationBudget, EvaluationLimits
+from .runtime.rules.retention import Retention
 from .templates import Template, TemplateRegistry
 from .timeutil import Clock, SystemClock
 from .tokens import SCOPES, TokenError, mint
@@ -62,6 +64,12 @@ class WorkflowKit:
     they have five, as in Inngest, so a schedule ticks at most once a minute. `secret_keys` are the keys
     connections' credentials are encrypted with (``id:base64,...``, newest first; default
     ``$WORKFLOW_KIT_SECRET_KEYS``; see ``workflow_kit/secrets.py``).
+    `evaluation_limits` bound
+    the time a tenant's expressions (trigger and wait conditions, flow-control keys) may take when its
+    events are received: per request, per second and at once (`EvaluationLimits`; over them, `send`
+    raises `OverBudgetError`). `retention` says how long each tenant's ended runs and events are kept
+    (`Retention`: 30 days by default; a workflow's ``retention`` setting wins for its runs); workers
+    delete what expired.
 
     One rule for the whole API: every method that touches the database is async, and its synchronous
     twin has the same name with ``_sync``: ``await kit.send(...)`` / ``kit.send_sync(...)``,
@@ -80,6 +88,8 @@ class WorkflowKit:
         ai: AIProvider | None = None,
         cron_seconds: bool = False,
         secret_keys: str | None = None,
+        evaluation_limits: EvaluationLimits | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.registry = ActionRegistry()
         self.event_types = EventTypeRegistry()
@@ -102,6 +112,10 @@ class WorkflowKit:
         self.observers: list[Observer] = []
         """Told of runs, attempts and events received (JSON logs, metrics, traces: see observe.py). Workers
         read it when they start."""
+        self.retention = retention or Retention()
+        """How long history is kept per tenant (`Retention`; a workflow's ``retention`` setting wins)."""
+        self.evaluation_budget = EvaluationBudget(evaluation_limits)
+        """Each tenant's budget of evaluation time when its events are received (`EvaluationLimits`)."""
         self._notifier = _Notifier()
         self._workers: list[Attached] = []
         self.event_sink: EventSink | None = None
@@ -170,7 +184,13 @@ class WorkflowKit:
         from .runtime.stores.runs import RunStore
 
         return RunStore(
-            self.db, self._settings, self.clock, self.notify, self._cancelled, lambda: combine(self.observers)
+            self.db,
+            self._settings,
+            self.clock,
+            self.notify,
+            self._cancelled,
+            lambda: combine(self.observers),
+            self.retention,
         )
 
     @cached_property
@@ -202,10 +222,14 @@ class WorkflowKit:
     async def send(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Receive one or more events for `tenant`: each starts every matching enabled workflow and
         resolves matching waits. Returns the events' ids. Raises `EventError` for a malformed event
-        (then nothing is stored). With an `event_sink`, the events go there instead."""
+        (then nothing is stored), and `OverBudgetError` when checking them against the tenant's
+        workflows' conditions takes more time than its `evaluation_limits` allow (nothing is stored
+        either: send them again after its ``retry_after`` seconds). With an `event_sink`, the events go
+        there instead."""
         if self.event_sink is not None:
             return await self.event_sink(tenant, events)
-        received = await self.db.writer.submit(self._receive_job(tenant, events))
+        job = await asyncio.to_thread(self._receive_job, tenant, events)  # decided outside the writer
+        received = await self.db.writer.submit(job)
         if received.woke:
             self.notify()
         if self.observers:
@@ -232,7 +256,11 @@ class WorkflowKit:
     def _receive_job(
         self, tenant: str, events: dict[str, Any] | list[dict[str, Any]], *, hook: HookTarget | None = None
     ) -> WriteJob[Received]:
-        """Receiving events as a write of the group-commit writer (checked here, before queueing)."""
+        """Receiving events as a write of the group-commit writer: checked, and decided (every expression
+        of the tenant's that they reach evaluated, within its budget), before queueing; the job writes
+        what was decided. Raises `OverBudgetError` if the tenant's budget is spent. `hook`: the events a
+        webhook made (they start its workflow only)."""
+        from .runtime.lifecycle.decide import decide
         from .runtime.lifecycle.effects import Context
         from .runtime.lifecycle.settle import receive
         from .runtime.storage.writer import WriteJob
@@ -248,8 +276,13 @@ class WorkflowKit:
             if traceparent is not None:
                 for event in checked:
                     event.setdefault("traceparent", traceparent)
-        ctx = Context(self.db.dialect, self._settings)
-        return WriteJob(apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook))
+        ctx = Context(self.db.dialect, self._settings, self.retention)
+        with self.evaluation_budget.request(tenant) as meter, self.db.read() as conn:
+            decided = decide(ctx, conn, tenant, checked, now, meter.charge, hook=hook)
+        return WriteJob(
+            tenant=tenant,
+            apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook, decided=decided),
+        )
 
     def worker(self, **options: Any) -> Worker:
         """An in-process worker: ``async with kit.worker(): ...``. Options: concurrency, lease_ms,
@@ -269,6 +302,7 @@ class WorkflowKit:
             attach=self._attach_worker,
             detach=self._detach_worker,
             observer=combine(self.observers),
+            retention=self.retention,
         )
         return Worker(host, **options)
 

@@ -17,12 +17,14 @@ from ..openapi import error_responses
 from .common import Caller, Id, Kit, Limit, Offset
 
 
-@post("/events", summary="Send events", tags=["events"], status_code=202)
+@post("/events", summary="Send events", tags=["events"], status_code=202, responses=error_responses(429))
 async def send_events(
     request: Request[Any, Any, Any], kit: Kit, principal: Caller, data: Annotated[Event | list[Event], Body()]
 ) -> EventIds:
     """Send one event or a list: each starts the tenant's matching workflows. Returns their ids. With
-    a ``traceparent`` header (W3C trace context), the runs they start continue that trace."""
+    a ``traceparent`` header (W3C trace context), the runs they start continue that trace. Checking
+    the events against the workflows' conditions has a budget of time per request and per second (429
+    with `Retry-After` past it: nothing was received)."""
     principal.require("events:write")
     events = [msgspec.to_builtins(e) for e in (data if isinstance(data, list) else [data])]
     with traces.incoming(request.headers):

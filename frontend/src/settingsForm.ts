@@ -84,7 +84,7 @@ export function settingsFormSchema(schema: JsonObject): JsonObject {
 /** The sections in the order the panel shows them: what limits starting runs first, then the rest. */
 export const SECTION_ORDER = [
   "concurrency", "throttle", "rate_limit", "debounce", "batch_events", "priority", "singleton", "idempotency",
-  "cancel_on", "timeouts", "retries",
+  "cancel_on", "timeouts", "retries", "retention",
 ];
 
 /** Placeholders for durations and expressions; no reordering or copying of list items; optional

@@ -9,6 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from .conftest import ARTIFACTS, Server
 from .test_editor import create_workflow, open_editor
+from .ui import screenshots
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -111,3 +112,17 @@ def test_settings_are_saved_with_the_draft_shown_after_a_reload_and_problems_sit
     expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     with server.api() as api:
         assert api.get(f"/api/workflows/{workflow_id(page)}").json()["settings"]["retries"] == 4
+
+    # How long its runs are kept: a duration, checked like the others, saved with the draft.
+    keep = field(page.get_by_role("tabpanel"), "Keep history")
+    keep.fill("5m")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Saved, except the settings")
+    expect(page.locator('[data-field="retention"] .wk-problems')).to_contain_text("must be between 1h and 3650d")
+    keep.fill("90d")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
+    with server.api() as api:
+        assert api.get(f"/api/workflows/{workflow_id(page)}").json()["settings"]["retention"] == "90d"
+    keep.scroll_into_view_if_needed()
+    screenshots(page, "settings-keep-history")

@@ -50,6 +50,9 @@ BATCH = 25
 EXPRESSION_VARIABLES = ("event",)
 _ANY_RUNNING = sa.select(OP.c.id).where(OP.c.state == "running").limit(1)
 CANCEL_REASON = "cancelled in bulk"
+_DECIDE_OPERATIONS = 4
+"""Running operations whose next batch is decided before a step (the step takes the one that waited
+longest; more than one in case another worker takes that one meanwhile)."""
 
 
 class OperationKind(StrEnum):
@@ -182,6 +185,7 @@ def step(
     with db.read() as conn:  # most of the time there is none: a read costs less than taking the writer's turn
         if conn.execute(_ANY_RUNNING).first() is None:
             return result
+        holds = _decide(conn, batch)
     with db.write() as conn:
         pick = OP.select().where(OP.c.state == OperationState.RUNNING.value).order_by(OP.c.updated_at, OP.c.id).limit(1)
         if db.dialect == "postgresql":
@@ -195,9 +199,15 @@ def step(
         query = R.select().where(*bulk.runs().conditions(row["tenant"]))
         if row["cursor_id"] is not None:
             query = query.where(before(row["cursor_created_at"], row["cursor_id"]))
-        candidates = conn.execute(query.order_by(*NEWEST_FIRST).limit(batch)).mappings().all()
-        condition = expressions.compile_expression(bulk.if_) if bulk.if_ is not None else None
-        chosen = [run for run in candidates if condition is None or _holds(condition, run["event"])]
+        fetched = conn.execute(query.order_by(*NEWEST_FIRST).limit(batch)).mappings().all()
+        # the tenant's expression was evaluated before this transaction: the batch stops at a run it did
+        # not see (the next step decides it), so the cursor never moves past an undecided run
+        candidates = []
+        for run in fetched:
+            if bulk.if_ is not None and (operation.id, run["id"]) not in holds:
+                break
+            candidates.append(run)
+        chosen = [run for run in candidates if bulk.if_ is None or holds[operation.id, run["id"]]]
         matched = operation.matched - (len(candidates) - len(chosen))
         done, failed = operation.done, operation.failed
         if operation.kind == OperationKind.CANCEL:
@@ -213,12 +223,32 @@ def step(
         values: dict[str, Any] = {"matched": matched, "done": done, "failed": failed, "updated_at": now}
         if candidates:
             values |= {"cursor_created_at": candidates[-1]["created_at"], "cursor_id": candidates[-1]["id"]}
-        if len(candidates) < batch:
+        if len(fetched) < batch and len(candidates) == len(fetched):
             values |= {"state": OperationState.COMPLETED.value, "ended_at": now, "matched": done + failed}
         conn.execute(OP.update().where(OP.c.id == operation.id).values(**values))
         if crash is not None:
             crash()
     return result
+
+
+def _decide(conn: Connection, batch: int) -> dict[tuple[str, str], bool]:
+    """Whether each run of the next batch of every running operation with an expression satisfies it,
+    by (operation id, run id): evaluated on a read, before the write transaction, which then only looks
+    the answers up (a run's event never changes), so a tenant's expression never holds the writer."""
+    holds: dict[tuple[str, str], bool] = {}
+    running = OP.select().where(OP.c.state == OperationState.RUNNING.value).order_by(OP.c.updated_at, OP.c.id)
+    for row in conn.execute(running.limit(_DECIDE_OPERATIONS)).mappings().all():
+        operation = _operation(row)
+        bulk = operation.filter
+        if bulk.if_ is None:
+            continue
+        condition = expressions.compile_expression(bulk.if_)
+        query = sa.select(R.c.id, R.c.event).where(*bulk.runs().conditions(row["tenant"]))
+        if row["cursor_id"] is not None:
+            query = query.where(before(row["cursor_created_at"], row["cursor_id"]))
+        for run in conn.execute(query.order_by(*NEWEST_FIRST).limit(batch)).all():
+            holds[operation.id, run.id] = _holds(condition, run.event)
+    return holds
 
 
 def _holds(condition: expressions.Expression, event: dict[str, Any]) -> bool:

@@ -2180,6 +2180,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests for this tenant, or over its budget of evaluation time for its workflows' conditions (`code` over_budget: nothing was received): `Retry-After` says when to ask again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     ApiEventsEventIdGetEvent: {
@@ -3707,7 +3716,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many requests for this tenant: `Retry-After` says when to ask again */
+            /** @description Too many requests for this tenant, or over its budget of evaluation time for its workflows' conditions (`code` over_budget: nothing was received): `Retry-After` says when to ask again */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4396,7 +4405,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many requests for this tenant: `Retry-After` says when to ask again */
+            /** @description Too many requests for this tenant, or over its budget of evaluation time for its workflows' conditions (`code` over_budget: nothing was received): `Retry-After` says when to ask again */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -12,17 +12,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import expressions
+from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..storage.rows import RunRow
 
 
 @dataclass(frozen=True)
 class Context:
-    """What the lifecycle needs beyond the transaction: the database's dialect and the kit's settings
-    cache (one per kit)."""
+    """What the lifecycle needs beyond the transaction: the database's dialect, the kit's settings
+    cache (one per kit) and how long history is kept."""
 
     dialect: str
     settings: SettingsCache
+    retention: Retention = field(default_factory=Retention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +98,24 @@ class Received:
     event_ids: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
     woke: bool = False
+
+
+TriggerKey = tuple[str, str, int, str | None]
+"""A trigger as decided: (workflow id, version id, position in the workflow's list, its ``if``)."""
+
+
+@dataclass
+class Decided:
+    """What one event does, as decided before its transaction."""
+
+    variables: expressions.Activation
+    """``event``, with the result of every expression evaluated over it."""
+    triggers: dict[TriggerKey, bool] = field(default_factory=dict)
+    """Whether each trigger's ``if`` holds (the triggers after a workflow's first match are left out)."""
+    waits: dict[str, bool] = field(default_factory=dict)
+    """Whether each open wait's ``if`` holds, by wait id."""
+
+
+def trigger_key(row: Any) -> TriggerKey:
+    """The key of a row of `events_in.triggers_statement`."""
+    return (row.id, row.version_id, row.position, row.if_exp)

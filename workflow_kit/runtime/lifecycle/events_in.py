@@ -31,12 +31,12 @@ from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import NewRun
 from . import flow, runs, waits
-from .effects import CancelRuns, Context, Received, Worklist
+from .effects import CancelRuns, Context, Decided, Received, Worklist, trigger_key
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
 W, V, E, K, WT = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys, schema.waits
 T = schema.triggers
-_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at")
+_EVENT_COLUMNS = ("id", "tenant", "name", "payload", "key", "duplicate", "received_at", "expires_at")
 _INSERT_EVENT = Direct(E.insert(), columns=_EVENT_COLUMNS)
 _KEY_HOLDER = sa.select(K.c.event_id).where(K.c.tenant == sa.bindparam("tenant"), K.c.key == sa.bindparam("key"))
 
@@ -63,7 +63,7 @@ def _triggers_of(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
 
 
 @cache
-def _triggered(dialect: str) -> Direct:
+def triggers_statement(dialect: str) -> Direct:
     """The triggers of ``:tenant``'s enabled workflows whose event is one of ``:patterns`` (webhook
     triggers aside)."""
     return Direct(_triggers_of(one_of(dialect, T.c.event, "patterns"), T.c.hook_id.is_(None)))
@@ -71,6 +71,19 @@ def _triggered(dialect: str) -> Direct:
 
 _HOOKED = Direct(_triggers_of(T.c.workflow_id == sa.bindparam("workflow_id"), T.c.hook_id == sa.bindparam("hook_id")))
 """The trigger of ``:workflow_id`` that names ``:hook_id``, if its workflow is enabled."""
+
+
+def find_triggers(
+    ctx: Context, conn: Connection, params: dict[str, Any], any_trigger: bool, hook: HookTarget | None
+) -> list[Any]:
+    """The triggers an event may start (`params`: its ``tenant`` and name ``patterns``): a hook's event,
+    the trigger naming the hook; any other, the tenant's event triggers of its name (none when the probe
+    found no `any_trigger`). `decide.py` reads them before the transaction, `receive` again inside it."""
+    if hook is not None:
+        return _HOOKED.rows(
+            conn, {"tenant": params["tenant"], "workflow_id": hook.workflow_id, "hook_id": hook.hook_id}
+        )
+    return triggers_statement(ctx.dialect).rows(conn, params) if any_trigger else []
 
 
 def receive(
@@ -84,18 +97,24 @@ def receive(
     system_depth: int = 0,
     once: Sequence[str] | None = None,
     hook: HookTarget | None = None,
+    decided: Sequence[Decided] | None = None,
 ) -> Received:
     """Store already-normalized events and act on them (see the module docstring). `system_depth`:
     how many ``workflow/run.*`` events led to these (the runs they start carry it). `hook`: the events
     a webhook made, which start its workflow only.
 
     `once` gives each event a key (see `sent_once_key`): an event whose key was already received is
-    not received again; its first id is returned instead."""
+    not received again; its first id is returned instead.
+
+    `decided` (one per event, from `decide.py`): what the tenant's expressions gave, evaluated before
+    this transaction; only what changed since is checked here, by ids and versions. Without it (the
+    ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[NewRun] = []
     cancel_waits: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
+    expires_at = now + ctx.retention.tenant_ms(tenant)
     for index, event in enumerate(events):
         event_id = new_id(now)
         if once is not None:
@@ -103,7 +122,9 @@ def receive(
             if first is not None:
                 result.event_ids.append(first)
                 continue
-        variables = expressions.Activation({"event": event})  # converted once for every trigger's condition
+        decision = decided[index] if decided is not None else None
+        # converted once for every trigger's condition (and, decided, with every result already known)
+        variables = decision.variables if decision is not None else expressions.Activation({"event": event})
         duplicate = _is_duplicate(ctx, conn, tenant, event.get("id"), event_id, now)
         stored.append(
             {
@@ -114,6 +135,7 @@ def receive(
                 "key": event.get("id"),
                 "duplicate": duplicate,
                 "received_at": now,
+                "expires_at": expires_at,
             }
         )
         result.event_ids.append(event_id)
@@ -125,14 +147,15 @@ def receive(
         if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
             params = {"tenant": tenant, "patterns": patterns_for(name)}
             ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
-            if hook is not None:
-                scope = {"tenant": tenant, "workflow_id": hook.workflow_id, "hook_id": hook.hook_id}
-                triggered[name] = _HOOKED.rows(conn, scope)
-            else:
-                triggered[name] = _triggered(ctx.dialect).rows(conn, params) if any_trigger else []
+            triggered[name] = find_triggers(ctx, conn, params, any_trigger, hook)
         started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
-            if workflow.id in started_by or not condition_holds(workflow.if_exp, event, variables):
+            if workflow.id in started_by:
+                continue
+            if decision is not None:
+                if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
+                    continue
+            elif not condition_holds(workflow.if_exp, event, variables):
                 continue
             started_by.add(workflow.id)
             new = NewRun(
@@ -161,7 +184,8 @@ def receive(
                 runs.create(conn, [admission.run])  # now: the next event of this send may join it
                 result.run_ids.append(admission.run.id)
         if any_wait:
-            result.woke = waits.resolve(conn, work, event, event_id, now, found) or result.woke
+            holds = decision.waits if decision is not None else None
+            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds) or result.woke
     if stored:
         _INSERT_EVENT.many(conn, stored)
     runs.create(conn, started)
@@ -220,7 +244,7 @@ def probe(dialect: str, found: Direct) -> Direct:
     listens to (most ``workflow/run.*`` system events) costs one statement instead of two."""
     statement = _PROBES.get((dialect, found))
     if statement is None:
-        triggered = _triggered(dialect).statement
+        triggered = triggers_statement(dialect).statement
         statement = _PROBES[(dialect, found)] = Direct(
             sa.select(_exists(triggered).label("triggers"), _exists(found.statement).label("waits"))
         )

@@ -273,6 +273,12 @@ def join_batch(conn: Connection, run_id: str, events: list[Any], due_at: int | N
 # -- end ----------------------------------------------------------------------------------------------
 
 
+def purge(conn: Connection, run_ids: Sequence[str]) -> None:
+    """Delete ended runs whose time is up (their actions, steps and waits are `retention.py`'s)."""
+    if run_ids:
+        conn.execute(R.delete().where(R.c.id.in_(list(run_ids)), R.c.ended_at.is_not(None)))
+
+
 @cache
 def _end_statement(target: RunStatus) -> Direct:
     """End a run as `target`: completed and failed from running (a worker's, fenced by its claim),
@@ -287,6 +293,7 @@ def _end_statement(target: RunStatus) -> Direct:
             error=sa.bindparam("err", type_=R.c.error.type),
             ended_at=sa.bindparam("now"),
             updated_at=sa.bindparam("now"),
+            expires_at=sa.bindparam("expires"),
             due_at=None,
             blocked_key=None,
             lease_owner=None,
@@ -305,14 +312,17 @@ def end(
     error: dict[str, Any] | None,
     now: int,
     *,
+    keep_ms: int,
     waited: bool = True,
 ) -> bool:
     """End a run (completed, failed or cancelled); False if it had ended already (a worker finished it
-    as it was being cancelled). `waited`: whether it may have opened a wait for an event (closed now)."""
+    as it was being cancelled). `waited`: whether it may have opened a wait for an event (closed now).
+    `keep_ms`: how long it is kept from now (see rules/retention.py)."""
     if output is not None and len(msgspec.json.encode(output)) > MAX_STEP_OUTPUT_BYTES:
         _LOG.warning("run %s: its output is larger than 4 MB and is not stored", run.id)
         output = None
-    if not _end_statement(status).run(conn, {"run": run.id, "out": output, "err": error, "now": now}):
+    params = {"run": run.id, "out": output, "err": error, "now": now, "expires": now + keep_ms}
+    if not _end_statement(status).run(conn, params):
         return False
     if waited:
         work.push(CloseWaits(run.id))

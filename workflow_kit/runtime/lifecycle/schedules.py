@@ -115,6 +115,7 @@ def fire_due(ctx: Context, conn: Connection, now: int) -> list[str]:
                 key=event["id"],
                 duplicate=False,
                 received_at=now,
+                expires_at=now + ctx.retention.tenant_ms(row.tenant),
             )
         )
         run = new_run(

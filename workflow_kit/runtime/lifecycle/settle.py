@@ -21,15 +21,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ...events import RUN_EVENT_PREFIX, normalize_event
 from ..models import RunStatus
+from ..storage import schema
 from ..storage.rows import RunRow
 from ..storage.writer import Claim
 from . import events_in, runs, slots, waits
-from .effects import AnnounceEnd, CancelRuns, CloseWaits, Context, FreeSlots, Received, ResolveParent, Worklist
+from .effects import (
+    AnnounceEnd,
+    CancelRuns,
+    CloseWaits,
+    Context,
+    Decided,
+    FreeSlots,
+    Received,
+    ResolveParent,
+    Worklist,
+)
 
+_VERSION_SETTINGS = sa.select(schema.workflow_versions.c.settings).where(
+    schema.workflow_versions.c.id == sa.bindparam("version")
+)
 MAX_SYSTEM_DEPTH = 10
 """How deep chains of runs started by ``workflow/run.*`` events go: a run that many links down a chain
 emits no system event."""
@@ -44,11 +59,12 @@ def receive(
     *,
     once: Sequence[str] | None = None,
     hook: events_in.HookTarget | None = None,
+    decided: Sequence[Decided] | None = None,
 ) -> Received:
-    """Receive events for `tenant` (see events_in.py; `hook`: a webhook's, for its workflow only) and
-    settle what they cause."""
+    """Receive events for `tenant` (see events_in.py; `hook`: a webhook's, for its workflow only;
+    `decided` by decide.py before the transaction) and settle what they cause."""
     work = Worklist()
-    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook)
+    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, decided=decided)
     received.woke = settle(ctx, conn, work, now) or received.woke
     return received
 
@@ -67,7 +83,7 @@ def finish(
     """End a run (completed, failed or cancelled) and settle what that causes (see `runs.end`)."""
     work = Worklist()
     received = Received()
-    if runs.end(conn, work, run, status, output, error, now, waited=waited):
+    if runs.end(conn, work, run, status, output, error, now, keep_ms=keep_ms(ctx, conn, run), waited=waited):
         received.woke = settle(ctx, conn, work, now) or received.woke
     return received
 
@@ -94,6 +110,15 @@ def park(
         settle(ctx, conn, work, now)
 
 
+def keep_ms(ctx: Context, conn: Connection, run: RunRow) -> int:
+    """How long `run` is kept once it ends: its version's ``retention`` setting, else its tenant's."""
+    settings = ctx.settings.cached(run.version_id)
+    if settings is None:
+        raw = conn.execute(_VERSION_SETTINGS, {"version": run.version_id}).scalar()
+        settings = ctx.settings.get(run.version_id, raw)
+    return ctx.retention.run_ms(run.tenant, settings)
+
+
 def cancelled_error(why: str | None) -> dict[str, Any]:
     """The error a cancelled run records."""
     return {"name": "Cancelled", "message": f"the run was cancelled: {why}" if why else "the run was cancelled"}
@@ -105,7 +130,8 @@ def settle(ctx: Context, conn: Connection, work: Worklist, now: int) -> bool:
     while (effect := work.pop()) is not None:
         if isinstance(effect, CancelRuns):
             for run in runs.open_runs(conn, effect.run_ids):
-                if runs.end(conn, work, run, RunStatus.CANCELLED, None, cancelled_error(effect.why), now):
+                error = cancelled_error(effect.why)
+                if runs.end(conn, work, run, RunStatus.CANCELLED, None, error, now, keep_ms=keep_ms(ctx, conn, run)):
                     woke = True
         elif isinstance(effect, CloseWaits):
             waits.close(conn, effect.run_id)

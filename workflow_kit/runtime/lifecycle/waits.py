@@ -10,6 +10,8 @@ step of its parent the same way (`resolve_parent`).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -89,23 +91,57 @@ def candidate_waits(conn: Connection, tenant: str, event: dict[str, Any], now: i
     return candidates(conn, lookup(conn.dialect.name, tenant, event, now))
 
 
-def resolve(conn: Connection, work: Worklist, event: dict[str, Any], event_id: str, now: int, found: Lookup) -> bool:
-    """Resolve the open waits (of `found`) that `event` satisfies; True if a run became due."""
-    waiting = candidates(conn, found)
-    if not waiting:
-        return False
-    ids = sorted({w.run_id for w in waiting})
+def decide(
+    conn: Connection, event: dict[str, Any], found: Lookup, charge: Callable[[float], None] | None = None
+) -> dict[str, bool]:
+    """Which of the open waits (of `found`) `event` satisfies, by id: each one's ``if`` evaluated, with
+    `charge` told the evaluation time of each (it may raise to stop). Read-only: `resolve` takes the
+    answer in the write transaction."""
+    return _decide(conn, event, candidates(conn, found), charge)
+
+
+def _decide(
+    conn: Connection, event: dict[str, Any], waiting: list[Any], charge: Callable[[float], None] | None
+) -> dict[str, bool]:
+    conditional = [wait for wait in waiting if wait.if_exp is not None]
+    holds = {wait.id: True for wait in waiting if wait.if_exp is None}
+    if not conditional:
+        return holds
+    ids = sorted({w.run_id for w in conditional})
     triggers = dict(conn.execute(statements(conn.dialect.name).triggers_of, {"ids": ids}).all())
     incoming = expressions.Activation({"async": event})  # converted once for every candidate wait
     bound: dict[str, expressions.Activation] = {}  # each run's trigger, once for all its waits
+    for wait in conditional:
+        variables = bound.get(wait.run_id)
+        if variables is None:
+            variables = bound[wait.run_id] = incoming.bind({"event": triggers.get(wait.run_id) or {}})
+        started = time.thread_time()
+        holds[wait.id] = _matches(wait.if_exp, variables)
+        if charge is not None:
+            charge(time.thread_time() - started)
+    return holds
+
+
+def resolve(
+    conn: Connection,
+    work: Worklist,
+    event: dict[str, Any],
+    event_id: str,
+    now: int,
+    found: Lookup,
+    decided: Mapping[str, bool] | None = None,
+) -> bool:
+    """Resolve the open waits (of `found`) that `event` satisfies; True if a run became due. `decided`:
+    what `decide` found before the transaction (a wait it did not see opened after the event was
+    decided, and is left for later events); without it, the conditions are evaluated here."""
+    waiting = candidates(conn, found)
+    if not waiting:
+        return False
+    holds = _decide(conn, event, waiting, None) if decided is None else decided
     woke = False
     for wait in waiting:
-        if wait.if_exp is not None:
-            variables = bound.get(wait.run_id)
-            if variables is None:
-                variables = bound[wait.run_id] = incoming.bind({"event": triggers.get(wait.run_id) or {}})
-            if not _matches(wait.if_exp, variables):
-                continue
+        if not holds.get(wait.id, False):
+            continue
         claimed = conn.execute(
             WT.update().where(WT.c.id == wait.id, WT.c.status == "waiting").values(status="resolved", event_id=event_id)
         )

@@ -55,9 +55,27 @@ def key_value(expression: str | None, variables: expressions.Activation) -> str:
     return msgspec.json.encode(value).decode()
 
 
+_NOT_AT_START = frozenset({"retries", "retention"})
+"""Settings that do not apply when a run starts: the worker reads the first, a run's end the second."""
+
+
 def has_start_controls(settings: WorkflowSettings) -> bool:
-    """Whether any setting but ``retries`` (which only the worker reads) is set."""
-    return any(getattr(settings, name) is not None for name in settings.__struct_fields__ if name != "retries")
+    """Whether any setting but ``retries`` and ``retention`` is set."""
+    return any(getattr(settings, name) is not None for name in settings.__struct_fields__ if name not in _NOT_AT_START)
+
+
+def key_expressions(settings: WorkflowSettings) -> list[str]:
+    """Every expression over ``event`` that admitting a run under `settings` may evaluate (keys and the
+    priority), so that they can be evaluated before the write transaction that admits it."""
+    found = [
+        settings.idempotency,
+        *(control.key for control in (settings.rate_limit, settings.throttle) if control is not None),
+        *(control.key for control in (settings.debounce, settings.batch_events) if control is not None),
+        settings.singleton.key if settings.singleton is not None else None,
+        settings.priority.run if settings.priority is not None else None,
+        *(limit.key for limit in settings.concurrency or ()),
+    ]
+    return [expression for expression in dict.fromkeys(found) if expression is not None]
 
 
 def priority_seconds(expression: str, variables: expressions.Activation) -> int:

@@ -23,6 +23,8 @@ The options and their meaning follow Inngest's function options (see DESIGN.md a
 - ``singleton`` ``{key?, mode}``: one active run per key: ``skip`` drops the new one, ``cancel`` cancels
   the running one for it.
 - ``retries`` (0-20): the retry count of every step.
+- ``retention``: how long the workflow's ended runs are kept, with their steps (1 hour to 10 years;
+  the tenant's time, 30 days by default, if empty: see `retention.py`).
 
 Keys are CEL over ``event`` (the triggering event). Durations are text such as ``"30s"``, ``"1h30m"``,
 ``"7d"``, or integer milliseconds.
@@ -50,6 +52,7 @@ MAX_CONCURRENCY = 100_000
 MAX_BATCH_SIZE = 1000
 MAX_PRIORITY_S = 12 * 3600
 IDEMPOTENCY_MS = DAY_MS
+MAX_RETENTION_MS = 3650 * DAY_MS
 KEY_VARIABLES = ("event",)
 CANCEL_VARIABLES = ("event", "async")
 
@@ -189,6 +192,10 @@ class WorkflowSettings(_Setting):
     ] = None
     timeouts: Annotated[Timeouts | None, _doc("Timeouts")] = None
     singleton: Annotated[Singleton | None, _doc("Singleton")] = None
+    retention: Annotated[
+        Duration | None,
+        _doc("Keep history", "How long ended runs are kept, with their steps, e.g. 90d (default: 30 days)"),
+    ] = None
 
     @classmethod
     def parse(cls, value: Any) -> WorkflowSettings:
@@ -281,6 +288,8 @@ def settings_problems(settings: WorkflowSettings) -> list[Problem]:
                 check.duration(f"settings.timeouts.{name}", value, SECOND_MS, 366 * DAY_MS)
     if s.singleton is not None:
         check.key("settings.singleton.key", s.singleton.key)
+    if s.retention is not None:
+        check.duration("settings.retention", s.retention, 3600 * SECOND_MS, MAX_RETENTION_MS)
     return check.problems
 
 

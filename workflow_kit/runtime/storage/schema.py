@@ -127,9 +127,20 @@ class WorkflowVersionRow(Base, table=True):
     """What the publisher said about it; null if nothing."""
 
 
+EXPIRING: dict[str, Any] = {
+    "sqlite_where": sa.text("expires_at IS NOT NULL"),
+    "postgresql_where": sa.text("expires_at IS NOT NULL"),
+}
+"""``ix_wk_runs_expires`` and ``ix_wk_events_expires`` hold what will expire (migration 0008): the
+workers delete history through them, oldest first (see lifecycle/retention.py)."""
+
+
 class EventRow(Base, table=True):
     __tablename__ = "wk_events"
-    __table_args__ = (sa.Index("ix_wk_events_tenant_received", "tenant", "received_at"),)
+    __table_args__ = (
+        sa.Index("ix_wk_events_tenant_received", "tenant", "received_at"),
+        sa.Index("ix_wk_events_expires", "expires_at", **EXPIRING),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     tenant: str = Field(max_length=128)
@@ -138,6 +149,8 @@ class EventRow(Base, table=True):
     key: str | None = Field(default=None, max_length=256)
     duplicate: bool = Field(default=False)
     received_at: int = ms_column(nullable=False)
+    expires_at: int | None = ms_column()
+    """Deleted after this (its tenant's retention from its receipt)."""
 
 
 class EventKeyRow(Base, table=True):
@@ -181,6 +194,7 @@ class RunRow(Base, table=True):
         sa.Index("ix_wk_runs_tenant_workflow_status", "tenant", "workflow_id", "status", "created_at", "id"),
         sa.Index("ix_wk_runs_tenant_event", "tenant", "event_id"),
         sa.Index("ix_wk_runs_tests", "tenant", "created_at", "id", **TESTS_ONLY),
+        sa.Index("ix_wk_runs_expires", "expires_at", **EXPIRING),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -217,6 +231,8 @@ class RunRow(Base, table=True):
     """The events of a batch (``event`` is the first)."""
     trigger: dict[str, Any] | None = json_column()
     """The trigger that started the run: ``{"index", "event", "if"?}`` or ``{"index", "cron"}``."""
+    expires_at: int | None = ms_column()
+    """An ended run is deleted after this, with its actions, steps and waits (see rules/retention.py)."""
 
 
 class RunActionRow(Base, table=True):

@@ -15,6 +15,10 @@ is not kept (a caller awaits its job before writing the next, so its own order i
   runs' rows locked on PostgreSQL); a job whose worker no longer owns the run gets `StaleRun`.
 - `rows` of every plain job are grouped by table and written with one ``executemany`` per table.
 - Jobs with an `apply` function run it after the grouped rows, in the same transaction.
+- The queue is shared fairly among tenants: a lane takes everything queued, and when that is more than
+  one batch, it builds the batch round-robin by the jobs' `tenant` (each tenant's oldest first, then
+  each one's second...), keeping the rest for the next batches; so a tenant with thousands of writes
+  queued delays another tenant's write by one batch at most, not by all of its own.
 - If anything in the batch fails (a write, or a job's `apply` raising, e.g. `Rollback`), the whole
   transaction is rolled back and every job is written again alone, in its own transaction: one bad job
   cannot fail the others, and a job's failure undoes exactly its own writes. Failures are rare (a lost
@@ -30,6 +34,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -42,6 +47,8 @@ from ...signals import StaleRun
 
 T = TypeVar("T")
 MAX_BATCH = 512
+MAX_DRAIN = 8 * MAX_BATCH
+"""Jobs a lane moves from the queue to the backlog at most at once, before building a batch."""
 IDLE_RELEASE_S = 0.05
 """The writer gives its connection back to the pool after this long without work."""
 _LOG = logging.getLogger("workflow_kit.writer")
@@ -94,6 +101,8 @@ class WriteJob(Generic[T]):
 
     fence: Claim | None = None
     """Write only if this claim still holds the run (else the job fails with `StaleRun`)."""
+    tenant: str | None = None
+    """Whose write it is, for the fair share of the queue (None: the process's own, shared)."""
     rows: Sequence[Upsert] = ()
     apply: Callable[[Connection], T] | None = None
     """Anything else, run inside the transaction after `rows`; its return value is the job's result."""
@@ -127,6 +136,7 @@ class GroupCommitWriter:
         self.observe: Callable[[int, float], None] | None = None
         """Told of each transaction written: its number of jobs and how long it took, in seconds (the
         metrics set it; None costs one branch per transaction)."""
+        self._backlog = _Backlog()
 
     @property
     def batches(self) -> int:
@@ -190,34 +200,42 @@ class _Lane:
         self.jobs = 0
 
     def loop(self) -> None:
-        source = self.writer._queue
+        source, backlog = self.writer._queue, self.writer._backlog
         stopping = False
-        while not stopping:
-            try:
-                first = source.get(timeout=IDLE_RELEASE_S) if self._conn is not None else source.get()
-            except queue.Empty:
-                self._release()
-                continue
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+        while True:
+            taken: list[_Waiter] = []
+            if not backlog:
+                if stopping:
+                    break
+                try:
+                    first = source.get(timeout=IDLE_RELEASE_S) if self._conn is not None else source.get()
+                except queue.Empty:
+                    self._release()
+                    continue
+                if first is None:
+                    stopping = True
+                    continue
+                taken.append(first)
+            while not stopping and len(taken) < MAX_DRAIN:
                 try:
                     more = source.get_nowait()
                 except queue.Empty:
                     break
-                if more is None:  # a stop: each lane takes one
+                if more is None:  # a stop: each lane takes one, and finishes the backlog first
                     stopping = True
                     break
-                batch.append(more)
-            observe = self.writer.observe
-            if observe is None:
-                self._write(batch)
-            else:
-                started = time.perf_counter()
-                self._write(batch)
-                observe(len(batch), time.perf_counter() - started)
-            _deliver(batch)
+                taken.append(more)
+            # the usual case: everything queued fits in one batch; else round-robin by tenant
+            batch = taken if len(taken) <= MAX_BATCH and not backlog else backlog.fair_batch(taken, MAX_BATCH)
+            if batch:
+                observe = self.writer.observe
+                if observe is None:
+                    self._write(batch)
+                else:
+                    started = time.perf_counter()
+                    self._write(batch)
+                    observe(len(batch), time.perf_counter() - started)
+                _deliver(batch)
         self._release()
 
     def _write(self, batch: list[_Waiter]) -> None:
@@ -299,6 +317,42 @@ class _Lane:
                 conn.invalidate()
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class _Backlog:
+    """Jobs taken from the queue beyond one batch, per tenant, shared by the lanes of a writer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_tenant: dict[str | None, deque[_Waiter]] = {}
+        self._size = 0
+
+    def __bool__(self) -> bool:
+        return self._size > 0
+
+    def fair_batch(self, taken: list[_Waiter], limit: int) -> list[_Waiter]:
+        """Add `taken` (in queue order), then take up to `limit` jobs round-robin by tenant: each
+        tenant's oldest, then each one's next, ... (tenants in the order they first queued)."""
+        with self._lock:
+            queues = self._by_tenant
+            for waiter in taken:
+                tenant = waiter.job.tenant
+                found = queues.get(tenant)
+                if found is None:
+                    found = queues[tenant] = deque()
+                found.append(waiter)
+            self._size += len(taken)
+            batch: list[_Waiter] = []
+            while queues and len(batch) < limit:
+                for tenant in list(queues):
+                    waiting = queues[tenant]
+                    batch.append(waiting.popleft())
+                    if not waiting:
+                        del queues[tenant]
+                    if len(batch) >= limit:
+                        break
+            self._size -= len(batch)
+            return batch
 
 
 def _deliver(batch: list[_Waiter]) -> None:

@@ -27,6 +27,7 @@ from ..lifecycle.effects import Context
 from ..lifecycle.start import new_run, start_run
 from ..models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
 from ..operations import BulkFilter, Operation, OperationKind, ReplayVersion
+from ..rules.retention import Retention
 from ..rules.settings import DAY_MS, SettingsCache
 from ..storage import schema
 from ..storage.db import Database, each_of, literals, one_of
@@ -87,9 +88,10 @@ class RunStore:
         notify: Callable[[], None],
         on_cancel: Callable[[str], None],
         observer: Callable[[], Observer | None] = lambda: None,
+        retention: Retention | None = None,
     ) -> None:
         self._db = db
-        self._ctx = Context(db.dialect, settings)
+        self._ctx = Context(db.dialect, settings, retention or Retention())
         self._clock = clock
         self._notify = notify
         self._on_cancel = on_cancel

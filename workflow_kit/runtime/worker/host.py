@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from ...actions import ActionRegistry
@@ -13,6 +13,7 @@ from ...ai import AIProvider
 from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
+from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..storage.db import Database
 
@@ -48,3 +49,5 @@ class WorkerHost:
     """Where steps get the live credentials of their connection inputs."""
     observer: Observer | None = None
     """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
+    retention: Retention = field(default_factory=Retention)
+    """How long history is kept (the worker deletes what expired)."""

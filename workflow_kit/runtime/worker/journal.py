@@ -9,6 +9,7 @@ it does after that is recorded. Hence: a step's body runs at least once, its rec
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -21,11 +22,13 @@ from ...errors import ErrorInfo
 from ...events import normalize_event
 from ...records import ActionRecord, StepRecord, StepStatus
 from ...signals import JournalUnavailable, ReloadRun
-from ..lifecycle import runs, settle
-from ..lifecycle.effects import Context, Received
+from ..lifecycle import retention, runs, settle
+from ..lifecycle.decide import decide
+from ..lifecycle.effects import Context, Decided, Received
 from ..lifecycle.events_in import sent_once_key
 from ..lifecycle.start import new_run, start_run
 from ..models import RunStatus
+from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..rules.wait_keys import wait_key
 from ..storage import schema
@@ -52,9 +55,9 @@ T = TypeVar("T")
 class RunJournalStore:
     """Claims, loads and journal writes for workers, through the database's group-commit writer."""
 
-    def __init__(self, db: Database, settings: SettingsCache | None = None) -> None:
+    def __init__(self, db: Database, settings: SettingsCache | None = None, retention: Retention | None = None) -> None:
         self.db = db
-        self.ctx = Context(db.dialect, settings if settings is not None else SettingsCache())
+        self.ctx = Context(db.dialect, settings if settings is not None else SettingsCache(), retention or Retention())
         """The lifecycle's context (`settings`: the kit's cache; a store of its own has its own)."""
 
     # -- claiming ----------------------------------------------------------------------------------
@@ -120,7 +123,7 @@ class RunJournalStore:
                     self.db.upsert(conn, S, [row], _STEP_KEYS)
                     self._open_wait(conn, wait_id, run, action_id, position, record)
 
-                await self._submit(WriteJob(fence=claim, apply=open_wait))
+                await self._submit(WriteJob(fence=claim, tenant=tenant, apply=open_wait))
                 return
             if record.status == StepStatus.COMPLETED and record.output is None:
 
@@ -132,7 +135,7 @@ class RunJournalStore:
                         raise Rollback(ReloadRun(claim.run_id))
                     self.db.upsert(conn, S, [row], _STEP_KEYS)
 
-                await self._submit(WriteJob(fence=claim, apply=time_out))
+                await self._submit(WriteJob(fence=claim, tenant=tenant, apply=time_out))
                 return
         if record.kind == "invoke" and record.status == StepStatus.WAITING and record.invoke is not None:
 
@@ -140,9 +143,9 @@ class RunJournalStore:
                 self.db.upsert(conn, S, [row], _STEP_KEYS)
                 self._start_child(conn, claim, tenant, action_id, position, record, now)
 
-            await self._submit(WriteJob(fence=claim, apply=start_child))
+            await self._submit(WriteJob(fence=claim, tenant=tenant, apply=start_child))
             return
-        await self._submit(WriteJob(fence=claim, rows=[Upsert(S, _STEP_KEYS, row)]))
+        await self._submit(WriteJob(fence=claim, tenant=tenant, rows=[Upsert(S, _STEP_KEYS, row)]))
 
     async def send(
         self, claim: Claim, tenant: str, action_id: str, step_key: str, events: list[dict[str, Any]], now: int
@@ -150,9 +153,25 @@ class RunJournalStore:
         """The events of a ``send_event`` step. Each is keyed by the run, the step and its position: sent
         again by a worker that took the run over, it is not stored again and gives the first one's id."""
         keys = [sent_once_key(claim.run_id, action_id, step_key, i) for i in range(len(events))]
-        return await self._submit(
-            WriteJob(fence=claim, apply=lambda conn: settle.receive(self.ctx, conn, tenant, events, now, once=keys))
-        )
+        decided = await asyncio.to_thread(self._decide, tenant, events, now)  # outside the shared transaction
+
+        def apply(conn: Connection) -> Received:
+            return settle.receive(self.ctx, conn, tenant, events, now, once=keys, decided=decided)
+
+        return await self._submit(WriteJob(fence=claim, tenant=tenant, apply=apply))
+
+    def sweep(self, now: int, batch: int) -> retention.Swept:
+        """Delete one batch of expired history (see lifecycle/retention.py), in a transaction of its own
+        (blocking: call it in a thread)."""
+        with self.db.write() as conn:
+            return retention.sweep(conn, now, batch)
+
+    def _decide(self, tenant: str, events: list[dict[str, Any]], now: int) -> list[Decided]:
+        try:
+            with self.db.read() as conn:
+                return decide(self.ctx, conn, tenant, events, now)
+        except SQLAlchemyError as exc:
+            raise JournalUnavailable(str(exc)) from exc
 
     # -- ending an execution -----------------------------------------------------------------------
 
@@ -163,7 +182,7 @@ class RunJournalStore:
         def apply(conn: Connection) -> None:
             settle.park(self.ctx, conn, run.row, run.claim, status, wake_at, now)
 
-        await self._submit(WriteJob(apply=apply))
+        await self._submit(WriteJob(tenant=run.tenant, apply=apply))
 
     async def release(self, claim: Claim, due_at: int, now: int) -> None:
         """Give the run back without changing it (a worker error or shutdown); it is claimed again."""
@@ -178,7 +197,7 @@ class RunJournalStore:
         def apply(conn: Connection) -> Received:
             return settle.finish(self.ctx, conn, run.row, status, output, error, now, waited=waited)
 
-        return await self._submit(WriteJob(fence=run.claim, apply=apply))
+        return await self._submit(WriteJob(fence=run.claim, tenant=run.tenant, apply=apply))
 
     async def cancel(self, run: LoadedRun, why: str, now: int) -> Received:
         """Cancel a claimed run (a timeout): it runs no further step."""
@@ -187,7 +206,7 @@ class RunJournalStore:
         def apply(conn: Connection) -> Received:
             return settle.finish(self.ctx, conn, run.row, RunStatus.CANCELLED, None, error, now)
 
-        return await self._submit(WriteJob(fence=run.claim, apply=apply))
+        return await self._submit(WriteJob(fence=run.claim, tenant=run.tenant, apply=apply))
 
     # -- internals ---------------------------------------------------------------------------------
 

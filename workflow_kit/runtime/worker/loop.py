@@ -36,6 +36,7 @@ from ...signals import Interrupted, JournalUnavailable, ReloadRun, StaleRun
 from ...step import MAX_STEPS_PER_RUN, MAX_STEPS_TOTAL, StepBudget
 from ...workflow import load_workflow
 from .. import operations
+from ..lifecycle import retention
 from ..lifecycle.effects import Context
 from ..models import RunStatus
 from ..rules.settings import WorkflowSettings, duration_ms
@@ -50,6 +51,8 @@ GRAPH_CACHE_SIZE = 256
 OPERATION_PAUSE_MS = 5
 """Between two batches of a bulk operation, at least (and at least as long as the batch took): room for
 this process's other writes."""
+RETENTION_EVERY_MS = 60_000
+"""With no expired history left, how long a worker waits before it looks again."""
 OPERATION_IDLE_MS = 100
 """With no bulk operation to work on, the least time between two looks for one."""
 
@@ -102,6 +105,8 @@ class Worker:
     - `poll_ms`: the longest sleep between looks at the database (other processes' events).
     - `operation_batch`, `operation_pause_ms`: the runs a bulk operation handles per transaction, and the
       pause between two of its transactions.
+    - `retention_batch`, `retention_every_ms`: the expired runs (and events) deleted per transaction, and
+      how often the worker looks for expired history when there was none (see lifecycle/retention.py).
     """
 
     def __init__(
@@ -115,11 +120,13 @@ class Worker:
         name: str | None = None,
         operation_batch: int = operations.BATCH,
         operation_pause_ms: int = OPERATION_PAUSE_MS,
+        retention_batch: int = retention.BATCH,
+        retention_every_ms: int = RETENTION_EVERY_MS,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.host = host
-        self.store = RunJournalStore(host.db, host.settings)
+        self.store = RunJournalStore(host.db, host.settings, host.retention)
         self.concurrency = concurrency
         self.lease_ms = lease_ms
         self.poll_ms = poll_ms
@@ -141,9 +148,11 @@ class Worker:
         self.operation_batch = operation_batch
         self.operation_pause_ms = operation_pause_ms
         self._operations_due = asyncio.Event()
-        self._operations_ctx = Context(host.db.dialect, host.settings)
+        self._operations_ctx = Context(host.db.dialect, host.settings, host.retention)
         self._observer = host.observer
         """Told of runs and attempts; None (then each hook is one branch) when nothing watches."""
+        self.retention_batch = retention_batch
+        self.retention_every_ms = retention_every_ms
 
     async def __aenter__(self) -> Worker:
         self.start()
@@ -162,6 +171,7 @@ class Worker:
             loop.create_task(self._claim_loop()),
             loop.create_task(self._heartbeat()),
             loop.create_task(self._operations()),
+            loop.create_task(self._retention()),
         ]
         if self.host.db.dialect == "postgresql":
             self._tasks.append(loop.create_task(self._listen()))
@@ -287,6 +297,32 @@ class Worker:
                 await asyncio.wait_for(self._halt.wait(), timeout=OPERATION_IDLE_MS / 1000)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._operations_due.wait(), timeout=self.poll_ms / 1000)
+
+    async def _retention(self) -> None:
+        """Delete expired history, a small batch per transaction (see lifecycle/retention.py): while
+        there is more, after a pause as long as the batch took (at least `operation_pause_ms`), so the
+        process's claims and writes go in between; else look again after `retention_every_ms`."""
+        failing = False
+        pause = self.retention_every_ms / 1000  # not at once: a worker starting has other things to do first
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), timeout=pause)
+            if self._stopping:
+                break
+            began = asyncio.get_running_loop().time()
+            try:
+                swept = await asyncio.to_thread(self.store.sweep, self.host.clock.now_ms(), self.retention_batch)
+                failing = False
+            except Exception:
+                if not failing:  # once until a batch goes through again
+                    _LOG.exception("worker %s: deleting expired history failed; retrying", self.name)
+                failing = True
+                swept = retention.Swept()
+            if max(swept.runs, swept.events) >= self.retention_batch:
+                took = asyncio.get_running_loop().time() - began
+                pause = max(self.operation_pause_ms / 1000, took)
+            else:
+                pause = self.retention_every_ms / 1000
 
     async def _sleep(self) -> None:
         timeout = self.poll_ms / 1000
