@@ -97,13 +97,15 @@ pytest-browser: $(STAMP) frontend chromium
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"
 
 # Side by side where one part leaves a core idle much of its time: the installs (pip and npm); the type
-# check, the editor's build and its unit tests; and the fault tests (which mostly wait on their worker
-# processes and on PostgreSQL restarts) beside the browser tests.
+# check, the editor's build and its unit tests. The fault tests run alone, then the browser tests: beside
+# each other, the fault tests' bursts (worker processes, builds, PostgreSQL restarts) made browser tests
+# time out.
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target typecheck frontend frontend-test
 	$(MAKE) --no-print-directory lint pytest-fast
-	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-slow pytest-browser
+	$(MAKE) --no-print-directory pytest-slow
+	$(MAKE) --no-print-directory pytest-browser
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist
