@@ -8,6 +8,10 @@ NPM_STAMP := frontend/node_modules/.installed
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html $(wildcard frontend/vite*.ts) frontend/tsconfig.json frontend/tsconfig.lib.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Python keeps the compiled modules of workflow_kit (in __pycache__, ignored by git) even where the
+# environment asks it not to: the tests start Python processes by the hundred (workers, servers, the CLI).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test bench lint typecheck pytest pytest-fast pytest-slow pytest-browser frontend frontend-test chromium install clean package dist
 
 install: $(STAMP)

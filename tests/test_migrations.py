@@ -3,7 +3,10 @@ holds data from an earlier revision."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +38,26 @@ def _drop_everything(db: Database) -> None:
         for table in reversed(schema.TABLES):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert _head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_current_schema_is_checked_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    Database(url).migrate()
+    code = (
+        "import sys; from workflow_kit.runtime.storage.db import Database; "
+        f"print(Database({url!r}).migrate(), 'alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [_head_revision(), "False"]
 
 
 def test_the_migrated_schema_is_the_declared_schema(database_url: str) -> None:

@@ -28,7 +28,7 @@ from celpy.evaluation import Activation as CelActivation
 from celpy.evaluation import CELEvalError, base_functions
 from lark import Token, Tree
 
-from . import cel_limits
+from . import cel_grammar, cel_limits
 from .errors import ExpressionError
 
 MAX_EXPRESSION_LENGTH = 4096
@@ -46,6 +46,7 @@ CelExpression = Annotated[
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TYPE_NAMES = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn"})
+cel_grammar.preload(cel_limits.BoundedRunner.tree_node_class)
 _ENV = celpy.Environment(runner_class=cel_limits.BoundedRunner)
 _COMPILE_LOCK = threading.Lock()  # cel-python shares one Lark parser per process
 
