@@ -4,6 +4,7 @@ events received are measured; labels stay bounded."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -80,6 +81,24 @@ async def test_the_counters_move(kit: WorkflowKit, clock: VirtualClock) -> None:
     assert seen['workflow_kit_runs_ended_total{status="cancelled"}'] == 1
     assert seen["workflow_kit_due_runs"] == 0
     assert not any("acme" in name or sleeping.id in name for name in seen)  # no tenant or run ids
+
+
+async def test_runs_cancelled_in_bulk_are_counted_as_they_end(kit: WorkflowKit) -> None:
+    metrics = enable(kit)
+    register(kit)
+    async with kit.worker(poll_ms=3_600_000, lease_ms=5_000) as worker:
+        await kit.send("acme", [{"name": "app/nap"}, {"name": "app/nap"}, {"name": "app/boom"}])
+        await worker.idle()
+        operation = await kit.runs.bulk_cancel("acme", status="sleeping")
+        assert operation.matched == 2
+        deadline = asyncio.get_running_loop().time() + 30
+        while (operation := await kit.runs.operation("acme", operation.id)).state != "completed":
+            assert asyncio.get_running_loop().time() < deadline, operation
+            await asyncio.sleep(0.02)
+        await worker.idle()
+    seen = samples(metrics)
+    assert operation.done == 2
+    assert seen['workflow_kit_runs_ended_total{status="cancelled"}'] == 2  # reported by the worker that cancelled them
 
 
 async def test_per_workflow_labels_when_asked(kit: WorkflowKit, clock: VirtualClock) -> None:

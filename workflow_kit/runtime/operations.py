@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from .. import expressions
 from ..errors import ExpressionError
 from ..events import new_id
+from ..observe import RunInfo
 from ..tenancy import check_tenant
 from .lifecycle import settle
 from .lifecycle.effects import Context
@@ -169,11 +170,12 @@ def get(db: Database, tenant: str, operation_id: str) -> Operation:
 
 @dataclass
 class Stepped:
-    """What one `step` did: whether it found work, whether runs became due, and the runs it cancelled."""
+    """What one `step` did: whether it found work, whether runs became due, and the runs it cancelled (for
+    the worker to stop them if it executes them, and to report their end to its observer)."""
 
     worked: bool = False
     woke: bool = False
-    cancelled: list[str] = field(default_factory=list)
+    cancelled: list[RunInfo] = field(default_factory=list)
 
 
 def step(
@@ -214,7 +216,10 @@ def step(
             ids = [run["id"] for run in chosen]
             if ids:
                 result.woke = settle.cancel(ctx, conn, ids, CANCEL_REASON, now).woke
-                result.cancelled = ids
+                result.cancelled = [
+                    RunInfo(run["id"], run["tenant"], run["workflow_id"], run["version_number"], run["parent_run_id"])
+                    for run in chosen
+                ]
             done += len(ids)
         else:
             replayed, missing = _replay(ctx, conn, chosen, bulk.version, now)

@@ -281,8 +281,10 @@ class Worker:
                     _LOG.exception("worker %s: a bulk operation's batch failed; retrying", self.name)
                 failing = True
                 stepped = operations.Stepped()
-            for run_id in stepped.cancelled:
-                self.cancelled(run_id)
+            for run in stepped.cancelled:
+                self.cancelled(run.run_id)
+                if self._observer is not None:
+                    self._observer.run_ended(run, "cancelled", None, self.host.clock.now_ms())
             if stepped.woke:
                 self.host.notify()
             if stepped.worked:
