@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from workflow_kit import WorkflowKit
@@ -36,6 +38,12 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     assert second.returncode == 0 and head in second.stdout
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_until_ended(database_url: str, timeout: float = 30.0) -> str:
     """The status of tenant acme's one run once it has ended (the worker process runs it)."""
     reader = WorkflowKit(database_url=database_url)
@@ -56,6 +64,7 @@ def test_worker_process_runs_what_send_starts(database_url: str, tmp_path: Path)
 
     setup(database_url)
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    metrics_port = free_port()
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(
             [
@@ -69,6 +78,8 @@ def test_worker_process_runs_what_send_starts(database_url: str, tmp_path: Path)
                 database_url,
                 "--poll-ms",
                 "50",
+                "--metrics-port",
+                str(metrics_port),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -86,6 +97,13 @@ def test_worker_process_runs_what_send_starts(database_url: str, tmp_path: Path)
         runs: list[dict[str, object]] = json.loads(listed.stdout)
         assert runs and runs[0]["status"] == "completed", runs
         assert runs[0]["output"] == {"hello": "Hello, Ann!"}
+        # --metrics-port: the worker's own metrics, on 127.0.0.1 (the run's end is counted just after it is
+        # stored, so the scrape may come first)
+        counted = 'workflow_kit_runs_ended_total{status="completed"} 1.0'
+        deadline = time.monotonic() + 10
+        while counted not in (scraped := httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text):
+            assert time.monotonic() < deadline, scraped
+            time.sleep(0.05)
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0  # a clean, graceful stop
