@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Api } from "../api";
-import { payloadText, sentAt, statusWords, type EventItem, type EventRuns, type RunLink } from "../history";
+import { payloadText, sentAt, statusWords, type EventRuns, type RunLink } from "../history";
 import { dayAndTime, fullTime, timeAgo } from "../time";
 import type { WorkflowRecord } from "../types";
+import { useCursorPages } from "./useCursorPages";
 
 /** A run an event links to: the workflow's name and the run's status, opening the run. */
 function RunButton({ link, name, onOpen }: { link: RunLink; name: string; onOpen: (link: RunLink) => void }) {
@@ -18,29 +19,17 @@ function RunButton({ link, name, onOpen }: { link: RunLink; name: string; onOpen
  * payload and the runs it started or resumed. */
 export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (link: RunLink) => void; onBack: () => void }) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[]>([]);
-  const [events, setEvents] = useState<EventItem[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [found, setFound] = useState<{ id: string; runs: EventRuns } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [runUpdates, setRunUpdates] = useState(false);
   const system = runUpdates ? undefined : false; // the kit's own "a run ended" events, on request
 
-  const load = useCallback(
-    () =>
-      api.eventPage(null, 50, system).then(
-        (page) => {
-          setEvents(page.items);
-          setCursor(page.next_cursor ?? null);
-        },
-        (e: Error) => setError(e.message),
-      ),
-    [api, system],
-  );
+  const fetchPage = useCallback((cursor?: string) => api.eventPage(cursor ?? null, 50, system), [api, system]);
+  const { items: events, hasMore, more } = useCursorPages(fetchPage, setError);
   useEffect(() => {
     api.workflows().then(setWorkflows, (e: Error) => setError(e.message));
-    void load();
-  }, [api, load]);
+  }, [api]);
   useEffect(() => {
     if (!open) return;
     api.eventRuns(open).then(
@@ -52,17 +41,6 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
 
   const names = useMemo(() => new Map(workflows.map((w) => [w.id, w.name])), [workflows]);
   const nameOf = (link: RunLink) => names.get(link.workflow_id) ?? "A deleted workflow";
-  const more = async () => {
-    if (!cursor) return;
-    try {
-      const page = await api.eventPage(cursor, 50, system);
-      setEvents((shown) => [...(shown ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-
   return (
     <main className="wk-home wk-history" aria-label="Received events">
       <div className="wk-history-head">
@@ -133,7 +111,7 @@ export function EventsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (l
           </tbody>
         </table>
       )}
-      {cursor && <button type="button" className="wk-button" onClick={() => void more()}>Load more</button>}
+      {hasMore && <button type="button" className="wk-button" onClick={() => void more()}>Load more</button>}
     </main>
   );
 }

@@ -13,6 +13,7 @@ import {
 } from "../history";
 import { dayAndTime, fullTime, timeAgo } from "../time";
 import type { Run, RunStatus, WorkflowRecord } from "../types";
+import { useCursorPages } from "./useCursorPages";
 
 const STATUSES: RunStatus[] = ["queued", "running", "sleeping", "waiting", "completed", "failed", "cancelled"];
 const POLL_MS = 500;
@@ -27,8 +28,6 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
   const [status, setStatus] = useState<RunStatus | "">("");
   const [range, setRange] = useState<TimeRange>("any");
   const [test, setTest] = useState<"" | "yes" | "no">("");
-  const [runs, setRuns] = useState<Run[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
   const [asking, setAsking] = useState<Action | null>(null);
@@ -48,25 +47,12 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
     };
   }, [workflowId, status, range, test]);
 
-  const load = useCallback(
-    () =>
-      api.runPage(filter).then(
-        (page) => {
-          setRuns(page.items);
-          setCursor(page.next_cursor ?? null);
-          setError(null);
-        },
-        (e: Error) => setError(e.message),
-      ),
-    [api, filter],
-  );
+  const fetchPage = useCallback((cursor?: string) => api.runPage(filter, cursor), [api, filter]);
+  const { items: runs, hasMore, more, reload: load } = useCursorPages(fetchPage, setError);
 
   useEffect(() => {
     api.workflows().then(setWorkflows, (e: Error) => setError(e.message));
   }, [api]);
-  useEffect(() => {
-    void load();
-  }, [load]);
   /** A filter changed: what was selected under the old one is not what the user sees any more. */
   const refilter = <T,>(set: (value: T) => void) => (value: T) => {
     setSelected(new Set());
@@ -81,16 +67,6 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
   );
 
   const names = useMemo(() => new Map(workflows.map((w) => [w.id, w.name])), [workflows]);
-  const more = async () => {
-    if (!cursor) return;
-    try {
-      const page = await api.runPage(filter, cursor);
-      setRuns((shown) => [...(shown ?? []), ...page.items]);
-      setCursor(page.next_cursor ?? null);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
   const toggle = (id: string) => {
     setAllMatching(false);
     setSelected((now) => {
@@ -268,7 +244,7 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
           </tbody>
         </table>
       )}
-      {cursor && (
+      {hasMore && (
         <button type="button" className="wk-button" onClick={() => void more()}>Load more</button>
       )}
     </main>
