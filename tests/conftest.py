@@ -39,6 +39,12 @@ from workflow_kit.timeutil import Clock, VirtualClock, to_ms
 # Hypothesis: the same examples on every run, no deadline (a loaded machine is not a failure). For a longer
 # search, with new examples each run: WORKFLOW_KIT_PROPERTY_EXAMPLES=5000 pytest tests/test_planner_properties.py
 # (tests that set max_examples themselves keep their count).
+CHECKOUT = Path(__file__).resolve().parent.parent
+# Python processes the tests start (workers, servers, the CLI, README examples) import this checkout's
+# code, whichever copy of the package the virtualenv's editable install points at.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(CHECKOUT), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(CHECKOUT))]
+)
 PROPERTY_EXAMPLES = int(os.environ.get("WORKFLOW_KIT_PROPERTY_EXAMPLES") or 0)
 hypothesis.settings.register_profile("repeatable", derandomize=True, database=None, deadline=None, max_examples=100)
 hypothesis.settings.register_profile("search", deadline=None, max_examples=PROPERTY_EXAMPLES or 100)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def test_without_a_writable_cache_folder_the_parser_is_built_anyway(fresh_parser
 
 def test_expressions_work_in_a_new_process_with_and_without_the_cache(tmp_path: Path) -> None:
     code = "from workflow_kit.expressions import evaluate; print(evaluate('1 + 2 == 3', {}))"
-    env = {"WORKFLOW_KIT_CACHE_DIR": str(tmp_path), "PATH": ""}
+    env = {"WORKFLOW_KIT_CACHE_DIR": str(tmp_path), "PATH": "", "PYTHONPATH": os.environ["PYTHONPATH"]}
     for _ in range(2):
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr

@@ -22,7 +22,7 @@ APP = "apps.cli_app:kit"
 
 
 def cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ["PYTHONPATH"]])}
     command = [sys.executable, "-m", "workflow_kit.cli", *args, "--app", APP, "--database-url", database_url]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
 
@@ -63,7 +63,7 @@ def test_worker_process_runs_what_send_starts(database_url: str, tmp_path: Path)
     from apps.cli_app import setup
 
     setup(database_url)
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ["PYTHONPATH"]])}
     metrics_port = free_port()
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(

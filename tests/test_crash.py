@@ -40,7 +40,8 @@ def spawn(database_url: str, marks: Path) -> Iterator[object]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start_worker() -> subprocess.Popen[bytes]:
-        env = {**os.environ, "WK_MARKS": str(marks), "PYTHONPATH": str(TESTS)}
+        path = os.pathsep.join([str(TESTS), os.environ["PYTHONPATH"]])
+        env = {**os.environ, "WK_MARKS": str(marks), "PYTHONPATH": path}
         command = [
             sys.executable, "-m", "workflow_kit.cli", "worker", "--app", "apps.crash_app:kit",
             "--database-url", database_url, "--lease-ms", "1500", "--poll-ms", "50", "--concurrency", "4",
