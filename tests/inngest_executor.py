@@ -8,8 +8,10 @@ attempt) unless the answer says no retry or attempts are spent, then memoized as
 ``StepFailed``; ``StepPlanned`` steps are executed one by one (``stepId``), then the function is asked
 again without immediate execution; ``Sleep`` and ``WaitForEvent`` wait until nothing else can move (then
 a wait takes the first matching event received after it began, else times out to null, and sleeps
-end); ``InvokeFunction`` runs the invoked function as a run of its own. A 500 is a function-level error,
-retried unless the answer says ``x-inngest-no-retry`` (time is virtual: ``Retry-After`` is not waited).
+end); ``InvokeFunction`` runs the invoked function as a run of its own. Before each request, an event
+received since the run began that one of its function's ``cancel`` options matches ends it cancelled.
+A 500 is a function-level error, retried unless the answer says ``x-inngest-no-retry`` (time is
+virtual: ``Retry-After`` is not waited).
 
 Events sent through the backend (`receive`) are kept for waits, and those a function is triggered by
 are queued as runs (`run_queued`).
@@ -35,7 +37,7 @@ MAX_REQUESTS = 5000
 
 @dataclass
 class Ended:
-    status: Literal["completed", "failed"]
+    status: Literal["completed", "failed", "cancelled"]
     output: Any = None
     error: dict[str, Any] | None = None
     run_id: str = ""
@@ -56,10 +58,12 @@ class InngestExecutor:
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=URL)
         self.triggered: dict[str, str] = {}
         self.max_attempts: dict[str, int] = {}
+        self.cancels: dict[str, list[tuple[str, str | None]]] = {}
         for function in functions:
             config = function.get_config(URL + PATH).main
             retries = config.steps["step"].retries
             self.max_attempts[function.id] = (retries.attempts if retries else 3) + 1
+            self.cancels[function.id] = [(c.event, c.if_exp) for c in config.cancel or ()]
             for trigger in config.triggers:
                 if isinstance(trigger, inngest.TriggerEvent):
                     self.triggered[trigger.event] = function.id
@@ -101,7 +105,10 @@ class InngestExecutor:
         event = {"id": f"event-{next(self._ids)}", "ts": 0, **event}
         run = _Run(f"run-{next(self._ids)}", function_id, event)
         attempt, target, plan_only = 0, None, False
+        since = len(self.inbox)
         for _ in range(MAX_REQUESTS):
+            if self._cancelled(run, since):
+                return Ended("cancelled", run_id=run.run_id)
             if target is None and run.planned:
                 target = run.planned.pop(0)
             answer = await self._post(run, target, attempt, plan_only)
@@ -164,6 +171,13 @@ class InngestExecutor:
         }
         params = {"fnId": run.function_id, "stepId": target or "step"}
         return await self.http.post(PATH, params=params, json=body, headers={"x-inngest-server-kind": "dev"})
+
+    def _cancelled(self, run: _Run, since: int) -> bool:
+        return any(
+            candidate["name"] == name and _holds(condition, run.event, candidate)
+            for candidate in self.inbox[since:]
+            for name, condition in self.cancels.get(run.function_id, [])
+        )
 
     def _no_retry(self, answer: httpx.Response, run: _Run, attempt: int) -> bool:
         spent = attempt + 1 >= self.max_attempts.get(run.function_id, 4)

@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, no
 
 H = TypeVar("H", bound=Callable[..., Any])
 EventSink = Callable[[str, dict[str, Any] | list[dict[str, Any]]], Coroutine[Any, Any, list[str]]]
+CancelSink = Callable[[str, list[str]], Coroutine[Any, Any, None]]
+"""Told of runs the kit cancelled, by tenant, once they show cancelled: (tenant, run ids)."""
 DEFAULT_URL = "sqlite:///workflow-kit.db"
 
 
@@ -121,6 +123,9 @@ class WorkflowKit:
         self.event_sink: EventSink | None = None
         """Where `send` hands received events instead of the embedded runtime, when set: the Inngest
         backend sets it (``InngestBackend.take_events``), so the editor API's events reach Inngest."""
+        self.cancel_sink: CancelSink | None = None
+        """Told of runs cancelled (``kit.runs.cancel``, and bulk cancels in the workers), when set: the
+        Inngest backend sets it, so a run cancelled in the editor is cancelled on Inngest too."""
         if not disable_builtin_actions:
             for definition in [*builtin_actions(), *loop_actions()]:
                 self.registry.register(definition)
@@ -191,6 +196,7 @@ class WorkflowKit:
             self._cancelled,
             lambda: combine(self.observers),
             self.retention,
+            lambda: self.cancel_sink,
         )
 
     @cached_property
@@ -303,6 +309,7 @@ class WorkflowKit:
             detach=self._detach_worker,
             observer=combine(self.observers),
             retention=self.retention,
+            cancel_sink=lambda: self.cancel_sink,
         )
         return Worker(host, **options)
 

@@ -32,7 +32,8 @@ from ..validation import ensure_valid
 from ..workflow import Workflow
 from .driver import InngestRun, RunRecorder
 from .options import function_options
-from .protocol import INVOKED, RUN_REQUESTED, TENANT_FIELD, RunRequest
+from .protocol import CANCEL_MATCH, CANCEL_REQUESTED, INVOKED, RUN_REQUESTED, TENANT_FIELD, RunRequest
+from .recorder import StoreRecorder
 from .sources import Published, StoreWorkflows, WorkflowSource
 
 if TYPE_CHECKING:
@@ -44,13 +45,18 @@ CRON_EVENT = "inngest/scheduled.timer"
 WORKFLOW_STEP = "$workflow"
 """The run's first step: the pinned version it runs (``$`` as in ``$source``: no action's own id)."""
 Sender = Callable[[list[inngest.Event]], Awaitable[list[str]]]
+DEFAULT: Any = object()
+"""`InngestBackend`'s recorder when none is given: the kit's store (`StoreRecorder`) if the workflows
+are the store's, else none."""
 
 
 class InngestBackend:
     """Run `kit`'s workflows on Inngest through `client` (an ``inngest.Inngest``).
 
     `workflows`: where workflows are found (default: the kit's store); `sender`: how events reach
-    Inngest (default: ``client.send``; tests capture them); `recorder`: told what each run does."""
+    Inngest (default: ``client.send``; tests capture them); `recorder`: told what each run does
+    (default: `StoreRecorder`, the kit's own tables, when the workflows are the store's; None: nothing
+    is recorded). With the store's recorder, cancelling a run in the kit cancels it on Inngest."""
 
     def __init__(
         self,
@@ -59,12 +65,16 @@ class InngestBackend:
         *,
         workflows: WorkflowSource | None = None,
         sender: Sender | None = None,
-        recorder: RunRecorder | None = None,
+        recorder: RunRecorder | None = DEFAULT,
     ) -> None:
         self.kit = kit
         self.client = client
         self.workflows: WorkflowSource = workflows or StoreWorkflows(kit)
-        self.recorder = recorder
+        if recorder is DEFAULT:
+            recorder = StoreRecorder(kit) if workflows is None else None
+        self.recorder: RunRecorder | None = recorder
+        if isinstance(recorder, StoreRecorder):
+            kit.cancel_sink = self.cancel
         self._sender: Sender = sender or client.send
         self._functions: dict[str, inngest.Function[Any]] = {}
         self._routes: dict[tuple[str, str], tuple[str, str]] = {}
@@ -122,32 +132,73 @@ class InngestBackend:
         check_tenant(tenant)
         (checked,) = normalize_events([event], self.kit.clock.now_ms())
         request = RunRequest(tenant=tenant, workflow_id=workflow_id, version=version, event=checked)
+        if self.recorder is not None:
+            if version is None:  # pinned now, as the run is recorded with its version
+                request.version = (await self.workflows.load(tenant, workflow_id, None)).version
+            request.run_id = await self.recorder.requested(tenant, request)
         (sent,) = await self._sender([self._request_event(request, "")])
+        if self.recorder is not None and request.run_id is not None:
+            await self.recorder.sent([(request.run_id, sent)])
         return sent
+
+    async def cancel(self, tenant: str, run_ids: list[str]) -> None:
+        """Cancel these runs on Inngest, those of them that run there (the kit's ``cancel_sink``: called
+        once the kit has cancelled them in its store): an event the run function's ``cancel`` option
+        matches by run id and tenant."""
+        if not isinstance(self.recorder, StoreRecorder) or not run_ids:
+            return
+        found = await self.recorder.remote_runs(tenant, run_ids)
+        now = self.kit.clock.now_ms()
+        events = [
+            inngest.Event(name=CANCEL_REQUESTED, data={"run_id": run_id, TENANT_FIELD: tenant}, ts=now)
+            for run_id, _remote_id in found
+        ]
+        if events:
+            await self._sender(events)
 
     async def forward(self, tenant: str, events: list[dict[str, Any]], once: str | None) -> list[str]:
         """Send checked events and the run requests they cause; `once` keys events without an id, so a
         step that sends again sends nothing new (Inngest drops an event id it saw in the last 24 hours)."""
         published = await self.workflows.enabled(tenant)
+        asked: list[list[RunRequest]] = []
+        for event in events:
+            requests = []
+            for workflow in published:
+                trigger = _first_match(workflow, event)
+                if trigger is not None:
+                    requests.append(
+                        RunRequest(
+                            tenant=tenant,
+                            workflow_id=workflow.workflow_id,
+                            version=workflow.version,
+                            event=event,
+                            trigger=trigger,
+                        )
+                    )
+            asked.append(requests)
+        if self.recorder is not None:  # stored as received, each requested run queued: before Inngest hears
+            recorded = await self.recorder.received(tenant, events, asked)
+            for requests, run_ids in zip(asked, recorded, strict=True):
+                if run_ids is None:  # a duplicate event: Inngest drops it, and starts nothing
+                    requests.clear()
+                    continue
+                for request, run_id in zip(requests, run_ids, strict=True):
+                    request.run_id = run_id
         outgoing: list[inngest.Event] = []
         positions: list[int] = []
-        for index, event in enumerate(events):
+        requested: list[tuple[int, str]] = []
+        for index, (event, requests) in enumerate(zip(events, asked, strict=True)):
             key = event.get("id") or (_digest(f"{once}/{index}") if once else "")
             positions.append(len(outgoing))
             data = {**event["data"], TENANT_FIELD: tenant}
             outgoing.append(inngest.Event(name=event["name"], data=data, id=key, ts=event["ts"]))
-            for workflow in published:
-                trigger = _first_match(workflow, event)
-                if trigger is not None:
-                    request = RunRequest(
-                        tenant=tenant,
-                        workflow_id=workflow.workflow_id,
-                        version=workflow.version,
-                        event=event,
-                        trigger=trigger,
-                    )
-                    outgoing.append(self._request_event(request, f"{key}/{workflow.workflow_id}" if key else ""))
+            for request in requests:
+                if request.run_id is not None:
+                    requested.append((len(outgoing), request.run_id))
+                outgoing.append(self._request_event(request, f"{key}/{request.workflow_id}" if key else ""))
         ids = await self._sender(outgoing)
+        if self.recorder is not None and requested:
+            await self.recorder.sent([(run_id, ids[i]) for i, run_id in requested])
         return [ids[i] for i in positions]
 
     def invoke_target(self, tenant: str, workflow_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -169,6 +220,9 @@ class InngestBackend:
         # Inngest may make every attempt the kit's policies allow; each step's own policy decides when
         # to stop (its retries come from the settings, the action, the kit: see `actions.py`).
         options = {k: v for k, v in options.items() if k != "retries"}
+        # a run cancelled in the kit (the editor, kit.runs.cancel) is cancelled here by an event
+        cancels = [*options.get("cancel", []), inngest.Cancel(event=CANCEL_REQUESTED, if_exp=CANCEL_MATCH)]
+        options["cancel"] = cancels
         triggers: list[inngest.TriggerEvent | inngest.TriggerCron] = [inngest.TriggerEvent(event=event_name)]
         if schedule is not None:
             triggers += [inngest.TriggerCron(cron=str(trigger.cron)) for _, trigger in schedule.crons]
@@ -203,6 +257,11 @@ class InngestBackend:
 
         version = await ctx.step.run(WORKFLOW_STEP, pinned)
         settings = WorkflowSettings.parse(version.get("settings") or None)
+        run_id = request.run_id or ctx.run_id
+        recorder = self.recorder
+        number = version.get("version")
+        if recorder is not None and not await recorder.started(run_id, ctx.run_id, request.tenant, request, number):
+            raise inngest.NonRetriableError("the run was cancelled")  # in the kit: it stops here
         run = InngestRun(
             ctx=ctx,
             registry=self.kit.registry,
@@ -216,9 +275,13 @@ class InngestBackend:
             sender=self.forward,
             invoker=self.invoke_target,
             ai=self.kit.ai,
-            recorder=self.recorder,
+            notes=[] if recorder is not None else None,
         )
-        return await run.drive()
+        try:
+            return await run.drive()
+        finally:  # every request, however it ends (a new step found, a retry, the run's end)
+            if recorder is not None:
+                await recorder.record(run_id, run.notes or [], run.end)
 
     def _valid(self, request: RunRequest, version: dict[str, Any]) -> Workflow:
         """The recorded version, checked against this kit's actions (once per version and content)."""

@@ -174,6 +174,8 @@ class Stepped:
     worked: bool = False
     woke: bool = False
     cancelled: list[str] = field(default_factory=list)
+    tenant: str | None = None
+    """The tenant of the operation it worked on."""
 
 
 def step(
@@ -195,6 +197,7 @@ def step(
             return result
         result.worked = True
         operation = _operation(row)
+        result.tenant = row["tenant"]
         bulk = operation.filter
         query = R.select().where(*bulk.runs().conditions(row["tenant"]))
         if row["cursor_id"] is not None:

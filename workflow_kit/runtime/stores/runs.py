@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -89,8 +89,12 @@ class RunStore:
         on_cancel: Callable[[str], None],
         observer: Callable[[], Observer | None] = lambda: None,
         retention: Retention | None = None,
+        cancel_sink: Callable[[], Callable[[str, builtins.list[str]], Awaitable[None]] | None] = lambda: None,
     ) -> None:
         self._db = db
+        self._cancel_sink = cancel_sink
+        """The kit's `cancel_sink` (None if none): told of runs cancelled by `cancel` (another engine's
+        runs are cancelled there too)."""
         self._ctx = Context(db.dialect, settings, retention or Retention())
         self._clock = clock
         self._notify = notify
@@ -277,7 +281,13 @@ class RunStore:
             self._notify()
         return self.get_sync(tenant, run_id)
 
-    cancel = async_twin(cancel_sync)
+    async def cancel(self, tenant: str, run_id: str) -> Run:
+        """`cancel_sync`, then the kit's ``cancel_sink`` is told (a run on Inngest is cancelled there)."""
+        run = await asyncio.to_thread(self.cancel_sync, tenant, run_id)
+        sink = self._cancel_sink()
+        if sink is not None:
+            await sink(tenant, [run_id])
+        return run
 
     def rerun_sync(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
         """Start a new run for the same event and return its id.

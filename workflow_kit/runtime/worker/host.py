@@ -4,7 +4,7 @@ the kit: ``kit.worker()`` builds a `WorkerHost` from itself)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,3 +51,5 @@ class WorkerHost:
     """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
     retention: Retention = field(default_factory=Retention)
     """How long history is kept (the worker deletes what expired)."""
+    cancel_sink: Callable[[], Callable[[str, list[str]], Awaitable[None]] | None] = lambda: None
+    """The kit's ``cancel_sink`` (None if none): told of the runs a bulk cancel cancelled."""

@@ -283,6 +283,12 @@ class Worker:
                 stepped = operations.Stepped()
             for run_id in stepped.cancelled:
                 self.cancelled(run_id)
+            sink = self.host.cancel_sink() if stepped.cancelled and stepped.tenant else None
+            if sink is not None and stepped.tenant is not None:
+                try:
+                    await sink(stepped.tenant, stepped.cancelled)
+                except Exception:  # the runs show cancelled; a remote run stops at its next request anyway
+                    _LOG.exception("worker %s: telling of cancelled runs failed", self.name)
             if stepped.woke:
                 self.host.notify()
             if stepped.worked:

@@ -1,0 +1,211 @@
+"""Runs on Inngest in the kit's own tables (`workflow_kit.inngest.recorder`): driven through the test double
+of Inngest's executor, they show in the editor API as embedded runs do (the same statuses, the same
+per-action outputs), a replay records nothing twice, cancelling through the API ends the run on the
+executor's side, events sent to Inngest are in the events list with the runs they started, and no
+embedded worker ever claims such a run. On SQLite and PostgreSQL (the `kit` fixture)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import SECRET
+from inngest_harness import TENANT, Harness
+from litestar.testing import AsyncTestClient
+from test_conformance import CASES, _definition
+
+from editor_api import create_app
+from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit.runtime.storage import schema
+from workflow_kit.timeutil import VirtualClock
+
+CHOSEN = ("02-diamond", "18-fail-midway", "42-error-edge", "40-for-each-basic")
+DIFFERENTIAL = [p for p in CASES if p.stem in CHOSEN]
+
+
+@pytest.fixture
+async def api(kit: WorkflowKit) -> AsyncIterator[AsyncTestClient[Any]]:
+    kit.secret = SECRET
+    async with AsyncTestClient(create_app(kit)) as client:
+        client.headers["Authorization"] = f"Bearer {kit.editor_token(TENANT, 'ann')}"
+        yield client
+
+
+async def publish(kit: WorkflowKit, workflow: dict[str, Any], trigger: str = "go") -> str:
+    record = await kit.workflows.create(TENANT, name="W", workflow=workflow, triggers=[trigger])
+    return record.id
+
+
+def shape(run: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal between a run on Inngest and the same run embedded."""
+    return {
+        "status": run["status"],
+        "error": (run.get("error") or {}).get("message"),
+        "actions": [
+            (a["id"], a["status"], a.get("output"), (a.get("error") or {}).get("message")) for a in run["actions"]
+        ],
+    }
+
+
+@pytest.mark.parametrize("path", DIFFERENTIAL, ids=[p.stem for p in DIFFERENTIAL])
+async def test_a_run_on_inngest_shows_in_the_api_as_the_same_run_embedded(
+    kit: WorkflowKit, worker: Any, clock: VirtualClock, api: AsyncTestClient[Any], path: Path
+) -> None:
+    case = json.loads(path.read_text())
+    for spec in case["actions"]:
+        kit.register(_definition(spec, []))
+    workflow_id = await publish(kit, case["workflow"])
+    record = await kit.workflows.get(TENANT, workflow_id)
+    version = await kit.workflows.version(TENANT, workflow_id, record.published_version or 0)
+    embedded_id = await kit.runs.start(TENANT, workflow_id, version.id, case["event"])
+    await worker.idle()
+    while not (await kit.runs.get(TENANT, embedded_id)).status.terminal:  # retries back off: time passes
+        clock.advance(timedelta(minutes=1))
+        kit.notify()
+        await worker.idle()
+
+    harness = Harness(kit, store=True, record=True)
+    await harness.backend.start(TENANT, workflow_id, case["event"])
+    (ended,) = await harness.executor.run_queued()
+    await harness.close()
+    assert ended.status == case["expect"]["status"]
+
+    listed = (await api.get("/api/runs", params={"workflow_id": workflow_id})).json()["items"]
+    assert len(listed) == 2
+    on_inngest = next(run for run in listed if run["id"] != embedded_id)
+    assert on_inngest["status"] == case["expect"]["status"]
+    embedded = (await api.get(f"/api/runs/{embedded_id}")).json()
+    remote = (await api.get(f"/api/runs/{on_inngest['id']}")).json()
+    assert shape(remote) == shape(embedded)
+    assert remote["version"] == embedded["version"] == 1
+    assert remote["event"]["data"] == embedded["event"]["data"]
+    for action, same in zip(remote["actions"], embedded["actions"], strict=True):
+        assert action["inputs"] == same["inputs"], action["id"]
+        assert len(action["attempts"]) == len(same["attempts"]), action["id"]
+        if action["status"] in ("completed", "failed"):
+            assert action["started_at"] <= action["ended_at"]
+
+
+async def test_a_replayed_request_records_nothing_twice_and_retries_are_attempts(kit: WorkflowKit) -> None:
+    tries: list[int] = []
+
+    @kit.action(kind="flaky")
+    async def flaky(ctx: ActionContext, inputs: dict[str, Any]) -> int:
+        tries.append(ctx.attempt)
+        if ctx.attempt < 2:
+            raise RuntimeError(f"not yet ({ctx.attempt})")
+        return 7
+
+    workflow = {
+        "name": "w",
+        "actions": [
+            {"id": "flaky", "kind": "flaky", "inputs": {}},
+            {"id": "nap", "kind": "builtin:sleep", "inputs": {"duration": "1h"}},
+        ],
+        "edges": [{"from": "$source", "to": "flaky"}, {"from": "flaky", "to": "nap"}],
+    }
+    workflow_id = await publish(kit, workflow)
+    harness = Harness(kit, store=True, record=True)
+    await harness.backend.start(TENANT, workflow_id, {"name": "go"})
+    (ended,) = await harness.executor.run_queued()
+    assert ended.status == "completed"
+    assert harness.executor.posts > 4  # every request replayed the run from the top
+    (listed,) = await kit.runs.list(TENANT)
+    run = await kit.runs.get(TENANT, listed.id)
+    assert run.status == "completed" and run.output == {"flaky": 7, "nap": None}
+    flaky_record, nap = run.actions
+    assert (flaky_record.status, flaky_record.output, nap.status) == ("completed", 7, "completed")
+    assert [a.error.message if a.error else None for a in flaky_record.attempts] == [
+        "not yet (0)",
+        "not yet (1)",
+        None,
+    ]
+    with kit.db.read() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(schema.run_actions)).scalar()
+        remote = conn.execute(sa.select(schema.runs.c.runs_on, schema.runs.c.remote_id)).one()
+    assert rows == 2
+    assert remote == ("inngest", ended.run_id)
+    await harness.close()
+
+
+async def test_cancel_through_the_api_ends_the_run_on_inngest(kit: WorkflowKit, api: AsyncTestClient[Any]) -> None:
+    harness = Harness(kit, store=True, record=True)
+    cancelled: list[int] = []
+
+    @kit.action(kind="cancel-me")
+    async def cancel_me(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        async def cancel() -> int:  # the editor's cancel, while the run waits on Inngest
+            (run,) = (await api.get("/api/runs")).json()["items"]
+            answer = await api.post(f"/api/runs/{run['id']}/cancel")
+            cancelled.append(answer.status_code)
+            return answer.status_code
+
+        await ctx.step.run("cancel", cancel)
+
+    workflow = {
+        "name": "w",
+        "actions": [
+            {"id": "wait", "kind": "builtin:wait_for_event", "inputs": {"event": "never", "timeout": "1d"}},
+            {"id": "poke", "kind": "cancel-me", "inputs": {}},
+            {"id": "after", "kind": "builtin:sleep", "inputs": {"duration": "1m"}},
+        ],
+        "edges": [
+            {"from": "$source", "to": "wait"},
+            {"from": "$source", "to": "poke"},
+            {"from": "wait", "to": "after"},
+        ],
+    }
+    workflow_id = await publish(kit, workflow)
+    await harness.backend.start(TENANT, workflow_id, {"name": "go"})
+    (ended,) = await harness.executor.run_queued()
+    assert cancelled == [200]
+    assert ended.status == "cancelled"  # Inngest's cancel option matched the kit's cancel event
+    (run,) = (await api.get("/api/runs")).json()["items"]
+    assert run["status"] == "cancelled"
+    detail = (await api.get(f"/api/runs/{run['id']}")).json()
+    statuses = {a["id"]: a["status"] for a in detail["actions"]}
+    # as embedded: the step that was executing when the run was cancelled finished, unrecorded
+    assert statuses == {"wait": "waiting", "poke": "running", "after": "pending"}
+    await harness.close()
+
+
+async def test_events_sent_to_inngest_are_listed_with_the_runs_they_started(
+    kit: WorkflowKit, worker: Any, api: AsyncTestClient[Any]
+) -> None:
+    @kit.action(kind="hello")
+    async def hello(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        return f"hello {ctx.event['data']['name']}"
+
+    workflow = {
+        "name": "w",
+        "actions": [{"id": "hi", "kind": "hello", "inputs": {}}],
+        "edges": [{"from": "$source", "to": "hi"}],
+    }
+    await publish(kit, workflow, "user/created")
+    harness = Harness(kit, store=True, record=True)
+    harness.backend.take_events()
+    sent = await api.post("/api/events", json={"name": "user/created", "data": {"name": "ann"}, "id": "u-1"})
+    again = await api.post("/api/events", json={"name": "user/created", "data": {"name": "ann"}, "id": "u-1"})
+    assert sent.status_code == again.status_code == 202, sent.text
+    events = (await api.get("/api/events")).json()["items"]
+    assert [e["name"] for e in events] == ["user/created", "user/created"]
+    (queued,) = (await api.get("/api/runs")).json()["items"]
+    assert queued["status"] == "queued"  # asked of Inngest, not started yet
+    await worker.idle()
+    with kit.db.read() as conn:
+        row = conn.execute(sa.select(schema.runs.c.claim_seq, schema.runs.c.lease_owner, schema.runs.c.due_at)).one()
+    assert row == (0, None, None)  # the embedded worker never claimed it
+
+    (ended,) = await harness.executor.run_queued()  # the repeat was dropped: one run
+    assert ended.output == {"hi": "hello ann"}
+    (run,) = (await api.get("/api/runs")).json()["items"]
+    assert run["status"] == "completed"
+    first = next(e for e in events if e["id"] == run["event_id"])
+    links = (await api.get(f"/api/events/{first['id']}/runs")).json()
+    assert [r["id"] for r in links["started"]] == [run["id"]]
+    await harness.close()
