@@ -68,7 +68,8 @@ class InngestExecutor:
                 if isinstance(trigger, inngest.TriggerEvent):
                     self.triggered[trigger.event] = function.id
         self.inbox: list[dict[str, Any]] = []
-        self.queued: list[tuple[str, dict[str, Any]]] = []
+        self.queued: list[tuple[str, dict[str, Any], int]] = []
+        """Runs to start: (function id, its event, how many events had been received before it)."""
         self.posts = 0
         self.ops: Counter[str] = Counter()
         """How many times the SDK answered each op code (StepRun, StepPlanned, Sleep, ...)."""
@@ -90,22 +91,23 @@ class InngestExecutor:
             self._seen.add(event["id"])
             self.inbox.append(event)
             if event["name"] in self.triggered:
-                self.queued.append((self.triggered[event["name"]], event))
+                self.queued.append((self.triggered[event["name"]], event, len(self.inbox)))
         return ids
 
     async def run_queued(self) -> list[Ended]:
         ended = []
         while self.queued:
-            function_id, event = self.queued.pop(0)
-            ended.append(await self.run(function_id, event))
+            function_id, event, since = self.queued.pop(0)
+            ended.append(await self.run(function_id, event, since))
         return ended
 
-    async def run(self, function_id: str, event: dict[str, Any]) -> Ended:
-        """Run one function run to its end."""
+    async def run(self, function_id: str, event: dict[str, Any], since: int | None = None) -> Ended:
+        """Run one function run to its end (`since`: the events received before it was queued, which
+        cannot cancel it)."""
         event = {"id": f"event-{next(self._ids)}", "ts": 0, **event}
         run = _Run(f"run-{next(self._ids)}", function_id, event)
         attempt, target, plan_only = 0, None, False
-        since = len(self.inbox)
+        since = len(self.inbox) if since is None else since
         for _ in range(MAX_REQUESTS):
             if self._cancelled(run, since):
                 return Ended("cancelled", run_id=run.run_id)

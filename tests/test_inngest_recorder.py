@@ -6,8 +6,9 @@ embedded worker ever claims such a run. On SQLite and PostgreSQL (the `kit` fixt
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from test_conformance import CASES, _definition
 
 from editor_api import create_app
-from workflow_kit import ActionContext, WorkflowKit
+from workflow_kit import ActionContext, NonRetriableError, WorkflowKit
 from workflow_kit.runtime.storage import schema
 from workflow_kit.timeutil import VirtualClock
 
@@ -209,3 +210,63 @@ async def test_events_sent_to_inngest_are_listed_with_the_runs_they_started(
     links = (await api.get(f"/api/events/{first['id']}/runs")).json()
     assert [r["id"] for r in links["started"]] == [run["id"]]
     await harness.close()
+
+
+async def test_rerun_bulk_cancel_and_bulk_replay_of_runs_on_inngest_go_to_inngest(
+    kit: WorkflowKit, worker: Any, api: AsyncTestClient[Any]
+) -> None:
+    @kit.action(kind="picky")
+    async def picky(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        if ctx.event["data"].get("fail"):
+            raise NonRetriableError("not this one")
+        return "fine"
+
+    workflow = {
+        "name": "w",
+        "actions": [{"id": "p", "kind": "picky", "inputs": {}}],
+        "edges": [{"from": "$source", "to": "p"}],
+    }
+    workflow_id = await publish(kit, workflow)
+    harness = Harness(kit, store=True, record=True)
+    await harness.backend.start(TENANT, workflow_id, {"name": "go", "data": {"fail": True}})
+    (failed,) = await harness.executor.run_queued()
+    assert failed.status == "failed"
+    (original,) = (await api.get("/api/runs")).json()["items"]
+    assert original["status"] == "failed"
+
+    rerun = await api.post(f"/api/runs/{original['id']}/rerun")
+    assert rerun.status_code == 201, rerun.text
+    (again,) = await harness.executor.run_queued()  # a new run request reached Inngest
+    assert again.status == "failed"
+    second = (await api.get(f"/api/runs/{rerun.json()['run_id']}")).json()
+    assert (second["status"], second["rerun_of"]) == ("failed", original["id"])
+
+    await harness.backend.start(TENANT, workflow_id, {"name": "go", "data": {"fail": False}})
+    queued = [r for r in (await api.get("/api/runs")).json()["items"] if r["status"] == "queued"]
+    assert len(queued) == 1
+    operation = (await api.post("/api/runs/bulk-cancel", json={"workflow_id": workflow_id})).json()
+    await until(lambda: any(e["name"] == "workflow-kit/run.cancel.requested" for e in harness.executor.inbox))
+    assert (await api.get(f"/api/operations/{operation['id']}")).json()["done"] == 1
+    (cancelled,) = await harness.executor.run_queued()
+    assert cancelled.status == "cancelled"  # on Inngest too
+    assert (await api.get(f"/api/runs/{queued[0]['id']}")).json()["status"] == "cancelled"
+
+    replay = (
+        await api.post("/api/runs/bulk-replay", json={"workflow_id": workflow_id, "status": ["cancelled"]})
+    ).json()
+    await until(lambda: bool(harness.executor.queued))
+    (replayed,) = await harness.executor.run_queued()
+    assert replayed.status == "completed" and replayed.output == {"p": "fine"}
+    assert (await api.get(f"/api/operations/{replay['id']}")).json()["done"] == 1
+    runs = (await api.get("/api/runs")).json()["items"]
+    assert sorted(r["status"] for r in runs) == ["cancelled", "completed", "failed", "failed"]
+    await harness.close()
+
+
+async def until(holds: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll (the workers work bulk operations in the background) until `holds`, with a deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not holds():
+        assert loop.time() < deadline, "still not"
+        await asyncio.sleep(0.02)

@@ -33,6 +33,7 @@ from .workflow import Workflow, WorkflowLike
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
     from .runtime.lifecycle.effects import Received
     from .runtime.lifecycle.events_in import HookTarget
+    from .runtime.lifecycle.remote import RemoteEngine
     from .runtime.rules.settings import SettingsCache
     from .runtime.storage.db import Database
     from .runtime.storage.writer import WriteJob
@@ -48,8 +49,6 @@ if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, no
 
 H = TypeVar("H", bound=Callable[..., Any])
 EventSink = Callable[[str, dict[str, Any] | list[dict[str, Any]]], Coroutine[Any, Any, list[str]]]
-CancelSink = Callable[[str, list[str]], Coroutine[Any, Any, None]]
-"""Told of runs the kit cancelled, by tenant, once they show cancelled: (tenant, run ids)."""
 DEFAULT_URL = "sqlite:///workflow-kit.db"
 
 
@@ -123,9 +122,10 @@ class WorkflowKit:
         self.event_sink: EventSink | None = None
         """Where `send` hands received events instead of the embedded runtime, when set: the Inngest
         backend sets it (``InngestBackend.take_events``), so the editor API's events reach Inngest."""
-        self.cancel_sink: CancelSink | None = None
-        """Told of runs cancelled (``kit.runs.cancel``, and bulk cancels in the workers), when set: the
-        Inngest backend sets it, so a run cancelled in the editor is cancelled on Inngest too."""
+        self.remote: RemoteEngine | None = None
+        """The engine that executes the runs marked as its own (``runs_on``), when set: the Inngest
+        backend sets itself here, so runs cancelled, rerun or replayed in the kit (the editor, the
+        workers' bulk operations) are cancelled or asked for there."""
         if not disable_builtin_actions:
             for definition in [*builtin_actions(), *loop_actions()]:
                 self.registry.register(definition)
@@ -196,7 +196,7 @@ class WorkflowKit:
             self._cancelled,
             lambda: combine(self.observers),
             self.retention,
-            lambda: self.cancel_sink,
+            lambda: self.remote,
         )
 
     @cached_property
@@ -309,7 +309,7 @@ class WorkflowKit:
             detach=self._detach_worker,
             observer=combine(self.observers),
             retention=self.retention,
-            cancel_sink=lambda: self.cancel_sink,
+            remote=lambda: self.remote,
         )
         return Worker(host, **options)
 

@@ -74,7 +74,7 @@ class InngestBackend:
             recorder = StoreRecorder(kit) if workflows is None else None
         self.recorder: RunRecorder | None = recorder
         if isinstance(recorder, StoreRecorder):
-            kit.cancel_sink = self.cancel
+            kit.remote = self  # runs cancelled, rerun or replayed in the kit: told to Inngest
         self._sender: Sender = sender or client.send
         self._functions: dict[str, inngest.Function[Any]] = {}
         self._routes: dict[tuple[str, str], tuple[str, str]] = {}
@@ -141,8 +141,8 @@ class InngestBackend:
             await self.recorder.sent([(request.run_id, sent)])
         return sent
 
-    async def cancel(self, tenant: str, run_ids: list[str]) -> None:
-        """Cancel these runs on Inngest, those of them that run there (the kit's ``cancel_sink``: called
+    async def cancelled(self, tenant: str, run_ids: list[str]) -> None:
+        """Cancel these runs on Inngest, those of them that run there (as the kit's ``remote``: called
         once the kit has cancelled them in its store): an event the run function's ``cancel`` option
         matches by run id and tenant."""
         if not isinstance(self.recorder, StoreRecorder) or not run_ids:
@@ -155,6 +155,28 @@ class InngestBackend:
         ]
         if events:
             await self._sender(events)
+
+    async def requested(self, tenant: str, run_ids: list[str]) -> None:
+        """Ask Inngest for these runs, created queued in the kit's store and not asked for yet (as the
+        kit's ``remote``: a rerun, a bulk replay); each request is keyed by its run, so asking twice
+        starts one run."""
+        if not isinstance(self.recorder, StoreRecorder) or not run_ids:
+            return
+        asked = await self.recorder.unsent(tenant, run_ids)
+        requests = [
+            RunRequest(
+                tenant=tenant,
+                workflow_id=wanted.workflow_id,
+                version=wanted.version,
+                event=wanted.event,
+                trigger=wanted.trigger,
+                run_id=run_id,
+            )
+            for run_id, wanted in asked
+        ]
+        if requests:
+            ids = await self._sender([self._request_event(r, _digest(f"run/{r.run_id}")) for r in requests])
+            await self.recorder.sent([(str(r.run_id), i) for r, i in zip(requests, ids, strict=True)])
 
     async def forward(self, tenant: str, events: list[dict[str, Any]], once: str | None) -> list[str]:
         """Send checked events and the run requests they cause; `once` keys events without an id, so a

@@ -87,6 +87,15 @@ class StoreRecorder:
 
         await self._write(write)
 
+    async def unsent(self, tenant: str, run_ids: list[str]) -> list[tuple[str, Requested]]:
+        """Those of `run_ids` that run on Inngest and were not asked of it yet, with what to ask."""
+
+        def read() -> list[tuple[str, Requested]]:
+            with self._kit.db.read() as conn:
+                return remote.unsent(conn, tenant, run_ids)
+
+        return await asyncio.to_thread(read)
+
     async def remote_runs(self, tenant: str, run_ids: list[str]) -> list[tuple[str, str | None]]:
         """Those of `run_ids` that run on Inngest: (run id, Inngest's run id if it started)."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import sqlalchemy as sa
@@ -31,6 +31,19 @@ from .effects import Context
 
 R, A, V = schema.runs, schema.run_actions, schema.workflow_versions
 ENDED = frozenset({ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.SKIPPED})
+
+
+class RemoteEngine(Protocol):
+    """The engine that executes remote runs, as the kit tells it what happened in its store (the
+    Inngest backend is one: ``kit.remote``)."""
+
+    async def cancelled(self, tenant: str, run_ids: list[str]) -> None:
+        """These runs were cancelled in the kit (those that are not the engine's are ignored)."""
+        ...
+
+    async def requested(self, tenant: str, run_ids: list[str]) -> None:
+        """These runs of the engine's were created in the kit (a rerun, a replay): ask the engine for them."""
+        ...
 
 
 class ActionNote(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,6 +223,29 @@ def remote_runs(conn: Connection, tenant: str, run_ids: Sequence[str]) -> list[t
         )
     ).all()
     return [(row.id, row.remote_id) for row in rows]
+
+
+def unsent(conn: Connection, tenant: str, run_ids: Sequence[str]) -> list[tuple[str, Requested]]:
+    """Those of `run_ids` that are the engine's, queued and not yet asked of it: each with what to ask."""
+    if not run_ids:
+        return []
+    rows = conn.execute(
+        sa.select(R.c.id, R.c.workflow_id, R.c.version_number, R.c.event, R.c.trigger).where(
+            R.c.tenant == tenant,
+            R.c.id.in_(list(run_ids)),
+            R.c.runs_on.is_not(None),
+            R.c.status == RunStatus.QUEUED.value,
+            R.c.remote_event_id.is_(None),
+        )
+    ).all()
+    return [
+        (
+            row.id,
+            Requested(workflow_id=row.workflow_id, version=row.version_number, event=row.event, trigger=row.trigger),
+        )
+        for row in rows
+        if row.version_number is not None
+    ]
 
 
 def _pending(run_id: str, action_id: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ the kit: ``kit.worker()`` builds a `WorkerHost` from itself)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,6 +13,7 @@ from ...ai import AIProvider
 from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
+from ..lifecycle.remote import RemoteEngine
 from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..storage.db import Database
@@ -51,5 +52,5 @@ class WorkerHost:
     """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
     retention: Retention = field(default_factory=Retention)
     """How long history is kept (the worker deletes what expired)."""
-    cancel_sink: Callable[[], Callable[[str, list[str]], Awaitable[None]] | None] = lambda: None
-    """The kit's ``cancel_sink`` (None if none): told of the runs a bulk cancel cancelled."""
+    remote: Callable[[], RemoteEngine | None] = lambda: None
+    """The kit's ``remote`` engine (None if none): told of its runs a bulk operation cancelled or started."""

@@ -283,12 +283,15 @@ class Worker:
                 stepped = operations.Stepped()
             for run_id in stepped.cancelled:
                 self.cancelled(run_id)
-            sink = self.host.cancel_sink() if stepped.cancelled and stepped.tenant else None
-            if sink is not None and stepped.tenant is not None:
-                try:
-                    await sink(stepped.tenant, stepped.cancelled)
-                except Exception:  # the runs show cancelled; a remote run stops at its next request anyway
-                    _LOG.exception("worker %s: telling of cancelled runs failed", self.name)
+            engine = self.host.remote()
+            if engine is not None and stepped.tenant is not None and (stepped.cancelled or stepped.requested):
+                try:  # runs another engine executes (Inngest): it is told
+                    if stepped.cancelled:
+                        await engine.cancelled(stepped.tenant, stepped.cancelled)
+                    if stepped.requested:
+                        await engine.requested(stepped.tenant, stepped.requested)
+                except Exception:  # a cancelled run stops at its next request anyway
+                    _LOG.exception("worker %s: telling the remote engine failed", self.name)
             if stepped.woke:
                 self.host.notify()
             if stepped.worked:
