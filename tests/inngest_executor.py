@@ -33,6 +33,7 @@ from workflow_kit.errors import ExpressionError
 URL = "http://127.0.0.1"
 PATH = "/api/inngest"
 MAX_REQUESTS = 5000
+SYSTEM = "inngest/function."
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Ended:
     output: Any = None
     error: dict[str, Any] | None = None
     run_id: str = ""
+    event: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class InngestExecutor:
         self.triggered: dict[str, str] = {}
         self.max_attempts: dict[str, int] = {}
         self.cancels: dict[str, list[tuple[str, str | None]]] = {}
+        self.expressions: dict[str, str | None] = {}
         for function in functions:
             config = function.get_config(URL + PATH).main
             retries = config.steps["step"].retries
@@ -67,6 +70,7 @@ class InngestExecutor:
             for trigger in config.triggers:
                 if isinstance(trigger, inngest.TriggerEvent):
                     self.triggered[trigger.event] = function.id
+                    self.expressions[function.id] = trigger.expression
         self.inbox: list[dict[str, Any]] = []
         self.queued: list[tuple[str, dict[str, Any], int]] = []
         """Runs to start: (function id, its event, how many events had been received before it)."""
@@ -91,26 +95,41 @@ class InngestExecutor:
             self._seen.add(event["id"])
             self.inbox.append(event)
             if event["name"] in self.triggered:
-                self.queued.append((self.triggered[event["name"]], event, len(self.inbox)))
+                function_id = self.triggered[event["name"]]
+                if _holds(self.expressions.get(function_id), event, {}):
+                    self.queued.append((function_id, event, len(self.inbox)))
         return ids
 
     async def run_queued(self) -> list[Ended]:
+        """Run every queued run to its end; how those of sent events ended (the runs Inngest's own
+        system events start, ``inngest/function.*``, run too but are not in the list)."""
         ended = []
         while self.queued:
             function_id, event, since = self.queued.pop(0)
-            ended.append(await self.run(function_id, event, since))
+            run = await self.run(function_id, event, since)
+            if not event["name"].startswith(SYSTEM):
+                ended.append(run)
         return ended
 
     async def run(self, function_id: str, event: dict[str, Any], since: int | None = None) -> Ended:
         """Run one function run to its end (`since`: the events received before it was queued, which
-        cannot cancel it)."""
+        cannot cancel it). A run that failed or was cancelled is announced as Inngest announces it
+        (``inngest/function.failed`` / ``.cancelled``, with the run's event), which may queue runs."""
+        ended = await self._run(function_id, event, since)
+        if ended.status != "completed":
+            error = ended.error if ended.status == "failed" else {"name": "Error", "message": "function cancelled"}
+            data = {"function_id": function_id, "run_id": ended.run_id, "event": ended.event, "error": error}
+            await self.receive([inngest.Event(name=f"inngest/function.{ended.status}", data=data)])
+        return ended
+
+    async def _run(self, function_id: str, event: dict[str, Any], since: int | None) -> Ended:
         event = {"id": f"event-{next(self._ids)}", "ts": 0, **event}
         run = _Run(f"run-{next(self._ids)}", function_id, event)
         attempt, target, plan_only = 0, None, False
         since = len(self.inbox) if since is None else since
         for _ in range(MAX_REQUESTS):
             if self._cancelled(run, since):
-                return Ended("cancelled", run_id=run.run_id)
+                return Ended("cancelled", run_id=run.run_id, event=run.event)
             if target is None and run.planned:
                 target = run.planned.pop(0)
             answer = await self._post(run, target, attempt, plan_only)
@@ -118,7 +137,7 @@ class InngestExecutor:
                 return Ended("completed", output=answer.json(), run_id=run.run_id)
             if answer.status_code != 206:
                 if self._no_retry(answer, run, attempt):
-                    return Ended("failed", error=answer.json(), run_id=run.run_id)
+                    return Ended("failed", error=answer.json(), run_id=run.run_id, event=run.event)
                 attempt += 1
                 continue
             retry, progressed = False, False

@@ -41,8 +41,8 @@ class Timeline:
 
     async def received(
         self, tenant: str, events: list[dict[str, Any]], asked: list[list[RunRequest]]
-    ) -> list[list[str | None] | None]:
-        return [[None] * len(requests) for requests in asked]  # known by Inngest's run ids
+    ) -> list[tuple[str | None, list[str | None] | None]]:
+        return [(None, [None] * len(requests)) for requests in asked]  # known by Inngest's run ids
 
     async def requested(self, tenant: str, request: RunRequest) -> str | None:
         return None

@@ -270,3 +270,56 @@ async def until(holds: Callable[[], bool], timeout: float = 20.0) -> None:
     while not holds():
         assert loop.time() < deadline, "still not"
         await asyncio.sleep(0.02)
+
+
+async def test_a_run_inngest_cancels_by_a_cancel_on_setting_shows_cancelled(kit: WorkflowKit) -> None:
+    harness = Harness(kit, store=True, record=True)
+
+    @kit.action(kind="call-off")
+    async def call_off(ctx: ActionContext, inputs: dict[str, Any]) -> None:
+        await ctx.step.run("send", lambda: harness.backend.send(TENANT, {"name": "order/cancelled"}))
+
+    workflow = {
+        "name": "w",
+        "actions": [
+            {"id": "wait", "kind": "builtin:wait_for_event", "inputs": {"event": "never", "timeout": "1d"}},
+            {"id": "off", "kind": "call-off", "inputs": {}},
+        ],
+        "edges": [{"from": "$source", "to": "wait"}, {"from": "$source", "to": "off"}],
+    }
+    record = await kit.workflows.create(
+        TENANT, name="W", workflow=workflow, triggers=["go"], settings={"cancel_on": [{"event": "order/cancelled"}]}
+    )
+    await harness.backend.dedicate_published(TENANT)
+    await harness.backend.send(TENANT, {"name": "go"})
+    (ended,) = await harness.executor.run_queued()
+    assert ended.status == "cancelled"  # by the workflow's own cancel option, on Inngest
+    (run,) = await kit.runs.list(TENANT, workflow_id=record.id)
+    assert run.status == "cancelled"  # recorded from Inngest's inngest/function.cancelled
+    await harness.close()
+
+
+async def test_a_run_inngest_may_drop_is_recorded_when_it_starts_with_its_event(
+    kit: WorkflowKit, api: AsyncTestClient[Any]
+) -> None:
+    @kit.action(kind="hello")
+    async def hello(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        return "hello"
+
+    workflow = {
+        "name": "w",
+        "actions": [{"id": "hi", "kind": "hello", "inputs": {}}],
+        "edges": [{"from": "$source", "to": "hi"}],
+    }
+    settings = {"rate_limit": {"limit": 1, "period": "1m"}}  # Inngest skips the requests over the limit
+    await kit.workflows.create(TENANT, name="W", workflow=workflow, triggers=["go"], settings=settings)
+    harness = Harness(kit, store=True, record=True)
+    await harness.backend.dedicate_published(TENANT)
+    await harness.backend.send(TENANT, {"name": "go"})
+    assert (await api.get("/api/runs")).json()["items"] == []  # nothing queued that may never start
+    (event,) = (await api.get("/api/events")).json()["items"]
+    (ended,) = await harness.executor.run_queued()
+    assert ended.status == "completed"
+    (run,) = (await api.get("/api/runs")).json()["items"]
+    assert (run["id"], run["status"], run["event_id"]) == (ended.run_id, "completed", event["id"])
+    await harness.close()

@@ -40,6 +40,13 @@ if TYPE_CHECKING:
     from ..kit import WorkflowKit
 
 RUN_FUNCTION = "workflow-run"
+ENDED_FUNCTION = "run-ended"
+"""With the store's recorder: records the runs Inngest ended itself (a ``cancel`` option, a timeout, a
+cancel in Inngest's dashboard or REST API, a failure outside the workflow), from its system events."""
+SYSTEM_ENDS = ("inngest/function.cancelled", "inngest/function.failed")
+MERGING = frozenset({"debounce", "rate_limit", "idempotency", "batch_events", "singleton"})
+"""Function options with which Inngest may drop a run request or merge it with others: such runs are
+recorded when they start, not when asked for (a run never started would show queued for ever)."""
 CRON_EVENT = "inngest/scheduled.timer"
 """The event Inngest starts a function's scheduled runs with."""
 WORKFLOW_STEP = "$workflow"
@@ -80,11 +87,41 @@ class InngestBackend:
         self._routes: dict[tuple[str, str], tuple[str, str]] = {}
         """(tenant, workflow id) -> (function id, run request event name) of dedicated functions."""
         self._checked: dict[tuple[str, str, int | None, bytes], Workflow] = {}
+        self._ended: inngest.Function[Any] | None = None
+        self._merging: set[tuple[str, str]] = set()
+        """(tenant, workflow id) of dedicated functions that may drop or merge run requests."""
         self._function(RUN_FUNCTION, "Run a workflow", RUN_REQUESTED, {})
 
     def functions(self) -> list[inngest.Function[Any]]:
-        """Every function to serve: the run function and the dedicated ones."""
-        return list(self._functions.values())
+        """Every function to serve: the run function and the dedicated ones (and, with the store's
+        recorder, the one recording runs Inngest ended itself)."""
+        functions = list(self._functions.values())
+        if isinstance(self.recorder, StoreRecorder):
+            functions.append(self._ended_function(self.recorder))
+        return functions
+
+    def _ended_function(self, recorder: StoreRecorder) -> inngest.Function[Any]:
+        if self._ended is None:
+            # every function of this backend's, and no other (its own id does not start so)
+            expression = f"event.data.function_id.startsWith('{self.client.app_id}-workflow-')"
+            triggers: list[inngest.TriggerEvent | inngest.TriggerCron] = [
+                inngest.TriggerEvent(event=name, expression=expression) for name in SYSTEM_ENDS
+            ]
+
+            @self.client.create_function(fn_id=ENDED_FUNCTION, name="Record runs Inngest ended", trigger=triggers)
+            async def run_ended(ctx: inngest.Context) -> None:
+                data = dict(ctx.event.data)
+                request = data.get("event") or {}
+                asked = (request.get("data") or {}) if isinstance(request, dict) else {}
+                run_id = str(asked.get("run_id") or data.get("run_id") or "")
+                status = "cancelled" if ctx.event.name.endswith(".cancelled") else "failed"
+                raw = data.get("error")
+                error = dict(raw) if isinstance(raw, dict) else None
+                if run_id:
+                    await recorder.ended(run_id, status, error)
+
+            self._ended = run_ended
+        return self._ended
 
     def dedicate(
         self,
@@ -107,6 +144,10 @@ class InngestBackend:
         options = function_options(settings)
         self._function(function_id, f"Run {workflow_id} ({tenant})", event_name, options, schedule)
         self._routes[(tenant, workflow_id)] = (function_id, event_name)
+        if MERGING & options.keys():
+            self._merging.add((tenant, workflow_id))
+        else:
+            self._merging.discard((tenant, workflow_id))
 
     async def dedicate_published(self, tenant: str) -> None:
         """`dedicate` each of the tenant's enabled workflows that has settings or a cron trigger, with
@@ -199,13 +240,16 @@ class InngestBackend:
                     )
             asked.append(requests)
         if self.recorder is not None:  # stored as received, each requested run queued: before Inngest hears
-            recorded = await self.recorder.received(tenant, events, asked)
-            for requests, run_ids in zip(asked, recorded, strict=True):
+            at_once = [[r for r in requests if (tenant, r.workflow_id) not in self._merging] for requests in asked]
+            recorded = await self.recorder.received(tenant, events, at_once)
+            for requests, now, (event_id, run_ids) in zip(asked, at_once, recorded, strict=True):
                 if run_ids is None:  # a duplicate event: Inngest drops it, and starts nothing
                     requests.clear()
                     continue
-                for request, run_id in zip(requests, run_ids, strict=True):
+                for request, run_id in zip(now, run_ids, strict=True):
                     request.run_id = run_id
+                for request in requests:  # recorded when (if) they start, with their event
+                    request.event_id = event_id
         outgoing: list[inngest.Event] = []
         positions: list[int] = []
         requested: list[tuple[int, str]] = []

@@ -57,9 +57,10 @@ class RunRecorder(Protocol):
 
     async def received(
         self, tenant: str, events: list[dict[str, Any]], asked: list[list[RunRequest]]
-    ) -> list[list[str | None] | None]:
-        """Events are sent to Inngest with the run requests each causes (`asked`, one list per event):
-        the id each requested run is known by (None for a duplicate event, which starts nothing)."""
+    ) -> list[tuple[str | None, list[str | None] | None]]:
+        """Events are sent to Inngest with the run requests each causes (`asked`, one list per event,
+        those to record at once): per event, the id it is known by, and the id each of its requested
+        runs is known by (None for a duplicate event, which starts nothing)."""
         ...
 
     async def requested(self, tenant: str, request: RunRequest) -> str | None:

@@ -49,6 +49,9 @@ class RunRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     run_id: str | None = None
     """The id the run is known by in the kit's store, when its recorder created it on request (None:
     Inngest's run id)."""
+    event_id: str | None = None
+    """The id of the event that asked for it in the kit's store, when the run is recorded only once it
+    starts (its function may drop or merge requests: debounce, rate limit, ...)."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = msgspec.to_builtins(self)

@@ -56,11 +56,11 @@ class StoreRecorder:
 
     async def received(
         self, tenant: str, events: list[dict[str, Any]], asked: list[list[RunRequest]]
-    ) -> list[list[str | None] | None]:
+    ) -> list[tuple[str | None, list[str | None] | None]]:
         now = self._kit.clock.now_ms()
         wanted = [[_requested(request) for request in requests] for requests in asked]
         found = await self._write(lambda conn: remote.receive(self._ctx, conn, tenant, events, wanted, RUNS_ON, now))
-        return [None if run_ids is None else list[str | None](run_ids) for _event_id, run_ids in found]
+        return [(event_id, None if ids is None else list[str | None](ids)) for event_id, ids in found]
 
     async def requested(self, tenant: str, request: RunRequest) -> str | None:
         now = self._kit.clock.now_ms()
@@ -87,6 +87,19 @@ class StoreRecorder:
 
         await self._write(write)
 
+    async def ended(self, run_id: str, status: str, error: dict[str, Any] | None) -> None:
+        """Inngest ended the run itself (``cancelled``, or ``failed`` outside the workflow): it shows so,
+        unless it had ended already."""
+        now = self._kit.clock.now_ms()
+        if status == "cancelled":
+            await self._write(lambda conn: remote.cancel(self._ctx, conn, run_id, "on Inngest", now))
+            return
+        failure = {
+            "name": str((error or {}).get("name") or "Error"),
+            "message": str((error or {}).get("message") or "the run failed on Inngest"),
+        }
+        await self._write(lambda conn: remote.finish(self._ctx, conn, run_id, RunStatus.FAILED, None, failure, now))
+
     async def unsent(self, tenant: str, run_ids: list[str]) -> list[tuple[str, Requested]]:
         """Those of `run_ids` that run on Inngest and were not asked of it yet, with what to ask."""
 
@@ -110,4 +123,10 @@ def _requested(request: RunRequest, version: int | None = None) -> Requested:
     number = version if version is not None else request.version
     if number is None:
         raise LookupError(f"the run of {request.workflow_id!r} names no version")
-    return Requested(workflow_id=request.workflow_id, version=number, event=request.event, trigger=request.trigger)
+    return Requested(
+        workflow_id=request.workflow_id,
+        version=number,
+        event=request.event,
+        trigger=request.trigger,
+        event_id=request.event_id,
+    )

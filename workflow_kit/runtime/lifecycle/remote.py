@@ -68,6 +68,8 @@ class Requested(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     event: dict[str, Any]
     trigger: dict[str, Any] | None = None
+    event_id: str | None = None
+    """The stored event that asked for it (for a run recorded once it starts)."""
 
 
 def _version_id(conn: Connection, tenant: str, workflow_id: str, number: int) -> str:
@@ -116,7 +118,8 @@ def receive(
 ) -> list[tuple[str, list[str] | None]]:
     """Store events as received (`events_in.store`) and create the runs each asks of the engine
     (`asked`, one list per event): per event, its id here and its runs' ids (None: a duplicate, which
-    starts nothing, as the engine drops it too)."""
+    starts nothing, as the engine drops it too). A run the engine may drop or merge with others is
+    not asked here: it is created when it starts (`started`)."""
     found: list[tuple[str, list[str] | None]] = []
     created: list[NewRun] = []
     for (event_id, duplicate), wanted in zip(events_in.store(ctx, conn, tenant, events, now), asked, strict=True):
@@ -156,7 +159,7 @@ def started(
     cancelled one stays cancelled (the caller stops it)."""
     row = runs.start_remote(conn, run_id, remote_id, now)
     if row is None:
-        new = _new(conn, tenant, asked, None, runs_on, now, run_id=run_id, remote_id=remote_id)
+        new = _new(conn, tenant, asked, asked.event_id, runs_on, now, run_id=run_id, remote_id=remote_id)
         runs.create_remote(conn, [new], if_absent=True)
         row = runs.start_remote(conn, run_id, remote_id, now)
         assert row is not None
@@ -201,11 +204,12 @@ def finish(
     error: dict[str, Any] | None,
     now: int,
 ) -> bool:
-    """The engine ended the run (completed or failed); False if it had ended already (cancelled here)."""
-    row = conn.execute(R.select().where(R.c.id == run_id, R.c.runs_on.is_not(None))).mappings().first()
-    if row is None or RunStatus(row["status"]).terminal:
+    """The engine ended the run (completed or failed); False if it had ended already (cancelled here).
+    A run that failed before it started (its first request) starts now, to end."""
+    run = runs.start_remote(conn, run_id, None, now)
+    if run is None or run.status.terminal:
         return False
-    return settle.finish_remote(ctx, conn, RunRow.of(row), status, output, error, now)
+    return settle.finish_remote(ctx, conn, run, status, output, error, now)
 
 
 def cancel(ctx: Context, conn: Connection, run_id: str, why: str, now: int) -> None:

@@ -126,7 +126,7 @@ _START_REMOTE = (
 )
 
 
-def start_remote(conn: Connection, run_id: str, remote_id: str, now: int) -> RunRow | None:
+def start_remote(conn: Connection, run_id: str, remote_id: str | None, now: int) -> RunRow | None:
     """A remote run's engine executes it: queued -> running (once: a replay changes nothing, and a
     cancelled run stays cancelled); the run as it is now (None if there is none)."""
     conn.execute(_START_REMOTE, {"run": run_id, "remote": remote_id, "now": now})
