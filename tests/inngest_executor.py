@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,6 +78,8 @@ class InngestExecutor:
         self.posts = 0
         self.ops: Counter[str] = Counter()
         """How many times the SDK answered each op code (StepRun, StepPlanned, Sleep, ...)."""
+        self.before_request: Callable[[], Awaitable[None]] | None = None
+        """Called before each request (tests look at what the app recorded in between)."""
         self._seen: set[str] = set()
         self._ids = itertools.count(1)
 
@@ -176,6 +179,8 @@ class InngestExecutor:
         raise AssertionError(f"run {run.run_id} did not end in {MAX_REQUESTS} requests")
 
     async def _post(self, run: _Run, target: str | None, attempt: int, plan_only: bool) -> httpx.Response:
+        if self.before_request is not None:
+            await self.before_request()
         self.posts += 1
         body = {
             "ctx": {

@@ -53,7 +53,7 @@ class Timeline:
     async def started(self, run_id: str, remote_id: str, tenant: str, request: RunRequest, version: int | None) -> bool:
         return True
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None) -> None:
+    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
         for note in notes:
             self.seen.setdefault(run_id, set()).add((note.record_id, _SAID.get(note.status, note.status.value)))
         if end is not None:

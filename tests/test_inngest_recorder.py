@@ -323,3 +323,42 @@ async def test_a_run_inngest_may_drop_is_recorded_when_it_starts_with_its_event(
     (run,) = (await api.get("/api/runs")).json()["items"]
     assert (run["id"], run["status"], run["event_id"]) == (ended.run_id, "completed", event["id"])
     await harness.close()
+
+
+async def test_a_run_inngest_holds_shows_sleeping_then_waiting_between_requests(kit: WorkflowKit) -> None:
+    @kit.action(kind="hello")
+    async def hello(ctx: ActionContext, inputs: dict[str, Any]) -> str:
+        return "hello"
+
+    workflow = {
+        "name": "w",
+        "actions": [
+            {"id": "nap", "kind": "builtin:sleep", "inputs": {"duration": "1h"}},
+            {"id": "wait", "kind": "builtin:wait_for_event", "inputs": {"event": "never", "timeout": "1h"}},
+            {"id": "hi", "kind": "hello", "inputs": {}},
+        ],
+        "edges": [{"from": "$source", "to": "nap"}, {"from": "nap", "to": "wait"}, {"from": "wait", "to": "hi"}],
+    }
+    workflow_id = await publish(kit, workflow)
+    harness = Harness(kit, store=True, record=True)
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    async def look() -> None:
+        runs = await kit.runs.list(TENANT)
+        if runs:
+            run = await kit.runs.get(TENANT, runs[0].id)
+            seen.append((run.status.value, tuple(a.status.value for a in run.actions)))
+
+    harness.executor.before_request = look
+    await harness.backend.start(TENANT, workflow_id, {"name": "go"})
+    (ended,) = await harness.executor.run_queued()
+    assert ended.status == "completed"
+    assert list(dict.fromkeys(seen)) == [  # what the run view showed before each of Inngest's requests
+        ("queued", ("pending", "pending", "pending")),
+        ("sleeping", ("sleeping", "pending", "pending")),
+        ("waiting", ("completed", "waiting", "pending")),
+        ("running", ("completed", "completed", "running")),
+    ]
+    (run,) = await kit.runs.list(TENANT)
+    assert run.status == "completed"
+    await harness.close()

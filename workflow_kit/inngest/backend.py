@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import inngest
 import msgspec
+from inngest._internal.server_lib import Opcode
+from inngest._internal.step_lib import ResponseInterrupt
 
 from ..errors import WorkflowValidationError
 from ..events import normalize_events
@@ -343,11 +345,15 @@ class InngestBackend:
             ai=self.kit.ai,
             notes=[] if recorder is not None else None,
         )
+        parked: str | None = None
         try:
             return await run.drive()
+        except ResponseInterrupt as interrupt:  # the request ends with steps for Inngest to take
+            parked = _parked(interrupt)
+            raise
         finally:  # every request, however it ends (a new step found, a retry, the run's end)
             if recorder is not None:
-                await recorder.record(run_id, run.notes or [], run.end)
+                await recorder.record(run_id, run.notes or [], run.end, parked)
 
     def _valid(self, request: RunRequest, version: dict[str, Any]) -> Workflow:
         """The recorded version, checked against this kit's actions (once per version and content)."""
@@ -378,6 +384,18 @@ class _Schedule:
         return RunRequest(
             tenant=self.tenant, workflow_id=self.workflow_id, event=event, trigger=fired(trigger, position)
         )
+
+
+_HOLDS = {Opcode.SLEEP: "sleeping", Opcode.WAIT_FOR_EVENT: "waiting", Opcode.INVOKE: "waiting"}
+
+
+def _parked(interrupt: ResponseInterrupt) -> str | None:
+    """``sleeping`` or ``waiting`` when the only steps a request ends with are Inngest holding the run
+    (sleeps; waits for an event or an invoked run: waiting wins), else None (it runs on)."""
+    held = {_HOLDS.get(response.step.op) for response in interrupt.responses}
+    if not held or None in held:
+        return None
+    return "waiting" if "waiting" in held else "sleeping"
 
 
 def _first_match(workflow: Published, event: dict[str, Any]) -> dict[str, Any] | None:

@@ -76,8 +76,9 @@ class RunRecorder(Protocol):
         meanwhile and goes no further."""
         ...
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None) -> None:
-        """A request of the run ends: what its actions did (in order), and how the run ended if it did."""
+    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
+        """A request of the run ends: what its actions did (in order), how the run ended if it did, and
+        whether Inngest now holds it until a time or an event (``sleeping``, ``waiting``)."""
         ...
 
 

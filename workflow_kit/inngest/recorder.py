@@ -76,11 +76,13 @@ class StoreRecorder:
         row = await self._write(lambda conn: remote.started(conn, tenant, run_id, remote_id, asked, RUNS_ON, now))
         return row.status is not RunStatus.CANCELLED
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None) -> None:
+    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
         now = self._kit.clock.now_ms()
 
         def write(conn: Connection) -> None:
             remote.record(conn, run_id, notes)
+            if parked is not None:
+                remote.park(conn, run_id, RunStatus(parked), now)
             if end is not None:
                 status = RunStatus(end.status)
                 remote.finish(self._ctx, conn, run_id, status, end.state, end.error, now)

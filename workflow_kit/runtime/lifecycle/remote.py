@@ -195,6 +195,11 @@ def record(conn: Connection, run_id: str, notes: Sequence[ActionNote]) -> None:
         )
 
 
+def park(conn: Connection, run_id: str, status: RunStatus, now: int) -> None:
+    """The engine holds the run until a time (sleeping) or an event (waiting) after this request."""
+    runs.park_remote(conn, run_id, status, now)
+
+
 def finish(
     ctx: Context,
     conn: Connection,

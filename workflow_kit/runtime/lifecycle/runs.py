@@ -116,7 +116,7 @@ def _insert_absent(dialect: str) -> Any:
 
 _START_REMOTE = (
     R.update()
-    .where(R.c.id == sa.bindparam("run"), R.c.runs_on.is_not(None), _from((QUEUED,), RUNNING))
+    .where(R.c.id == sa.bindparam("run"), R.c.runs_on.is_not(None), _from((QUEUED, SLEEPING, WAITING), RUNNING))
     .values(
         status=RUNNING.value,
         started_at=sa.func.coalesce(R.c.started_at, sa.bindparam("now")),
@@ -127,11 +127,21 @@ _START_REMOTE = (
 
 
 def start_remote(conn: Connection, run_id: str, remote_id: str | None, now: int) -> RunRow | None:
-    """A remote run's engine executes it: queued -> running (once: a replay changes nothing, and a
-    cancelled run stays cancelled); the run as it is now (None if there is none)."""
+    """A remote run's engine executes it: queued (or parked) -> running (a replay changes nothing, and
+    a cancelled run stays cancelled); the run as it is now (None if there is none)."""
     conn.execute(_START_REMOTE, {"run": run_id, "remote": remote_id, "now": now})
     row = conn.execute(R.select().where(R.c.id == run_id, R.c.runs_on.is_not(None))).mappings().first()
     return None if row is None else RunRow.of(row)
+
+
+_PARK_REMOTE = R.update().where(R.c.id == sa.bindparam("run"), R.c.runs_on.is_not(None))
+
+
+def park_remote(conn: Connection, run_id: str, status: RunStatus, now: int) -> None:
+    """A remote run's engine holds it until a time or an event (sleeping, waiting): running -> `status`.
+    It stays never due (the engine wakes it)."""
+    statement = _PARK_REMOTE.where(_from((RUNNING,), status))
+    conn.execute(statement.values(status=status.value, updated_at=now), {"run": run_id})
 
 
 def remote_sent(conn: Connection, sent: Sequence[tuple[str, str]]) -> None:
