@@ -18,7 +18,7 @@ from workflow_kit.inngest import InngestBackend, MemoryWorkflows, RunRequest, in
 from workflow_kit.inngest.backend import DEFAULT
 from workflow_kit.inngest.driver import RunEnd
 from workflow_kit.records import ActionStatus
-from workflow_kit.runtime.lifecycle.remote import ActionNote
+from workflow_kit.runtime.lifecycle.remote import ActionNote, StepNote
 from workflow_kit.testing import RunResult
 
 TENANT = "acme"
@@ -53,8 +53,12 @@ class Timeline:
     async def started(self, run_id: str, remote_id: str, tenant: str, request: RunRequest, version: int | None) -> bool:
         return True
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
+    async def record(
+        self, run_id: str, notes: list[ActionNote | StepNote], end: RunEnd | None, parked: str | None
+    ) -> None:
         for note in notes:
+            if not isinstance(note, ActionNote):  # the actions' sub-steps
+                continue
             self.seen.setdefault(run_id, set()).add((note.record_id, _SAID.get(note.status, note.status.value)))
         if end is not None:
             self.ends[run_id] = (end.status, end.state, end.error)

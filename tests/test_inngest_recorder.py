@@ -50,7 +50,26 @@ def shape(run: dict[str, Any]) -> dict[str, Any]:
         "actions": [
             (a["id"], a["status"], a.get("output"), (a.get("error") or {}).get("message")) for a in run["actions"]
         ],
+        "steps": [
+            [(s["key"], s["kind"], s["status"], s.get("output"), len(s["attempts"])) for s in a["steps"]]
+            for a in run["actions"]
+        ],
     }
+
+
+async def embedded_run(
+    kit: WorkflowKit, worker: Any, clock: VirtualClock, workflow_id: str, event: dict[str, Any]
+) -> str:
+    """Run the published version on the embedded runtime, time passing as its retries and sleeps ask."""
+    record = await kit.workflows.get(TENANT, workflow_id)
+    version = await kit.workflows.version(TENANT, workflow_id, record.published_version or 0)
+    run_id = await kit.runs.start(TENANT, workflow_id, version.id, event)
+    await worker.idle()
+    while not (await kit.runs.get(TENANT, run_id)).status.terminal:
+        clock.advance(timedelta(minutes=1))
+        kit.notify()
+        await worker.idle()
+    return run_id
 
 
 @pytest.mark.parametrize("path", DIFFERENTIAL, ids=[p.stem for p in DIFFERENTIAL])
@@ -61,14 +80,7 @@ async def test_a_run_on_inngest_shows_in_the_api_as_the_same_run_embedded(
     for spec in case["actions"]:
         kit.register(_definition(spec, []))
     workflow_id = await publish(kit, case["workflow"])
-    record = await kit.workflows.get(TENANT, workflow_id)
-    version = await kit.workflows.version(TENANT, workflow_id, record.published_version or 0)
-    embedded_id = await kit.runs.start(TENANT, workflow_id, version.id, case["event"])
-    await worker.idle()
-    while not (await kit.runs.get(TENANT, embedded_id)).status.terminal:  # retries back off: time passes
-        clock.advance(timedelta(minutes=1))
-        kit.notify()
-        await worker.idle()
+    embedded_id = await embedded_run(kit, worker, clock, workflow_id, case["event"])
 
     harness = Harness(kit, store=True, record=True)
     await harness.backend.start(TENANT, workflow_id, case["event"])
@@ -361,4 +373,49 @@ async def test_a_run_inngest_holds_shows_sleeping_then_waiting_between_requests(
     ]
     (run,) = await kit.runs.list(TENANT)
     assert run.status == "completed"
+    await harness.close()
+
+
+async def test_a_handlers_sub_steps_show_as_the_same_run_embedded(
+    kit: WorkflowKit, worker: Any, clock: VirtualClock, api: AsyncTestClient[Any]
+) -> None:
+    tries: list[int] = []
+
+    def charge() -> str:
+        tries.append(1)
+        if len(tries) % 2:  # every other call fails: one retry per run
+            raise RuntimeError("declined")
+        return "charged"
+
+    @kit.action(kind="pay")
+    async def pay(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        first = await ctx.step.run("quote", lambda: 42)
+        await ctx.step.sleep("pause", "1m")
+        paid = await ctx.step.run("charge", charge)
+        again = await ctx.step.run("quote", lambda: 43)
+        return {"first": first, "paid": paid, "again": again}
+
+    workflow = {
+        "name": "w",
+        "actions": [{"id": "pay", "kind": "pay", "inputs": {}}],
+        "edges": [{"from": "$source", "to": "pay"}],
+    }
+    workflow_id = await publish(kit, workflow)
+    embedded_id = await embedded_run(kit, worker, clock, workflow_id, {"name": "go"})
+    harness = Harness(kit, store=True, record=True)
+    await harness.backend.start(TENANT, workflow_id, {"name": "go"})
+    (ended,) = await harness.executor.run_queued()
+    assert ended.status == "completed"
+    embedded = (await api.get(f"/api/runs/{embedded_id}")).json()
+    (remote_id,) = [r["id"] for r in (await api.get("/api/runs")).json()["items"] if r["id"] != embedded_id]
+    remote = (await api.get(f"/api/runs/{remote_id}")).json()
+    assert shape(remote) == shape(embedded)
+    assert shape(remote)["steps"] == [
+        [
+            ("quote", "run", "completed", 42, 1),
+            ("pause", "sleep", "completed", None, 0),
+            ("charge", "run", "completed", "charged", 2),
+            ("quote:1", "run", "completed", 43, 1),
+        ]
+    ]
     await harness.close()

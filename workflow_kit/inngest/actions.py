@@ -31,7 +31,17 @@ from ..records import ActionStatus
 from ..retry import RetryPolicy
 from ..workflow import Workflow, WorkflowAction
 from .protocol import ACTION_END
-from .steps import InngestSteps, InngestStepsSync, Marker, ProbeSteps, StepHost, UsesSteps, failed_or_raise, failure
+from .steps import (
+    InngestSteps,
+    InngestStepsSync,
+    Marker,
+    ProbeSteps,
+    StepHost,
+    UsesSteps,
+    failed_or_raise,
+    failure,
+    info_of,
+)
 
 STEP_KINDS = frozenset(
     {"builtin:sleep", "builtin:sleep_until", "builtin:wait_for_event", "builtin:send_event", "builtin:invoke"}
@@ -218,9 +228,7 @@ async def _recorded(step: inngest.Step, step_id: str, body: Any) -> Marker:
 
 def _error_of(marker: Marker) -> ErrorInfo | None:
     error = marker.get("error")
-    if error is None:
-        return None
-    return ErrorInfo(str(error.get("name") or "Error"), str(error.get("message") or "the action failed"))
+    return None if error is None else info_of(error)
 
 
 def _ended(marker: Marker) -> Completed | Failed:

@@ -39,7 +39,7 @@ from ..progress import Scope
 from ..records import ActionStatus
 from ..retry import RetryPolicy
 from ..runner import failure_output
-from ..runtime.lifecycle.remote import ActionNote
+from ..runtime.lifecycle.remote import ActionNote, StepNote
 from ..timeutil import Clock, parse_duration
 from ..workflow import Workflow
 from .actions import run_action
@@ -76,7 +76,9 @@ class RunRecorder(Protocol):
         meanwhile and goes no further."""
         ...
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
+    async def record(
+        self, run_id: str, notes: list[ActionNote | StepNote], end: RunEnd | None, parked: str | None
+    ) -> None:
         """A request of the run ends: what its actions did (in order), how the run ended if it did, and
         whether Inngest now holds it until a time or an event (``sleeping``, ``waiting``)."""
         ...
@@ -130,7 +132,7 @@ class InngestRun:
     invoker: Callable[[str, str, dict[str, Any]], tuple[str, dict[str, Any]]]
     """The function running a tenant's workflow, and the run request invoking it (`InngestBackend.invoke_target`)."""
     ai: AIProvider | None = None
-    notes: list[ActionNote] | None = None
+    notes: list[ActionNote | StepNote] | None = None
     """What this request's actions did, when a recorder listens (None: nothing is noted)."""
     end: RunEnd | None = None
     """How the run ended, once it has."""
@@ -237,6 +239,10 @@ class InngestRun:
             self.note(scope.prefix + action_id, ActionStatus.RUNNING, attempt=0, attempt_started_at=began, error=error)
             return outcome
         return await run_action(self, action, definition, scope.prefix + action_id, state, scope.variables)
+
+    def note_step(self, note: StepNote) -> None:
+        if self.notes is not None:
+            self.notes.append(note)
 
     def note(self, record_id: str, status: ActionStatus, **detail: Any) -> None:
         """Note what an action (`record_id`) did, for the recorder (see `ActionNote` for `detail`)."""

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from ..runtime.lifecycle import remote
 from ..runtime.lifecycle.effects import Context
-from ..runtime.lifecycle.remote import ActionNote, Requested
+from ..runtime.lifecycle.remote import ActionNote, Requested, StepNote
 from ..runtime.models import RunStatus
 from .driver import RunEnd
 from .protocol import RunRequest
@@ -76,7 +76,9 @@ class StoreRecorder:
         row = await self._write(lambda conn: remote.started(conn, tenant, run_id, remote_id, asked, RUNS_ON, now))
         return row.status is not RunStatus.CANCELLED
 
-    async def record(self, run_id: str, notes: list[ActionNote], end: RunEnd | None, parked: str | None) -> None:
+    async def record(
+        self, run_id: str, notes: list[ActionNote | StepNote], end: RunEnd | None, parked: str | None
+    ) -> None:
         now = self._kit.clock.now_ms()
 
         def write(conn: Connection) -> None:

@@ -22,15 +22,16 @@ from sqlalchemy.engine import Connection
 
 from ...errors import ErrorInfo
 from ...events import new_id
-from ...records import ActionStatus, Attempt
+from ...records import ActionStatus, Attempt, StepStatus
 from ..models import RunStatus
 from ..storage import schema
 from ..storage.rows import NewRun, RunRow
 from . import events_in, runs, settle
 from .effects import Context
 
-R, A, V = schema.runs, schema.run_actions, schema.workflow_versions
+R, A, S, V = schema.runs, schema.run_actions, schema.run_steps, schema.workflow_versions
 ENDED = frozenset({ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.SKIPPED})
+STEPS_ENDED = frozenset({StepStatus.COMPLETED, StepStatus.FAILED})
 
 
 class RemoteEngine(Protocol):
@@ -59,6 +60,22 @@ class ActionNote(msgspec.Struct, frozen=True, kw_only=True):
     """The number (from 0) of the attempt this note ends, if it ends one."""
     attempt_started_at: int | None = None
     wake_at: int | None = None
+
+
+class StepNote(msgspec.Struct, frozen=True, kw_only=True):
+    """What the engine reported of one sub-step (``ctx.step.*``) of an action, at `position` in its calls."""
+
+    record_id: str
+    position: int
+    key: str
+    """The step id, with ``:N`` for the N-th repeat of the same id within the action."""
+    kind: str
+    status: StepStatus
+    at: int
+    output: Any = None
+    error: ErrorInfo | None = None
+    attempt: int | None = None
+    attempt_started_at: int | None = None
 
 
 class Requested(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,9 +185,14 @@ def started(
     return row
 
 
-def record(conn: Connection, run_id: str, notes: Sequence[ActionNote]) -> None:
-    """Merge what the engine reported of the run's actions into their records (see the module
-    docstring), writing only the records that changed."""
+def record(conn: Connection, run_id: str, notes: Sequence[ActionNote | StepNote]) -> None:
+    """Merge what the engine reported of the run's actions and their sub-steps into their records (see
+    the module docstring), writing only the records that changed."""
+    _record_steps(conn, run_id, [note for note in notes if isinstance(note, StepNote)])
+    _record_actions(conn, run_id, [note for note in notes if isinstance(note, ActionNote)])
+
+
+def _record_actions(conn: Connection, run_id: str, notes: Sequence[ActionNote]) -> None:
     if not notes:
         return
     ids = list(dict.fromkeys(note.record_id for note in notes))
@@ -198,6 +220,69 @@ def record(conn: Connection, run_id: str, notes: Sequence[ActionNote]) -> None:
 def park(conn: Connection, run_id: str, status: RunStatus, now: int) -> None:
     """The engine holds the run until a time (sleeping) or an event (waiting) after this request."""
     runs.park_remote(conn, run_id, status, now)
+
+
+def _record_steps(conn: Connection, run_id: str, notes: Sequence[StepNote]) -> None:
+    if not notes:
+        return
+    actions = list(dict.fromkeys(note.record_id for note in notes))
+    rows = conn.execute(S.select().where(S.c.run_id == run_id, S.c.action_id.in_(actions))).mappings().all()
+    before = {(row["action_id"], row["position"]): dict(row) for row in rows}
+    after = {key: dict(value) for key, value in before.items()}
+    for note in notes:
+        where = (note.record_id, note.position)
+        current = after.get(where)
+        if current is None:
+            current = after[where] = {
+                "run_id": run_id,
+                "action_id": note.record_id,
+                "position": note.position,
+                "key": note.key,
+                "kind": note.kind,
+                "status": StepStatus.RUNNING.value,
+                "output": None,
+                "error": None,
+                "attempts": [],
+                "wake_at": None,
+                "wait": None,
+                "invoke": None,
+            }
+        _apply_step(current, note)
+    ended = [s.value for s in STEPS_ENDED]
+    for (action_id, position), row in after.items():
+        if row == before.get((action_id, position)):
+            continue
+        if (action_id, position) not in before:
+            conn.execute(_insert_step(conn.dialect.name), [{**row, "status": StepStatus.RUNNING.value}])
+        values = {k: v for k, v in row.items() if k not in ("run_id", "action_id", "position")}
+        conn.execute(
+            S.update()
+            .where(S.c.run_id == run_id, S.c.action_id == action_id, S.c.position == position, S.c.status.not_in(ended))
+            .values(**values)
+        )
+
+
+def _apply_step(row: dict[str, Any], note: StepNote) -> None:
+    """One note on one sub-step's row, forward only."""
+    if StepStatus(row["status"]) in STEPS_ENDED:
+        return
+    if note.attempt is not None and note.attempt >= len(row["attempts"]):
+        attempt = Attempt(note.attempt_started_at or note.at, note.at, note.error)
+        row["attempts"] = [*row["attempts"], msgspec.to_builtins(attempt)]
+    row["status"] = note.status.value
+    if note.status in STEPS_ENDED:
+        row["output"] = note.output
+        row["error"] = msgspec.to_builtins(note.error) if note.error is not None else None
+
+
+@cache
+def _insert_step(dialect: str) -> Any:
+    """Insert a sub-step's first record unless a concurrent request of the run did."""
+    return (
+        (postgresql if dialect == "postgresql" else sqlite)
+        .insert(S)
+        .on_conflict_do_nothing(index_elements=["run_id", "action_id", "position"])
+    )
 
 
 def finish(
