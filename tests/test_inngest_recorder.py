@@ -22,6 +22,7 @@ from test_conformance import CASES, _definition
 
 from editor_api import create_app
 from workflow_kit import ActionContext, NonRetriableError, WorkflowKit
+from workflow_kit.runtime.lifecycle import runs as lifecycle_runs
 from workflow_kit.runtime.storage import schema
 from workflow_kit.timeutil import VirtualClock
 
@@ -213,6 +214,10 @@ async def test_events_sent_to_inngest_are_listed_with_the_runs_they_started(
     with kit.db.read() as conn:
         row = conn.execute(sa.select(schema.runs.c.claim_seq, schema.runs.c.lease_owner, schema.runs.c.due_at)).one()
     assert row == (0, None, None)  # the embedded worker never claimed it
+    with kit.db.write() as conn:  # nor can any: the claim itself refuses a run on Inngest
+        assert (
+            lifecycle_runs.claim(conn, kit.db.dialect, [queued["id"]], "a-worker", kit.clock.now_ms() + 60_000, 0) == []
+        )
 
     (ended,) = await harness.executor.run_queued()  # the repeat was dropped: one run
     assert ended.output == {"hi": "hello ann"}
