@@ -49,7 +49,8 @@ def shape(run: dict[str, Any]) -> dict[str, Any]:
         "status": run["status"],
         "error": (run.get("error") or {}).get("message"),
         "actions": [
-            (a["id"], a["status"], a.get("output"), (a.get("error") or {}).get("message")) for a in run["actions"]
+            (a["id"], a["status"], a.get("output"), (a.get("error") or {}).get("message"), len(a["attempts"]))
+            for a in run["actions"]
         ],
         "steps": [
             [(s["key"], s["kind"], s["status"], s.get("output"), len(s["attempts"])) for s in a["steps"]]
@@ -402,8 +403,11 @@ async def test_a_handlers_sub_steps_show_as_the_same_run_embedded(
 
     workflow = {
         "name": "w",
-        "actions": [{"id": "pay", "kind": "pay", "inputs": {}}],
-        "edges": [{"from": "$source", "to": "pay"}],
+        "actions": [
+            {"id": "pay", "kind": "pay", "inputs": {}},
+            {"id": "nap", "kind": "builtin:sleep", "inputs": {"duration": "1m"}},
+        ],
+        "edges": [{"from": "$source", "to": "pay"}, {"from": "pay", "to": "nap"}],
     }
     workflow_id = await publish(kit, workflow)
     embedded_id = await embedded_run(kit, worker, clock, workflow_id, {"name": "go"})
@@ -421,6 +425,7 @@ async def test_a_handlers_sub_steps_show_as_the_same_run_embedded(
             ("pause", "sleep", "completed", None, 0),
             ("charge", "run", "completed", "charged", 2),
             ("quote:1", "run", "completed", 43, 1),
-        ]
+        ],
+        [("sleep", "sleep", "completed", None, 0)],  # the builtin's own step
     ]
     await harness.close()

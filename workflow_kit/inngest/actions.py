@@ -156,6 +156,7 @@ class _Call:
         """Replay the handler outside any step, its steps Inngest's; `record`: end with ``#end``."""
         host = self.host
         steps = InngestSteps(host, self.record_id, self.policy)
+        began = host.now_ms()
         ended: Marker | None = None
         raised: Exception | None = None
         try:
@@ -164,13 +165,22 @@ class _Call:
             ended = failure(exc)
         except Exception as exc:
             raised = exc
-        if not record:
-            return _ended(ended if ended is not None else failure(cast(Exception, raised)))
+        if not record:  # a builtin: deterministic, its one attempt noted once (by its number)
+            marker = ended if ended is not None else failure(cast(Exception, raised))
+            self._attempt(began, ActionStatus.RUNNING, _error_of(marker))
+            return _ended(marker)
 
         async def end() -> Marker:
             if raised is not None:  # Inngest retries this step: the handler runs again on that request
-                return failed_or_raise(raised, host.attempt, self.policy, host.now_ms())
+                try:
+                    marker = failed_or_raise(raised, host.attempt, self.policy, host.now_ms())
+                except BaseException:
+                    self._attempt(began, ActionStatus.RETRYING, ErrorInfo.from_exception(raised))
+                    raise
+                self._attempt(began, ActionStatus.RUNNING, _error_of(marker))
+                return marker
             assert ended is not None
+            self._attempt(began, ActionStatus.RUNNING, _error_of(ended))
             return ended
 
         return _ended(await _recorded(host.step, self.record_id + ACTION_END, end))
