@@ -14,7 +14,11 @@ from inngest_executor import Ended, InngestExecutor
 from litestar import Litestar
 
 from workflow_kit import WorkflowKit
-from workflow_kit.inngest import InngestBackend, MemoryWorkflows, inngest_router, serve_fastapi
+from workflow_kit.inngest import InngestBackend, MemoryWorkflows, RunRequest, inngest_router, serve_fastapi
+from workflow_kit.inngest.backend import DEFAULT
+from workflow_kit.inngest.driver import RunEnd
+from workflow_kit.records import ActionStatus
+from workflow_kit.runtime.lifecycle.remote import ActionNote, StepNote
 from workflow_kit.testing import RunResult
 
 TENANT = "acme"
@@ -30,26 +34,48 @@ def client() -> inngest.Inngest:
 
 @dataclass
 class Timeline:
-    """The backend's recorder: what each run reported, replays included."""
+    """A recorder of the backend's (in memory): what each run reported, replays included."""
 
     seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     ends: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
 
-    def action(self, run_id: str, record_id: str, status: str) -> None:
-        self.seen.setdefault(run_id, set()).add((record_id, status))
+    async def received(
+        self, tenant: str, events: list[dict[str, Any]], asked: list[list[RunRequest]]
+    ) -> list[tuple[str | None, list[str | None] | None]]:
+        return [(None, [None] * len(requests)) for requests in asked]  # known by Inngest's run ids
 
-    def finished(self, run_id: str, status: str, state: dict[str, Any], error: dict[str, Any] | None) -> None:
-        self.ends[run_id] = (status, state, error)
+    async def requested(self, tenant: str, request: RunRequest) -> str | None:
+        return None
+
+    async def sent(self, pairs: list[tuple[str, str]]) -> None:
+        return None
+
+    async def started(self, run_id: str, remote_id: str, tenant: str, request: RunRequest, version: int | None) -> bool:
+        return True
+
+    async def record(
+        self, run_id: str, notes: list[ActionNote | StepNote], end: RunEnd | None, parked: str | None
+    ) -> None:
+        for note in notes:
+            if not isinstance(note, ActionNote):  # the actions' sub-steps
+                continue
+            self.seen.setdefault(run_id, set()).add((note.record_id, _SAID.get(note.status, note.status.value)))
+        if end is not None:
+            self.ends[run_id] = (end.status, end.state, end.error)
 
     def having(self, run_id: str, status: str) -> set[str]:
         return {record for record, said in self.seen.get(run_id, set()) if said == status}
 
 
+_SAID = {ActionStatus.RUNNING: "started"}
+
+
 class Harness:
     """`kit` on Inngest: a Litestar host (or FastAPI) serving its functions, the executor calling them."""
 
-    def __init__(self, kit: WorkflowKit, *, fastapi: bool = False, store: bool = False) -> None:
-        """`store`: the workflows of the kit's store (its database), instead of `workflows` in memory."""
+    def __init__(self, kit: WorkflowKit, *, fastapi: bool = False, store: bool = False, record: bool = False) -> None:
+        """`store`: the workflows of the kit's store (its database), instead of `workflows` in memory;
+        `record`: and its runs recorded there (the backend's default recorder), instead of `timeline`."""
         self.client = client()
         self.workflows = MemoryWorkflows()
         self.timeline = Timeline()
@@ -58,7 +84,7 @@ class Harness:
             self.client,
             workflows=None if store else self.workflows,
             sender=self._receive,
-            recorder=self.timeline,
+            recorder=DEFAULT if record else self.timeline,
         )
         self.kit = kit
         self._fastapi = fastapi

@@ -448,7 +448,7 @@ async def test_a_cron_trigger_is_inngests_schedule_of_the_workflows_own_function
     assert ended.output["note"]["event"]["name"] == "workflow/scheduled.timer"
     assert ended.output["note"]["event"]["data"]["scheduled_at"] == "2030-01-01T08:00:00Z"
     await harness.backend.send(TENANT, {"name": "digest/asked"})  # its events go to its own function too
-    assert sorted(function for function, _ in harness.executor.queued) == sorted([generic.id, digest.id])
+    assert sorted(function for function, _, _ in harness.executor.queued) == sorted([generic.id, digest.id])
     await harness.close()
 
 

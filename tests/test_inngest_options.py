@@ -84,7 +84,8 @@ def test_a_dedicated_function_carries_the_workflows_options_and_gets_its_runs() 
     client = inngest.Inngest(app_id="wk-test", is_production=False)
     backend = InngestBackend(WorkflowKit(), client)
     backend.dedicate("acme", "welcome", {"concurrency": [{"limit": 1}], "debounce": {"period": "1m"}})
-    generic, dedicated = backend.functions()
+    generic, dedicated, ended = backend.functions()  # and the one recording runs Inngest ended itself
+    assert ended.local_id == "run-ended"
     config = dedicated.get_config("http://127.0.0.1/api/inngest").main
     assert config.concurrency == [inngest.Concurrency(limit=1, scope="fn")]
     assert config.debounce == inngest.Debounce(period=timedelta(minutes=1))

@@ -416,3 +416,30 @@ def test_0008_adds_the_connections_tables_and_downgrading_drops_them(database_ur
             assert "ix_wk_connections_tenant_type" in _indexes(conn, "wk_connections")
     finally:
         db.dispose()
+
+
+def test_runs_from_revision_0010_run_on_the_embedded_runtime_after_upgrading(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        _drop_everything(db)
+        with db.engine.begin() as conn:
+            command.upgrade(_config(conn), "0010")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO wk_runs (id, tenant, workflow_id, version_id, event, status, created_at,"
+                    " updated_at, claim_seq, wake_requested, system_depth)"
+                    " VALUES ('r', 't', 'w', 'v', '{}', 'queued', 1, 1, 0, false, 0)"
+                )
+            )
+        assert db.migrate() == _head_revision()
+        with db.engine.begin() as conn:
+            row = conn.execute(sa.text("SELECT runs_on, remote_id, remote_event_id FROM wk_runs")).one()
+            assert tuple(row) == (None, None, None)
+            command.downgrade(_config(conn), "0010")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("wk_runs")}
+        assert not {"runs_on", "remote_id", "remote_event_id"} & columns
+        assert db.migrate() == _head_revision()  # and up again
+    finally:
+        _drop_everything(db)
+        db.dispose()

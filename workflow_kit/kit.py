@@ -33,6 +33,7 @@ from .workflow import Workflow, WorkflowLike
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
     from .runtime.lifecycle.effects import Received
     from .runtime.lifecycle.events_in import HookTarget
+    from .runtime.lifecycle.remote import RemoteEngine
     from .runtime.rules.settings import SettingsCache
     from .runtime.storage.db import Database
     from .runtime.storage.writer import WriteJob
@@ -121,6 +122,10 @@ class WorkflowKit:
         self.event_sink: EventSink | None = None
         """Where `send` hands received events instead of the embedded runtime, when set: the Inngest
         backend sets it (``InngestBackend.take_events``), so the editor API's events reach Inngest."""
+        self.remote: RemoteEngine | None = None
+        """The engine that executes the runs marked as its own (``runs_on``), when set: the Inngest
+        backend sets itself here, so runs cancelled, rerun or replayed in the kit (the editor, the
+        workers' bulk operations) are cancelled or asked for there."""
         if not disable_builtin_actions:
             for definition in [*builtin_actions(), *loop_actions()]:
                 self.registry.register(definition)
@@ -191,6 +196,7 @@ class WorkflowKit:
             self._cancelled,
             lambda: combine(self.observers),
             self.retention,
+            lambda: self.remote,
         )
 
     @cached_property
@@ -303,6 +309,7 @@ class WorkflowKit:
             detach=self._detach_worker,
             observer=combine(self.observers),
             retention=self.retention,
+            remote=lambda: self.remote,
         )
         return Worker(host, **options)
 

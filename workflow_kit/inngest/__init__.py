@@ -8,6 +8,10 @@
     app = Litestar(route_handlers=[..., inngest_router(backend)])   # or serve_fastapi(app, backend)
     await backend.send("acme", {"name": "order/paid", "data": {...}})  # instead of kit.send
 
+With the workflows of the kit's store, the backend records its runs there (`StoreRecorder`), so the
+editor's runs list, run view, cancel and rerun, and events list show runs on Inngest as they show the
+embedded runtime's.
+
 Nothing else of the kit imports this package: without the ``inngest`` package the kit works as before.
 """
 
@@ -19,9 +23,10 @@ except ImportError as exc:  # pragma: no cover - the extra is installed wherever
     raise ImportError("workflow_kit.inngest needs the inngest package: pip install 'workflow-kit[inngest]'") from exc
 
 from .backend import RUN_FUNCTION, InngestBackend
-from .driver import RunRecorder, WorkflowRunFailed
+from .driver import RunEnd, RunRecorder, WorkflowRunFailed
 from .options import function_options
 from .protocol import RUN_REQUESTED, RunRequest, for_run_event
+from .recorder import StoreRecorder
 from .serve import inngest_router, serve_fastapi
 from .sources import MemoryWorkflows, Published, StoreWorkflows, WorkflowSource
 
@@ -31,8 +36,10 @@ __all__ = [
     "InngestBackend",
     "MemoryWorkflows",
     "Published",
+    "RunEnd",
     "RunRecorder",
     "RunRequest",
+    "StoreRecorder",
     "StoreWorkflows",
     "WorkflowRunFailed",
     "WorkflowSource",

@@ -27,15 +27,33 @@ from ..actions import ActionDefinition
 from ..context import ActionContext, ActionContextSync, ReplayAwareLogger
 from ..errors import ErrorInfo, NonRetriableError, RefError, StepError
 from ..executor import AttemptTimeoutError, Completed, Failed, _within, action_policy, attempt_timeout
+from ..records import ActionStatus
 from ..retry import RetryPolicy
 from ..workflow import Workflow, WorkflowAction
 from .protocol import ACTION_END
-from .steps import InngestSteps, InngestStepsSync, Marker, ProbeSteps, StepHost, UsesSteps, failed_or_raise, failure
+from .steps import (
+    InngestSteps,
+    InngestStepsSync,
+    Marker,
+    ProbeSteps,
+    StepHost,
+    UsesSteps,
+    failed_or_raise,
+    failure,
+    info_of,
+)
 
 STEP_KINDS = frozenset(
     {"builtin:sleep", "builtin:sleep_until", "builtin:wait_for_event", "builtin:send_event", "builtin:invoke"}
 )
 """Builtins made of steps only: run outside any step from the first attempt."""
+PARKS = {
+    "builtin:sleep": ActionStatus.SLEEPING,
+    "builtin:sleep_until": ActionStatus.SLEEPING,
+    "builtin:wait_for_event": ActionStatus.WAITING,
+    "builtin:invoke": ActionStatus.WAITING,
+}
+"""What a builtin's action is while Inngest holds its step (the run view's status)."""
 
 
 class ActionHost(StepHost, Protocol):
@@ -62,6 +80,10 @@ class ActionHost(StepHost, Protocol):
     @property
     def policy(self) -> RetryPolicy: ...
 
+    def note(self, record_id: str, status: ActionStatus, **detail: Any) -> None:
+        """Tell the run's recorder what the action did (`ActionNote`'s fields)."""
+        ...
+
 
 async def run_action(
     host: ActionHost,
@@ -77,8 +99,12 @@ async def run_action(
         typed = definition.prepare_inputs(inputs) if definition.takes_inputs else None
     except (RefError, NonRetriableError) as exc:
         return _ended(failure(NonRetriableError(f"action {action.id!r}: {exc}")))
+    host.note(record_id, ActionStatus.RUNNING, inputs=inputs)
     call = _Call(host, msgspec.structs.replace(action, inputs=inputs), definition, typed, state, variables, record_id)
     if action.kind in STEP_KINDS:
+        parked = PARKS.get(action.kind)
+        if parked is not None:  # until a replay finds its step done, and notes how it ended
+            host.note(record_id, parked)
         return await call.with_steps(record=False)
     first = await _recorded(host.step, record_id, call.first_attempt)
     if first.get("steps"):
@@ -109,17 +135,28 @@ class _Call:
     async def first_attempt(self) -> Marker:
         """The body of the action's own step: the handler once, with no step allowed."""
         host = self.host
+        began = host.now_ms()
         try:
-            return self._encoded(await self._handler(ProbeSteps()))
+            marker = self._encoded(await self._handler(ProbeSteps()))
         except UsesSteps:
             return {"steps": True}
         except Exception as exc:
-            return failed_or_raise(exc, host.attempt, self.policy, host.now_ms())
+            try:
+                marker = failed_or_raise(exc, host.attempt, self.policy, host.now_ms())
+            except BaseException:  # Inngest retries it
+                self._attempt(began, ActionStatus.RETRYING, ErrorInfo.from_exception(exc))
+                raise
+        self._attempt(began, ActionStatus.RUNNING, _error_of(marker))
+        return marker
+
+    def _attempt(self, began: int, status: ActionStatus, error: ErrorInfo | None) -> None:
+        self.host.note(self.record_id, status, attempt=self.host.attempt, attempt_started_at=began, error=error)
 
     async def with_steps(self, *, record: bool) -> Completed | Failed:
         """Replay the handler outside any step, its steps Inngest's; `record`: end with ``#end``."""
         host = self.host
         steps = InngestSteps(host, self.record_id, self.policy)
+        began = host.now_ms()
         ended: Marker | None = None
         raised: Exception | None = None
         try:
@@ -128,13 +165,22 @@ class _Call:
             ended = failure(exc)
         except Exception as exc:
             raised = exc
-        if not record:
-            return _ended(ended if ended is not None else failure(cast(Exception, raised)))
+        if not record:  # a builtin: deterministic, its one attempt noted once (by its number)
+            marker = ended if ended is not None else failure(cast(Exception, raised))
+            self._attempt(began, ActionStatus.RUNNING, _error_of(marker))
+            return _ended(marker)
 
         async def end() -> Marker:
             if raised is not None:  # Inngest retries this step: the handler runs again on that request
-                return failed_or_raise(raised, host.attempt, self.policy, host.now_ms())
+                try:
+                    marker = failed_or_raise(raised, host.attempt, self.policy, host.now_ms())
+                except BaseException:
+                    self._attempt(began, ActionStatus.RETRYING, ErrorInfo.from_exception(raised))
+                    raise
+                self._attempt(began, ActionStatus.RUNNING, _error_of(marker))
+                return marker
             assert ended is not None
+            self._attempt(began, ActionStatus.RUNNING, _error_of(ended))
             return ended
 
         return _ended(await _recorded(host.step, self.record_id + ACTION_END, end))
@@ -188,6 +234,11 @@ async def _recorded(step: inngest.Step, step_id: str, body: Any) -> Marker:
     except inngest.StepError as exc:
         return {"error": {"name": exc.name, "message": exc.message}}
     return marker
+
+
+def _error_of(marker: Marker) -> ErrorInfo | None:
+    error = marker.get("error")
+    return None if error is None else info_of(error)
 
 
 def _ended(marker: Marker) -> Completed | Failed:

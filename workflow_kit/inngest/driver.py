@@ -39,24 +39,57 @@ from ..progress import Scope
 from ..records import ActionStatus
 from ..retry import RetryPolicy
 from ..runner import failure_output
+from ..runtime.lifecycle.remote import ActionNote, StepNote
 from ..timeutil import Clock, parse_duration
 from ..workflow import Workflow
 from .actions import run_action
+from .protocol import RunRequest
 
 T = TypeVar("T")
 Outcome = Completed | Failed
 
 
 class RunRecorder(Protocol):
-    """Told what a run does, for a timeline of its own. Called again on every replay, with the same
-    facts: it must be idempotent (keep the latest per run and action)."""
+    """Told what runs do, for a timeline kept by the host (`recorder.StoreRecorder`: the kit's own
+    tables, the default). The function re-executes from the top on every request Inngest makes: every
+    call is repeated with the same facts, so a recorder must be idempotent (keep the latest per run and
+    action, never go back)."""
 
-    def action(self, run_id: str, record_id: str, status: str) -> None:
-        """`record_id` (``reserve``, ``each[2]/reserve``) is ``started``, ``skipped``, ``completed`` or
-        ``failed``."""
+    async def received(
+        self, tenant: str, events: list[dict[str, Any]], asked: list[list[RunRequest]]
+    ) -> list[tuple[str | None, list[str | None] | None]]:
+        """Events are sent to Inngest with the run requests each causes (`asked`, one list per event,
+        those to record at once): per event, the id it is known by, and the id each of its requested
+        runs is known by (None for a duplicate event, which starts nothing)."""
+        ...
 
-    def finished(self, run_id: str, status: str, state: dict[str, Any], error: dict[str, Any] | None) -> None:
-        """The run ended ``completed`` or ``failed``."""
+    async def requested(self, tenant: str, request: RunRequest) -> str | None:
+        """One run is asked for by hand (no event): the id it is known by, or None (Inngest's)."""
+        ...
+
+    async def sent(self, pairs: list[tuple[str, str]]) -> None:
+        """Inngest's event id of each run's request: (run id, event id)."""
+        ...
+
+    async def started(self, run_id: str, remote_id: str, tenant: str, request: RunRequest, version: int | None) -> bool:
+        """A request of the run begins (`remote_id`: Inngest's run id); False: the run was cancelled
+        meanwhile and goes no further."""
+        ...
+
+    async def record(
+        self, run_id: str, notes: list[ActionNote | StepNote], end: RunEnd | None, parked: str | None
+    ) -> None:
+        """A request of the run ends: what its actions did (in order), how the run ended if it did, and
+        whether Inngest now holds it until a time or an event (``sleeping``, ``waiting``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    status: str
+    """``completed`` or ``failed``."""
+    state: dict[str, Any]
+    error: dict[str, Any] | None
 
 
 class WorkflowRunFailed(inngest.NonRetriableError):
@@ -99,7 +132,10 @@ class InngestRun:
     invoker: Callable[[str, str, dict[str, Any]], tuple[str, dict[str, Any]]]
     """The function running a tenant's workflow, and the run request invoking it (`InngestBackend.invoke_target`)."""
     ai: AIProvider | None = None
-    recorder: RunRecorder | None = None
+    notes: list[ActionNote | StepNote] | None = None
+    """What this request's actions did, when a recorder listens (None: nothing is noted)."""
+    end: RunEnd | None = None
+    """How the run ended, once it has."""
     _graph: WorkflowGraph = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,9 +169,7 @@ class InngestRun:
     async def drive(self) -> dict[str, Any]:
         """Run (or replay) the whole workflow; its state, or raise `WorkflowRunFailed`."""
         end = await self._scope(self._graph, Scope())
-        if self.recorder is not None:
-            status = "failed" if end.error is not None else "completed"
-            self.recorder.finished(self.run_id, status, end.outputs, end.error)
+        self.end = RunEnd("failed" if end.error is not None else "completed", end.outputs, end.error)
         if end.error is not None:
             raise WorkflowRunFailed(end.error)
         return end.outputs
@@ -153,25 +187,27 @@ class InngestRun:
                 break
             for action_id in decided.skipped:
                 statuses[action_id] = ActionStatus.SKIPPED
-                self._note(scope.prefix + action_id, "skipped")
+                self.note(scope.prefix + action_id, ActionStatus.SKIPPED)
             if not decided.ready:
                 break
             state = dict(outputs)
             calls = []
             for action_id in decided.ready:
                 statuses[action_id] = ActionStatus.RUNNING
-                self._note(scope.prefix + action_id, "started")
+                self.note(scope.prefix + action_id, ActionStatus.RUNNING)
                 calls.append(functools.partial(self._action, graph, action_id, scope, state))
             for action_id, outcome in zip(decided.ready, await self._together(calls), strict=True):
                 if isinstance(outcome, Completed):
                     statuses[action_id] = ActionStatus.COMPLETED
                     outputs[action_id] = own[action_id] = outcome.output
-                    self._note(scope.prefix + action_id, "completed")
+                    self.note(scope.prefix + action_id, ActionStatus.COMPLETED, output=outcome.output)
                     continue
                 statuses[action_id] = ActionStatus.FAILED
-                self._note(scope.prefix + action_id, "failed")
-                if graph.handles_failure(action_id):
-                    outputs[action_id] = own[action_id] = failure_output(outcome.error)
+                handled = graph.handles_failure(action_id)
+                output = failure_output(outcome.error) if handled else None
+                self.note(scope.prefix + action_id, ActionStatus.FAILED, error=outcome.error, output=output)
+                if handled:
+                    outputs[action_id] = own[action_id] = output
                 elif error is None:
                     error = {"name": outcome.error.name, "message": outcome.error.message, "action": action_id}
         return ScopeEnd(own, error)
@@ -196,12 +232,22 @@ class InngestRun:
         if definition is None:
             return Failed(ErrorInfo("UnknownAction", f"no action of kind {action.kind!r} is registered"))
         if action.kind in LOOP_KINDS and action.body is not None:
-            return await self._loop(graph, action_id, scope, state)
+            began = self.clock.now_ms()
+            outcome = await self._loop(graph, action_id, scope, state)
+            error = outcome.error if isinstance(outcome, Failed) else None
+            # the loop's one attempt (its iterations' actions have their own)
+            self.note(scope.prefix + action_id, ActionStatus.RUNNING, attempt=0, attempt_started_at=began, error=error)
+            return outcome
         return await run_action(self, action, definition, scope.prefix + action_id, state, scope.variables)
 
-    def _note(self, record_id: str, status: str) -> None:
-        if self.recorder is not None:
-            self.recorder.action(self.run_id, record_id, status)
+    def note_step(self, note: StepNote) -> None:
+        if self.notes is not None:
+            self.notes.append(note)
+
+    def note(self, record_id: str, status: ActionStatus, **detail: Any) -> None:
+        """Note what an action (`record_id`) did, for the recorder (see `ActionNote` for `detail`)."""
+        if self.notes is not None:
+            self.notes.append(ActionNote(record_id=record_id, status=status, at=self.clock.now_ms(), **detail))
 
     # -- loops ------------------------------------------------------------------------------------
 
@@ -217,6 +263,7 @@ class InngestRun:
         body = graph.body(action_id)
         result_id = action.body.result
         record_id = scope.prefix + action_id
+        self.note(record_id, ActionStatus.RUNNING, inputs=inputs)
 
         async def iteration(number: int, variables: dict[str, Any]) -> tuple[ScopeEnd, Any]:
             end = await self._scope(body, Scope(f"{record_id}[{number}]/", variables, state))

@@ -21,6 +21,10 @@ INVOKED: Final = "workflow/invoked"
 TENANT_FIELD: Final = "_wk_tenant"
 """Put in the ``data`` of each event the kit forwards to Inngest, so a wait or a cancellation of one
 tenant's run is never satisfied by another tenant's event."""
+CANCEL_REQUESTED: Final = "workflow-kit/run.cancel.requested"
+"""The event that cancels a run on Inngest (the run function's ``cancel`` option matches its
+``run_id`` and tenant with the run request's)."""
+CANCEL_MATCH: Final = f"async.data.run_id == event.data.run_id && async.data.{TENANT_FIELD} == event.data.tenant"
 ACTION_END: Final = "#end"
 """Appended to an action's step id to name the step that records how a handler with sub-steps ended."""
 
@@ -42,6 +46,12 @@ class RunRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The pinned published version; None: the latest published one (an invoked workflow)."""
     trigger: dict[str, Any] | None = None
     """Which trigger fired (``ctx.trigger``); None for an invoked workflow."""
+    run_id: str | None = None
+    """The id the run is known by in the kit's store, when its recorder created it on request (None:
+    Inngest's run id)."""
+    event_id: str | None = None
+    """The id of the event that asked for it in the kit's store, when the run is recorded only once it
+    starts (its function may drop or merge requests: debounce, rate limit, ...)."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = msgspec.to_builtins(self)

@@ -29,7 +29,9 @@ import msgspec
 
 from ..ai import AIProvider
 from ..errors import ErrorInfo, NonRetriableError, RetryAfterError, StepError
+from ..records import StepStatus
 from ..retry import RetryPolicy
+from ..runtime.lifecycle.remote import StepNote
 from ..step import (
     MAX_STEP_ID_LENGTH,
     InvalidStepError,
@@ -68,6 +70,10 @@ class StepHost(Protocol):
     def ai(self) -> AIProvider | None: ...
 
     def now_ms(self) -> int: ...
+
+    def note_step(self, note: StepNote) -> None:
+        """Tell the run's recorder what a sub-step did."""
+        ...
 
     async def send(self, events: list[dict[str, Any]], once: str) -> list[str]:
         """Send events as the kit's `send` does, at most once per `once` (Inngest's event ids)."""
@@ -110,6 +116,11 @@ async def guarded(body: Callable[[], Awaitable[Any]], attempt: int, policy: Retr
         return failed_or_raise(exc, attempt, policy, now_ms)
 
 
+def info_of(error: dict[str, Any]) -> ErrorInfo:
+    """A recorded ``{"name", "message"}`` as an `ErrorInfo`."""
+    return ErrorInfo(str(error.get("name") or "Error"), str(error.get("message") or "the step failed"))
+
+
 def raise_step_error(error: dict[str, Any], key: str) -> NoReturn:
     name, message = str(error.get("name") or "Error"), str(error.get("message") or "the step failed")
     raise StepError(message, name=name, step_id=key)
@@ -123,6 +134,26 @@ def _checked_id(step_id: str) -> str:
     return step_id
 
 
+class _Noted:
+    """One sub-step's call, as the recorder hears of it (its position and key, as the embedded runtime
+    records them: the N-th repeat of an id is ``id:N``)."""
+
+    def __init__(self, host: StepHost, record_id: str, position: int, key: str, kind: str) -> None:
+        self.host, self.record_id, self.position, self.key, self.kind = host, record_id, position, key, kind
+
+    def __call__(self, status: StepStatus, **detail: Any) -> None:
+        note = StepNote(
+            record_id=self.record_id,
+            position=self.position,
+            key=self.key,
+            kind=self.kind,
+            status=status,
+            at=self.host.now_ms(),
+            **detail,
+        )
+        self.host.note_step(note)
+
+
 class InngestSteps:
     """The async Step API of one action on Inngest (``ctx.step`` in an async handler)."""
 
@@ -131,23 +162,46 @@ class InngestSteps:
         self._prefix = prefix
         self._policy = policy
         self._sent: dict[str, int] = {}
+        self._counts: dict[str, int] = {}
+        self._position = 0
         self.ai = InngestAI(self)
 
     def _id(self, step_id: str) -> str:
         return f"{self._prefix}/{_checked_id(step_id)}"
 
-    async def _memo(self, step_id: str, body: Callable[[], Awaitable[Any]]) -> Any:
+    def _enter(self, step_id: str, kind: str) -> _Noted:
+        """The call's position and key (the same on every replay: a handler calls its steps in order)."""
+        seen = self._counts.get(step_id, 0)
+        self._counts[step_id] = seen + 1
+        self._position += 1
+        return _Noted(self._host, self._prefix, self._position - 1, step_id if seen == 0 else f"{step_id}:{seen}", kind)
+
+    async def _memo(self, step_id: str, body: Callable[[], Awaitable[Any]], kind: str = "run") -> Any:
         host = self._host
+        noted = self._enter(step_id, kind)
+        noted(StepStatus.RUNNING)
 
         async def attempt() -> Marker:
-            return await guarded(body, host.attempt, self._policy, host.now_ms())
+            began = host.now_ms()
+            try:
+                marker = await guarded(body, host.attempt, self._policy, began)
+            except Exception as exc:  # Inngest retries it
+                failed = ErrorInfo.from_exception(exc)
+                noted(StepStatus.RETRYING, attempt=host.attempt, attempt_started_at=began, error=failed)
+                raise
+            error = info_of(marker["error"]) if "error" in marker else None
+            noted(StepStatus.RUNNING, attempt=host.attempt, attempt_started_at=began, error=error)
+            return marker
 
         try:
             marker = await host.step.run(self._id(step_id), attempt)
         except inngest.StepError as exc:  # Inngest ran out of attempts before the kit's policy did
+            noted(StepStatus.FAILED, error=ErrorInfo(exc.name, exc.message))
             raise StepError(exc.message, name=exc.name, step_id=step_id) from None
         if "error" in marker:
+            noted(StepStatus.FAILED, error=info_of(marker["error"]))
             raise_step_error(marker["error"], step_id)
+        noted(StepStatus.COMPLETED, output=marker.get("output"))
         return marker.get("output")
 
     async def run(self, step_id: str, handler: Callable[..., Any], *args: Any, output_type: Any = None) -> Any:
@@ -162,22 +216,32 @@ class InngestSteps:
     async def sleep(self, step_id: str, duration: int | timedelta | str) -> None:
         """An Inngest sleep."""
         ms = _duration_ms(duration, "sleep duration")
+        noted = self._enter(step_id, "sleep")
+        noted(StepStatus.SLEEPING)
         await self._host.step.sleep(self._id(step_id), timedelta(milliseconds=ms))
+        noted(StepStatus.COMPLETED)
 
     async def sleep_until(self, step_id: str, until: datetime | str | int) -> None:
         """An Inngest sleep until a time."""
         at = from_ms(_until_ms(until))
+        noted = self._enter(step_id, "sleep_until")
+        noted(StepStatus.SLEEPING)
         await self._host.step.sleep_until(self._id(step_id), at)
+        noted(StepStatus.COMPLETED)
 
     async def wait_for_event(
         self, step_id: str, *, event: str, timeout: int | timedelta | str, if_exp: str | None = None
     ) -> dict[str, Any] | None:
         """Inngest's wait for an event: the event of the run's tenant, or None after `timeout`."""
         ms = _wait_args(event, if_exp, timeout)
+        noted = self._enter(step_id, "wait_for_event")
+        noted(StepStatus.WAITING)
         found = await self._host.step.wait_for_event(
             self._id(step_id), event=event, if_exp=tenant_clause(if_exp), timeout=timedelta(milliseconds=ms)
         )
-        return None if found is None else without_tenant(found.model_dump(mode="json"))
+        output = None if found is None else without_tenant(found.model_dump(mode="json"))
+        noted(StepStatus.COMPLETED, output=output)
+        return output
 
     async def invoke(
         self,
@@ -191,25 +255,30 @@ class InngestSteps:
         state); its failure raises `StepError`."""
         ms = _invoke_args(workflow_id, data, timeout)
         function_id, request = self._host.invoke_target(workflow_id, dict(data or {}))
+        noted = self._enter(step_id, "invoke")
+        noted(StepStatus.WAITING)
         try:
-            return await self._host.step.invoke_by_id(
+            output = await self._host.step.invoke_by_id(
                 self._id(step_id), function_id=function_id, data=request, timeout=timedelta(milliseconds=ms)
             )
         except inngest.StepError as exc:  # as the embedded runtime says it (Inngest names no child run)
             message = f"the invoked run of {workflow_id!r} failed: {exc.message}"
+            noted(StepStatus.FAILED, error=ErrorInfo("InvokeError", message))
             raise StepError(message, name="InvokeError", step_id=step_id) from None
+        noted(StepStatus.COMPLETED, output=output)
+        return output
 
     async def send_event(self, step_id: str, events: dict[str, Any] | list[dict[str, Any]]) -> list[str]:
         """Send events as the kit's ``send`` does (they start workflows and reach waits), once."""
         checked = _checked_events(events, self._host.now_ms())
         seen = self._sent[step_id] = self._sent.get(step_id, -1) + 1  # a repeated id sends anew, as the SDK's id
         once = self._id(step_id) + (f":{seen}" if seen else "")
-        ids: list[str] = await self._memo(step_id, lambda: self._host.send(checked, once))
+        ids: list[str] = await self._memo(step_id, lambda: self._host.send(checked, once), "send_event")
         return ids
 
     async def infer(self, step_id: str, messages: list[dict[str, Any]], model: str | None, params: Any) -> Any:
         provider, chosen = _ai_call(self._host.ai, model, messages)
-        return await self._memo(step_id, lambda: provider.chat(model=chosen, messages=messages, **params))
+        return await self._memo(step_id, lambda: provider.chat(model=chosen, messages=messages, **params), "ai.infer")
 
 
 class InngestAI:

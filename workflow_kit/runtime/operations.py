@@ -176,6 +176,10 @@ class Stepped:
     worked: bool = False
     woke: bool = False
     cancelled: list[RunInfo] = field(default_factory=list)
+    tenant: str | None = None
+    """The tenant of the operation it worked on."""
+    requested: list[str] = field(default_factory=list)
+    """The runs it started that another engine executes (to be asked of it: ``RemoteEngine.requested``)."""
 
 
 def step(
@@ -197,6 +201,7 @@ def step(
             return result
         result.worked = True
         operation = _operation(row)
+        result.tenant = row["tenant"]
         bulk = operation.filter
         query = R.select().where(*bulk.runs().conditions(row["tenant"]))
         if row["cursor_id"] is not None:
@@ -222,7 +227,7 @@ def step(
                 ]
             done += len(ids)
         else:
-            replayed, missing = _replay(ctx, conn, chosen, bulk.version, now)
+            replayed, missing = _replay(ctx, conn, chosen, bulk.version, now, result.requested)
             done, failed = done + replayed, failed + missing
             result.woke = replayed > 0
         values: dict[str, Any] = {"matched": matched, "done": done, "failed": failed, "updated_at": now}
@@ -265,10 +270,11 @@ def _holds(condition: expressions.Expression, event: dict[str, Any]) -> bool:
 
 
 def _replay(
-    ctx: Context, conn: Connection, sources: Sequence[Any], version: ReplayVersion, now: int
+    ctx: Context, conn: Connection, sources: Sequence[Any], version: ReplayVersion, now: int, remote: list[str]
 ) -> tuple[int, int]:
-    """Start a new run of each source run (same event, on its own version or the latest published);
-    how many started, and how many could not (no published version)."""
+    """Start a new run of each source run (same event, on its own version or the latest published, on
+    the engine its source ran on: the ids of those another engine executes join `remote`); how many
+    started, and how many could not (no published version)."""
     latest: dict[str, tuple[str, int] | None] = {}
     started = missing = 0
     for source in sources:
@@ -298,8 +304,11 @@ def _replay(
             rerun_of=source["id"],
             batch=source["batch"],
             trigger=source["trigger"],
+            runs_on=source["runs_on"],
         )
         start_run(ctx, conn, run)
+        if run.runs_on is not None:
+            remote.append(run.id)
         started += 1
     return started, missing
 

@@ -126,18 +126,7 @@ def receive(
         # converted once for every trigger's condition (and, decided, with every result already known)
         variables = decision.variables if decision is not None else expressions.Activation({"event": event})
         duplicate = _is_duplicate(ctx, conn, tenant, event.get("id"), event_id, now)
-        stored.append(
-            {
-                "id": event_id,
-                "tenant": tenant,
-                "name": event["name"],
-                "payload": event,
-                "key": event.get("id"),
-                "duplicate": duplicate,
-                "received_at": now,
-                "expires_at": expires_at,
-            }
-        )
+        stored.append(_event_row(tenant, event, event_id, duplicate, now, expires_at))
         result.event_ids.append(event_id)
         if duplicate:
             continue
@@ -193,6 +182,41 @@ def receive(
         conn.execute(WT.insert(), cancel_waits)
     result.woke = result.woke or bool(result.run_ids)
     return result
+
+
+def store(
+    ctx: Context, conn: Connection, tenant: str, events: list[dict[str, Any]], now: int
+) -> list[tuple[str, bool]]:
+    """Store already-normalized events as received, deduplicated by ``id`` as `receive` does, and act on
+    none of them (the Inngest backend matches them itself and runs them elsewhere): each one's id here,
+    and whether it is a duplicate (then it starts nothing)."""
+    expires_at = now + ctx.retention.tenant_ms(tenant)
+    stored: list[dict[str, Any]] = []
+    found: list[tuple[str, bool]] = []
+    for event in events:
+        event_id = new_id(now)
+        duplicate = _is_duplicate(ctx, conn, tenant, event.get("id"), event_id, now)
+        stored.append(_event_row(tenant, event, event_id, duplicate, now, expires_at))
+        found.append((event_id, duplicate))
+    if stored:
+        _INSERT_EVENT.many(conn, stored)
+    return found
+
+
+def _event_row(
+    tenant: str, event: dict[str, Any], event_id: str, duplicate: bool, now: int, expires_at: int
+) -> dict[str, Any]:
+    """The row of ``wk_events`` an event received is."""
+    return {
+        "id": event_id,
+        "tenant": tenant,
+        "name": event["name"],
+        "payload": event,
+        "key": event.get("id"),
+        "duplicate": duplicate,
+        "received_at": now,
+        "expires_at": expires_at,
+    }
 
 
 def _trigger(row: Any) -> Trigger:

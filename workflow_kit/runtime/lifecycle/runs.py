@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ...step import MAX_STEP_OUTPUT_BYTES
@@ -90,6 +91,65 @@ def create(conn: Connection, runs: Sequence[NewRun]) -> None:
     announce_due(conn)
 
 
+def create_remote(conn: Connection, runs: Sequence[NewRun], *, if_absent: bool = False) -> None:
+    """Insert runs another engine executes (Inngest: ``runs_on``), queued and never due: no worker claims
+    them; `start_remote` and `end` record what that engine reports. `if_absent`: a run whose id exists
+    is left as it is (two requests of the engine's may create it at once)."""
+    if not runs:
+        return
+    check(None, QUEUED)
+    rows = []
+    for run in runs:
+        assert run.runs_on is not None, "a remote run says where it runs"
+        rows.append({**run.values(QUEUED), "due_at": None})
+    if if_absent:
+        conn.execute(_insert_absent(conn.dialect.name), rows)
+    else:
+        conn.execute(_INSERT, rows)
+
+
+@cache
+def _insert_absent(dialect: str) -> Any:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(R)
+    return insert.on_conflict_do_nothing(index_elements=["id"])
+
+
+_START_REMOTE = (
+    R.update()
+    .where(R.c.id == sa.bindparam("run"), R.c.runs_on.is_not(None), _from((QUEUED, SLEEPING, WAITING), RUNNING))
+    .values(
+        status=RUNNING.value,
+        started_at=sa.func.coalesce(R.c.started_at, sa.bindparam("now")),
+        remote_id=sa.func.coalesce(R.c.remote_id, sa.bindparam("remote")),
+        updated_at=sa.bindparam("now"),
+    )
+)
+
+
+def start_remote(conn: Connection, run_id: str, remote_id: str | None, now: int) -> RunRow | None:
+    """A remote run's engine executes it: queued (or parked) -> running (a replay changes nothing, and
+    a cancelled run stays cancelled); the run as it is now (None if there is none)."""
+    conn.execute(_START_REMOTE, {"run": run_id, "remote": remote_id, "now": now})
+    row = conn.execute(R.select().where(R.c.id == run_id, R.c.runs_on.is_not(None))).mappings().first()
+    return None if row is None else RunRow.of(row)
+
+
+_PARK_REMOTE = R.update().where(R.c.id == sa.bindparam("run"), R.c.runs_on.is_not(None))
+
+
+def park_remote(conn: Connection, run_id: str, status: RunStatus, now: int) -> None:
+    """A remote run's engine holds it until a time or an event (sleeping, waiting): running -> `status`.
+    It stays never due (the engine wakes it)."""
+    statement = _PARK_REMOTE.where(_from((RUNNING,), status))
+    conn.execute(statement.values(status=status.value, updated_at=now), {"run": run_id})
+
+
+def remote_sent(conn: Connection, sent: Sequence[tuple[str, str]]) -> None:
+    """Record the id the remote engine gave each run's request: (run id, its event id there)."""
+    for run_id, event_id in sent:
+        conn.execute(R.update().where(R.c.id == run_id, R.c.runs_on.is_not(None)).values(remote_event_id=event_id))
+
+
 # -- claim, block, lease ------------------------------------------------------------------------------
 
 
@@ -98,7 +158,7 @@ def _claim_statement(dialect: str) -> Direct:
     """Claim the runs ``:ids``: running, under a new lease, claim_seq + 1."""
     return Direct(
         R.update()
-        .where(one_of(dialect, R.c.id, "ids"), _from(OPEN, RUNNING))
+        .where(one_of(dialect, R.c.id, "ids"), _from(OPEN, RUNNING), R.c.runs_on.is_(None))
         .values(
             status=RUNNING.value,
             lease_owner=sa.bindparam("owner"),

@@ -88,6 +88,16 @@ def finish(
     return received
 
 
+def finish_remote(
+    ctx: Context, conn: Connection, run: RunRow, status: RunStatus, output: Any, error: dict[str, Any] | None, now: int
+) -> bool:
+    """End a run another engine executed (Inngest), as it reported; False if it had ended already. What
+    an end causes is that engine's business and is not settled here: it holds no slot or wait of the
+    kit's, its parent (an invoke) is resumed by the engine, and its ``workflow/run.*`` event is not
+    received by the embedded runtime (it would start embedded runs)."""
+    return runs.end(conn, Worklist(), run, status, output, error, now, keep_ms=keep_ms(ctx, conn, run), waited=False)
+
+
 def cancel(ctx: Context, conn: Connection, run_ids: Sequence[str], why: str | None, now: int) -> Received:
     """Cancel the runs of `run_ids` that have not ended, and settle what that causes."""
     work = Worklist()
@@ -131,7 +141,9 @@ def settle(ctx: Context, conn: Connection, work: Worklist, now: int) -> bool:
         if isinstance(effect, CancelRuns):
             for run in runs.open_runs(conn, effect.run_ids):
                 error = cancelled_error(effect.why)
-                if runs.end(conn, work, run, RunStatus.CANCELLED, None, error, now, keep_ms=keep_ms(ctx, conn, run)):
+                # a remote run's consequences are its engine's (see `finish_remote`)
+                own = work if run.runs_on is None else Worklist()
+                if runs.end(conn, own, run, RunStatus.CANCELLED, None, error, now, keep_ms=keep_ms(ctx, conn, run)):
                     woke = True
         elif isinstance(effect, CloseWaits):
             waits.close(conn, effect.run_id)

@@ -51,7 +51,12 @@ def new_run(
 
 
 def start_run(ctx: Context, conn: Connection, run: NewRun) -> str:
-    """Create `run`, queued and due now, with its version's run controls; returns its id."""
+    """Create `run`, queued and due now, with its version's run controls; returns its id. A run another
+    engine executes (``runs_on``: a rerun of one of its runs) is created for it, never due: its
+    controls are that engine's (the caller asks the engine for it, see remote.py)."""
+    if run.runs_on is not None:
+        runs.create_remote(conn, [run])
+        return run.id
     raw = conn.execute(sa.select(V.c.settings).where(V.c.id == run.version_id)).scalar()
     settings = ctx.settings.get(run.version_id, raw)
     waits: list[dict[str, Any]] = []

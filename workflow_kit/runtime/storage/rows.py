@@ -34,6 +34,8 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
     """How many ``workflow/run.*`` events led to this run (see lifecycle/settle.py)."""
     trigger: dict[str, Any] | None = None
     """The trigger that started it (``ctx.trigger``), None if none did."""
+    runs_on: str | None = None
+    """None: the embedded runtime executes it; ``inngest``: Inngest does (no worker claims it)."""
     late: bool = False
     """Claimed after its start deadline (``timeouts.start``): it is cancelled instead of executed."""
 
@@ -59,6 +61,7 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
             parent_step_position=get("parent_step_position"),
             system_depth=get("system_depth") or 0,
             trigger=get("trigger"),
+            runs_on=get("runs_on"),
             late=bool(get("late")),
         )
 
@@ -90,6 +93,10 @@ class NewRun(msgspec.Struct, frozen=True, kw_only=True):
     rerun_of: str | None = None
     trigger: dict[str, Any] | None = None
     """The trigger that starts it: ``{"index", "event", "if"?}`` or ``{"index", "cron"}`` (see triggers.fired)."""
+    runs_on: str | None = None
+    """``inngest`` for a run Inngest executes (see lifecycle/remote.py); None for the embedded runtime's."""
+    remote_id: str | None = None
+    remote_event_id: str | None = None
 
     def values(self, status: RunStatus) -> dict[str, Any]:
         """The row to insert, with its first `status` (decided by lifecycle/runs.py)."""

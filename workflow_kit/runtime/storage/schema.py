@@ -233,6 +233,13 @@ class RunRow(Base, table=True):
     """The trigger that started the run: ``{"index", "event", "if"?}`` or ``{"index", "cron"}``."""
     expires_at: int | None = ms_column()
     """An ended run is deleted after this, with its actions, steps and waits (see rules/retention.py)."""
+    runs_on: str | None = Field(default=None, max_length=16)
+    """Null: the embedded runtime executes it; ``inngest``: Inngest does, and the kit records what it
+    reports (see workflow_kit/inngest/recorder.py): no worker ever claims it (migration 0011)."""
+    remote_id: str | None = Field(default=None, max_length=128)
+    """Inngest's id of the run, once it started there."""
+    remote_event_id: str | None = Field(default=None, max_length=128)
+    """Inngest's id of the run request event that asked for it."""
 
 
 class RunActionRow(Base, table=True):

@@ -24,6 +24,7 @@ from ...workflow import WorkflowAction, load_workflow
 from .. import operations
 from ..lifecycle import settle
 from ..lifecycle.effects import Context
+from ..lifecycle.remote import RemoteEngine
 from ..lifecycle.start import new_run, start_run
 from ..models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
 from ..operations import BulkFilter, Operation, OperationKind, ReplayVersion
@@ -89,8 +90,11 @@ class RunStore:
         on_cancel: Callable[[str], None],
         observer: Callable[[], Observer | None] = lambda: None,
         retention: Retention | None = None,
+        remote: Callable[[], RemoteEngine | None] = lambda: None,
     ) -> None:
         self._db = db
+        self._remote = remote
+        """The kit's `remote` engine (None if none): told of its runs cancelled or rerun here."""
         self._ctx = Context(db.dialect, settings, retention or Retention())
         self._clock = clock
         self._notify = notify
@@ -261,7 +265,14 @@ class RunStore:
     def cancel_sync(self, tenant: str, run_id: str) -> Run:
         """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
         but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
-        changes nothing."""
+        changes nothing. A run another engine executes (Inngest) is cancelled there too."""
+        run = self._cancel(tenant, run_id)
+        engine = self._remote()
+        if engine is not None:
+            asyncio.run(engine.cancelled(tenant, [run_id]))
+        return run
+
+    def _cancel(self, tenant: str, run_id: str) -> Run:
         check_tenant(tenant)
         now = self._clock.now_ms()
         with self._db.write() as conn:
@@ -277,7 +288,13 @@ class RunStore:
             self._notify()
         return self.get_sync(tenant, run_id)
 
-    cancel = async_twin(cancel_sync)
+    async def cancel(self, tenant: str, run_id: str) -> Run:
+        """`cancel_sync`, for async code."""
+        run = await asyncio.to_thread(self._cancel, tenant, run_id)
+        engine = self._remote()
+        if engine is not None:
+            await engine.cancelled(tenant, [run_id])
+        return run
 
     def rerun_sync(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
         """Start a new run for the same event and return its id.
@@ -285,13 +302,27 @@ class RunStore:
         ``from_failed_step=True``: on the same version, keeping every completed action and sub-step of
         the original, so it resumes at the step that failed (or where it was cancelled).
         ``from_failed_step=False``: from scratch, on the workflow's latest published version.
+
+        A run another engine executed (Inngest) is rerun there, from the start in both cases (on the
+        same version with `from_failed_step`), as that engine keeps no step of another run.
         """
         check_tenant(tenant)
-        new_id = self._rerun(tenant, run_id, from_failed_step)
+        new_id, remote = self._rerun(tenant, run_id, from_failed_step)
         self._notify()
+        engine = self._remote() if remote else None
+        if engine is not None:
+            asyncio.run(engine.requested(tenant, [new_id]))
         return new_id
 
-    rerun = async_twin(rerun_sync)
+    async def rerun(self, tenant: str, run_id: str, *, from_failed_step: bool = True) -> str:
+        """`rerun_sync`, for async code."""
+        check_tenant(tenant)
+        new_id, remote = await asyncio.to_thread(self._rerun, tenant, run_id, from_failed_step)
+        self._notify()
+        engine = self._remote() if remote else None
+        if engine is not None:
+            await engine.requested(tenant, [new_id])
+        return new_id
 
     def start_sync(self, tenant: str, workflow_id: str, version_id: str, event: dict[str, Any]) -> str:
         """Start a run of a given version (e.g. a test run of a draft snapshot) for an event; returns its id."""
@@ -384,10 +415,12 @@ class RunStore:
             raise NotFoundError(f"no run {run_id!r}")
         return row
 
-    def _rerun(self, tenant: str, run_id: str, from_failed_step: bool) -> str:
+    def _rerun(self, tenant: str, run_id: str, from_failed_step: bool) -> tuple[str, bool]:
+        """The new run's id, and whether another engine executes it."""
         now = self._clock.now_ms()
         with self._db.write() as conn:
             original = self._row(conn, tenant, run_id)
+            remote = original["runs_on"] is not None
             if not from_failed_step:
                 latest = conn.execute(
                     sa.select(V.c.id, V.c.number)
@@ -396,9 +429,11 @@ class RunStore:
                 ).first()
                 if latest is None:
                     raise RerunError(f"workflow {original['workflow_id']!r} has no published version to rerun on")
-                return self._create(conn, original, latest.id, latest.number, now)
+                return self._create(conn, original, latest.id, latest.number, now), remote
             if original["status"] not in ("failed", "cancelled"):
                 raise RerunError(f"run {run_id!r} is {original['status']}: only a failed or cancelled run resumes")
+            if remote:
+                return self._create(conn, original, original["version_id"], original["version_number"], now), remote
             actions = conn.execute(A.select().where(A.c.run_id == run_id)).mappings().all()
             steps = conn.execute(S.select().where(S.c.run_id == run_id)).mappings().all()
             new_run = self._create(conn, original, original["version_id"], original["version_number"], now)
@@ -420,7 +455,7 @@ class RunStore:
                 conn.execute(A.insert(), kept_actions)
             if kept_steps:
                 conn.execute(S.insert(), kept_steps)
-            return new_run
+            return new_run, remote
 
     def _create(self, conn: sa.Connection, original: Any, version_id: str, number: int | None, now: int) -> str:
         run = new_run(
@@ -434,6 +469,7 @@ class RunStore:
             rerun_of=original["id"],
             batch=original["batch"],
             trigger=original["trigger"],
+            runs_on=original["runs_on"],
         )
         return start_run(self._ctx, conn, run)
 

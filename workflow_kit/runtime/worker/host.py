@@ -13,6 +13,7 @@ from ...ai import AIProvider
 from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
+from ..lifecycle.remote import RemoteEngine
 from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
 from ..storage.db import Database
@@ -51,3 +52,5 @@ class WorkerHost:
     """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
     retention: Retention = field(default_factory=Retention)
     """How long history is kept (the worker deletes what expired)."""
+    remote: Callable[[], RemoteEngine | None] = lambda: None
+    """The kit's ``remote`` engine (None if none): told of its runs a bulk operation cancelled or started."""

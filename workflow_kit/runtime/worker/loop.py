@@ -285,6 +285,15 @@ class Worker:
                 self.cancelled(run.run_id)
                 if self._observer is not None:
                     self._observer.run_ended(run, "cancelled", None, self.host.clock.now_ms())
+            engine = self.host.remote()
+            if engine is not None and stepped.tenant is not None and (stepped.cancelled or stepped.requested):
+                try:  # runs another engine executes (Inngest): it is told
+                    if stepped.cancelled:
+                        await engine.cancelled(stepped.tenant, [run.run_id for run in stepped.cancelled])
+                    if stepped.requested:
+                        await engine.requested(stepped.tenant, stepped.requested)
+                except Exception:  # a cancelled run stops at its next request anyway
+                    _LOG.exception("worker %s: telling the remote engine failed", self.name)
             if stepped.woke:
                 self.host.notify()
             if stepped.worked:
