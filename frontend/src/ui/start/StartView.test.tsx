@@ -104,6 +104,11 @@ describe("starting a new workflow", () => {
     await type(host.querySelector("textarea")!, "Add a table of contents to posts");
     await act(async () => button("Draft it").click());
     expect(host.querySelector('[aria-label="Review the draft"]')!.textContent).toContain("Adds a table of contents to the post.");
+    expect(host.querySelector<HTMLElement>(".wk-start")!.hidden).toBe(true);
+    await act(async () => button("Discard").click()); // back to the ways to start, the words kept
+    expect(host.querySelector("textarea")!.value).toBe("Add a table of contents to posts");
+    expect(document.activeElement).toBe(host.querySelector("textarea"));
+    await act(async () => button("Draft it").click());
     await act(async () => button("Accept").click());
     expect(started.map((s) => [s.document.name, s.document.triggers, s.description])).toEqual([["Review posts", proposal.triggers, proposal.summary]]);
   });

@@ -2,7 +2,7 @@
 // model to draft (only when the host configured one), or from a template of the gallery. A template or
 // an accepted draft opens in the editor unsaved: nothing is stored before the user saves.
 
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Api } from "../../api";
 import type { Catalog } from "../../names";
 import type { DraftProposal, TemplateDef, Trigger } from "../../types";
@@ -38,33 +38,44 @@ export function fromProposal(proposal: DraftProposal): NewWorkflow {
 
 export function StartView({ api, catalog, assistant, onScratch, onStart }: StartViewProps) {
   const [proposal, setProposal] = useState<DraftProposal | null>(null);
-  if (proposal) {
-    return <DraftReview proposal={proposal} catalog={catalog} onAccept={() => onStart(fromProposal(proposal))} onDiscard={() => setProposal(null)} />;
-  }
+  const ways = useRef<HTMLDivElement>(null);
+  const review = useRef<HTMLDivElement>(null);
+  // the review replaces the ways to start (kept, hidden: Discard finds the words as they were typed)
+  useEffect(() => {
+    if (proposal) review.current?.focus();
+    else if (document.activeElement === document.body) ways.current?.querySelector<HTMLElement>("textarea")?.focus();
+  }, [proposal]);
   return (
-    <div className="wk-start">
-      <div className={`wk-start-ways${assistant ? " two" : ""}`}>
-        <section className="wk-start-way" aria-labelledby="wk-start-scratch">
-          <h3 id="wk-start-scratch">Start from scratch</h3>
-          <p className="wk-help">Name it and say what starts it, then add its steps.</p>
-          <ScratchForm onCreate={onScratch} />
-        </section>
-        {assistant && (
-          <section className="wk-start-way" aria-labelledby="wk-start-describe">
-            <h3 id="wk-start-describe">Describe it in words</h3>
-            <p className="wk-help">An AI model drafts the steps; you review them before anything is made.</p>
-            <DescribeForm
-              label="Describe what should happen"
-              placeholder="When a post is published, write tweets about it"
-              submit="Draft it"
-              ask={(words) => api.draftFromText(words)}
-              onProposal={setProposal}
-            />
+    <>
+      {proposal && (
+        <div ref={review} tabIndex={-1} className="wk-start-review">
+          <DraftReview proposal={proposal} catalog={catalog} onAccept={() => onStart(fromProposal(proposal))} onDiscard={() => setProposal(null)} />
+        </div>
+      )}
+      <div className="wk-start" ref={ways} hidden={!!proposal}>
+        <div className={`wk-start-ways${assistant ? " two" : ""}`}>
+          <section className="wk-start-way" aria-labelledby="wk-start-scratch">
+            <h3 id="wk-start-scratch">Start from scratch</h3>
+            <p className="wk-help">Name it and say what starts it, then add its steps.</p>
+            <ScratchForm onCreate={onScratch} />
           </section>
-        )}
+          {assistant && (
+            <section className="wk-start-way" aria-labelledby="wk-start-describe">
+              <h3 id="wk-start-describe">Describe it in words</h3>
+              <p className="wk-help">An AI model drafts the steps; you review them before anything is made.</p>
+              <DescribeForm
+                label="Describe what should happen"
+                placeholder="When a post is published, write tweets about it"
+                submit="Draft it"
+                ask={(words) => api.draftFromText(words)}
+                onProposal={setProposal}
+              />
+            </section>
+          )}
+        </div>
+        <h3>Start from a template</h3>
+        <TemplateGallery api={api} catalog={catalog} onUse={(template) => onStart(fromTemplate(template))} />
       </div>
-      <h3>Start from a template</h3>
-      <TemplateGallery api={api} catalog={catalog} onUse={(template) => onStart(fromTemplate(template))} />
-    </div>
+    </>
   );
 }
