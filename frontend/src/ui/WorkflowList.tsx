@@ -129,9 +129,15 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen, onNew }:
           <StartView api={api} catalog={catalog} assistant={assistant} onScratch={fromScratch} onStart={onNew} />
         </StartDialog>
       )}
+      {workflows?.length === 0 && !starting && (
+        // the first run: no workflow yet, the ways to start are on the page itself
+        <section className="wk-first-run" aria-labelledby="wk-first-run-title">
+          <h2 id="wk-first-run-title">Start your first workflow</h2>
+          <StartView api={api} catalog={catalog} assistant={assistant} onScratch={fromScratch} onStart={onNew} />
+        </section>
+      )}
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {notice && <div className="wk-banner info" role="status">{notice}</div>}
-      {workflows && workflows.length === 0 && <p className="wk-help">No workflows yet: press New workflow to start one from scratch, from a template{assistant ? ", or by describing it in words" : ""}.</p>}
       {workflows && workflows.length > 0 && (
         <table aria-label="Workflows" className="wk-table">
           <thead>

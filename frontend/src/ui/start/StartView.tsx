@@ -2,7 +2,7 @@
 // model to draft (only when the host configured one), or from a template of the gallery. A template or
 // an accepted draft opens in the editor unsaved: nothing is stored before the user saves.
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import type { Api } from "../../api";
 import type { Catalog } from "../../names";
 import type { DraftProposal, TemplateDef, Trigger } from "../../types";
@@ -38,12 +38,15 @@ export function fromProposal(proposal: DraftProposal): NewWorkflow {
 
 export function StartView({ api, catalog, assistant, onScratch, onStart }: StartViewProps) {
   const [proposal, setProposal] = useState<DraftProposal | null>(null);
+  const id = useId(); // the list's first-run start and the dialog may both be on the page
   const ways = useRef<HTMLDivElement>(null);
   const review = useRef<HTMLDivElement>(null);
   // the review replaces the ways to start (kept, hidden: Discard finds the words as they were typed)
+  const reviewed = useRef(false);
   useEffect(() => {
     if (proposal) review.current?.focus();
-    else if (document.activeElement === document.body) ways.current?.querySelector<HTMLElement>("textarea")?.focus();
+    else if (reviewed.current) ways.current?.querySelector<HTMLElement>("textarea")?.focus(); // after Discard
+    reviewed.current = !!proposal;
   }, [proposal]);
   return (
     <>
@@ -54,14 +57,14 @@ export function StartView({ api, catalog, assistant, onScratch, onStart }: Start
       )}
       <div className="wk-start" ref={ways} hidden={!!proposal}>
         <div className={`wk-start-ways${assistant ? " two" : ""}`}>
-          <section className="wk-start-way" aria-labelledby="wk-start-scratch">
-            <h3 id="wk-start-scratch">Start from scratch</h3>
+          <section className="wk-start-way" aria-labelledby={`${id}-scratch`}>
+            <h3 id={`${id}-scratch`}>Start from scratch</h3>
             <p className="wk-help">Name it and say what starts it, then add its steps.</p>
             <ScratchForm onCreate={onScratch} />
           </section>
           {assistant && (
-            <section className="wk-start-way" aria-labelledby="wk-start-describe">
-              <h3 id="wk-start-describe">Describe it in words</h3>
+            <section className="wk-start-way" aria-labelledby={`${id}-describe`}>
+              <h3 id={`${id}-describe`}>Describe it in words</h3>
               <p className="wk-help">An AI model drafts the steps; you review them before anything is made.</p>
               <DescribeForm
                 label="Describe what should happen"
