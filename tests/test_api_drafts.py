@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import SECRET
-from drafting_answers import INVALID, REVIEW_WORDS, VALID, reply
+from drafting_answers import INVALID, LOOP_WORDS, REVIEW_WORDS, VALID, loop_answer, reply
 from fake_openai import FakeOpenAI
 from helpers import assert_error
 from litestar.testing import TestClient
@@ -70,6 +70,17 @@ def test_a_draft_from_words_is_repaired_and_not_saved(fake: FakeOpenAI, no_datab
     assert not Path(no_database.removeprefix("sqlite:///")).exists()  # nothing stored
     [record] = kept  # the host opted in: it got the words and the answers
     assert record.tenant == "acme" and record.words == REVIEW_WORDS and len(record.answers) == 2
+
+
+def test_a_drafted_loop_explains_the_steps_inside_it_too(fake: FakeOpenAI, no_database: str) -> None:
+    fake.script.append(reply(loop_answer("!ref($.item)")))
+    with served(no_database, fake) as (kit, client):
+        response = client.post("/api/workflows/draft-from-text", headers=headers(kit), json={"words": LOOP_WORDS})
+        assert response.status_code == 200, response.text
+        body = response.json()
+    assert body["problems"] == []
+    assert [s["action_id"] for s in body["steps"]] == ["each", "toc", "done"]  # the loop's step after the loop
+    assert body["workflow"]["actions"][0]["body"]["actions"][0]["id"] == "toc"
 
 
 def test_a_change_is_drafted_from_the_stored_draft_of_this_tenant_only(fake: FakeOpenAI, database_url: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from drafting_answers import INVALID, REVIEW_WORDS, VALID, answer, reply, step
+from drafting_answers import INVALID, LOOP_WORDS, REVIEW_WORDS, VALID, answer, loop_answer, reply, step
 from fake_openai import FakeOpenAI, completion
 
 from workflow_kit import WorkflowKit
@@ -40,9 +40,12 @@ def test_the_answer_schema_has_one_strict_branch_per_kind_with_its_inputs() -> N
     branches = schema["properties"]["steps"]["items"]["anyOf"]
     kinds = [b["properties"]["kind"]["const"] for b in branches]
     assert "add_toc" in kinds and "builtin:if" in kinds and "builtin:wait_for_event" in kinds
-    assert "builtin:for_each" not in kinds  # loops hold a body: not drafted
     toc = branches[kinds.index("add_toc")]
-    assert toc["required"] == ["id", "kind", "name", "inputs", "explanation"]
+    assert toc["required"] == ["id", "kind", "name", "parent", "inputs", "explanation"]
+    each = branches[kinds.index("builtin:for_each")]  # a loop: its steps name it as their parent
+    assert each["required"] == ["id", "kind", "name", "parent", "inputs", "explanation", "result"]
+    assert each["properties"]["inputs"]["required"] == ["items", "concurrency", "on_failure"]
+    assert "builtin:repeat_until" in kinds
     post_id = toc["properties"]["inputs"]["properties"]["post_id"]["anyOf"]
     assert post_id[0] == {"type": "integer"} and post_id[1]["type"] == "string"  # a value, or a ref
     approval = branches[kinds.index("wait_for_approval")]["properties"]["inputs"]
@@ -117,6 +120,26 @@ async def test_branches_become_the_predefined_edges(fake: FakeOpenAI) -> None:
         "name": "True",
         "conditional": {"type": "if", "ref": "!ref($.output.result)"},
     }
+
+
+async def test_a_loop_is_drafted_as_steps_naming_their_loop_and_nested_into_its_body(fake: FakeOpenAI) -> None:
+    fake.script += [reply(loop_answer("!ref($.state.nowhere.id)")), reply(loop_answer("!ref($.item)"))]
+    draft = await draft_workflow(blog_kit(fake), LOOP_WORDS)
+    assert draft.problems == [] and draft.repair_rounds == 1
+    sent = fake.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert "builtin:for_each" in json.dumps(sent)
+    assert "steps[1].inputs.post_id" in fake.requests[1]["body"]["messages"][-1]["content"]  # the body step
+    loop, done = draft.workflow["actions"]
+    assert loop["inputs"] == {"items": [1, 2, 3]}
+    assert loop["body"] == {
+        "actions": [{"id": "toc", "kind": "add_toc", "inputs": {"post_id": "!ref($.item)"}}],
+        "edges": [{"from": "$source", "to": "toc"}],
+        "result": "toc",
+    }
+    assert draft.workflow["edges"] == [{"from": "$source", "to": "each"}, {"from": "each", "to": "done"}]
+    assert done == {"id": "done", "kind": "builtin:send_event", "inputs": {"name": "posts.refreshed"}}
+    assert draft.triggers == [{"cron": "0 9 * * 1"}]
+    assert list(draft.explanations) == ["each", "toc", "done"]
 
 
 async def test_a_change_sends_the_steps_not_the_samples_and_keeps_them(fake: FakeOpenAI) -> None:

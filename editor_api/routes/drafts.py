@@ -21,7 +21,7 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import Body
 
-from workflow_kit.drafting import Draft, DraftingError, draft_workflow, unavailable_reason
+from workflow_kit.drafting import Draft, DraftingError, draft_workflow, step_ids, unavailable_reason
 from workflow_kit.errors import Problem
 
 from ..models import Trigger
@@ -91,7 +91,7 @@ class DraftOut(msgspec.Struct, kw_only=True):
 
     @classmethod
     def of(cls, draft: Draft) -> DraftOut:
-        ids = [a.get("id") for a in draft.workflow.get("actions", [])]
+        ids = step_ids(draft.workflow)
         return cls(
             name=draft.name,
             summary=draft.summary,

@@ -9,6 +9,7 @@ describe("the standalone page's routes", () => {
       { kind: "run" as const, workflowId: "w 1", runId: "r/2" },
       { kind: "runs" as const },
       { kind: "events" as const },
+      { kind: "new" as const },
     ]) {
       expect(parseHash(hashFor(view)).view).toEqual(view);
     }

@@ -17,6 +17,7 @@ export function parseHash(hash: string): { view: View; token: string | null } {
   if (parts[0] === "workflows" && parts[1]) return { view: { kind: "workflow", id: parts[1] }, token };
   if (parts[0] === "runs" && parts.length === 1) return { view: { kind: "runs" }, token };
   if (parts[0] === "events" && parts.length === 1) return { view: { kind: "events" }, token };
+  if (parts[0] === "new" && parts.length === 1) return { view: { kind: "new" }, token };
   return { view: { kind: "list" }, token };
 }
 
@@ -25,6 +26,7 @@ export function hashFor(view: View): string {
   if (view.kind === "run") return `#/workflows/${encodeURIComponent(view.workflowId)}/runs/${encodeURIComponent(view.runId)}`;
   if (view.kind === "runs") return "#/runs";
   if (view.kind === "events") return "#/events";
+  if (view.kind === "new") return "#/new";
   return "#/";
 }
 

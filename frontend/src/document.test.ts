@@ -19,6 +19,18 @@ describe("the draft document", () => {
     expect(isDirty(documentReducer(saved, { type: "undo" }))).toBe(true); // undone past the save: unsaved again
   });
 
+  it("a new workflow not stored yet is unsaved until its first save, even undone to where it started", () => {
+    const fresh = documentReducer(emptyState, { type: "new", document: base });
+    expect(fresh.current).toEqual(base);
+    expect(isDirty(fresh)).toBe(true);
+    const edited = run(fresh, rename("X"));
+    expect(isDirty(documentReducer(edited, { type: "undo" }))).toBe(true);
+    const saved = documentReducer(edited, { type: "saved", document: edited.current! });
+    expect(saved.unstored).toBe(false);
+    expect(isDirty(saved)).toBe(false);
+    expect(isDirty(run(saved, rename("Y")))).toBe(true);
+  });
+
   it("undoes and redoes a sequence of edits, and a new edit clears what could be redone", () => {
     const edited = run(loaded, rename("A"), rename("B"), rename("C"));
     const back = run(edited, (s) => documentReducer(s, { type: "undo" }), (s) => documentReducer(s, { type: "undo" }));

@@ -19,8 +19,11 @@ export const HISTORY_LIMIT = 100;
 export const GROUP_WINDOW_MS = 1000;
 
 export interface DocumentState {
-  /** What the server has (null before the first load). */
+  /** What the server has (null before the first load, and for a new workflow not created yet). */
   saved: WorkflowDocument | null;
+  /** A new workflow that is not stored yet (a template's steps, an accepted draft): it is unsaved as a
+   * whole until the first save creates it. */
+  unstored: boolean;
   current: WorkflowDocument | null;
   past: WorkflowDocument[];
   future: WorkflowDocument[];
@@ -33,6 +36,8 @@ export interface DocumentState {
 export type DocumentEvent =
   /** A record from the server: it becomes both the saved and the current document; history is cleared. */
   | { type: "load"; document: WorkflowDocument }
+  /** A new workflow, not stored yet: the current document, unsaved; history is cleared. */
+  | { type: "new"; document: WorkflowDocument }
   /** A change; `group` merges it with the previous change of the same group made within GROUP_WINDOW_MS. */
   | { type: "edit"; change: (document: WorkflowDocument) => WorkflowDocument; group?: string; at: number }
   | { type: "undo" }
@@ -40,14 +45,16 @@ export type DocumentEvent =
   /** `document` was stored (what was sent: the user may have edited since). */
   | { type: "saved"; document: WorkflowDocument };
 
-export const emptyState: DocumentState = { saved: null, current: null, past: [], future: [], last: null, refused: null };
+export const emptyState: DocumentState = { saved: null, unstored: false, current: null, past: [], future: [], last: null, refused: null };
 
 export function documentReducer(state: DocumentState, event: DocumentEvent): DocumentState {
   switch (event.type) {
     case "load":
       return { ...emptyState, saved: event.document, current: event.document };
+    case "new":
+      return { ...emptyState, unstored: true, current: event.document };
     case "saved":
-      return { ...state, saved: event.document, last: null };
+      return { ...state, saved: event.document, unstored: false, last: null };
     case "edit": {
       if (!state.current) return state;
       let next: WorkflowDocument;
@@ -76,8 +83,9 @@ export function documentReducer(state: DocumentState, event: DocumentEvent): Doc
   }
 }
 
-/** Whether the current document differs from the saved one. */
+/** Whether the current document differs from the saved one (a workflow not stored yet always does). */
 export function isDirty(state: DocumentState): boolean {
+  if (state.unstored) return !!state.current;
   return !!state.current && !!state.saved && !sameDocument(state.current, state.saved);
 }
 

@@ -11,7 +11,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import Server
-from .ui import add_step, assert_plain, catalog_text, node, open_list, screenshots, trigger_node, workflow_id
+from .ui import (
+    add_step,
+    assert_plain,
+    catalog_text,
+    new_workflow,
+    node,
+    open_list,
+    screenshots,
+    trigger_node,
+    workflow_id,
+)
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -35,9 +45,7 @@ def test_if_the_title_contains_draft_wait_for_approval_else_publish(page: Page, 
         )
         assert sent.status_code == 202, sent.text
     open_list(page, demo_server, "demo")
-    page.get_by_label("Name", exact=True).fill("Drafts wait for approval")
-    page.get_by_label("Triggered by the event").fill("blog-post.updated")
-    page.get_by_role("button", name="New workflow").click()
+    new_workflow(page, "Drafts wait for approval", "blog-post.updated")
     page.get_by_role("button", name="Pick a recent event").click()
     page.get_by_role("list", name="Recent events").get_by_role("button").first.click()
 
@@ -105,9 +113,7 @@ def test_a_trigger_filter_and_hand_written_cel_with_its_error_where_it_is(page: 
 
 def test_a_connection_follows_when_a_value_is_what_you_choose(page: Page, demo_server: Server) -> None:
     open_list(page, demo_server, "demo")
-    page.get_by_label("Name", exact=True).fill("Connection conditions")
-    page.get_by_label("Triggered by the event").fill("blog-post.updated")
-    page.get_by_role("button", name="New workflow").click()
+    new_workflow(page, "Connection conditions", "blog-post.updated")
     add_step(page, "Add a step after the trigger", "Add a Table of Contents")
     add_step(page, "Add a step after Add a Table of Contents", "Apply changes")
     page.get_by_role("group", name="Connection from Add a Table of Contents to Apply changes").focus()

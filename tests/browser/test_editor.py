@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import ARTIFACTS, Server, start_server
-from .ui import drag_between
+from .ui import drag_between, new_workflow
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -21,13 +21,6 @@ SAMPLE = {"name": "app/user.created", "data": {"name": "Ann", "n": 7}}
 def open_editor(page: Page, server: Server, tenant: str | None = None) -> None:
     page.goto(f"{server.base}/#/?token={server.token(tenant)}")
     expect(page.get_by_role("heading", name="Automations")).to_be_visible()
-
-
-def create_workflow(page: Page, name: str, event: str) -> None:
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Triggered by the event").fill(event)
-    page.get_by_role("button", name="New workflow").click()
-    expect(page.locator('.react-flow__node[data-id="$source"]')).to_be_visible()
 
 
 def node(page: Page, node_id: str) -> Locator:
@@ -48,7 +41,7 @@ def settled(page: Page, locator: Locator) -> None:
 
 def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, server: Server) -> None:
     open_editor(page, server)
-    create_workflow(page, "Greeter", "app/user.created")
+    new_workflow(page, "Greeter", "app/user.created")
 
     # A sample event, so the ref picker offers the event's fields.
     page.get_by_label("Sample event (JSON)").fill(json.dumps(SAMPLE))
@@ -117,7 +110,7 @@ def test_build_publish_and_run_a_branching_workflow_through_the_ui(page: Page, s
 
 def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: Server) -> None:
     open_editor(page, server)
-    create_workflow(page, "Needs a name", "app/x")
+    new_workflow(page, "Needs a name", "app/x")
     page.locator('[data-kind="greet"]').click()  # added and connected from... nothing selected: unconnected
     expect(node(page, "greet")).to_be_visible()
     greet = node(page, "greet")
@@ -137,10 +130,7 @@ def test_a_validation_problem_appears_on_the_node_and_field(page: Page, server: 
 
 def test_a_schedule_trigger_is_checked_and_shows_its_next_run(page: Page, server: Server) -> None:
     open_editor(page, server)
-    page.get_by_label("Name").fill("Monday digest")
-    page.get_by_label("Triggered by", exact=True).select_option("cron")
-    page.get_by_label("Schedule").fill("0 9 * * 1")
-    page.get_by_role("button", name="New workflow").click()
+    new_workflow(page, "Monday digest", schedule="0 9 * * 1")
     trigger = node(page, "$source")
     expect(trigger).to_contain_text("Every Monday at 09:00 (UTC)")
     trigger.click()
@@ -170,7 +160,7 @@ def test_a_schedule_trigger_is_checked_and_shows_its_next_run(page: Page, server
 
 def test_switching_between_two_nodes_of_one_kind_shows_each_nodes_values(page: Page, server: Server) -> None:
     open_editor(page, server)
-    create_workflow(page, "Two greeters", "app/x")
+    new_workflow(page, "Two greeters", "app/x")
     node(page, "$source").click()
     page.locator('[data-kind="greet"]').click()
     page.get_by_role("textbox", name="Name", exact=True).fill("First")
@@ -186,7 +176,7 @@ def test_switching_between_two_nodes_of_one_kind_shows_each_nodes_values(page: P
 def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server: Server) -> None:
     """A focused node or connection: Enter opens its panel, Delete or Backspace deletes that one only."""
     open_editor(page, server)
-    create_workflow(page, "Keys", "app/x")
+    new_workflow(page, "Keys", "app/x")
     node(page, "$source").click()
     page.locator('[data-kind="greet"]').click()
     node(page, "$source").click()
@@ -224,7 +214,7 @@ def test_the_keyboard_opens_and_deletes_nodes_and_connections(page: Page, server
 
 def test_a_stale_save_is_a_conflict_with_a_reload_choice(page: Page, server: Server) -> None:
     open_editor(page, server)
-    create_workflow(page, "Contested", "app/x")
+    new_workflow(page, "Contested", "app/x")
     workflow_id = page.url.split("/workflows/")[1].split("?")[0]
     with server.api() as api:
         current = api.get(f"/api/workflows/{workflow_id}").json()

@@ -313,9 +313,7 @@ def send_sample_event(server: Server) -> None:
 def test_a_newcomer_builds_the_review_workflow_with_the_mouse(page: Page, demo_server: Server) -> None:
     send_sample_event(demo_server)
     open_list(page, demo_server, "demo")
-    page.get_by_label("Name", exact=True).fill("Review with AI (mouse)")
-    page.get_by_label("Triggered by the event").fill("blog-post.updated")
-    page.get_by_role("button", name="New workflow").click()
+    new_workflow(page, "Review with AI (mouse)", "blog-post.updated")
 
     # the trigger: a sample from the events received, and the filter made with the builder
     page.get_by_role("button", name="Pick a recent event").click()
@@ -349,7 +347,9 @@ def test_a_newcomer_builds_the_review_workflow_with_the_mouse(page: Page, demo_s
 def test_a_newcomer_builds_the_review_workflow_with_the_keyboard(page: Page, demo_server: Server) -> None:
     send_sample_event(demo_server)
     open_list(page, demo_server, "demo")
-    tab_to(page, page.get_by_label("Name", exact=True))
+    tab_to(page, page.get_by_role("button", name="New workflow", exact=True))
+    page.keyboard.press("Enter")  # the dialog opens with its first field, the name, focused
+    expect(page.get_by_role("dialog", name="New workflow").get_by_label("Name", exact=True)).to_be_focused()
     page.keyboard.type("Review with AI (keyboard)")
     page.keyboard.press("Tab")  # Triggered by: an event
     page.keyboard.press("Tab")

@@ -24,10 +24,26 @@ def open_list(page: Page, server: Server, tenant: str | None = None) -> None:
     expect(page.get_by_role("heading", name="Automations")).to_be_visible()
 
 
-def new_workflow(page: Page, name: str, event: str) -> None:
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Triggered by the event").fill(event)
-    page.get_by_role("button", name="New workflow").click()
+def start_dialog(page: Page) -> Locator:
+    """Press the list's "New workflow": the dialog with every way to start one (from scratch, described
+    in words, from a template)."""
+    page.get_by_role("button", name="New workflow", exact=True).click()
+    dialog = page.get_by_role("dialog", name="New workflow")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def new_workflow(page: Page, name: str, event: str | None = None, *, schedule: str | None = None) -> None:
+    """A workflow from scratch, started by `event` or on `schedule` (a cron line): stored, opened."""
+    dialog = start_dialog(page)
+    dialog.get_by_label("Name", exact=True).fill(name)
+    if schedule is not None:
+        dialog.get_by_label("Triggered by", exact=True).select_option("cron")
+        dialog.get_by_label("Schedule").fill(schedule)
+    else:
+        assert event is not None, "a workflow from scratch starts on an event or a schedule"
+        dialog.get_by_label("Triggered by the event").fill(event)
+    dialog.get_by_role("button", name="Create", exact=True).click()
     expect(page.locator('.react-flow__node[data-id="$source"]')).to_be_visible()
 
 

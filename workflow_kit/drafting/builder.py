@@ -10,10 +10,12 @@ being changed (its steps and edges, never its sample data) and the user's words:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ai import AIProviderError, LocalProvider
+from ..engine.loops import LOOP_KINDS
 from ..errors import NonRetriableError, Problem, RetryAfterError, WorkflowKitError, WorkflowValidationError
 from ..workflow import SOURCE
 from . import prompt
@@ -149,30 +151,75 @@ def _read(
         repair_rounds=round_,
         model=model,
     )
-    return draft, [f"{_for_model(p.path)}: {p.message}" if p.path else p.message for p in problems]
+    order = [str(step.get("id") or "") for step in answer["steps"] if isinstance(step, dict)]
+    return draft, [f"{_for_model(p.path, workflow, order)}: {p.message}" if p.path else p.message for p in problems]
+
+
+def step_ids(workflow: dict[str, Any]) -> list[str]:
+    """Every action's id, a loop's body after the loop (as the model listed them)."""
+    ids: list[str] = []
+    for action in workflow.get("actions") or []:
+        if isinstance(action, dict):
+            ids.append(str(action.get("id")))
+            if isinstance(action.get("body"), dict):
+                ids += step_ids(action["body"])
+    return ids
 
 
 def _instance(answer: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
-    actions: list[dict[str, Any]] = []
+    """The answer's flat steps and edges as a workflow: a step whose parent is a loop goes into that loop's
+    body, an edge into the graph of the step it goes to, from the loop itself meaning the body's start."""
+    steps = [step for step in answer["steps"] if isinstance(step, dict)]
     explanations: dict[str, str] = {}
     kinds: dict[str, str] = {}
-    for step in answer["steps"]:
-        if not isinstance(step, dict):
-            continue
+    made: list[tuple[str, dict[str, Any]]] = []
+    graphs: dict[str | None, dict[str, Any]] = {None: {"actions": [], "edges": []}}
+    for step in steps:
         step_id, kind = str(step.get("id") or ""), str(step.get("kind") or "")
         entry = catalog.get(kind, {})
         action: dict[str, Any] = {"id": step_id, "kind": kind, "inputs": _inputs(step.get("inputs"), entry)}
         if isinstance(step.get("name"), str) and step["name"].strip():
             action["name"] = step["name"].strip()
-        actions.append(action)
+        if kind in LOOP_KINDS:
+            action["body"] = graphs.setdefault(step_id, {"actions": [], "edges": []})
+            if isinstance(step.get("result"), str) and step["result"].strip():
+                action["body"]["result"] = step["result"].strip()
+        made.append((step_id, action))
         kinds[step_id] = kind
         if isinstance(step.get("explanation"), str):
             explanations[step_id] = step["explanation"].strip()
-    edges = [_edge(edge, kinds, catalog) for edge in answer.get("edges") or [] if isinstance(edge, dict)]
-    workflow: dict[str, Any] = {"actions": actions, "edges": edges}
+    parents = {
+        str(step.get("id") or ""): step["parent"]
+        for step in steps
+        if isinstance(step.get("parent"), str) and kinds.get(step["parent"]) in LOOP_KINDS
+    }
+    scope = {step_id: _scope(step_id, parents) for step_id in kinds}
+    for step_id, action in made:
+        graphs[scope[step_id]]["actions"].append(action)
+    for edge in answer.get("edges") or []:
+        if not isinstance(edge, dict):
+            continue
+        inside = scope.get(str(edge.get("to")))
+        out = _edge(edge, kinds, catalog)
+        if inside is not None and out["from"] == inside:
+            out["from"] = SOURCE  # from the loop to one of its own steps: the start of each iteration
+        graphs[inside]["edges"].append(out)
+    workflow = graphs[None]
     if isinstance(answer.get("name"), str):
         workflow["name"] = answer["name"][:256]
     return workflow, explanations
+
+
+def _scope(step_id: str, parents: dict[str, str]) -> str | None:
+    """The loop a step is in (None: the top); a loop that would be inside itself is at the top."""
+    seen = {step_id}
+    parent = parents.get(step_id)
+    while parent is not None:
+        if parent in seen:
+            return None
+        seen.add(parent)
+        parent = parents.get(parent)
+    return parents.get(step_id)
 
 
 def _inputs(given: Any, entry: dict[str, Any]) -> dict[str, Any]:
@@ -277,6 +324,23 @@ def _carry_over(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _for_model(path: str) -> str:
-    """A problem's path as the model wrote it: ``actions[2]`` is its ``steps[2]``."""
-    return path.replace("actions[", "steps[", 1) if path.startswith("actions[") else path
+ACTION_AT = re.compile(r"actions\[(\d+)\]")
+
+
+def _for_model(path: str, workflow: dict[str, Any], order: list[str]) -> str:
+    """A problem's path as the model wrote it: the action at ``actions[0].body.actions[1]`` is the step
+    listed at ``steps[3]``."""
+    graph, rest, found = workflow, path, None
+    while (match := ACTION_AT.match(rest)) is not None:
+        actions = graph.get("actions") or []
+        index = int(match.group(1))
+        if index >= len(actions) or not isinstance(actions[index], dict):
+            break
+        found, rest = actions[index], rest[match.end() :]
+        body = found.get("body")
+        if not (rest.startswith(".body.actions[") and isinstance(body, dict)):
+            break
+        graph, rest = body, rest[len(".body.") :]
+    if found is None or str(found.get("id")) not in order:
+        return path
+    return f"steps[{order.index(str(found.get('id')))}]{rest}"

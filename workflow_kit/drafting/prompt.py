@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .schema import drafting_kinds
-
 RULES = """You draft automations ("workflows") for the product's users. A workflow starts from its trigger \
 (an event, or a cron schedule) and runs steps; each step is one of the actions listed below.
 Answer with JSON that follows the given schema:
@@ -22,6 +20,13 @@ explanation: one plain sentence saying what the step does in this workflow, for 
 event.data.status == 'published' or state.toc.post_id > 3), and edges out of it with branch "True" or \
 "False". Other actions' named branches are listed with them. Use condition only for an edge that is \
 taken when a step failed: {"type": "failed"}.
+- To repeat steps for each item of a list, use a step of kind builtin:for_each (its items: a ref to a \
+list); the steps repeated inside it have it as their parent, and an edge from the loop's id to the first \
+of them starts each iteration. Inside, !ref($.item) is the current item (!ref($.item.<field>) a field of \
+it) and !ref($.index) its position. builtin:repeat_until repeats its steps until its condition (CEL over \
+last, the round's result, and round) holds. A loop's result names the step inside it whose output is \
+each iteration's result; steps after the loop have edges from the loop's id and read its output (the \
+list of results). Steps outside loops have parent null.
 - The trigger: {"event": name, "if": optional CEL over event} or {"cron": "min hour day month weekday"}.
 - Use only what the user asked for; prefer the fewest steps."""
 
@@ -29,7 +34,7 @@ taken when a step failed: {"type": "failed"}.
 def system_message(catalog: list[dict[str, Any]], event_types: list[dict[str, Any]]) -> str:
     """The rules, the catalog and the declared events, as text."""
     lines = [RULES, "", "Actions:"]
-    for entry in drafting_kinds(catalog):
+    for entry in catalog:
         lines.append(f"- {entry['kind']}: {entry.get('name') or ''}. {entry.get('description') or ''}".rstrip())
         lines.append(f"  inputs: {_fields(entry['inputs'])}")
         lines.append(f"  output: {_fields(entry['outputs'])}")

@@ -10,8 +10,11 @@ Strict structured outputs take a subset of JSON Schema: every object lists all i
 required and allows no others, and only some keywords are understood. So the catalog's input schemas
 are rewritten: ``$ref``s inlined, unsupported keywords dropped, optional inputs made nullable (a null is
 dropped when the answer becomes a workflow), a free-form object asked for as JSON text, and any input
-may instead be a ref (``!ref($.event.data.id)``). The loop builtins are left out (their steps live in a
-body, which a flat list of steps cannot say).
+may instead be a ref (``!ref($.event.data.id)``).
+
+Loops stay in the flat list: a step names the loop it repeats inside as its ``parent`` (null at the top),
+an edge from a loop to one of its own steps starts each iteration (``$source`` of the body), and a loop
+step says which of its steps gives each iteration's ``result``. The builder nests them into bodies.
 """
 
 from __future__ import annotations
@@ -30,14 +33,9 @@ REF_HINT = (
 JSON_TEXT = "a JSON object or list, written as JSON text"
 
 
-def drafting_kinds(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The catalog entries a draft may use: every kind but the loops."""
-    return [entry for entry in catalog if entry["kind"] not in LOOP_KINDS]
-
-
 def answer_schema(catalog: list[dict[str, Any]]) -> Schema:
     """The schema of a drafted workflow over `catalog` (``kit.public_actions()``)."""
-    steps = [_step_schema(entry) for entry in drafting_kinds(catalog)]
+    steps = [_step_schema(entry) for entry in catalog]
     nullable_text: Schema = {"type": ["string", "null"]}
     condition: Schema = _object(
         {
@@ -80,19 +78,24 @@ def response_format(catalog: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+PARENT = "the id of the loop step this step repeats inside, or null for a step that is not in a loop"
+RESULT = "the id of the step inside this loop whose output is each iteration's result, or null for all of them"
+
+
 def _step_schema(entry: dict[str, Any]) -> Schema:
     root = entry["inputs"]
     inputs = _inputs_schema(root)
-    return _object(
-        {
-            "id": {"type": "string", "description": "unique, lowercase letters, digits and -"},
-            "kind": {"type": "string", "const": entry["kind"]},
-            "name": {"type": ["string", "null"], "description": "a name for this step, or null for the action's"},
-            "inputs": inputs,
-            "explanation": {"type": "string", "description": "what this step does here, in one plain sentence"},
-        },
-        description=entry.get("name") or entry["kind"],
-    )
+    properties: dict[str, Schema] = {
+        "id": {"type": "string", "description": "unique, lowercase letters, digits and -"},
+        "kind": {"type": "string", "const": entry["kind"]},
+        "name": {"type": ["string", "null"], "description": "a name for this step, or null for the action's"},
+        "parent": {"type": ["string", "null"], "description": PARENT},
+        "inputs": inputs,
+        "explanation": {"type": "string", "description": "what this step does here, in one plain sentence"},
+    }
+    if entry["kind"] in LOOP_KINDS:
+        properties["result"] = {"type": ["string", "null"], "description": RESULT}
+    return _object(properties, description=entry.get("name") or entry["kind"])
 
 
 def _inputs_schema(root: Schema) -> Schema:

@@ -11,24 +11,24 @@ export function formatTime(ms: number | null | undefined): string {
 
 export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
   api: Api;
-  workflowId: string;
+  /** None for a new workflow not stored yet: no runs; a test run saves it first. */
+  workflowId?: string;
   onOpen: (runId: string) => void;
   onTest: () => void;
   testing: boolean;
 }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(
-    () =>
-      api.runs(workflowId).then(
-        (found) => {
-          setRuns(found);
-          setError(null);
-        },
-        (e: Error) => setError(e.message),
-      ),
-    [api, workflowId],
-  );
+  const load = useCallback(async () => {
+    if (!workflowId) return;
+    await api.runs(workflowId).then(
+      (found) => {
+        setRuns(found);
+        setError(null);
+      },
+      (e: Error) => setError(e.message),
+    );
+  }, [api, workflowId]);
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load(), 2000);
@@ -42,7 +42,8 @@ export function RunsPanel({ api, workflowId, onOpen, onTest, testing }: {
         </button>
         <button type="button" className="wk-button" onClick={() => void load()}>Refresh</button>
       </div>
-      <RunCharts api={api} workflowId={workflowId} />
+      {workflowId && <RunCharts api={api} workflowId={workflowId} />}
+      {!workflowId && <div className="wk-help">No runs yet: a test run saves the workflow first.</div>}
       {error && <div className="wk-problems">{error}</div>}
       {runs && runs.length === 0 && <div className="wk-help">No runs yet. Send an event, or start a test run.</div>}
       <ul className="wk-list" aria-label="Runs of this workflow">

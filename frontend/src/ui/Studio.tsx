@@ -1,15 +1,18 @@
 import { useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState, type MutableRefObject } from "react";
 import type { Api } from "../api";
 import type { ActionDef } from "../types";
+import type { NewWorkflow } from "./editor/useEditorCommands";
 import { RunView } from "./RunView";
 import { LEAVE_QUESTION, WorkflowEditor } from "./editor/WorkflowEditor";
 import { EventsPage } from "./EventsPage";
 import { RunsPage } from "./RunsPage";
-import { WorkflowList, type StartDraft } from "./WorkflowList";
+import { WorkflowList } from "./WorkflowList";
 
 export type View =
   | { kind: "list" }
   | { kind: "workflow"; id: string }
+  /** A new workflow in the editor, not stored yet (a template's steps, an accepted draft). */
+  | { kind: "new" }
   | { kind: "run"; workflowId: string; runId: string }
   | { kind: "runs" }
   | { kind: "events" };
@@ -45,16 +48,28 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
     return true;
   }, []);
   useImperativeHandle(leaveGuard, () => mayLeave, [mayLeave]);
-  const go = (next: View) => {
-    if (view.kind === "workflow" && !mayLeave()) return;
+  const navigate = (next: View) => {
     if (onNavigate) onNavigate(next);
     else setOwn(next);
+  };
+  const go = (next: View) => {
+    if ((view.kind === "workflow" || view.kind === "new") && !mayLeave()) return;
+    navigate(next);
   };
   const [catalog, setCatalog] = useState<ActionDef[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [assistant, setAssistant] = useState(false);
-  // a new workflow's unsaved start (a template's steps, an accepted draft), handed to its editor once
-  const [starts, setStarts] = useState<Record<string, StartDraft>>({});
+  // a new workflow not stored yet, and the id its first save gave it (its editor stays open on it)
+  const [fresh, setFresh] = useState<NewWorkflow | null>(null);
+  const [created, setCreated] = useState<string | null>(null);
+  const shown = view.kind === "new" ? (fresh ? "new" : "list") : view.kind; // #/new after a reload: the list
+  // left for another view (or stored by its first save): the new workflow is dropped, so the browser's
+  // Forward to it again finds the list, never a second copy
+  const [lastKind, setLastKind] = useState(view.kind);
+  if (lastKind !== view.kind) {
+    setLastKind(view.kind);
+    if (lastKind === "new") setFresh(null);
+  }
   useEffect(() => {
     api.actions().then(setCatalog, (e: Error) => setError(e.message));
     api.assistant().then(
@@ -67,20 +82,22 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
     <div className="wk-root">
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {!catalog && !error && <div className="wk-home" role="status">Loading…</div>}
-      {catalog && view.kind === "list" && !workflowId && (
+      {catalog && shown === "list" && !workflowId && (
         <nav className="wk-nav" aria-label="Views">
           <button type="button" className="wk-link" onClick={() => go({ kind: "runs" })}>All runs</button>
           <button type="button" className="wk-link" onClick={() => go({ kind: "events" })}>Received events</button>
         </nav>
       )}
-      {catalog && view.kind === "list" && (
+      {catalog && shown === "list" && (
         <WorkflowList
           api={api}
           catalog={byKind}
           assistant={assistant}
-          onOpen={(id, start) => {
-            if (start) setStarts((all) => ({ ...all, [id]: start }));
-            go({ kind: "workflow", id });
+          onOpen={(id) => go({ kind: "workflow", id })}
+          onNew={(start) => {
+            setFresh(start);
+            setCreated(null);
+            go({ kind: "new" });
           }}
         />
       )}
@@ -98,25 +115,24 @@ export function Studio({ api, view: controlled, onNavigate, workflowId, leaveGua
           onBack={() => go({ kind: "list" })}
         />
       )}
-      {catalog && view.kind === "workflow" && (
+      {catalog && (shown === "workflow" || shown === "new") && (
         <WorkflowEditor
-          key={view.id}
+          // a new workflow's editor stays the same once its first save stored it
+          key={view.kind === "workflow" && view.id !== created ? view.id : "new"}
           api={api}
-          workflowId={view.id}
+          workflowId={view.kind === "workflow" ? view.id : null}
           catalog={catalog}
-          onOpenRun={(runId) => go({ kind: "run", workflowId: view.id, runId })}
+          onOpenRun={(runId, id) => go({ kind: "run", workflowId: id, runId })}
           onBack={workflowId ? undefined : () => go({ kind: "list" })}
           onDirtyChange={onDirtyChange}
           pageTitle={pageTitle}
           assistant={assistant}
-          start={starts[view.id]}
-          onStarted={() =>
-            setStarts((all) => {
-              const { [view.id]: _used, ...rest } = all;
-              void _used;
-              return rest;
-            })
-          }
+          start={fresh ?? undefined}
+          onCreated={(record) => {
+            setCreated(record.id);
+            dirty.current = false; // saved: the address changes to the stored workflow's without asking
+            navigate({ kind: "workflow", id: record.id });
+          }}
         />
       )}
       {catalog && view.kind === "run" && (

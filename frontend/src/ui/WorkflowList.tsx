@@ -5,16 +5,10 @@ import { triggerKind, triggerLabel } from "../cron";
 import type { Catalog } from "../names";
 import { triggersSentence } from "../triggers";
 import { fullTime, timeAgo } from "../time";
-import type { ConnectionRecord, DraftProposal, TemplateDef, Trigger, Workflow, WorkflowRecord } from "../types";
-import { DescribeForm } from "./start/DescribeForm";
-import { DraftReview } from "./start/DraftReview";
-import { TemplateGallery } from "./start/TemplateGallery";
-
-/** What a new workflow's editor starts with, unsaved: a template's steps or an accepted draft. */
-export interface StartDraft {
-  workflow: Workflow;
-  triggers?: Trigger[];
-}
+import type { ConnectionRecord, Trigger, WorkflowRecord } from "../types";
+import type { NewWorkflow } from "./editor/useEditorCommands";
+import { StartDialog } from "./start/StartDialog";
+import { StartView } from "./start/StartView";
 
 /** How a workflow's triggers read in the list: "When blog-post.updated", "Every day at 09:00 (UTC)";
  * several: "When blog-post.updated, only when a condition holds, or every day at 09:00 (UTC)". */
@@ -49,26 +43,21 @@ export interface WorkflowListProps {
   catalog: Catalog;
   /** Drafting from words is available (the host configured an AI model). */
   assistant?: boolean;
-  onOpen: (id: string, start?: StartDraft) => void;
+  onOpen: (id: string) => void;
+  /** A new workflow from a template or an accepted draft: the editor opens on it, not stored yet. */
+  onNew: (start: NewWorkflow) => void;
 }
 
-/** The home: every workflow with its status, its last run and its failures of the last day; new (from
- * scratch, from a template, or described in words), duplicate, enable or disable, delete (after a
- * confirmation). */
-export function WorkflowList({ api, catalog, assistant = false, onOpen }: WorkflowListProps) {
+/** The home: every workflow with its status, its last run and its failures of the last day; "New
+ * workflow" (from scratch, from a template, or described in words, in one dialog), duplicate, enable or
+ * disable, delete (after a confirmation). */
+export function WorkflowList({ api, catalog, assistant = false, onOpen, onNew }: WorkflowListProps) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[] | null>(null);
-  const [name, setName] = useState("");
-  const [event, setEvent] = useState("");
-  const [kind, setKind] = useState<"event" | "cron">("event");
-  const [missing, setMissing] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [gallery, setGallery] = useState<boolean | null>(null); // null: open while there is no workflow
-  const [describing, setDescribing] = useState(false);
-  const [proposal, setProposal] = useState<DraftProposal | null>(null);
-  const [starting, setStarting] = useState(false);
   const [broken, setBroken] = useState<ConnectionRecord[]>([]);
   const [brokenLoads, setBrokenLoads] = useState(0);
   useEffect(() => {
@@ -101,39 +90,11 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
     };
   }, [api]);
 
-  const create = async () => {
-    if (!name.trim() || !event.trim()) {
-      setMissing(!name.trim() ? "Give the workflow a name." : kind === "cron" ? "Write when it runs, e.g. 0 9 * * 1-5." : "Name the event that starts it, e.g. blog-post.updated.");
-      return;
-    }
-    setMissing(null);
-    try {
-      const trigger = kind === "cron" ? { cron: event.trim() } : { event: event.trim() };
-      const created = await api.create(name.trim(), [trigger], { name: name.trim(), actions: [], edges: [] });
-      onOpen(created.id);
-    } catch (e) {
-      setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
-    }
+  /** From scratch: the record is made at once, empty, with its name and trigger. */
+  const fromScratch = async (name: string, trigger: Trigger) => {
+    const created = await api.create(name, [trigger], { name, actions: [], edges: [] });
+    onOpen(created.id);
   };
-
-  /** A new record with the name and trigger, its draft empty: the editor opens with `start` unsaved in it. */
-  const startFrom = async (title: string, triggers: Trigger[], start: StartDraft, description = "", settings?: TemplateDef["settings"]) => {
-    setStarting(true);
-    setError(null);
-    try {
-      const created = await api.create(title, triggers, { name: title, actions: [], edges: [] }, description, settings);
-      onOpen(created.id, start);
-    } catch (e) {
-      setError(e instanceof ApiError && e.problems.length ? e.problems.map((p) => p.message).join("; ") : (e as Error).message);
-    } finally {
-      setStarting(false);
-    }
-  };
-  const fromTemplate = (template: TemplateDef) =>
-    void startFrom(template.name, [template.trigger], { workflow: { ...template.workflow, name: template.name } }, template.description, template.settings);
-  const acceptProposal = (accepted: DraftProposal) =>
-    void startFrom(accepted.name, accepted.triggers, { workflow: accepted.workflow, triggers: accepted.triggers }, accepted.summary);
-  const galleryOpen = gallery ?? workflows?.length === 0;
 
   const act = async (id: string, what: () => Promise<string | null>) => {
     setBusy(id);
@@ -157,68 +118,26 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
 
   return (
     <main className="wk-home">
-      <h1>Automations</h1>
-      <form
-        className="wk-create"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void create();
-        }}
-        aria-label="New workflow"
-      >
-        <div className="wk-field">
-          <label htmlFor="wk-new-name">Name</label>
-          <input id="wk-new-name" value={name} onChange={(e) => setName(e.target.value)} required placeholder="When a post is moved to review" />
-        </div>
-        <div className="wk-field">
-          <label htmlFor="wk-new-kind">Triggered by</label>
-          <select id="wk-new-kind" value={kind} onChange={(e) => setKind(e.target.value === "cron" ? "cron" : "event")}>
-            <option value="event">an event</option>
-            <option value="cron">a schedule (cron)</option>
-          </select>
-        </div>
-        <div className="wk-field">
-          <label htmlFor="wk-new-event">{kind === "cron" ? "Schedule" : "Triggered by the event"}</label>
-          <input
-            id="wk-new-event"
-            value={event}
-            onChange={(e) => setEvent(e.target.value)}
-            required
-            placeholder={kind === "cron" ? "TZ=Europe/Paris 0 9 * * 1-5" : "blog-post.updated"}
-          />
-        </div>
-        <button type="submit" className="wk-button primary">
+      <div className="wk-home-header">
+        <h1>Automations</h1>
+        <button type="button" className="wk-button primary" aria-haspopup="dialog" onClick={() => setStarting(true)}>
           New workflow
         </button>
-      </form>
-      <div className="wk-start-more">
-        <button type="button" className="wk-button" aria-expanded={!!galleryOpen} onClick={() => setGallery(!galleryOpen)}>
-          Start from a template
-        </button>
-        {assistant && (
-          <button type="button" className="wk-button" aria-expanded={describing} onClick={() => { setDescribing(!describing); setProposal(null); }}>
-            Describe what should happen
-          </button>
-        )}
       </div>
-      {assistant && describing && !proposal && (
-        <DescribeForm
-          label="Describe what should happen"
-          placeholder="When a post is published, write tweets about it"
-          submit="Draft it"
-          ask={(words) => api.draftFromText(words)}
-          onProposal={setProposal}
-        />
+      {starting && (
+        <StartDialog title="New workflow" onClose={() => setStarting(false)}>
+          <StartView api={api} catalog={catalog} assistant={assistant} onScratch={fromScratch} onStart={onNew} />
+        </StartDialog>
       )}
-      {proposal && (
-        <DraftReview proposal={proposal} catalog={catalog} busy={starting} onAccept={() => acceptProposal(proposal)} onDiscard={() => setProposal(null)} />
+      {workflows?.length === 0 && !starting && (
+        // the first run: no workflow yet, the ways to start are on the page itself
+        <section className="wk-first-run" aria-labelledby="wk-first-run-title">
+          <h2 id="wk-first-run-title">Start your first workflow</h2>
+          <StartView api={api} catalog={catalog} assistant={assistant} onScratch={fromScratch} onStart={onNew} />
+        </section>
       )}
-      {galleryOpen && !proposal && <TemplateGallery api={api} catalog={catalog} onUse={fromTemplate} busy={starting} />}
-      {missing && <div className="wk-problems" role="alert">{missing}</div>}
       {error && <div className="wk-banner error" role="alert">{error}</div>}
       {notice && <div className="wk-banner info" role="status">{notice}</div>}
-      {workflows && workflows.length === 0 && <p className="wk-help">No workflows yet: create the first one above, from scratch or from a template.</p>}
       {workflows && workflows.length > 0 && (
         <table aria-label="Workflows" className="wk-table">
           <thead>

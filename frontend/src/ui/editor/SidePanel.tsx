@@ -28,7 +28,8 @@ const TAB_NAMES: Record<Tab, string> = { edit: "Edit", settings: "Settings", run
 
 export interface SidePanelProps {
   api: Api;
-  workflowId: string;
+  /** None for a new workflow not stored yet (no runs, no step tests, no webhook address). */
+  workflowId: string | null;
   tab: Tab;
   onTab: (tab: Tab) => void;
   selection: Selection | null;
@@ -114,7 +115,7 @@ export function SidePanel(props: SidePanelProps) {
                 onChange={(next) => doc.edit((d) => ({ ...d, settings: next }), "settings")}
               />
             ))}
-          {tab === "runs" && <RunsPanel api={api} workflowId={props.workflowId} onOpen={props.onOpenRun} onTest={props.onTestRun} testing={props.busy} />}
+          {tab === "runs" && <RunsPanel api={api} workflowId={props.workflowId ?? undefined} onOpen={props.onOpenRun} onTest={props.onTestRun} testing={props.busy} />}
           {tab === "versions" && (
             <VersionsPanel
               versions={props.versions}
@@ -134,7 +135,7 @@ export function SidePanel(props: SidePanelProps) {
               <ActionPanel
                 key={action.id}
                 api={api}
-                workflowId={props.workflowId}
+                workflowId={props.workflowId ?? undefined}
                 workflow={workflow}
                 catalog={catalog}
                 action={action}
@@ -172,7 +173,7 @@ export function SidePanel(props: SidePanelProps) {
             ) : (
               <TriggerPanel
                 api={api}
-                workflowId={props.workflowId}
+                workflowId={props.workflowId ?? undefined}
                 triggers={document.triggers}
                 problems={props.placed.trigger}
                 groups={props.groups}

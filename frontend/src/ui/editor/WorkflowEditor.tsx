@@ -10,7 +10,7 @@ import { nodeTitle } from "../../names";
 import { isEmptyWorkflowProblem, problemView } from "../../problemText";
 import { existing, selectedNodeId, type Selection } from "../../selection";
 import { nodeSummaries } from "../../summaries";
-import { FAILED, SOURCE, type ActionDef, type Conditional, type DraftProposal, type EventTypeDef, type Json, type Problem, type Workflow } from "../../types";
+import { FAILED, SOURCE, type ActionDef, type Conditional, type DraftProposal, type EventTypeDef, type Json, type Problem, type Workflow, type WorkflowRecord } from "../../types";
 import { declaredType, stepsWithEffects, testRunQuestion } from "../../samples";
 import { draftStatus } from "../../versions";
 import { connectAt, connectionStart, everyAction, disconnectAnywhere, editAt, findAction, graphAt, removeAnywhere, scopeOf, TOP } from "../../scopes";
@@ -23,13 +23,12 @@ import { parseSample } from "../TriggerPanel";
 import { AddStepMenu } from "./AddStepMenu";
 import { EditorToolbar } from "./EditorToolbar";
 import { SidePanel, type Tab } from "./SidePanel";
-import { useEditorCommands, sampleFor } from "./useEditorCommands";
+import { useEditorCommands, sampleFor, type NewWorkflow } from "./useEditorCommands";
 import { useEditorShortcuts } from "./useEditorShortcuts";
 import { BlanksGuide } from "./BlanksGuide";
 import { blanksHeading, openBlanks, type Blank } from "../../blanks";
 import { DescribeForm } from "../start/DescribeForm";
 import { DraftReview } from "../start/DraftReview";
-import type { StartDraft } from "../WorkflowList";
 import { useLiveProblems } from "./useLiveProblems";
 import { useWorkflowDocument } from "./useWorkflowDocument";
 
@@ -38,9 +37,10 @@ const NO_PROBLEMS: Problem[] = [];
 
 export interface WorkflowEditorProps {
   api: Api;
-  workflowId: string;
+  /** The stored workflow to edit; null for a new one (`start`), stored by its first save. */
+  workflowId: string | null;
   catalog: ActionDef[];
-  onOpenRun: (runId: string) => void;
+  onOpenRun: (runId: string, workflowId: string) => void;
   onBack?: () => void;
   /** Told whether there are unsaved changes (the host asks before it navigates away from them). */
   onDirtyChange?: (dirty: boolean) => void;
@@ -48,9 +48,11 @@ export interface WorkflowEditorProps {
   pageTitle?: boolean;
   /** Drafting from words is available: offer "Ask for a change". */
   assistant?: boolean;
-  /** What a new workflow starts with, unsaved (a template's steps, an accepted draft); applied once. */
-  start?: StartDraft;
-  onStarted?: () => void;
+  /** A new workflow, not stored yet (a template's steps, an accepted draft): the editor opens on it,
+   * unsaved, and its first save creates it. */
+  start?: NewWorkflow;
+  /** The first save of `start` stored it. */
+  onCreated?: (record: WorkflowRecord) => void;
 }
 
 /** The first predefined edge (e.g. "True", then "False") not yet used from this node, or the one named. */
@@ -61,12 +63,12 @@ function branchEdge(workflow: Workflow, from: string, definition: ActionDef | un
   return named.find((e) => !used.has(e.name)) ?? named[0];
 }
 
-export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange, pageTitle = false, assistant = false, start, onStarted }: WorkflowEditorProps) {
+export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, onDirtyChange, pageTitle = false, assistant = false, start, onCreated }: WorkflowEditorProps) {
   const byKind = useMemo(() => new Map(catalog.map((a) => [a.kind, a])), [catalog]);
-  const doc = useWorkflowDocument();
+  const doc = useWorkflowDocument(workflowId ? undefined : start?.document);
   const current = doc.document;
   // a template's blanks: the walk through them starts on the first, its step selected and its field focused
-  const [startBlanks] = useState(() => (start ? openBlanks(start.workflow) : []));
+  const [startBlanks] = useState(() => (start && !workflowId ? openBlanks(start.document.workflow) : []));
   const first = startBlanks[0];
   const [selected, setSelected] = useState<Selection | null>(first ? { kind: "action", id: first.actionId } : null);
   const [tab, setTab] = useState<Tab>("edit");
@@ -80,7 +82,6 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
   const [changing, setChanging] = useState(false);
   const [change, setChange] = useState<DraftProposal | null>(null);
   const root = useRef<HTMLDivElement>(null);
-  const started = useRef(false);
   // the declared event types: a new workflow's sample is its event's first example
   useEffect(() => {
     let gone = false;
@@ -95,21 +96,13 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
 
   const live = useLiveProblems(api, current, NO_PROBLEMS);
   const problems = live.problems;
-  const commands = useEditorCommands(api, workflowId, doc, problems.length, onOpenRun);
+  const commands = useEditorCommands(api, workflowId, doc, problems.length, onOpenRun, { fresh: workflowId ? undefined : start, onCreated });
   const { record } = commands;
+  const storedId = record?.id || null; // none before a new workflow's first save
   const workflow = current?.workflow;
   const triggers = current?.triggers;
   const trigger = triggers?.[0]; // the first: the sample event and the node's "only when" come from it
 
-  // a new workflow's start (a template, an accepted draft) goes into the loaded draft, unsaved
-  const { edit } = doc;
-  const loaded = !!record && !!current;
-  useEffect(() => {
-    if (!start || started.current || !loaded) return;
-    started.current = true;
-    edit((d) => ({ ...d, workflow: start.workflow, triggers: start.triggers ?? d.triggers }));
-    onStarted?.();
-  }, [start, loaded, edit, onStarted]);
   /** Walk to one blank: its step selected and in view, its field focused. */
   const goTo = (blank: Blank | undefined) => {
     if (!blank) return;
@@ -321,7 +314,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           setFitRequest((n) => n + 1);
         }}
         onSave={save}
-        onAskChange={assistant ? () => { setChanging(!changing); setChange(null); } : undefined}
+        onAskChange={assistant && storedId ? () => { setChanging(!changing); setChange(null); } : undefined}
         onPublish={() => {
           if (!blanksFirst()) void commands.publish();
         }}
@@ -360,7 +353,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             label="What should change?"
             placeholder="Also write LinkedIn posts, after the tweets"
             submit="Draft the change"
-            ask={(words) => api.draftChange(workflowId, words, workflow, current.triggers)}
+            ask={(words) => api.draftChange(storedId ?? "", words, workflow, current.triggers)}
             onProposal={setChange}
           />
           <button type="button" className="wk-link" onClick={() => setChanging(false)}>Cancel</button>
@@ -439,7 +432,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
           </div>
           <SidePanel
             api={api}
-            workflowId={workflowId}
+            workflowId={storedId}
             tab={tab}
             onTab={setTab}
             selection={selection}
@@ -460,7 +453,7 @@ export function WorkflowEditor({ api, workflowId, catalog, onOpenRun, onBack, on
             onSelect={select}
             onAddAfter={(id, anchor) => setMenu({ request: { kind: "after", from: id }, anchor })}
             onAddOnFailure={(id, anchor) => setMenu({ request: { kind: "after", from: id, failure: true }, anchor })}
-            onOpenRun={onOpenRun}
+            onOpenRun={(runId) => storedId && onOpenRun(runId, storedId)}
             onTestRun={() => {
               const effects = stepsWithEffects(workflow, byKind);
               if (blanksFirst() || (effects.length && !window.confirm(testRunQuestion(effects)))) return;

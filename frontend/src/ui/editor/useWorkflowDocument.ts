@@ -10,6 +10,8 @@ export interface WorkflowDocumentHandle {
   document: WorkflowDocument | null;
   saved: WorkflowDocument | null;
   dirty: boolean;
+  /** A new workflow not stored yet: the first save creates it. */
+  unstored: boolean;
   canUndo: boolean;
   canRedo: boolean;
   /** Why the newest change was refused, with a number that changes on each refusal. */
@@ -22,8 +24,11 @@ export interface WorkflowDocumentHandle {
   markSaved: (document: WorkflowDocument) => void;
 }
 
-export function useWorkflowDocument(): WorkflowDocumentHandle {
-  const [state, dispatch] = useReducer(documentReducer, emptyState);
+/** `fresh`: a new workflow's document, not stored yet (the editor starts on it, unsaved). */
+export function useWorkflowDocument(fresh?: WorkflowDocument): WorkflowDocumentHandle {
+  const [state, dispatch] = useReducer(documentReducer, fresh, (start) =>
+    start ? documentReducer(emptyState, { type: "new", document: start }) : emptyState,
+  );
   const load = useCallback((document: WorkflowDocument) => dispatch({ type: "load", document }), []);
   const edit = useCallback(
     (change: (document: WorkflowDocument) => WorkflowDocument, group?: string) => dispatch({ type: "edit", change, group, at: Date.now() }),
@@ -40,6 +45,7 @@ export function useWorkflowDocument(): WorkflowDocumentHandle {
     document: state.current,
     saved: state.saved,
     dirty: isDirty(state),
+    unstored: state.unstored,
     canUndo: state.past.length > 0,
     canRedo: state.future.length > 0,
     refused: state.refused,

@@ -1,6 +1,6 @@
 // "Describe what should happen": the user's words, sent to the host's AI model for a draft to review.
 
-import { useState } from "react";
+import { useId, useState } from "react";
 import { ApiError } from "../../api";
 import type { DraftProposal } from "../../types";
 
@@ -21,6 +21,7 @@ export function draftErrorText(error: unknown): string {
 }
 
 export function DescribeForm({ label, placeholder, submit, ask, onProposal }: DescribeFormProps) {
+  const id = useId();
   const [words, setWords] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -45,8 +46,8 @@ export function DescribeForm({ label, placeholder, submit, ask, onProposal }: De
       }}
     >
       <div className="wk-field">
-        <label htmlFor="wk-describe-words">{label}</label>
-        <textarea id="wk-describe-words" rows={3} maxLength={4000} value={words} placeholder={placeholder} onChange={(e) => setWords(e.target.value)} />
+        <label htmlFor={id}>{label}</label>
+        <textarea id={id} rows={3} maxLength={4000} value={words} placeholder={placeholder} onChange={(e) => setWords(e.target.value)} />
       </div>
       <button type="submit" className="wk-button primary" disabled={busy || !words.trim()}>{busy ? "Drafting…" : submit}</button>
       {busy && <span className="wk-help" role="status"> The AI model is drafting: this takes a few seconds.</span>}

@@ -66,6 +66,25 @@ describe("reviewing a drafted workflow", () => {
     expect(said).toEqual(["accept"]);
   });
 
+  it("names the steps repeated inside a loop too", async () => {
+    const loop = {
+      id: "each",
+      kind: "builtin:for_each",
+      inputs: { items: [1, 2] },
+      body: { actions: [{ id: "inner", kind: "add_toc", inputs: { post_id: "!ref($.item)" } }], edges: [{ from: "$source", to: "inner" }] },
+    };
+    await render({
+      ...proposal,
+      workflow: { actions: [loop], edges: [{ from: "$source", to: "each" }] },
+      steps: [
+        { action_id: "each", explanation: "Goes through two posts." },
+        { action_id: "inner", explanation: "Adds a table of contents to each." },
+      ],
+    });
+    const steps = [...host.querySelectorAll("ol li")].map((li) => li.textContent);
+    expect(steps[1]).toBe("Add a Table of Contents: Adds a table of contents to each.");
+  });
+
   it("for a change, shows what differs from the draft in the editor, and what is left to fix", async () => {
     const before: WorkflowDocument = {
       name: "Review",

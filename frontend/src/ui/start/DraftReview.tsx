@@ -5,6 +5,7 @@
 import type { WorkflowDocument } from "../../document";
 import { actionTitle, type Catalog } from "../../names";
 import { problemView } from "../../problemText";
+import { everyAction } from "../../scopes";
 import { triggersSentence } from "../../triggers";
 import type { DraftProposal } from "../../types";
 import { diffVersion } from "../../versions";
@@ -25,7 +26,7 @@ export function proposalDocument(proposal: DraftProposal, before?: WorkflowDocum
 }
 
 export function DraftReview({ proposal, catalog, before, busy = false, onAccept, onDiscard }: DraftReviewProps) {
-  const byId = new Map(proposal.workflow.actions.map((a) => [a.id, a]));
+  const byId = new Map(everyAction(proposal.workflow).map(({ action }) => [action.id, action])); // loops' steps too
   const problems = proposal.problems.map((p) => problemView(p, proposal.workflow, catalog));
   const changes = before ? diffVersion(before, proposalDocument(proposal, before), catalog) : null;
   return (
