@@ -12,13 +12,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # environment asks it not to: the tests start Python processes by the hundred (workers, servers, the CLI).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test bench lint typecheck pytest pytest-fast pytest-slow pytest-browser frontend frontend-test chromium install clean package dist
+.PHONY: demo test bench lint typecheck pytest pytest-python pytest-fast pytest-slow pytest-browser frontend frontend-test chromium install clean package dist
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -81,15 +80,21 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser
-# tests in headless Chromium against a real `workflow-kit serve`, in three parts:
-# - pytest-fast: test files four at a time (pytest-xdist; each worker process has a PostgreSQL database
-#   of its own; many tests wait on subprocesses, so four beat two on two cores);
-# - pytest-slow: the multi-process fault tests (marked slow), apart from the other Python tests;
-# - pytest-browser: two files at a time (each file has its own server, each test a fresh browser context).
+# tests in headless Chromium against a real `workflow-kit serve`, in two parts:
+# - pytest-python: every Python test but the browser tests, test files four at a time (pytest-xdist; each
+#   worker process has a PostgreSQL database of its own; many tests wait on subprocesses, so four beat
+#   two on two cores). The multi-process fault tests (marked slow) are among them: they wait most of
+#   their time (leases, restarts), so beside the others they cost little wall time;
+# - pytest-browser: BROWSER_WORKERS files at a time (a server per app per process, a tenant per file,
+#   each test a fresh browser context).
+# pytest-fast and pytest-slow run the Python tests without, or only, the slow ones.
 PYTEST_WORKERS ?= 4
-BROWSER_WORKERS ?= 2
+BROWSER_WORKERS ?= 3
 WITH_POSTGRES := WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres
-pytest: pytest-fast pytest-slow pytest-browser
+pytest: pytest-python pytest-browser
+
+pytest-python: $(STAMP) frontend chromium
+	$(WITH_POSTGRES) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not browser"
 
 pytest-fast: $(STAMP) frontend chromium
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser"
@@ -101,14 +106,12 @@ pytest-browser: $(STAMP) frontend chromium
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"
 
 # Side by side where one part leaves a core idle much of its time: the installs (pip and npm); the type
-# check, the editor's build and its unit tests. The fault tests run alone, then the browser tests: beside
-# each other, the fault tests' bursts (worker processes, builds, PostgreSQL restarts) made browser tests
-# time out.
+# check, the editor's build and its unit tests. The browser tests run last, alone: beside the fault
+# tests' bursts (worker processes, builds, PostgreSQL restarts) they timed out.
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target typecheck frontend frontend-test
-	$(MAKE) --no-print-directory lint pytest-fast
-	$(MAKE) --no-print-directory pytest-slow
+	$(MAKE) --no-print-directory lint pytest-python
 	$(MAKE) --no-print-directory pytest-browser
 
 clean:
