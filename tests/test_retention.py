@@ -17,9 +17,11 @@ from workflow_kit.errors import WorkflowValidationError
 from workflow_kit.runtime.lifecycle.events_in import DEDUPE_WINDOW_MS
 from workflow_kit.runtime.lifecycle.retention import RECHECK_MS, sweep
 from workflow_kit.runtime.storage import schema
+from workflow_kit.runtime.stores.tenant_settings import TenantSettings, TenantSettingsStore
 from workflow_kit.timeutil import VirtualClock
 
 DAY = timedelta(days=1)
+DAY_MS = 86_400_000
 R, A, S, WT, E, K = schema.runs, schema.run_actions, schema.run_steps, schema.waits, schema.events, schema.event_keys
 
 
@@ -234,3 +236,35 @@ def test_a_workflows_retention_setting_is_checked(kit: WorkflowKit) -> None:
     with pytest.raises(WorkflowValidationError) as caught:
         kit.workflows.create_sync("acme", name="x", trigger="app/x", workflow=one_step(), settings={"retention": "1m"})
     assert [problem.path for problem in caught.value.problems] == ["settings.retention"]
+
+
+async def test_a_tenants_stored_choice_wins_over_the_kits_and_a_workflows_setting_over_both(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    kit.retention = Retention(tenants={"acme": "60d"})
+    settings = TenantSettingsStore(kit.db, clock, kit.retention)
+    assert settings.get_sync("acme") == TenantSettings(retention=None, default_retention="60d")
+    assert settings.set_retention_sync("acme", "7d") == TenantSettings(retention="7d", default_retention="60d")
+    plain = kit.workflows.create_sync("acme", name="plain", trigger="app/go", workflow=one_step())
+    own = kit.workflows.create_sync(
+        "acme", name="own", trigger="app/go", workflow=one_step(), settings={"retention": "90d"}
+    )
+    async with kit.worker(poll_ms=3_600_000) as worker:
+        await kit.send("acme", {"name": "app/go"})
+        await worker.idle()
+    with kit.db.read() as conn:
+        kept = dict(conn.execute(sa.select(R.c.workflow_id, R.c.expires_at - R.c.ended_at)).all())
+        event_kept = conn.execute(sa.select(E.c.expires_at - E.c.received_at).where(E.c.name == "app/go")).scalar()
+    assert kept == {plain.id: 7 * DAY_MS, own.id: 90 * DAY_MS}
+    assert event_kept == 7 * DAY_MS
+    assert settings.set_retention_sync("acme", None).retention is None  # the kit's time again
+    assert settings.get_sync("acme").retention is None
+
+
+def test_a_tenants_retention_is_checked_with_its_path(kit: WorkflowKit) -> None:
+    for wrong, says in (("5m", "from 1 hour to 10 years"), ("soon", "invalid duration")):
+        with pytest.raises(WorkflowValidationError) as caught:
+            kit.tenant_settings.set_retention_sync("acme", wrong)
+        [problem] = caught.value.problems
+        assert problem.path == "retention" and says in problem.message
+    assert kit.tenant_settings.get_sync("acme").retention is None

@@ -409,6 +409,15 @@ class OAuthStateRow(Base, table=True):
     expires_at: int = ms_column(nullable=False)
 
 
+class TenantSettingsRow(Base, table=True):
+    __tablename__ = "wk_tenant_settings"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    retention_ms: int | None = ms_column()
+    """How long the tenant's history is kept (null: the kit's time; see rules/retention.py)."""
+    updated_at: int = ms_column(nullable=False)
+
+
 class HookRequestRow(Base, table=True):
     __tablename__ = "wk_hook_requests"
     __table_args__ = (sa.Index("ix_wk_hook_requests_hook", "hook_id", "id"),)
@@ -440,6 +449,7 @@ connections: sa.Table = ConnectionRow.__table__  # type: ignore[attr-defined]
 oauth_states: sa.Table = OAuthStateRow.__table__  # type: ignore[attr-defined]
 hooks: sa.Table = HookRow.__table__  # type: ignore[attr-defined]
 hook_requests: sa.Table = HookRequestRow.__table__  # type: ignore[attr-defined]
+tenant_settings: sa.Table = TenantSettingsRow.__table__  # type: ignore[attr-defined]
 
 TABLES = (
     workflows,
@@ -458,4 +468,5 @@ TABLES = (
     oauth_states,
     hooks,
     hook_requests,
+    tenant_settings,
 )
