@@ -9,6 +9,7 @@ import type { ConnectionRecord, DraftProposal, TemplateDef, Trigger, Workflow, W
 import { DescribeForm } from "./start/DescribeForm";
 import { DraftReview } from "./start/DraftReview";
 import { TemplateGallery } from "./start/TemplateGallery";
+import { WorkspaceSettings } from "./WorkspaceSettings";
 
 /** What a new workflow's editor starts with, unsaved: a template's steps or an accepted draft. */
 export interface StartDraft {
@@ -54,7 +55,7 @@ export interface WorkflowListProps {
 
 /** The home: every workflow with its status, its last run and its failures of the last day; new (from
  * scratch, from a template, or described in words), duplicate, enable or disable, delete (after a
- * confirmation). */
+ * confirmation); the workspace's settings. */
 export function WorkflowList({ api, catalog, assistant = false, onOpen }: WorkflowListProps) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[] | null>(null);
   const [name, setName] = useState("");
@@ -67,6 +68,7 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
   const [busy, setBusy] = useState<string | null>(null);
   const [gallery, setGallery] = useState<boolean | null>(null); // null: open while there is no workflow
   const [describing, setDescribing] = useState(false);
+  const [workspace, setWorkspace] = useState(false);
   const [proposal, setProposal] = useState<DraftProposal | null>(null);
   const [starting, setStarting] = useState(false);
   const [broken, setBroken] = useState<ConnectionRecord[]>([]);
@@ -201,7 +203,11 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen }: Workfl
             Describe what should happen
           </button>
         )}
+        <button type="button" className="wk-button wk-workspace-toggle" aria-expanded={workspace} onClick={() => setWorkspace(!workspace)}>
+          Workspace settings
+        </button>
       </div>
+      {workspace && <WorkspaceSettings api={api} />}
       {assistant && describing && !proposal && (
         <DescribeForm
           label="Describe what should happen"
