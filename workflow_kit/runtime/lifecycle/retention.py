@@ -15,10 +15,11 @@ Each check is one indexed lookup of the batch's ids (never a scan of the runs: t
 not grow with the table). A run kept is looked at again `RECHECK_MS` later (its ``expires_at`` moves
 on), so the oldest runs, if kept, never fill every batch and stop the deletion behind them.
 
-On SQLite the worker then gives back up to `VACUUM_PAGES` free pages to the file system, after the
-batch's transaction (``PRAGMA incremental_vacuum``, `Database.give_back_pages`: a no-op unless the file
-was made with ``auto_vacuum=INCREMENTAL``, as the kit makes new files), so the file shrinks as history
-goes instead of only after a ``VACUUM``. PostgreSQL's autovacuum makes the space of deleted rows reusable by itself.
+On SQLite the worker then gives free pages back to the file system after the batch's transaction, up to
+`VACUUM_PAGES` once there are `VACUUM_LEAST` (``PRAGMA incremental_vacuum``, `Database.give_back_pages`:
+a no-op unless the file was made with ``auto_vacuum=INCREMENTAL``, as the kit makes new files), so the
+file shrinks as history goes instead of only after a ``VACUUM``. PostgreSQL's autovacuum makes the space
+of deleted rows reusable by itself.
 
 On PostgreSQL a batch locks the runs it takes (``FOR UPDATE SKIP LOCKED``), so the workers take
 different runs side by side.
@@ -52,9 +53,12 @@ BATCH = 100
 for long."""
 RECHECK_MS = 3_600_000
 """How long a run kept because it is still referenced waits before it is looked at again."""
-VACUUM_PAGES = 1_000
-"""SQLite: free pages given back after a batch, at most (4 MB of 4 KB pages: a batch frees far fewer,
+VACUUM_PAGES = 2_000
+"""SQLite: free pages given back after a batch, at most (8 MB of 4 KB pages: more than a batch frees,
 so the file keeps up; a file switched to incremental mode with much free space catches up slowly)."""
+VACUUM_LEAST = 256
+"""SQLite: free pages (1 MB) there must be before they are given back: a give-back is a commit of its
+own, so one every few batches rather than one after each (measured in bench/README.md)."""
 
 
 @dataclass

@@ -136,16 +136,21 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def give_back_pages(self, pages: int) -> None:
+    def give_back_pages(self, pages: int, least: int = 0) -> None:
         """SQLite: return up to `pages` free pages to the file system (``PRAGMA incremental_vacuum``, a
-        write of its own; a no-op unless the file is in ``auto_vacuum=INCREMENTAL`` mode); PostgreSQL:
-        nothing (its autovacuum makes deleted rows' space reusable)."""
+        write of its own; a no-op unless the file is in ``auto_vacuum=INCREMENTAL`` mode), once at least
+        `least` pages are free (fewer, larger give-backs: each is a commit); PostgreSQL: nothing (its
+        autovacuum makes deleted rows' space reusable)."""
         if self.dialect != "sqlite":
             return
         with self.writer_lock, self.engine.connect() as plain:
+            dbapi = plain.connection.dbapi_connection
+            assert dbapi is not None
+            if least and dbapi.execute("PRAGMA freelist_count").fetchone()[0] < least:
+                return
             # sqlite3's execute() steps a statement once, which frees one page: executescript() runs it
             # to the end (in autocommit: the connection is outside any transaction here)
-            plain.connection.dbapi_connection.executescript(f"PRAGMA incremental_vacuum({int(pages)})")  # type: ignore[union-attr]
+            dbapi.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

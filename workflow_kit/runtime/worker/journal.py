@@ -166,7 +166,7 @@ class RunJournalStore:
         with self.db.write() as conn:
             swept = retention.sweep(conn, now, batch)
         if swept.runs or swept.events or swept.keys:
-            self.db.give_back_pages(retention.VACUUM_PAGES)
+            self.db.give_back_pages(retention.VACUUM_PAGES, least=retention.VACUUM_LEAST)
         return swept
 
     def _decide(self, tenant: str, events: list[dict[str, Any]], now: int) -> list[Decided]:
