@@ -12,13 +12,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # environment asks it not to: the tests start Python processes by the hundred (workers, servers, the CLI).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test bench lint typecheck pytest pytest-python pytest-fast pytest-slow pytest-browser frontend frontend-test chromium install clean package dist
+.PHONY: demo test bench lint typecheck pytest pytest-python pytest-fast pytest-slow pytest-browser frontend frontend-test api-types chromium install clean package dist
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 $(NPM_STAMP): frontend/package.json frontend/package-lock.json
@@ -43,10 +43,12 @@ dist: $(STAMP) frontend
 package: $(NPM_STAMP)
 	cd frontend && npm pack
 
-# The editor's unit tests, ESLint (with React's rules of hooks), and a check that its API types
+# The editor's unit tests and ESLint (with React's rules of hooks); api-types checks that its API types
 # (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
-frontend-test: $(NPM_STAMP) $(STAMP)
+frontend-test: $(NPM_STAMP)
 	cd frontend && npm run lint --silent && npm test --silent
+
+api-types: $(NPM_STAMP) $(STAMP)
 	scripts/api-types --check
 
 chromium:
@@ -105,12 +107,12 @@ pytest-slow: $(STAMP) frontend chromium
 pytest-browser: $(STAMP) frontend chromium
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(BROWSER_WORKERS) --dist loadfile -m "browser and not slow"
 
-# Side by side where one part leaves a core idle much of its time: the installs (pip and npm); the type
-# check, the editor's build and its unit tests. The browser tests run last, alone: beside the fault
-# tests' bursts (worker processes, builds, PostgreSQL restarts) they timed out.
+# Side by side where one part leaves a core idle much of its time: pip installs on one core, and once
+# npm's packages are there (in a third of pip's time) the editor's build, ESLint and unit tests run
+# beside it; then the type check and the API types check. The browser tests run last, alone: beside the
+# fault tests' bursts (worker processes, builds, PostgreSQL restarts) they timed out.
 test:
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(NPM_STAMP)
-	$(MAKE) --no-print-directory -j3 --output-sync=target typecheck frontend frontend-test
+	$(MAKE) --no-print-directory -j3 --output-sync=target frontend frontend-test typecheck api-types
 	$(MAKE) --no-print-directory lint pytest-python
 	$(MAKE) --no-print-directory pytest-browser
 

@@ -10,7 +10,9 @@ ANALYZEd. One worker (concurrency 20) starts, and deletes it in small batches (l
 meanwhile tenant ``live`` sends an event every 20 ms whose run's first step is timed (p50, p99), until
 every expired run is gone. Sizes: the database before, after the deletion (the space is free for reuse
 but the file keeps it), and after ``VACUUM`` (SQLite: the file shrinks; PostgreSQL: ``VACUUM`` makes the
-space reusable, the size reported is the database's).
+space reusable, the size reported is the database's). A new SQLite file is in ``auto_vacuum=INCREMENTAL``
+mode (the kit makes it so) and the workers give freed pages back as they delete; ``--sqlite-auto-vacuum
+none`` makes the file in the old mode, to compare.
 """
 
 from __future__ import annotations
@@ -113,7 +115,17 @@ def expired_left(kit: WorkflowKit) -> bool:
         )
 
 
+def without_auto_vacuum(url: str) -> None:
+    """Make the SQLite file without auto-vacuum (a table first: the kit's pragma then changes nothing)."""
+    path = sa.make_url(url).database
+    with contextlib.closing(sqlite3.connect(str(path), isolation_level=None)) as conn:
+        conn.execute("PRAGMA auto_vacuum=NONE")
+        conn.execute("CREATE TABLE bench_made_without_auto_vacuum (x INTEGER)")
+
+
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    if url.startswith("sqlite") and args.sqlite_auto_vacuum == "none":
+        without_auto_vacuum(url)
     kit = WorkflowKit(database_url=url)
     started = probe_marks(kit)
     try:
@@ -153,6 +165,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--probes", type=int, default=200, help="live events sent at least (more while deleting)")
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="one database only")
+    parser.add_argument("--sqlite-auto-vacuum", choices=["incremental", "none"], default="incremental")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wk-retention-") as tmp:
         urls = [("SQLite", f"sqlite:///{Path(tmp) / 'retention.sqlite'}")]

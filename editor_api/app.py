@@ -42,6 +42,7 @@ from .routes import (
     runs,
     step_tests,
     templates,
+    tenant,
     workflows,
 )
 from .worker_notice import WorkerNotice
@@ -159,6 +160,8 @@ def create_app(
         hooks.rotate_hook_secret,
         hooks.list_hook_requests,
         hooks.test_hook,
+        tenant.get_tenant_settings,
+        tenant.put_tenant_settings,
     ]
     if demo:
         handlers.append(demo_token)

@@ -378,6 +378,13 @@ class TokenOut(msgspec.Struct):
     user: str
 
 
+class TenantSettingsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The tenant's settings to keep: `retention`, how long its ended runs and events are kept
+    (``"90d"``, ``"12h"``: 1 hour to 10 years), or null for the kit's time."""
+
+    retention: Annotated[str, msgspec.Meta(max_length=32)] | None
+
+
 class HookSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How a webhook checks its requests (`verification`: ``style`` none, header, github, stripe or hmac,
     with ``header``, ``algorithm``, ``prefix``, ``encoding``, ``tolerance`` where they apply), its

@@ -6,6 +6,9 @@ export default defineConfig({
   plugins: [react()],
   base: "./",
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1500 },
-  // tests run in Node; a test file that renders components says `// @vitest-environment jsdom` first
-  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
+  // Tests run in Node; a test file that renders components says `// @vitest-environment jsdom` first.
+  // The files share child processes and their module cache (isolate: false): 12 s instead of 31 s on two
+  // cores, so each test cleans up what it changes (cleanup(), vi.unstubAllEnvs(), vi.unstubAllGlobals()).
+  // Processes, not threads: a test that sets TZ needs its own process's clock.
+  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"], pool: "forks", isolate: false },
 });

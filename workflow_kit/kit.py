@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, no
     from .runtime.stores.events import EventStore
     from .runtime.stores.hooks import HookStore
     from .runtime.stores.runs import RunStore
+    from .runtime.stores.tenant_settings import TenantSettingsStore
     from .runtime.stores.workflows import WorkflowStore
     from .runtime.worker.host import Attached
     from .runtime.worker.loop import Worker
@@ -206,6 +207,14 @@ class WorkflowKit:
         from .runtime.stores.events import EventStore
 
         return EventStore(self.db)
+
+    @cached_property
+    def tenant_settings(self) -> TenantSettingsStore:
+        """What each tenant chose for all its workflows (async, each with a ``_sync`` twin): ``get`` and
+        ``set_retention`` (how long its history is kept: wins over `retention` for that tenant)."""
+        from .runtime.stores.tenant_settings import TenantSettingsStore
+
+        return TenantSettingsStore(self.db, self.clock, self.retention)
 
     @cached_property
     def hooks(self) -> HookStore:

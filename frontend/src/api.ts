@@ -19,6 +19,7 @@ import type {
   HookSettings,
   StepTestResult,
   TemplateDef,
+  TenantSettings,
 } from "./types";
 
 export { ApiError, UNREACHABLE } from "./apiErrors";
@@ -351,7 +352,16 @@ export class Api {
     return this.call("POST", `/api/hooks/${encodeURIComponent(id)}/test`, body === undefined ? {} : { body });
   }
 
-  /** Live updates of a run (server-sent events); returns a function that stops listening. */
+  /** The workspace's (the tenant's) settings: how long its history is kept, and the default. */
+  tenantSettings(): Promise<TenantSettings> {
+    return this.call("GET", "/api/tenant/settings");
+  }
+
+  /** Keep the workspace's history for `retention` ("90d"), or for the default again (null). */
+  saveTenantSettings(retention: string | null): Promise<TenantSettings> {
+    return this.call("PUT", "/api/tenant/settings", { retention });
+  }
+
   /** Live updates of a run (server-sent events); returns a function that stops listening. An EventSource
    * cannot send the token in a header, and a URL ends up in access logs: the stream's URL carries a
    * single-use ticket of a minute for this run (asked for first, with the token), never the token. */

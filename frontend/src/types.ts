@@ -72,6 +72,7 @@ export interface Workflow {
 /** An event (name and optional CEL condition) or a cron schedule ("TZ=Europe/Paris 0 12 * * 5"). */
 export type Trigger = Schemas["Trigger"];
 export type Hook = Schemas["HookOut"];
+export type TenantSettings = Schemas["TenantSettings"];
 export type HookSecret = Schemas["HookSecretOut"];
 export type HookSettings = Schemas["HookSettings"];
 export type HookRequest = Schemas["HookRequest"];

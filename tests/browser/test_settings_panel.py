@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import ARTIFACTS, Server
-from .test_editor import create_workflow, open_editor
-from .ui import screenshots
+from .test_editor import open_editor
+from .ui import new_workflow, screenshots
 
 pytestmark = pytest.mark.browser  # make test runs these after the parallel part, alone
 
@@ -31,7 +31,7 @@ def test_settings_are_saved_with_the_draft_shown_after_a_reload_and_problems_sit
     page: Page, server: Server
 ) -> None:
     open_editor(page, server)
-    create_workflow(page, "Orders", "app/order.created")
+    new_workflow(page, "Orders", "app/order.created")
     page.get_by_role("tab", name="Settings").click()
 
     # A concurrency limit with a key, a debounce period and a cancellation event.
@@ -126,3 +126,30 @@ def test_settings_are_saved_with_the_draft_shown_after_a_reload_and_problems_sit
         assert api.get(f"/api/workflows/{workflow_id(page)}").json()["settings"]["retention"] == "90d"
     keep.scroll_into_view_if_needed()
     screenshots(page, "settings-keep-history")
+
+
+def test_workspace_settings_keep_every_workflows_history_as_long_as_chosen(page: Page, server: Server) -> None:
+    """From the list page: the workspace's time for its history, the default said in words, a wrong time
+    refused with its reason, the choice kept after a reload."""
+    tenant = server.for_tenant("workspace-settings")
+    open_editor(page, tenant)
+    page.get_by_role("button", name="Workspace settings").click()
+    panel = page.get_by_role("region", name="Workspace settings")
+    keep = panel.get_by_label("Keep run history for")
+    expect(keep).to_have_attribute("placeholder", "30 days (e.g. 90d, 12h)")
+    expect(panel).to_contain_text("Empty: 30 days, the default.")
+    keep.fill("10m")
+    panel.get_by_role("button", name="Save").click()
+    expect(panel.get_by_role("alert")).to_have_text("History is kept from 1 hour to 10 years, got '10m'")
+    keep.fill("90d")
+    panel.get_by_role("button", name="Save").click()
+    expect(panel.get_by_role("status")).to_have_text("Saved: run history is kept for 90 days.")
+    with tenant.api() as api:
+        assert api.get("/api/tenant/settings").json()["retention"] == "90d"
+    screenshots(page, "workspace-settings")
+
+    page.reload()
+    page.get_by_role("button", name="Workspace settings").click()
+    expect(page.get_by_role("region", name="Workspace settings").get_by_label("Keep run history for")).to_have_value(
+        "90d"
+    )

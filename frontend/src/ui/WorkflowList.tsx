@@ -9,6 +9,7 @@ import type { ConnectionRecord, Trigger, WorkflowRecord } from "../types";
 import type { NewWorkflow } from "./editor/useEditorCommands";
 import { StartDialog } from "./start/StartDialog";
 import { StartView } from "./start/StartView";
+import { WorkspaceSettings } from "./WorkspaceSettings";
 
 /** How a workflow's triggers read in the list: "When blog-post.updated", "Every day at 09:00 (UTC)";
  * several: "When blog-post.updated, only when a condition holds, or every day at 09:00 (UTC)". */
@@ -50,7 +51,7 @@ export interface WorkflowListProps {
 
 /** The home: every workflow with its status, its last run and its failures of the last day; "New
  * workflow" (from scratch, from a template, or described in words, in one dialog), duplicate, enable or
- * disable, delete (after a confirmation). */
+ * disable, delete (after a confirmation); the workspace's settings. */
 export function WorkflowList({ api, catalog, assistant = false, onOpen, onNew }: WorkflowListProps) {
   const [workflows, setWorkflows] = useState<WorkflowRecord[] | null>(null);
   const [starting, setStarting] = useState(false);
@@ -58,6 +59,7 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen, onNew }:
   const [notice, setNotice] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [workspace, setWorkspace] = useState(false);
   const [broken, setBroken] = useState<ConnectionRecord[]>([]);
   const [brokenLoads, setBrokenLoads] = useState(0);
   useEffect(() => {
@@ -120,10 +122,14 @@ export function WorkflowList({ api, catalog, assistant = false, onOpen, onNew }:
     <main className="wk-home">
       <div className="wk-home-header">
         <h1>Automations</h1>
+        <button type="button" className="wk-button wk-workspace-toggle" aria-expanded={workspace} onClick={() => setWorkspace(!workspace)}>
+          Workspace settings
+        </button>
         <button type="button" className="wk-button primary" aria-haspopup="dialog" onClick={() => setStarting(true)}>
           New workflow
         </button>
       </div>
+      {workspace && <WorkspaceSettings api={api} />}
       {starting && (
         <StartDialog title="New workflow" onClose={() => setStarting(false)}>
           <StartView api={api} catalog={catalog} assistant={assistant} onScratch={fromScratch} onStart={onNew} />

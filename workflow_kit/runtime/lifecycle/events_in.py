@@ -30,7 +30,7 @@ from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import NewRun
-from . import flow, runs, waits
+from . import flow, runs, tenant_retention, waits
 from .effects import CancelRuns, Context, Decided, Received, Worklist, trigger_key
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
@@ -114,7 +114,7 @@ def receive(
     started: list[NewRun] = []
     cancel_waits: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
-    expires_at = now + ctx.retention.tenant_ms(tenant)
+    expires_at = now + tenant_retention.tenant_ms(ctx.retention, conn, tenant)
     for index, event in enumerate(events):
         event_id = new_id(now)
         if once is not None:

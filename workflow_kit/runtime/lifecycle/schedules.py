@@ -44,6 +44,7 @@ from ..rules.cron import TIMER_EVENT, CronSchedule, timer_event
 from ..rules.triggers import Trigger, fired
 from ..storage import schema
 from ..storage.announce import announce_due
+from . import tenant_retention
 from .effects import Context
 from .start import new_run, start_run
 
@@ -115,7 +116,7 @@ def fire_due(ctx: Context, conn: Connection, now: int) -> list[str]:
                 key=event["id"],
                 duplicate=False,
                 received_at=now,
-                expires_at=now + ctx.retention.tenant_ms(row.tenant),
+                expires_at=now + tenant_retention.tenant_ms(ctx.retention, conn, row.tenant),
             )
         )
         run = new_run(

@@ -29,7 +29,7 @@ from ..models import RunStatus
 from ..storage import schema
 from ..storage.rows import RunRow
 from ..storage.writer import Claim
-from . import events_in, runs, slots, waits
+from . import events_in, runs, slots, tenant_retention, waits
 from .effects import (
     AnnounceEnd,
     CancelRuns,
@@ -126,7 +126,9 @@ def keep_ms(ctx: Context, conn: Connection, run: RunRow) -> int:
     if settings is None:
         raw = conn.execute(_VERSION_SETTINGS, {"version": run.version_id}).scalar()
         settings = ctx.settings.get(run.version_id, raw)
-    return ctx.retention.run_ms(run.tenant, settings)
+    if settings.retention is not None:
+        return ctx.retention.run_ms(run.tenant, settings)
+    return tenant_retention.tenant_ms(ctx.retention, conn, run.tenant)
 
 
 def cancelled_error(why: str | None) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 Pure.
 
 A run's time is its workflow's ``retention`` setting (the version it ran: ``settings.retention``, the
-editor's Settings tab) if it has one, else its tenant's; a tenant's is the kit's `Retention.tenants`
+editor's Settings tab) if it has one, else its tenant's; a tenant's is its own choice if it made one
+(stored: the editor's workspace settings, ``kit.tenant_settings``), else the kit's `Retention.tenants`
 entry for it, else `Retention.default` (30 days). An event's time is its tenant's. The time counts from
 the run's end, or the event's receipt: the row's ``expires_at`` (see `lifecycle/retention.py`, which
 deletes what expired).
@@ -10,6 +11,8 @@ deletes what expired).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -21,6 +24,8 @@ MIN_RETENTION_MS = 3_600_000
 
 DurationLike = str | int | timedelta
 """``"30d"``, ``"12h"``, milliseconds, or a `timedelta`."""
+STORED_FRESH_S = 10.0
+"""How long a process trusts the tenant's stored choice it read (another process may change it)."""
 
 
 def retention_ms(value: DurationLike, what: str) -> int:
@@ -46,12 +51,34 @@ class Retention:
             tenant: retention_ms(value, f"retention of {tenant!r}") for tenant, value in (tenants or {}).items()
         }
 
-    def tenant_ms(self, tenant: str) -> int:
-        """How long `tenant`'s events, and the runs of its workflows with no setting, are kept."""
+        self._stored: dict[str, tuple[float, int | None]] = {}
+        self._lock = threading.Lock()
+
+    def tenant_ms(self, tenant: str, stored: int | None = None) -> int:
+        """How long `tenant`'s events, and the runs of its workflows with no setting, are kept: its
+        `stored` choice if it made one, else the kit's."""
+        return stored if stored is not None else self.kit_ms(tenant)
+
+    def kit_ms(self, tenant: str) -> int:
+        """The kit's time for `tenant` (its `tenants` entry, else the default)."""
         return self.tenants_ms.get(tenant, self.default_ms)
 
-    def run_ms(self, tenant: str, settings: WorkflowSettings | None) -> int:
+    def run_ms(self, tenant: str, settings: WorkflowSettings | None, stored: int | None = None) -> int:
         """How long an ended run is kept: its workflow's setting, else its tenant's time."""
         if settings is not None and settings.retention is not None:
             return duration_ms(settings.retention)
-        return self.tenant_ms(tenant)
+        return self.tenant_ms(tenant, stored)
+
+    # -- the tenants' stored choices, as this process last read them ---------------------------------
+
+    def recalled(self, tenant: str) -> tuple[bool, int | None]:
+        """Whether this process read `tenant`'s stored choice lately, and the choice (None: none)."""
+        entry = self._stored.get(tenant)
+        if entry is None or time.monotonic() - entry[0] > STORED_FRESH_S:
+            return False, None
+        return True, entry[1]
+
+    def remember(self, tenant: str, stored: int | None) -> None:
+        """Note `tenant`'s stored choice (read, or just made) for `STORED_FRESH_S`."""
+        with self._lock:
+            self._stored[tenant] = (time.monotonic(), stored)

@@ -194,7 +194,11 @@ class WorkflowSettings(_Setting):
     singleton: Annotated[Singleton | None, _doc("Singleton")] = None
     retention: Annotated[
         Duration | None,
-        _doc("Keep history", "How long ended runs are kept, with their steps, e.g. 90d (default: 30 days)"),
+        _doc(
+            "Keep history",
+            "How long ended runs are kept, with their steps, e.g. 90d (empty: as long as the workspace"
+            " settings say, 30 days unless changed)",
+        ),
     ] = None
 
     @classmethod

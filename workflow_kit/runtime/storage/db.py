@@ -3,7 +3,11 @@
 SQLite runs in WAL mode with ``synchronous=FULL`` by default: a committed step survives a process crash
 *and* a power loss. ``?synchronous=normal`` in the URL trades the last commits on power loss (never on
 a process crash) for speed. Write transactions start with ``BEGIN IMMEDIATE`` so two processes never
-deadlock upgrading a read lock, and a busy timeout makes writers queue instead of failing.
+deadlock upgrading a read lock, and a busy timeout makes writers queue instead of failing. A new
+SQLite file is made with ``auto_vacuum=INCREMENTAL``, so the workers that delete expired history give
+the freed pages back to the file system as they go (``PRAGMA incremental_vacuum``, see
+lifecycle/retention.py); a file made before keeps its mode until a ``VACUUM`` (the pragma is a no-op
+on a file that has tables already).
 """
 
 from __future__ import annotations
@@ -133,6 +137,22 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def give_back_pages(self, pages: int, least: int = 0) -> None:
+        """SQLite: return up to `pages` free pages to the file system (``PRAGMA incremental_vacuum``, a
+        write of its own; a no-op unless the file is in ``auto_vacuum=INCREMENTAL`` mode), once at least
+        `least` pages are free (fewer, larger give-backs: each is a commit); PostgreSQL: nothing (its
+        autovacuum makes deleted rows' space reusable)."""
+        if self.dialect != "sqlite":
+            return
+        with self.writer_lock, self.engine.connect() as plain:
+            dbapi = plain.connection.dbapi_connection
+            assert dbapi is not None
+            if least and dbapi.execute("PRAGMA freelist_count").fetchone()[0] < least:
+                return
+            # sqlite3's execute() steps a statement once, which frees one page: executescript() runs it
+            # to the end (in autocommit: the connection is outside any transaction here)
+            dbapi.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction."""
@@ -229,6 +249,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
         if not memory:
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # before the first table, or by a VACUUM
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")

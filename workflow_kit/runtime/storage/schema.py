@@ -131,7 +131,7 @@ EXPIRING: dict[str, Any] = {
     "sqlite_where": sa.text("expires_at IS NOT NULL"),
     "postgresql_where": sa.text("expires_at IS NOT NULL"),
 }
-"""``ix_wk_runs_expires`` and ``ix_wk_events_expires`` hold what will expire (migration 0008): the
+"""``ix_wk_runs_expires`` and ``ix_wk_events_expires`` hold what will expire (migration 0010): the
 workers delete history through them, oldest first (see lifecycle/retention.py)."""
 
 
@@ -155,11 +155,22 @@ class EventRow(Base, table=True):
 
 class EventKeyRow(Base, table=True):
     __tablename__ = "wk_event_keys"
+    __table_args__ = (sa.Index("ix_wk_event_keys_expires", "expires_at"),)
 
     tenant: str = Field(primary_key=True, max_length=128)
     key: str = Field(primary_key=True, max_length=256)
     event_id: str = Field(max_length=64)
     expires_at: int = ms_column(nullable=False)
+    """The end of the key's deduplication window: after it the key is taken over, or deleted by the
+    workers (see lifecycle/retention.py)."""
+
+
+HAS_PARENT: dict[str, Any] = {
+    "sqlite_where": sa.text("parent_run_id IS NOT NULL"),
+    "postgresql_where": sa.text("parent_run_id IS NOT NULL"),
+}
+"""``ix_wk_runs_parent`` holds the runs that have a parent only (migration 0011): with every top-level
+run's null in it, SQLite's planner judged it useless once ``ANALYZE`` ran and scanned the runs instead."""
 
 
 FAILED_ONLY: dict[str, Any] = {
@@ -184,7 +195,7 @@ class RunRow(Base, table=True):
         sa.Index("ix_wk_runs_due", "due_at"),
         sa.Index("ix_wk_runs_tenant_created", "tenant", "created_at"),
         sa.Index("ix_wk_runs_tenant_workflow", "tenant", "workflow_id", "created_at"),
-        sa.Index("ix_wk_runs_parent", "parent_run_id"),
+        sa.Index("ix_wk_runs_parent", "parent_run_id", **HAS_PARENT),
         sa.Index("ix_wk_runs_singleton", "workflow_id", "singleton_key"),
         sa.Index("ix_wk_runs_blocked", "blocked_key", "created_at"),
         sa.Index("ix_wk_runs_failed", "tenant", "workflow_id", "ended_at", **FAILED_ONLY),
@@ -405,6 +416,15 @@ class OAuthStateRow(Base, table=True):
     expires_at: int = ms_column(nullable=False)
 
 
+class TenantSettingsRow(Base, table=True):
+    __tablename__ = "wk_tenant_settings"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    retention_ms: int | None = ms_column()
+    """How long the tenant's history is kept (null: the kit's time; see rules/retention.py)."""
+    updated_at: int = ms_column(nullable=False)
+
+
 class HookRequestRow(Base, table=True):
     __tablename__ = "wk_hook_requests"
     __table_args__ = (sa.Index("ix_wk_hook_requests_hook", "hook_id", "id"),)
@@ -436,6 +456,7 @@ connections: sa.Table = ConnectionRow.__table__  # type: ignore[attr-defined]
 oauth_states: sa.Table = OAuthStateRow.__table__  # type: ignore[attr-defined]
 hooks: sa.Table = HookRow.__table__  # type: ignore[attr-defined]
 hook_requests: sa.Table = HookRequestRow.__table__  # type: ignore[attr-defined]
+tenant_settings: sa.Table = TenantSettingsRow.__table__  # type: ignore[attr-defined]
 
 TABLES = (
     workflows,
@@ -454,4 +475,5 @@ TABLES = (
     oauth_states,
     hooks,
     hook_requests,
+    tenant_settings,
 )

@@ -164,7 +164,10 @@ class RunJournalStore:
         """Delete one batch of expired history (see lifecycle/retention.py), in a transaction of its own
         (blocking: call it in a thread)."""
         with self.db.write() as conn:
-            return retention.sweep(conn, now, batch)
+            swept = retention.sweep(conn, now, batch)
+        if swept.runs or swept.events or swept.keys:
+            self.db.give_back_pages(retention.VACUUM_PAGES, least=retention.VACUUM_LEAST)
+        return swept
 
     def _decide(self, tenant: str, events: list[dict[str, Any]], now: int) -> list[Decided]:
         try:

@@ -329,7 +329,7 @@ class Worker:
                     _LOG.exception("worker %s: deleting expired history failed; retrying", self.name)
                 failing = True
                 swept = retention.Swept()
-            if max(swept.runs, swept.events) >= self.retention_batch:
+            if swept.full(self.retention_batch):
                 took = asyncio.get_running_loop().time() - began
                 pause = max(self.operation_pause_ms / 1000, took)
             else:
