@@ -120,7 +120,7 @@ def sweep(conn: Connection, now: int, batch: int = BATCH) -> Swept:
     expired = conn.execute(_expired_runs(dialect), params).all()
     kept = _referenced(conn, expired) if expired else set()
     if kept:
-        conn.execute(R.update().where(R.c.id.in_(sorted(kept))).values(expires_at=now + RECHECK_MS))
+        runs.keep_until(conn, sorted(kept), now + RECHECK_MS)
     run_ids = [row.id for row in expired if row.id not in kept]
     if run_ids:
         for table in (S, A, WT, SL):

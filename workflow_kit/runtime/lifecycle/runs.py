@@ -333,6 +333,13 @@ def join_batch(conn: Connection, run_id: str, events: list[Any], due_at: int | N
 # -- end ----------------------------------------------------------------------------------------------
 
 
+def keep_until(conn: Connection, run_ids: Sequence[str], expires_at: int) -> None:
+    """Postpone the deletion of expired runs still referenced (an open child, parent or wait), to be
+    looked at again at `expires_at`."""
+    if run_ids:
+        conn.execute(R.update().where(R.c.id.in_(list(run_ids))).values(expires_at=expires_at))
+
+
 def purge(conn: Connection, run_ids: Sequence[str]) -> None:
     """Delete ended runs whose time is up (their actions, steps and waits are `retention.py`'s)."""
     if run_ids:
