@@ -88,10 +88,10 @@ typecheck: $(STAMP)
 #   two on two cores). The multi-process fault tests (marked slow) are among them: they wait most of
 #   their time (leases, restarts), so beside the others they cost little wall time;
 # - pytest-browser: BROWSER_WORKERS files at a time (a server per app per process, a tenant per file,
-#   each test a fresh browser context).
+#   each test a fresh browser context); three at a time was no faster on two cores, and a test timed out.
 # pytest-fast and pytest-slow run the Python tests without, or only, the slow ones.
 PYTEST_WORKERS ?= 4
-BROWSER_WORKERS ?= 3
+BROWSER_WORKERS ?= 2
 WITH_POSTGRES := WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres
 pytest: pytest-python pytest-browser
 
