@@ -1,5 +1,7 @@
 // "New workflow" as a modal dialog over the list (the browser's own <dialog>: the page behind is inert,
-// Escape closes it). The first field has the focus; closing gives it back to what opened the dialog.
+// Escape closes it, except from a text box holding what the user wrote: a description typed for the
+// assistant is not lost to a stray Escape; Close still closes). The first field has the focus; closing
+// gives it back to what opened the dialog.
 
 import { useEffect, useRef, type ReactNode } from "react";
 
@@ -30,12 +32,12 @@ export function StartDialog({ title, onClose, children }: StartDialogProps) {
       aria-labelledby="wk-start-title"
       onCancel={(e) => {
         e.preventDefault(); // React removes the dialog: the browser does not close it by itself
-        onClose();
+        if (!typingWords(document.activeElement)) onClose();
       }}
       onKeyDown={(e) => {
         if (e.key !== "Escape") return;
         e.preventDefault();
-        onClose();
+        if (!typingWords(e.target)) onClose();
       }}
     >
       <header className="wk-start-header">
@@ -45,4 +47,9 @@ export function StartDialog({ title, onClose, children }: StartDialogProps) {
       {children}
     </dialog>
   );
+}
+
+/** Escape from here would throw away words: a text box with something written in it. */
+function typingWords(target: EventTarget | null): boolean {
+  return target instanceof HTMLTextAreaElement && target.value.trim() !== "";
 }

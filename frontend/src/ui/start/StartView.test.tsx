@@ -76,6 +76,17 @@ describe("starting a new workflow", () => {
     expect(closed).toBe(1);
   });
 
+  it("keeps a description being written when Escape is pressed in it; Close still closes", async () => {
+    await render(true);
+    const words = host.querySelector("textarea")!;
+    await type(words, "When a post is published, tweet it");
+    await act(async () => words.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true })));
+    expect(closed).toBe(0);
+    expect(words.value).toBe("When a post is published, tweet it");
+    await act(async () => button("Close").click());
+    expect(closed).toBe(1);
+  });
+
   it("from scratch, says what is missing, then makes it with its name and trigger", async () => {
     await render(false);
     await act(async () => button("Create").click());
