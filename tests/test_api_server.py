@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from helpers import free_port
 
 from editor_api.worker_notice import NO_WORKER
 from workflow_kit import WorkflowKit
@@ -42,12 +43,6 @@ def doze(ctx: ActionContextSync, inputs: dict[str, Any]) -> str:
     ctx.step.sleep("doze", "1s")
     return "rested"
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def write_app(tmp_path: Path) -> str:

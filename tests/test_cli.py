@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import free_port
 
 from workflow_kit import WorkflowKit
 from workflow_kit.cli import load_app, main
@@ -36,12 +36,6 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     assert f"schema at revision {head}" in first.stdout
     second = cli("migrate", database_url=database_url)
     assert second.returncode == 0 and head in second.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_ended(database_url: str, timeout: float = 30.0) -> str:

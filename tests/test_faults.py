@@ -36,7 +36,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -51,6 +50,7 @@ import sqlalchemy as sa
 from apps.fault_app import CHILD, CHILD_EVENT, NOTIFY, SHAPES, SIGNAL, install
 from conftest import REQUIRE_POSTGRES, postgres_url
 from fleet import Fleet
+from helpers import free_port
 
 from workflow_kit import WorkflowKit
 from workflow_kit.runtime.storage import schema
@@ -402,12 +402,6 @@ def test_postgres_workers_killed_at_random_lose_nothing(
 
 
 # -- PostgreSQL: the server restarted under load ------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def postgres_bindir() -> Path | None:

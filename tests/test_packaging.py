@@ -12,7 +12,6 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +75,6 @@ def site_packages(prefix: Path) -> list[str]:
     """The folders a Python environment at `prefix` installs packages into (pure and platform ones)."""
     where = {"base": str(prefix), "platbase": str(prefix)}
     return sorted({sysconfig.get_path(kind, vars=where) for kind in ("purelib", "platlib")})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

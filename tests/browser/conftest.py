@@ -12,7 +12,6 @@ import functools
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
@@ -73,12 +73,6 @@ class Odd(msgspec.Struct):
 def odd_form(ctx: ActionContextSync, inputs: Odd) -> dict[str, Any]:
     return {"count": inputs.count}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def chromium_path() -> str | None:
