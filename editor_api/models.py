@@ -337,8 +337,9 @@ class RunPage(msgspec.Struct, kw_only=True):
 
 class BulkCancelRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Which runs to cancel: of one workflow (or any), with one of these statuses (default: every status
-    of a run that has not ended), created in ``[since, until)`` (epoch ms), test runs only or none
-    (`test`), whose event satisfies a CEL expression over ``event`` (`if`)."""
+    of a run that has not ended; `failed` dismisses failed runs: they become cancelled, keeping their
+    error), created in ``[since, until)`` (epoch ms), test runs only or none (`test`), whose event
+    satisfies a CEL expression over ``event`` (`if`)."""
 
     workflow_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     status: list[RunStatus] | None = None

@@ -398,6 +398,44 @@ def test_cancel_an_ended_run_returns_it_unchanged(api: Api) -> None:
     assert response.json()["output"] == {"a": {"x": "done"}}
 
 
+def test_cancel_a_failed_run_dismisses_it_one_run_or_in_bulk(api: Api) -> None:
+    """Cancelling a failed run (alone or in bulk, with `failed` named) dismisses it: cancelled, no longer
+    counted as failed, with its failure kept as the error's cause, its steps as they were; it can be rerun."""
+    broken_id = create_workflow(api, BROKEN, "app/broken", name="Broken")
+    first, second = (wait_run(api, start(api, "app/broken", {"x": x})) for x in (1, 2))
+    assert first["status"] == "failed"
+    cancelled = api.client.post(f"/api/runs/{first['id']}/cancel", headers=api.headers())
+    assert cancelled.status_code == 200, cancelled.text
+    run = cancelled.json()
+    assert run["status"] == "cancelled" and run["ended_at"] == first["ended_at"]
+    assert run["error"] == {
+        "name": "Cancelled",
+        "message": f"the run was cancelled after it failed: {first['error']['message']}",
+        "cause": first["error"],
+    }
+    assert run["actions"] == first["actions"]  # the failed step still says what went wrong
+    twice = api.client.post(f"/api/runs/{first['id']}/cancel", headers=api.headers())
+    assert twice.json() == run  # cancelled already: unchanged
+    stats = api.client.get(f"/api/workflows/{broken_id}/stats", headers=api.headers()).json()
+    assert (stats["runs"], stats["failed"]) == (2, 1)
+
+    plain = api.client.post("/api/runs/bulk-cancel", headers=api.headers(), json={"workflow_id": broken_id})
+    assert plain.json()["matched"] == 0  # without a status, only runs that have not ended
+    accepted = api.client.post(
+        "/api/runs/bulk-cancel", headers=api.headers(), json={"workflow_id": broken_id, "status": ["failed"]}
+    )
+    assert accepted.status_code == 202 and accepted.json()["matched"] == 1, accepted.text
+    done = operation_of(api, accepted.json()["id"])
+    assert (done["matched"], done["done"], done["failed"]) == (1, 1, 0)
+    assert list_runs(api, workflow_id=broken_id, status="failed") == []
+    assert {r["id"] for r in list_runs(api, workflow_id=broken_id, status="cancelled")} == {first["id"], second["id"]}
+    assert get_run(api, second["id"])["error"]["cause"] == second["error"]
+    stats = api.client.get(f"/api/workflows/{broken_id}/stats", headers=api.headers()).json()
+    assert (stats["runs"], stats["failed"], stats["failure_rate"]) == (2, 0, 0.0)
+    rerun = api.client.post(f"/api/runs/{first['id']}/rerun", headers=api.headers(), json={"from_failed_step": True})
+    assert rerun.status_code == 201, rerun.text
+
+
 def test_cancel_unknown_or_without_scope(api: Api) -> None:
     missing = api.client.post("/api/runs/no-such-run/cancel", headers=api.headers())
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"

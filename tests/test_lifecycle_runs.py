@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from workflow_kit.runtime.lifecycle import runs, settle
-from workflow_kit.runtime.lifecycle.effects import AnnounceEnd, CloseWaits, Worklist
+from workflow_kit.runtime.lifecycle.effects import AnnounceEnd, CloseWaits, Context, Worklist
 from workflow_kit.runtime.lifecycle.start import new_run
 from workflow_kit.runtime.models import RunStatus
+from workflow_kit.runtime.rules.settings import SettingsCache
 from workflow_kit.runtime.storage import schema
 from workflow_kit.runtime.storage.db import Database
 from workflow_kit.runtime.storage.rows import RunRow
@@ -22,10 +24,12 @@ KEEP = 30 * 86_400_000
 """How long an ended run is kept (see rules/retention.py)."""
 
 
-def test_every_status_has_its_transitions_and_ends_are_final() -> None:
+def test_every_status_has_its_transitions_and_ends_are_final_but_a_failure_can_be_dismissed() -> None:
     assert set(runs.TRANSITIONS) == {None, *RunStatus}
     for status in RunStatus:
-        if status.terminal:
+        if status is RunStatus.FAILED:  # an operator gives up on it: it becomes cancelled
+            assert runs.TRANSITIONS[status] == {RunStatus.CANCELLED}
+        elif status.terminal:
             assert runs.TRANSITIONS[status] == frozenset(), status
         else:
             assert RunStatus.CANCELLED in runs.TRANSITIONS[status], f"a {status} run cannot be cancelled"
@@ -41,7 +45,9 @@ def test_every_status_has_its_transitions_and_ends_are_final() -> None:
         (RunStatus.SLEEPING, RunStatus.FAILED),
         (RunStatus.COMPLETED, RunStatus.RUNNING),
         (RunStatus.CANCELLED, RunStatus.QUEUED),
-        (RunStatus.FAILED, RunStatus.CANCELLED),
+        (RunStatus.COMPLETED, RunStatus.CANCELLED),
+        (RunStatus.CANCELLED, RunStatus.FAILED),
+        (RunStatus.FAILED, RunStatus.RUNNING),
     ],
 )
 def test_a_transition_the_table_does_not_allow_is_refused(source: RunStatus | None, target: RunStatus) -> None:
@@ -79,6 +85,54 @@ def test_an_ended_run_does_not_end_again_and_its_consequences_go_on_the_worklist
         with db.write() as conn:
             assert not runs.end(conn, again, row, RunStatus.CANCELLED, None, None, 3_000, keep_ms=KEEP)
         assert len(again) == 0 and _status(db, run.id) == "cancelled"
+    finally:
+        db.dispose()
+
+
+def _row(db: Database, run_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return dict(conn.execute(schema.runs.select().where(schema.runs.c.id == run_id)).mappings().one())
+
+
+def test_a_failed_run_is_dismissed_keeping_its_failure_and_causing_nothing(database_url: str) -> None:
+    """Cancelling a failed run dismisses it: cancelled, with its end, expiry, output and failure kept, and
+    no consequence (no event, nothing woken); completed, cancelled and open runs stay as they are."""
+    db = Database(database_url)
+    try:
+        made = [new_run(tenant="t", workflow_id="w", version_id="v", version_number=1, event={"name": "e"},
+                        event_id=None, now=1_000) for _ in range(4)]  # fmt: skip
+        failed, completed, cancelled, queued = (run.id for run in made)
+        boom = {"name": "StepError", "message": "action 'send': boom", "action": "send"}
+        with db.write() as conn:
+            runs.create(conn, made)
+            claimed = {run.id: run for run, _ in runs.claim(conn, db.dialect, [failed, completed], "w", 9_000, 1_000)}
+            (row,) = runs.open_runs(conn, [cancelled])
+            work, why = Worklist(), settle.cancelled_error(None)
+            assert runs.end(conn, work, claimed[failed], RunStatus.FAILED, {"partial": 1}, boom, 2_000, keep_ms=KEEP)
+            assert runs.end(conn, work, claimed[completed], RunStatus.COMPLETED, {"ok": 1}, None, 2_000, keep_ms=KEEP)
+            assert runs.end(conn, work, row, RunStatus.CANCELLED, None, why, 2_000, keep_ms=KEEP)
+        before = {run_id: _row(db, run_id) for run_id in (failed, completed, cancelled, queued)}
+        with db.write() as conn:
+            done = settle.cancel_or_dismiss(Context(db.dialect, SettingsCache()), conn,
+                                            [completed, cancelled, failed], "after the outage", 5_000)  # fmt: skip
+        assert [run.id for run in done.dismissed] == [failed] and done.ended == [] and not done.woke
+        after = _row(db, failed)
+        assert after["status"] == "cancelled"
+        assert after["error"] == {
+            "name": "Cancelled",
+            "message": "the run was cancelled after it failed (after the outage): action 'send': boom",
+            "cause": boom,
+        }
+        kept = ("ended_at", "expires_at", "output", "started_at", "claim_seq", "due_at")
+        assert {k: after[k] for k in kept} == {k: before[failed][k] for k in kept}
+        assert after["updated_at"] == 5_000
+        for run_id in (completed, cancelled, queued):
+            assert _row(db, run_id) == before[run_id]
+        with db.read() as conn:  # no second end event, nothing else received
+            assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar_one() == 0
+        with db.write() as conn:  # never twice
+            assert runs.dismiss(conn, [failed], "again", 6_000) == []
+        assert _row(db, failed) == after
     finally:
         db.dispose()
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from helpers import chain
 
-from workflow_kit import ActionContext, WorkflowKit, expressions
+from workflow_kit import ActionContext, NonRetriableError, WorkflowKit, expressions
 from workflow_kit.runtime import operations
 from workflow_kit.runtime.lifecycle.effects import Context
 from workflow_kit.runtime.models import FilterError, RunStatus
@@ -158,7 +158,7 @@ async def test_a_filter_the_kit_cannot_use_is_refused_with_its_path(kit: Workflo
         await kit.runs.bulk_cancel(TENANT, if_="state.x == 1")
     assert unknown.value.path == "if" and "state" in str(unknown.value)
     with pytest.raises(FilterError) as ended:
-        await kit.runs.bulk_cancel(TENANT, status=["failed", "completed"])
+        await kit.runs.bulk_cancel(TENANT, status=["completed", "cancelled"])
     assert ended.value.path == "status"
     with pytest.raises(FilterError) as backwards:
         await kit.runs.bulk_replay(TENANT, since=2_000, until=1_000)
@@ -202,6 +202,122 @@ async def test_a_worker_works_an_operation_off(kit: WorkflowKit, clock: VirtualC
     done = await _until_completed(kit, operation)
     assert (done.matched, done.done) == (5, 5)
     assert {r.status for r in await kit.runs.list(TENANT)} == {RunStatus.CANCELLED}
+
+
+DAY = 86_400_000
+
+
+def _events(kit: WorkflowKit, name: str) -> int:
+    with kit.db.read() as conn:
+        query = sa.select(sa.func.count()).where(schema.events.c.name == name)
+        return int(conn.execute(query.select_from(schema.events)).scalar_one())
+
+
+async def _deliveries(kit: WorkflowKit, clock: VirtualClock) -> tuple[str, str, int]:
+    """Orders and Mail, whose runs fail (the mail server is down) or, for an event with ``nap``, sleep for
+    a month: yesterday 5 failed Orders runs, 1 sleeping, and 2 failed Mail runs; today 2 failed Orders runs
+    (and 2 failed of another tenant). The two workflows' ids and the start of yesterday."""
+
+    @kit.action(kind="deliver")
+    async def deliver(ctx: ActionContext) -> str:
+        if ctx.event["data"].get("nap"):
+            await ctx.step.sleep("nap", timedelta(days=30))
+            return "rested"
+        raise NonRetriableError("the mail server is down")
+
+    orders = kit.workflows.create_sync(TENANT, name="Orders", trigger="app/order", workflow=chain("a", kind="deliver"))
+    mail = kit.workflows.create_sync(TENANT, name="Mail", trigger="app/mail", workflow=chain("a", kind="deliver"))
+    kit.workflows.create_sync(OTHER, name="Orders", trigger="app/order", workflow=chain("a", kind="deliver"))
+    yesterday = clock.now_ms()
+    async with kit.worker(poll_ms=3_600_000, lease_ms=5_000) as worker:
+        for n in range(5):
+            await kit.send(TENANT, {"name": "app/order", "data": {"n": n}})
+            clock.advance(timedelta(minutes=1))
+        await kit.send(TENANT, [{"name": "app/order", "data": {"nap": True}}, *[{"name": "app/mail"}] * 2])
+        await worker.idle()
+        clock.advance(timedelta(days=1))
+        await kit.send(TENANT, [{"name": "app/order", "data": {"n": n}} for n in (5, 6)])
+        await kit.send(OTHER, [{"name": "app/order", "data": {"n": n}} for n in (7, 8)])
+        await worker.idle()
+    return orders.id, mail.id, yesterday
+
+
+async def test_a_bulk_cancel_dismisses_yesterdays_failed_runs_of_one_workflow_batch_by_batch(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    """An operator cancels all of yesterday's failed runs of one workflow: they become cancelled, keeping
+    their failure, batch by batch (the count of failed runs goes down), each once through a crash; no run
+    ends again (no event, nothing for the observer), and nothing else is touched."""
+    orders, mail, yesterday = await _deliveries(kit, clock)
+    window = {"since": yesterday, "until": yesterday + DAY}
+
+    async def failed_yesterday() -> int:
+        return len(await kit.runs.list(TENANT, orders, "failed", **window))
+
+    assert await failed_yesterday() == 5
+    before = {r.id: r for r in await kit.runs.list(TENANT) + await kit.runs.list(OTHER)}
+    failed_events = _events(kit, "workflow/run.failed")
+    operation = await kit.runs.bulk_cancel(TENANT, workflow_id=orders, status="failed", **window)
+    assert (operation.state, operation.matched, operation.done) == (OperationState.RUNNING, 5, 0)
+    seen = []
+    for crash in (False, True, False, False):
+        if crash:  # the second batch dies before its commit: nothing of it stays
+            with pytest.raises(Crash):
+                _step(kit, batch=2, crash=True)
+        else:
+            stepped = _step(kit, batch=2)
+            assert stepped.worked and stepped.cancelled == []  # nothing ended now: they ended when they failed
+        current = await kit.runs.operation(TENANT, operation.id)
+        seen.append((await failed_yesterday(), current.done, current.state))
+    assert seen == [
+        (3, 2, OperationState.RUNNING),
+        (3, 2, OperationState.RUNNING),  # the crash
+        (1, 4, OperationState.RUNNING),
+        (0, 5, OperationState.COMPLETED),
+    ]
+    assert not _step(kit, batch=2).worked  # nothing left to do
+    assert (current.matched, current.failed) == (5, 0)
+    after = {r.id: r for r in await kit.runs.list(TENANT) + await kit.runs.list(OTHER)}
+    dismissed = {run_id for run_id, run in after.items() if run != before[run_id]}
+    assert dismissed == {r.id for r in before.values() if r.workflow_id == orders and r.status == RunStatus.FAILED
+                         and r.created_at < yesterday + DAY and r.tenant == TENANT}  # fmt: skip
+    for run_id in dismissed:
+        run, was = await kit.runs.get(TENANT, run_id), before[run_id]
+        assert run.status == RunStatus.CANCELLED and run.ended_at == was.ended_at
+        assert run.error == {
+            "name": "Cancelled",
+            "message": f"the run was cancelled after it failed ({operations.CANCEL_REASON}): the mail server is down",
+            "cause": was.error,
+        }
+        assert [a.status for a in run.actions] == ["failed"]  # its steps stay as they were
+    assert _events(kit, "workflow/run.failed") == failed_events and _cancelled_events(kit) == 0
+    assert len(await kit.runs.list(TENANT, mail, "failed")) == 2
+    assert len(await kit.runs.list(TENANT, orders, "failed")) == 2  # today's
+    assert len(await kit.runs.list(TENANT, orders, "sleeping")) == 1
+    assert len(await kit.runs.list(OTHER, status="failed")) == 2
+    # a dismissed run can still be rerun
+    rerun = await kit.runs.rerun(TENANT, next(iter(dismissed)))
+    assert (await kit.runs.get(TENANT, rerun)).status == RunStatus.QUEUED
+
+
+async def test_a_bulk_cancel_without_a_status_leaves_failed_runs_and_reports_only_runs_it_ended(
+    kit: WorkflowKit, clock: VirtualClock
+) -> None:
+    orders, mail, _ = await _deliveries(kit, clock)
+    plain = await kit.runs.bulk_cancel(TENANT, workflow_id=mail)  # only the runs that have not ended: none
+    assert (plain.state, plain.matched) == (OperationState.COMPLETED, 0)
+    both = await kit.runs.bulk_cancel(TENANT, workflow_id=orders, status=["failed", "sleeping"])
+    assert both.matched == 8
+    ended = []
+    while (stepped := _step(kit, batch=5)).worked:
+        ended += [run.run_id for run in stepped.cancelled]
+    [sleeper] = [r.id for r in await kit.runs.list(TENANT, orders) if r.event["data"].get("nap")]
+    assert ended == [sleeper]  # the observer hears of the run that ended, not of the failures dismissed
+    assert _cancelled_events(kit) == 1
+    assert {r.status for r in await kit.runs.list(TENANT, orders)} == {RunStatus.CANCELLED}
+    assert {r.status for r in await kit.runs.list(TENANT, mail)} == {RunStatus.FAILED}
+    done = await kit.runs.operation(TENANT, both.id)
+    assert (done.state, done.matched, done.done) == (OperationState.COMPLETED, 8, 8)
 
 
 async def _until_completed(kit: WorkflowKit, operation: Operation, timeout: float = 20.0) -> Operation:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from conftest import START
@@ -673,19 +674,33 @@ async def test_cancelling_a_completed_run_changes_nothing(
     assert heard == []
 
 
-async def test_cancelling_a_failed_run_changes_nothing(kit: WorkflowKit, worker: Worker) -> None:
+async def test_cancelling_a_failed_run_dismisses_it_and_causes_nothing(kit: WorkflowKit, worker: Worker) -> None:
+    """An operator gives up on a failed run: it becomes cancelled, keeping its failure and its steps; no
+    ``workflow/run.cancelled`` is sent (its end was announced when it failed); cancelling it again changes
+    nothing."""
+
     @kit.action(kind="broken")
     async def broken(ctx: ActionContext) -> str:
         raise NonRetriableError("nope")
 
     kit.workflows.create_sync(TENANT, name="Bad", trigger="app/x", workflow=chain("a", kind="broken"))
+    kit.workflows.create_sync(TENANT, name="Ears", trigger="workflow/run.cancelled", workflow=chain("a", kind="broken"))
     await kit.send(TENANT, {"name": "app/x"})
     await settle(kit, worker)
     run = await only_run(kit)
     before = await kit.runs.get(TENANT, run.id)
-    assert before.status == RunStatus.FAILED
-    assert await kit.runs.cancel(TENANT, run.id) == before
-    assert await kit.runs.get(TENANT, run.id) == before
+    assert before.status == RunStatus.FAILED and before.error is not None
+    after = await kit.runs.cancel(TENANT, run.id)
+    assert after.status == RunStatus.CANCELLED
+    assert after.error == {
+        "name": "Cancelled",
+        "message": "the run was cancelled after it failed: " + before.error["message"],
+        "cause": before.error,
+    }
+    assert msgspec.structs.replace(after, status=before.status, error=before.error) == before
+    await settle(kit, worker)
+    assert [r.id for r in await kit.runs.list(TENANT)] == [run.id]  # nothing heard of a second end
+    assert await kit.runs.cancel(TENANT, run.id) == after
 
 
 async def test_run_cancelled_event_starts_a_listening_workflow(

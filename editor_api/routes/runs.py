@@ -80,10 +80,11 @@ async def list_runs(
     responses=error_responses(422),
 )
 async def bulk_cancel(kit: Kit, principal: Caller, data: Annotated[BulkCancelRequest, Body()]) -> Operation:
-    """Cancel every run the filter matches that has not ended, in the background, in small batches:
-    answers at once with the operation (`GET /operations/{id}` reports its progress). A filter the API
-    cannot use (an expression that does not compile, only statuses of ended runs) is a 422 whose
-    `path` names the field."""
+    """Cancel every run the filter matches, in the background, in small batches: answers at once with
+    the operation (`GET /operations/{id}` reports its progress). Runs that have not ended stop; failed
+    runs (only if `status` names `failed`) are dismissed: they become cancelled, keeping their error;
+    completed and cancelled runs stay as they are. A filter the API cannot use (an expression that does
+    not compile, only completed or cancelled statuses) is a 422 whose `path` names the field."""
     principal.require("runs:write")
     return await kit.runs.bulk_cancel(principal.tenant, **_which(data))
 
@@ -149,6 +150,9 @@ async def get_run_workflow(kit: Kit, principal: Caller, run_id: Id) -> VersionOu
 
 @post("/runs/{run_id:str}/cancel", summary="Cancel a run", tags=["runs"], status_code=200)
 async def cancel_run(kit: Kit, principal: Caller, run_id: Id) -> Run:
+    """Cancel a run that has not ended: it runs no further step. A failed run is dismissed: it becomes
+    cancelled, no longer counts as failed, keeps its failure (its error's `cause`) and can be rerun. A
+    completed or cancelled run is returned unchanged."""
     principal.require("runs:write")
     return for_end_users(await kit.runs.cancel(principal.tenant, run_id))
 

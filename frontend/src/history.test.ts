@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bulkFilter, duration, progressText, runsQuery, statusWords, timeRange } from "./history";
+import { bulkFilter, cancelWords, duration, progressText, runsQuery, statusWords, timeRange } from "./history";
 
 describe("runs and events views", () => {
   it("asks for runs with every filter, several statuses and the cursor", () => {
@@ -36,6 +36,22 @@ describe("runs and events views", () => {
     expect(progressText({ ...running, state: "completed", done: 10 })).toBe("Cancelled 10 runs.");
     expect(progressText({ ...running, kind: "replay", state: "completed", done: 1, failed: 2 })).toBe("Replayed 1 run (2 could not be).");
     expect(progressText({ ...running, state: "completed", matched: 0, done: 0 })).toBe("No run matched: nothing to do.");
+  });
+
+  it("says what a cancel does to the runs it takes, before it is done", () => {
+    const all = "all the runs that match the filters";
+    expect(cancelWords("2 selected runs", false).text).toBe(
+      "Cancel 2 selected runs? Runs that have not ended stop before their next step; failed runs are marked cancelled and keep their error; completed runs stay as they are.",
+    );
+    expect(cancelWords(all, true, ["failed"])).toEqual({
+      text: `Cancel ${all}? Failed runs are marked cancelled and keep their error, so they no longer count as failed; you can still rerun them.`,
+      possible: true,
+    });
+    expect(cancelWords(all, true, ["sleeping"]).text).toBe(`Cancel ${all}? Runs that have not ended stop before their next step.`);
+    // no status filter: the API takes only the runs that have not ended, and the words say so
+    expect(cancelWords(all, true).text).toContain("failed and completed runs stay as they are");
+    expect(cancelWords(all, true, ["completed"]).possible).toBe(false);
+    expect(cancelWords(all, true, ["cancelled"]).text).toBe("Completed and cancelled runs stay as they are: there is nothing to cancel.");
   });
 
   it("reads yesterday in the user's time zone", () => {

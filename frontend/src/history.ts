@@ -153,6 +153,30 @@ export function timeRange(range: TimeRange, now: number = Date.now()): { since?:
   }
 }
 
+const OPEN: RunStatus[] = ["queued", "running", "sleeping", "waiting"];
+
+/** What cancelling the selection does, asked before it is done, and whether there is anything to do. One
+ * run at a time (rows ticked) or a filter's runs with the status filtered on: a run that has not ended stops,
+ * a failed one is marked cancelled (it keeps its error), a completed one stays. All that match without a
+ * status filter: only the runs that have not ended (the API's rule, so old failures are cancelled only when
+ * the user filters on Failed). `what` names the selection ("3 selected runs"). */
+export function cancelWords(what: string, allMatching: boolean, statuses: RunStatus[] = []): { text: string; possible: boolean } {
+  const stop = "Runs that have not ended stop before their next step";
+  if (!allMatching) return { text: `Cancel ${what}? ${stop}; failed runs are marked cancelled and keep their error; completed runs stay as they are.`, possible: true };
+  if (!statuses.length) {
+    return { text: `Cancel ${what}? ${stop}; failed and completed runs stay as they are (to cancel failed runs, choose the status “Failed” first).`, possible: true };
+  }
+  const failed = statuses.includes("failed");
+  const open = statuses.some((s) => OPEN.includes(s));
+  if (!failed && !open) return { text: "Completed and cancelled runs stay as they are: there is nothing to cancel.", possible: false };
+  const parts = [
+    ...(open ? [stop] : []),
+    ...(failed ? ["failed runs are marked cancelled and keep their error, so they no longer count as failed; you can still rerun them"] : []),
+  ];
+  const sentence = parts.join("; ");
+  return { text: `Cancel ${what}? ${sentence[0].toUpperCase()}${sentence.slice(1)}.`, possible: true };
+}
+
 /** An operation's progress in words: "Cancelling runs: 3 of 10 done", "Replayed 10 runs (1 could not be)". */
 export function progressText(operation: Operation): string {
   const noun = (n: number) => `${n} run${n === 1 ? "" : "s"}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rerunChoices, statusSentence, triggerWords, versionWords } from "./runHeader";
+import { dismissedFailure, rerunChoices, statusSentence, triggerWords, versionWords } from "./runHeader";
 import type { Run } from "./types";
 
 const now = Date.UTC(2026, 11, 7, 13, 3, 12);
@@ -57,5 +57,22 @@ describe("the run's header in words", () => {
     expect(labels("cancelled")).toEqual([["Run again from the start", false]]);
     expect(labels("completed")).toEqual([["Run again from the start", false]]);
     for (const status of ["queued", "running", "sleeping", "waiting"] as const) expect(labels(status)).toEqual([]);
+  });
+
+  it("says a run cancelled after it failed failed first, and still offers to resume it", () => {
+    const boom = { name: "NonRetriableError", message: "action 'send': the mail server is down" };
+    const dismissed = run({
+      status: "cancelled",
+      actions: [{ id: "send", status: "failed" }],
+      error: { name: "Cancelled", message: `the run was cancelled after it failed: ${boom.message}`, cause: boom },
+    });
+    expect(dismissedFailure(dismissed)).toEqual(boom);
+    expect(statusSentence(dismissed, title, clock)).toBe("Failed at “Send email” after 2.3 s, then cancelled");
+    expect(statusSentence({ ...dismissed, actions: [] }, title, clock)).toBe("Failed after 2.3 s, then cancelled");
+    expect(rerunChoices(dismissed).map((c) => c.label)).toEqual(["Rerun from the failed step", "Run again from the start"]);
+    const cancelled = run({ status: "cancelled", error: { name: "Cancelled", message: "the run was cancelled" } });
+    expect(dismissedFailure(cancelled)).toBeNull();
+    expect(statusSentence(cancelled, title, clock)).toBe("Cancelled after 2.3 s");
+    expect(dismissedFailure(run({ status: "failed", error: { ...boom, cause: boom } }))).toBeNull(); // not cancelled
   });
 });

@@ -3,7 +3,7 @@
 
 import { triggerLabel } from "./cron";
 import { durationWords } from "./time";
-import type { Run, Trigger } from "./types";
+import type { ActionRecord, Run, RunError, Trigger } from "./types";
 import { suspendedWords, type Now } from "./waterfall";
 
 /** The header's subtitle: "Version 3", or "Test run of the draft" (a run of no published version). */
@@ -17,8 +17,20 @@ export function runDuration(run: Run, now: number): number {
   return Math.max(0, (run.ended_at ?? now) - start);
 }
 
+/** The failure of a run that was cancelled after it failed (an operator dismissed it), or null. */
+export function dismissedFailure(run: Run): RunError | null {
+  const cause = run.status === "cancelled" ? run.error?.cause : null;
+  return cause && typeof cause.message === "string" ? cause : null;
+}
+
+/** The step that failed (not one whose failure an error branch handled), of a failed or dismissed run. */
+function failedStep(run: Run): ActionRecord | undefined {
+  return (run.actions ?? []).find((r) => r.status === "failed" && !(r.output && typeof r.output === "object" && !Array.isArray(r.output) && "error" in r.output));
+}
+
 /** The status as a sentence: "Completed in 2.3 s", "Sleeping until 14:05", "Waiting for
- * blog-post.approved until tomorrow 09:00", "Failed at “Send email”". `titleOf` names a record. */
+ * blog-post.approved until tomorrow 09:00", "Failed at “Send email”", "Failed at “Send email” after 2 s, then
+ * cancelled" (dismissed). `titleOf` names a record. */
 export function statusSentence(run: Run, titleOf: (recordId: string) => string, now: Now): string {
   const took = durationWords(runDuration(run, now.now));
   const records = run.actions ?? [];
@@ -28,10 +40,11 @@ export function statusSentence(run: Run, titleOf: (recordId: string) => string, 
     case "completed":
       return `Completed in ${took}`;
     case "cancelled":
-      return `Cancelled after ${took}`;
     case "failed": {
-      const failed = records.find((r) => r.status === "failed" && !(r.output && typeof r.output === "object" && !Array.isArray(r.output) && "error" in r.output));
-      return failed ? `Failed at “${titleOf(failed.id)}” after ${took}` : `Failed after ${took}`;
+      if (run.status === "cancelled" && !dismissedFailure(run)) return `Cancelled after ${took}`;
+      const failed = failedStep(run);
+      const then = run.status === "cancelled" ? ", then cancelled" : "";
+      return failed ? `Failed at “${titleOf(failed.id)}” after ${took}${then}` : `Failed after ${took}${then}`;
     }
     case "sleeping":
     case "waiting": {
@@ -68,15 +81,15 @@ export interface RerunChoice {
   help: string;
 }
 
-/** The reruns that match the status (`kit.runs.rerun`): a failed run resumes at its failed step or starts
- * again; a cancelled or completed one starts again; a run still going offers none. */
+/** The reruns that match the status (`kit.runs.rerun`): a failed run (cancelled afterwards or not) resumes
+ * at its failed step or starts again; a cancelled or completed one starts again; a run still going offers none. */
 export function rerunChoices(run: Run): RerunChoice[] {
   const again: RerunChoice = {
     fromFailedStep: false,
     label: "Run again from the start",
     help: "A new run with the same event, from the first step, on the latest published version",
   };
-  if (run.status === "failed") {
+  if (run.status === "failed" || dismissedFailure(run)) {
     return [
       { fromFailedStep: true, label: "Rerun from the failed step", help: "A new run of the same version that keeps the steps that completed and starts at the one that failed" },
       again,

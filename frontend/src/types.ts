@@ -117,9 +117,18 @@ export type ActionRecord = Omit<Schemas["ActionRecord"], "inputs" | "output" | "
 export type Run = Omit<Schemas["Run"], "event" | "output" | "error" | "actions"> & {
   event: JsonObject;
   output?: Json;
-  error?: { name: string; message: string; action?: string; step?: string } | null;
+  error?: RunError | null;
   actions?: ActionRecord[];
 };
+
+/** A run's error; a failed run that was cancelled (dismissed) keeps its failure as `cause`. */
+export interface RunError {
+  name: string;
+  message: string;
+  action?: string;
+  step?: string;
+  cause?: RunError | null;
+}
 
 export type StoredEvent = Omit<Schemas["StoredEvent"], "event"> & { event: JsonObject };
 

@@ -16,8 +16,9 @@ cursor and the counts. So:
   take turns, and every batch is short: the workers' other writes (other tenants' runs) go between two
   batches.
 
-Statuses change through the lifecycle only: cancelling is `settle.cancel` (idempotent: an ended run stays
-as it is), replaying is `start.start_run`.
+Statuses change through the lifecycle only: cancelling is `settle.cancel_or_dismiss` (runs that have not
+ended stop, failed runs are dismissed: cancelled, keeping their failure; idempotent: a run it cancelled
+stays as it is, as does a completed one), replaying is `start.start_run`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ from .storage.db import Database
 from .storage.run_filter import NEWEST_FIRST, RunFilter, before
 
 OP, R, V, W = schema.operations, schema.runs, schema.workflow_versions, schema.workflows
+CANCELLABLE = (*OPEN, RunStatus.FAILED)
+"""The statuses a bulk cancel takes: runs that have not ended stop, failed runs are dismissed (they become
+cancelled, keeping their error: see `lifecycle.runs.dismiss`); completed and cancelled runs stay."""
 BATCH = 25
 """Runs handled in one transaction: small, so that a bulk action never holds the database for long."""
 EXPRESSION_VARIABLES = ("event",)
@@ -75,7 +79,8 @@ class ReplayVersion(StrEnum):
 
 class BulkFilter(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """The runs a bulk action applies to (as stored with the operation): those of one workflow (or any),
-    with one of some statuses (or any; a cancel takes only runs that have not ended), created in
+    with one of some statuses (or any; a cancel takes runs that have not ended, and failed runs only if
+    `status` names them), created in
     ``[since, until)``, test runs or not, whose event satisfies the CEL expression `if_` (JSON ``if``;
     it reads ``event``)."""
 
@@ -124,13 +129,15 @@ def create(db: Database, tenant: str, kind: OperationKind, bulk: BulkFilter, now
     if bulk.since is not None and bulk.until is not None and bulk.since >= bulk.until:
         raise FilterError("until", "the end of the time range must come after its start")
     if kind == OperationKind.CANCEL:
+        # no status: the runs that have not ended (cancelling a workflow's runs dismisses no old failure)
         wanted = set(bulk.status) or set(OPEN)
-        cancellable = tuple(s for s in OPEN if s in wanted)
+        cancellable = tuple(s for s in CANCELLABLE if s in wanted)
         if not cancellable:
             raise FilterError(
                 "status",
-                "these runs have ended, so there is nothing to cancel: only runs that have not ended (queued, "
-                "running, sleeping, waiting) can be cancelled; replay ended runs to run them again",
+                "completed and cancelled runs stay as they are, so there is nothing to cancel: runs that have "
+                "not ended (queued, running, sleeping, waiting) stop, and failed runs are marked cancelled; "
+                "replay ended runs to run them again",
             )
         bulk = msgspec.structs.replace(bulk, status=cancellable)
     # Runs created from now on (replays of this very operation among them) are not its business.
@@ -170,8 +177,9 @@ def get(db: Database, tenant: str, operation_id: str) -> Operation:
 
 @dataclass
 class Stepped:
-    """What one `step` did: whether it found work, whether runs became due, and the runs it cancelled (for
-    the worker to stop them if it executes them, and to report their end to its observer)."""
+    """What one `step` did: whether it found work, whether runs became due, and the runs it ended by
+    cancelling them (for the worker to stop them if it executes them, and to report their end to its
+    observer; not the failed runs it dismissed, which ended when they failed)."""
 
     worked: bool = False
     woke: bool = False
@@ -220,10 +228,12 @@ def step(
         if operation.kind == OperationKind.CANCEL:
             ids = [run["id"] for run in chosen]
             if ids:
-                result.woke = settle.cancel(ctx, conn, ids, CANCEL_REASON, now).woke
+                cancelled = settle.cancel_or_dismiss(ctx, conn, ids, CANCEL_REASON, now)
+                result.woke = cancelled.woke
+                # only the runs that ended now (a dismissed run ended when it failed)
                 result.cancelled = [
-                    RunInfo(run["id"], run["tenant"], run["workflow_id"], run["version_number"], run["parent_run_id"])
-                    for run in chosen
+                    RunInfo(run.id, run.tenant, run.workflow_id, run.version_number, run.parent_run_id)
+                    for run in cancelled.ended
                 ]
             done += len(ids)
         else:

@@ -4,7 +4,7 @@ import { conditionFields, eventGroup, outputGroup } from "../dataFields";
 import { toFlow } from "../flow";
 import { nodeTitle } from "../names";
 import { runErrorText } from "../problemText";
-import { rerunChoices, runDuration, statusSentence, triggerWords, versionWords } from "../runHeader";
+import { dismissedFailure, rerunChoices, runDuration, statusSentence, triggerWords, versionWords } from "../runHeader";
 import { canvasStatuses, isHandled, iterationLabel, parseRecordId, runTree } from "../runs";
 import { everyAction, findAction, isLoop } from "../scopes";
 import { nodeSummaries } from "../summaries";
@@ -113,8 +113,8 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
     if (confirming) keep.current?.focus();
   }, [confirming]);
 
-  // until the user chooses a step, a run that failed shows the step that failed
-  const failedRecord = run?.status === "failed" ? (run.actions ?? []).find((r) => r.status === "failed" && !isHandled(r)) : undefined;
+  // until the user chooses a step, a run that failed (and was cancelled afterwards or not) shows the step that failed
+  const failedRecord = run && (run.status === "failed" || dismissedFailure(run)) ? (run.actions ?? []).find((r) => r.status === "failed" && !isHandled(r)) : undefined;
   const selected: BarSelection | null = chosen ?? (failedRecord ? { record: failedRecord.id, step: null } : null);
   const loops = useMemo(() => (workflow ? loopIds(workflow.workflow) : new Set<string>()), [workflow]);
   const selectedAction = selected ? parseRecordId(selected.record, loops).action : null;
@@ -178,6 +178,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
   const step = record && selected?.step !== null && selected?.step !== undefined ? record.steps?.[selected.step] : undefined;
   const workflowName = name ?? workflow?.workflow.name;
   const errorText: ErrorText = (e) => (workflow ? runErrorText(e.message, workflow.workflow, catalog) : e.message);
+  const failure = run ? dismissedFailure(run) : null;
   const start = run ? (run.started_at ?? run.created_at) : null;
   return (
     <>
@@ -267,7 +268,7 @@ export function RunView({ api, runId, catalog, onBack, onOpenRun }: {
             <>
               {run.error && !record && (
                 <div className="wk-problems" role="alert">
-                  {errorText(run.error)}
+                  {failure ? `It was cancelled after it failed: ${errorText(failure)}` : errorText(run.error)}
                 </div>
               )}
               {record && step && selected ? (

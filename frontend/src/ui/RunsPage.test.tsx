@@ -77,4 +77,26 @@ describe("the runs view", () => {
       timeout: 3000,
     });
   });
+
+  it("says failed runs are marked cancelled, and that completed ones leave nothing to cancel", async () => {
+    const done: Operation = { id: "o1", kind: "cancel", state: "completed", matched: 1, done: 1, failed: 0, created_at: 0 };
+    const { api, bulk } = fakeApi([{ items: [run("r1", "failed")], next_cursor: null }], [done]);
+    render(<RunsPage api={api} onOpenRun={() => undefined} onBack={() => undefined} />);
+    await screen.findByRole("table", { name: "Runs" });
+    await userEvent.selectOptions(screen.getByLabelText("Status"), "completed");
+    await userEvent.click(screen.getByRole("button", { name: "Select all that match" }));
+    await userEvent.click(screen.getByRole("button", { name: "Cancel runs…" }));
+    let question = screen.getByRole("alertdialog", { name: "Cancel these runs?" });
+    expect(question.textContent).toContain("there is nothing to cancel");
+    expect(within(question).queryByRole("button", { name: "Yes, cancel them" })).toBeNull();
+    await userEvent.click(within(question).getByRole("button", { name: "OK" }));
+
+    await userEvent.selectOptions(screen.getByLabelText("Status"), "failed");
+    await userEvent.click(await screen.findByRole("button", { name: "Select all that match" }));
+    await userEvent.click(screen.getByRole("button", { name: "Cancel runs…" }));
+    question = screen.getByRole("alertdialog", { name: "Cancel these runs?" });
+    expect(question.textContent).toContain("Failed runs are marked cancelled and keep their error");
+    await userEvent.click(within(question).getByRole("button", { name: "Yes, cancel them" }));
+    expect(bulk).toHaveBeenCalledWith("cancel", { status: ["failed"] });
+  });
 });

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import {
   bulkFilter,
+  cancelWords,
   duration,
   progressText,
   statusWords,
@@ -78,6 +79,7 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
   };
   const count = allMatching ? null : selected.size;
   const what = allMatching ? "all the runs that match the filters" : `${selected.size} selected run${selected.size === 1 ? "" : "s"}`;
+  const cancelling = cancelWords(what, allMatching, filter.statuses);
 
   const follow = async (started: Operation) => {
     let current = started;
@@ -185,15 +187,13 @@ export function RunsPage({ api, onOpenRun, onBack }: { api: Api; onOpenRun: (run
       </div>
       {asking && (
         <div className="wk-confirm wk-banner info" role="alertdialog" aria-label={asking === "cancel" ? "Cancel these runs?" : "Replay these runs?"}>
-          <span>
-            {asking === "cancel"
-              ? `Cancel ${what}? Runs that have not ended stop before their next step; ended runs stay as they are.`
-              : `Replay ${what}? Each gets a new run with the same event, on the latest published version.`}
-          </span>
-          <button type="button" className={`wk-button ${asking === "cancel" ? "danger" : "primary"}`} onClick={() => void act(asking)}>
-            {asking === "cancel" ? "Yes, cancel them" : "Yes, replay them"}
-          </button>
-          <button type="button" className="wk-button" onClick={() => setAsking(null)}>No</button>
+          <span>{asking === "cancel" ? cancelling.text : `Replay ${what}? Each gets a new run with the same event, on the latest published version.`}</span>
+          {(asking === "replay" || cancelling.possible) && (
+            <button type="button" className={`wk-button ${asking === "cancel" ? "danger" : "primary"}`} onClick={() => void act(asking)}>
+              {asking === "cancel" ? "Yes, cancel them" : "Yes, replay them"}
+            </button>
+          )}
+          <button type="button" className="wk-button" onClick={() => setAsking(null)}>{asking === "cancel" && !cancelling.possible ? "OK" : "No"}</button>
         </div>
       )}
       {operation && (

@@ -1,6 +1,6 @@
 """A run's life: the one module that writes ``wk_runs``, and the state machine of its ``status``.
 
-Every change of a run's status is a transition named here (create, claim, block, park, end), made by a
+Every change of a run's status is a transition named here (create, claim, block, park, end, dismiss), made by a
 conditional update whose ``WHERE status IN (...)`` is derived from `TRANSITIONS` (and checked against
 it when the statement is built: a transition the table does not allow raises `IllegalTransition`).
 The other writes to a run (its lease, a wake-up, the event of a debounced run) change no status and
@@ -46,7 +46,7 @@ TRANSITIONS: dict[RunStatus | None, frozenset[RunStatus]] = {
     SLEEPING: frozenset({RUNNING, QUEUED, CANCELLED}),  # due again: claimed, or blocked; cancelled
     WAITING: frozenset({RUNNING, QUEUED, CANCELLED}),
     COMPLETED: frozenset(),
-    FAILED: frozenset(),
+    FAILED: frozenset({CANCELLED}),  # dismissed: an operator gives up on a failed run (see `dismiss`)
     CANCELLED: frozenset(),
 }
 """Each status and the statuses a run in it may go to (None: a run not created yet)."""
@@ -399,6 +399,38 @@ def end(
         work.push(ResolveParent(run, status.value, output, error))
     work.push(AnnounceEnd(run, status.value, error))
     return True
+
+
+def dismissed_error(error: dict[str, Any] | None, why: str | None) -> dict[str, Any]:
+    """The error of a failed run once it is dismissed: it says so, and keeps the failure as its ``cause``."""
+    head = f"the run was cancelled after it failed ({why})" if why else "the run was cancelled after it failed"
+    message = (error or {}).get("message")
+    return {"name": "Cancelled", "message": f"{head}: {message}" if message else head, "cause": error}
+
+
+def dismiss(conn: Connection, run_ids: Sequence[str], why: str | None, now: int) -> list[RunRow]:
+    """Dismiss the failed runs of `run_ids`: an operator gives up on them (after an outage, say), so they
+    become cancelled and no longer count as failed; they can still be rerun. Each keeps its end, its
+    expiry, its output and its steps; its error says it was cancelled and keeps the failure as its
+    ``cause`` (`dismissed_error`). Nothing follows: its slots, waits and parent were settled, and its
+    ``workflow/run.failed`` event sent, when it failed. Completed, cancelled and open runs stay as they
+    are. The runs dismissed now (one conditional update: a run dismissed meanwhile is not among them)."""
+    if not run_ids:
+        return []
+    failed = conn.execute(sa.select(R.c.id, R.c.error).where(R.c.id.in_(list(run_ids)), R.c.status == FAILED.value))
+    errors = {row.id: dismissed_error(row.error, why) for row in failed}
+    if not errors:
+        return []
+    error = sa.case(
+        {run_id: sa.bindparam(None, value, type_=R.c.error.type) for run_id, value in errors.items()}, value=R.c.id
+    )
+    statement = (
+        R.update()
+        .where(R.c.id.in_(list(errors)), _from((FAILED,), CANCELLED))
+        .values(status=CANCELLED.value, error=error, updated_at=now)
+        .returning(*(R.c[name] for name in RUN_ROW_COLUMNS))
+    )
+    return [RunRow.of(row) for row in conn.execute(statement).mappings()]
 
 
 _OPEN_ROWS = R.select().where(R.c.status.in_(literals([s.value for s in OPEN])))

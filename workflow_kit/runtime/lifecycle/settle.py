@@ -1,7 +1,7 @@
 """Settling what transitions cause, in the same transaction, by a loop over a worklist.
 
 The entry points a caller outside the lifecycle uses to receive events or end a run (`receive`,
-`finish`, `cancel`, `park`) each make their change, which puts its consequences on a `Worklist`
+`finish`, `cancel`, `cancel_or_dismiss`, `park`) each make their change, which puts its consequences on a `Worklist`
 (`effects.py`), then work the list off here, first in first out, until it is empty:
 
 - `CancelRuns`: each of the runs that has not ended is cancelled (its own consequences join the list);
@@ -14,11 +14,15 @@ The entry points a caller outside the lifecycle uses to receive events or end a 
 Chains end: a run `MAX_SYSTEM_DEPTH` links down a chain of ``workflow/run.*`` events emits none, so a
 workflow that reacts to its own failures stops instead of looping forever (a run ends once, and every
 run an announced event starts is one link further down).
+
+A failed run a user cancels is dismissed (`cancel_or_dismiss`): it becomes cancelled, keeping its
+failure, and causes nothing, as what its failure caused was settled when it failed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,6 +109,43 @@ def cancel(ctx: Context, conn: Connection, run_ids: Sequence[str], why: str | No
     return Received(woke=settle(ctx, conn, work, now))
 
 
+@dataclass
+class Cancelled:
+    """What a user's cancel did (`cancel_or_dismiss`): the runs it ended, those it dismissed, and whether
+    a run became due meanwhile."""
+
+    ended: list[RunRow] = field(default_factory=list)
+    dismissed: list[RunRow] = field(default_factory=list)
+    woke: bool = False
+
+
+def cancel_or_dismiss(ctx: Context, conn: Connection, run_ids: Sequence[str], why: str | None, now: int) -> Cancelled:
+    """A user's cancel (``kit.runs.cancel``, a bulk cancel), one rule for one run or many: the runs of
+    `run_ids` that have not ended are cancelled, and what that causes is settled; the failed ones are
+    dismissed (`runs.dismiss`: cancelled, keeping their failure, nothing follows); completed and
+    cancelled runs stay as they are."""
+    work = Worklist()
+    done = Cancelled(dismissed=runs.dismiss(conn, run_ids, why, now))
+    done.ended = _cancel_open(ctx, conn, work, run_ids, why, now)
+    settled = settle(ctx, conn, work, now)
+    done.woke = settled or bool(done.ended)
+    return done
+
+
+def _cancel_open(
+    ctx: Context, conn: Connection, work: Worklist, run_ids: Sequence[str], why: str | None, now: int
+) -> list[RunRow]:
+    """Cancel the runs of `run_ids` that have not ended; their consequences join `work`. The runs ended."""
+    ended = []
+    for run in runs.open_runs(conn, run_ids):
+        # a remote run's consequences are its engine's (see `finish_remote`)
+        own = work if run.runs_on is None else Worklist()
+        keep = keep_ms(ctx, conn, run)
+        if runs.end(conn, own, run, RunStatus.CANCELLED, None, cancelled_error(why), now, keep_ms=keep):
+            ended.append(run)
+    return ended
+
+
 def park(
     ctx: Context,
     conn: Connection,
@@ -141,12 +182,8 @@ def settle(ctx: Context, conn: Connection, work: Worklist, now: int) -> bool:
     woke = False
     while (effect := work.pop()) is not None:
         if isinstance(effect, CancelRuns):
-            for run in runs.open_runs(conn, effect.run_ids):
-                error = cancelled_error(effect.why)
-                # a remote run's consequences are its engine's (see `finish_remote`)
-                own = work if run.runs_on is None else Worklist()
-                if runs.end(conn, own, run, RunStatus.CANCELLED, None, error, now, keep_ms=keep_ms(ctx, conn, run)):
-                    woke = True
+            if _cancel_open(ctx, conn, work, effect.run_ids, effect.why, now):
+                woke = True
         elif isinstance(effect, CloseWaits):
             waits.close(conn, effect.run_id)
         elif isinstance(effect, FreeSlots):

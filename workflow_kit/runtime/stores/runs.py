@@ -26,7 +26,7 @@ from ..lifecycle import settle
 from ..lifecycle.effects import Context
 from ..lifecycle.remote import RemoteEngine
 from ..lifecycle.start import new_run, start_run
-from ..models import TERMINAL, NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
+from ..models import NotFoundError, RerunError, Run, RunBrief, RunStatus, RunSummary
 from ..operations import BulkFilter, Operation, OperationKind, ReplayVersion
 from ..rules.retention import Retention
 from ..rules.settings import DAY_MS, SettingsCache
@@ -264,8 +264,11 @@ class RunStore:
 
     def cancel_sync(self, tenant: str, run_id: str) -> Run:
         """Cancel a run that has not ended: it runs no further step (a step already executing finishes,
-        but its result is not recorded). Emits ``workflow/run.cancelled``. Cancelling an ended run
-        changes nothing. A run another engine executes (Inngest) is cancelled there too."""
+        but its result is not recorded). Emits ``workflow/run.cancelled``. A run another engine executes
+        (Inngest) is cancelled there too. Cancelling a failed run dismisses it: it becomes cancelled, so
+        it no longer counts as failed, keeps its failure (its error says it was cancelled after it failed,
+        with the failure as ``cause``) and can still be rerun; nothing else follows (its end was announced
+        when it failed). A completed or cancelled run stays as it is."""
         run = self._cancel(tenant, run_id)
         engine = self._remote()
         if engine is not None:
@@ -277,14 +280,13 @@ class RunStore:
         now = self._clock.now_ms()
         with self._db.write() as conn:
             row = self._row(conn, tenant, run_id)
-            ended = row["status"] not in TERMINAL
-            woke = ended and settle.cancel(self._ctx, conn, [run_id], None, now).woke
+            cancelled = settle.cancel_or_dismiss(self._ctx, conn, [run_id], None, now)
         self._on_cancel(run_id)
-        observer = self._observer() if ended else None
+        observer = self._observer() if cancelled.ended else None  # a dismissed run ended when it failed
         if observer is not None:
             run = RunInfo(run_id, tenant, row["workflow_id"], row["version_number"], row["parent_run_id"])
             observer.run_ended(run, "cancelled", None, now)
-        if woke:
+        if cancelled.woke:
             self._notify()
         return self.get_sync(tenant, run_id)
 
@@ -365,10 +367,13 @@ class RunStore:
         test: bool | None = None,
         if_: str | None = None,
     ) -> Operation:
-        """Cancel every run of the tenant that has not ended and that the filter matches (see `bulk_replay`
-        for the filter), in the workers, in small batches; returns the operation at once (`operation`
-        reports its progress). `FilterError` (with the field's path) for a filter it cannot use: an
-        expression that does not compile or reads anything but ``event``, only ended statuses."""
+        """Cancel every run of the tenant that the filter matches (see `bulk_replay` for the filter), in the
+        workers, in small batches; returns the operation at once (`operation` reports its progress). As
+        `cancel` does: runs that have not ended stop, failed runs are dismissed (cancelled, keeping their
+        failure), completed and cancelled runs stay. Without a `status`, only the runs that have not
+        ended: failed runs are dismissed only when `status` names ``failed``. `FilterError` (with the
+        field's path) for a filter it cannot use: an expression that does not compile or reads anything
+        but ``event``, or only completed and cancelled statuses."""
         bulk = _bulk(workflow_id, status, since, until, test, if_, ReplayVersion.OWN)
         created = operations.create(self._db, tenant, OperationKind.CANCEL, bulk, self._clock.now_ms())
         self._notify()
