@@ -11,6 +11,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import struct_types
 from .actions import ActionDefinition, ActionRegistry, PredefinedEdge
 from .ai import AIProvider, provider_from_environment
 from .connections.types import ConnectionType, ConnectionTypeRegistry, HeadersHook, Kind, TestHook
@@ -93,6 +94,7 @@ class WorkflowKit:
         evaluation_limits: EvaluationLimits | None = None,
         retention: Retention | None = None,
     ) -> None:
+        struct_types.prepare()  # before any thread of the kit's decodes (see struct_types)
         self.registry = ActionRegistry()
         self.event_types = EventTypeRegistry()
         """The declared event types (`event_type`), by name."""

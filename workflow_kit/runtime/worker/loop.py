@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ... import struct_types
 from ...engine import WorkflowGraph
 from ...errors import ErrorInfo
 from ...events import new_id
@@ -163,6 +164,7 @@ class Worker:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
+        struct_types.prepare()  # the application's types too, before the worker's threads decode any
         # Sync handlers get threads of their own, one per run executing at once: a handler blocked on a
         # step never waits behind (or holds up) anything else that uses the loop's default pool.
         self._handlers = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"wk-{self.name}")
