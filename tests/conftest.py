@@ -16,6 +16,7 @@ few hundred milliseconds, and most API tests take less). `clocked_api` is an app
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import sqlite3
@@ -72,6 +73,35 @@ def pytest_configure(config: pytest.Config) -> None:
     finally:
         admin.dispose()
     os.environ[POSTGRES_ENV] = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+# Test files in order of how long they took (tests/durations.json, seconds per file, written by a run with
+# WORKFLOW_KIT_WRITE_DURATIONS=1): under pytest-xdist (``--dist loadfile``) the longest files start first,
+# so that no long file starts last and runs alone at the end. A file not listed goes after those listed.
+DURATIONS = Path(__file__).with_name("durations.json")
+_measured: dict[str, float] = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    seconds: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    first_seen = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.location[0], index)
+    items.sort(key=lambda item: (-seconds.get(item.location[0], 0.0), first_seen[item.location[0]]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if os.environ.get("WORKFLOW_KIT_WRITE_DURATIONS") == "1" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = report.location[0]
+        _measured[path] = _measured.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _measured:
+        known: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        known.update({path: round(total, 1) for path, total in _measured.items()})
+        DURATIONS.write_text(json.dumps(dict(sorted(known.items(), key=lambda kv: -kv[1])), indent=1) + "\n")
 
 
 def postgres_url() -> str:

@@ -2,7 +2,10 @@
 
 They need the built frontend (frontend/dist) and Chromium on the PATH (`chromium`); `make test` provides both and sets
 WORKFLOW_KIT_REQUIRE_BROWSER=1, so there they fail rather than skip when something is missing.
-Screenshots go to test-artifacts/.
+A failed test leaves a screenshot of its page in test-artifacts/; with WORKFLOW_KIT_SCREENSHOTS=1 (`make
+screenshots`) every test does, and each screen a test names (`ui.screenshots`) is kept at 1280x800 and
+1920x1080, to be looked at. Assertions wait up to `EXPECT_TIMEOUT_MS` for the page (a loaded machine is
+not a failure).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,8 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 REQUIRED = os.environ.get("WORKFLOW_KIT_REQUIRE_BROWSER") == "1"
+SCREENSHOTS = os.environ.get("WORKFLOW_KIT_SCREENSHOTS") == "1"
+EXPECT_TIMEOUT_MS = 15_000
 
 APP = """
 from typing import Annotated, Any
@@ -77,6 +82,15 @@ def odd_form(ctx: ActionContextSync, inputs: Odd) -> dict[str, Any]:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or (shutil.which("chromium-browser"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Marks a test whose body failed (`failed_call`), for the `page` fixture's screenshot."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed_call = True  # type: ignore[attr-defined]
+    return report
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -260,8 +274,9 @@ def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def playwright_session() -> Iterator[object]:
     # Module scope: Playwright's sync API keeps an event loop running while it is open, which the
     # asyncio tests of other modules cannot share.
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         yield playwright
 
@@ -279,7 +294,8 @@ def browser(playwright_session: object) -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh browser context per test, 1280x800; a screenshot is kept in test-artifacts/ either way."""
+    """A fresh browser context per test, 1280x800; its screenshot is kept in test-artifacts/ if the test
+    failed (or with WORKFLOW_KIT_SCREENSHOTS=1)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []
@@ -288,9 +304,10 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     page.on("console", lambda message: message.type == "error" and console.append(message.text))
     page.console_errors = console  # type: ignore[attr-defined]  # tests that expect none assert on it
     yield page
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+        if SCREENSHOTS or getattr(request.node, "failed_call", False):
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
     finally:
         context.close()
     assert not errors, f"errors in the page: {errors}"

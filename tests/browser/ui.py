@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import ARTIFACTS, Server
+from .conftest import ARTIFACTS, SCREENSHOTS, Server
 
 SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
 INTERNAL = re.compile(
@@ -123,7 +123,10 @@ def assert_plain(page: Page, ids: Sequence[str], names: Sequence[str] = ()) -> N
 
 
 def screenshots(page: Page, name: str) -> None:
-    """The screen at both sizes the product is checked at, kept in test-artifacts/."""
+    """The screen at both sizes the product is checked at, kept in test-artifacts/ to be looked at, with
+    WORKFLOW_KIT_SCREENSHOTS=1 (`make screenshots`); otherwise nothing (it checks nothing)."""
+    if not SCREENSHOTS:
+        return
     ARTIFACTS.mkdir(exist_ok=True)
     before = page.viewport_size
     for size, (width, height) in SIZES.items():
