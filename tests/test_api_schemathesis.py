@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from conftest import PROPERTY_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from litestar.testing import TestClient
 from schemathesis import GenerationMode
@@ -199,7 +200,7 @@ def test_no_operation_answers_with_a_server_error(
     statuses: set[int] = set()
 
     @settings(
-        max_examples=25,
+        max_examples=PROPERTY_EXAMPLES or 12,  # a longer search: WORKFLOW_KIT_PROPERTY_EXAMPLES=200
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     @given(case=operation.as_strategy(generation_mode=mode))
