@@ -90,21 +90,22 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --cache-dir "$(CACHE_DIR)/mypy"
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser tests
-# in headless Chromium against a real `workflow-kit serve`, in one pytest run: TEST_WORKERS test files at
-# a time (pytest-xdist; each worker process has a PostgreSQL database of its own, and its own servers and
-# Chromium for the browser tests), the longest files first (tests/durations.json). The tests wait on
-# processes, servers and the browser much of their time, so six workers keep both cores busy. Alone:
-# pytest-python (every Python test but the browser tests), pytest-browser; pytest-fast and pytest-slow run
-# the Python tests without, or only, the multi-process fault tests (marked slow). `make screenshots` runs
-# the browser tests keeping a screenshot of each screen they name at 1280x800 and 1920x1080 in
+# in headless Chromium against a real `workflow-kit serve`, in two parts that `make test` runs side by
+# side (each waits on processes, servers and the browser much of its time):
+# - pytest-python: every Python test but the browser tests, test files four at a time (pytest-xdist; each
+#   worker process has a PostgreSQL database of its own), the multi-process fault tests (marked slow)
+#   among them;
+# - pytest-browser: BROWSER_WORKERS files at a time (a server per app per process, a tenant per file,
+#   each test a fresh browser context).
+# Both start the longest test files first (tests/durations.json). One pytest run of both parts six files
+# at a time was tried: slower (502 s against 420 s) and flakier, both cores saturated throughout.
+# pytest-fast and pytest-slow run the Python tests without, or only, the slow ones; `make screenshots`
+# runs the browser tests keeping a screenshot of each screen they name at 1280x800 and 1920x1080 in
 # test-artifacts/, to look at.
-TEST_WORKERS ?= 6
 PYTEST_WORKERS ?= 4
 BROWSER_WORKERS ?= 2
 WITH_POSTGRES := WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres
-
-pytest: $(STAMP) frontend postgres
-	$(WITH_POSTGRES) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+pytest: pytest-python pytest-browser
 
 pytest-python: $(STAMP) frontend postgres
 	$(WITH_POSTGRES) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not browser"
@@ -123,9 +124,9 @@ screenshots: $(STAMP) frontend postgres
 
 # Everything side by side, as soon as what it needs is there: pip and npm install at once; the editor's
 # build, ESLint and unit tests, the type check, ruff and the API types check start once their packages
-# are in; the tests once the editor is built. Each part's output is printed when it ends.
+# are in; both test parts once the editor is built. Each part's output is printed when it ends.
 test:
-	$(MAKE) --no-print-directory -j8 --output-sync=target pytest typecheck frontend-test api-types lint
+	$(MAKE) --no-print-directory -j8 --output-sync=target pytest-python pytest-browser typecheck frontend-test api-types lint
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist frontend/lib frontend/*.tgz test-artifacts dist
