@@ -228,7 +228,6 @@ def test_the_installed_server_runs_workflows(served: Served) -> None:
         assert runs and runs[0]["output"] == {"loud": "HI!"}, runs
 
 
-@pytest.mark.browser
 def test_the_installed_editor_opens_in_chromium(served: Served) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

@@ -23,6 +23,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -270,26 +271,60 @@ def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield origin, folder
 
 
-@pytest.fixture(scope="module")
-def playwright_session() -> Iterator[object]:
-    # Module scope: Playwright's sync API keeps an event loop running while it is open, which the
-    # asyncio tests of other modules cannot share.
-    from playwright.sync_api import expect, sync_playwright
+class BrowserSession:
+    """Playwright and one Chromium for the browser tests of a pytest process: launched for the first
+    browser test, kept for the next ones (launching takes a second or two of CPU each time), launched
+    again if it went away, and closed before any test that does not use it and at the end: Playwright's
+    sync API keeps an event loop running on this thread while it is open, which asyncio code and another
+    Playwright in other tests cannot share.
+    Each test still gets a context of its own (`page`), a fresh profile."""
 
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        yield playwright
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def browser(self) -> Any:
+        if self._browser is not None and not self._browser.is_connected():
+            self.close()
+        if self._browser is None:
+            from playwright.sync_api import expect, sync_playwright
+
+            expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
+            )
+        return self._browser
+
+    def close(self) -> None:
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        try:
+            if browser is not None and browser.is_connected():
+                browser.close()
+        finally:
+            if playwright is not None:
+                playwright.stop()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if "browser" not in getattr(item, "fixturenames", ()):
+            self.close()
+
+    def pytest_sessionfinish(self) -> None:
+        self.close()
 
 
-@pytest.fixture(scope="module")
-def browser(playwright_session: object) -> Iterator[object]:
-    """Chromium, launched once per module (about half a second each time); each test gets a context of its
-    own, which is a fresh profile: cookies, storage and cache start empty."""
-    launched = playwright_session.chromium.launch(  # type: ignore[attr-defined]
-        executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
-    )
-    yield launched
-    launched.close()
+def pytest_configure(config: pytest.Config) -> None:
+    # a plugin rather than this conftest's hooks: those would be called for the tests of this folder only
+    config.pluginmanager.register(BrowserSession(), "workflow-kit-browser-session")
+
+
+@pytest.fixture
+def browser(pytestconfig: pytest.Config) -> object:
+    """This process's Chromium (see `BrowserSession`)."""
+    session: BrowserSession = pytestconfig.pluginmanager.get_plugin("workflow-kit-browser-session")
+    return session.browser()
 
 
 @pytest.fixture
