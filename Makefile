@@ -49,10 +49,11 @@ dist: $(STAMP) frontend
 package: $(NPM_STAMP)
 	cd frontend && npm pack
 
-# The editor's unit tests and ESLint (with React's rules of hooks); api-types checks that its API types
+# The editor's type check (tsc; the build leaves it to this step, so that the tests waiting for the build
+# start sooner), ESLint (with React's rules of hooks) and unit tests; api-types checks that its API types
 # (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
 frontend-test: $(NPM_STAMP)
-	cd frontend && npm run lint --silent && npm test --silent
+	cd frontend && npm run typecheck --silent && npm run lint --silent && npm test --silent
 
 api-types: $(NPM_STAMP) $(STAMP)
 	scripts/api-types --check
@@ -94,9 +95,10 @@ typecheck: $(STAMP)
 
 # The Python suite on SQLite and a throwaway PostgreSQL (scripts/with-postgres), and the browser tests
 # in headless Chromium against a real `workflow-kit serve`, in two parts:
-# - pytest-python: every Python test but the browser tests, test files four at a time (pytest-xdist; each
+# - pytest-python: every Python test but the browser tests, test files three at a time (pytest-xdist; each
 #   worker process has a PostgreSQL database of its own), the multi-process fault tests (marked slow)
-#   among them;
+#   among them; four at a time took longer on two cores (207 s against 192 s, and 343 s of CPU against
+#   293: more processes polling), two at a time 233 s;
 # - pytest-browser: the tests in tests/browser (marked browser), BROWSER_WORKERS files at a time (a
 #   Chromium and a server per app per process, a tenant per file, each test a fresh browser context; the
 #   servers use SQLite, so no PostgreSQL).
@@ -105,7 +107,7 @@ typecheck: $(STAMP)
 # pytest-fast and pytest-slow run the Python tests without, or only, the slow ones; `make screenshots`
 # runs the browser tests keeping a screenshot of each screen they name at 1280x800 and 1920x1080 in
 # test-artifacts/, to look at.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 BROWSER_WORKERS ?= 2
 WITH_POSTGRES := WORKFLOW_KIT_REQUIRE_BROWSER=1 scripts/with-postgres
 pytest: pytest-python pytest-browser
