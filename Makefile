@@ -49,10 +49,10 @@ dist: $(STAMP) frontend
 package: $(NPM_STAMP)
 	cd frontend && npm pack
 
-# The editor's type check (tsc; the build leaves it to this step, so that the tests waiting for the build
-# start sooner), ESLint (with React's rules of hooks) and unit tests; api-types checks that its API types
-# (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
-frontend-test: $(NPM_STAMP)
+# The editor's type check (tsc), ESLint (with React's rules of hooks) and unit tests, after its build: the
+# Python tests wait for the build, so it goes first and this step runs beside them; api-types checks that
+# its API types (frontend/src/api/schema.ts) are what the editor API's OpenAPI document generates.
+frontend-test: $(NPM_STAMP) frontend
 	cd frontend && npm run typecheck --silent && npm run lint --silent && npm test --silent
 
 api-types: $(NPM_STAMP) $(STAMP)
