@@ -273,7 +273,7 @@ def host_page(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 class BrowserSession:
     """Playwright and one Chromium for the browser tests of a pytest process: launched for the first
-    browser test, kept for the next ones (launching takes a second or two of CPU each time), launched
+    browser test, kept for the next ones (a launch and its driver cost about a second of CPU), launched
     again if it went away, and closed before any test that does not use it and at the end: Playwright's
     sync API keeps an event loop running on this thread while it is open, which asyncio code and another
     Playwright in other tests cannot share.
