@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { conditionLabel, freePosition, layout, layoutAll, LOOP_HEADER, LOOP_PAD, makeRoom, NODE_HEIGHT, NODE_WIDTH, placeAll, placedPositions, toFlow } from "./flow";
+import { conditionLabel, freePosition, inView, layout, layoutAll, LOOP_HEADER, LOOP_PAD, makeRoom, NODE_HEIGHT, NODE_WIDTH, placeAll, placedPositions, toFlow } from "./flow";
 import { editAt } from "./scopes";
 import { placeProblems } from "./forms";
 import type { ActionDef, Workflow } from "./types";
@@ -211,5 +211,17 @@ describe("loops on the canvas", () => {
     const positions = layoutAll(loops);
     expect(Object.keys(positions).sort()).toEqual(["$source", "after", "each", "notify", "reserve"]);
     expect(positions.reserve.y).toBeGreaterThanOrEqual(LOOP_HEADER);
+  });
+});
+
+describe("whether the graph is in view", () => {
+  const graph = { x: 100, y: 50, width: 240, height: 300 };
+
+  it("is when all of it is inside the canvas at the viewport's pan and zoom", () => {
+    expect(inView(graph, { x: 0, y: 0, zoom: 1 }, { width: 400, height: 400 })).toBe(true);
+    expect(inView(graph, { x: 0, y: 0, zoom: 1 }, { width: 400, height: 340 })).toBe(false); // the bottom cut off
+    expect(inView(graph, { x: -120, y: 0, zoom: 1 }, { width: 400, height: 400 })).toBe(false); // panned off the left
+    expect(inView(graph, { x: 0, y: 0, zoom: 2 }, { width: 400, height: 400 })).toBe(false); // zoomed in
+    expect(inView(graph, { x: 0, y: 0, zoom: 0.5 }, { width: 200, height: 200 })).toBe(true);
   });
 });

@@ -411,3 +411,20 @@ export function freePosition(workflow: Workflow, parent?: string, scope: string[
     }
   }
 }
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Whether `bounds` (in the graph's coordinates) is all within a canvas of `size` (pixels) shown at
+ * `viewport` (its pan and zoom), give or take a pixel. */
+export function inView(bounds: Rect, viewport: { x: number; y: number; zoom: number }, size: { width: number; height: number }): boolean {
+  const left = bounds.x * viewport.zoom + viewport.x;
+  const top = bounds.y * viewport.zoom + viewport.y;
+  const right = (bounds.x + bounds.width) * viewport.zoom + viewport.x;
+  const bottom = (bounds.y + bounds.height) * viewport.zoom + viewport.y;
+  return left >= -1 && top >= -1 && right <= size.width + 1 && bottom <= size.height + 1;
+}

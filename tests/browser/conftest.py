@@ -87,11 +87,26 @@ def chromium_path() -> str | None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Marks a test whose body failed (`failed_call`), for the `page` fixture's screenshot."""
+    """Marks a test whose body failed (`failed_call`), for the `page` fixture's screenshot, and adds what
+    its page showed then (its address and accessibility tree) to the failure's report: a failure in CI
+    leaves no screenshot behind, so the log says what was on the screen."""
     report = yield
     if report.when == "call" and report.failed:
         item.failed_call = True  # type: ignore[attr-defined]
+        page = getattr(item, "funcargs", {}).get("page")
+        if page is not None:
+            report.sections.append(("what the page showed", page_state(page)))
     return report
+
+
+def page_state(page: Any, limit: int = 8000) -> str:
+    """The page's address and its accessibility tree (cut at `limit` characters), or why neither could be read."""
+    try:
+        tree = str(page.locator("body").aria_snapshot(timeout=5000))
+        address = str(page.url)
+    except Exception as error:  # the page may be gone: the report must not fail for it
+        return f"(not readable: {error})"
+    return f"{address}\n{tree[:limit]}{' …' if len(tree) > limit else ''}"
 
 
 @pytest.fixture(scope="session", autouse=True)

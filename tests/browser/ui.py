@@ -177,6 +177,7 @@ def use_data(page: Page, name: str, data: str) -> None:
     the data whose name (e.g. "Email (text)…") starts with `data`."""
     field(page, name).get_by_role("radio", name="Data").click()
     picker = page.get_by_role("dialog", name=f"Use data in {name}")
+    expect(picker).to_be_visible()
     picker.get_by_role("button", name=re.compile(rf"^{re.escape(data)}\b")).first.click()
 
 

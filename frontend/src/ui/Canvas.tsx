@@ -11,7 +11,7 @@ import {
   type NodeChange,
 } from "@xyflow/react";
 import { useEffect, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
-import { NODE_HEIGHT, NODE_WIDTH, type FlowEdge, type FlowNode } from "../flow";
+import { inView, NODE_HEIGHT, NODE_WIDTH, type FlowEdge, type FlowNode } from "../flow";
 import { nodeSelection, type Selection } from "../selection";
 import { SOURCE } from "../types";
 import { useCanvasActions, type CanvasActions } from "./canvasActions";
@@ -46,7 +46,7 @@ function withMeasures(next: FlowNode[], drawn: FlowNode[]): FlowNode[] {
 }
 
 function Flow(props: CanvasProps) {
-  const { screenToFlowPosition, fitView, getViewport, setCenter, getInternalNode } = useReactFlow();
+  const { screenToFlowPosition, fitView, getViewport, setCenter, getInternalNode, getNodes, getNodesBounds } = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
   const [nodes, setNodes] = useState<FlowNode[]>(props.nodes);
   const [source, setSource] = useState<FlowNode[]>(props.nodes);
@@ -63,26 +63,35 @@ function Flow(props: CanvasProps) {
     return () => cancelAnimationFrame(frame);
   }, [props.fitRequest, fitView]);
 
-  // The canvas changed size (the window, a panel): fit the graph again.
+  // The canvas changed size (the window, a panel): fit the graph again if the change cut off a graph that
+  // was all in view. One that stays in view (a banner took a line of the height) keeps the user's pan and
+  // zoom: moving it then would also move a step away from under a click in progress.
   useEffect(() => {
     const element = wrapper.current;
     if (!element || typeof ResizeObserver === "undefined") return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let first = true;
-    const observer = new ResizeObserver(() => {
-      if (first) {
-        first = false; // the first call reports the initial size, which fitView on mount handles
+    let settled: { width: number; height: number } | null = null; // the size when the graph last settled
+    const observer = new ResizeObserver((entries) => {
+      const { width, height } = entries[entries.length - 1].contentRect;
+      if (!settled) {
+        settled = { width, height }; // the first call reports the initial size, which fitView on mount handles
         return;
       }
       clearTimeout(timer);
-      timer = setTimeout(() => void fitView({ ...FIT_OPTIONS, duration: 150 }), 150);
+      timer = setTimeout(() => {
+        const before = settled ?? { width, height };
+        settled = { width, height };
+        const bounds = getNodesBounds(getNodes());
+        const viewport = getViewport();
+        if (inView(bounds, viewport, before) && !inView(bounds, viewport, settled)) void fitView({ ...FIT_OPTIONS, duration: 150 });
+      }, 150);
     });
     observer.observe(element);
     return () => {
       clearTimeout(timer);
       observer.disconnect();
     };
-  }, [fitView]);
+  }, [fitView, getNodes, getNodesBounds, getViewport]);
 
   // A step just added: pan to it when it is not in view.
   const reveal = props.reveal;
