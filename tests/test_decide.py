@@ -5,6 +5,7 @@ is re-checked."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from helpers import action, edge, workflow
 
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
-from workflow_kit.runtime.lifecycle.decide import decide
+from workflow_kit.runtime.lifecycle.decide import DecideFirst, decide
 from workflow_kit.runtime.lifecycle.effects import Context
 from workflow_kit.runtime.lifecycle.settle import receive
 from workflow_kit.runtime.storage.writer import WriteJob
@@ -42,6 +43,17 @@ def _actions(kit: WorkflowKit) -> None:
 
 def one_step() -> dict[str, Any]:
     return workflow([action("n", "noop")], [edge("$source", "n")])
+
+
+async def start_waiting_for_approval(kit: WorkflowKit, worker: Worker) -> None:
+    """Tenant A's run waits for "app/approved" whose ``id`` is 7 (a wait with a condition)."""
+    waiting = workflow(
+        [action("w", "builtin:wait_for_event", event="app/approved", timeout="1d", **{"if": "async.data.id == 7"})],
+        [edge("$source", "w")],
+    )
+    kit.workflows.create_sync(A, name="waits", trigger="app/start", workflow=waiting)
+    await kit.send(A, {"name": "app/start", "data": {}})
+    await worker.idle()
 
 
 def p99(latencies: list[float]) -> float:
@@ -110,13 +122,7 @@ async def test_no_expression_of_a_tenant_runs_in_the_write_transaction(
 ) -> None:
     """Trigger conditions, flow-control keys and priorities, and wait conditions are all evaluated
     before the writer's transaction, never in its threads."""
-    waiting = workflow(
-        [action("w", "builtin:wait_for_event", event="app/approved", timeout="1d", **{"if": "async.data.id == 7"})],
-        [edge("$source", "w")],
-    )
-    kit.workflows.create_sync(A, name="waits", trigger="app/start", workflow=waiting)
-    await kit.send(A, {"name": "app/start", "data": {}})
-    await worker.idle()
+    await start_waiting_for_approval(kit, worker)
     settings = {
         "singleton": {"key": "event.data.id", "mode": "skip"},
         "concurrency": [{"limit": 2, "key": "event.data.id"}],
@@ -161,3 +167,92 @@ def test_a_workflow_published_between_the_decision_and_the_write_starts_nothing_
     assert received.run_ids == []
     kit.send_sync(A, {"name": "app/x", "data": {}})
     assert len(kit.runs.list_sync(A)) == 1
+
+
+@pytest.fixture
+def decisions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenants whose events were decided before their transaction, one entry per decision."""
+    from workflow_kit.runtime.lifecycle import decide as module
+
+    tenants: list[str] = []
+    original = module.decide
+
+    def spy(ctx: Context, conn: Any, tenant: str, *args: Any, **kwargs: Any) -> Any:
+        tenants.append(tenant)
+        return original(ctx, conn, tenant, *args, **kwargs)
+
+    monkeypatch.setattr(module, "decide", spy)
+    return tenants
+
+
+def test_events_that_reach_no_expression_are_received_at_once(kit: WorkflowKit, decisions: list[str]) -> None:
+    """A trigger without a condition, no flow-control key, no wait with a condition: nothing to decide,
+    so the events go to the writer at once (no read before it)."""
+    kit.workflows.create_sync(A, name="plain", trigger="app/plain", workflow=one_step())
+    kit.send_sync(A, [{"name": "app/plain", "data": {"n": n}} for n in range(3)])
+    assert decisions == []
+    assert len(kit.runs.list_sync(A)) == 3
+
+
+def test_events_that_reach_a_condition_are_decided_first_and_so_are_their_tenants_next_ones(
+    kit: WorkflowKit, decisions: list[str], evaluated_in: list[str]
+) -> None:
+    """Received at once, the first event meets a trigger's condition: that write is undone before the
+    condition is evaluated, and the event is decided first and received once. The tenant's next events
+    are decided first without trying; another tenant's still go at once."""
+    kit.workflows.create_sync(
+        A, name="big", trigger={"event": "app/order", "if": "event.data.n > 5"}, workflow=one_step()
+    )
+    kit.workflows.create_sync(B, name="plain", trigger="app/order", workflow=one_step())
+
+    first = kit.send_sync(A, [{"name": "app/order", "data": {"n": 9}}, {"name": "app/order", "data": {"n": 1}}])
+    assert decisions == [A]
+    assert [event.id for event in kit.events.list_sync(A)] == list(reversed(first))  # each received once
+    assert len(kit.runs.list_sync(A)) == 1  # n > 5 for one of them
+    assert evaluated_in and not [name for name in evaluated_in if name.startswith("workflow-kit-writer")]
+
+    kit.send_sync(A, {"name": "app/order", "data": {"n": 7}})
+    kit.send_sync(B, {"name": "app/order", "data": {"n": 7}})
+    assert decisions == [A, A]
+    assert len(kit.runs.list_sync(A)) == 2 and len(kit.runs.list_sync(B)) == 1
+
+
+async def test_an_event_that_reaches_a_wait_with_a_condition_is_decided_first(
+    kit: WorkflowKit, worker: Worker, decisions: list[str], evaluated_in: list[str]
+) -> None:
+    await start_waiting_for_approval(kit, worker)
+    assert decisions == []
+
+    await kit.send(A, [{"name": "app/approved", "data": {"id": 3}}, {"name": "app/approved", "data": {"id": 7}}])
+    await worker.idle()
+    assert decisions == [A]
+    assert not [name for name in evaluated_in if name.startswith("workflow-kit-writer")], evaluated_in
+    (run,) = await kit.runs.list(A)
+    assert run.status.value == "completed"
+    received = [event.name for event in await kit.events.list(A) if not event.name.startswith("workflow/")]
+    assert sorted(received) == ["app/approved", "app/approved", "app/start"]  # once each
+
+
+async def test_an_undone_write_among_others_in_one_batch_loses_none_of_theirs(kit: WorkflowKit) -> None:
+    """Tenant A's events need deciding, B's do not; sent together, they share the writer's batches: the
+    batch that A's first try undoes is written again without it, and every event is received once."""
+    kit.workflows.create_sync(
+        A, name="big", trigger={"event": "app/order", "if": "event.data.n > 5"}, workflow=one_step()
+    )
+    kit.workflows.create_sync(B, name="plain", trigger="app/order", workflow=one_step())
+    sends = [kit.send(B, {"name": "app/order", "data": {"n": n}}) for n in range(10)]
+    sends.insert(5, kit.send(A, [{"name": "app/order", "data": {"n": n}} for n in range(4, 8)]))
+    await asyncio.gather(*sends)
+    assert len(await kit.events.list(B)) == 10 and len(await kit.runs.list(B)) == 10
+    assert len(await kit.events.list(A)) == 4 and len(await kit.runs.list(A)) == 2
+
+
+def test_a_tenant_is_decided_first_for_a_while_and_few_are_remembered() -> None:
+    first = DecideFirst(hold_ms=1000, size=2)
+    assert not first("a", 0)
+    first.needed("a", 0)
+    assert first("a", 999) and not first("a", 1000) and not first("a", 1500)
+    first.needed("a", 2000)
+    first.needed("b", 2000)
+    first.needed("c", 2000)  # the least recently needed ("a") is forgotten
+    assert [first(t, 2500) for t in "abc"] == [False, True, True]

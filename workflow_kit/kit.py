@@ -32,6 +32,7 @@ from .validation import ensure_valid, validate
 from .workflow import Workflow, WorkflowLike
 
 if TYPE_CHECKING:  # the runtime (SQLAlchemy and friends) loads on first use, not on import
+    from .runtime.lifecycle.decide import DecideFirst
     from .runtime.lifecycle.effects import Received
     from .runtime.lifecycle.events_in import HookTarget
     from .runtime.lifecycle.remote import RemoteEngine
@@ -231,7 +232,8 @@ class WorkflowKit:
 
     def _deliver_sync(self, tenant: str, event: dict[str, Any], target: HookTarget) -> str:
         """Receive a webhook's event (already checked) for its workflow only; its id."""
-        received = self.db.writer.run(self._receive_job(tenant, event, hook=target))
+        checked, now = self._checked(tenant, event)
+        received = self._receive_sync(tenant, checked, now, hook=target)
         if received.woke:
             self.notify()
         return received.event_ids[0]
@@ -245,8 +247,8 @@ class WorkflowKit:
         there instead."""
         if self.event_sink is not None:
             return await self.event_sink(tenant, events)
-        job = await asyncio.to_thread(self._receive_job, tenant, events)  # decided outside the writer
-        received = await self.db.writer.submit(job)
+        checked, now = self._checked(tenant, events)
+        received = await self._receive(tenant, checked, now)
         if received.woke:
             self.notify()
         if self.observers:
@@ -257,7 +259,8 @@ class WorkflowKit:
         """`send` for synchronous code."""
         if self.event_sink is not None:
             return asyncio.run(self.event_sink(tenant, events))
-        received = self.db.writer.run(self._receive_job(tenant, events))
+        checked, now = self._checked(tenant, events)
+        received = self._receive_sync(tenant, checked, now)
         if received.woke:
             self.notify()
         if self.observers:
@@ -270,17 +273,8 @@ class WorkflowKit:
             names = [str(e.get("name")) for e in (events if isinstance(events, list) else [events])]
             observer.events_received(tenant, names, ids)
 
-    def _receive_job(
-        self, tenant: str, events: dict[str, Any] | list[dict[str, Any]], *, hook: HookTarget | None = None
-    ) -> WriteJob[Received]:
-        """Receiving events as a write of the group-commit writer: checked, and decided (every expression
-        of the tenant's that they reach evaluated, within its budget), before queueing; the job writes
-        what was decided. Raises `OverBudgetError` if the tenant's budget is spent. `hook`: the events a
-        webhook made (they start its workflow only)."""
-        from .runtime.lifecycle.decide import decide
-        from .runtime.lifecycle.effects import Context
-        from .runtime.lifecycle.settle import receive
-        from .runtime.storage.writer import WriteJob
+    def _checked(self, tenant: str, events: dict[str, Any] | list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """The events normalized (each with its time), and now; raises `EventError` for a malformed one."""
         from .tenancy import check_tenant
 
         check_tenant(tenant)
@@ -293,6 +287,74 @@ class WorkflowKit:
             if traceparent is not None:
                 for event in checked:
                     event.setdefault("traceparent", traceparent)
+        return checked, now
+
+    async def _receive(
+        self, tenant: str, checked: list[dict[str, Any]], now: int, *, hook: HookTarget | None = None
+    ) -> Received:
+        """Receive checked events: at once when they reach no expression of the tenant's, else decided
+        first in a thread, outside the writer (see runtime/lifecycle/decide.py)."""
+        from .runtime.lifecycle.effects import NeedsDecision
+
+        plain = self._plain_job(tenant, checked, now, hook)
+        if plain is not None:
+            try:
+                return await self.db.writer.submit(plain)
+            except NeedsDecision:
+                self._decide_first.needed(tenant, now)
+        job = await asyncio.to_thread(self._decided_job, tenant, checked, now, hook)
+        return await self.db.writer.submit(job)
+
+    def _receive_sync(
+        self, tenant: str, checked: list[dict[str, Any]], now: int, *, hook: HookTarget | None = None
+    ) -> Received:
+        """`_receive` for synchronous code."""
+        from .runtime.lifecycle.effects import NeedsDecision
+
+        plain = self._plain_job(tenant, checked, now, hook)
+        if plain is not None:
+            try:
+                return self.db.writer.run(plain)
+            except NeedsDecision:
+                self._decide_first.needed(tenant, now)
+        return self.db.writer.run(self._decided_job(tenant, checked, now, hook))
+
+    @cached_property
+    def _decide_first(self) -> DecideFirst:
+        from .runtime.lifecycle.decide import DecideFirst
+
+        return DecideFirst()
+
+    def _plain_job(
+        self, tenant: str, checked: list[dict[str, Any]], now: int, hook: HookTarget | None
+    ) -> WriteJob[Received] | None:
+        """Receiving the events at once, undecided: evaluates nothing of the tenant's, and fails with
+        `NeedsDecision` (its writes undone) if they reach an expression. None when the tenant's events
+        are decided first now."""
+        from .runtime.lifecycle.effects import Context
+        from .runtime.lifecycle.settle import receive
+        from .runtime.storage.writer import WriteJob
+
+        if self._decide_first(tenant, now):
+            return None
+        ctx = Context(self.db.dialect, self._settings, self.retention)
+        return WriteJob(
+            tenant=tenant,
+            apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook, plain=True),
+        )
+
+    def _decided_job(
+        self, tenant: str, checked: list[dict[str, Any]], now: int, hook: HookTarget | None = None
+    ) -> WriteJob[Received]:
+        """Receiving events as a write of the group-commit writer, decided before it is queued (every
+        expression of the tenant's that they reach evaluated, within its budget); the job writes what
+        was decided. Raises `OverBudgetError` if the tenant's budget is spent. `hook`: the events a
+        webhook made (they start its workflow only)."""
+        from .runtime.lifecycle.decide import decide
+        from .runtime.lifecycle.effects import Context
+        from .runtime.lifecycle.settle import receive
+        from .runtime.storage.writer import WriteJob
+
         ctx = Context(self.db.dialect, self._settings, self.retention)
         with self.evaluation_budget.request(tenant) as meter, self.db.read() as conn:
             decided = decide(ctx, conn, tenant, checked, now, meter.charge, hook=hook)

@@ -14,12 +14,21 @@ cheaply what may have changed in between:
 Each event's `Decided.variables` remembers every result (`expressions.Activation`), so the transaction
 replays them and evaluates nothing new. Evaluation time is charged to the request's `Meter`, which
 refuses the request past its budget (`rules/budgets.py`).
+
+Most events reach no expression at all (a trigger without ``if``, no flow-control key, no wait with a
+condition): deciding them first would only add a read and a hop between threads to every send. So a
+tenant whose events lately reached no expression (`DecideFirst`) has them received at once, undecided
+(``receive(plain=True)``): that transaction evaluates nothing, and refuses at the first expression it
+meets (`NeedsDecision`, its writes undone); the events are then decided first, and so are the tenant's
+next ones for a while.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,3 +94,34 @@ def _timed(charge: Callable[[float], None] | None, function: Callable[..., Any],
     if charge is not None:
         charge(time.thread_time() - started)
     return result
+
+
+class DecideFirst:
+    """Which tenants' events are decided before their transaction: those whose events reached an
+    expression within the last `hold_ms` (at most `size` tenants remembered, the least recent forgotten
+    first). The others' events are received at once, undecided. One per kit; safe across threads."""
+
+    def __init__(self, hold_ms: int = 60_000, size: int = 4096) -> None:
+        self.hold_ms = hold_ms
+        self.size = size
+        self._until: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, tenant: str, now: int) -> bool:
+        """Whether `tenant`'s events are to be decided first now."""
+        with self._lock:
+            until = self._until.get(tenant)
+            if until is None:
+                return False
+            if until <= now:
+                del self._until[tenant]
+                return False
+            return True
+
+    def needed(self, tenant: str, now: int) -> None:
+        """`tenant`'s events reached an expression now: decide theirs first for the next `hold_ms`."""
+        with self._lock:
+            self._until[tenant] = now + self.hold_ms
+            self._until.move_to_end(tenant)
+            while len(self._until) > self.size:
+                self._until.popitem(last=False)

@@ -100,6 +100,12 @@ class Received:
     woke: bool = False
 
 
+class NeedsDecision(Exception):
+    """Events received undecided (``plain``) reached an expression of the tenant's (a trigger's or a
+    wait's ``if``, a flow-control key or priority): nothing of it was written, and they must be decided
+    first, outside the shared write transaction (decide.py)."""
+
+
 TriggerKey = tuple[str, str, int, str | None]
 """A trigger as decided: (workflow id, version id, position in the workflow's list, its ``if``)."""
 

@@ -24,14 +24,15 @@ from sqlalchemy.engine import Connection
 
 from ... import expressions
 from ...events import new_id
-from ..rules.admission import has_start_controls
+from ..rules.admission import has_start_controls, key_expressions
 from ..rules.triggers import WEBHOOK, Trigger, condition_holds, fired, patterns_for
 from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import NewRun
+from ..storage.writer import Rollback
 from . import flow, runs, tenant_retention, waits
-from .effects import CancelRuns, Context, Decided, Received, Worklist, trigger_key
+from .effects import CancelRuns, Context, Decided, NeedsDecision, Received, Worklist, trigger_key
 
 DEDUPE_WINDOW_MS = 24 * 3_600_000
 W, V, E, K, WT = schema.workflows, schema.workflow_versions, schema.events, schema.event_keys, schema.waits
@@ -98,6 +99,7 @@ def receive(
     once: Sequence[str] | None = None,
     hook: HookTarget | None = None,
     decided: Sequence[Decided] | None = None,
+    plain: bool = False,
 ) -> Received:
     """Store already-normalized events and act on them (see the module docstring). `system_depth`:
     how many ``workflow/run.*`` events led to these (the runs they start carry it). `hook`: the events
@@ -108,7 +110,10 @@ def receive(
 
     `decided` (one per event, from `decide.py`): what the tenant's expressions gave, evaluated before
     this transaction; only what changed since is checked here, by ids and versions. Without it (the
-    ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here."""
+    ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here,
+    unless `plain`: events received at once, undecided, because their tenant's events lately reached no
+    expression; the first expression they do reach raises `NeedsDecision` (as a `Rollback`, which undoes
+    whatever this job wrote), before it is evaluated, and the caller decides them first."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[NewRun] = []
@@ -141,9 +146,12 @@ def receive(
         for workflow in triggered[name]:
             if workflow.id in started_by:
                 continue
+            settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if decision is not None:
                 if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
                     continue
+            elif plain and (workflow.if_exp is not None or key_expressions(settings)):
+                raise Rollback(NeedsDecision())
             elif not condition_holds(workflow.if_exp, event, variables):
                 continue
             started_by.add(workflow.id)
@@ -160,7 +168,6 @@ def receive(
                 system_depth=system_depth,
                 trigger=fired(_trigger(workflow), workflow.position),
             )
-            settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if not has_start_controls(settings):
                 started.append(new)
                 result.run_ids.append(new.id)
@@ -174,7 +181,7 @@ def receive(
                 result.run_ids.append(admission.run.id)
         if any_wait:
             holds = decision.waits if decision is not None else None
-            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds) or result.woke
+            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds, plain=plain) or result.woke
     if stored:
         _INSERT_EVENT.many(conn, stored)
     runs.create(conn, started)

@@ -64,11 +64,15 @@ def receive(
     once: Sequence[str] | None = None,
     hook: events_in.HookTarget | None = None,
     decided: Sequence[Decided] | None = None,
+    plain: bool = False,
 ) -> Received:
     """Receive events for `tenant` (see events_in.py; `hook`: a webhook's, for its workflow only;
-    `decided` by decide.py before the transaction) and settle what they cause."""
+    `decided` by decide.py before the transaction, or `plain`: undecided, refused with `NeedsDecision`
+    if they reach an expression) and settle what they cause."""
     work = Worklist()
-    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, decided=decided)
+    received = events_in.receive(
+        ctx, conn, work, tenant, events, now, once=once, hook=hook, decided=decided, plain=plain
+    )
     received.woke = settle(ctx, conn, work, now) or received.woke
     return received
 
