@@ -173,6 +173,7 @@ def test_a_workflow_published_between_the_decision_and_the_write_starts_nothing_
 def decisions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The tenants whose events were decided before their transaction, one entry per decision."""
     from workflow_kit.runtime.lifecycle import decide as module
+    from workflow_kit.runtime.worker import journal
 
     tenants: list[str] = []
     original = module.decide
@@ -181,7 +182,8 @@ def decisions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         tenants.append(tenant)
         return original(ctx, conn, tenant, *args, **kwargs)
 
-    monkeypatch.setattr(module, "decide", spy)
+    monkeypatch.setattr(module, "decide", spy)  # the kit's sends look it up when they decide
+    monkeypatch.setattr(journal, "decide", spy)  # a worker's steps' sends hold it from their import
     return tenants
 
 
@@ -256,3 +258,26 @@ def test_a_tenant_is_decided_first_for_a_while_and_few_are_remembered() -> None:
     first.needed("b", 2000)
     first.needed("c", 2000)  # the least recently needed ("a") is forgotten
     assert [first(t, 2500) for t in "abc"] == [False, True, True]
+
+
+async def test_a_steps_events_go_at_once_unless_they_reach_an_expression(
+    kit: WorkflowKit, worker: Worker, decisions: list[str], evaluated_in: list[str]
+) -> None:
+    """A ``send_event`` step's events take the same way as `kit.send`'s: at once while they reach no
+    expression, decided first once they meet a trigger's condition."""
+    sender = workflow([action("s", "builtin:send_event", name="app/next", data={"n": 2})], [edge("$source", "s")])
+    kit.workflows.create_sync(A, name="sender", trigger="app/go", workflow=sender)
+    kit.workflows.create_sync(A, name="next", trigger="app/next", workflow=one_step())
+    await kit.send(A, {"name": "app/go", "data": {}})
+    await worker.idle()
+    assert decisions == []
+    assert sorted(run.status.value for run in await kit.runs.list(A)) == ["completed", "completed"]
+
+    kit.workflows.create_sync(
+        A, name="picky", trigger={"event": "app/next", "if": "event.data.n > 1"}, workflow=one_step()
+    )
+    await kit.send(A, {"name": "app/go", "data": {}})
+    await worker.idle()
+    assert decisions == [A]  # the step's event, after its undone try
+    assert not [name for name in evaluated_in if name.startswith("workflow-kit-writer")], evaluated_in
+    assert len(await kit.runs.list(A)) == 5  # the second sender, its event's "next" and "picky"

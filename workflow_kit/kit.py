@@ -382,6 +382,7 @@ class WorkflowKit:
             detach=self._detach_worker,
             observer=combine(self.observers),
             retention=self.retention,
+            decide_first=self._decide_first,
             remote=lambda: self.remote,
         )
         return Worker(host, **options)

@@ -13,6 +13,7 @@ from ...ai import AIProvider
 from ...observe import Observer
 from ...retry import RetryPolicy
 from ...timeutil import Clock
+from ..lifecycle.decide import DecideFirst
 from ..lifecycle.remote import RemoteEngine
 from ..rules.retention import Retention
 from ..rules.settings import SettingsCache
@@ -52,5 +53,7 @@ class WorkerHost:
     """Told of runs and attempts (the kit's `observers` as one); None when nothing watches."""
     retention: Retention = field(default_factory=Retention)
     """How long history is kept (the worker deletes what expired)."""
+    decide_first: DecideFirst = field(default_factory=DecideFirst)
+    """Whose events are decided before their transaction (the kit's: its sends and its steps' share it)."""
     remote: Callable[[], RemoteEngine | None] = lambda: None
     """The kit's ``remote`` engine (None if none): told of its runs a bulk operation cancelled or started."""

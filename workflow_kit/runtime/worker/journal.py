@@ -23,8 +23,8 @@ from ...events import normalize_event
 from ...records import ActionRecord, StepRecord, StepStatus
 from ...signals import JournalUnavailable, ReloadRun
 from ..lifecycle import retention, runs, settle
-from ..lifecycle.decide import decide
-from ..lifecycle.effects import Context, Decided, Received
+from ..lifecycle.decide import DecideFirst, decide
+from ..lifecycle.effects import Context, Decided, NeedsDecision, Received
 from ..lifecycle.events_in import sent_once_key
 from ..lifecycle.start import new_run, start_run
 from ..models import RunStatus
@@ -55,10 +55,18 @@ T = TypeVar("T")
 class RunJournalStore:
     """Claims, loads and journal writes for workers, through the database's group-commit writer."""
 
-    def __init__(self, db: Database, settings: SettingsCache | None = None, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: SettingsCache | None = None,
+        retention: Retention | None = None,
+        decide_first: DecideFirst | None = None,
+    ) -> None:
         self.db = db
         self.ctx = Context(db.dialect, settings if settings is not None else SettingsCache(), retention or Retention())
         """The lifecycle's context (`settings`: the kit's cache; a store of its own has its own)."""
+        self.decide_first = decide_first if decide_first is not None else DecideFirst()
+        """Whose events are decided before their transaction (the kit's, shared with its sends)."""
 
     # -- claiming ----------------------------------------------------------------------------------
 
@@ -153,6 +161,15 @@ class RunJournalStore:
         """The events of a ``send_event`` step. Each is keyed by the run, the step and its position: sent
         again by a worker that took the run over, it is not stored again and gives the first one's id."""
         keys = [sent_once_key(claim.run_id, action_id, step_key, i) for i in range(len(events))]
+        if not self.decide_first(tenant, now):  # at once, undecided, unless they reach an expression
+
+            def plain(conn: Connection) -> Received:
+                return settle.receive(self.ctx, conn, tenant, events, now, once=keys, plain=True)
+
+            try:
+                return await self._submit(WriteJob(fence=claim, tenant=tenant, apply=plain))
+            except NeedsDecision:
+                self.decide_first.needed(tenant, now)
         decided = await asyncio.to_thread(self._decide, tenant, events, now)  # outside the shared transaction
 
         def apply(conn: Connection) -> Received:

@@ -127,7 +127,7 @@ class Worker:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.host = host
-        self.store = RunJournalStore(host.db, host.settings, host.retention)
+        self.store = RunJournalStore(host.db, host.settings, host.retention, host.decide_first)
         self.concurrency = concurrency
         self.lease_ms = lease_ms
         self.poll_ms = poll_ms
