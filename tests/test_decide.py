@@ -19,7 +19,7 @@ from helpers import action, edge, workflow
 from workflow_kit import ActionContextSync, WorkflowKit, expressions
 from workflow_kit.runtime.lifecycle.decide import DecideFirst, decide
 from workflow_kit.runtime.lifecycle.effects import Context
-from workflow_kit.runtime.lifecycle.settle import receive
+from workflow_kit.runtime.lifecycle.settle import receive, receive_at_once
 from workflow_kit.runtime.storage.writer import WriteJob
 from workflow_kit.runtime.worker.loop import Worker
 
@@ -236,8 +236,8 @@ async def test_an_event_that_reaches_a_wait_with_a_condition_is_decided_first(
 
 
 async def test_an_undone_write_among_others_in_one_batch_loses_none_of_theirs(kit: WorkflowKit) -> None:
-    """Tenant A's events need deciding, B's do not; sent together, they share the writer's batches: the
-    batch that A's first try undoes is written again without it, and every event is received once."""
+    """Tenant A's events need deciding, B's do not; sent together, they share the writer's batches: A's
+    first try undoes its own writes only (to its savepoint), and every event is received once."""
     kit.workflows.create_sync(
         A, name="big", trigger={"event": "app/order", "if": "event.data.n > 5"}, workflow=one_step()
     )
@@ -281,3 +281,23 @@ async def test_a_steps_events_go_at_once_unless_they_reach_an_expression(
     assert decisions == [A]  # the step's event, after its undone try
     assert not [name for name in evaluated_in if name.startswith("workflow-kit-writer")], evaluated_in
     assert len(await kit.runs.list(A)) == 5  # the second sender, its event's "next" and "picky"
+
+
+def test_giving_up_undoes_only_that_jobs_writes_in_a_shared_transaction(kit: WorkflowKit) -> None:
+    """Receiving at once gives up at A's condition after writing A's first event; B's writes before and
+    after it, in the same transaction, stay."""
+    kit.workflows.create_sync(A, name="big", trigger={"event": "app/x", "if": "event.data.n > 5"}, workflow=one_step())
+    kit.workflows.create_sync(A, name="plain", trigger="app/y", workflow=one_step())
+    kit.workflows.create_sync(B, name="plain", trigger="app/x", workflow=one_step())
+    ctx = Context(kit.db.dialect, kit._settings)
+    now = kit.clock.now_ms()
+    a_events = [{"name": "app/y", "data": {}, "ts": now}, {"name": "app/x", "data": {"n": 9}, "ts": now}]
+    b_event = [{"name": "app/x", "data": {"n": 1}, "ts": now}]
+
+    def together(conn: Any) -> list[Any]:
+        return [receive_at_once(ctx, conn, *args, now) for args in ((B, b_event), (A, a_events), (B, b_event))]
+
+    first, gave_up, last = kit.db.writer.run(WriteJob(apply=together))
+    assert gave_up is None and first.run_ids and last.run_ids
+    assert kit.events.list_sync(A) == [] and kit.runs.list_sync(A) == []  # app/y's run undone with the rest
+    assert len(kit.events.list_sync(B)) == 2 and len(kit.runs.list_sync(B)) == 2

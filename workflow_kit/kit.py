@@ -294,14 +294,12 @@ class WorkflowKit:
     ) -> Received:
         """Receive checked events: at once when they reach no expression of the tenant's, else decided
         first in a thread, outside the writer (see runtime/lifecycle/decide.py)."""
-        from .runtime.lifecycle.effects import NeedsDecision
-
         plain = self._plain_job(tenant, checked, now, hook)
         if plain is not None:
-            try:
-                return await self.db.writer.submit(plain)
-            except NeedsDecision:
-                self._decide_first.needed(tenant, now)
+            received = await self.db.writer.submit(plain)
+            if received is not None:
+                return received
+            self._decide_first.needed(tenant, now)
         job = await asyncio.to_thread(self._decided_job, tenant, checked, now, hook)
         return await self.db.writer.submit(job)
 
@@ -309,14 +307,12 @@ class WorkflowKit:
         self, tenant: str, checked: list[dict[str, Any]], now: int, *, hook: HookTarget | None = None
     ) -> Received:
         """`_receive` for synchronous code."""
-        from .runtime.lifecycle.effects import NeedsDecision
-
         plain = self._plain_job(tenant, checked, now, hook)
         if plain is not None:
-            try:
-                return self.db.writer.run(plain)
-            except NeedsDecision:
-                self._decide_first.needed(tenant, now)
+            received = self.db.writer.run(plain)
+            if received is not None:
+                return received
+            self._decide_first.needed(tenant, now)
         return self.db.writer.run(self._decided_job(tenant, checked, now, hook))
 
     @cached_property
@@ -327,21 +323,18 @@ class WorkflowKit:
 
     def _plain_job(
         self, tenant: str, checked: list[dict[str, Any]], now: int, hook: HookTarget | None
-    ) -> WriteJob[Received] | None:
-        """Receiving the events at once, undecided: evaluates nothing of the tenant's, and fails with
-        `NeedsDecision` (its writes undone) if they reach an expression. None when the tenant's events
-        are decided first now."""
+    ) -> WriteJob[Received | None] | None:
+        """Receiving the events at once, undecided: evaluates nothing of the tenant's, and gives None,
+        its writes undone, if they reach an expression. None when the tenant's events are decided first
+        now."""
         from .runtime.lifecycle.effects import Context
-        from .runtime.lifecycle.settle import receive
+        from .runtime.lifecycle.settle import receive_at_once
         from .runtime.storage.writer import WriteJob
 
         if self._decide_first(tenant, now):
             return None
         ctx = Context(self.db.dialect, self._settings, self.retention)
-        return WriteJob(
-            tenant=tenant,
-            apply=lambda conn: receive(ctx, conn, tenant, checked, now, hook=hook, plain=True),
-        )
+        return WriteJob(tenant=tenant, apply=lambda conn: receive_at_once(ctx, conn, tenant, checked, now, hook=hook))
 
     def _decided_job(
         self, tenant: str, checked: list[dict[str, Any]], now: int, hook: HookTarget | None = None

@@ -102,8 +102,8 @@ class Received:
 
 class NeedsDecision(Exception):
     """Events received undecided (``plain``) reached an expression of the tenant's (a trigger's or a
-    wait's ``if``, a flow-control key or priority): nothing of it was written, and they must be decided
-    first, outside the shared write transaction (decide.py)."""
+    wait's ``if``, a flow-control key or priority): they must be decided first, outside the shared write
+    transaction (decide.py); `settle.receive_at_once` undoes what they wrote."""
 
 
 TriggerKey = tuple[str, str, int, str | None]

@@ -30,7 +30,6 @@ from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import NewRun
-from ..storage.writer import Rollback
 from . import flow, runs, tenant_retention, waits
 from .effects import CancelRuns, Context, Decided, NeedsDecision, Received, Worklist, trigger_key
 
@@ -111,9 +110,8 @@ def receive(
     `decided` (one per event, from `decide.py`): what the tenant's expressions gave, evaluated before
     this transaction; only what changed since is checked here, by ids and versions. Without it (the
     ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here,
-    unless `plain`: events received at once, undecided, because their tenant's events lately reached no
-    expression; the first expression they do reach raises `NeedsDecision` (as a `Rollback`, which undoes
-    whatever this job wrote), before it is evaluated, and the caller decides them first."""
+    unless `plain` (`settle.receive_at_once`): the first expression they reach raises `NeedsDecision`
+    before it is evaluated."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[NewRun] = []
@@ -151,7 +149,7 @@ def receive(
                 if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
                     continue
             elif plain and (workflow.if_exp is not None or key_expressions(settings)):
-                raise Rollback(NeedsDecision())
+                raise NeedsDecision()
             elif not condition_holds(workflow.if_exp, event, variables):
                 continue
             started_by.add(workflow.id)

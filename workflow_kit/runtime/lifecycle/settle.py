@@ -41,6 +41,7 @@ from .effects import (
     Context,
     Decided,
     FreeSlots,
+    NeedsDecision,
     Received,
     ResolveParent,
     Worklist,
@@ -64,17 +65,36 @@ def receive(
     once: Sequence[str] | None = None,
     hook: events_in.HookTarget | None = None,
     decided: Sequence[Decided] | None = None,
-    plain: bool = False,
 ) -> Received:
     """Receive events for `tenant` (see events_in.py; `hook`: a webhook's, for its workflow only;
-    `decided` by decide.py before the transaction, or `plain`: undecided, refused with `NeedsDecision`
-    if they reach an expression) and settle what they cause."""
+    `decided` by decide.py before the transaction) and settle what they cause."""
     work = Worklist()
-    received = events_in.receive(
-        ctx, conn, work, tenant, events, now, once=once, hook=hook, decided=decided, plain=plain
-    )
+    received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, decided=decided)
     received.woke = settle(ctx, conn, work, now) or received.woke
     return received
+
+
+def receive_at_once(
+    ctx: Context,
+    conn: Connection,
+    tenant: str,
+    events: list[dict[str, Any]],
+    now: int,
+    *,
+    once: Sequence[str] | None = None,
+    hook: events_in.HookTarget | None = None,
+) -> Received | None:
+    """`receive` without deciding first, evaluating nothing of the tenant's: None, with nothing written,
+    if the events reach an expression (then decide them first). Inside a savepoint, so that giving up
+    undoes this job's writes only, not the batch it shares the writer's transaction with."""
+    try:
+        with conn.begin_nested():
+            work = Worklist()
+            received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, plain=True)
+            received.woke = settle(ctx, conn, work, now) or received.woke
+            return received
+    except NeedsDecision:
+        return None
 
 
 def finish(

@@ -27,7 +27,6 @@ from ..storage import schema
 from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import RunRow
-from ..storage.writer import Rollback
 from . import runs
 from .effects import CancelRuns, NeedsDecision, Worklist
 
@@ -142,7 +141,7 @@ def resolve(
     if not waiting:
         return False
     if decided is None and plain and any(wait.if_exp is not None for wait in waiting):
-        raise Rollback(NeedsDecision())
+        raise NeedsDecision()
     holds = _decide(conn, event, waiting, None) if decided is None else decided
     woke = False
     for wait in waiting:

@@ -24,7 +24,7 @@ from ...records import ActionRecord, StepRecord, StepStatus
 from ...signals import JournalUnavailable, ReloadRun
 from ..lifecycle import retention, runs, settle
 from ..lifecycle.decide import DecideFirst, decide
-from ..lifecycle.effects import Context, Decided, NeedsDecision, Received
+from ..lifecycle.effects import Context, Decided, Received
 from ..lifecycle.events_in import sent_once_key
 from ..lifecycle.start import new_run, start_run
 from ..models import RunStatus
@@ -163,13 +163,13 @@ class RunJournalStore:
         keys = [sent_once_key(claim.run_id, action_id, step_key, i) for i in range(len(events))]
         if not self.decide_first(tenant, now):  # at once, undecided, unless they reach an expression
 
-            def plain(conn: Connection) -> Received:
-                return settle.receive(self.ctx, conn, tenant, events, now, once=keys, plain=True)
+            def plain(conn: Connection) -> Received | None:
+                return settle.receive_at_once(self.ctx, conn, tenant, events, now, once=keys)
 
-            try:
-                return await self._submit(WriteJob(fence=claim, tenant=tenant, apply=plain))
-            except NeedsDecision:
-                self.decide_first.needed(tenant, now)
+            received = await self._submit(WriteJob(fence=claim, tenant=tenant, apply=plain))
+            if received is not None:
+                return received
+            self.decide_first.needed(tenant, now)
         decided = await asyncio.to_thread(self._decide, tenant, events, now)  # outside the shared transaction
 
         def apply(conn: Connection) -> Received:
