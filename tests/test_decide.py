@@ -237,7 +237,7 @@ async def test_an_event_that_reaches_a_wait_with_a_condition_is_decided_first(
 
 async def test_an_undone_write_among_others_in_one_batch_loses_none_of_theirs(kit: WorkflowKit) -> None:
     """Tenant A's events need deciding, B's do not; sent together, they share the writer's batches: A's
-    first try undoes its own writes only (to its savepoint), and every event is received once."""
+    first try writes nothing and fails nothing else, and every event is received once."""
     kit.workflows.create_sync(
         A, name="big", trigger={"event": "app/order", "if": "event.data.n > 5"}, workflow=one_step()
     )
@@ -283,9 +283,10 @@ async def test_a_steps_events_go_at_once_unless_they_reach_an_expression(
     assert len(await kit.runs.list(A)) == 5  # the second sender, its event's "next" and "picky"
 
 
-def test_giving_up_undoes_only_that_jobs_writes_in_a_shared_transaction(kit: WorkflowKit) -> None:
-    """Receiving at once gives up at A's condition after writing A's first event; B's writes before and
-    after it, in the same transaction, stay."""
+def test_giving_up_writes_nothing_and_leaves_the_shared_transaction_as_it_was(kit: WorkflowKit) -> None:
+    """Receiving at once gives up on A's events, the second of which meets a condition, before writing
+    anything of them (not even the first, which meets none); B's writes before and after, in the same
+    transaction, stay."""
     kit.workflows.create_sync(A, name="big", trigger={"event": "app/x", "if": "event.data.n > 5"}, workflow=one_step())
     kit.workflows.create_sync(A, name="plain", trigger="app/y", workflow=one_step())
     kit.workflows.create_sync(B, name="plain", trigger="app/x", workflow=one_step())
@@ -299,5 +300,5 @@ def test_giving_up_undoes_only_that_jobs_writes_in_a_shared_transaction(kit: Wor
 
     first, gave_up, last = kit.db.writer.run(WriteJob(apply=together))
     assert gave_up is None and first.run_ids and last.run_ids
-    assert kit.events.list_sync(A) == [] and kit.runs.list_sync(A) == []  # app/y's run undone with the rest
+    assert kit.events.list_sync(A) == [] and kit.runs.list_sync(A) == []
     assert len(kit.events.list_sync(B)) == 2 and len(kit.runs.list_sync(B)) == 2

@@ -18,9 +18,9 @@ refuses the request past its budget (`rules/budgets.py`).
 Most events reach no expression at all (a trigger without ``if``, no flow-control key, no wait with a
 condition): deciding them first would only add a read and a hop between threads to every send. So a
 tenant whose events lately reached no expression (`DecideFirst`) has them received at once, undecided
-(``receive(plain=True)``): that transaction evaluates nothing, and refuses at the first expression it
-meets (`NeedsDecision`, its writes undone); the events are then decided first, and so are the tenant's
-next ones for a while.
+(`settle.receive_at_once`): that transaction evaluates nothing, and first reads the triggers and open
+waits the events reach; if any has an expression, it writes nothing and says so (`NeedsDecision`), and
+the events are decided first, and so are the tenant's next ones for a while.
 """
 
 from __future__ import annotations

@@ -110,13 +110,14 @@ def receive(
     `decided` (one per event, from `decide.py`): what the tenant's expressions gave, evaluated before
     this transaction; only what changed since is checked here, by ids and versions. Without it (the
     ``workflow/run.*`` events a run's end sends, inside its own transaction) they are evaluated here,
-    unless `plain` (`settle.receive_at_once`): the first expression they reach raises `NeedsDecision`
-    before it is evaluated."""
+    unless `plain` (`settle.receive_at_once`): then, before anything is written, `NeedsDecision` is raised
+    if they reach an expression (`_look_ahead`)."""
     result = Received()
     stored: list[dict[str, Any]] = []
     started: list[NewRun] = []
     cancel_waits: list[dict[str, Any]] = []
     triggered: dict[str, list[Any]] = {}
+    ahead = _look_ahead(ctx, conn, tenant, events, now, hook, triggered) if plain else None
     expires_at = now + tenant_retention.tenant_ms(ctx.retention, conn, tenant)
     for index, event in enumerate(events):
         event_id = new_id(now)
@@ -136,10 +137,10 @@ def receive(
         name = event["name"]
         found = waits.lookup(ctx.dialect, tenant, event, now)
         any_wait = True
-        if name not in triggered:  # first, one round trip: is anything listening? (mostly not, for run ends)
-            params = {"tenant": tenant, "patterns": patterns_for(name)}
-            ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
-            triggered[name] = find_triggers(ctx, conn, params, any_trigger, hook)
+        if name not in triggered:
+            triggered[name], any_wait = _listening(ctx, conn, tenant, name, found, hook)
+        if ahead is not None:
+            any_wait = bool(ahead[index])
         started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
             if workflow.id in started_by:
@@ -148,8 +149,6 @@ def receive(
             if decision is not None:
                 if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
                     continue
-            elif plain and (workflow.if_exp is not None or key_expressions(settings)):
-                raise NeedsDecision()
             elif not condition_holds(workflow.if_exp, event, variables):
                 continue
             started_by.add(workflow.id)
@@ -179,7 +178,8 @@ def receive(
                 result.run_ids.append(admission.run.id)
         if any_wait:
             holds = decision.waits if decision is not None else None
-            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds, plain=plain) or result.woke
+            waiting = ahead[index] if ahead is not None else None
+            result.woke = waits.resolve(conn, work, event, event_id, now, found, holds, waiting) or result.woke
     if stored:
         _INSERT_EVENT.many(conn, stored)
     runs.create(conn, started)
@@ -187,6 +187,46 @@ def receive(
         conn.execute(WT.insert(), cancel_waits)
     result.woke = result.woke or bool(result.run_ids)
     return result
+
+
+def _listening(
+    ctx: Context, conn: Connection, tenant: str, name: str, found: waits.Lookup, hook: HookTarget | None
+) -> tuple[list[Any], bool]:
+    """The triggers an event of `name` may start, and whether any wait may be open for it (`found`: its
+    lookup): first one round trip, is anything listening? (mostly not, for the ends of runs)."""
+    params = {"tenant": tenant, "patterns": patterns_for(name)}
+    ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
+    return find_triggers(ctx, conn, params, any_trigger, hook), any_wait
+
+
+def _look_ahead(
+    ctx: Context,
+    conn: Connection,
+    tenant: str,
+    events: list[dict[str, Any]],
+    now: int,
+    hook: HookTarget | None,
+    triggered: dict[str, list[Any]],
+) -> list[list[Any]]:
+    """For events received undecided, before anything is written: the triggers of each name (into
+    `triggered`) and each event's open waits, read once for `receive`; raises `NeedsDecision` if the
+    events reach an expression (a trigger's condition, a flow-control key or priority, a wait's
+    condition)."""
+    waiting: list[list[Any]] = []
+    for event in events:
+        name = event["name"]
+        found = waits.lookup(ctx.dialect, tenant, event, now)
+        any_wait = True  # a later event of a name may have waits of its own (its keys differ)
+        if name not in triggered:
+            triggered[name], any_wait = _listening(ctx, conn, tenant, name, found, hook)
+            for row in triggered[name]:
+                if row.if_exp is not None or key_expressions(ctx.settings.get(row.version_id, row.settings)):
+                    raise NeedsDecision()
+        open_waits = waits.candidates(conn, found) if any_wait else []
+        if any(wait.if_exp is not None for wait in open_waits):
+            raise NeedsDecision()
+        waiting.append(open_waits)
+    return waiting
 
 
 def store(

@@ -85,16 +85,14 @@ def receive_at_once(
     hook: events_in.HookTarget | None = None,
 ) -> Received | None:
     """`receive` without deciding first, evaluating nothing of the tenant's: None, with nothing written,
-    if the events reach an expression (then decide them first). Inside a savepoint, so that giving up
-    undoes this job's writes only, not the batch it shares the writer's transaction with."""
+    if the events reach an expression (then decide them first)."""
+    work = Worklist()
     try:
-        with conn.begin_nested():
-            work = Worklist()
-            received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, plain=True)
-            received.woke = settle(ctx, conn, work, now) or received.woke
-            return received
-    except NeedsDecision:
+        received = events_in.receive(ctx, conn, work, tenant, events, now, once=once, hook=hook, plain=True)
+    except NeedsDecision:  # raised before anything is written
         return None
+    received.woke = settle(ctx, conn, work, now) or received.woke
+    return received
 
 
 def finish(

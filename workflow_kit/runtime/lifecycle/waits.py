@@ -28,7 +28,7 @@ from ..storage.db import one_of
 from ..storage.direct import Direct
 from ..storage.rows import RunRow
 from . import runs
-from .effects import CancelRuns, NeedsDecision, Worklist
+from .effects import CancelRuns, Worklist
 
 R, A, S, WT = schema.runs, schema.run_actions, schema.run_steps, schema.waits
 _FIELDS = (WT.c.id, WT.c.run_id, WT.c.action_id, WT.c.position, WT.c.if_exp, WT.c.registered_at)
@@ -130,18 +130,16 @@ def resolve(
     now: int,
     found: Lookup,
     decided: Mapping[str, bool] | None = None,
-    *,
-    plain: bool = False,
+    waiting: list[Any] | None = None,
 ) -> bool:
     """Resolve the open waits (of `found`) that `event` satisfies; True if a run became due. `decided`:
     what `decide` found before the transaction (a wait it did not see opened after the event was
-    decided, and is left for later events); without it, the conditions are evaluated here, unless
-    `plain` (see `events_in.receive`): then a wait with a condition raises `NeedsDecision` instead."""
-    waiting = candidates(conn, found)
+    decided, and is left for later events); without it, the conditions are evaluated here. `waiting`:
+    the open waits if already read in this transaction (one may have been resolved since: it is skipped)."""
+    if waiting is None:
+        waiting = candidates(conn, found)
     if not waiting:
         return False
-    if decided is None and plain and any(wait.if_exp is not None for wait in waiting):
-        raise NeedsDecision()
     holds = _decide(conn, event, waiting, None) if decided is None else decided
     woke = False
     for wait in waiting:
