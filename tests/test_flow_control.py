@@ -439,9 +439,17 @@ def test_fair_share_takes_tenants_in_turn() -> None:
     due = [Due(f"a{i}", "a") for i in range(6)] + [Due("b0", "b"), Due("c0", "c"), Due("b1", "b")]
     assert [row.id for row in fair_share(due, 5)] == ["a0", "b0", "c0", "a1", "b1"]
     assert [row.id for row in fair_share(due[:3], 5)] == ["a0", "a1", "a2"]
+    # a worker's claims take turns: after a run of "a", the next tenant's turn comes first
+    assert [row.id for row in fair_share(due, 1)] == ["a0"]
+    assert [row.id for row in fair_share(due, 1, after="a")] == ["b0"]
+    assert [row.id for row in fair_share(due, 3, after="b")] == ["c0", "a0", "b0"]
+    assert [row.id for row in fair_share(due, 2, after="c")] == ["a0", "b0"]
+    assert [row.id for row in fair_share(due, 1, after="gone")] == ["a0"]  # not among them: from the first
 
 
-async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit, clock: VirtualClock) -> None:
+async def flood_then_quiet(kit: WorkflowKit, clock: VirtualClock, floods: int, concurrency: int) -> list[str]:
+    """Tenant "flood" sends `floods` events, then, a second later, "quiet" one; a worker with
+    `concurrency` slots runs them all: whose run ran in what order."""
     order: list[str] = []
 
     @kit.action(kind="note")
@@ -451,13 +459,25 @@ async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit,
     noted = workflow([action("n", "note")], [edge("$source", "n")])
     for tenant in ("flood", "quiet"):
         kit.workflows.create_sync(tenant, name="w", trigger="app/go", workflow=noted)
-    await kit.send("flood", [{"name": "app/go", "data": {"who": "flood"}} for _ in range(200)])
+    await kit.send("flood", [{"name": "app/go", "data": {"who": "flood"}} for _ in range(floods)])
     clock.advance(timedelta(seconds=1))
     await kit.send("quiet", {"name": "app/go", "data": {"who": "quiet"}})
-    async with kit.worker(concurrency=2, poll_ms=50) as worker:
+    async with kit.worker(concurrency=concurrency, poll_ms=50) as worker:
         await worker.idle()
+    return order
+
+
+async def test_a_flood_from_one_tenant_does_not_starve_another(kit: WorkflowKit, clock: VirtualClock) -> None:
+    order = await flood_then_quiet(kit, clock, 200, concurrency=2)
     assert len(order) == 201
     assert order.index("quiet") < 4, f"the quiet tenant's run came {order.index('quiet') + 1}th"
+
+
+async def test_a_worker_taking_one_run_at_a_time_takes_tenants_in_turn(kit: WorkflowKit, clock: VirtualClock) -> None:
+    """With one slot, every claim takes one run: the quiet tenant's run, due after the flood's 30, is
+    the second one run, not the 31st."""
+    order = await flood_then_quiet(kit, clock, 30, concurrency=1)
+    assert order[:2] == ["flood", "quiet"], order
 
 
 async def test_runs_no_event_started_keep_concurrency_and_cancel_on(kit: WorkflowKit) -> None:

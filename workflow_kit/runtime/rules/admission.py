@@ -140,15 +140,21 @@ def cancel_waits(
     ]
 
 
-def fair_share(due: Sequence[Any], limit: int) -> list[Any]:
+def fair_share(due: Sequence[Any], limit: int, after: str | None = None) -> list[Any]:
     """Up to `limit` of the due runs (in due order), taken round-robin across tenants: each tenant's
     oldest first, then each tenant's second, ..., so a tenant with a flood of runs due does not hold
-    back the others'. Keeps due order within a tenant."""
+    back the others'. Keeps due order within a tenant. The tenants take turns in the order of their
+    earliest due run, starting after `after` (the tenant a worker served last) when it is among them:
+    a worker whose slots free up one at a time claims one run at a time, and without that turn the
+    tenant with the oldest run due would win every such claim."""
     ranks: dict[str, int] = {}
     ranked = []
     for position, row in enumerate(due):
         rank = ranks.get(row.tenant, 0)
         ranks[row.tenant] = rank + 1
         ranked.append((rank, position, row))
-    ranked.sort(key=lambda item: (item[0], item[1]))
+    turns = list(ranks)  # each tenant's earliest due run first
+    start = turns.index(after) + 1 if after in ranks else 0
+    turn = {tenant: (index - start) % len(turns) for index, tenant in enumerate(turns)}
+    ranked.sort(key=lambda item: (item[0], turn[item[2].tenant], item[1]))
     return [row for _, _, row in ranked[:limit]]

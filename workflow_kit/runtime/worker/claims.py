@@ -92,14 +92,24 @@ def _journals_of(dialect: str) -> tuple[Direct, Direct]:
     )
 
 
-def claim(ctx: Context, conn: Connection, owner: str, limit: int, lease_ms: int, now: int, fire: bool) -> ClaimBatch:
+def claim(
+    ctx: Context,
+    conn: Connection,
+    owner: str,
+    limit: int,
+    lease_ms: int,
+    now: int,
+    fire: bool,
+    after: str | None = None,
+) -> ClaimBatch:
     """Take up to `limit` due runs (queued, parked and due, or running with an expired lease) and load
-    them; first, with `fire`, fire the cron ticks that are due (their runs may be among those taken)."""
+    them; first, with `fire`, fire the cron ticks that are due (their runs may be among those taken).
+    `after`: the tenant whose run the worker claimed last (the others' turn comes first)."""
     loaded: list[LoadedRun] = []
     if fire:
         fire_due(ctx, conn, now)
     if limit > 0:
-        due = _due(ctx.dialect, conn, limit, now)
+        due = _due(ctx.dialect, conn, limit, now, after)
         ids = [row.id for row in due]
         if any(row.limits for row in due):
             ids = slots.admit(conn, due, now)
@@ -125,7 +135,7 @@ def claim(ctx: Context, conn: Connection, owner: str, limit: int, lease_ms: int,
     return ClaimBatch(loaded, _int(next_due), _int(next_tick))
 
 
-def _due(dialect: str, conn: Connection, limit: int, now: int) -> list[Any]:
+def _due(dialect: str, conn: Connection, limit: int, now: int, after: str | None) -> list[Any]:
     """The due runs to claim, at most `limit`, shared out fairly among tenants (`fair_share`). If one
     tenant holds the whole window of earliest due runs, the earliest of the other tenants are looked up
     too (a flood would otherwise hide them until it drains)."""
@@ -135,7 +145,7 @@ def _due(dialect: str, conn: Connection, limit: int, now: int) -> list[Any]:
     if len(due) == window and len(tenants) == 1:
         params = {"now": now, "claim_limit": limit, "tenant": due[0].tenant}
         due += _due_statement(dialect, others=True).rows(conn, params)
-    return fair_share(due, limit) if len(tenants) > 1 or len(due) > window else due[:limit]
+    return fair_share(due, limit, after) if len(tenants) > 1 or len(due) > window else due[:limit]
 
 
 def renew(db: Database, conn: Connection, claims: Sequence[Claim], lease_ms: int, now: int) -> list[Claim]:

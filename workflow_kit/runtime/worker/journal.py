@@ -67,16 +67,22 @@ class RunJournalStore:
         """The lifecycle's context (`settings`: the kit's cache; a store of its own has its own)."""
         self.decide_first = decide_first if decide_first is not None else DecideFirst()
         """Whose events are decided before their transaction (the kit's, shared with its sends)."""
+        self._served_last: str | None = None
+        """The tenant of the last run claimed: the other tenants' turn comes first in the next claim."""
 
     # -- claiming ----------------------------------------------------------------------------------
 
     async def claim(self, owner: str, limit: int, lease_ms: int, now: int, *, fire: bool = False) -> ClaimBatch:
         """Take up to `limit` due runs (queued, parked and due, or running with an expired lease) and
         load them, in one transaction; first, with `fire`, fire the cron ticks that are due (their
-        runs may be among those taken)."""
-        return await self._submit(
-            WriteJob(apply=lambda conn: claims.claim(self.ctx, conn, owner, limit, lease_ms, now, fire))
+        runs may be among those taken). Tenants take turns across this store's claims (`fair_share`)."""
+        after = self._served_last
+        batch = await self._submit(
+            WriteJob(apply=lambda conn: claims.claim(self.ctx, conn, owner, limit, lease_ms, now, fire, after))
         )
+        if batch.runs:
+            self._served_last = batch.runs[-1].row.tenant
+        return batch
 
     async def renew(self, held: list[Claim], lease_ms: int, now: int) -> list[Claim]:
         """Extend the leases of runs being executed; returns the claims that were lost."""
