@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from ... import expressions
 from ...errors import ExpressionError
 from ..rules.admission import key_expressions
-from ..rules.triggers import condition_holds, patterns_for
+from ..rules.triggers import condition_holds
 from . import events_in, waits
 from .effects import Context, Decided, trigger_key
 
@@ -62,9 +62,7 @@ def decide(
         name = event["name"]
         any_wait = True
         if name not in triggered:
-            params = {"tenant": tenant, "patterns": patterns_for(name)}
-            ((any_trigger, any_wait),) = events_in.probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
-            triggered[name] = events_in.find_triggers(ctx, conn, params, any_trigger, hook)
+            triggered[name], any_wait = events_in.listening(ctx, conn, tenant, name, found, hook)
         one = Decided(variables)
         started: set[str] = set()
         for row in triggered[name]:

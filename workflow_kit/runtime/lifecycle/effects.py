@@ -103,7 +103,7 @@ class Received:
 class NeedsDecision(Exception):
     """Events received undecided (``plain``) reached an expression of the tenant's (a trigger's or a
     wait's ``if``, a flow-control key or priority): they must be decided first, outside the shared write
-    transaction (decide.py); `settle.receive_at_once` undoes what they wrote."""
+    transaction (decide.py). Raised before anything of theirs is written (`events_in._look_ahead`)."""
 
 
 TriggerKey = tuple[str, str, int, str | None]

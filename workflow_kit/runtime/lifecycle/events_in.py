@@ -138,14 +138,13 @@ def receive(
         found = waits.lookup(ctx.dialect, tenant, event, now)
         any_wait = True
         if name not in triggered:
-            triggered[name], any_wait = _listening(ctx, conn, tenant, name, found, hook)
+            triggered[name], any_wait = listening(ctx, conn, tenant, name, found, hook)
         if ahead is not None:
             any_wait = bool(ahead[index])
         started_by: set[str] = set()  # the workflows this event starts: once each, whatever else matches
         for workflow in triggered[name]:
             if workflow.id in started_by:
                 continue
-            settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if decision is not None:
                 if not decision.triggers.get(trigger_key(workflow), False):  # or changed since: not for this event
                     continue
@@ -165,6 +164,7 @@ def receive(
                 system_depth=system_depth,
                 trigger=fired(_trigger(workflow), workflow.position),
             )
+            settings = ctx.settings.get(workflow.version_id, workflow.settings)
             if not has_start_controls(settings):
                 started.append(new)
                 result.run_ids.append(new.id)
@@ -189,11 +189,12 @@ def receive(
     return result
 
 
-def _listening(
+def listening(
     ctx: Context, conn: Connection, tenant: str, name: str, found: waits.Lookup, hook: HookTarget | None
 ) -> tuple[list[Any], bool]:
     """The triggers an event of `name` may start, and whether any wait may be open for it (`found`: its
-    lookup): first one round trip, is anything listening? (mostly not, for the ends of runs)."""
+    lookup): first one round trip, is anything listening? (mostly not, for the ends of runs). `receive`,
+    its look-ahead and `decide.py` read them so."""
     params = {"tenant": tenant, "patterns": patterns_for(name)}
     ((any_trigger, any_wait),) = probe(ctx.dialect, found[0]).rows(conn, {**params, **found[1]})
     return find_triggers(ctx, conn, params, any_trigger, hook), any_wait
@@ -218,7 +219,7 @@ def _look_ahead(
         found = waits.lookup(ctx.dialect, tenant, event, now)
         any_wait = True  # a later event of a name may have waits of its own (its keys differ)
         if name not in triggered:
-            triggered[name], any_wait = _listening(ctx, conn, tenant, name, found, hook)
+            triggered[name], any_wait = listening(ctx, conn, tenant, name, found, hook)
             for row in triggered[name]:
                 if row.if_exp is not None or key_expressions(ctx.settings.get(row.version_id, row.settings)):
                     raise NeedsDecision()
