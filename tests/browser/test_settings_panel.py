@@ -108,6 +108,7 @@ def test_settings_are_saved_with_the_draft_shown_after_a_reload_and_problems_sit
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Someone else changed this workflow")
     page.get_by_role("button", name="Keep my changes").click()
+    expect(page.get_by_role("status").filter(has_text="Your changes are kept")).to_be_visible()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text=re.compile("^Saved"))).to_be_visible()
     with server.api() as api:

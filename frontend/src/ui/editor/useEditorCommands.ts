@@ -262,9 +262,17 @@ export function useEditorCommands(
 
   const keepMine = async () => {
     if (!id) return;
-    const latest = await api.workflow(id);
-    setRecord(latest);
-    setBanner({ kind: "info", text: "Your changes are kept: save again to replace theirs." });
+    // busy until their version is known: a save meanwhile would be refused as a conflict again
+    setBusy(true);
+    try {
+      const latest = await api.workflow(id);
+      setRecord(latest);
+      setBanner({ kind: "info", text: "Your changes are kept: save again to replace theirs." });
+    } catch (error) {
+      setBanner({ kind: "error", text: (error as Error).message });
+    } finally {
+      setBusy(false);
+    }
   };
 
   return { record, versions, busy, banner, refusedProblems, setBanner, reload, save, publish, toggleEnabled, testRun, keepMine };
